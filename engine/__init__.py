@@ -1,0 +1,1 @@
+"""flowspec: declarative YAML workflows with Argo's semantics, locally and on Argo."""

@@ -1,0 +1,169 @@
+"""The three processors every user has: ``noop``, ``shell`` and ``python``.
+
+They are registered under the ``flowspec.processors`` entry-point group like any plugin, so
+the engine has no special case for them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import subprocess
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engine.processors import StepContext, StepFailed, StepResult
+
+_MAX_STDOUT = 256 * 1024  # Argo keeps the last 256 kB of a step's stdout; so do we.
+
+
+class Noop:
+    """Returns the outputs its config names: the way to wire and test a graph without work."""
+
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "outputs": {
+                "type": "object",
+                "description": "Output values to return, by name.",
+            }
+        },
+    }
+    outputs: ClassVar[Mapping[str, str]] = {}
+    open_outputs: ClassVar[bool] = True
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.values = dict(config.get("outputs") or {})
+
+    def process(self, context: StepContext) -> StepResult:
+        return StepResult(outputs=self.values)
+
+
+def _parse_output_file(path: Path) -> dict[str, str]:
+    """GitHub Actions' ``name=value`` lines, plus ``name<<EOF`` heredocs for multi-line values."""
+    values: dict[str, str] = {}
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        i += 1
+        if not line.strip():
+            continue
+        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
+            name, _, marker = line.partition("<<")
+            body: list[str] = []
+            while i < len(lines) and lines[i] != marker:
+                body.append(lines[i])
+                i += 1
+            i += 1
+            values[name.strip()] = "\n".join(body)
+        elif "=" in line:
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+        else:
+            raise StepFailed(f"$FLOWSPEC_OUTPUT line {i} is not name=value: {line[:80]!r}")
+    return values
+
+
+class Shell:
+    """Runs a command; a string goes through ``sh -c``, a list is executed directly.
+
+    Values reach the command only through environment variables (the step's ``env``), never by
+    text substitution into the command, so an upstream output cannot inject shell code.
+    """
+
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["command"],
+        "properties": {
+            "command": {
+                "description": "A string run by `sh -c`, or a list run directly.",
+                "oneOf": [
+                    {"type": "string", "minLength": 1},
+                    {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                ],
+            },
+            "cwd": {"type": "string", "description": "Working directory for the command."},
+        },
+    }
+    outputs: ClassVar[Mapping[str, str]] = {"exit_code": "integer", "stdout": "string"}
+    open_outputs: ClassVar[bool] = True
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        command = config["command"]
+        self.argv = ["sh", "-c", command] if isinstance(command, str) else list(command)
+        self.cwd = config.get("cwd")
+
+    def process(self, context: StepContext) -> StepResult:
+        with tempfile.NamedTemporaryFile(
+            "w", prefix="flowspec-output-", dir=context.workdir, delete=False
+        ) as out:
+            output_path = Path(out.name)
+        env = {**os.environ, **context.env, "FLOWSPEC_OUTPUT": str(output_path)}
+        cwd = Path(self.cwd) if self.cwd else context.workdir
+        try:
+            proc = subprocess.run(
+                self.argv, cwd=cwd, env=env, capture_output=True, check=False
+            )
+        except OSError as exc:
+            raise StepFailed(f"cannot run {self.argv[0]!r}: {exc.strerror}") from None
+        try:
+            values = _parse_output_file(output_path)
+        finally:
+            output_path.unlink(missing_ok=True)
+        stdout = proc.stdout[-_MAX_STDOUT:].decode("utf-8", errors="replace").removesuffix("\n")
+        if proc.returncode != 0:
+            stderr = proc.stderr[-2000:].decode("utf-8", errors="replace").strip()
+            tail = f": {stderr.splitlines()[-1]}" if stderr else ""
+            raise StepFailed(f"command exited with code {proc.returncode}{tail}")
+        return StepResult(outputs={**values, "exit_code": proc.returncode, "stdout": stdout})
+
+
+class Python:
+    """Calls ``package.module:function(context, **args)``; the function returns its outputs."""
+
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["function"],
+        "properties": {
+            "function": {
+                "type": "string",
+                "pattern": r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$",
+                "description": "The function to call, as package.module:function.",
+            },
+            "args": {"type": "object", "description": "Keyword arguments for the function."},
+        },
+    }
+    outputs: ClassVar[Mapping[str, str]] = {}
+    open_outputs: ClassVar[bool] = True
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.ref = config["function"]
+        self.args = dict(config.get("args") or {})
+
+    def _function(self) -> Any:
+        module_name, _, attr = self.ref.partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as exc:
+            raise StepFailed(f"cannot import {self.ref!r}: {exc}") from None
+        return obj
+
+    def process(self, context: StepContext) -> StepResult:
+        result = self._function()(context, **self.args)
+        if result is None:
+            return StepResult()
+        if isinstance(result, StepResult):
+            return result
+        if not isinstance(result, Mapping):
+            raise StepFailed(
+                f"{self.ref} returned {type(result).__name__}; it must return a dict of outputs"
+            )
+        return StepResult(outputs=dict(result))

@@ -1,0 +1,147 @@
+"""The processor interface: the one seam between the engine and the work a step does.
+
+A processor is a class with three class attributes and one method. The validator reads the
+class attributes without running anything (config schema, declared outputs); the executor and
+the in-pod runner call ``process``. Keeping the interface this small lets the same class run
+in-process, in a thread, or in an Argo pod.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+ENTRY_POINT_GROUP = "flowspec.processors"
+
+#: The value types a param or output may declare (the contract's closed set).
+VALUE_TYPES = ("string", "integer", "number", "boolean", "list")
+
+
+class StepFailed(Exception):
+    """A permanent failure: the step is Failed and retried only under ``on: failure|always``."""
+
+
+class TransientError(StepFailed):
+    """A failure worth retrying (network, lock, rate limit): retried under ``on: transient`` too."""
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """What one finished ancestor left behind: its phase, typed outputs and free-form data."""
+
+    phase: str
+    outputs: Mapping[str, Any]
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """Everything a processor may read. Secrets are in ``env`` only, never in ``params``."""
+
+    run_id: str
+    workflow: str
+    step: str
+    attempt: int
+    params: Mapping[str, Any]
+    env: Mapping[str, str]
+    upstream: Mapping[str, Upstream]
+    workdir: Path
+    database_url: str | None = None
+    item: Any = None
+    workflow_status: str | None = None
+
+    @property
+    def document(self) -> Any:
+        """The document the run is about: the ``document`` param by convention."""
+        return self.params.get("document")
+
+    def outputs_of(self, step: str) -> Mapping[str, Any]:
+        """Outputs and data of one ancestor merged, empty when it did not run."""
+        up = self.upstream.get(step)
+        return {} if up is None else {**up.data, **up.outputs}
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """A processor's return value.
+
+    ``outputs`` are the declared, typed values (usable in ``when``, Argo output parameters);
+    ``data`` is JSON metadata handed to every descendant through the store.
+    """
+
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Processor(Protocol):
+    """The interface. ``outputs`` maps output names to one of VALUE_TYPES."""
+
+    config_schema: ClassVar[Mapping[str, Any]]
+    outputs: ClassVar[Mapping[str, str]]
+
+    def __init__(self, config: Mapping[str, Any]) -> None: ...
+
+    def process(
+        self, context: StepContext
+    ) -> StepResult | Mapping[str, Any] | Awaitable[StepResult | Mapping[str, Any]]: ...
+
+
+class ProcessorNotFound(LookupError):
+    """Raised with the known names so callers can suggest the closest one."""
+
+    def __init__(self, ref: str, reason: str, known: tuple[str, ...]) -> None:
+        super().__init__(reason)
+        self.ref = ref
+        self.reason = reason
+        self.known = known
+
+
+@cache
+def registered() -> dict[str, Any]:
+    """Name -> entry point for every installed processor; loaded lazily, once per process."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+@cache
+def resolve(ref: str) -> type[Processor]:
+    """Find a processor class by registered name or ``package.module:Class`` path."""
+    known = tuple(sorted(registered()))
+    if ":" in ref:
+        module_name, _, attr = ref.partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as exc:
+            raise ProcessorNotFound(ref, f"cannot import '{ref}': {exc}", known) from None
+    else:
+        ep = registered().get(ref)
+        if ep is None:
+            raise ProcessorNotFound(ref, f"no processor is registered as '{ref}'", known)
+        try:
+            obj = ep.load()
+        except Exception as exc:  # a broken plugin must not take the validator down
+            raise ProcessorNotFound(ref, f"processor '{ref}' failed to load: {exc}", known) from None
+    if not inspect.isclass(obj) or not callable(getattr(obj, "process", None)):
+        raise ProcessorNotFound(ref, f"'{ref}' is not a processor class (no process method)", known)
+    return obj  # type: ignore[no-any-return]
+
+
+def config_schema(cls: type[Processor]) -> Mapping[str, Any]:
+    return getattr(cls, "config_schema", None) or {"type": "object"}
+
+
+def declared_outputs(cls: type[Processor]) -> Mapping[str, str]:
+    return getattr(cls, "outputs", None) or {}
+
+
+def open_ended_outputs(cls: type[Processor]) -> bool:
+    """Processors such as ``shell`` produce outputs named by the spec, not by the class."""
+    return bool(getattr(cls, "open_outputs", False))
