@@ -1,0 +1,88 @@
+"""One diagnostic record for every check and every output format.
+
+Each code is declared once, next to the rule that emits it (as yamllint's rules declare their
+ID), with the explanation that ``flowspec explain`` prints; the code is stable, the wording may
+improve. Renderers only ever see ``Diagnostic``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from engine.source import Span
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    id: str
+    title: str
+    severity: Severity
+    explanation: str
+
+
+CODES: dict[str, Code] = {}
+
+
+def code(id: str, title: str, explanation: str, severity: Severity = "error") -> Code:
+    """Declare a diagnostic code; declaring one twice is a programming error."""
+    if id in CODES:
+        raise ValueError(f"diagnostic code {id} declared twice")
+    CODES[id] = c = Code(id, title, severity, explanation.strip())
+    return c
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    file: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    severity: Severity
+    code: str
+    message: str
+    hint: str | None = None
+
+    @classmethod
+    def at(cls, file: str, span: Span, c: Code, message: str, hint: str | None = None) -> Diagnostic:
+        return cls(
+            file, span.line, span.column, span.end_line, span.end_column,
+            c.severity, c.id, message, hint,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str]:
+        return (self.file, self.line, self.column, self.code, self.message)
+
+
+def finish(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    """Sorted by file and position, exact duplicates dropped (actionlint's compareErrors)."""
+    return sorted(set(diagnostics), key=lambda d: d.sort_key)
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A hint naming the closest known name, or None when nothing is close."""
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
+
+
+class SpecError(Exception):
+    """The one exception ``engine.load`` raises: it carries every diagnostic of the file."""
+
+    def __init__(self, diagnostics: list[Diagnostic]) -> None:
+        self.diagnostics = diagnostics
+        first = diagnostics[0] if diagnostics else None
+        summary = (
+            f"{first.file}:{first.line}:{first.column}: {first.message} [{first.code}]"
+            if first else "invalid spec"
+        )
+        more = f" (and {len(diagnostics) - 1} more)" if len(diagnostics) > 1 else ""
+        super().__init__(summary + more)

@@ -1,0 +1,394 @@
+"""Safe YAML loading that remembers where everything came from.
+
+PyYAML's C parser composes the node graph (fast, and aliases stay shared there); we then build
+plain Python values ourselves so that we decide, not the library:
+- duplicate keys are errors (PyYAML keeps the last one silently);
+- only the core tags are accepted (no ``!!python/object``, no custom tags);
+- aliases are expanded under a budget, so a billion-laughs document fails fast;
+- plain scalars are read with YAML 1.2 core rules (``on`` stays a string, ``010`` is ten), and
+  every scalar whose YAML 1.1 reading differs is recorded, so a rule can ask the user to quote
+  it where the difference would change meaning (env values, params, names);
+- every value's key and value span is kept by JSON path for diagnostics.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from engine.diagnostics import Diagnostic, code
+from engine.source import Source, Span
+
+try:
+    _BaseLoader: type = yaml.CSafeLoader
+except AttributeError:  # pragma: no cover - libyaml missing: slower, same behaviour
+    _BaseLoader = yaml.SafeLoader
+
+Path = tuple[str | int, ...]
+
+MAX_BYTES = 8 * 1024 * 1024
+MIN_ALIAS_BUDGET = 10_000
+
+YAML_SYNTAX = code("FS001", "YAML syntax error", """
+The file is not well-formed YAML. The message gives the position where the parser gave up;
+the real mistake is often on the line above (a missing colon, a bad indent, an unclosed quote).
+""")
+DUPLICATE_KEY = code("FS002", "duplicate key", """
+A mapping has the same key twice. Most YAML tools keep the last one silently, which hides
+mistakes; flowspec refuses it. Remove or rename one of them.
+""")
+FORBIDDEN_TAG = code("FS003", "tag not allowed", """
+Only plain YAML values are allowed in a spec. Tags such as `!!python/object` or custom `!Ref`
+tags could construct arbitrary objects or mean something only one tool understands.
+""")
+ALIAS_BOMB = code("FS004", "aliases expand too far", """
+Anchors and aliases (`&a`, `*a`) expand to far more data than the document holds, the shape
+of a "billion laughs" attack. Write the values out, or use fewer nested aliases.
+""")
+EMPTY_FILE = code("FS005", "empty file", """
+The file holds no YAML document. A spec starts with `apiVersion: flowspec/v1`.
+""")
+NOT_A_MAPPING = code("FS006", "document is not a mapping", """
+A spec is a mapping with keys such as `apiVersion`, `kind`, `metadata` and `steps`.
+""")
+MULTI_DOCUMENT = code("FS007", "more than one document", """
+A spec file holds exactly one YAML document; this one has a `---` separator followed by a
+second document. Put each workflow in its own file.
+""")
+BAD_ENCODING = code("FS008", "not UTF-8 text", """
+The file is not UTF-8 text (or holds binary data). Save it as UTF-8.
+""")
+UNREADABLE = code("FS010", "file cannot be read", """
+The file could not be opened, or it is too large to be a spec (over 8 MiB).
+""")
+
+_CORE_TAGS = {
+    "tag:yaml.org,2002:str", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool", "tag:yaml.org,2002:null", "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq", "tag:yaml.org,2002:merge", "tag:yaml.org,2002:timestamp",
+}
+_STR = "tag:yaml.org,2002:str"
+
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT10 = re.compile(r"^[-+]?[0-9]+$")
+_INT8 = re.compile(r"^0o[0-7]+$")
+_INT16 = re.compile(r"^0x[0-9a-fA-F]+$")
+_FLOAT = re.compile(r"^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$")
+_INF = re.compile(r"^[-+]?\.(?:inf|Inf|INF)$")
+_NAN = re.compile(r"^\.(?:nan|NaN|NAN)$")
+
+
+def _read_plain(text: str) -> Any:
+    """YAML 1.2 core schema reading of a plain scalar."""
+    if _NULL.match(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT10.match(text):
+        return int(text, 10)
+    if _INT8.match(text):
+        return int(text[2:], 8)
+    if _INT16.match(text):
+        return int(text[2:], 16)
+    if _FLOAT.match(text):
+        return float(text)
+    if _INF.match(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.match(text):
+        return math.nan
+    return text
+
+
+def _yaml11_note(text: str, value: Any, tag11: str) -> str | None:
+    """Why a plain scalar is risky: other YAML readers, or the reader's eye, see something else."""
+    kind = tag11.rsplit(":", 1)[-1]
+    leading_zero = re.match(r"^[-+]?0[0-9]", text) is not None
+    if kind == "bool" and not isinstance(value, bool):
+        return f"YAML 1.1 readers (Kubernetes, Argo, older PyYAML) read '{text}' as a boolean"
+    if kind == "timestamp":
+        return f"YAML 1.1 readers read '{text}' as a date"
+    if kind == "int" and leading_zero:
+        octal = int(text.replace("_", ""), 8)
+        return f"YAML 1.1 reads '{text}' as the octal number {octal}, YAML 1.2 as {value}"
+    if kind in ("int", "float") and isinstance(value, str):
+        return f"YAML 1.1 readers read '{text}' as a number"
+    if kind == "str" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"YAML 1.1 readers read '{text}' as text, YAML 1.2 as the number {value!r}"
+    if isinstance(value, float) and not math.isnan(value) and repr(value) != text.lstrip("+"):
+        return f"'{text}' is the number {value!r}, not the text '{text}'"
+    if isinstance(value, int) and not isinstance(value, bool) and leading_zero:
+        return f"'{text}' is the number {value}; its leading zeros are lost"
+    return None
+
+
+@dataclass(slots=True)
+class NodeInfo:
+    """Where one value sits: its key's span (None for list items and the root) and its own."""
+
+    key: Span | None
+    value: Span
+    plain: bool = False  # a plain (unquoted) scalar: offsets inside it map 1:1 to the file
+    start: int = 0  # character offset of the value in the file
+
+
+@dataclass
+class Document:
+    """A loaded spec: plain data plus where each piece of it came from."""
+
+    source: Source
+    data: Any
+    nodes: dict[Path, NodeInfo] = field(default_factory=dict)
+    #: paths of plain scalars whose reading is ambiguous, with the reason
+    ambiguous: dict[Path, str] = field(default_factory=dict)
+
+    @property
+    def file(self) -> str:
+        return self.source.path
+
+    def span(self, path: Path, *, key: bool = False) -> Span:
+        """The span of a path, or of its nearest ancestor that exists (e.g. for a missing key)."""
+        p = tuple(path)
+        while p not in self.nodes and p:
+            p = p[:-1]
+        info = self.nodes.get(p)
+        if info is None:
+            return Span.point(1, 1)
+        if key and info.key is not None:
+            return info.key
+        return info.value
+
+    def key_or_value_span(self, path: Path) -> Span:
+        return self.span(path, key=True)
+
+    def text_span(self, path: Path, start: int, end: int) -> Span:
+        """The span of characters [start, end) inside a string value, e.g. part of a condition.
+
+        Exact for plain scalars and for quoted scalars without escapes on one line; otherwise the
+        whole value, which is still the right place to look.
+        """
+        info = self.nodes.get(tuple(path))
+        if info is None:
+            return self.span(path)
+        value_span = info.value
+        if info.plain or value_span.line == value_span.end_line:
+            first = self.source.text[info.start : info.start + 1]
+            shift = 1 if (not info.plain and first in "'\"") else 0
+            raw = self.source.text[info.start + shift : info.start + shift + end]
+            if info.plain or "\\" not in raw and "''" not in raw:
+                return self.source.span(info.start + shift + start, info.start + shift + end)
+        return value_span
+
+
+class LoadError(Exception):
+    def __init__(self, diagnostic: Diagnostic) -> None:
+        super().__init__(diagnostic.message)
+        self.diagnostic = diagnostic
+
+
+def _mark_span(node: yaml.Node) -> Span:
+    s, e = node.start_mark, node.end_mark
+    if (e.line, e.column) <= (s.line, s.column):
+        return Span(s.line + 1, s.column + 1, s.line + 1, s.column + 2)
+    return Span(s.line + 1, s.column + 1, e.line + 1, e.column + 1)
+
+
+class _Builder:
+    """Turns a composed node graph into plain values, one node at a time."""
+
+    def __init__(self, source: Source, resolver: Any, node_count: int) -> None:
+        self.source = source
+        self.resolver = resolver
+        self.nodes: dict[Path, NodeInfo] = {}
+        self.ambiguous: dict[Path, str] = {}
+        self.budget = max(MIN_ALIAS_BUDGET, node_count * 10)
+        self.diagnostics: list[Diagnostic] = []
+
+    def fail(self, node: yaml.Node, c: Any, message: str, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic.at(self.source.path, _mark_span(node), c, message, hint))
+
+    def build(self, node: yaml.Node, path: Path, key_span: Span | None) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
+            raise LoadError(Diagnostic.at(
+                self.source.path, _mark_span(node), ALIAS_BOMB,
+                "aliases expand to far more values than the document holds",
+                "write the repeated values out instead of nesting aliases",
+            ))
+        if node.tag not in _CORE_TAGS:
+            # an unknown tag on a composite node: refuse it, keep checking inside
+            shown = node.tag.replace("tag:yaml.org,2002:", "!!")
+            self.fail(node, FORBIDDEN_TAG, f"tag '{shown}' is not allowed in a spec",
+                      "remove the tag; specs hold plain strings, numbers, lists and mappings")
+        info = NodeInfo(key_span, _mark_span(node), start=node.start_mark.index)
+        self.nodes[path] = info
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i), None) for i, item in enumerate(node.value)]
+        return self._scalar(node, path, info)
+
+    def _scalar(self, node: yaml.ScalarNode, path: Path, info: NodeInfo) -> Any:
+        text: str = node.value
+        if node.style:  # quoted or block scalar: always a string
+            return text
+        implicit = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
+        if node.tag != implicit:  # an explicit tag such as !!str
+            if node.tag == _STR:
+                return text
+            if node.tag not in _CORE_TAGS:
+                return text
+        info.plain = True
+        value = _read_plain(text)
+        note = _yaml11_note(text, value, implicit)
+        if note:
+            self.ambiguous[path] = note
+        return value
+
+    def _mapping(self, node: yaml.MappingNode, path: Path) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        merged: list[yaml.Node] = []
+        seen: dict[str, yaml.Node] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged.extend(value_node.value if isinstance(value_node, yaml.SequenceNode)
+                              else [value_node])
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.fail(key_node, YAML_SYNTAX, "a mapping key must be a plain name",
+                          "use a string key")
+                continue
+            key = key_node.value
+            if key in seen:
+                first = seen[key].start_mark.line + 1
+                self.fail(key_node, DUPLICATE_KEY, f"key '{key}' appears twice in this mapping",
+                          f"the first '{key}' is on line {first}; remove or rename one of them")
+                continue
+            seen[key] = key_node
+            result[key] = self.build(value_node, (*path, key), _mark_span(key_node))
+        for source in merged:  # YAML merge keys: explicit keys win, earlier merges win
+            if not isinstance(source, yaml.MappingNode):
+                self.fail(source, YAML_SYNTAX, "'<<' must merge a mapping or a list of mappings")
+                continue
+            for key_node, value_node in source.value:
+                key = key_node.value
+                if isinstance(key, str) and key not in result:
+                    result[key] = self.build(value_node, (*path, key), _mark_span(key_node))
+        return result
+
+
+def _count_nodes(root: yaml.Node) -> int:
+    count, stack, seen = 0, [root], set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        count += 1
+        if isinstance(n, yaml.MappingNode):
+            for k, v in n.value:
+                stack.extend((k, v))
+        elif isinstance(n, yaml.SequenceNode):
+            stack.extend(n.value)
+    return count
+
+
+def _decode(path: str, raw: bytes) -> str:
+    if b"\x00" in raw[:8192]:
+        raise LoadError(Diagnostic.at(path, Span.point(1, 1), BAD_ENCODING,
+                                      "the file holds binary data, not YAML text"))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        good = raw[: exc.start].decode("utf-8", errors="replace")
+        src = Source(path, good)
+        line, col = src.position(len(good))
+        raise LoadError(Diagnostic.at(
+            path, Span.point(line, col), BAD_ENCODING,
+            f"byte 0x{raw[exc.start]:02x} at offset {exc.start} is not valid UTF-8",
+            "save the file as UTF-8",
+        )) from None
+    return text
+
+
+def read_source(path: str) -> Source:
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise LoadError(Diagnostic.at(path, Span.point(1, 1), UNREADABLE,
+                                      f"cannot read the file: {exc.strerror or exc}")) from None
+    if len(raw) > MAX_BYTES:
+        raise LoadError(Diagnostic.at(path, Span.point(1, 1), UNREADABLE,
+                                      "the file is larger than 8 MiB; a spec is much smaller"))
+    return Source(path, _decode(path, raw))
+
+
+def _documents(loader: Any) -> Iterator[yaml.Node]:
+    while loader.check_node():
+        yield loader.get_node()
+
+
+def load_source(source: Source) -> tuple[Document | None, list[Diagnostic]]:
+    """Parse one source; returns the document (None if unusable) and every load diagnostic."""
+    path = source.path
+    loader = _BaseLoader(source.text)
+    try:
+        docs = _documents(loader)
+        root = next(docs, None)
+        if root is None:
+            return None, [Diagnostic.at(path, Span.point(1, 1), EMPTY_FILE,
+                                        "the file is empty", "start with 'apiVersion: flowspec/v1'")]
+        extra = next(docs, None)
+        if extra is not None:
+            return None, [Diagnostic.at(path, _mark_span(extra), MULTI_DOCUMENT,
+                                        "the file holds more than one YAML document",
+                                        "put each workflow in its own file")]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        span = Span.point(mark.line + 1, mark.column + 1) if mark else Span.point(1, 1)
+        message = (exc.problem or exc.context or "invalid YAML").strip()
+        if "found character '\\t'" in message:
+            hint = "YAML does not allow tabs for indentation; use spaces"
+        elif "could not determine a constructor" in message or "found undefined tag" in message:
+            hint = "remove the tag"
+        else:
+            hint = None
+        return None, [Diagnostic.at(path, span, YAML_SYNTAX, message, hint)]
+    except yaml.YAMLError as exc:
+        return None, [Diagnostic.at(path, Span.point(1, 1), YAML_SYNTAX, str(exc).strip())]
+    finally:
+        loader.dispose()
+    builder = _Builder(source, loader, _count_nodes(root))
+    try:
+        data = builder.build(root, (), None)
+    except LoadError as exc:
+        return None, [exc.diagnostic]
+    except RecursionError:
+        return None, [Diagnostic.at(path, Span.point(1, 1), ALIAS_BOMB,
+                                    "the document nests too deeply (or an alias refers to itself)")]
+    if not isinstance(data, dict):
+        kind = "a list" if isinstance(data, list) else "a single value"
+        builder.diagnostics.append(Diagnostic.at(
+            path, _mark_span(root), NOT_A_MAPPING, f"the document is {kind}, not a mapping",
+            "a spec starts with 'apiVersion: flowspec/v1' and 'kind: Workflow'"))
+        return None, builder.diagnostics
+    doc = Document(source, data, builder.nodes, builder.ambiguous)
+    return doc, builder.diagnostics
+
+
+def load_file(path: str) -> tuple[Document | None, list[Diagnostic]]:
+    try:
+        source = read_source(path)
+    except LoadError as exc:
+        return None, [exc.diagnostic]
+    return load_source(source)
+
+
+def load_text(text: str, path: str = "<string>") -> tuple[Document | None, list[Diagnostic]]:
+    return load_source(Source(path, text))
