@@ -1,0 +1,83 @@
+"""One engine per database URL for the chargeback processors, with the reference tables in it.
+
+Processors run many times in one process (the local executor) and several at once (threads,
+parallel steps). Creating an engine per call would leak connection pools; creating tables per
+call would race. So the engine is cached per URL and ``create_all`` runs once per engine.
+SQLite files get WAL journaling and a busy timeout so parallel steps wait instead of failing
+with "database is locked".
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.processors import StepFailed, TransientError
+from processors.chargeback.reference.models import REFERENCE_METADATA
+
+_SQLITE_BUSY_MS = 30_000
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def get_engine(url: str) -> Engine:
+    """The cached engine for ``url``, with every chargeback table created if missing."""
+    with _lock:
+        engine = _engines.get(url)
+        if engine is not None:
+            return engine
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise StepFailed(
+                "the database URL is not a SQLAlchemy URL; "
+                "use e.g. sqlite:///path/state.db or postgresql+psycopg://host/db"
+            ) from None
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            kwargs["connect_args"] = {"timeout": _SQLITE_BUSY_MS / 1000}
+        engine = create_engine(parsed, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(engine, "connect", _tune_sqlite)
+        try:
+            REFERENCE_METADATA.create_all(engine)
+        except OperationalError as exc:
+            engine.dispose()
+            # the URL may carry a password: never echo it, name only the backend
+            raise TransientError(
+                f"cannot open the chargeback tables on the {parsed.get_backend_name()} "
+                f"database: {exc.orig}"
+            ) from None
+        _engines[url] = engine
+        return engine
+
+
+@contextmanager
+def session_scope(url: str) -> Iterator[Session]:
+    """A session committed on success and rolled back on any exception."""
+    factory = sessionmaker(bind=get_engine(url), expire_on_commit=False)
+    with factory() as session, session.begin():
+        yield session
+
+
+def dispose_all() -> None:
+    """Close every cached pool (tests, and processes that fork)."""
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()

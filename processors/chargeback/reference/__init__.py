@@ -1,0 +1,1 @@
+"""Reference data for chargeback validation: tables, CSV loader, fictitious-data generator."""
