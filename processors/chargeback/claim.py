@@ -1,0 +1,342 @@
+"""The chargeback claim as every step after intake sees it.
+
+Convention for passing claims and results between steps (through the store, as
+``StepResult.data``, so everything here is plain JSON on the wire):
+
+* ``chargeback.extract-identifiers`` returns ``data={"claim": claim.to_json()}``; a later step
+  rebuilds it with ``Claim.from_json(context.outputs_of("extract-identifiers")["claim"])``.
+* every rule processor returns ``data={"findings": [finding.to_json(), ...]}``: one
+  :class:`Finding` per (line, rule) it decided; ``line == 0`` means the whole debit memo.
+* chargeback resolution folds the findings into one :class:`LineDecision` per line, which is
+  what the 849 writer (``processors.chargeback.edi.write_849``) consumes.
+
+JSON shapes: Decimals are strings (``"82.50"``), dates ISO ``YYYY-MM-DD``, tuples are lists,
+absent values are ``null``. ``X.from_json(x.to_json()) == x`` for every record here. Derived
+values (``is_credit``, ``is_resubmission``) are properties, never stored, so they cannot
+disagree with the fields they come from.
+
+Why frozen dataclasses: a claim is evidence. Steps derive new facts (findings, decisions)
+from it; none may edit it, and the compliance trail hashes its canonical JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+import types
+import typing
+from collections.abc import Mapping
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any, Literal, Self, TypeVar, get_args, get_origin, get_type_hints
+
+IdentifierKind = Literal["dea", "hin", "gln", "npi", "340b", "custom"]
+Outcome = Literal["pass", "adjust", "reject", "review"]
+Status = Literal["accept", "adjust", "reject", "pend"]
+ClaimFormat = Literal["x12-844", "text", "pdf"]
+
+CENT = Decimal("0.01")
+
+
+def chargeback_amount(wac: Decimal, contract_price: Decimal, quantity: Decimal) -> Decimal:
+    """(WAC - contract price) x quantity, half-up to cents (brief §1.1, R13).
+
+    One definition for every step so intake, pricing rules and the 849 agree to the cent.
+    """
+    return ((wac - contract_price) * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class JsonRecord:
+    """Mixin: typed JSON round trip driven by the dataclass field annotations."""
+
+    def to_json(self) -> dict[str, Any]:
+        encoded = _encode(self)
+        assert isinstance(encoded, dict)
+        return encoded
+
+    @classmethod
+    def from_json(cls, data: Any) -> Self:
+        """Rebuild from ``to_json`` output; a wrong shape raises ValueError naming the path."""
+        return typing.cast(Self, _decode(cls, data, cls.__name__.lower()))
+
+
+@dataclasses.dataclass(frozen=True)
+class Identifier(JsonRecord):
+    """One party identifier as submitted, with the verdict of its format/check-digit test.
+
+    ``qualifier`` is the X12 N103 code it arrived under (``11``, ``21``, ``UL``, ``XX``, ``PI``,
+    ``ZZ``, ``91``, ``92``) or None for free text. ``valid`` is only the offline pre-filter; the
+    reference databases have the last word (brief §9.10).
+    """
+
+    kind: IdentifierKind
+    value: str
+    valid: bool
+    problem: str | None = None
+    qualifier: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Address(JsonRecord):
+    lines: tuple[str, ...] = ()
+    city: str | None = None
+    state: str | None = None
+    postal_code: str | None = None
+    country: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Party(JsonRecord):
+    """A distributor, manufacturer or end customer with every identifier it was sent with.
+
+    ``role`` is the X12 entity code (DS, DB, MF, SU, ST). Identifiers keep submission order
+    (the 849 echoes the first one) and may disagree with each other; resolving them to one
+    canonical customer is the reference-data steps' job, not intake's.
+    """
+
+    role: str
+    name: str | None
+    identifiers: tuple[Identifier, ...] = ()
+    address: Address | None = None
+
+    def identifiers_of(self, kind: IdentifierKind) -> tuple[Identifier, ...]:
+        return tuple(i for i in self.identifiers if i.kind == kind)
+
+    @property
+    def valid_identifiers(self) -> tuple[Identifier, ...]:
+        return tuple(i for i in self.identifiers if i.valid)
+
+
+@dataclasses.dataclass(frozen=True)
+class Issue(JsonRecord):
+    """A problem intake found in one field; ``code`` is the 849 reason it maps to (15, 14, 27)."""
+
+    field: str
+    code: str
+    message: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimLine(JsonRecord):
+    """One claimed sale. ``line`` is the 1-based position in the claim (what findings refer to);
+    ``line_id`` is the wholesaler's own line id (PAD01), echoed verbatim in the 849.
+
+    Missing or unparseable fields are None with an :class:`Issue` explaining why, so R02/R15
+    can reject the line instead of intake rejecting the whole document.
+    """
+
+    line: int
+    line_id: str
+    contract_id: str | None = None
+    contract_status: str | None = None
+    customer: Party | None = None
+    ndc11: str | None = None
+    ndc_submitted: str | None = None
+    ndc_qualifier: str | None = None
+    ndc_problem: str | None = None
+    ndc_candidates: tuple[str, ...] = ()
+    description: str | None = None
+    quantity: Decimal | None = None
+    unit: str | None = None
+    wac: Decimal | None = None
+    contract_price: Decimal | None = None
+    claimed_amount: Decimal | None = None
+    invoice_number: str | None = None
+    invoice_line: str | None = None
+    invoice_date: dt.date | None = None
+    ship_date: dt.date | None = None
+    issues: tuple[Issue, ...] = ()
+
+    @property
+    def is_credit(self) -> bool:
+        """A reversing (negative) quantity: a credit/rebill, never a duplicate (brief §1.5)."""
+        return (self.quantity is not None and self.quantity < 0) or (
+            self.claimed_amount is not None and self.claimed_amount < 0
+        )
+
+    @property
+    def expected_amount(self) -> Decimal | None:
+        """The amount the submitted prices imply, or None when a price or quantity is missing."""
+        if self.wac is None or self.contract_price is None or self.quantity is None:
+            return None
+        return chargeback_amount(self.wac, self.contract_price, self.quantity)
+
+
+@dataclasses.dataclass(frozen=True)
+class Envelope(JsonRecord):
+    """The X12 interchange/group/transaction envelope, kept so the 849 can answer in kind."""
+
+    sender_qualifier: str
+    sender_id: str
+    receiver_qualifier: str
+    receiver_id: str
+    interchange_control: str
+    group_control: str
+    transaction_control: str
+    application_sender: str
+    application_receiver: str
+    date: dt.date
+    time: str
+    usage: str
+    version: str = "004010"
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim(JsonRecord):
+    """One debit memo. ``format`` is what the document was; ``extractor`` how it was read
+    (``x12-844``, ``offline``, ``llm:<model>``) and ``document_sha256`` which bytes, both for
+    the audit trail. ``purpose`` is BAA01: 00 original, 05 replace, CO corrected.
+    """
+
+    format: ClaimFormat
+    extractor: str
+    document_sha256: str
+    debit_memo: str | None
+    claim_date: dt.date | None
+    lines: tuple[ClaimLine, ...]
+    purpose: str | None = "00"
+    transaction_type: str | None = None
+    debit_memo_qualifier: str | None = None
+    original_debit_memo: str | None = None
+    currency: str = "USD"
+    distributor: Party | None = None
+    manufacturer: Party | None = None
+    total_claimed: Decimal | None = None
+    envelope: Envelope | None = None
+    issues: tuple[Issue, ...] = ()
+
+    @property
+    def is_resubmission(self) -> bool:
+        return self.purpose in ("05", "CO")
+
+    def line(self, number: int) -> ClaimLine:
+        for line in self.lines:
+            if line.line == number:
+                return line
+        raise KeyError(f"claim {self.debit_memo} has no line {number}")
+
+    @property
+    def customers(self) -> tuple[Party, ...]:
+        """Distinct end customers in first-seen order (same name and identifier values)."""
+        seen: dict[tuple[Any, ...], Party] = {}
+        for line in self.lines:
+            if line.customer is not None:
+                key = (line.customer.name, tuple(sorted(i.value for i in line.customer.identifiers)))
+                seen.setdefault(key, line.customer)
+        return tuple(seen.values())
+
+
+@dataclasses.dataclass(frozen=True)
+class Finding(JsonRecord):
+    """One rule's verdict on one line (``line == 0``: the whole debit memo).
+
+    ``code`` is the X12 901 reason code (brief §2.3) or None for a pass; ``amount`` is the
+    allowed amount when the rule changes it (adjust/reject), else None.
+    """
+
+    line: int
+    rule: str
+    outcome: Outcome
+    code: str | None
+    message: str
+    amount: Decimal | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class LineDecision(JsonRecord):
+    """The final answer for one claim line, as the 849 reports it.
+
+    ``contract_price``/``wac`` are the prices the decision used (on file); None means "as
+    submitted". ``follow_up`` is AAA04 (889); None picks the usual one for the status:
+    N (resubmission not allowed) for adjust/reject, Y (we will respond again) for pend.
+    """
+
+    line: int
+    status: Status
+    accepted_amount: Decimal
+    reason_codes: tuple[str, ...] = ()
+    contract_price: Decimal | None = None
+    wac: Decimal | None = None
+    follow_up: str | None = None
+
+
+# ---------------------------------------------------------------------------------------------
+# The JSON codec behind JsonRecord: one place that knows how each annotated type travels.
+
+_T = TypeVar("_T")
+
+
+def _encode(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple | list):
+        return [_encode(v) for v in value]
+    return value
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, Any]:
+    return get_type_hints(cls)
+
+
+def _decode(tp: Any, data: Any, path: str) -> Any:
+    origin = get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        if data is None:
+            if type(None) in options:
+                return None
+            raise ValueError(f"{path}: must not be null")
+        (inner,) = [o for o in options if o is not type(None)]
+        return _decode(inner, data, path)
+    if data is None:
+        raise ValueError(f"{path}: must not be null")
+    if origin is Literal:
+        if data not in get_args(tp):
+            allowed = ", ".join(repr(a) for a in get_args(tp))
+            raise ValueError(f"{path}: {data!r} is not one of {allowed}")
+        return data
+    if origin is tuple:
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a list, got {type(data).__name__}")
+        (item_type, _ellipsis) = get_args(tp)
+        return tuple(_decode(item_type, v, f"{path}[{i}]") for i, v in enumerate(data))
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{path}: expected an object, got {type(data).__name__}")
+        hints = _field_types(tp)
+        names = {f.name for f in dataclasses.fields(tp)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ValueError(f"{path}: unknown field(s) {', '.join(unknown)}")
+        kwargs = {k: _decode(hints[k], v, f"{path}.{k}") for k, v in data.items()}
+        try:
+            return tp(**kwargs)
+        except TypeError as exc:  # a required field is absent
+            raise ValueError(f"{path}: {exc}") from None
+    return _decode_scalar(tp, data, path)
+
+
+def _decode_scalar(tp: type[_T], data: Any, path: str) -> _T:
+    if tp is Decimal:
+        if not isinstance(data, str):
+            raise ValueError(f"{path}: a decimal travels as a string, got {data!r}")
+        try:
+            return typing.cast(_T, Decimal(data))
+        except InvalidOperation:
+            raise ValueError(f"{path}: {data!r} is not a decimal number") from None
+    if tp is dt.date:
+        try:
+            return typing.cast(_T, dt.date.fromisoformat(data))
+        except (TypeError, ValueError):
+            raise ValueError(f"{path}: {data!r} is not an ISO date (YYYY-MM-DD)") from None
+    # bool is an int subclass: check it first so true never decodes as 1 and 1 never as true
+    if tp is int and (isinstance(data, bool) or not isinstance(data, int)):
+        raise ValueError(f"{path}: expected an integer, got {data!r}")
+    if not isinstance(data, tp):
+        raise ValueError(f"{path}: expected {tp.__name__}, got {type(data).__name__}")
+    return data
