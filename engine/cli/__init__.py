@@ -1,0 +1,1 @@
+"""The ``flowspec`` command line: one module per command, parsing kept apart from doing."""
