@@ -221,7 +221,10 @@ class Claim(JsonRecord):
         seen: dict[tuple[Any, ...], Party] = {}
         for line in self.lines:
             if line.customer is not None:
-                key = (line.customer.name, tuple(sorted(i.value for i in line.customer.identifiers)))
+                key = (
+                    line.customer.name,
+                    tuple(sorted(i.value for i in line.customer.identifiers)),
+                )
                 seen.setdefault(key, line.customer)
         return tuple(seen.values())
 
@@ -338,5 +341,5 @@ def _decode_scalar(tp: type[_T], data: Any, path: str) -> _T:
     if tp is int and (isinstance(data, bool) or not isinstance(data, int)):
         raise ValueError(f"{path}: expected an integer, got {data!r}")
     if not isinstance(data, tp):
-        raise ValueError(f"{path}: expected {tp.__name__}, got {type(data).__name__}")
+        raise ValueError(f"{path}: expected {tp.__name__}, got {type(data).__name__}")  # noqa: TRY004
     return data

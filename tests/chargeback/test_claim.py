@@ -46,7 +46,7 @@ def _claim() -> Claim:
         ndc11="12345678901",
         ndc_submitted="12345678901",
         ndc_qualifier="N4",
-        quantity=Decimal("-10"),
+        quantity=Decimal(-10),
         unit="UN",
         wac=Decimal("125.00"),
         contract_price=Decimal("82.50"),
@@ -68,8 +68,18 @@ def _claim() -> Claim:
         distributor=Party("DS", "ACME", (Identifier("dea", "RA7301194", True, None, "11"),)),
         total_claimed=Decimal("-425.00"),
         envelope=Envelope(
-            "ZZ", "ACMEDRUG012", "ZZ", "NORTHWINDPH", "000000721", "721", "0001",
-            "ACMEDRUG012", "NORTHWINDPH", dt.date(2024, 3, 15), "1015", "T",
+            "ZZ",
+            "ACMEDRUG012",
+            "ZZ",
+            "NORTHWINDPH",
+            "000000721",
+            "721",
+            "0001",
+            "ACMEDRUG012",
+            "NORTHWINDPH",
+            dt.date(2024, 3, 15),
+            "1015",
+            "T",
         ),
     )
 
@@ -140,4 +150,4 @@ def test_chargeback_amount_is_half_up_cents(wac: Decimal, cp: Decimal, qty: int)
 
 def test_chargeback_amount_example_lines() -> None:
     assert chargeback_amount(Decimal("125.00"), Decimal("82.50"), Decimal(10)) == Decimal("425.00")
-    assert chargeback_amount(Decimal("1.005"), Decimal("0"), Decimal(1)) == Decimal("1.01")
+    assert chargeback_amount(Decimal("1.005"), Decimal(0), Decimal(1)) == Decimal("1.01")
