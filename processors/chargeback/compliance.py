@@ -1,0 +1,662 @@
+"""The compliance trail: an append-only, hash-chained audit log of what every step decided.
+
+Auditors (21 CFR 11.10(e) as the benchmark, the 10-year rebate record retention as the legal
+hook) need to know who decided what, when, on which inputs and which reference snapshots, and
+to trust that nobody changed it afterwards. Each record is chained to the one before it,
+``record_hash = sha256(prev_hash + canonical_json(record))``, so changing, deleting, inserting or
+reordering any row breaks every hash after it; ``verify_chain`` finds the first broken record.
+A chain cannot, on its own, detect its last rows being cut off: the ``head_hash`` output is the
+anchor to keep elsewhere (the run store keeps it as a step output) and to pass as ``--head``.
+
+The trail runs as a ``finally`` step, so it sees every step that ran. Running it again for the
+same run (a resumed run) appends only what is new: each record has an ``entry_key``, the hash of
+its content without time and position, and an entry already in the trail is not written again.
+A step whose result changed (it ran again after a resume) gets a new record: corrections are
+appended, never written over.
+
+Secrets never enter the trail: env values are never recorded (only their names), and any
+string containing the value of a secret-looking env variable, or a password in a URL, is
+redacted before hashing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import hashlib
+import json
+import re
+import sys
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlalchemy import Engine, String, Text, create_engine, func, inspect, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from engine.processors import StepContext, StepFailed, StepResult, TransientError
+from processors.chargeback.db import get_engine
+from processors.chargeback.reference.models import ReferenceSnapshot
+
+GENESIS_HASH = "0" * 64
+_APPEND_ATTEMPTS = 5
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class AuditRecord(_Base):
+    """One row of the trail. ``payload`` is the canonical JSON that was hashed; the other
+    columns repeat parts of it for querying and are checked against it on verification."""
+
+    __tablename__ = "cb_audit"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    run_id: Mapped[str] = mapped_column(String(200), index=True)
+    step: Mapped[str] = mapped_column(String(200))
+    entry_key: Mapped[str] = mapped_column(String(64), index=True)
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    record_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+# --------------------------------------------------------------------------- hashing
+
+
+def _jsonable(value: Any) -> Any:
+    """Money stays exact text, dates ISO: the same value must always hash the same way."""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset):
+        return sorted(value, key=str)
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    raise TypeError(f"cannot put a {type(value).__name__} into an audit record")
+
+
+def canonical_json(value: Any) -> str:
+    """Sorted keys, no whitespace, UTF-8: one text per value, whoever serializes it."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
+    )
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def chain_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
+    """The link: ``sha256(prev_hash + canonical_json(record))``."""
+    return sha256_text(prev_hash + canonical_json(record))
+
+
+# --------------------------------------------------------------------------- redaction
+
+_SECRET_NAME = re.compile(
+    r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|PRIVATE|DATABASE_URL|DSN", re.IGNORECASE
+)
+_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
+_MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
+
+
+class Redactor:
+    """Replaces secret env values (by name pattern) and URL passwords wherever they appear."""
+
+    def __init__(self, env: Mapping[str, str], extra_secrets: Iterable[str] = ()) -> None:
+        pairs = [
+            (value, f"[redacted:{name}]")
+            for name, value in env.items()
+            if _SECRET_NAME.search(name) and value and len(value) >= _MIN_SECRET_LEN
+        ]
+        pairs += [(s, "[redacted]") for s in extra_secrets if s and len(s) >= _MIN_SECRET_LEN]
+        # Longest first, so a secret containing another is replaced whole.
+        self._pairs = sorted(pairs, key=lambda p: -len(p[0]))
+
+    def text(self, value: str) -> str:
+        for secret, mark in self._pairs:
+            value = value.replace(secret, mark)
+        return _URL_PASSWORD.sub(r"\g<head>[redacted]@", value)
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, Mapping):
+            return {self.text(str(k)): self(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self(v) for v in value]
+        return value
+
+
+# --------------------------------------------------------------------------- appending
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A record to append, before it gets its position, time and hashes."""
+
+    run_id: str
+    step: str
+    content: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        return sha256_text(
+            canonical_json({"run_id": self.run_id, "step": self.step, **self.content})
+        )
+
+
+def ensure_schema(engine: Engine) -> None:
+    _Base.metadata.create_all(engine, checkfirst=True)
+
+
+def _head(session: Session) -> tuple[int, str]:
+    row = session.execute(
+        select(AuditRecord.seq, AuditRecord.record_hash).order_by(AuditRecord.seq.desc()).limit(1)
+    ).first()
+    return (0, GENESIS_HASH) if row is None else (row[0], row[1])
+
+
+def append_entries(
+    engine: Engine, entries: Sequence[Entry], *, now: datetime | None = None
+) -> list[AuditRecord]:
+    """Append the entries not yet in the trail, atomically; returns the rows written.
+
+    Two writers racing for the same position both read the same head; the primary key on
+    ``seq`` lets one win and the other retry on the new head, so the chain never forks.
+    """
+    for _ in range(_APPEND_ATTEMPTS):
+        with Session(engine, expire_on_commit=False) as session:
+            try:
+                written = _append_once(session, entries, now or datetime.now(UTC))
+                session.commit()
+                return written
+            except IntegrityError:
+                session.rollback()
+    raise TransientError(f"could not append to the audit trail after {_APPEND_ATTEMPTS} attempts")
+
+
+def _append_once(session: Session, entries: Sequence[Entry], now: datetime) -> list[AuditRecord]:
+    run_ids = {e.run_id for e in entries}
+    present = set(
+        session.scalars(select(AuditRecord.entry_key).where(AuditRecord.run_id.in_(run_ids)))
+    )
+    seq, prev = _head(session)
+    ts = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    written: list[AuditRecord] = []
+    for entry in entries:
+        if entry.key in present:
+            continue
+        present.add(entry.key)
+        seq += 1
+        record = {
+            **entry.content,
+            "seq": seq,
+            "ts_utc": ts,
+            "run_id": entry.run_id,
+            "step": entry.step,
+            "prev_hash": prev,
+        }
+        digest = chain_hash(prev, record)
+        row = AuditRecord(
+            seq=seq,
+            run_id=entry.run_id,
+            step=entry.step,
+            entry_key=entry.key,
+            payload=canonical_json(record),
+            prev_hash=prev,
+            record_hash=digest,
+        )
+        session.add(row)
+        session.flush()
+        written.append(row)
+        prev = digest
+    return written
+
+
+# --------------------------------------------------------------------------- verifying
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first record that does not fit the chain, and why."""
+
+    seq: int
+    run_id: str
+    step: str
+    reason: str
+
+    def __str__(self) -> str:
+        if self.seq == 0:
+            return f"run {self.run_id}: {self.reason}"
+        return f"record seq {self.seq} (run {self.run_id}, step {self.step}): {self.reason}"
+
+
+@dataclass(frozen=True)
+class Verification:
+    records: int
+    head_hash: str
+    broken: Break | None
+
+    @property
+    def ok(self) -> bool:
+        return self.broken is None
+
+
+def _rows(session: Session, last_seq: int | None) -> Iterator[AuditRecord]:
+    query = select(AuditRecord).order_by(AuditRecord.seq)
+    if last_seq is not None:
+        query = query.where(AuditRecord.seq <= last_seq)
+    yield from session.scalars(query.execution_options(yield_per=500))
+
+
+def _check_row(row: AuditRecord, expected_seq: int, prev: str) -> str | None:
+    """The reason ``row`` breaks the chain, or None."""
+    if row.seq != expected_seq:
+        if row.seq == expected_seq + 1:
+            return f"record {expected_seq} before it is missing (deleted)"
+        return f"records {expected_seq}-{row.seq - 1} before it are missing (deleted)"
+    try:
+        record = json.loads(row.payload)
+    except ValueError:
+        return "payload is not valid JSON (changed)"
+    if not isinstance(record, dict):
+        return "payload is not a JSON object (changed)"
+    if (
+        sha256_text(row.prev_hash + row.payload) != row.record_hash
+        or canonical_json(record) != row.payload
+    ):
+        return "content does not match its hash (changed)"
+    for column in ("seq", "run_id", "step", "prev_hash"):
+        if record.get(column) != getattr(row, column):
+            return f"column {column} differs from the hashed record (changed)"
+    if row.prev_hash != prev:
+        return (
+            "does not link to the record before it (inserted, reordered or the one before changed)"
+        )
+    return None
+
+
+def verify_chain(
+    engine: Engine, *, run_id: str | None = None, head: str | None = None
+) -> Verification:
+    """Check the chain from its first record.
+
+    With ``run_id``, the chain is checked up to that run's last record (everything it depends
+    on) and the run must have records. With ``head``, the hash that was handed out as the head
+    must be in the chain, which catches a cut-off tail.
+    """
+    with Session(engine) as session:
+        last: int | None = None
+        if run_id is not None:
+            last = session.scalar(
+                select(func.max(AuditRecord.seq)).where(AuditRecord.run_id == run_id)
+            )
+            if last is None:
+                return Verification(
+                    0, GENESIS_HASH, Break(0, run_id, "-", "no audit records for this run")
+                )
+        prev, count, head_seen = GENESIS_HASH, 0, head is None
+        for row in _rows(session, last):
+            reason = _check_row(row, count + 1, prev)
+            if reason is not None:
+                return Verification(count, prev, Break(row.seq, row.run_id, row.step, reason))
+            count += 1
+            prev = row.record_hash
+            head_seen = head_seen or prev == head
+        if not head_seen:
+            return Verification(
+                count,
+                prev,
+                Break(
+                    count + 1,
+                    run_id or "-",
+                    "-",
+                    f"head {head} is not in the chain (records cut off or replaced)",
+                ),
+            )
+        return Verification(count, prev, None)
+
+
+# --------------------------------------------------------------------------- the processor
+
+_SNAPSHOT_KEYS = ("reference_snapshots", "snapshots")
+
+
+def _file_sha256(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 16), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def reference_snapshots(engine: Engine) -> dict[str, str]:
+    """``dataset -> "snapshot_date#sha256-prefix"`` of the newest loaded file of each dataset:
+    the reference data a decision made now was made against (brief §7)."""
+    latest: dict[str, ReferenceSnapshot] = {}
+    with Session(engine) as session:
+        rows = session.scalars(
+            select(ReferenceSnapshot).order_by(
+                ReferenceSnapshot.snapshot_date, ReferenceSnapshot.id
+            )
+        )
+        for row in rows:
+            latest[row.dataset] = row
+        return {dataset: row.label for dataset, row in sorted(latest.items())}
+
+
+class ComplianceTrail:
+    """``finally`` step: appends the run's audit records and writes a readable report."""
+
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "output_dir": {
+                "type": "string",
+                "description": "Folder for the report; default: the step's working directory.",
+            },
+            "actor": {
+                "type": "string",
+                "description": "Service or user identity recorded as the actor; "
+                "default: $FLOWSPEC_ACTOR, else the OS user.",
+            },
+        },
+    }
+    outputs: ClassVar[Mapping[str, str]] = {
+        "records": "integer",
+        "report_path": "string",
+        "head_hash": "string",
+    }
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.output_dir: str | None = config.get("output_dir")
+        self.actor: str | None = config.get("actor")
+
+    def process(self, context: StepContext) -> StepResult:
+        if not context.database_url:
+            raise StepFailed(
+                "compliance-trail needs the store: no database URL in the step context"
+            )
+        redact = Redactor({**context.env}, _url_passwords(context.database_url))
+        engine = get_engine(context.database_url)
+        try:
+            ensure_schema(engine)
+            entries = build_entries(
+                context, self._actor(context), reference_snapshots(engine), redact
+            )
+            written = append_entries(engine, entries)
+            verification = verify_chain(engine, run_id=context.run_id)
+            rows = _run_rows(engine, context.run_id)
+        except SQLAlchemyError as exc:
+            raise TransientError(
+                f"audit trail store error: {redact.text(_first_line(exc))}"
+            ) from None
+        out_dir = Path(self.output_dir) if self.output_dir else context.workdir
+        if not out_dir.is_absolute():
+            out_dir = context.workdir / out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        report = out_dir / f"compliance-{_safe_name(context.run_id)}.md"
+        report.write_text(render_report(context, rows, len(written), verification, redact), "utf-8")
+        head = rows[-1].record_hash if rows else GENESIS_HASH
+        return StepResult(
+            outputs={"records": len(rows), "report_path": str(report), "head_hash": head},
+            data={"appended": len(written), "chain_ok": verification.ok},
+        )
+
+    def _actor(self, context: StepContext) -> str:
+        return self.actor or context.env.get("FLOWSPEC_ACTOR") or getpass.getuser()
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def _url_passwords(url: str) -> list[str]:
+    try:
+        password = make_url(url).password
+    except ArgumentError:  # an unparsable URL fails later with a clear store error
+        return []
+    return [password] if password else []
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120] or "run"
+
+
+def _run_rows(engine: Engine, run_id: str) -> list[AuditRecord]:
+    with Session(engine, expire_on_commit=False) as session:
+        return list(
+            session.scalars(
+                select(AuditRecord).where(AuditRecord.run_id == run_id).order_by(AuditRecord.seq)
+            )
+        )
+
+
+def build_entries(
+    context: StepContext, actor: str, snapshots: Mapping[str, str], redact: Redactor
+) -> list[Entry]:
+    """One record per finished step, one per claim line decision, one for the workflow.
+
+    Time and position are added on append; what is here is what decides whether a record is
+    new (see ``Entry.key``), so nothing here may change between two runs of this step.
+    """
+    params_sha = sha256_text(canonical_json(redact(dict(context.params))))
+    common = {"workflow": context.workflow, "actor": actor, "input_sha256": params_sha}
+    entries: list[Entry] = []
+    for name, up in context.upstream.items():
+        used = {**snapshots}
+        for key in _SNAPSHOT_KEYS:
+            value = up.data.get(key)
+            if isinstance(value, Mapping):
+                used.update({str(k): str(v) for k, v in value.items()})
+        content = {
+            **common,
+            "kind": "step",
+            "phase": up.phase,
+            "step_version": _step_version(up.data),
+            "outputs": redact(dict(up.outputs)),
+            "output_sha256": sha256_text(
+                canonical_json(redact({"outputs": dict(up.outputs), "data": dict(up.data)}))
+            ),
+            "reference_snapshots": used,
+        }
+        entries.append(Entry(context.run_id, name, content))
+        entries += _line_entries(context.run_id, name, up.data, common, redact)
+    document = context.document
+    doc_sha = None
+    if isinstance(document, str) and document:
+        path = Path(document)
+        doc_sha = _file_sha256(path if path.is_absolute() else context.workdir / path)
+    entries.append(
+        Entry(
+            context.run_id,
+            context.step,
+            {
+                **common,
+                "kind": "workflow",
+                "status": context.workflow_status,
+                "document_sha256": doc_sha,
+                "steps": {name: up.phase for name, up in context.upstream.items()},
+                "env_names": sorted(context.env),
+                "reference_snapshots": dict(snapshots),
+            },
+        )
+    )
+    return entries
+
+
+def _step_version(data: Mapping[str, Any]) -> str | None:
+    """The model or processor version a step reports (the LLM extraction's model, mostly)."""
+    for key in ("step_version", "model_version", "model", "version"):
+        value = data.get(key)
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value)
+    return None
+
+
+def _line_entries(
+    run_id: str, step: str, data: Mapping[str, Any], common: Mapping[str, Any], redact: Redactor
+) -> list[Entry]:
+    decisions = data.get("decisions")
+    if not isinstance(decisions, list):
+        return []
+    found = data.get("subject")
+    subject: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
+    entries = []
+    for decision in decisions:
+        if not isinstance(decision, Mapping):
+            continue
+        line = decision.get("line_id", decision.get("line"))
+        entries.append(
+            Entry(
+                run_id,
+                step,
+                {
+                    **common,
+                    "kind": "line",
+                    "subject": {**redact(dict(subject)), "line": line},
+                    "decision": redact(dict(decision)),
+                },
+            )
+        )
+    return entries
+
+
+# --------------------------------------------------------------------------- the report
+
+
+def _cell(value: Any) -> str:
+    text = value if isinstance(value, str) else canonical_json(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_report(
+    context: StepContext,
+    rows: Sequence[AuditRecord],
+    appended: int,
+    verification: Verification,
+    redact: Redactor,
+) -> str:
+    """A Markdown report an auditor can read without the database; built from the stored
+    records (what was hashed), not from the context, so it shows exactly what the trail holds."""
+    records = [json.loads(row.payload) for row in rows]
+    head = rows[-1].record_hash if rows else GENESIS_HASH
+    state = "intact" if verification.ok else f"BROKEN: {verification.broken}"
+    out = [
+        f"# Compliance report: run `{_cell(context.run_id)}`",
+        "",
+        f"- Workflow: `{_cell(context.workflow)}`, status **{context.workflow_status or 'unknown'}**",
+        f"- Records for this run: {len(rows)} ({appended} appended by this step)",
+        f"- Head hash of this run: `{head}`",
+        f"- Chain verification from the first record: {state}",
+        "",
+        (
+            "Keep the head hash outside this database; `python -m processors.chargeback.compliance"
+            f" verify --db URL --run {_cell(context.run_id)} --head {head}` proves that the trail"
+            " is unchanged."
+        ),
+        "",
+    ]
+    workflow = [r for r in records if r.get("kind") == "workflow"]
+    if workflow:
+        last = workflow[-1]
+        out += [
+            f"- Actor: `{_cell(last.get('actor'))}`; recorded at {last.get('ts_utc')}",
+            f"- Document sha256: `{last.get('document_sha256') or 'not a readable file'}`",
+            f"- Environment variables present (names only): {', '.join(last.get('env_names', [])) or 'none'}",
+            "",
+        ]
+    out += [
+        "## Steps",
+        "",
+        "| seq | step | phase | version | outputs | output sha256 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        if r.get("kind") == "step":
+            out.append(
+                f"| {r['seq']} | {_cell(r['step'])} | {r.get('phase')} | {_cell(r.get('step_version') or '')} "
+                f"| {_cell(r.get('outputs', {}))} | `{str(r.get('output_sha256'))[:16]}…` |"
+            )
+    lines = [r for r in records if r.get("kind") == "line"]
+    if lines:
+        out += ["", "## Claim line decisions", "", "| seq | subject | decision |", "|---|---|---|"]
+        for r in lines:
+            out.append(f"| {r['seq']} | {_cell(r.get('subject'))} | {_cell(r.get('decision'))} |")
+    snapshots: dict[str, str] = {}
+    for r in records:
+        snapshots.update(r.get("reference_snapshots") or {})
+    out += ["", "## Reference data snapshots", ""]
+    if snapshots:
+        out += ["| source | snapshot |", "|---|---|"]
+        out += [f"| {_cell(k)} | `{_cell(v)}` |" for k, v in sorted(snapshots.items())]
+    else:
+        out.append(
+            "No reference snapshot was recorded (no snapshots table and no step reported one)."
+        )
+    out.append("")
+    return redact.text("\n".join(out))
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``verify --db URL [--run RUN_ID] [--head HASH]``: 0 intact, 1 broken, 2 usage or I/O."""
+    parser = argparse.ArgumentParser(
+        prog="python -m processors.chargeback.compliance",
+        description="Check the chargeback audit trail for tampering.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    verify = sub.add_parser("verify", help="verify the hash chain; names the first broken record")
+    verify.add_argument("--db", required=True, help="SQLAlchemy URL of the store")
+    verify.add_argument("--run", help="check the chain up to this run's last record")
+    verify.add_argument("--head", help="a head hash handed out earlier; must still be in the chain")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return 0 if exc.code == 0 else 2
+    redact = Redactor({}, _url_passwords(args.db))
+    try:
+        engine = create_engine(args.db)
+    except (ArgumentError, ImportError) as exc:
+        print(f"error: cannot use --db: {redact.text(str(exc))}", file=sys.stderr)
+        return 2
+    try:
+        if not inspect(engine).has_table(AuditRecord.__tablename__):
+            print(
+                f"error: no audit trail (table {AuditRecord.__tablename__}) in this database; "
+                "check --db",
+                file=sys.stderr,
+            )
+            return 2
+        result = verify_chain(engine, run_id=args.run, head=args.head)
+    except SQLAlchemyError as exc:
+        print(
+            f"error: cannot read the audit trail: {redact.text(_first_line(exc))}", file=sys.stderr
+        )
+        return 2
+    finally:
+        engine.dispose()
+    if result.broken is not None:
+        print(f"BROKEN after {result.records} good records: {result.broken}")
+        return 1
+    print(f"OK: {result.records} records, head {result.head_hash}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
