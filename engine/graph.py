@@ -17,11 +17,12 @@ from engine.model import Spec, Step
 def step_parents(step: Step) -> list[str]:
     """The steps this one waits for, in the order it names them (unparseable depends: none)."""
     if step.depends is not None:
-        from engine.expr.depends import DependsSyntaxError, depends_names, parse_depends
+        from engine.expr.depends import depends_names, parse_depends
+        from engine.expr.errors import ExprSyntaxError
 
         try:
             return depends_names(parse_depends(step.depends))
-        except DependsSyntaxError:
+        except ExprSyntaxError:
             return []
     return list(dict.fromkeys(step.dependencies or ()))
 

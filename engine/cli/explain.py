@@ -1,0 +1,34 @@
+"""``flowspec explain CODE``: what a diagnostic means and how to fix it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = "explain a diagnostic code (e.g. FS207); without a code, list them all"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("code", nargs="?", help="a code such as FS207")
+
+
+def main(args: argparse.Namespace) -> int:
+    import engine.load  # noqa: F401  (declares the loader's codes)
+    import engine.rules  # noqa: F401  (declares the passes' codes)
+    import engine.schema  # noqa: F401
+    from engine.diagnostics import CODES, did_you_mean
+
+    if not args.code:
+        for c in sorted(CODES.values(), key=lambda c: c.id):
+            print(f"{c.id}  {c.severity:<7}  {c.title}")
+        return 0
+    wanted = args.code.strip().upper()
+    if wanted.isdigit():
+        wanted = f"FS{int(wanted):03d}"
+    c = CODES.get(wanted)
+    if c is None:
+        hint = did_you_mean(wanted, CODES) or "run 'flowspec explain' to list every code"
+        print(f"flowspec explain: unknown code {args.code!r}; {hint}", file=sys.stderr)
+        return 2
+    print(f"{c.id}: {c.title} ({c.severity})\n\n{c.explanation}")
+    return 0

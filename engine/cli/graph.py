@@ -1,0 +1,94 @@
+"""``flowspec graph SPEC``: the DAG as mermaid, dot or JSON."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from engine.model import Spec, Step
+
+HELP = "draw the DAG as mermaid, dot or json"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", help="the spec file")
+    p.add_argument("--format", choices=("mermaid", "dot", "json"), default="mermaid")
+
+
+def _label(step: Step) -> str:
+    extra = f"<br/>when: {step.when}" if step.when else ""
+    return f"{step.name}<br/><small>{step.processor}</small>{extra}"
+
+
+def _mermaid_text(text: str) -> str:
+    return text.replace('"', "#quot;").replace("<br/>", "<br/>")
+
+
+def render_mermaid(spec: Spec) -> str:
+    ids = {s.name: f"s{i}" for i, s in enumerate(spec.all_steps)}
+    lines = ["flowchart TD"]
+    for step in spec.steps:
+        lines.append(f'  {ids[step.name]}["{_mermaid_text(_label(step))}"]')
+    for parent, child, data in spec.graph.edges(data=True):
+        arrow = "-.->" if data.get("kind") == "depends" else "-->"
+        lines.append(f"  {ids[parent]} {arrow} {ids[child]}")
+    if spec.finally_steps:
+        lines.append('  subgraph finally["finally (after the DAG, sees workflow.status)"]')
+        for step in spec.finally_steps:
+            lines.append(f'    {ids[step.name]}["{_mermaid_text(_label(step))}"]')
+        from engine.graph import build_graph
+
+        for parent, child in build_graph(spec, finally_steps=True).edges():
+            lines.append(f"    {ids[parent]} --> {ids[child]}")
+        lines.append("  end")
+    return "\n".join(lines) + "\n"
+
+
+def render_dot(spec: Spec) -> str:
+    def q(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = [f"digraph {q(spec.name or 'workflow')} {{", "  rankdir=TB;", "  node [shape=box];"]
+    for step in spec.steps:
+        label = step.name + "\\n" + step.processor + (f"\\nwhen: {step.when}" if step.when else "")
+        lines.append(f"  {q(step.name)} [label={q(label)}];")
+    for parent, child, data in spec.graph.edges(data=True):
+        style = " [style=dashed]" if data.get("kind") == "depends" else ""
+        lines.append(f"  {q(parent)} -> {q(child)}{style};")
+    if spec.finally_steps:
+        lines.append('  subgraph cluster_finally { label="finally";')
+        for step in spec.finally_steps:
+            lines.append(f"    {q(step.name)};")
+        lines.append("  }")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render_json(spec: Spec) -> str:
+    from engine.graph import generations
+
+    doc = {
+        "name": spec.name,
+        "steps": [{"name": s.name, "processor": s.processor, "depends": s.depends,
+                   "dependencies": list(s.dependencies) if s.dependencies is not None else None,
+                   "when": s.when} for s in spec.steps],
+        "edges": [{"from": a, "to": b, "kind": d.get("kind")}
+                  for a, b, d in spec.graph.edges(data=True)],
+        "generations": generations(spec.graph),
+        "finally": [s.name for s in spec.finally_steps],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+RENDERERS = {"mermaid": render_mermaid, "dot": render_dot, "json": render_json}
+
+
+def main(args: argparse.Namespace) -> int:
+    from engine.cli.common import load_or_report
+
+    spec = load_or_report(args.spec)
+    if isinstance(spec, int):
+        return spec
+    sys.stdout.write(RENDERERS[args.format](spec))
+    return 0

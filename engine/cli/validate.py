@@ -1,0 +1,44 @@
+"""``flowspec validate PATH...``: every problem of every file, in one run."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from functools import cache
+
+from engine.cli.reporters import REPORTERS
+
+HELP = "check specs (files or folders): schema and semantic checks, every error with its position"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
+    p.add_argument("--format", choices=sorted(REPORTERS), default=None,
+                   help="output format (default: github under GitHub Actions, else text)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from engine.load import LoadError, read_source
+    from engine.source import Source
+    from engine.validate import expand_paths, validate_file
+
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        print(f"flowspec validate: no such file or folder: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    files = list(expand_paths(args.paths))
+    diagnostics = []
+    for path in files:
+        diagnostics.extend(validate_file(path))
+
+    @cache
+    def source(path: str) -> Source | None:
+        try:
+            return read_source(path)
+        except LoadError:
+            return None
+
+    fmt = args.format or ("github" if os.environ.get("GITHUB_ACTIONS") == "true" else "text")
+    REPORTERS[fmt](diagnostics, len(files), sys.stdout, source)
+    return 1 if any(d.severity == "error" for d in diagnostics) else 0

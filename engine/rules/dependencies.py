@@ -1,0 +1,134 @@
+"""Dependencies: every name known, no self-reference, one style per step, and every cycle.
+
+Cycles are searched on the graph of the known edges, so an unknown dependency elsewhere never
+hides one (actionlint stops at the first unknown), and every elementary cycle is reported as a
+path that starts at its earliest step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from engine.diagnostics import Diagnostic, code, did_you_mean
+from engine.expr.depends import parse_depends
+from engine.expr.errors import ExprSyntaxError
+from engine.graph import cycles
+from engine.model import Step
+from engine.rules.context import Context
+
+UNKNOWN_DEPENDENCY = code("FS203", "unknown dependency", """
+A step waits for a step that does not exist (in `dependencies` or `depends`). Steps in
+`finally` may only wait for other `finally` steps: they run after the whole DAG anyway.
+""")
+SELF_DEPENDENCY = code("FS204", "step depends on itself", """
+A step lists itself as a dependency; it could never start. Remove the name.
+""")
+BOTH_STYLES = code("FS205", "both `depends` and `dependencies`", """
+A step uses `dependencies` and `depends` together. Use one: `dependencies: [a, b]` means
+`depends: a && b`; `depends` adds results (`a.Failed`), `||` and `!`.
+""")
+CONTINUE_ON_WITH_DEPENDS = code("FS206", "`continue_on` in a workflow that uses `depends`", """
+Argo rejects `continueOn` on every task of a DAG in which any task uses `depends`. Express it
+in the dependants instead: `depends: a.Succeeded || a.Failed` continues after a failure.
+""")
+CYCLE = code("FS207", "dependency cycle", """
+Steps wait for each other in a circle, so none of them could ever start. The message shows
+the circle as a path; break it by removing one of its dependencies.
+""")
+DEPENDS_SYNTAX = code("FS210", "invalid `depends` expression", """
+`depends` is Argo's task-result logic: step names, optionally with a result
+(`a.Succeeded`, `a.Failed`, `a.Errored`, `a.Skipped`, `a.Omitted`, `a.Daemoned`,
+`a.AnySucceeded`, `a.AllFailed`), joined with `&&`, `||`, `!` and parentheses. Words such as
+`and`/`or` are read as step names by Argo, so they are refused here.
+""")
+DEPENDS_RESULT = code("FS211", "unknown task result in `depends`", """
+The word after the dot must be one of Succeeded, Failed, Errored, Skipped, Omitted, Daemoned,
+AnySucceeded or AllFailed, spelled with a capital letter as Argo requires.
+""")
+ITEMS_RESULT = code("FS212", "items result on a step that does not fan out", """
+`AnySucceeded` and `AllFailed` describe the instances of a `for_each` step. On a step without
+`for_each` Argo rejects them; use `Succeeded` or `Failed`.
+""")
+_BY_CODE = {DEPENDS_SYNTAX.id: DEPENDS_SYNTAX, DEPENDS_RESULT.id: DEPENDS_RESULT}
+
+
+def _names_in_scope(ctx: Context, step: Step) -> dict[str, Step]:
+    return {s.name: s for s in (ctx.spec.finally_steps if step.is_finally else ctx.spec.steps)}
+
+
+def _check_step(ctx: Context, step: Step, uses_depends: bool) -> Iterator[Diagnostic]:
+    scope = _names_in_scope(ctx, step)
+    other = {s.name for s in (ctx.spec.steps if step.is_finally else ctx.spec.finally_steps)}
+    if step.depends is not None and step.dependencies is not None:
+        yield ctx.at((*step.path, "depends"), BOTH_STYLES,
+                     f"step '{step.name}' has both 'depends' and 'dependencies'",
+                     f"write it as one: depends: {' && '.join(step.dependencies) or '...'}",
+                     key=True)
+    if uses_depends and (step.continue_on.failed or step.continue_on.error) and not step.is_finally:
+        yield ctx.at((*step.path, "continue_on"), CONTINUE_ON_WITH_DEPENDS,
+                     f"step '{step.name}' has continue_on, but this workflow uses 'depends'",
+                     f"drop continue_on and write 'depends: {step.name}.Succeeded || "
+                     f"{step.name}.Failed' in the steps that follow it", key=True)
+
+    def unknown(name: str) -> str:
+        if name in other:
+            where = "'finally'" if not step.is_finally else "the main 'steps'"
+            return f"'{name}' is in {where}; a step can only wait for steps of its own list"
+        return did_you_mean(name, scope) or f"known steps: {', '.join(sorted(scope)) or 'none'}"
+
+    if step.dependencies is not None:
+        for i, name in enumerate(step.dependencies):
+            path = (*step.path, "dependencies", i)
+            if name == step.name:
+                yield ctx.at(path, SELF_DEPENDENCY, f"step '{step.name}' depends on itself",
+                             "remove it from its own dependencies")
+            elif name not in scope:
+                yield ctx.at(path, UNKNOWN_DEPENDENCY,
+                             f"step '{step.name}' depends on unknown step '{name}'", unknown(name))
+    if step.depends is not None:
+        path = (*step.path, "depends")
+        try:
+            expr = parse_depends(step.depends)
+        except ExprSyntaxError as exc:
+            c = _BY_CODE.get(exc.code, DEPENDS_SYNTAX)
+            yield ctx.at_span(ctx.doc.text_span(path, exc.start, exc.end), c, exc.message, exc.hint)
+            return
+        for ref in _refs(expr):
+            name, start, end, result = ref
+            span = ctx.doc.text_span(path, start, end)
+            if name == step.name:
+                yield ctx.at_span(span, SELF_DEPENDENCY, f"step '{step.name}' depends on itself",
+                                  "remove it from its own depends")
+            elif name not in scope:
+                yield ctx.at_span(span, UNKNOWN_DEPENDENCY,
+                                  f"step '{step.name}' depends on unknown step '{name}'",
+                                  unknown(name))
+            elif result in ("AnySucceeded", "AllFailed") and scope[name].for_each is None:
+                yield ctx.at_span(span, ITEMS_RESULT,
+                                  f"'{name}.{result}' needs '{name}' to fan out with for_each",
+                                  f"use '{name}.Succeeded' or '{name}.Failed'")
+
+
+def _refs(expr: object) -> list[tuple[str, int, int, str | None]]:
+    """(name, start, end, result) of every reference in a parsed depends expression."""
+    from engine.expr.depends import references
+
+    return [(r.name, r.start, r.end, r.result) for r in references(expr)]  # type: ignore[arg-type]
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    uses_depends = ctx.spec.uses_depends
+    for step in ctx.spec.all_steps:
+        if step.name:
+            yield from _check_step(ctx, step, uses_depends)
+    for graph, steps, key in ((ctx.graph, ctx.spec.steps, "steps"),
+                              (ctx.finally_graph, ctx.spec.finally_steps, "finally")):
+        order = [s.name for s in steps]
+        first_step = {s.name: s for s in reversed(steps)}
+        for cycle in cycles(graph, order):
+            start = first_step[cycle[0]]
+            where = "dependencies" if start.dependencies is not None else "depends"
+            yield ctx.at((*start.path, where), CYCLE,
+                         "dependency cycle: " + " -> ".join([*cycle, cycle[0]]),
+                         f"remove one of these dependencies; '{cycle[0]}' is where the cycle is "
+                         "reported", key=True)

@@ -1,0 +1,85 @@
+"""Validation in passes: load -> JSON Schema -> typed spec -> semantic passes.
+
+Each stage reports everything it finds and the next still runs on what is well-formed, so a
+user sees every problem of every file in one run.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from engine.diagnostics import Diagnostic, SpecError, finish
+from engine.load import Document, load_file, load_text
+from engine.model import Spec, build_spec
+
+SPEC_SUFFIXES = (".yaml", ".yml")
+API_VERSION = "flowspec/v1"
+
+
+def check_document(doc: Document) -> tuple[Spec, list[Diagnostic]]:
+    from engine.rules import run_passes
+    from engine.rules.context import Context
+    from engine.schema import check_schema
+
+    diagnostics = list(check_schema(doc))
+    spec = build_spec(doc)
+    diagnostics.extend(run_passes(Context(doc, spec)))
+    return spec, diagnostics
+
+
+def validate_file(path: str) -> list[Diagnostic]:
+    doc, diagnostics = load_file(path)
+    if doc is not None:
+        diagnostics = diagnostics + check_document(doc)[1]
+    return finish(diagnostics)
+
+
+def _is_spec_file(path: Path) -> bool:
+    """In folders only flowspec files are picked up; other YAML (CI configs, ...) is left alone."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return API_VERSION in head
+
+
+def expand_paths(paths: Iterable[str]) -> Iterator[str]:
+    """Files as given; folders walked for ``*.yaml``/``*.yml`` files that are flowspec specs."""
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            for root, dirs, files in os.walk(path):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    candidate = Path(root, name)
+                    if candidate.suffix in SPEC_SUFFIXES and _is_spec_file(candidate):
+                        yield str(candidate)
+        else:
+            yield raw
+
+
+def validate_paths(paths: Iterable[str]) -> list[Diagnostic]:
+    diagnostics: list[Diagnostic] = []
+    for path in expand_paths(paths):
+        diagnostics.extend(validate_file(path))
+    return finish(diagnostics)
+
+
+def load_spec(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Spec:
+    """A valid spec from a file path or YAML text; raises SpecError with every error found."""
+    text = str(path_or_text)
+    if isinstance(path_or_text, os.PathLike) or ("\n" not in text and Path(text).is_file()):
+        doc, diagnostics = load_file(text)
+    else:
+        doc, diagnostics = load_text(text, name or "<string>")
+    spec = None
+    if doc is not None:
+        spec, more = check_document(doc)
+        diagnostics = diagnostics + more
+    errors = [d for d in finish(diagnostics) if d.severity == "error"]
+    if errors or spec is None:
+        raise SpecError(errors or finish(diagnostics))
+    return spec
