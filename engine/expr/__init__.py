@@ -1,0 +1,1 @@
+"""flowspec's expression languages: typed `when` conditions, `${{ }}` references, `depends`."""
