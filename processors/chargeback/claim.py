@@ -109,17 +109,23 @@ class Party(JsonRecord):
 
 @dataclasses.dataclass(frozen=True)
 class Issue(JsonRecord):
-    """A problem intake found in one field; ``code`` is the 849 reason it maps to (15, 14, 27)."""
+    """A problem intake found in one field.
+
+    ``code`` is the 849 reason it maps to (15 missing, 14 bad NDC, 27 bad date), or None for a
+    notice that rejects nothing by itself (e.g. a summary total that disagrees with the lines).
+    """
 
     field: str
-    code: str
+    code: str | None
     message: str
 
 
 @dataclasses.dataclass(frozen=True)
 class ClaimLine(JsonRecord):
     """One claimed sale. ``line`` is the 1-based position in the claim (what findings refer to);
-    ``line_id`` is the wholesaler's own line id (PAD01), echoed verbatim in the 849.
+    ``line_id`` is the wholesaler's own line id (PAD01), echoed verbatim in the 849;
+    ``contract_loop`` the 1-based CON loop it came in (lines of one loop share contract and
+    customer), so the 849 can answer loop for loop. None for claims that were not X12.
 
     Missing or unparseable fields are None with an :class:`Issue` explaining why, so R02/R15
     can reject the line instead of intake rejecting the whole document.
@@ -127,6 +133,7 @@ class ClaimLine(JsonRecord):
 
     line: int
     line_id: str
+    contract_loop: int | None = None
     contract_id: str | None = None
     contract_status: str | None = None
     customer: Party | None = None
