@@ -1,0 +1,446 @@
+"""Chargeback resolution: one accept / adjust / reject / pend decision per claim line.
+
+The rule steps (duplicate check, contract eligibility, roster, federal databases, SAP) each
+report :class:`~processors.chargeback.claim.Finding` records; this step folds them into one
+:class:`~processors.chargeback.claim.LineDecision` per line, does the money arithmetic and
+writes the 849 response plus a summary a person can read.
+
+How findings combine (brief §8 "cross-cutting"):
+
+* any ``reject`` finding rejects the line, allowed amount 0.00, with every reject code;
+* otherwise any ``review`` finding pends it (901 code 25 unless the rule gave another);
+* otherwise ``adjust`` findings adjust it. Each carries the allowed amount after its
+  correction; when several rules adjust one line the lowest amount is paid, so no rule's
+  correction can be undone by another's;
+* otherwise the line is accepted as claimed, after this step's own arithmetic check: the
+  claimed amount must be ``(WAC - contract price) x quantity`` half-up to the cent within
+  0.01 (R13, else adjusted, code 06), and a contract price at or above WAC pays 0.00 (R14,
+  code 17). A chargeback is never negative except for a credit line (negative quantity).
+
+A finding on line 0 applies to every line (a duplicate debit memo rejects all of them).
+A rule step that did not run (absent, Skipped, Omitted, Failed, Error) is a check that was not
+made: the decisions stand on the checks that were, and the summary says which were not.
+
+All money is ``Decimal``; floats never touch an amount.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engine.processors import StepContext, StepFailed, StepResult
+from processors.chargeback.claim import (
+    CENT,
+    Claim,
+    ClaimLine,
+    Finding,
+    LineDecision,
+    chargeback_amount,
+)
+from processors.chargeback.edi import write_849
+
+#: The rule steps of the chargeback workflow (brief, heading): a missing one is a skipped check.
+DEFAULT_CHECKS = (
+    "duplicate-check",
+    "contract-eligibility",
+    "gpo-roster-validation",
+    "federal-db-validation",
+)
+PRICE_PLACES = Decimal("0.0001")  # prices keep 4 decimals (brief §4.6)
+TOLERANCE = Decimal("0.01")  # R13: a difference above one cent is an error
+CODE_PENDING = "25"
+CODE_MISSING_DATA = "15"
+CODE_AMOUNT = "06"
+CODE_NO_SPREAD = "17"
+_RULE_ORDER = re.compile(r"R(\d+)")
+
+
+# --------------------------------------------------------------------------- upstream
+
+
+def claim_from_upstream(context: StepContext, step: str | None = None) -> tuple[str, Claim]:
+    """The claim extract-identifiers published (``data["claim"]``), and the step that did.
+
+    Without ``step``, the first ancestor carrying a claim: the spec may name the intake step
+    anything.
+    """
+    names = [step] if step else list(context.upstream)
+    for name in names:
+        up = context.upstream.get(name)
+        if up is not None and "claim" in up.data:
+            try:
+                return name, Claim.from_json(up.data["claim"])
+            except ValueError as exc:
+                raise StepFailed(
+                    f"the claim published by step '{name}' is malformed: {exc}"
+                ) from None
+    where = f"step '{step}'" if step else "any upstream step"
+    raise StepFailed(
+        f"no claim found in {where}; the intake step (chargeback.extract-identifiers) must be an "
+        "ancestor of this step (add it to its dependencies)"
+    )
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Every finding the rule steps made, and which of the expected checks were not made."""
+
+    findings: tuple[tuple[str, Finding], ...]
+    performed: tuple[str, ...]
+    skipped: tuple[str, ...] = ()
+    skipped_reasons: Mapping[str, str] = field(default_factory=dict)
+
+    def for_line(self, line: int) -> list[tuple[str, Finding]]:
+        return [(s, f) for s, f in self.findings if f.line in (0, line)]
+
+
+def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS) -> Evidence:
+    """Collect ``data["findings"]`` from every ancestor that succeeded."""
+    found: list[tuple[str, Finding]] = []
+    performed: list[str] = []
+    reasons: dict[str, str] = {}
+    for name, up in context.upstream.items():
+        raw = up.data.get("findings")
+        if up.phase != "Succeeded":
+            if raw is not None or name in expected:
+                reasons[name] = up.phase
+            continue
+        if raw is None:
+            continue
+        if not isinstance(raw, list):
+            raise StepFailed(f"step '{name}' published findings that are not a list")
+        performed.append(name)
+        for i, item in enumerate(raw):
+            try:
+                found.append((name, Finding.from_json(item)))
+            except ValueError as exc:
+                raise StepFailed(f"finding {i} of step '{name}' is malformed: {exc}") from None
+    for name in expected:
+        if name not in context.upstream:
+            reasons.setdefault(name, "not in this workflow")
+    return Evidence(tuple(found), tuple(performed), tuple(reasons), reasons)
+
+
+# --------------------------------------------------------------------------- deciding
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A decision and the reasons behind it, for the summary and the audit trail."""
+
+    decision: LineDecision
+    submitted: Decimal | None
+    reasons: tuple[str, ...]
+
+
+def _rule_rank(rule: str) -> tuple[int, str]:
+    match = _RULE_ORDER.search(rule)
+    return (int(match.group(1)) if match else 1000, rule)
+
+
+def _codes(findings: Sequence[Finding], default: str | None = None) -> tuple[str, ...]:
+    ordered = sorted(findings, key=lambda f: _rule_rank(f.rule))
+    codes = [f.code or default for f in ordered]
+    return tuple(dict.fromkeys(c for c in codes if c))
+
+
+def _derive_price(
+    finding: Finding, wac: Decimal, contract_price: Decimal, quantity: Decimal
+) -> tuple[str, Decimal] | None:
+    """The on-file price a single 06/07 adjustment implies, if it reproduces the amount.
+
+    Findings carry amounts, not prices; the 849 reports the price on file (UIT CT/WH), so it
+    is worked back from the amount and kept only when it gives that amount to the cent.
+    """
+    if finding.amount is None or quantity == 0:
+        return None
+    spread = (finding.amount / quantity).quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
+    if finding.code == "06":
+        name, price = "contract_price", wac - spread
+        recomputed = chargeback_amount(wac, price, quantity)
+    elif finding.code == "07":
+        name, price = "wac", contract_price + spread
+        recomputed = chargeback_amount(price, contract_price, quantity)
+    else:
+        return None
+    if recomputed != finding.amount:
+        return None
+    return name, price.quantize(CENT) if price == price.quantize(CENT) else price
+
+
+def decide_line(line: ClaimLine, findings: Sequence[Finding]) -> Resolution:
+    """Fold one line's findings (its own and the debit memo's) into its decision."""
+    zero = Decimal("0.00")
+    messages = tuple(
+        f"{f.rule}: {f.message}" for f in sorted(findings, key=lambda f: _rule_rank(f.rule))
+    )
+    submitted = line.claimed_amount
+    rejects = [f for f in findings if f.outcome == "reject"]
+    if rejects:
+        return Resolution(
+            LineDecision(line.line, "reject", zero, _codes(rejects)), submitted, messages
+        )
+    if (
+        line.wac is None
+        or line.contract_price is None
+        or line.quantity is None
+        or submitted is None
+    ):
+        why = "resolution: WAC, contract price, quantity or claimed amount is missing"
+        decision = LineDecision(line.line, "reject", zero, (CODE_MISSING_DATA,))
+        return Resolution(decision, submitted, (*messages, why))
+    reviews = [f for f in findings if f.outcome == "review"]
+    if reviews:
+        decision = LineDecision(line.line, "pend", zero, _codes(reviews, CODE_PENDING))
+        return Resolution(decision, submitted, messages)
+    computed = chargeback_amount(line.wac, line.contract_price, line.quantity)
+    adjusts = [f for f in findings if f.outcome == "adjust"]
+    priced = [f for f in adjusts if f.amount is not None]
+    if priced:
+        amount = min(f.amount for f in priced if f.amount is not None)
+        codes = list(_codes(adjusts))
+        prices: dict[str, Decimal] = {}
+        derived = _derive_price(priced[0], line.wac, line.contract_price, line.quantity)
+        if len(priced) == 1 and derived is not None:
+            prices[derived[0]] = derived[1]
+        notes = messages
+    elif line.wac <= line.contract_price and not line.is_credit:
+        amount, codes, prices = zero, [*_codes(adjusts), CODE_NO_SPREAD], {}
+        notes = (*messages, "resolution: contract price is not below WAC, nothing is owed (R14)")
+    elif abs(computed - submitted) > TOLERANCE:
+        amount, codes, prices = computed, [*_codes(adjusts), CODE_AMOUNT], {}
+        notes = (
+            *messages,
+            f"resolution: claimed {submitted} but (WAC - contract price) x quantity is {computed} (R13)",
+        )
+    elif adjusts:
+        amount, codes, prices, notes = submitted, list(_codes(adjusts)), {}, messages
+    else:
+        return Resolution(LineDecision(line.line, "accept", submitted), submitted, messages)
+    if amount < 0 and not line.is_credit:
+        amount = zero
+        codes.append(CODE_NO_SPREAD)
+        notes = (*notes, "resolution: a negative chargeback is never paid back (R14)")
+    decision = LineDecision(
+        line.line,
+        "adjust",
+        amount.quantize(CENT, rounding=ROUND_HALF_UP),
+        tuple(dict.fromkeys(codes)),
+        contract_price=prices.get("contract_price"),
+        wac=prices.get("wac"),
+    )
+    return Resolution(decision, submitted, notes)
+
+
+def resolve(claim: Claim, evidence: Evidence) -> list[Resolution]:
+    return [decide_line(line, [f for _, f in evidence.for_line(line.line)]) for line in claim.lines]
+
+
+@dataclass(frozen=True)
+class Totals:
+    submitted: Decimal
+    allowed: Decimal
+    counts: Mapping[str, int]
+
+
+def totals(resolutions: Sequence[Resolution]) -> Totals:
+    """The debit memo total is the sum of allowed line amounts (brief §8)."""
+    counts = {s: 0 for s in ("accept", "adjust", "reject", "pend")}
+    for r in resolutions:
+        counts[r.decision.status] += 1
+    return Totals(
+        submitted=sum((r.submitted or Decimal(0) for r in resolutions), Decimal("0.00")),
+        allowed=sum((r.decision.accepted_amount for r in resolutions), Decimal("0.00")),
+        counts=counts,
+    )
+
+
+# --------------------------------------------------------------------------- the processor
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:80] or "claim"
+
+
+def default_control_number(run_id: str, debit_memo: str) -> int:
+    """A 9-digit interchange control number that a re-run of the same run reproduces."""
+    digest = hashlib.sha256(f"{run_id}|{debit_memo}".encode()).hexdigest()
+    return int(digest[:12], 16) % 999_999_999 + 1
+
+
+class ChargebackResolution:
+    """Decides every claim line from the upstream findings and writes the 849 and a summary."""
+
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "output_dir": {
+                "type": "string",
+                "description": "Folder for the 849 and the summary; default: the step's working "
+                "directory. Relative paths are taken from it.",
+            },
+            "claim_step": {
+                "type": "string",
+                "description": "Step that published the claim; default: the first ancestor with one.",
+            },
+            "checks": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Rule steps whose absence the summary reports as a skipped check.",
+            },
+            "control_number": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": 999999999,
+                "description": "ISA13/GS06 of the 849; default: derived from the run id.",
+            },
+            "response_time": {
+                "type": "string",
+                "description": "849 date and time, YYYY-MM-DD or YYYY-MM-DDTHH:MM; "
+                "default: now (UTC).",
+            },
+        },
+    }
+    outputs: ClassVar[Mapping[str, str]] = {
+        "accepted": "integer",
+        "adjusted": "integer",
+        "rejected": "integer",
+        "pending": "integer",
+        "total_paid": "string",
+        "response_path": "string",
+        "skipped_checks": "list",
+    }
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.output_dir: str | None = config.get("output_dir")
+        self.claim_step: str | None = config.get("claim_step")
+        self.checks: tuple[str, ...] = tuple(config.get("checks", DEFAULT_CHECKS))
+        self.control_number: int | None = config.get("control_number")
+        raw = config.get("response_time")
+        try:
+            self.response_time = datetime.fromisoformat(raw) if raw else None
+        except ValueError:
+            raise StepFailed(
+                f"config response_time {raw!r} is not a date or time; "
+                "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+            ) from None
+
+    def process(self, context: StepContext) -> StepResult:
+        claim_step, claim = claim_from_upstream(context, self.claim_step)
+        evidence = gather_findings(context, self.checks)
+        resolutions = resolve(claim, evidence)
+        sums = totals(resolutions)
+        decisions = [r.decision for r in resolutions]
+        out_dir = Path(self.output_dir) if self.output_dir else context.workdir
+        if not out_dir.is_absolute():
+            out_dir = context.workdir / out_dir
+        out_dir.mkdir(parents=True, exist_ok=True)
+        stem = f"849-{_safe_name(claim.debit_memo or context.run_id)}"
+        response = out_dir / f"{stem}.edi"
+        response.write_text(
+            write_849(
+                claim,
+                decisions,
+                control_number=self.control_number
+                or default_control_number(context.run_id, claim.debit_memo or ""),
+                date=self.response_time or datetime.now(UTC),
+            ),
+            encoding="utf-8",
+        )
+        summary = out_dir / f"{stem}.md"
+        summary.write_text(render_summary(claim, resolutions, sums, evidence), encoding="utf-8")
+        return StepResult(
+            outputs={
+                "accepted": sums.counts["accept"],
+                "adjusted": sums.counts["adjust"],
+                "rejected": sums.counts["reject"],
+                "pending": sums.counts["pend"],
+                "total_paid": format(sums.allowed, "f"),
+                "response_path": str(response),
+                "skipped_checks": list(evidence.skipped),
+            },
+            data={
+                "decisions": [d.to_json() for d in decisions],
+                "summary": {
+                    "debit_memo": claim.debit_memo,
+                    "claim_step": claim_step,
+                    "submitted": format(sums.submitted, "f"),
+                    "allowed": format(sums.allowed, "f"),
+                    "checks_performed": list(evidence.performed),
+                    "checks_skipped": dict(evidence.skipped_reasons),
+                    "summary_path": str(summary),
+                },
+                "subject": {
+                    "wholesaler": _party_id(claim),
+                    "dm_no": claim.debit_memo,
+                },
+            },
+        )
+
+
+def _party_id(claim: Claim) -> str | None:
+    party = claim.distributor
+    if party is None or not party.identifiers:
+        return None
+    return party.identifiers[0].value
+
+
+def _md(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+_STATUS_WORD = {
+    "accept": "Accepted",
+    "adjust": "Adjusted",
+    "reject": "Rejected",
+    "pend": "Pending review",
+}
+
+
+def render_summary(
+    claim: Claim, resolutions: Sequence[Resolution], sums: Totals, evidence: Evidence
+) -> str:
+    """The decision in words for the analyst: per line what was decided and why."""
+    lines = {line.line: line for line in claim.lines}
+    out = [
+        f"# Chargeback resolution: debit memo {_md(claim.debit_memo or 'unknown')}",
+        "",
+        (
+            f"- Wholesaler: {_md((claim.distributor and claim.distributor.name) or 'unknown')}"
+            f" ({_md(_party_id(claim) or 'no id')})"
+        ),
+        f"- Debit memo date: {claim.claim_date or 'unknown'}",
+        f"- Submitted: {sums.submitted}; allowed: **{sums.allowed}**",
+        "- Lines: " + ", ".join(f"{n} {_STATUS_WORD[s].lower()}" for s, n in sums.counts.items()),
+        "",
+        "| line | NDC | qty | submitted | allowed | decision | codes | why |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in resolutions:
+        d = r.decision
+        line = lines[d.line]
+        out.append(
+            f"| {_md(line.line_id)} | {_md(line.ndc11 or line.ndc_submitted or '')} "
+            f"| {line.quantity if line.quantity is not None else ''} "
+            f"| {r.submitted if r.submitted is not None else ''} | {d.accepted_amount} "
+            f"| {_STATUS_WORD[d.status]} | {' '.join(d.reason_codes)} "
+            f"| {_md('; '.join(r.reasons))} |"
+        )
+    out += ["", "## Checks", ""]
+    out.append(
+        "Performed: " + (", ".join(evidence.performed) if evidence.performed else "none") + "."
+    )
+    if evidence.skipped_reasons:
+        out.append("")
+        out.append("**Not performed** (the decisions above do not cover these checks):")
+        out += [f"- {_md(name)}: {_md(why)}" for name, why in evidence.skipped_reasons.items()]
+    out.append("")
+    return "\n".join(out)

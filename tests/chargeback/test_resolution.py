@@ -1,0 +1,231 @@
+"""Resolution: findings folded into decisions, exact money, the 849 of the brief's example."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.processors import StepContext, StepFailed, Upstream
+from processors.chargeback.claim import ClaimLine, Finding
+from processors.chargeback.edi import parse_844
+from processors.chargeback.resolution import ChargebackResolution, decide_line
+
+#: The brief's example pair: the repo's copy if there is one, else the shared domain folder.
+EXAMPLES = next(
+    (
+        folder
+        for folder in (
+            Path(__file__).parents[2] / "specs" / "samples",
+            Path("/work/shared/domain/examples"),
+        )
+        if (folder / "849_example.edi").is_file()
+    ),
+    Path("/work/shared/domain/examples"),
+)
+
+
+def _segments(text: str) -> list[str]:
+    return [s.strip() for s in text.split("~") if s.strip()]
+
+
+def _finding(
+    line: int, rule: str, outcome: str, code: str | None, amount: str | None = None
+) -> Any:
+    return Finding(
+        line, rule, outcome, code, f"{rule} says {outcome}", Decimal(amount) if amount else None
+    ).to_json()  # type: ignore[arg-type]
+
+
+def _context(tmp_path: Path, upstream: dict[str, Upstream]) -> StepContext:
+    claim = parse_844((EXAMPLES / "844_example.edi").read_text("utf-8"))
+    return StepContext(
+        run_id="run-1",
+        workflow="chargeback",
+        step="chargeback-resolution",
+        attempt=1,
+        params={"document": str(EXAMPLES / "844_example.edi")},
+        env={},
+        upstream={
+            "extract-identifiers": Upstream(
+                "Succeeded", {"customer_count": 2}, {"claim": claim.to_json()}
+            ),
+            **upstream,
+        },
+        workdir=tmp_path,
+    )
+
+
+def _example_upstream() -> dict[str, Upstream]:
+    """What the rule steps find for the example given its reference data (brief §2.4/2.5):
+    line 3 claims contract price 80.00 where 82.50 is on file, line 4 re-claims a paid line."""
+    return {
+        "duplicate-check": Upstream(
+            "Succeeded",
+            {"is_duplicate": False},
+            {
+                "findings": [
+                    _finding(4, "R06", "reject", "28", "0.00"),
+                    _finding(1, "R06", "pass", None),
+                ]
+            },
+        ),
+        "contract-eligibility": Upstream(
+            "Succeeded", {}, {"findings": [_finding(3, "R11", "adjust", "06", "255.00")]}
+        ),
+        "gpo-roster-validation": Upstream("Succeeded", {}, {"findings": []}),
+        "federal-db-validation": Upstream("Succeeded", {}, {"findings": []}),
+    }
+
+
+CONFIG = {"control_number": 9034, "response_time": "2024-03-22T09:00", "output_dir": "out"}
+
+
+def test_example_claim_gets_the_example_849(tmp_path: Path) -> None:
+    result = ChargebackResolution(CONFIG).process(_context(tmp_path, _example_upstream()))
+    assert dict(result.outputs) == {
+        "accepted": 2,
+        "adjusted": 1,
+        "rejected": 1,
+        "pending": 0,
+        "total_paid": "897.00",
+        "response_path": str(tmp_path / "out" / "849-DM0315240012.edi"),
+        "skipped_checks": [],
+    }
+    written = Path(str(result.outputs["response_path"])).read_text("utf-8")
+    expected = (EXAMPLES / "849_example.edi").read_text("utf-8")
+    assert _segments(written) == _segments(expected)
+    decisions = {d["line"]: d for d in result.data["decisions"]}
+    assert decisions[3]["contract_price"] == "82.50"
+    assert decisions[3]["reason_codes"] == ["06"]
+    assert decisions[4]["status"] == "reject" and decisions[4]["accepted_amount"] == "0.00"
+    assert result.data["summary"]["submitted"] == "1183.25"
+    assert result.data["subject"] == {"wholesaler": "RA7301194", "dm_no": "DM0315240012"}
+
+
+def test_summary_explains_each_line_and_names_skipped_checks(tmp_path: Path) -> None:
+    upstream = _example_upstream()
+    del upstream["federal-db-validation"]
+    upstream["gpo-roster-validation"] = Upstream("Skipped", {}, {})
+    result = ChargebackResolution(CONFIG).process(_context(tmp_path, upstream))
+    assert result.outputs["skipped_checks"] == ["gpo-roster-validation", "federal-db-validation"]
+    text = Path(result.data["summary"]["summary_path"]).read_text("utf-8")
+    assert (
+        "| 3 | 12345678901 | 6 | 270.00 | 255.00 | Adjusted | 06 | R11: R11 says adjust |" in text
+    )
+    assert "- gpo-roster-validation: Skipped" in text
+    assert "- federal-db-validation: not in this workflow" in text
+    assert "allowed: **897.00**" in text
+
+
+def test_malformed_findings_and_a_missing_claim_fail_clearly(tmp_path: Path) -> None:
+    bad = {"duplicate-check": Upstream("Succeeded", {}, {"findings": [{"line": "x"}]})}
+    with pytest.raises(StepFailed, match="finding 0 of step 'duplicate-check' is malformed"):
+        ChargebackResolution(CONFIG).process(_context(tmp_path, bad))
+    context = _context(tmp_path, {})
+    orphan = StepContext(**{**context.__dict__, "upstream": {}})
+    with pytest.raises(StepFailed, match="no claim found"):
+        ChargebackResolution(CONFIG).process(orphan)
+    with pytest.raises(StepFailed, match="YYYY-MM-DD"):
+        ChargebackResolution({"response_time": "22/03/2024"})
+
+
+# --- one line at a time ---------------------------------------------------------------------
+
+
+def _line(
+    wac: str = "125.00", cp: str = "82.50", qty: str = "10", claimed: str = "425.00"
+) -> ClaimLine:
+    return ClaimLine(
+        line=1,
+        line_id="1",
+        wac=Decimal(wac),
+        contract_price=Decimal(cp),
+        quantity=Decimal(qty),
+        claimed_amount=Decimal(claimed),
+    )
+
+
+def _f(
+    outcome: str, code: str | None, amount: str | None = None, rule: str = "R11", line: int = 1
+) -> Finding:
+    return Finding.from_json(_finding(line, rule, outcome, code, amount))
+
+
+def test_clean_line_is_accepted_as_claimed() -> None:
+    d = decide_line(_line(), []).decision
+    assert (d.status, d.accepted_amount, d.reason_codes) == ("accept", Decimal("425.00"), ())
+
+
+def test_reject_beats_review_beats_adjust_and_codes_follow_rule_order() -> None:
+    findings = [
+        _f("adjust", "06", "300.00"),
+        _f("reject", "26", rule="R17"),
+        _f("reject", "01", rule="R08"),
+    ]
+    d = decide_line(_line(), findings).decision
+    assert (d.status, d.accepted_amount, d.reason_codes) == (
+        "reject",
+        Decimal("0.00"),
+        ("01", "26"),
+    )
+    d = decide_line(
+        _line(), [_f("adjust", "06", "300.00"), _f("review", None, rule="R18")]
+    ).decision
+    assert (d.status, d.accepted_amount, d.reason_codes) == ("pend", Decimal("0.00"), ("25",))
+
+
+def test_debit_memo_level_finding_applies_to_every_line() -> None:
+    d = decide_line(_line(), [_f("reject", "11", rule="R05", line=0)]).decision
+    assert (d.status, d.reason_codes) == ("reject", ("11",))
+
+
+def test_several_adjustments_pay_the_lowest() -> None:
+    d = decide_line(
+        _line(), [_f("adjust", "06", "300.00", "R11"), _f("adjust", "07", "350.00", "R12")]
+    ).decision
+    assert (d.status, d.accepted_amount, d.reason_codes) == (
+        "adjust",
+        Decimal("300.00"),
+        ("06", "07"),
+    )
+    assert d.contract_price is None and d.wac is None  # two corrections: no single price to show
+
+
+def test_wac_adjustment_reports_the_wac_on_file() -> None:
+    # WAC on file 120.00 instead of 125.00: (120.00 - 82.50) x 10 = 375.00
+    d = decide_line(_line(), [_f("adjust", "07", "375.00", "R12")]).decision
+    assert (d.wac, d.contract_price, d.accepted_amount) == (
+        Decimal("120.00"),
+        None,
+        Decimal("375.00"),
+    )
+
+
+def test_wrong_claimed_amount_is_adjusted_to_the_half_up_arithmetic() -> None:
+    # (7.0050 - 5.0000) x 5 = 10.025 -> 10.03 half-up (banker's rounding would give 10.02)
+    d = decide_line(_line("7.0050", "5.0000", "5", "9.00"), []).decision
+    assert (d.status, d.accepted_amount, d.reason_codes) == ("adjust", Decimal("10.03"), ("06",))
+    # one cent off is within tolerance: accepted as claimed
+    d = decide_line(_line("7.0050", "5.0000", "5", "10.02"), []).decision
+    assert (d.status, d.accepted_amount) == ("accept", Decimal("10.02"))
+
+
+def test_contract_price_not_below_wac_pays_nothing() -> None:
+    d = decide_line(_line("80.00", "82.50", "10", "0.00"), []).decision
+    assert (d.status, d.accepted_amount, d.reason_codes) == ("adjust", Decimal("0.00"), ("17",))
+    d = decide_line(_line(), [_f("adjust", "06", "-25.00")]).decision  # never a negative payment
+    assert (d.accepted_amount, d.reason_codes) == (Decimal("0.00"), ("06", "17"))
+
+
+def test_credit_line_keeps_its_negative_amount() -> None:
+    d = decide_line(_line(qty="-10", claimed="-425.00"), []).decision
+    assert (d.status, d.accepted_amount) == ("accept", Decimal("-425.00"))
+
+
+def test_line_without_prices_is_rejected_as_missing_data() -> None:
+    line = ClaimLine(line=1, line_id="1", quantity=Decimal(1), claimed_amount=Decimal("1.00"))
+    d = decide_line(line, []).decision
+    assert (d.status, d.reason_codes) == ("reject", ("15",))
