@@ -1,1 +1,54 @@
-"""flowspec: declarative YAML workflows with Argo's semantics, locally and on Argo."""
+"""flowspec: declarative YAML workflows with Argo's semantics, locally and on Argo.
+
+The public API, imported lazily so that ``import engine`` stays cheap for the validator:
+
+- ``load(path_or_text) -> Spec`` raises ``SpecError`` carrying every diagnostic;
+- ``validate(path_or_text) -> list[Diagnostic]``;
+- ``spec.graph`` is the networkx DiGraph of the steps;
+- ``run(spec, params, store=...) -> RunResult`` and ``arun(...)``, its async twin;
+- ``compile(spec, kind=...)`` returns a Hera workflow (``.to_yaml()``).
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from engine.diagnostics import Diagnostic, SpecError
+
+if TYPE_CHECKING:
+    from engine.model import Spec
+
+__all__ = ["Diagnostic", "SpecError", "load", "validate", "run", "arun", "compile"]
+
+
+def load(path_or_text: str | os.PathLike[str]) -> Spec:
+    from engine.validate import load_spec
+
+    return load_spec(path_or_text)
+
+
+def validate(path_or_text: str | os.PathLike[str]) -> list[Diagnostic]:
+    from engine.diagnostics import finish
+    from engine.load import load_text
+    from engine.validate import check_document, validate_file
+
+    text = str(path_or_text)
+    if isinstance(path_or_text, os.PathLike) or ("\n" not in text and os.path.isfile(text)):
+        return validate_file(text)
+    doc, diagnostics = load_text(text)
+    if doc is not None:
+        diagnostics = diagnostics + check_document(doc)[1]
+    return finish(diagnostics)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("run", "arun"):
+        import engine.run as run_module
+
+        return getattr(run_module, name)
+    if name == "compile":
+        from engine.compile import compile_spec
+
+        return compile_spec
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")

@@ -36,7 +36,7 @@ def validate_file(path: str) -> list[Diagnostic]:
     return finish(diagnostics)
 
 
-def _is_spec_file(path: Path) -> bool:
+def is_spec_file(path: Path) -> bool:
     """In folders only flowspec files are picked up; other YAML (CI configs, ...) is left alone."""
     try:
         with open(path, "rb") as fh:
@@ -55,7 +55,7 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str]:
                 dirs[:] = sorted(d for d in dirs if not d.startswith("."))
                 for name in sorted(files):
                     candidate = Path(root, name)
-                    if candidate.suffix in SPEC_SUFFIXES and _is_spec_file(candidate):
+                    if candidate.suffix in SPEC_SUFFIXES and is_spec_file(candidate):
                         yield str(candidate)
         else:
             yield raw

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -66,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return EXIT_OK
+    except Exception as exc:  # a bug of ours: one line for the user, the traceback on request
+        if os.environ.get("FLOWSPEC_DEBUG"):
+            raise
+        print(f"flowspec {args.command}: internal error: {type(exc).__name__}: {exc} "
+              "(set FLOWSPEC_DEBUG=1 for the traceback and please report it)", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from functools import cache
+from pathlib import Path
 
 from engine.cli.reporters import REPORTERS
 
@@ -16,18 +17,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")
     p.add_argument("--format", choices=sorted(REPORTERS), default=None,
                    help="output format (default: github under GitHub Actions, else text)")
+    p.add_argument("--skip-non-specs", action="store_true",
+                   help="ignore given files that do not declare apiVersion: flowspec/v1 "
+                        "(for pre-commit, which passes every changed YAML file)")
 
 
 def main(args: argparse.Namespace) -> int:
     from engine.load import LoadError, read_source
     from engine.source import Source
-    from engine.validate import expand_paths, validate_file
+    from engine.validate import expand_paths, is_spec_file, validate_file
 
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
         print(f"flowspec validate: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
     files = list(expand_paths(args.paths))
+    if args.skip_non_specs:
+        files = [f for f in files if is_spec_file(Path(f))]
     diagnostics = []
     for path in files:
         diagnostics.extend(validate_file(path))

@@ -1,0 +1,199 @@
+"""Conditions, ``for_each`` sources and ``${{ }}`` references: parsed and typed, never run.
+
+Each expression is checked in the scope its step will really have at run time: the declared
+params, the outputs of its ancestors only (Argo would wait for ever on anything else), and
+``workflow.status`` only in ``finally``. Problems point inside the expression text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from engine.diagnostics import Code, Diagnostic, code
+from engine.expr.ast import ParamRef, StepOutputRef
+from engine.expr.check import Scope, StepScope, check_condition, check_reference
+from engine.expr.errors import ExprProblem, ExprSyntaxError
+from engine.expr.parser import parse_condition
+from engine.graph import ancestors
+from engine.load import Path
+from engine.model import Step
+from engine.rules.context import Context
+from engine.rules.processors import step_output_types
+
+CODES: dict[str, Code] = {c.id: c for c in (
+    code("FS300", "invalid condition", """
+`when` must be a condition in flowspec's small language: references (`params.NAME`,
+`steps.STEP.outputs.NAME`, `steps.STEP.status`, `workflow.status` in `finally`, `item` in
+`for_each`), literals (`'text'`, numbers, `true`, `false`, `null`, `[lists]`), comparisons
+(`== != < <= > >= in`) joined by `&&`, `||`, `!` and parentheses. There is no arithmetic.
+"""),
+    code("FS301", "unknown param", """
+The expression reads a param the spec does not declare under `params:`. Declare it (with a
+type) or fix the name.
+"""),
+    code("FS302", "unknown step", """
+The expression names a step that does not exist.
+"""),
+    code("FS303", "step is not an ancestor", """
+A condition or env value reads a step that does not run before this one. On Argo the value
+would never resolve and the workflow would wait for ever. Add the step to this step's
+`dependencies` (or `depends`), directly or through another step.
+"""),
+    code("FS304", "undeclared output", """
+The expression reads an output the step does not declare. Declare it under the step's
+`outputs:` with its type (or use one its processor produces).
+"""),
+    code("FS305", "`workflow.status` outside `finally`", """
+`workflow.status` is only known once the DAG has finished, so it can be read only by steps
+under `finally`.
+"""),
+    code("FS306", "types do not match", """
+A comparison mixes types that can never be equal (an integer and a text) or cannot be
+ordered (a boolean with `<`), or `in` is used with something that is not a list. Compare
+like with like: numbers without quotes, text in quotes, booleans as `true`/`false`.
+"""),
+    code("FS307", "condition is not a boolean", """
+A condition must be true or false. A text or number alone is neither: compare it, e.g.
+`params.mode == 'fast'` instead of `params.mode`.
+"""),
+    code("FS308", "`item` outside `for_each`", """
+`item` is the current element of a `for_each` fan-out; a step without `for_each` has none.
+"""),
+    code("FS309", "invalid `${{ }}` reference in env", """
+An env value interpolates `${{ ... }}`, which must hold exactly one reference:
+`params.NAME`, `steps.STEP.outputs.NAME`, `workflow.name`, `workflow.status` (in
+`finally`) or `item` (in `for_each`).
+"""),
+    code("FS311", "invalid `for_each` source", """
+`for_each` fans a step out over a list: it must be one reference to a `list` param
+(`params.regions`) or to a `list` output of an ancestor step.
+"""),
+)}
+
+
+def _scope(ctx: Context, step: Step, outputs: dict[str, dict[str, str]]) -> Scope:
+    graph = ctx.graph_of(step)
+    names = {s.name for s in (ctx.spec.finally_steps if step.is_finally else ctx.spec.steps)}
+    return Scope(
+        params={name: p.type for name, p in ctx.spec.params.items()},
+        steps={a: StepScope(outputs=outputs.get(a, {})) for a in ancestors(graph, step.name)},
+        all_steps=names,
+        in_finally=step.is_finally,
+        item_type=_item_type(ctx, step, outputs) if step.for_each else None,
+        current_step=step.name,
+    )
+
+
+def _element_type(values: Any) -> str:
+    """The element type of a default list, so `item` comparisons are typed; text otherwise."""
+    if not isinstance(values, list) or not values:
+        return "string"
+    kinds = set()
+    for v in values:
+        if isinstance(v, bool):
+            kinds.add("boolean")
+        elif isinstance(v, int):
+            kinds.add("integer")
+        elif isinstance(v, float):
+            kinds.add("number")
+        elif isinstance(v, dict):
+            kinds.add("object")
+        else:
+            kinds.add("string")
+    if kinds == {"integer", "number"}:
+        return "number"
+    return kinds.pop() if len(kinds) == 1 else "string"
+
+
+def _item_type(ctx: Context, step: Step, outputs: dict[str, dict[str, str]]) -> str:
+    try:
+        ref = parse_condition(step.for_each or "")
+    except ExprSyntaxError:
+        return "string"
+    if isinstance(ref, ParamRef) and ref.name in ctx.spec.params:
+        return _element_type(ctx.spec.params[ref.name].default)
+    return "string"
+
+
+def _problem(ctx: Context, path: Path, p: ExprProblem, offset: int = 0) -> Diagnostic:
+    span = ctx.doc.text_span(path, p.start + offset, p.end + offset)
+    return ctx.at_span(span, CODES.get(p.code, CODES["FS306"]), p.message, p.hint)
+
+
+def _syntax(ctx: Context, path: Path, exc: ExprSyntaxError, c: str) -> Diagnostic:
+    span = ctx.doc.text_span(path, exc.start, exc.end)
+    return ctx.at_span(span, CODES.get(exc.code, CODES[c]), exc.message, exc.hint)
+
+
+def _check_when(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
+    path = (*step.path, "when")
+    try:
+        expr = parse_condition(step.when or "")
+    except ExprSyntaxError as exc:
+        yield _syntax(ctx, path, exc, "FS300")
+        return
+    for p in check_condition(expr, scope):
+        yield _problem(ctx, path, p)
+
+
+def _check_for_each(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
+    path = (*step.path, "for_each")
+    bad = CODES["FS311"]
+    try:
+        ref = parse_condition(step.for_each or "")
+    except ExprSyntaxError as exc:
+        yield ctx.at_span(ctx.doc.text_span(path, exc.start, exc.end), bad, exc.message, exc.hint)
+        return
+    if not isinstance(ref, (ParamRef, StepOutputRef)):
+        yield ctx.at(path, bad, "for_each must be one reference to a list",
+                     "e.g. for_each: params.regions")
+        return
+    outer = Scope(params=scope.params, steps=scope.steps, all_steps=scope.all_steps,
+                  in_finally=scope.in_finally, item_type=None, current_step=scope.current_step)
+    type_name, problems = check_reference(ref, outer)
+    for p in problems:
+        yield _problem(ctx, path, p)
+    if not problems and type_name is not None and type_name != "list":
+        yield ctx.at(path, bad, f"for_each needs a list, but this reference is a {type_name}",
+                     "declare the param or output with type: list")
+
+
+def _check_env(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
+    from engine.expr.interpolate import parse_interpolation
+
+    for var in step.env.values():
+        if not isinstance(var.value, str) or "${{" not in var.value:
+            continue
+        if var.origin != "step" and not _env_checked_here(ctx, step, var.path):
+            continue
+        try:
+            parts = parse_interpolation(var.value)
+        except ExprSyntaxError as exc:
+            yield _syntax(ctx, var.path, exc, "FS309")
+            continue
+        for part in parts:
+            if isinstance(part, str):
+                continue
+            _, problems = check_reference(part, scope)
+            for p in problems:
+                yield _problem(ctx, var.path, p)
+
+
+def _env_checked_here(ctx: Context, step: Step, path: Path) -> bool:
+    """Workflow-level env is checked once, with the first step, so errors are not repeated."""
+    first = (ctx.spec.steps or ctx.spec.finally_steps)
+    return bool(first) and first[0] is step
+
+
+def check(ctx: Context) -> Iterator[Diagnostic]:
+    outputs = step_output_types(ctx)
+    for step in ctx.spec.all_steps:
+        if not step.name or not (step.when or step.for_each or step.env):
+            continue
+        scope = _scope(ctx, step, outputs)
+        if step.when is not None:
+            yield from _check_when(ctx, step, scope)
+        if step.for_each is not None:
+            yield from _check_for_each(ctx, step, scope)
+        yield from _check_env(ctx, step, scope)
