@@ -185,6 +185,8 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
     segments: list[Segment] = []
     for position, piece in enumerate(pieces, start=1):
         body = piece.strip("\r\n")
+        if not body.strip() and delims.segment in "\r\n":
+            continue  # a blank line when the terminator is itself a line break
         if not body.strip():
             raise ClaimFormatError(
                 f"empty segment (two terminators {delims.segment!r} in a row)",
@@ -964,7 +966,8 @@ class _Writer:
         self.add("SE", str(count), "0001")
         self.add("GE", "1", str(control))
         self.add("IEA", "1", f"{control:09d}")
-        return "".join(f"{s}{self.delims.segment}\n" for s in self.segments)
+        newline = "" if self.delims.segment in "\r\n" else "\n"
+        return "".join(f"{s}{self.delims.segment}{newline}" for s in self.segments)
 
     def party(self, party: Party | None, *, all_ids: bool = False) -> None:
         """N1 per identifier (the 844 way) or once with the first identifier (the 849 echo)."""
