@@ -142,7 +142,7 @@ def parse_depends(text: str) -> DependsExpr:
 
 
 class _Parser:
-    __slots__ = ("tokens", "pos")
+    __slots__ = ("pos", "tokens")
 
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens

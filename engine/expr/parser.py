@@ -34,12 +34,29 @@ _LITERAL_KINDS = frozenset({STRING, INT, FLOAT, "true", "false", "null"})
 _WORD_KINDS = frozenset({NAME}) | KEYWORDS
 _LITERAL_VALUES: dict[str, object] = {"true": True, "false": False, "null": None}
 
+
 #: References a `when` condition may use.
 CONDITION_REFERENCES: frozenset[type] = frozenset(
     {ParamRef, StepOutputRef, StepStatusRef, WorkflowStatusRef, ItemRef}
 )
 
-_REFERENCE_FORMS = "params.NAME, steps.STEP.outputs.NAME, steps.STEP.status, workflow.status or item"
+_FORMS: dict[type, str] = {
+    ParamRef: "params.NAME",
+    StepOutputRef: "steps.STEP.outputs.NAME",
+    StepStatusRef: "steps.STEP.status",
+    WorkflowStatusRef: "workflow.status",
+    WorkflowNameRef: "workflow.name",
+    ItemRef: "item",
+}
+
+
+def reference_forms(allowed: frozenset[type]) -> str:
+    """'params.NAME, ... or item': the references ``allowed``, for hints."""
+    forms = [text for kind, text in _FORMS.items() if kind in allowed]
+    return ", ".join(forms[:-1]) + " or " + forms[-1]
+
+
+_REFERENCE_FORMS = reference_forms(CONDITION_REFERENCES)
 
 # Words people bring from other languages, and what to write instead.
 _WORD_HINTS = {
@@ -81,14 +98,16 @@ def parse_reference(
     """Parse exactly one reference found in ``text[start:stop]`` (used by interpolation)."""
     parser = _Parser(text, tokenize(text, code, start, stop), code)
     if parser.peek().kind == EOF:
-        raise ExprSyntaxError("empty reference", start, stop, f"write {_REFERENCE_FORMS}", code)
+        raise ExprSyntaxError(
+            "empty reference", start, stop, f"write {reference_forms(allowed)}", code
+        )
     ref = parser.reference(allowed)
     parser.expect_end("reference")
     return ref
 
 
 class _Parser:
-    __slots__ = ("text", "tokens", "pos", "code")
+    __slots__ = ("code", "pos", "text", "tokens")
 
     def __init__(self, text: str, tokens: list[Token], code: str) -> None:
         self.text = text
@@ -107,7 +126,7 @@ class _Parser:
         return token
 
     def error(self, message: str, token: Token, hint: str | None = None) -> ExprSyntaxError:
-        end = token.end if token.end > token.start else token.start
+        end = max(token.start, token.end)
         return ExprSyntaxError(message, token.start, end, hint, self.code)
 
     def expect_end(self, what: str) -> None:
@@ -253,12 +272,10 @@ class _Parser:
             else:
                 ref = ItemRef(root.start, root.end, None)
         else:
-            raise self.error(
-                f"unknown name '{word}'",
-                root,
-                _WORD_HINTS.get(word)
-                or f"references are {_REFERENCE_FORMS}; to compare with text, quote it: '{word}'",
-            )
+            hint = f"references are {reference_forms(allowed)}"
+            if allowed == CONDITION_REFERENCES:
+                hint += f"; to compare with text, quote it: '{word}'"
+            raise self.error(f"unknown name '{word}'", root, _WORD_HINTS.get(word) or hint)
         if type(ref) not in allowed:
             raise ExprSyntaxError(
                 f"{self.text[ref.start:ref.end]} cannot be used here",
