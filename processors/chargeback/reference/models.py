@@ -39,6 +39,9 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 
 REFERENCE_METADATA = MetaData()
 
+#: The SAP client (MANDT) every customer-master row is written under.
+SAP_CLIENT = "100"
+
 #: Statuses of a claim line in the history ledger (duplicate detection reads them).
 LINE_STATUSES = ("PENDING", "PAID", "REJECTED")
 
@@ -368,7 +371,8 @@ class NppesProvider(Base):
     __tablename__ = "cb_nppes_provider"
 
     npi: Mapped[str] = mapped_column(String(10), primary_key=True)
-    entity_type: Mapped[int] = mapped_column(Integer)  # 1 individual, 2 organization
+    # 1 individual, 2 organization; blank in NPPES for deactivated NPIs
+    entity_type: Mapped[int | None] = mapped_column(Integer)
     replacement_npi: Mapped[str | None] = mapped_column(String(10))
     org_name: Mapped[str] = mapped_column(String(200), default="")
     last_name: Mapped[str] = mapped_column(String(80), default="")
@@ -443,7 +447,7 @@ class SapKna1(Base):
 
     __tablename__ = "cb_sap_kna1"
 
-    mandt: Mapped[str] = mapped_column(String(3), primary_key=True, default="100")
+    mandt: Mapped[str] = mapped_column(String(3), primary_key=True, default=SAP_CLIENT)
     kunnr: Mapped[str] = mapped_column(String(10), primary_key=True)
     name1: Mapped[str] = mapped_column(String(35))
     name2: Mapped[str] = mapped_column(String(35), default="")
@@ -453,7 +457,7 @@ class SapKna1(Base):
     regio: Mapped[str] = mapped_column(String(3), default="")
     land1: Mapped[str] = mapped_column(String(3), default="US")
     telf1: Mapped[str] = mapped_column(String(30), default="")
-    ktokd: Mapped[str] = mapped_column(String(4), default="KUNA")
+    ktokd: Mapped[str] = mapped_column(String(4), default="0001")
     stcd1: Mapped[str] = mapped_column(String(16), default="")
     stceg: Mapped[str] = mapped_column(String(20), default="")
     brsch: Mapped[str] = mapped_column(String(20), default="")
@@ -482,7 +486,7 @@ class SapKnb1(Base):
 
     __tablename__ = "cb_sap_knb1"
 
-    mandt: Mapped[str] = mapped_column(String(3), primary_key=True, default="100")
+    mandt: Mapped[str] = mapped_column(String(3), primary_key=True, default=SAP_CLIENT)
     kunnr: Mapped[str] = mapped_column(String(10), primary_key=True)
     bukrs: Mapped[str] = mapped_column(String(4), primary_key=True)
     akont: Mapped[str] = mapped_column(String(10))
@@ -500,7 +504,7 @@ class SapKnvv(Base):
 
     __tablename__ = "cb_sap_knvv"
 
-    mandt: Mapped[str] = mapped_column(String(3), primary_key=True, default="100")
+    mandt: Mapped[str] = mapped_column(String(3), primary_key=True, default=SAP_CLIENT)
     kunnr: Mapped[str] = mapped_column(String(10), primary_key=True)
     vkorg: Mapped[str] = mapped_column(String(4), primary_key=True)
     vtweg: Mapped[str] = mapped_column(String(2), primary_key=True)
@@ -537,7 +541,7 @@ class SapCustomerIdentifier(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    mandt: Mapped[str] = mapped_column(String(3), default="100")
+    mandt: Mapped[str] = mapped_column(String(3), default=SAP_CLIENT)
     kunnr: Mapped[str] = mapped_column(String(10), index=True)
     id_type: Mapped[str] = mapped_column(String(4))
     id_number: Mapped[str] = mapped_column(String(20))
@@ -591,6 +595,9 @@ class ClaimLineHistory(Base):
     quantity: Mapped[Decimal] = mapped_column(Quantity())
     amount: Mapped[Decimal] = mapped_column(Amount())
     status: Mapped[str] = mapped_column(String(10), default="PENDING")
+    # the quantity still payable when the line was checked: the claim net of what was
+    # already paid under the same hard key (brief R07); None for loaded history
+    net_quantity: Mapped[Decimal | None] = mapped_column(Quantity())
     paid_quantity: Mapped[Decimal | None] = mapped_column(Quantity())
     allowed_amount: Mapped[Decimal | None] = mapped_column(Amount())
     original_id: Mapped[int | None] = mapped_column(ForeignKey("cb_claim_line_history.id"))
