@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -25,7 +26,7 @@ from processors.chargeback.reference.models import ReferenceSnapshot
 SECRET = "sk-test-0123456789abcdef"
 
 
-def _context(tmp_path: Path, run_id: str = "run-1", **changes: object) -> StepContext:
+def _context(tmp_path: Path, run_id: str = "run-1", **changes: Any) -> StepContext:
     doc = tmp_path / "claim.edi"
     if not doc.exists():
         doc.write_text("ISA*00*...~", "utf-8")
@@ -79,7 +80,7 @@ def _context(tmp_path: Path, run_id: str = "run-1", **changes: object) -> StepCo
     return StepContext(**values)  # type: ignore[arg-type]
 
 
-def _run(tmp_path: Path, **changes: object) -> dict[str, object]:
+def _run(tmp_path: Path, **changes: Any) -> dict[str, object]:
     result = ComplianceTrail({"actor": "svc-chargeback"}).process(_context(tmp_path, **changes))
     return dict(result.outputs)
 
@@ -95,7 +96,7 @@ def _sql(tmp_path: Path, statement: str, **params: object) -> None:
     engine.dispose()
 
 
-def _payloads(tmp_path: Path) -> list[dict[str, object]]:
+def _payloads(tmp_path: Path) -> list[dict[str, Any]]:
     engine = _engine(tmp_path)
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT payload FROM cb_audit ORDER BY seq")).scalars().all()

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.processors import StepContext, StepFailed, Upstream
-from processors.chargeback.claim import ClaimLine, Finding
+from processors.chargeback.claim import ClaimLine, Finding, Outcome
 from processors.chargeback.edi import parse_844
 from processors.chargeback.resolution import ChargebackResolution, decide_line
 
@@ -32,11 +32,11 @@ def _segments(text: str) -> list[str]:
 
 
 def _finding(
-    line: int, rule: str, outcome: str, code: str | None, amount: str | None = None
+    line: int, rule: str, outcome: Outcome, code: str | None, amount: str | None = None
 ) -> Any:
     return Finding(
         line, rule, outcome, code, f"{rule} says {outcome}", Decimal(amount) if amount else None
-    ).to_json()  # type: ignore[arg-type]
+    ).to_json()
 
 
 def _context(tmp_path: Path, upstream: dict[str, Upstream]) -> StepContext:
@@ -149,7 +149,7 @@ def _line(
 
 
 def _f(
-    outcome: str, code: str | None, amount: str | None = None, rule: str = "R11", line: int = 1
+    outcome: Outcome, code: str | None, amount: str | None = None, rule: str = "R11", line: int = 1
 ) -> Finding:
     return Finding.from_json(_finding(line, rule, outcome, code, amount))
 

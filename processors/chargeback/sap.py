@@ -1,0 +1,628 @@
+"""SAP customer master for the claim's ship-to customers: found or created, never twice.
+
+A chargeback is booked against a customer master record, so every end customer of a claim
+must exist in SAP (KNA1/KNB1/KNVV, or the S/4 Business Partner that CVI syncs into them).
+Creating one is the only step of the workflow with an outside side effect that a retry could
+repeat, and OData POST has no idempotency key (brief §6), so:
+
+1. a **deterministic request key** (sha256 of the customer's external identifiers) is looked
+   up first: a retry after a create that timed out finds what it created;
+2. then every external identifier (HIN, DEA, GLN, NPI, 340B; strongest first) is searched:
+   an existing customer is reused, and identifiers it lacks are added to it;
+3. only when nothing matches is a customer created, atomically with its identifiers and
+   the request key (a deep insert, or one database transaction).
+
+What is never done automatically: two identifiers pointing at two customers, or a customer
+already holding a *different* HIN/DEA/... than the claim (a new HIN can be a new location of
+the same customer; brief §3.3, §9.8). Those lines get a ``review`` finding (901 code 25) and
+the resolution step pends them. A customer whose every line an upstream rule rejected is not
+created either: the master data is not the place for customers nobody will be paid for.
+
+The gateway is pluggable (:class:`CustomerGateway`): ``store`` writes the KNA1/KNB1/KNVV
+shaped tables of the reference data through SQLAlchemy (offline and tests), ``odata`` calls
+``API_BUSINESS_PARTNER`` on an S/4HANA system.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Literal, Protocol
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from engine.processors import StepContext, StepFailed, StepResult, TransientError
+from processors.chargeback.claim import Address, ClaimLine, Finding, IdentifierKind, Party
+from processors.chargeback.db import get_engine
+from processors.chargeback.reference.models import (
+    SapCreateRequest,
+    SapCustomerIdentifier,
+    SapKna1,
+    SapKnb1,
+    SapKnvv,
+)
+from processors.chargeback.resolution import claim_from_upstream, gather_findings
+from processors.chargeback.sap_odata import (
+    Credentials,
+    ODataClient,
+    quote_literal,
+    results,
+)
+
+#: Identifier kinds that identify a customer, strongest first (brief §6 "Idempotency").
+ID_TYPES: Mapping[IdentifierKind, str] = {
+    "hin": "HIN",
+    "dea": "DEA",
+    "gln": "GLN",
+    "npi": "NPI",
+    "340b": "340B",
+}
+SEARCH_ORDER = tuple(ID_TYPES.values())
+Action = Literal["created", "updated", "unchanged", "conflict", "skipped"]
+
+
+@dataclass(frozen=True)
+class SalesSetup:
+    """Org data every new customer gets; all of it is per-system configuration (brief §6)."""
+
+    client: str = "100"
+    company_code: str = "1000"
+    reconciliation_account: str = "0012100000"
+    payment_terms: str = "NT30"
+    sales_org: str = "1000"
+    distribution_channel: str = "10"
+    division: str = "00"
+    currency: str = "USD"
+    account_group: str = "KUNA"
+    bp_grouping: str = "BP02"
+    created_by: str = "CHARGEBACK"
+
+
+@dataclass(frozen=True)
+class CustomerMaster:
+    """The customer as the claim describes it, ready to be created."""
+
+    request_key: str
+    name: str
+    address: Address | None
+    identifiers: tuple[tuple[str, str], ...]  # (type, number), strongest first
+
+
+@dataclass(frozen=True)
+class CustomerRecord:
+    """A customer as SAP holds it."""
+
+    number: str
+    name: str
+    identifiers: frozenset[tuple[str, str]]
+
+
+def request_key(identifiers: Sequence[tuple[str, str]]) -> str:
+    """Same identifiers, same key: in any order, in any run, for any claim."""
+    canonical = "|".join(f"{t}={n}" for t, n in sorted(identifiers))
+    return hashlib.sha256(f"cb-customer/v1|{canonical}".encode()).hexdigest()
+
+
+class CustomerGateway(Protocol):
+    """Where customers live. Every call is one atomic operation on the system of record."""
+
+    def find_by_request_key(self, key: str) -> CustomerRecord | None: ...
+
+    def find_by_identifier(self, id_type: str, number: str) -> list[CustomerRecord]: ...
+
+    def create(self, customer: CustomerMaster) -> tuple[CustomerRecord, bool]:
+        """The customer, and False if a parallel writer had just created it under the same
+        request key (so the caller does not count it twice)."""
+        ...
+
+    def add_identifiers(
+        self, number: str, identifiers: Sequence[tuple[str, str]]
+    ) -> CustomerRecord: ...
+
+
+# --------------------------------------------------------------------------- the decision
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: Action
+    number: str | None
+    message: str
+
+
+def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome:
+    """Find-or-create one customer; see the module docstring for the order and why."""
+    record = gateway.find_by_request_key(customer.request_key)
+    if record is None:
+        matches: dict[str, CustomerRecord] = {}
+        for id_type, number in customer.identifiers:
+            for found in gateway.find_by_identifier(id_type, number):
+                matches.setdefault(found.number, found)
+        if len(matches) > 1:
+            numbers = ", ".join(sorted(matches))
+            return Outcome(
+                "conflict",
+                None,
+                f"the claim's identifiers belong to different SAP customers ({numbers}); "
+                "merge or correct them before this customer is paid",
+            )
+        if not matches:
+            created, new = gateway.create(customer)
+            if new:
+                return Outcome("created", created.number, "new customer")
+            return Outcome("unchanged", created.number, "created meanwhile by a parallel run")
+        (record,) = matches.values()
+    held = {t for t, _ in record.identifiers}
+    clashes = [
+        f"{t} {n} (SAP has {', '.join(sorted(m for s, m in record.identifiers if s == t))})"
+        for t, n in customer.identifiers
+        if t in held and (t, n) not in record.identifiers
+    ]
+    if clashes:
+        return Outcome(
+            "conflict",
+            record.number,
+            f"SAP customer {record.number} holds other identifiers than the claim: "
+            f"{'; '.join(clashes)}; a new identifier may be a new location, so raise a "
+            "change request instead of creating a customer",
+        )
+    missing = [(t, n) for t, n in customer.identifiers if (t, n) not in record.identifiers]
+    if missing:
+        gateway.add_identifiers(record.number, missing)
+        added = ", ".join(f"{t} {n}" for t, n in missing)
+        return Outcome("updated", record.number, f"added {added}")
+    return Outcome("unchanged", record.number, "already in SAP")
+
+
+# --------------------------------------------------------------------------- store gateway
+
+
+class StoreGateway:
+    """KNA1/KNB1/KNVV-shaped tables in the chargeback database (the offline SAP)."""
+
+    _ATTEMPTS = 5
+
+    def __init__(self, engine: Engine, setup: SalesSetup, number_range: tuple[str, str]) -> None:
+        self.engine = engine
+        self.setup = setup
+        self.first, self.last = number_range
+
+    def _record(self, session: Session, kunnr: str) -> CustomerRecord | None:
+        kna1 = session.get(SapKna1, (self.setup.client, kunnr))
+        if kna1 is None:
+            return None
+        ids = session.execute(
+            select(SapCustomerIdentifier.id_type, SapCustomerIdentifier.id_number).where(
+                SapCustomerIdentifier.mandt == self.setup.client,
+                SapCustomerIdentifier.kunnr == kunnr,
+            )
+        )
+        name = (kna1.name1 + kna1.name2).strip()
+        return CustomerRecord(kunnr, name, frozenset((t, n) for t, n in ids))
+
+    def find_by_request_key(self, key: str) -> CustomerRecord | None:
+        with Session(self.engine) as session:
+            request = session.get(SapCreateRequest, key)
+            return None if request is None else self._record(session, request.kunnr)
+
+    def find_by_identifier(self, id_type: str, number: str) -> list[CustomerRecord]:
+        with Session(self.engine) as session:
+            kunnrs = session.scalars(
+                select(SapCustomerIdentifier.kunnr).where(
+                    SapCustomerIdentifier.mandt == self.setup.client,
+                    SapCustomerIdentifier.id_type == id_type,
+                    SapCustomerIdentifier.id_number == number,
+                )
+            ).all()
+            found = (self._record(session, k) for k in dict.fromkeys(kunnrs))
+            return [r for r in found if r is not None]
+
+    def _next_number(self, session: Session) -> str:
+        """The next free number of our internal range; a clash with a parallel writer is a
+        primary-key violation, which ``create`` retries."""
+        top = session.scalar(
+            select(func.max(SapKna1.kunnr)).where(
+                SapKna1.mandt == self.setup.client, SapKna1.kunnr.between(self.first, self.last)
+            )
+        )
+        number = int(top) + 1 if top else int(self.first)
+        if number > int(self.last):
+            raise StepFailed(
+                f"the customer number range {self.first}-{self.last} is exhausted; "
+                "configure a larger number_range"
+            )
+        return str(number).zfill(len(self.first))
+
+    def create(self, customer: CustomerMaster) -> tuple[CustomerRecord, bool]:
+        for _ in range(self._ATTEMPTS):
+            try:
+                with Session(self.engine) as session, session.begin():
+                    kunnr = self._next_number(session)
+                    session.add_all(self._rows(kunnr, customer))
+                return CustomerRecord(kunnr, customer.name, frozenset(customer.identifiers)), True
+            except IntegrityError:
+                # Someone else took the number, or created this very customer meanwhile.
+                existing = self.find_by_request_key(customer.request_key)
+                if existing is not None:
+                    return existing, False
+        raise TransientError("could not allocate a customer number; too many parallel creates")
+
+    def _rows(self, kunnr: str, customer: CustomerMaster) -> list[Any]:
+        s = self.setup
+        address = customer.address or Address()
+        gln = next((n for t, n in customer.identifiers if t == "GLN" and len(n) == 13), "")
+        return [
+            SapKna1(
+                mandt=s.client,
+                kunnr=kunnr,
+                name1=customer.name[:35],
+                name2=customer.name[35:70],
+                stras=" ".join(address.lines)[:60],
+                ort01=(address.city or "")[:35],
+                pstlz=(address.postal_code or "")[:10],
+                regio=(address.state or "")[:3],
+                land1=(address.country or "US")[:3],
+                ktokd=s.account_group,
+                bbbnr=gln[:7],
+                bbsnr=gln[7:12],
+                bubkz=gln[12:],
+                erdat=datetime.now(UTC).date(),
+                ernam=s.created_by[:12],
+            ),
+            SapKnb1(
+                mandt=s.client,
+                kunnr=kunnr,
+                bukrs=s.company_code,
+                akont=s.reconciliation_account,
+                zterm=s.payment_terms,
+            ),
+            SapKnvv(
+                mandt=s.client,
+                kunnr=kunnr,
+                vkorg=s.sales_org,
+                vtweg=s.distribution_channel,
+                spart=s.division,
+                waers=s.currency,
+                zterm=s.payment_terms,
+            ),
+            *(
+                SapCustomerIdentifier(mandt=s.client, kunnr=kunnr, id_type=t, id_number=n)
+                for t, n in customer.identifiers
+            ),
+            SapCreateRequest(
+                request_key=customer.request_key, kunnr=kunnr, created_at=datetime.now(UTC)
+            ),
+        ]
+
+    def add_identifiers(
+        self, number: str, identifiers: Sequence[tuple[str, str]]
+    ) -> CustomerRecord:
+        with Session(self.engine) as session, session.begin():
+            session.add_all(
+                SapCustomerIdentifier(mandt=self.setup.client, kunnr=number, id_type=t, id_number=n)
+                for t, n in identifiers
+            )
+        with Session(self.engine) as session:
+            record = self._record(session, number)
+        assert record is not None  # it was found a moment ago and customers are not deleted
+        return record
+
+
+# --------------------------------------------------------------------------- OData gateway
+
+#: BP identification types are customer configuration (brief §6, ASSUMPTION): Z-types.
+DEFAULT_IDENTIFICATION_TYPES: Mapping[str, str] = {
+    "HIN": "ZHIN",
+    "DEA": "ZDEA",
+    "GLN": "ZGLN",
+    "NPI": "ZNPI",
+    "340B": "Z340",
+}
+_SEARCH_TERM_LENGTH = 20  # A_BusinessPartner-SearchTerm1/2 are CHAR 20
+
+
+class BusinessPartnerGateway:
+    """``API_BUSINESS_PARTNER`` (OData v2) on S/4HANA; CVI fills KNA1/KNB1/KNVV from the BP.
+
+    The request key travels in ``SearchTerm2`` (its first 20 hex digits) so that the system of
+    record itself answers "was this already created?"; ``SearchTerm1`` carries the strongest
+    identifier for people searching in SAP GUI.
+    """
+
+    def __init__(
+        self, client: ODataClient, setup: SalesSetup, identification_types: Mapping[str, str]
+    ) -> None:
+        self.client = client
+        self.setup = setup
+        self.types = dict(identification_types)
+        self.kinds = {v: k for k, v in self.types.items()}
+
+    def _record(self, entity: Mapping[str, Any]) -> CustomerRecord:
+        ids = frozenset(
+            (self.kinds[i["BPIdentificationType"]], i["BPIdentificationNumber"])
+            for i in results(entity.get("to_BuPaIdentification"))
+            if i.get("BPIdentificationType") in self.kinds
+        )
+        name = " ".join(
+            p for p in (entity.get("OrganizationBPName1"), entity.get("OrganizationBPName2")) if p
+        )
+        return CustomerRecord(str(entity["BusinessPartner"]), name, ids)
+
+    def _partner(self, number: str) -> CustomerRecord | None:
+        entity = self.client.get(
+            f"A_BusinessPartner({quote_literal(number)})", {"$expand": "to_BuPaIdentification"}
+        )
+        return None if entity is None else self._record(entity)
+
+    def find_by_request_key(self, key: str) -> CustomerRecord | None:
+        found = results(
+            self.client.get(
+                "A_BusinessPartner",
+                {
+                    "$filter": f"SearchTerm2 eq {quote_literal(_search_term(key))}",
+                    "$expand": "to_BuPaIdentification",
+                    "$top": "2",
+                },
+            )
+        )
+        return self._record(found[0]) if found else None
+
+    def find_by_identifier(self, id_type: str, number: str) -> list[CustomerRecord]:
+        rows = results(
+            self.client.get(
+                "A_BuPaIdentification",
+                {
+                    "$filter": f"BPIdentificationType eq {quote_literal(self.types[id_type])} "
+                    f"and BPIdentificationNumber eq {quote_literal(number)}",
+                    "$select": "BusinessPartner",
+                },
+            )
+        )
+        partners = dict.fromkeys(str(r["BusinessPartner"]) for r in rows)
+        found = (self._partner(p) for p in partners)
+        return [r for r in found if r is not None]
+
+    def create(self, customer: CustomerMaster) -> tuple[CustomerRecord, bool]:
+        s = self.setup
+        address = customer.address or Address()
+        strongest = customer.identifiers[0][1] if customer.identifiers else ""
+        body = {
+            "BusinessPartnerCategory": "2",  # organization
+            "BusinessPartnerGrouping": s.bp_grouping,
+            "OrganizationBPName1": customer.name[:40],
+            "OrganizationBPName2": customer.name[40:80],
+            "SearchTerm1": strongest[:_SEARCH_TERM_LENGTH],
+            "SearchTerm2": _search_term(customer.request_key),
+            "to_BusinessPartnerRole": [
+                {"BusinessPartnerRole": "FLCU00"},
+                {"BusinessPartnerRole": "FLCU01"},
+            ],
+            "to_BusinessPartnerAddress": [
+                {
+                    "StreetName": " ".join(address.lines),
+                    "CityName": address.city or "",
+                    "PostalCode": address.postal_code or "",
+                    "Region": address.state or "",
+                    "Country": address.country or "US",
+                }
+            ],
+            "to_BuPaIdentification": [
+                {"BPIdentificationType": self.types[t], "BPIdentificationNumber": n}
+                for t, n in customer.identifiers
+            ],
+            "to_Customer": {
+                "to_CustomerCompany": [
+                    {
+                        "CompanyCode": s.company_code,
+                        "ReconciliationAccount": s.reconciliation_account,
+                        "PaymentTerms": s.payment_terms,
+                    }
+                ],
+                "to_CustomerSalesArea": [
+                    {
+                        "SalesOrganization": s.sales_org,
+                        "DistributionChannel": s.distribution_channel,
+                        "Division": s.division,
+                        "Currency": s.currency,
+                    }
+                ],
+            },
+        }
+        created = self.client.post("A_BusinessPartner", body)
+        if not isinstance(created, Mapping) or not created.get("BusinessPartner"):
+            raise StepFailed("SAP created a business partner but did not return its number")
+        number = str(created["BusinessPartner"])
+        return CustomerRecord(number, customer.name, frozenset(customer.identifiers)), True
+
+    def add_identifiers(
+        self, number: str, identifiers: Sequence[tuple[str, str]]
+    ) -> CustomerRecord:
+        for id_type, value in identifiers:
+            self.client.post(
+                "A_BuPaIdentification",
+                {
+                    "BusinessPartner": number,
+                    "BPIdentificationType": self.types[id_type],
+                    "BPIdentificationNumber": value,
+                },
+            )
+        record = self._partner(number)
+        if record is None:
+            raise TransientError(f"SAP business partner {number} vanished while being updated")
+        return record
+
+
+def _search_term(key: str) -> str:
+    return key[:_SEARCH_TERM_LENGTH].upper()
+
+
+# --------------------------------------------------------------------------- the processor
+
+
+def _identifiers(party: Party) -> tuple[tuple[str, str], ...]:
+    """Valid identifiers of the kinds SAP keeps, strongest first, each once."""
+    pairs = {
+        (ID_TYPES[i.kind], i.value.strip().upper())
+        for i in party.valid_identifiers
+        if i.kind in ID_TYPES
+    }
+    return tuple(sorted(pairs, key=lambda p: (SEARCH_ORDER.index(p[0]), p[1])))
+
+
+def customers_of(lines: Sequence[ClaimLine]) -> list[tuple[Party, list[ClaimLine]]]:
+    """Ship-to customers in first-seen order, each with its lines (same name and identifiers)."""
+    groups: dict[tuple[Any, ...], tuple[Party, list[ClaimLine]]] = {}
+    for line in lines:
+        if line.customer is None:
+            continue
+        key = (line.customer.name, tuple(sorted(i.value for i in line.customer.identifiers)))
+        groups.setdefault(key, (line.customer, []))[1].append(line)
+    return list(groups.values())
+
+
+_STRING = {"type": "string"}
+
+
+class SapCustomerCreation:
+    """Creates or updates the SAP customer of every ship-to customer on the claim."""
+
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "gateway": {"enum": ["store", "odata"], "description": "Where customers live."},
+            "base_url": {
+                "type": "string",
+                "description": "odata: service URL, e.g. https://s4/sap/opu/odata/sap/API_BUSINESS_PARTNER",
+            },
+            "auth": {"enum": ["basic", "bearer", "none"]},
+            "username_env": {**_STRING, "description": "Env variable with the user (basic)."},
+            "password_env": {**_STRING, "description": "Env variable with the password (basic)."},
+            "token_env": {**_STRING, "description": "Env variable with the token (bearer)."},
+            "timeout": {"type": "number", "exclusiveMinimum": 0},
+            "identification_types": {
+                "type": "object",
+                "additionalProperties": _STRING,
+                "description": "BP identification type per HIN/DEA/GLN/NPI/340B (odata).",
+            },
+            "number_range": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[0-9]{10}$"},
+                "minItems": 2,
+                "maxItems": 2,
+                "description": "First and last KUNNR for new customers (store).",
+            },
+            "claim_step": _STRING,
+            "client": _STRING,
+            "company_code": _STRING,
+            "reconciliation_account": _STRING,
+            "payment_terms": _STRING,
+            "sales_org": _STRING,
+            "distribution_channel": _STRING,
+            "division": _STRING,
+            "currency": _STRING,
+            "account_group": _STRING,
+            "bp_grouping": _STRING,
+            "created_by": _STRING,
+        },
+    }
+    outputs: ClassVar[Mapping[str, str]] = {
+        "created": "integer",
+        "updated": "integer",
+        "unchanged": "integer",
+        "conflicts": "integer",
+    }
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)
+        fields = SalesSetup.__dataclass_fields__
+        self.setup = SalesSetup(**{k: str(v) for k, v in config.items() if k in fields})
+        self.gateway_kind: str = config.get("gateway", "store")
+        if self.gateway_kind == "odata" and not config.get("base_url"):
+            raise StepFailed("gateway: odata needs base_url (the API_BUSINESS_PARTNER service URL)")
+        types = {**DEFAULT_IDENTIFICATION_TYPES, **config.get("identification_types", {})}
+        unknown = sorted(set(types) - set(SEARCH_ORDER))
+        if unknown:
+            raise StepFailed(
+                f"identification_types has unknown key(s) {', '.join(unknown)}; "
+                f"use {', '.join(SEARCH_ORDER)}"
+            )
+        self.identification_types = types
+
+    def gateway(self, context: StepContext) -> CustomerGateway:
+        if self.gateway_kind == "odata":
+            c = self.config
+            credentials = Credentials.from_env(
+                c.get("auth", "basic"),
+                {**os.environ, **context.env},
+                username_env=c.get("username_env", "SAP_USER"),
+                password_env=c.get("password_env", "SAP_PASSWORD"),
+                token_env=c.get("token_env", "SAP_TOKEN"),
+            )
+            client = ODataClient(
+                c["base_url"],
+                credentials,
+                sap_client=self.setup.client,
+                timeout=float(c.get("timeout", 30)),
+            )
+            return BusinessPartnerGateway(client, self.setup, self.identification_types)
+        if not context.database_url:
+            raise StepFailed("gateway: store needs the store database; no database URL in context")
+        first, last = self.config.get("number_range", ("0000900000", "0000999999"))
+        return StoreGateway(get_engine(context.database_url), self.setup, (first, last))
+
+    def process(self, context: StepContext) -> StepResult:
+        _, claim = claim_from_upstream(context, self.config.get("claim_step"))
+        rejected = {
+            f.line for _, f in gather_findings(context, ()).findings if f.outcome == "reject"
+        }
+        gateway = self.gateway(context)
+        counts = dict.fromkeys(("created", "updated", "unchanged", "conflict", "skipped"), 0)
+        customers: list[dict[str, Any]] = []
+        findings: list[Finding] = []
+        for party, lines in customers_of(claim.lines):
+            ids = _identifiers(party)
+            numbers = [line.line for line in lines]
+            if not ids:
+                outcome = Outcome("skipped", None, "no valid HIN, DEA, GLN, NPI or 340B ID")
+            elif 0 in rejected or all(n in rejected for n in numbers):
+                outcome = Outcome("skipped", None, "every line of this customer was rejected")
+            else:
+                master = CustomerMaster(request_key(ids), party.name or "", party.address, ids)
+                try:
+                    outcome = sync_customer(gateway, master)
+                except SQLAlchemyError as exc:
+                    raise TransientError(
+                        f"customer master store error: {type(exc).__name__}"
+                    ) from None
+            counts[outcome.action] += 1
+            customers.append(
+                {
+                    "name": party.name,
+                    "identifiers": [f"{t} {n}" for t, n in ids],
+                    "request_key": request_key(ids) if ids else None,
+                    "action": outcome.action,
+                    "number": outcome.number,
+                    "message": outcome.message,
+                    "lines": numbers,
+                }
+            )
+            if outcome.action == "conflict":
+                findings += [
+                    Finding(n, "SAP", "review", "25", f"customer master: {outcome.message}")
+                    for n in numbers
+                ]
+        return StepResult(
+            outputs={
+                "created": counts["created"],
+                "updated": counts["updated"],
+                "unchanged": counts["unchanged"],
+                "conflicts": counts["conflict"],
+            },
+            data={"customers": customers, "findings": [f.to_json() for f in findings]},
+        )
