@@ -46,6 +46,20 @@ def chargeback_amount(wac: Decimal, contract_price: Decimal, quantity: Decimal) 
     return ((wac - contract_price) * quantity).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+#: Fields every claim line must carry (R02, brief §1.2); the 849 answers 15 when one is absent.
+REQUIRED_LINE_FIELDS = (
+    "contract_id",
+    "customer",
+    "ndc_submitted",
+    "quantity",
+    "wac",
+    "contract_price",
+    "claimed_amount",
+    "invoice_number",
+    "invoice_date",
+)
+
+
 class JsonRecord:
     """Mixin: typed JSON round trip driven by the dataclass field annotations."""
 
@@ -160,6 +174,11 @@ class ClaimLine(JsonRecord):
         return (self.quantity is not None and self.quantity < 0) or (
             self.claimed_amount is not None and self.claimed_amount < 0
         )
+
+    @property
+    def missing_fields(self) -> tuple[str, ...]:
+        """Required fields that are absent, in REQUIRED_LINE_FIELDS order."""
+        return tuple(f for f in REQUIRED_LINE_FIELDS if getattr(self, f) is None)
 
     @property
     def expected_amount(self) -> Decimal | None:

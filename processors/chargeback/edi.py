@@ -428,18 +428,18 @@ class _LineDraft:
         return self.pad.el(1) or self.pad.el(2)
 
 
-#: Mandatory line fields (R02, brief §1.2) and how to name them when absent.
-_REQUIRED_LINE_FIELDS = (
-    ("contract_id", "CON02 contract number"),
-    ("customer", "N1*ST end customer"),
-    ("ndc_submitted", "LIN NDC"),
-    ("quantity", "QTY*39 quantity"),
-    ("wac", "UIT*WH WAC"),
-    ("contract_price", "UIT*CT contract price"),
-    ("claimed_amount", "AMT*CC claimed amount"),
-    ("invoice_number", "REF*IV invoice number"),
-    ("invoice_date", "DTM*003 invoice date"),
-)
+#: How the 844 names each required line field when it is absent.
+_X12_FIELD_NAMES = {
+    "contract_id": "CON02 contract number",
+    "customer": "N1*ST end customer",
+    "ndc_submitted": "LIN NDC",
+    "quantity": "QTY*39 quantity",
+    "wac": "UIT*WH WAC",
+    "contract_price": "UIT*CT contract price",
+    "claimed_amount": "AMT*CC claimed amount",
+    "invoice_number": "REF*IV invoice number",
+    "invoice_date": "DTM*003 invoice date",
+}
 
 _LOOP_NAMES = {
     "header": "the header",
@@ -788,36 +788,30 @@ class _TransactionReader:
         draft, self.draft = self.draft, None
         if draft is None:
             return
+        line = ClaimLine(
+            line=draft.line,
+            line_id=draft.line_id,
+            contract_loop=draft.contract_loop,
+            contract_id=draft.contract_id,
+            contract_status=draft.contract_status,
+            customer=draft.customer,
+            **draft.fields,
+        )
+        where = f"line PAD*{draft.line_id}" if draft.line_id else f"line {draft.line}"
         issues = list(draft.issues)
-        values = {**draft.fields, "contract_id": draft.contract_id, "customer": draft.customer}
         flagged = {i.field for i in issues}
-        for field, what in _REQUIRED_LINE_FIELDS:
-            if values.get(field) is None and field not in flagged:
-                issues.append(Issue(field, "15", f"line PAD*{draft.line_id} has no {what}"))
-        if draft.customer is not None and not draft.customer.identifiers:
+        issues.extend(
+            Issue(field, "15", f"{where} has no {_X12_FIELD_NAMES[field]}")
+            for field in line.missing_fields
+            if field not in flagged
+        )
+        if line.customer is not None and not line.customer.identifiers:
             issues.append(
-                Issue(
-                    "customer",
-                    "15",
-                    f"line PAD*{draft.line_id}: the customer has no identifier (N103/N104)",
-                )
+                Issue("customer", "15", f"{where}: the customer has no identifier (N103/N104)")
             )
         if not draft.line_id:
-            issues.append(
-                Issue("line_id", "15", f"line {draft.line}: PAD01/PAD02 line id is missing")
-            )
-        self.lines.append(
-            ClaimLine(
-                line=draft.line,
-                line_id=draft.line_id,
-                contract_loop=draft.contract_loop,
-                contract_id=draft.contract_id,
-                contract_status=draft.contract_status,
-                customer=draft.customer,
-                issues=tuple(issues),
-                **draft.fields,
-            )
-        )
+            issues.append(Issue("line_id", "15", f"{where}: PAD01/PAD02 line id is missing"))
+        self.lines.append(dataclasses.replace(line, issues=tuple(issues)))
 
     # -- summary -------------------------------------------------------------------------------------
 
