@@ -200,11 +200,14 @@ class _Checker:
         return t.STRING
 
     # -- operators -------------------------------------------------------------------------
-    def not_(self, expr: Not) -> str:
+    def not_(self, expr: Not) -> str | None:
         operand = self.type_of(expr.operand)
-        if operand is not None and operand != t.BOOLEAN:
-            self.not_boolean(expr.operand, operand, "the operand of '!'")
-        return t.BOOLEAN
+        if operand is None or operand == t.BOOLEAN:
+            return t.BOOLEAN
+        self.report(NOT_BOOLEAN, f"'!' needs a boolean, but this is {t.describe(operand)}",
+                    (expr.operand.start, expr.operand.end),
+                    "'!' binds tighter than comparisons: write !(a == b), or a != b")
+        return None
 
     def logical(self, expr: Logical) -> str:
         for side in (expr.left, expr.right):
