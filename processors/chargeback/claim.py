@@ -255,6 +255,33 @@ class Claim(JsonRecord):
         return tuple(seen.values())
 
 
+def summary_issues(claim: Claim) -> tuple[Issue, ...]:
+    """Debit-memo level problems, computed the same way whatever the claim was read from."""
+    issues: list[Issue] = []
+    if claim.distributor is None:
+        issues.append(Issue("distributor", "15", "the claim names no distributor (844: N1*DS/DB)"))
+    amounts = [line.claimed_amount for line in claim.lines if line.claimed_amount is not None]
+    if claim.total_claimed is not None and claim.total_claimed != sum(amounts):
+        issues.append(
+            Issue(
+                "total_claimed",
+                None,
+                f"the claimed total {claim.total_claimed} differs from the sum of line amounts "
+                f"{sum(amounts, Decimal(0))}",
+            )
+        )
+    if claim.is_resubmission and not claim.original_debit_memo:
+        issues.append(
+            Issue(
+                "original_debit_memo",
+                None,
+                f"purpose {claim.purpose} (replacement) without the original debit memo number "
+                "(844: REF*F8)",
+            )
+        )
+    return tuple(issues)
+
+
 @dataclasses.dataclass(frozen=True)
 class Finding(JsonRecord):
     """One rule's verdict on one line (``line == 0``: the whole debit memo).

@@ -38,6 +38,7 @@ from processors.chargeback.claim import (
     Issue,
     LineDecision,
     Party,
+    summary_issues,
 )
 from processors.chargeback.identifiers import (
     DEFAULT_OPTIONS,
@@ -527,11 +528,7 @@ class _TransactionReader:
         self._check_totals()
         distributor = self.parties.get("DB") or self.parties.get("DS")
         manufacturer = self.parties.get("MF") or self.parties.get("SU")
-        if distributor is None:
-            self.issues.append(
-                Issue("distributor", "15", "no N1*DS or N1*DB distributor in the header")
-            )
-        return Claim(
+        claim = Claim(
             format="x12-844",
             extractor="x12-844",
             document_sha256=digest,
@@ -549,6 +546,7 @@ class _TransactionReader:
             envelope=envelope,
             issues=tuple(self.issues),
         )
+        return dataclasses.replace(claim, issues=claim.issues + summary_issues(claim))
 
     def _misplaced(self, seg: Segment) -> ClaimFormatError:
         return seg.error(f"{seg.id} is not expected in {_LOOP_NAMES[self.state]}")
@@ -833,25 +831,6 @@ class _TransactionReader:
         if hashed is not None and hashed not in (sum(quantities), sum(abs(q) for q in quantities)):
             raise ctt.error(
                 f"CTT02 hash total {hashed} does not match the sum of QTY02 {sum(quantities)}"
-            )
-        amounts = [line.claimed_amount for line in self.lines if line.claimed_amount is not None]
-        if self.total is not None and self.total != sum(amounts):
-            self.issues.append(
-                Issue(
-                    "total_claimed",
-                    None,
-                    f"summary AMT*CC {self.total} differs from the sum of line amounts {sum(amounts)}",
-                )
-            )
-        purpose = self.header.purpose
-        if purpose in ("05", "CO") and not self.header.original_debit_memo:
-            self.issues.append(
-                Issue(
-                    "original_debit_memo",
-                    None,
-                    f"BAA01 {purpose} ({PURPOSES[purpose]}) "
-                    "without REF*F8 naming the original debit memo",
-                )
             )
 
 
