@@ -3,7 +3,9 @@
 The rule steps (duplicate check, contract eligibility, roster, federal databases, SAP) each
 report :class:`~processors.chargeback.claim.Finding` records; this step folds them into one
 :class:`~processors.chargeback.claim.LineDecision` per line, does the money arithmetic and
-writes the 849 response plus a summary a person can read.
+writes the 849 response plus a summary a person can read. It also settles the claim-line
+ledger duplicate-check filled (``reference.history.settle_claim``): accepted and adjusted lines
+become PAID, rejected ones REJECTED, so the next claim of the same sale is caught.
 
 How findings combine (brief §8 "cross-cutting"):
 
@@ -35,7 +37,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engine.processors import StepContext, StepFailed, StepResult
+from sqlalchemy.exc import SQLAlchemyError
+
+from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from processors.chargeback.claim import (
     CENT,
     Claim,
@@ -44,7 +48,9 @@ from processors.chargeback.claim import (
     LineDecision,
     chargeback_amount,
 )
+from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
+from processors.chargeback.reference.history import settle_claim
 
 #: The rule steps of the chargeback workflow (brief, heading): a missing one is a skipped check.
 DEFAULT_CHECKS = (
@@ -339,6 +345,7 @@ class ChargebackResolution:
         resolutions = resolve(claim, evidence)
         sums = totals(resolutions)
         decisions = [r.decision for r in resolutions]
+        settled = self._settle(context, claim, decisions)
         out_dir = Path(self.output_dir) if self.output_dir else context.workdir
         if not out_dir.is_absolute():
             out_dir = context.workdir / out_dir
@@ -377,6 +384,7 @@ class ChargebackResolution:
                     "checks_performed": list(evidence.performed),
                     "checks_skipped": dict(evidence.skipped_reasons),
                     "summary_path": str(summary),
+                    "ledger_rows_settled": settled,
                 },
                 "subject": {
                     "wholesaler": _party_id(claim),
@@ -384,6 +392,20 @@ class ChargebackResolution:
                 },
             },
         )
+
+    @staticmethod
+    def _settle(
+        context: StepContext, claim: Claim, decisions: Sequence[LineDecision]
+    ) -> int | None:
+        """Mark the lines duplicate-check recorded as PAID/REJECTED, so the next claim of the
+        same sale is caught (R06/R07); None when the workflow has no store."""
+        if not context.database_url:
+            return None
+        try:
+            with session_scope(context.database_url) as session:
+                return settle_claim(session, context.run_id, claim, decisions)
+        except SQLAlchemyError as exc:
+            raise TransientError(f"claim-line ledger store error: {type(exc).__name__}") from None
 
 
 def _party_id(claim: Claim) -> str | None:

@@ -7,10 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from engine.processors import StepContext, StepFailed, Upstream
 from processors.chargeback.claim import ClaimLine, Finding, Outcome
+from processors.chargeback.db import session_scope
 from processors.chargeback.edi import parse_844
+from processors.chargeback.reference.history import LineRecord, record_lines
+from processors.chargeback.reference.models import ClaimLineHistory
 from processors.chargeback.resolution import ChargebackResolution, decide_line
 
 #: The brief's example pair: the repo's copy if there is one, else the shared domain folder.
@@ -39,7 +43,9 @@ def _finding(
     ).to_json()
 
 
-def _context(tmp_path: Path, upstream: dict[str, Upstream]) -> StepContext:
+def _context(
+    tmp_path: Path, upstream: dict[str, Upstream], database_url: str | None = None
+) -> StepContext:
     claim = parse_844((EXAMPLES / "844_example.edi").read_text("utf-8"))
     return StepContext(
         run_id="run-1",
@@ -55,6 +61,7 @@ def _context(tmp_path: Path, upstream: dict[str, Upstream]) -> StepContext:
             **upstream,
         },
         workdir=tmp_path,
+        database_url=database_url,
     )
 
 
@@ -118,6 +125,50 @@ def test_summary_explains_each_line_and_names_skipped_checks(tmp_path: Path) -> 
     assert "- gpo-roster-validation: Skipped" in text
     assert "- federal-db-validation: not in this workflow" in text
     assert "allowed: **897.00**" in text
+
+
+def test_decisions_settle_the_claim_line_ledger_once(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    claim = parse_844((EXAMPLES / "844_example.edi").read_text("utf-8"))
+    with session_scope(url) as session:  # what duplicate-check leaves behind
+        record_lines(
+            session,
+            run_id="run-1",
+            wholesaler_id="RA7301194",
+            dm_no="DM0315240012",
+            dm_date=claim.claim_date,
+            dm_purpose="00",
+            lines=[
+                LineRecord(
+                    str(line.line),
+                    f"k{line.line}",
+                    f"s{line.line}",
+                    "INV",
+                    "1",
+                    None,
+                    "NDC",
+                    "CUST",
+                    "C",
+                    line.quantity or Decimal(0),
+                    line.claimed_amount or Decimal(0),
+                    None,
+                )
+                for line in claim.lines
+            ],
+        )
+    result = ChargebackResolution(CONFIG).process(_context(tmp_path, _example_upstream(), url))
+    assert result.data["summary"]["ledger_rows_settled"] == 4
+    with session_scope(url) as session:
+        rows = session.scalars(select(ClaimLineHistory).order_by(ClaimLineHistory.line_no)).all()
+        settled = [(r.status, r.paid_quantity, r.allowed_amount) for r in rows]
+    assert settled == [
+        ("PAID", Decimal(10), Decimal("425.00")),
+        ("PAID", Decimal(4), Decimal("217.00")),
+        ("PAID", Decimal(6), Decimal("255.00")),
+        ("REJECTED", None, Decimal("0.00")),
+    ]
+    again = ChargebackResolution(CONFIG).process(_context(tmp_path, _example_upstream(), url))
+    assert again.data["summary"]["ledger_rows_settled"] == 0
 
 
 def test_malformed_findings_and_a_missing_claim_fail_clearly(tmp_path: Path) -> None:
