@@ -222,7 +222,7 @@ class _Translator:
                 continue
             self.emit(self.mapping_span(error.path, error.value), MISSING_KEY,
                       f"{where} is missing the required key '{key}'",
-                      _add_hint(key, self.resolve(properties.get(key, {}))))
+                      _add_hint(key, self.documented(properties.get(key, {}))))
 
     def mapping_span(self, path: Path, mapping: dict[str, Any]) -> Span:
         """Where to show a missing key: the mapping's own key, else its first key's line."""
@@ -317,6 +317,10 @@ class _Translator:
                   f"{_field(error.path)}: expected {_nouns(list(dict.fromkeys(types)))}, "
                   f"got {_got(error.value)}",
                   _examples_hint(error.schema))
+
+    def documented(self, schema: Any) -> Mapping[str, Any]:
+        """A property's schema with its own description and examples over its $ref target's."""
+        return {**self.resolve(schema), **schema} if isinstance(schema, Mapping) else {}
 
     def resolve(self, schema: Any) -> Mapping[str, Any]:
         """Follow local ``$ref``s (``#/$defs/step``) to the schema holding the keywords."""
