@@ -27,6 +27,8 @@ import hashlib
 import json
 import re
 import sys
+import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -34,14 +36,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine, String, Text, create_engine, func, inspect, select
+from sqlalchemy import Engine, MetaData, String, Text, create_engine, func, inspect, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
+from processors.chargeback.claim import ClaimLine
 from processors.chargeback.db import get_engine
 from processors.chargeback.reference.models import ReferenceSnapshot
+from processors.chargeback.resolution import claim_from_upstream
 
 GENESIS_HASH = "0" * 64
 _APPEND_ATTEMPTS = 5
@@ -155,8 +159,32 @@ class Entry:
         )
 
 
+_schema_lock = threading.Lock()
+_schema_ready: dict[int, weakref.WeakSet[Engine]] = {}
+
+
+def ensure_tables(engine: Engine, metadata: MetaData) -> None:
+    """Create ``metadata``'s tables once per engine, safely under parallel steps.
+
+    Threads of one process serialize on a lock; another process creating the same table
+    between the existence check and the CREATE is an OperationalError that is fine once the
+    tables are there.
+    """
+    with _schema_lock:
+        ready = _schema_ready.setdefault(id(metadata), weakref.WeakSet())
+        if engine in ready:
+            return
+        try:
+            metadata.create_all(engine, checkfirst=True)
+        except OperationalError:
+            names = inspect(engine).get_table_names()
+            if not all(table.name in names for table in metadata.sorted_tables):
+                raise
+        ready.add(engine)
+
+
 def ensure_schema(engine: Engine) -> None:
-    _Base.metadata.create_all(engine, checkfirst=True)
+    ensure_tables(engine, _Base.metadata)
 
 
 def _head(session: Session) -> tuple[int, str]:
@@ -454,6 +482,7 @@ def build_entries(
     new (see ``Entry.key``), so nothing here may change between two runs of this step.
     """
     params_sha = sha256_text(canonical_json(redact(dict(context.params))))
+    claim_lines = _claim_lines(context)
     common = {"workflow": context.workflow, "actor": actor, "input_sha256": params_sha}
     entries: list[Entry] = []
     for name, up in context.upstream.items():
@@ -474,7 +503,7 @@ def build_entries(
             "reference_snapshots": used,
         }
         entries.append(Entry(context.run_id, name, content))
-        entries += _line_entries(context.run_id, name, up.data, common, redact)
+        entries += _line_entries(context.run_id, name, up.data, common, claim_lines, redact)
     document = context.document
     doc_sha = None
     if isinstance(document, str) and document:
@@ -507,8 +536,34 @@ def _step_version(data: Mapping[str, Any]) -> str | None:
     return None
 
 
+def _claim_lines(context: StepContext) -> dict[int, ClaimLine]:
+    """The claim's lines by number, so a line record names the sale it decided."""
+    try:
+        _, claim = claim_from_upstream(context)
+    except StepFailed:
+        return {}
+    return {line.line: line for line in claim.lines}
+
+
+def _line_subject(line: ClaimLine | None) -> dict[str, Any]:
+    if line is None:
+        return {}
+    return {
+        "line_id": line.line_id,
+        "invoice": line.invoice_number,
+        "invoice_line": line.invoice_line,
+        "ndc11": line.ndc11,
+        "submitted": line.claimed_amount,
+    }
+
+
 def _line_entries(
-    run_id: str, step: str, data: Mapping[str, Any], common: Mapping[str, Any], redact: Redactor
+    run_id: str,
+    step: str,
+    data: Mapping[str, Any],
+    common: Mapping[str, Any],
+    claim_lines: Mapping[int, ClaimLine],
+    redact: Redactor,
 ) -> list[Entry]:
     decisions = data.get("decisions")
     if not isinstance(decisions, list):
@@ -527,7 +582,15 @@ def _line_entries(
                 {
                     **common,
                     "kind": "line",
-                    "subject": {**redact(dict(subject)), "line": line},
+                    "subject": redact(
+                        {
+                            **subject,
+                            "line": line,
+                            **_line_subject(
+                                claim_lines.get(line) if isinstance(line, int) else None
+                            ),
+                        }
+                    ),
                     "decision": redact(dict(decision)),
                 },
             )

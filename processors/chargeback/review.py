@@ -23,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError, Upstream
 from processors.chargeback.claim import Claim
-from processors.chargeback.compliance import Redactor, canonical_json
+from processors.chargeback.compliance import Redactor, canonical_json, ensure_tables
 from processors.chargeback.db import get_engine
 from processors.chargeback.resolution import Evidence, claim_from_upstream, gather_findings
 
@@ -72,7 +72,7 @@ def _claim(context: StepContext, step: str | None) -> Claim | None:
 
 def enqueue(engine: Engine, item: ReviewItem) -> tuple[ReviewItem, bool]:
     """Insert the item unless this run and step already queued one; (item, inserted)."""
-    _Base.metadata.create_all(engine, checkfirst=True)
+    ensure_tables(engine, _Base.metadata)
     query = select(ReviewItem).where(ReviewItem.run_id == item.run_id, ReviewItem.step == item.step)
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from engine.processors import StepContext, Upstream
+from processors.chargeback.claim import Claim, ClaimLine
 from processors.chargeback.compliance import (
     GENESIS_HASH,
     ComplianceTrail,
@@ -24,6 +27,17 @@ from processors.chargeback.db import get_engine
 from processors.chargeback.reference.models import ReferenceSnapshot
 
 SECRET = "sk-test-0123456789abcdef"
+CLAIM = Claim(
+    "x12-844",
+    "x12-844",
+    "0" * 64,
+    "DM0315240012",
+    None,
+    tuple(
+        ClaimLine(line=n, line_id=str(n), invoice_number="INV88123401", claimed_amount=Decimal(a))
+        for n, a in ((1, "425.00"), (4, "271.25"))
+    ),
+)
 
 
 def _context(tmp_path: Path, run_id: str = "run-1", **changes: Any) -> StepContext:
@@ -38,7 +52,7 @@ def _context(tmp_path: Path, run_id: str = "run-1", **changes: Any) -> StepConte
                 "source": "postgresql://cb:hunter22pw@db/cb",
                 "note": f"key {SECRET}",
             },
-            {"model": "gpt-4o-mini"},
+            {"model": "gpt-4o-mini", "claim": CLAIM.to_json()},
         ),
         "duplicate-check": Upstream("Succeeded", {"is_duplicate": False}, {"findings": []}),
         "gpo-roster-validation": Upstream("Skipped", {}, {}),
@@ -125,7 +139,16 @@ def test_records_every_step_each_line_and_the_workflow_chained(tmp_path: Path) -
     assert out["head_hash"] == prev
     assert records[0]["step_version"] == "gpt-4o-mini"
     assert records[0]["actor"] == "svc-chargeback"
-    assert records[4]["subject"] == {"wholesaler": "RA7301194", "dm_no": "DM0315240012", "line": 1}
+    assert records[4]["subject"] == {
+        "wholesaler": "RA7301194",
+        "dm_no": "DM0315240012",
+        "line": 1,
+        "line_id": "1",
+        "invoice": "INV88123401",
+        "invoice_line": None,
+        "ndc11": None,
+        "submitted": "425.00",
+    }
     assert records[5]["decision"]["reason_codes"] == ["28"]
     assert records[-1]["status"] == "Succeeded"
     assert len(str(records[-1]["document_sha256"])) == 64
@@ -187,6 +210,15 @@ def test_runs_share_one_chain(tmp_path: Path) -> None:
     assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
     assert records[-1]["run_id"] == "run-2"
     assert verify_chain(_engine(tmp_path), run_id="run-2").head_hash == second["head_hash"]
+
+
+def test_parallel_runs_append_to_one_unbroken_chain(tmp_path: Path) -> None:
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(_run, tmp_path, run_id=f"run-{i}") for i in range(4)]
+        for future in futures:
+            future.result()  # re-raises a worker's exception here
+    result = verify_chain(_engine(tmp_path))
+    assert result.ok and result.records == 4 * 7
 
 
 def test_report_is_readable_markdown(tmp_path: Path) -> None:

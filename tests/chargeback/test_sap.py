@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -119,14 +119,8 @@ def test_creates_each_ship_to_customer_in_kna1_knb1_knvv(tmp_path: Path) -> None
 
 def test_a_rerun_or_a_parallel_run_never_creates_a_second_customer(tmp_path: Path) -> None:
     claim = _claim(HOSPITAL, CLINIC)
-    results: list[StepResult] = []
-    threads = [
-        threading.Thread(target=lambda: results.append(_run(tmp_path, claim))) for _ in range(2)
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = [f.result() for f in [pool.submit(_run, tmp_path, claim) for _ in range(2)]]
     again = _run(tmp_path, claim)
     assert dict(again.outputs) == {"created": 0, "updated": 0, "unchanged": 2, "conflicts": 0}
     assert sum(int(r.outputs["created"]) for r in results) == 2
