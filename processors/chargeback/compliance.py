@@ -694,10 +694,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if exc.code == 0 else 2
     redact = Redactor({}, _url_passwords(args.db))
     try:
-        engine = create_engine(args.db)
+        url = make_url(args.db)
+        engine = create_engine(url)
     except (ArgumentError, ImportError) as exc:
         print(f"error: cannot use --db: {redact.text(str(exc))}", file=sys.stderr)
         return 2
+    file = url.database if url.get_backend_name() == "sqlite" else None
+    if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
+        # connecting would create an empty file and then report "no audit trail"
+        print(f"error: no database file {url.database}; check --db", file=sys.stderr)
+            return 2
     try:
         if not inspect(engine).has_table(AuditRecord.__tablename__):
             print(

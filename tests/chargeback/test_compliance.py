@@ -336,5 +336,10 @@ def test_run_filter_and_unknown_run(trail: Path, capsys: pytest.CaptureFixture[s
 
 def test_usage_and_missing_trail_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify"]) == 2
-    assert main(["verify", "--db", f"sqlite:///{tmp_path / 'empty.db'}"]) == 2
+    assert main(["verify", "--db", f"sqlite:///{tmp_path / 'missing.db'}"]) == 2
+    assert "no database file" in capsys.readouterr().err
+    assert not (tmp_path / "missing.db").exists()
+    get_engine(f"sqlite:///{tmp_path / 'other.db'}")  # a store without an audit trail
+    assert main(["verify", "--db", f"sqlite:///{tmp_path / 'other.db'}"]) == 2
     assert "no audit trail" in capsys.readouterr().err
+    assert main(["verify", "--db", "nonsense://"]) == 2
