@@ -702,8 +702,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     file = url.database if url.get_backend_name() == "sqlite" else None
     if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
         # connecting would create an empty file and then report "no audit trail"
-        print(f"error: no database file {url.database}; check --db", file=sys.stderr)
-            return 2
+        print(f"error: no database file {file}; check --db", file=sys.stderr)
+        return 2
     try:
         if not inspect(engine).has_table(AuditRecord.__tablename__):
             print(
