@@ -1,0 +1,244 @@
+"""``chargeback.duplicate-check``: the cheap rules that run first (brief §1.5, R05-R07).
+
+- **R05** the same wholesaler sent this debit memo number before as an original (00): the
+  whole DM is a duplicate (901 code 11). A replacement (05/CO) is fine: its lines are netted.
+- **R06** a line whose hard key (DC | invoice | invoice line | NDC | canonical customer) was
+  already paid for the same quantity: reject, 28, allowed 0. A line previously *rejected* is
+  a resubmission and goes on. A reversal (negative quantity) is a credit, never a duplicate.
+- **R07** the same key paid for another quantity: pay only the delta (net of every earlier
+  payment and credit); a delta <= 0 is a duplicate (28).
+- **Soft key** (same invoice, NDC, customer, date and |quantity| under another line number)
+  and a same key still pending in another run go to review (25), never auto-reject.
+- **Duplicate customers**: one claim customer whose identifiers belong to different customer
+  records, or one identifier sent under differently named customers: review (25, §9.8).
+
+Every line is then recorded in the claim-line ledger under this run, once per (run, DM,
+line): a retried or resumed step rewrites its own rows and ignores them when looking back.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import Session
+
+from engine.processors import StepContext
+from processors.chargeback.claim import Claim, ClaimLine, Finding, chargeback_amount
+from processors.chargeback.reference import history, lookup
+from processors.chargeback.reference.datasets import LOADED_HISTORY_RUN
+from processors.chargeback.reference.fields import normalize_name
+from processors.chargeback.reference.models import ClaimLineHistory
+from processors.chargeback.reference.rulestep import Checked, RuleStep
+
+RULE_DM = "R05"
+RULE_LINE = "R06"
+RULE_DELTA = "R07"
+RULE_CUSTOMER = "R06-customer"
+ZERO = Decimal("0.00")
+
+
+def _ref(row: ClaimLineHistory) -> str:
+    where = "" if row.run_id == LOADED_HISTORY_RUN else f" (run {row.run_id})"
+    return f"DM {row.dm_no} line {row.line_no}{where}"
+
+
+class DuplicateCheck(RuleStep):
+    """Duplicate debit memos, lines and customers; records the claim in the ledger."""
+
+    datasets: ClassVar[tuple[str, ...]] = ("claim_history", "sap_customers", "wholesaler_dc")
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "record": {
+                "type": "boolean",
+                "default": True,
+                "description": "Record the claim's lines in the ledger (false: a dry run).",
+            }
+        },
+    }
+    outputs: ClassVar[Mapping[str, str]] = {
+        "is_duplicate": "boolean",
+        "duplicate_lines": "integer",
+        "duplicate_customers": "integer",
+    }
+
+    def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
+        run_id = context.run_id
+        dc_keys = lookup.wholesaler_keys(session, claim.distributor) or ("UNKNOWN",)
+        dm_no = claim.debit_memo or ""
+        findings: list[Finding] = []
+        dm_duplicate = self._debit_memo(session, claim, dc_keys, run_id, findings)
+
+        customers = {line.line: lookup.resolve_customer(session, line.customer) for line in claim.lines}
+        duplicate_customers = self._customers(claim, customers, findings)
+
+        records: list[history.LineRecord] = []
+        net_quantity: dict[str, str] = {}
+        seen_in_claim: dict[str, int] = {}
+        duplicates = 0
+        for line in claim.lines:
+            match = customers[line.line]
+            keyed = _keys(line, dc_keys, match)
+            if keyed is None:
+                findings.append(Finding(line.line, RULE_LINE, "reject", "15",
+                                        "invoice number, NDC or quantity missing: cannot check for duplicates"))  # fmt: skip
+                continue
+            hard, soft, candidates, soft_candidates = keyed
+            assert line.quantity is not None
+            finding, net, original = self._line(session, line, hard, candidates, soft_candidates, seen_in_claim, run_id)
+            findings.append(finding)
+            if finding.code == "28":
+                duplicates += 1
+            if finding.outcome == "adjust" and net is not None:
+                net_quantity[str(line.line)] = str(net)
+            records.append(history.LineRecord(
+                line_no=str(line.line), hard_key=hard, soft_key=soft,
+                invoice_no=line.invoice_number or "", invoice_line=_invoice_line(line),
+                invoice_date=line.invoice_date, ndc11=line.ndc11 or "", customer_key=match.key,
+                contract_id=line.contract_id or "", quantity=line.quantity,
+                amount=line.claimed_amount if line.claimed_amount is not None else ZERO,
+                net_quantity=net, original_id=original,
+            ))  # fmt: skip
+        if self.config.get("record", True):
+            history.record_lines(
+                session, run_id=run_id, wholesaler_id=dc_keys[0], dm_no=dm_no,
+                dm_date=claim.claim_date, dm_purpose=claim.purpose or "00", lines=records,
+            )  # fmt: skip
+        is_duplicate = dm_duplicate or (bool(claim.lines) and duplicates == len(claim.lines))
+        return Checked(
+            findings=findings,
+            data={"net_quantity": net_quantity, "customer_keys": {str(n): c.key for n, c in customers.items()}},
+            outputs={
+                "is_duplicate": is_duplicate,
+                "duplicate_lines": len(claim.lines) if dm_duplicate else duplicates,
+                "duplicate_customers": duplicate_customers,
+            },
+        )
+
+    @staticmethod
+    def _debit_memo(session: Session, claim: Claim, dc_keys: tuple[str, ...], run_id: str,
+                    findings: list[Finding]) -> bool:  # fmt: skip
+        if not claim.debit_memo:
+            return False
+        earlier = [r for key in dc_keys for r in history.debit_memo_seen(session, key, claim.debit_memo, run_id)]
+        if not earlier:
+            return False
+        if claim.is_resubmission:
+            findings.append(Finding(0, RULE_DM, "pass", None,
+                                    f"replacement ({claim.purpose}) of DM {claim.debit_memo}: lines are netted against it"))  # fmt: skip
+            return False
+        where = "the loaded claim history" if earlier[0].run_id == LOADED_HISTORY_RUN else f"run {earlier[0].run_id}"
+        findings.append(Finding(0, RULE_DM, "reject", "11",
+                                f"debit memo {claim.debit_memo} was already received (in {where}); "
+                                "send a correction as BAA01=05 or CO"))  # fmt: skip
+        return True
+
+    @staticmethod
+    def _customers(claim: Claim, customers: Mapping[int, lookup.CustomerMatch], findings: list[Finding]) -> int:
+        """Count claim customers whose identifiers point at more than one customer record."""
+        flagged: dict[str, str] = {}
+        for line in claim.lines:
+            match = customers[line.line]
+            if match.conflict:
+                owners = ", ".join(f"{i} -> {k}" for i, k in sorted(match.by_identifier.items()))
+                flagged.setdefault(match.key, f"identifiers belong to different customers ({owners}); not picking one")
+        names_by_ident: dict[str, set[str]] = defaultdict(set)
+        for line in claim.lines:
+            for ident in lookup.party_identifiers(line.customer):
+                names_by_ident[ident].add(normalize_name((line.customer.name if line.customer else "") or ""))
+        shared = {i: n for i, n in names_by_ident.items() if len(n) > 1}
+        for line in claim.lines:
+            match = customers[line.line]
+            clash = [i for i in match.identifiers if i in shared]
+            if clash:
+                flagged.setdefault(match.key, f"{clash[0]} is sent for different customers: {', '.join(sorted(shared[clash[0]]))}")
+            if match.key in flagged:
+                findings.append(Finding(line.line, RULE_CUSTOMER, "review", "25", flagged[match.key]))
+        return len(flagged)
+
+    @staticmethod
+    def _line(
+        session: Session,
+        line: ClaimLine,
+        hard: str,
+        candidates: tuple[str, ...],
+        soft_candidates: tuple[str, ...],
+        seen_in_claim: dict[str, int],
+        run_id: str,
+    ) -> tuple[Finding, Decimal | None, int | None]:
+        """(finding, quantity still payable, id of the line this one resubmits)."""
+        assert line.quantity is not None
+        n = line.line
+        if line.is_credit:
+            return Finding(n, RULE_LINE, "pass", None, "credit/rebill (negative quantity): not a duplicate"), line.quantity, None
+        first = seen_in_claim.setdefault(hard, n)
+        if first != n:
+            return Finding(n, RULE_LINE, "reject", "28", f"same invoice line as line {first} of this debit memo", ZERO), ZERO, None
+        prior = history.prior_lines(session, candidates, run_id)
+        paid = [r for r in prior if r.status == "PAID"]
+        net_paid = history.net_paid_quantity(paid)
+        if paid and net_paid > 0:
+            ref = _ref(paid[-1])
+            if line.quantity <= net_paid:
+                verb = "already paid" if line.quantity == net_paid else "already paid more"
+                return Finding(n, RULE_LINE if line.quantity == net_paid else RULE_DELTA, "reject", "28",
+                               f"duplicate: quantity {net_paid} {verb} ({ref})", ZERO), ZERO, paid[-1].id  # fmt: skip
+            delta = line.quantity - net_paid
+            amount = (
+                max(chargeback_amount(line.wac, line.contract_price, delta), ZERO)
+                if line.wac is not None and line.contract_price is not None
+                else None
+            )
+            return Finding(n, RULE_DELTA, "adjust", "28",
+                           f"resubmission: quantity {net_paid} already paid ({ref}); pays the delta of {delta}",
+                           amount), delta, paid[-1].id  # fmt: skip
+        pending = [r for r in prior if r.status == "PENDING"]
+        if pending:
+            return Finding(n, RULE_LINE, "review", "25",
+                           f"the same invoice line is still pending ({_ref(pending[-1])})"), line.quantity, pending[-1].id  # fmt: skip
+        rejected = [r for r in prior if r.status == "REJECTED"]
+        if rejected:
+            return Finding(n, RULE_LINE, "pass", None,
+                           f"resubmission of a rejected line ({_ref(rejected[-1])})"), line.quantity, rejected[-1].id  # fmt: skip
+        if paid:  # paid and fully credited back: this is the rebill
+            return Finding(n, RULE_LINE, "pass", None, f"rebill after credit ({_ref(paid[-1])})"), line.quantity, paid[-1].id
+        similar = [r for r in history.soft_matches(session, soft_candidates, run_id) if r.hard_key not in candidates]
+        if similar:
+            return Finding(n, RULE_LINE, "review", "25",
+                           f"possible duplicate under another invoice line number ({_ref(similar[0])})"), line.quantity, None  # fmt: skip
+        return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None
+
+
+def _invoice_line(line: ClaimLine) -> str:
+    """REF*FJ when sent, else the PAD line id (brief §2.2)."""
+    return line.invoice_line or line.line_id
+
+
+def _keys(
+    line: ClaimLine, dc_keys: tuple[str, ...], match: lookup.CustomerMatch
+) -> tuple[str, str, tuple[str, ...], tuple[str, ...]] | None:
+    """(hard key, soft key, every hard key and soft key an earlier run may have used)."""
+    if not line.invoice_number or not line.ndc11 or line.quantity is None:
+        return None
+    invoice_line = _invoice_line(line)
+    hard = history.hard_key(dc_keys[0], line.invoice_number, invoice_line, line.ndc11, match.key)
+    soft = history.soft_key(dc_keys[0], line.invoice_number, line.ndc11, match.key, line.invoice_date, line.quantity)
+    hards = tuple(
+        dict.fromkeys(
+            history.hard_key(dc, line.invoice_number, invoice_line, line.ndc11, cust)
+            for dc in dc_keys
+            for cust in match.candidate_keys
+        )
+    )
+    softs = tuple(
+        dict.fromkeys(
+            history.soft_key(dc, line.invoice_number, line.ndc11, cust, line.invoice_date, line.quantity)
+            for dc in dc_keys
+            for cust in match.candidate_keys
+        )
+    )
+    return hard, soft, hards, softs

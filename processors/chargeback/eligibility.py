@@ -1,0 +1,203 @@
+"""``chargeback.contract-eligibility``: is this sale on this contract, at this price?
+
+Rules R08-R14 and R16 of the brief, all decided on the **invoice date** (§9.1):
+
+- R08 the contract exists and is indirect (01); a void contract is deleted (23);
+- R09 the invoice date is inside the contract term: after the end 02 (23 if terminated),
+  before the start 19;
+- R03/R10 the NDC is in the product master and active (14), and on the contract with a line
+  effective at the invoice date (03); a per-line quantity cap (04);
+- R16 the customer's class of trade is one the contract allows, and for contracts that are
+  not roster-driven the customer is an explicit member (26, "customer not covered");
+- R11 contract price on file for the customer's tier (06), R12 WAC on file at the invoice
+  date (07), R13 the claimed amount matches (WAC - CP) x qty (06), R14 CP >= WAC pays 0 (17).
+
+The prices and amount on file go to ``data["prices"]`` so resolution and the 849 can show
+them (UIT*CT / UIT*WH) next to what was submitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import Session
+
+from engine.processors import StepContext
+from processors.chargeback.claim import Claim, ClaimLine, Finding, chargeback_amount
+from processors.chargeback.reference import lookup
+from processors.chargeback.reference import models as m
+from processors.chargeback.reference.rulestep import Checked, RuleStep
+
+ZERO = Decimal("0.00")
+ROSTER_DRIVEN = ("GPO",)
+
+
+class _Reject(Exception):
+    """One line's first hard failure: the rest of its checks would be meaningless."""
+
+    def __init__(self, rule: str, code: str, message: str) -> None:
+        super().__init__(message)
+        self.finding = (rule, code, message)
+
+
+class ContractEligibility(RuleStep):
+    datasets: ClassVar[tuple[str, ...]] = (
+        "contracts", "contract_lines", "contract_eligibility", "products", "wac", "gpo_roster",
+        "sap_customers",
+    )  # fmt: skip
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "amount_tolerance": {
+                "type": "string",
+                "pattern": r"^\d+(\.\d+)?$",
+                "default": "0.01",
+                "description": "R13: largest accepted difference between claimed and computed amount.",
+            }
+        },
+    }
+
+    def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
+        tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
+        findings: list[Finding] = []
+        prices: dict[str, dict[str, str]] = {}
+        for line in claim.lines:
+            try:
+                line_findings, on_file = self._line(session, line, tolerance)
+            except _Reject as reject:
+                rule, code, message = reject.finding
+                findings.append(Finding(line.line, rule, "reject", code, message, ZERO))
+                continue
+            findings += line_findings
+            prices[str(line.line)] = on_file
+        return Checked(findings=findings, data={"prices": prices})
+
+    def _line(self, session: Session, line: ClaimLine, tolerance: Decimal) -> tuple[list[Finding], dict[str, str]]:
+        day = _invoice_date(line)
+        contract = _contract(session, line, day)
+        ndc = _product(session, line, day)
+        on_contract = lookup.contract_lines(session, contract.contract_id, ndc)
+        if not on_contract:
+            raise _Reject("R10", "03", f"NDC {ndc} is not on contract {contract.contract_id}")
+        match = lookup.resolve_customer(session, line.customer)
+        cot, tier, source = _class_and_tier(session, contract, match, day)
+        _eligible(session, contract, match, cot, source, day)
+        price = lookup.price_on_file(on_contract, day, tier, line.contract_price)
+        if price is None:
+            raise _Reject("R10", "03", f"NDC {ndc} is on contract {contract.contract_id} but no price line is effective on {day}")
+        cap = price.line.qty_cap
+        if cap is not None and line.quantity is not None and line.quantity > cap:
+            raise _Reject("R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line")
+        wac = lookup.wac_at(session, ndc, day)
+        if wac is None:
+            raise _Reject("R12", "07", f"no WAC on file for NDC {ndc} on {day}")
+        return _pricing(line, price, wac.wac, tolerance)
+
+
+def _invoice_date(line: ClaimLine) -> date:
+    if line.invoice_date is None:
+        bad = next((i for i in line.issues if i.field.startswith("invoice_date")), None)
+        raise _Reject("R09", bad.code if bad else "15",
+                      bad.message if bad else "invoice date missing: contract terms cannot be checked")  # fmt: skip
+    return line.invoice_date
+
+
+def _contract(session: Session, line: ClaimLine, day: date) -> m.Contract:
+    if not line.contract_id:
+        raise _Reject("R08", "15", "contract number missing")
+    contract = lookup.contract(session, line.contract_id)
+    if contract is None:
+        raise _Reject("R08", "01", f"contract {line.contract_id} does not exist")
+    if contract.mode == "DIRECT":
+        raise _Reject("R08", "01", f"contract {contract.contract_id} is a direct contract, not chargeback-eligible")
+    if contract.status == "VOID":
+        raise _Reject("R08", "23", f"contract {contract.contract_id} was voided")
+    if day > contract.end_date:
+        if contract.status == "TERMINATED":
+            raise _Reject("R09", "23", f"contract {contract.contract_id} was terminated on {contract.end_date}; invoice {day}")
+        raise _Reject("R09", "02", f"contract {contract.contract_id} ended {contract.end_date}; invoice dated {day}")
+    if day < contract.start_date:
+        raise _Reject("R09", "19", f"contract {contract.contract_id} starts {contract.start_date}; invoice dated {day}")
+    return contract
+
+
+def _product(session: Session, line: ClaimLine, day: date) -> str:
+    if not line.ndc11:
+        raise _Reject("R03", "14", line.ndc_problem or "NDC missing or unreadable")
+    product = lookup.product(session, line.ndc11)
+    if product is None:
+        raise _Reject("R03", "14", f"NDC {line.ndc11} is not in the product master")
+    if not lookup.in_period(day, product.active_from, product.active_to):
+        raise _Reject("R03", "14", f"NDC {line.ndc11} is not active on {day}")
+    return product.ndc11
+
+
+def _class_and_tier(
+    session: Session, contract: m.Contract, match: lookup.CustomerMatch, day: date
+) -> tuple[str | None, str | None, str]:
+    """Class of trade and tier: the contract GPO's roster first, then the customer master."""
+    idents = match.identifiers + lookup.master_identifiers(session, match.kunnr)
+    if contract.gpo_id:
+        for hit in lookup.roster_hits(session, idents):
+            if hit.row.gpo_id == contract.gpo_id and lookup.member_on(hit.row, day):
+                return hit.row.class_of_trade, hit.row.tier, f"roster {contract.gpo_id}"
+    elig = lookup.explicit_eligibility(session, contract.contract_id, match.kunnr, day)
+    master = lookup.customer(session, match.kunnr)
+    cot = master.brsch if master is not None and master.brsch else None
+    return cot, elig.tier if elig is not None else None, "customer master"
+
+
+def _eligible(
+    session: Session, contract: m.Contract, match: lookup.CustomerMatch, cot: str | None,
+    source: str, day: date,
+) -> None:  # fmt: skip
+    if contract.contract_type not in ROSTER_DRIVEN:
+        if lookup.explicit_eligibility(session, contract.contract_id, match.kunnr, day) is None:
+            who = match.kunnr or match.key
+            raise _Reject("R16", "26", f"customer not covered: {who} is not a member of contract {contract.contract_id} on {day}")
+    allowed = contract.allowed_cot_set
+    if cot is None:
+        if allowed:
+            raise _Reject("R16", "26", "customer not covered: class of trade unknown (customer not in the master or roster)")
+        return
+    if allowed and cot not in allowed:
+        raise _Reject("R16", "26",
+                      f"customer not covered: class of trade {cot} ({source}) is not eligible on "
+                      f"contract {contract.contract_id} ({', '.join(sorted(allowed))})")  # fmt: skip
+
+
+def _pricing(
+    line: ClaimLine, price: lookup.PriceOnFile, wac: Decimal, tolerance: Decimal
+) -> tuple[list[Finding], dict[str, str]]:
+    n = line.line
+    cp = price.line.contract_price
+    findings: list[Finding] = []
+    allowed = None
+    if line.quantity is not None:
+        allowed = max(chargeback_amount(wac, cp, line.quantity), ZERO) if line.quantity > 0 else chargeback_amount(wac, cp, line.quantity)
+    if cp >= wac:
+        findings.append(Finding(n, "R14", "adjust", "17",
+                                f"contract price {cp} is not below WAC {wac}: nothing to charge back", ZERO))  # fmt: skip
+        allowed = ZERO
+    if line.contract_price is not None and line.contract_price != cp:
+        findings.append(Finding(n, "R11", "adjust", "06",
+                                f"contract price submitted {line.contract_price}, on file {cp} ({price.basis})", allowed))  # fmt: skip
+    if line.wac is not None and line.wac != wac:
+        findings.append(Finding(n, "R12", "adjust", "07",
+                                f"WAC submitted {line.wac}, on file {wac} at the invoice date {line.invoice_date}", allowed))  # fmt: skip
+    if not findings and line.expected_amount is not None and line.claimed_amount is not None:
+        if abs(line.claimed_amount - line.expected_amount) > tolerance:
+            findings.append(Finding(n, "R13", "adjust", "06",
+                                    f"claimed {line.claimed_amount}, but (WAC - CP) x quantity = {line.expected_amount}", allowed))  # fmt: skip
+    if not findings:
+        findings.append(Finding(n, "R08-R16", "pass", None,
+                                f"contract {price.line.contract_id} covers NDC {price.line.ndc11} on "
+                                f"{line.invoice_date} at {cp} ({price.basis}); WAC {wac}"))  # fmt: skip
+    on_file = {"contract_price": str(cp), "wac": str(wac), "tier_basis": price.basis}
+    if allowed is not None:
+        on_file["allowed_amount"] = str(allowed)
+    return findings, on_file

@@ -1,0 +1,191 @@
+"""``chargeback.federal-db-validation``: exclusions, licences and 340B status at the invoice date.
+
+- **R18 exclusions** (OIG LEIE, SAM.gov): an NPI match is confirmed and rejects the line
+  (09, "no credit allowed"); a normalized name + ZIP5 match only holds it for review (25).
+  Reinstatements are honoured: LEIE history (REIN rows, and parties that dropped out of a later
+  full file) decides as of the invoice date (§9.3).
+- **R19 DEA**: for a controlled product (schedule in the product master) the buyer needs a
+  registration *in force at the invoice date* (a renewal keeps the number; the period that
+  covered the date decides, §9.4), active, and authorized for the schedule; otherwise 26.
+  For a non-controlled product the DEA is only an identifier: a problem is a warning
+  (configurable to review).
+- **NPI**: an NPI deactivated at the invoice date and not reactivated rejects (26); an NPI
+  NPPES does not know rejects only when nothing else identifies the customer (§9.10).
+- **340B** (OPAIS): a 340B contract needs an entity participating at the invoice date (26); a
+  child site must be registered itself (review otherwise); an active DSH/PED/CAN hospital
+  buying on a GPO pharmacy contract is a GPO-prohibition flag (25, §4.5, §9.9).
+
+Identifiers come from the claim *and* from the customer master for the resolved customer, so
+a claim that sends only a HIN is still screened by the customer's NPI and DEA.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any, ClassVar
+
+from sqlalchemy.orm import Session
+
+from engine.processors import StepContext
+from processors.chargeback.claim import Claim, ClaimLine, Finding
+from processors.chargeback.reference import lookup
+from processors.chargeback.reference import models as m
+from processors.chargeback.reference.fields import zip5
+from processors.chargeback.reference.rulestep import Checked, RuleStep
+
+GPO_PROHIBITED_TYPES = ("DSH", "PED", "CAN")
+
+
+class FederalDbValidation(RuleStep):
+    datasets: ClassVar[tuple[str, ...]] = (
+        "leie", "sam", "dea", "nppes", "opais", "products", "contracts", "sap_customers",
+    )  # fmt: skip
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "noncontrolled_dea_problem": {
+                "enum": ["warn", "review"],
+                "default": "warn",
+                "description": "A DEA problem on a non-controlled product: a warning, or review (25).",
+            },
+        },
+    }
+
+    def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
+        findings: list[Finding] = []
+        for line in claim.lines:
+            if line.invoice_date is None:
+                continue
+            findings += _Screen(session, line, line.invoice_date, self.config).run()
+        return Checked(findings=findings)
+
+
+class _Screen:
+    """All federal checks of one line; collects findings instead of stopping at the first."""
+
+    def __init__(self, session: Session, line: ClaimLine, day: date, config: Mapping[str, Any]) -> None:
+        self.session, self.line, self.day, self.config = session, line, day, config
+        self.match = lookup.resolve_customer(session, line.customer)
+        self.idents = tuple(dict.fromkeys(self.match.identifiers + lookup.master_identifiers(session, self.match.kunnr)))
+        master = lookup.customer(session, self.match.kunnr)
+        self.name = master.name1 if master is not None else self.match.name
+        self.postal = zip5(master.pstlz) if master is not None else self.match.postal_code
+        self.state = master.regio if master is not None else self.match.state
+        self.findings: list[Finding] = []
+
+    def values(self, id_type: str) -> tuple[str, ...]:
+        prefix = f"{id_type}:"
+        return tuple(i[len(prefix) :] for i in self.idents if i.startswith(prefix))
+
+    def add(self, rule: str, outcome: str, code: str | None, message: str) -> None:
+        self.findings.append(Finding(self.line.line, rule, outcome, code, message))  # type: ignore[arg-type]
+
+    def run(self) -> list[Finding]:
+        self.leie()
+        self.sam()
+        self.dea()
+        self.npi()
+        self.opais()
+        if not any(f.outcome != "pass" for f in self.findings):
+            self.add("R18-R19", "pass", None, f"not excluded; licences and 340B status fine on {self.day}")
+        return self.findings
+
+    def leie(self) -> None:
+        full_dates = lookup.leie_full_snapshot_dates(self.session)
+        for row, confirmed in lookup.leie_rows(self.session, self.values("NPI"), self.name, self.postal):
+            state, why = lookup.leie_status(row, self.day, full_dates, self.state)
+            who = row.busname or f"{row.lastname}, {row.firstname}"
+            if state == "clear":
+                continue
+            if confirmed and state == "excluded":
+                self.add("R18", "reject", "09", f"OIG LEIE: {who} (NPI {row.npi}) {why}")
+            else:
+                basis = f"NPI {row.npi}" if confirmed else "name and ZIP only"
+                self.add("R18", "review", "25", f"OIG LEIE possible match ({basis}): {who}: {why}")
+
+    def sam(self) -> None:
+        for row, confirmed in lookup.sam_rows(self.session, self.values("NPI"), self.name, self.postal):
+            if not lookup.sam_excluded(row, self.day):
+                continue
+            until = row.termination_date or "indefinitely"
+            who = row.name or f"{row.last}, {row.first}"
+            what = f"SAM exclusion {row.sam_number} ({row.exclusion_type}) from {row.active_date} until {until}"
+            if confirmed:
+                self.add("R18", "reject", "09", f"{what}: {who} (NPI {row.npi})")
+            else:
+                self.add("R18", "review", "25", f"possible {what}: {who} matches by name and ZIP only")
+
+    def dea(self) -> None:
+        product = lookup.product(self.session, self.line.ndc11) if self.line.ndc11 else None
+        schedule = product.dea_schedule if product is not None else None
+        numbers = self.values("DEA")
+        statuses = [lookup.dea_status(self.session, n, self.day) for n in numbers]
+        if schedule is None:
+            problems = [p for s in statuses for p in s.problems]
+            if problems:
+                note = "; ".join(problems) + " (non-controlled product: the DEA is only an identifier)"
+                if self.config.get("noncontrolled_dea_problem", "warn") == "review":
+                    self.add("R19", "review", "25", note)
+                else:
+                    self.add("R19", "pass", None, f"warning: {note}")
+            return
+        if not numbers:
+            self.add("R19", "reject", "26", f"DEA: schedule {schedule} product, but no DEA registration is known for the customer")
+            return
+        good = [s for s in statuses if s.active and s.period is not None and lookup.schedule_authorized(s.period, schedule)]
+        if good:
+            return
+        problems = [p for s in statuses for p in s.problems] or [
+            f"DEA {s.dea_no} is not authorized for schedule {schedule} (has {s.period.schedules or 'none'})"
+            for s in statuses
+            if s.period is not None
+        ]
+        self.add("R19", "reject", "26", f"DEA: schedule {schedule} product; " + "; ".join(problems))
+
+    def npi(self) -> None:
+        sent = set(self.match.values("NPI"))
+        for number in self.values("NPI"):
+            row = lookup.nppes(self.session, number)
+            if row is None:
+                if number in sent and self.match.kunnr is None:
+                    self.add("NPI", "reject", "26", f"NPI {number} is not assigned (not in NPPES) and no other identifier is known")
+                else:
+                    self.add("NPI", "pass", None, f"warning: NPI {number} is not in NPPES")
+                continue
+            if not lookup.npi_active(row, self.day):
+                reason = f", reason {row.deactivation_reason}" if row.deactivation_reason else ""
+                self.add("NPI", "reject", "26", f"NPI {number} deactivated {row.deactivation_date}{reason}; invoice dated {self.day}")
+
+    def opais(self) -> None:
+        contract = lookup.contract(self.session, self.line.contract_id) if self.line.contract_id else None
+        entities: dict[str, m.OpaisEntity] = {}
+        for id340b in self.values("340B"):
+            entity = lookup.opais_entity(self.session, id340b)
+            if entity is not None:
+                entities[entity.id340b] = entity
+                continue
+            parents = [p for p in lookup.parent_340b_candidates(id340b) if lookup.opais_entity(self.session, p)]
+            if parents:
+                self.add("340B", "review", "25", f"340B ID {id340b} is not registered in OPAIS; its parent {parents[0]} is: register the child site")
+            else:
+                self.add("340B", "review", "25", f"340B ID {id340b} is not in OPAIS")
+        for entity in lookup.opais_by_npi(self.session, self.values("NPI")):
+            entities.setdefault(entity.id340b, entity)
+        eligible = [e for e in entities.values() if lookup.opais_eligible(e, self.day)]
+        if contract is not None and contract.contract_type == "340B" and not eligible:
+            known = ", ".join(f"{e.id340b} ({_participation(e)})" for e in entities.values()) or "none found"
+            self.add("340B", "reject", "26", f"contract {contract.contract_id} is a 340B contract but the customer is not an eligible 340B entity on {self.day}: {known}")
+        if contract is not None and contract.contract_type == "GPO" and contract.program == "PHARMACY":
+            for entity in eligible:
+                if entity.entity_type in GPO_PROHIBITED_TYPES:
+                    self.add("340B", "review", "25",
+                             f"GPO prohibition: {entity.id340b} is a participating 340B {entity.entity_type} on "
+                             f"{self.day} buying on GPO pharmacy contract {contract.contract_id}")  # fmt: skip
+
+
+def _participation(entity: m.OpaisEntity) -> str:
+    if entity.termination_date is not None:
+        return f"terminated {entity.termination_date}"
+    return f"participating from {entity.participating_start_date}"

@@ -1,0 +1,432 @@
+"""What the reference data says about a customer, product or contract *as of a date*.
+
+Every rule decides on the invoice (sale) date, never on today's date (brief §1.4, §9.1), so
+each question here takes the date and answers from effective-dated rows. The predicates
+(``covers``, ``leie_status``, ...) are pure functions over model rows, kept apart from the
+queries so the date logic can be tested without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from processors.chargeback.claim import Party
+from processors.chargeback.reference import models as m
+from processors.chargeback.reference.fields import normalize_name, zip5
+
+#: claim identifier kind -> id_type in the customer master
+ID_TYPES: Mapping[str, str] = {"hin": "HIN", "dea": "DEA", "gln": "GLN", "npi": "NPI", "340b": "340B"}
+#: strongest identifier first (brief §6: HIN, then DEA, then GLN)
+ID_PRIORITY = ("HIN", "DEA", "GLN", "NPI", "340B")
+
+
+def in_period(day: date, start: date | None, end: date | None, *, end_inclusive: bool = True) -> bool:
+    """start <= day, and day <= end (or day < end for "first day no longer valid" ends)."""
+    if start is not None and day < start:
+        return False
+    if end is None:
+        return True
+    return day <= end if end_inclusive else day < end
+
+
+# --- customers -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    """A claim customer resolved against the customer master.
+
+    ``by_identifier`` maps ``TYPE:VALUE`` to the KUNNR it belongs to; identifiers not in the
+    master are in ``unknown``. ``kunnr`` is the canonical customer when every known
+    identifier agrees; on a conflict it is the customer of the strongest identifier, and
+    ``conflict`` says a human must look (brief §9.8).
+    """
+
+    identifiers: tuple[str, ...]
+    by_identifier: Mapping[str, str]
+    unknown: tuple[str, ...]
+    name: str = ""
+    postal_code: str = ""
+    state: str = ""
+
+    @property
+    def kunnrs(self) -> tuple[str, ...]:
+        return tuple(sorted(set(self.by_identifier.values())))
+
+    @property
+    def conflict(self) -> bool:
+        return len(self.kunnrs) > 1
+
+    @property
+    def kunnr(self) -> str | None:
+        for ident in sorted(self.by_identifier, key=_priority):
+            return self.by_identifier[ident]
+        return None
+
+    @property
+    def key(self) -> str:
+        """The canonical customer key: the KUNNR, else the strongest identifier sent."""
+        if self.kunnr is not None:
+            return self.kunnr
+        ordered = sorted(self.identifiers, key=_priority)
+        return ordered[0] if ordered else f"NAME:{normalize_name(self.name)}|{self.postal_code}"
+
+    @property
+    def candidate_keys(self) -> tuple[str, ...]:
+        """Every key an earlier run may have filed this customer under."""
+        return tuple(dict.fromkeys((*self.kunnrs, self.key, *self.identifiers)))
+
+    def values(self, id_type: str) -> tuple[str, ...]:
+        prefix = f"{id_type}:"
+        return tuple(i[len(prefix) :] for i in self.identifiers if i.startswith(prefix))
+
+
+def _priority(ident: str) -> tuple[int, str]:
+    id_type = ident.partition(":")[0]
+    return (ID_PRIORITY.index(id_type) if id_type in ID_PRIORITY else len(ID_PRIORITY), ident)
+
+
+def party_identifiers(party: Party | None) -> tuple[str, ...]:
+    """``TYPE:VALUE`` for each identifier the claim sent (custom ids carry no meaning here)."""
+    if party is None:
+        return ()
+    out = []
+    for ident in party.identifiers:
+        id_type = ID_TYPES.get(ident.kind)
+        if id_type and ident.value:
+            out.append(f"{id_type}:{ident.value.strip().upper().split('-')[0]}")
+    return tuple(dict.fromkeys(out))
+
+
+def resolve_customer(session: Session, party: Party | None) -> CustomerMatch:
+    idents = party_identifiers(party)
+    found: dict[str, str] = {}
+    if idents:
+        clauses = [
+            (m.SapCustomerIdentifier.id_type == t) & (m.SapCustomerIdentifier.id_number == v)
+            for t, _, v in (i.partition(":") for i in idents)
+        ]
+        for row in session.scalars(select(m.SapCustomerIdentifier).where(or_(*clauses))):
+            found[f"{row.id_type}:{row.id_number}"] = row.kunnr
+    address = party.address if party is not None else None
+    return CustomerMatch(
+        identifiers=idents,
+        by_identifier=found,
+        unknown=tuple(i for i in idents if i not in found),
+        name=(party.name or "") if party is not None else "",
+        postal_code=zip5(address.postal_code or "") if address is not None else "",
+        state=(address.state or "") if address is not None else "",
+    )
+
+
+def master_identifiers(session: Session, kunnr: str | None) -> tuple[str, ...]:
+    """Every identifier the customer master holds for a customer, as ``TYPE:VALUE``."""
+    if kunnr is None:
+        return ()
+    rows = session.scalars(
+        select(m.SapCustomerIdentifier).where(m.SapCustomerIdentifier.kunnr == kunnr)
+    )
+    return tuple(sorted(f"{r.id_type}:{r.id_number}" for r in rows))
+
+
+def customer(session: Session, kunnr: str | None) -> m.SapKna1 | None:
+    if kunnr is None:
+        return None
+    return session.scalars(select(m.SapKna1).where(m.SapKna1.kunnr == kunnr)).first()
+
+
+# --- products, prices, contracts -----------------------------------------------------------
+
+
+def product(session: Session, ndc11: str) -> m.Product | None:
+    return session.get(m.Product, ndc11)
+
+
+def wac_at(session: Session, ndc11: str, day: date) -> m.WacPrice | None:
+    rows = session.scalars(select(m.WacPrice).where(m.WacPrice.ndc11 == ndc11))
+    covering = [w for w in rows if in_period(day, w.effective_from, w.effective_to)]
+    return max(covering, key=lambda w: w.effective_from, default=None)
+
+
+def contract(session: Session, contract_id: str) -> m.Contract | None:
+    return session.get(m.Contract, contract_id.strip().upper())
+
+
+def contract_lines(session: Session, contract_id: str, ndc11: str) -> list[m.ContractLine]:
+    return list(
+        session.scalars(
+            select(m.ContractLine).where(
+                m.ContractLine.contract_id == contract_id, m.ContractLine.ndc11 == ndc11
+            )
+        )
+    )
+
+
+@dataclass(frozen=True)
+class PriceOnFile:
+    line: m.ContractLine
+    basis: str  # why this line: "tier 2", "all tiers", "tier unknown: highest price"
+
+
+def price_on_file(
+    lines: Iterable[m.ContractLine], day: date, tier: str | None, submitted: Decimal | None
+) -> PriceOnFile | None:
+    """The contract price in force at ``day`` for the customer's tier (brief R11).
+
+    Exact tier first, then an all-tiers line. With tiered lines only and no known tier, the
+    submitted price is accepted if it is one of the tier prices; otherwise the highest tier
+    price applies, so an unknown tier never pays more than some tier would.
+    """
+    effective = [line for line in lines if in_period(day, line.start_date, line.end_date)]
+    if not effective:
+        return None
+    for line in effective:
+        if tier is not None and line.tier == tier:
+            return PriceOnFile(line, f"tier {tier}")
+    for line in effective:
+        if line.tier is None:
+            return PriceOnFile(line, "all tiers")
+    for line in effective:
+        if submitted is not None and line.contract_price == submitted:
+            return PriceOnFile(line, f"tier {line.tier} (tier of customer unknown)")
+    highest = max(effective, key=lambda line: line.contract_price)
+    return PriceOnFile(highest, "customer tier unknown: highest tier price")
+
+
+def explicit_eligibility(
+    session: Session, contract_id: str, kunnr: str | None, day: date
+) -> m.ContractEligibility | None:
+    if kunnr is None:
+        return None
+    rows = session.scalars(
+        select(m.ContractEligibility).where(
+            m.ContractEligibility.contract_id == contract_id, m.ContractEligibility.kunnr == kunnr
+        )
+    )
+    return next((r for r in rows if in_period(day, r.start_date, r.end_date)), None)
+
+
+# --- rosters -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RosterHit:
+    row: m.GpoRosterMember
+    matched_by: str  # "HIN A1B2C3D00", "HIN base A1B2C3D", "DEA ...", "name and ZIP"
+
+
+def roster_hits(session: Session, idents: Sequence[str]) -> list[RosterHit]:
+    """Roster rows for the customer, strongest match first (brief §5): HIN (full, then the
+    7-character base), DEA, GLN, 340B ID, NPI."""
+    hits: dict[int, RosterHit] = {}
+    R = m.GpoRosterMember
+    columns = {"HIN": R.hin, "DEA": R.dea, "GLN": R.gln, "340B": R.id340b, "NPI": R.npi}
+    ordered = sorted(idents, key=_priority)
+    for ident in ordered:
+        id_type, _, value = ident.partition(":")
+        column = columns.get(id_type)
+        if column is None:
+            continue
+        for row in session.scalars(select(R).where(column == value)):
+            hits.setdefault(row.id, RosterHit(row, f"{id_type} {value}"))
+        if id_type == "HIN":
+            base = value[:7]
+            for row in session.scalars(select(R).where(R.hin.like(f"{base}%"))):
+                hits.setdefault(row.id, RosterHit(row, f"HIN base {base}"))
+    return list(hits.values())
+
+
+def roster_by_name(session: Session, gpo_id: str, name: str, postal: str) -> list[m.GpoRosterMember]:
+    """Fallback for review only (brief §5): same normalized name and ZIP5 on this GPO."""
+    if not name or not postal:
+        return []
+    wanted = normalize_name(name)
+    rows = session.scalars(
+        select(m.GpoRosterMember).where(
+            m.GpoRosterMember.gpo_id == gpo_id, m.GpoRosterMember.zip5 == postal
+        )
+    )
+    return [r for r in rows if normalize_name(r.facility_name) == wanted]
+
+
+def member_on(row: m.GpoRosterMember, day: date) -> bool:
+    """The roster end date is the first day of non-membership (brief §9.6)."""
+    return in_period(day, row.membership_start_date, row.membership_end_date, end_inclusive=False)
+
+
+# --- federal lists -------------------------------------------------------------------------
+
+ExclusionState = Literal["excluded", "clear", "uncertain"]
+
+
+def leie_full_snapshot_dates(session: Session) -> list[date]:
+    return sorted(
+        session.scalars(
+            select(m.ReferenceSnapshot.snapshot_date).where(
+                m.ReferenceSnapshot.dataset == "leie", m.ReferenceSnapshot.kind == "full"
+            )
+        )
+    )
+
+
+def leie_status(
+    row: m.LeieExclusion, day: date, full_dates: Sequence[date], state: str = ""
+) -> tuple[ExclusionState, str]:
+    """Excluded at ``day``: excldate <= day < reindate, no waiver for the customer's state.
+
+    A row that a later *full* file no longer lists was lifted at some point between its last
+    sighting and that file; without the REIN date, a day in that gap is uncertain (review),
+    a day after it is clear (brief §4.1, §9.3).
+    """
+    if day < row.excldate:
+        return "clear", f"excluded only from {row.excldate}"
+    if row.reindate is not None:
+        if day >= row.reindate:
+            return "clear", f"reinstated {row.reindate}"
+        return "excluded", f"excluded {row.excldate} ({row.excltype}), reinstated only {row.reindate}"
+    if row.waiverdate is not None and day >= row.waiverdate and state and row.wvrstate == state:
+        return "clear", f"waiver for {state} since {row.waiverdate}"
+    seen = row.last_seen_full or row.first_seen
+    later = [d for d in full_dates if d > seen]
+    if later and day >= later[0]:
+        return "clear", f"not listed in the LEIE full file of {later[0]} (reinstated)"
+    if later and day > seen:
+        return "uncertain", (
+            f"excluded {row.excldate}; dropped from the LEIE between {seen} and {later[0]} "
+            "without a reinstatement date"
+        )
+    return "excluded", f"excluded {row.excldate} ({row.excltype})"
+
+
+def leie_rows(session: Session, npis: Sequence[str], name: str, postal: str) -> list[tuple[m.LeieExclusion, bool]]:
+    """(row, confirmed) pairs: confirmed by NPI, or a name + ZIP5 match to review."""
+    out: dict[int, tuple[m.LeieExclusion, bool]] = {}
+    if npis:
+        for row in session.scalars(select(m.LeieExclusion).where(m.LeieExclusion.npi.in_(list(npis)))):
+            out[row.id] = (row, True)
+    if name and postal:
+        stmt = select(m.LeieExclusion).where(
+            m.LeieExclusion.name_key == normalize_name(name), m.LeieExclusion.zip5 == postal
+        )
+        for row in session.scalars(stmt):
+            out.setdefault(row.id, (row, False))
+    return list(out.values())
+
+
+def sam_excluded(row: m.SamExclusion, day: date) -> bool:
+    """active_date <= day and (Indefinite or day <= termination) (brief §4.2)."""
+    return in_period(day, row.active_date, row.termination_date)
+
+
+def sam_rows(session: Session, npis: Sequence[str], name: str, postal: str) -> list[tuple[m.SamExclusion, bool]]:
+    out: dict[int, tuple[m.SamExclusion, bool]] = {}
+    if npis:
+        for row in session.scalars(select(m.SamExclusion).where(m.SamExclusion.npi.in_(list(npis)))):
+            out[row.id] = (row, True)
+    if name and postal:
+        stmt = select(m.SamExclusion).where(
+            m.SamExclusion.name_key == normalize_name(name), m.SamExclusion.zip5 == postal
+        )
+        for row in session.scalars(stmt):
+            out.setdefault(row.id, (row, False))
+    return list(out.values())
+
+
+@dataclass(frozen=True)
+class DeaStatus:
+    dea_no: str
+    found: bool
+    period: m.DeaRegistration | None = None  # the registration in force at the date
+    last: m.DeaRegistration | None = None  # the latest period on file (for messages)
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def active(self) -> bool:
+        return self.period is not None and self.period.active
+
+
+def dea_status(session: Session, dea_no: str, day: date) -> DeaStatus:
+    """The registration period covering ``day``: a renewal keeps the number (brief §9.4)."""
+    periods = list(
+        session.scalars(
+            select(m.DeaRegistration)
+            .where(m.DeaRegistration.dea_no == dea_no)
+            .order_by(m.DeaRegistration.expiration_date)
+        )
+    )
+    if not periods:
+        return DeaStatus(dea_no, False, problems=(f"DEA {dea_no} is not in the DEA registrant data",))
+    covering = [p for p in periods if in_period(day, p.effective_from, p.expiration_date)]
+    period = covering[0] if covering else None
+    last = periods[-1]
+    if period is None:
+        before = [p for p in periods if p.expiration_date < day]
+        why = (
+            f"DEA {dea_no} expired {before[-1].expiration_date}"
+            + (f" and was renewed only from {last.effective_from}" if last.effective_from and last.effective_from > day else "")
+            if before
+            else f"DEA {dea_no} was not registered yet"
+        )
+        return DeaStatus(dea_no, True, None, last, (why,))
+    if not period.active:
+        return DeaStatus(dea_no, True, period, last, (f"DEA {dea_no} is inactive (retired or revoked)",))
+    return DeaStatus(dea_no, True, period, last)
+
+
+def schedule_authorized(period: m.DeaRegistration, schedule: str) -> bool:
+    """``2N`` needs ``2N``; ``2`` needs ``2`` (narcotic and non-narcotic are separate grants)."""
+    return schedule in period.schedule_set
+
+
+def npi_active(row: m.NppesProvider, day: date) -> bool:
+    """Active unless deactivated on or before ``day`` and not reactivated by then (§4.4)."""
+    if row.deactivation_date is None or row.deactivation_date > day:
+        return True
+    return row.reactivation_date is not None and row.deactivation_date <= row.reactivation_date <= day
+
+
+def nppes(session: Session, npi: str) -> m.NppesProvider | None:
+    return session.get(m.NppesProvider, npi)
+
+
+def opais_entity(session: Session, id340b: str) -> m.OpaisEntity | None:
+    return session.get(m.OpaisEntity, id340b)
+
+
+def opais_by_npi(session: Session, npis: Sequence[str]) -> list[m.OpaisEntity]:
+    if not npis:
+        return []
+    ids = session.scalars(select(m.OpaisNpi.id340b).where(m.OpaisNpi.npi.in_(list(npis))))
+    return [e for i in sorted(set(ids)) if (e := session.get(m.OpaisEntity, i)) is not None]
+
+
+def opais_eligible(entity: m.OpaisEntity, day: date) -> bool:
+    """participating_start_date <= day and (no termination or day < termination) (§4.5)."""
+    return in_period(day, entity.participating_start_date, entity.termination_date, end_inclusive=False)
+
+
+def parent_340b_candidates(id340b: str) -> tuple[str, ...]:
+    """A child site swaps the last digit for a letter (BL03074A -> BL030740, brief §9.9)."""
+    if id340b and id340b[-1].isalpha():
+        return (id340b[:-1] + "0",)
+    return ()
+
+
+def wholesaler_keys(session: Session, party: Party | None) -> tuple[str, ...]:
+    """The DC's canonical key (its ``dc_key`` when known) first, then every id it was sent with."""
+    idents = [i.value.strip().upper() for i in (party.identifiers if party else ()) if i.value]
+    keys: list[str] = []
+    for value in idents:
+        dc = session.scalars(
+            select(m.WholesalerDc).where(or_(m.WholesalerDc.dea == value, m.WholesalerDc.gln == value))
+        ).first()
+        if dc is not None:
+            keys.append(dc.dc_key)
+    return tuple(dict.fromkeys((*keys, *idents)))
