@@ -44,7 +44,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from processors.chargeback.claim import ClaimLine
 from processors.chargeback.db import get_engine
-from processors.chargeback.reference.models import ReferenceSnapshot
+from processors.chargeback.reference import snapshots
 from processors.chargeback.resolution import claim_from_upstream
 
 GENESIS_HASH = "0" * 64
@@ -370,21 +370,6 @@ def _file_sha256(path: Path) -> str | None:
     return digest.hexdigest()
 
 
-def reference_snapshots(engine: Engine) -> dict[str, str]:
-    """``dataset -> "snapshot_date#sha256-prefix"`` of the newest loaded file of each dataset:
-    the reference data a decision made now was made against (brief §7)."""
-    latest: dict[str, ReferenceSnapshot] = {}
-    with Session(engine) as session:
-        rows = session.scalars(
-            select(ReferenceSnapshot).order_by(
-                ReferenceSnapshot.snapshot_date, ReferenceSnapshot.id
-            )
-        )
-        for row in rows:
-            latest[row.dataset] = row
-        return {dataset: row.label for dataset, row in sorted(latest.items())}
-
-
 class ComplianceTrail:
     """``finally`` step: appends the run's audit records and writes a readable report."""
 
@@ -423,7 +408,7 @@ class ComplianceTrail:
         try:
             ensure_schema(engine)
             entries = build_entries(
-                context, self._actor(context), reference_snapshots(engine), redact
+                context, self._actor(context), snapshots.current(engine), redact
             )
             written = append_entries(engine, entries)
             verification = verify_chain(engine, run_id=context.run_id)
@@ -474,7 +459,7 @@ def _run_rows(engine: Engine, run_id: str) -> list[AuditRecord]:
 
 
 def build_entries(
-    context: StepContext, actor: str, snapshots: Mapping[str, str], redact: Redactor
+    context: StepContext, actor: str, in_force: Mapping[str, str], redact: Redactor
 ) -> list[Entry]:
     """One record per finished step, one per claim line decision, one for the workflow.
 
@@ -486,7 +471,7 @@ def build_entries(
     common = {"workflow": context.workflow, "actor": actor, "input_sha256": params_sha}
     entries: list[Entry] = []
     for name, up in context.upstream.items():
-        used = {**snapshots}
+        used = dict(in_force)
         for key in _SNAPSHOT_KEYS:
             value = up.data.get(key)
             if isinstance(value, Mapping):
@@ -520,7 +505,7 @@ def build_entries(
                 "document_sha256": doc_sha,
                 "steps": {name: up.phase for name, up in context.upstream.items()},
                 "env_names": sorted(context.env),
-                "reference_snapshots": dict(snapshots),
+                "reference_snapshots": dict(in_force),
             },
         )
     )
@@ -659,13 +644,13 @@ def render_report(
         out += ["", "## Claim line decisions", "", "| seq | subject | decision |", "|---|---|---|"]
         for r in lines:
             out.append(f"| {r['seq']} | {_cell(r.get('subject'))} | {_cell(r.get('decision'))} |")
-    snapshots: dict[str, str] = {}
+    cited: dict[str, str] = {}
     for r in records:
-        snapshots.update(r.get("reference_snapshots") or {})
+        cited.update(r.get("reference_snapshots") or {})
     out += ["", "## Reference data snapshots", ""]
-    if snapshots:
+    if cited:
         out += ["| source | snapshot |", "|---|---|"]
-        out += [f"| {_cell(k)} | `{_cell(v)}` |" for k, v in sorted(snapshots.items())]
+        out += [f"| {_cell(k)} | `{_cell(v)}` |" for k, v in sorted(cited.items())]
     else:
         out.append(
             "No reference snapshot was recorded (no snapshots table and no step reported one)."

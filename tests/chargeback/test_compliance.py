@@ -173,11 +173,15 @@ def test_records_the_newest_reference_snapshot_of_each_dataset(tmp_path: Path) -
                     loaded_at=datetime(2024, 3, 11, tzinfo=UTC),
                 )
             )
-    _run(tmp_path)
-    expected = {"contract": "2024-03-01#" + "b" * 12, "leie": "2024-03-10#" + "c" * 12}
-    records = _payloads(tmp_path)
-    assert records[0]["reference_snapshots"] == expected
-    assert records[-1]["reference_snapshots"] == expected
+    upstream = dict(_context(tmp_path).upstream)
+    cited = {"roster": "2024-03-05#" + "d" * 64}
+    upstream["gpo-roster-validation"] = Upstream("Succeeded", {}, {"reference_snapshots": cited})
+    _run(tmp_path, upstream=upstream)
+    expected = {"contract": "2024-03-01#" + "b" * 64, "leie": "2024-03-10#" + "c" * 64}
+    records = {(r["kind"], r["step"]): r for r in _payloads(tmp_path)}
+    assert records["step", "duplicate-check"]["reference_snapshots"] == expected
+    assert records["step", "gpo-roster-validation"]["reference_snapshots"] == {**expected, **cited}
+    assert records["workflow", "compliance-trail"]["reference_snapshots"] == expected
 
 
 def test_secrets_are_never_recorded_only_env_names(tmp_path: Path) -> None:
