@@ -1,0 +1,215 @@
+"""``chargeback.extract-identifiers``: read the claim document into the claim model.
+
+The first step of the chargeback workflow. It reads the document named by the ``document``
+param (an X12 844 when it starts with ``ISA``, a PDF when it starts with ``%PDF``, otherwise
+text), checks every identifier and NDC it finds, and hands the claim on as
+``data={"claim": claim.to_json(), "findings": [...]}``.
+
+Bad identifiers, bad NDCs and missing fields do not fail the step: they are recorded on the
+claim and reported as findings of the intake rules, so the lines concerned can be rejected
+while the rest of the debit memo is paid. The step fails only when the document cannot be read
+as a claim at all (R01), with the reason and position in the message.
+
+Intake findings (rule ids as in brief §8; one per line and rule, problems only):
+R02 missing mandatory field -> reject 15; R03 NDC not normalisable -> reject 14 (the product
+master check of R03 is the reference-data step's); R04 customer identifiers: all fail -> reject
+26, some fail -> pass with a warning; R15 unparseable date -> reject 27. Debit-memo level
+problems with a code use line 0.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from engine.processors import StepContext, StepFailed, StepResult
+from processors.chargeback.claim import Claim, ClaimFormat, Finding, Issue
+from processors.chargeback.edi import ClaimFormatError, parse_844
+from processors.chargeback.identifiers import (
+    DEA_REGISTRANT_TYPES,
+    ID340B_PREFIXES,
+    CheckOptions,
+)
+from processors.chargeback.llm import DEFAULT_MODEL, LlmSettings, extract_with_llm
+from processors.chargeback.text_extract import (
+    TextExtractionError,
+    build_claim,
+    extract_text,
+    pdf_text,
+)
+
+_RULE_BY_CODE = {"15": "R02", "14": "R03", "27": "R15"}
+#: Notices without a reject code, by the rule whose subject they are.
+_RULE_BY_FIELD = {"total_claimed": "R13", "original_debit_memo": "R05"}
+
+
+def _issue_finding(line: int, issue: Issue) -> Finding:
+    if issue.code is None:
+        rule = _RULE_BY_FIELD.get(issue.field, "R02")
+        return Finding(line, rule, "pass", None, f"warning: {issue.message}")
+    return Finding(line, _RULE_BY_CODE.get(issue.code, "R02"), "reject", issue.code, issue.message)
+
+
+def intake_findings(claim: Claim) -> list[Finding]:
+    """The intake rules' verdicts, from what reading the document found (see module doc)."""
+    findings = [_issue_finding(0, issue) for issue in claim.issues]
+    for line in claim.lines:
+        findings.extend(_issue_finding(line.line, issue) for issue in line.issues)
+        customer = line.customer
+        bad = [i for i in customer.identifiers if not i.valid] if customer else []
+        if not bad:
+            continue
+        problems = "; ".join(f"{i.kind.upper()} {i.value}: {i.problem}" for i in bad)
+        if customer is not None and len(bad) == len(customer.identifiers):
+            message = f"no valid customer identifier ({problems})"
+            findings.append(Finding(line.line, "R04", "reject", "26", message))
+        else:
+            findings.append(Finding(line.line, "R04", "pass", None, f"warning: {problems}"))
+    return findings
+
+
+class ExtractIdentifiers:
+    """Reads a chargeback claim (X12 844, text or PDF) and validates its identifiers."""
+
+    config_schema: ClassVar[Mapping[str, Any]] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "mode": {
+                "enum": ["auto", "offline", "llm"],
+                "default": "auto",
+                "description": "How to read text/PDF claims: auto uses the LLM when "
+                "OPENAI_API_KEY is set, else the offline extractor. 844 files are always "
+                "parsed deterministically.",
+            },
+            "model": {"type": "string", "minLength": 1, "default": DEFAULT_MODEL},
+            "timeout": {
+                "type": "number",
+                "exclusiveMinimum": 0,
+                "default": 60,
+                "description": "Seconds per LLM request.",
+            },
+            "max_retries": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 0,
+                "description": "Retries inside the openai client (the step's retry policy "
+                "also applies).",
+            },
+            "dea_registrant_types": {
+                "type": "string",
+                "pattern": "^[A-Z]+$",
+                "description": "Allowed first letters of DEA numbers.",
+            },
+            "id340b_prefixes": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Z0-9]+$"},
+                "minItems": 1,
+                "description": "Allowed 340B id entity-type prefixes.",
+            },
+        },
+    }
+    outputs: ClassVar[Mapping[str, str]] = {
+        "format": "string",
+        "debit_memo": "string",
+        "line_count": "integer",
+        "customer_count": "integer",
+        "invalid_identifier_count": "integer",
+        "issue_count": "integer",
+        "rejected_line_count": "integer",
+    }
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.mode: str = config.get("mode", "auto")
+        self.llm = LlmSettings(
+            model=config.get("model", DEFAULT_MODEL),
+            timeout=float(config.get("timeout", 60)),
+            max_retries=int(config.get("max_retries", 0)),
+        )
+        self.options = CheckOptions(
+            dea_registrant_types=frozenset(
+                config.get("dea_registrant_types", DEA_REGISTRANT_TYPES)
+            ),
+            id340b_prefixes=tuple(config.get("id340b_prefixes", ID340B_PREFIXES)),
+        )
+
+    def process(self, context: StepContext) -> StepResult:
+        path = _document_path(context)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise StepFailed(f"cannot read the claim document {path}: {exc.strerror}") from None
+        try:
+            claim = self.read(data, context)
+        except (ClaimFormatError, TextExtractionError) as exc:
+            raise StepFailed(f"{path}: {exc}") from None
+        findings = intake_findings(claim)
+        rejected = {f.line for f in findings if f.outcome == "reject"}
+        identifiers = [
+            i
+            for party in (claim.distributor, claim.manufacturer, *claim.customers)
+            if party is not None
+            for i in party.identifiers
+        ]
+        return StepResult(
+            outputs={
+                "format": claim.format,
+                "debit_memo": claim.debit_memo or "",
+                "line_count": len(claim.lines),
+                "customer_count": len(claim.customers),
+                "invalid_identifier_count": sum(not i.valid for i in identifiers),
+                "issue_count": len(claim.issues) + sum(len(line.issues) for line in claim.lines),
+                "rejected_line_count": len(claim.lines) if 0 in rejected else len(rejected),
+            },
+            data={"claim": claim.to_json(), "findings": [f.to_json() for f in findings]},
+        )
+
+    def read(self, data: bytes, context: StepContext) -> Claim:
+        """The claim in ``data``, by format sniffing; raises ClaimFormat/TextExtraction errors."""
+        head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:4]
+        if head.startswith(b"ISA"):
+            return parse_844(data, options=self.options)
+        digest = hashlib.sha256(data).hexdigest()
+        fmt: ClaimFormat
+        if head.startswith(b"%PDF"):
+            fmt, text = "pdf", pdf_text(data)
+        elif b"\x00" in data:
+            raise TextExtractionError(
+                "the document is binary but not a PDF; send an X12 844, a PDF or plain text"
+            )
+        else:
+            fmt = "text"
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = data.decode("latin-1")
+        env = {**os.environ, **context.env}
+        api_key = env.get("OPENAI_API_KEY", "")
+        use_llm = self.mode == "llm" or (self.mode == "auto" and bool(api_key))
+        if not use_llm:
+            raw, extractor = extract_text(text), "offline"
+        else:
+            settings = dataclasses.replace(self.llm, base_url=env.get("OPENAI_BASE_URL") or None)
+            extraction = extract_with_llm(text, api_key=api_key, settings=settings)
+            raw, extractor = extraction.raw, f"llm:{extraction.model}"
+        return build_claim(
+            raw, format=fmt, extractor=extractor, document_sha256=digest, options=self.options
+        )
+
+
+def _document_path(context: StepContext) -> Path:
+    document = context.document
+    if not isinstance(document, str) or not document.strip():
+        raise StepFailed(
+            "the workflow param 'document' must name the claim file (an 844, PDF or text file)"
+        )
+    path = Path(document).expanduser()
+    if not path.is_absolute() and not path.exists():
+        path = context.workdir / path
+    if not path.is_file():
+        raise StepFailed(f"the claim document {document} does not exist or is not a file")
+    return path
