@@ -46,6 +46,7 @@ from processors.chargeback.claim import (
     ClaimLine,
     Finding,
     LineDecision,
+    Status,
     chargeback_amount,
 )
 from processors.chargeback.db import session_scope
@@ -59,7 +60,6 @@ DEFAULT_CHECKS = (
     "gpo-roster-validation",
     "federal-db-validation",
 )
-PRICE_PLACES = Decimal("0.0001")  # prices keep 4 decimals (brief §4.6)
 TOLERANCE = Decimal("0.01")  # R13: a difference above one cent is an error
 CODE_PENDING = "25"
 CODE_MISSING_DATA = "15"
@@ -102,14 +102,32 @@ class Evidence:
     performed: tuple[str, ...]
     skipped: tuple[str, ...] = ()
     skipped_reasons: Mapping[str, str] = field(default_factory=dict)
+    #: line -> {"contract_price", "wac"} on file, from the pricing step's ``data["prices"]``
+    prices: Mapping[int, Mapping[str, Decimal]] = field(default_factory=dict)
 
     def for_line(self, line: int) -> list[tuple[str, Finding]]:
         return [(s, f) for s, f in self.findings if f.line in (0, line)]
 
 
+def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
+    """``{"3": {"contract_price": "82.50", "wac": "125.00", ...}}`` as exact decimals."""
+    if not isinstance(raw, Mapping):
+        raise StepFailed(f"step '{step}' published prices that are not an object by line")
+    prices: dict[int, dict[str, Decimal]] = {}
+    for line, values in raw.items():
+        try:
+            prices[int(line)] = {
+                k: Decimal(str(values[k])) for k in ("contract_price", "wac") if k in values
+            }
+        except (ValueError, TypeError, ArithmeticError):
+            raise StepFailed(f"step '{step}' published unreadable prices for line {line}") from None
+    return prices
+
+
 def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS) -> Evidence:
-    """Collect ``data["findings"]`` from every ancestor that succeeded."""
+    """Collect ``data["findings"]`` (and ``data["prices"]``) from every ancestor that succeeded."""
     found: list[tuple[str, Finding]] = []
+    prices: dict[int, dict[str, Decimal]] = {}
     performed: list[str] = []
     reasons: dict[str, str] = {}
     for name, up in context.upstream.items():
@@ -118,6 +136,9 @@ def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHEC
             if raw is not None or name in expected:
                 reasons[name] = up.phase
             continue
+        if "prices" in up.data:
+            for line, values in _prices(name, up.data["prices"]).items():
+                prices.setdefault(line, {}).update(values)
         if raw is None:
             continue
         if not isinstance(raw, list):
@@ -131,7 +152,7 @@ def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHEC
     for name in expected:
         if name not in context.upstream:
             reasons.setdefault(name, "not in this workflow")
-    return Evidence(tuple(found), tuple(performed), tuple(reasons), reasons)
+    return Evidence(tuple(found), tuple(performed), tuple(reasons), reasons, prices)
 
 
 # --------------------------------------------------------------------------- deciding
@@ -157,32 +178,26 @@ def _codes(findings: Sequence[Finding], default: str | None = None) -> tuple[str
     return tuple(dict.fromkeys(c for c in codes if c))
 
 
-def _derive_price(
-    finding: Finding, wac: Decimal, contract_price: Decimal, quantity: Decimal
-) -> tuple[str, Decimal] | None:
-    """The on-file price a single 06/07 adjustment implies, if it reproduces the amount.
+def decide_line(
+    line: ClaimLine, findings: Sequence[Finding], on_file: Mapping[str, Decimal] | None = None
+) -> Resolution:
+    """Fold one line's findings (its own and the debit memo's) into its decision.
 
-    Findings carry amounts, not prices; the 849 reports the price on file (UIT CT/WH), so it
-    is worked back from the amount and kept only when it gives that amount to the cent.
+    ``on_file`` holds the ``contract_price`` and ``wac`` the pricing rules found on file; the
+    decision carries them so the 849 shows them next to the submitted prices (UIT CT/WH).
     """
-    if finding.amount is None or quantity == 0:
-        return None
-    spread = (finding.amount / quantity).quantize(PRICE_PLACES, rounding=ROUND_HALF_UP)
-    if finding.code == "06":
-        name, price = "contract_price", wac - spread
-        recomputed = chargeback_amount(wac, price, quantity)
-    elif finding.code == "07":
-        name, price = "wac", contract_price + spread
-        recomputed = chargeback_amount(price, contract_price, quantity)
-    else:
-        return None
-    if recomputed != finding.amount:
-        return None
-    return name, price.quantize(CENT) if price == price.quantize(CENT) else price
+    on_file = on_file or {}
 
+    def decided(status: Status, amount: Decimal, codes: Iterable[str] = ()) -> LineDecision:
+        return LineDecision(
+            line.line,
+            status,
+            amount,
+            tuple(dict.fromkeys(codes)),
+            contract_price=on_file.get("contract_price"),
+            wac=on_file.get("wac"),
+        )
 
-def decide_line(line: ClaimLine, findings: Sequence[Finding]) -> Resolution:
-    """Fold one line's findings (its own and the debit memo's) into its decision."""
     zero = Decimal("0.00")
     messages = tuple(
         f"{f.rule}: {f.message}" for f in sorted(findings, key=lambda f: _rule_rank(f.rule))
@@ -190,9 +205,7 @@ def decide_line(line: ClaimLine, findings: Sequence[Finding]) -> Resolution:
     submitted = line.claimed_amount
     rejects = [f for f in findings if f.outcome == "reject"]
     if rejects:
-        return Resolution(
-            LineDecision(line.line, "reject", zero, _codes(rejects)), submitted, messages
-        )
+        return Resolution(decided("reject", zero, _codes(rejects)), submitted, messages)
     if (
         line.wac is None
         or line.contract_price is None
@@ -200,53 +213,45 @@ def decide_line(line: ClaimLine, findings: Sequence[Finding]) -> Resolution:
         or submitted is None
     ):
         why = "resolution: WAC, contract price, quantity or claimed amount is missing"
-        decision = LineDecision(line.line, "reject", zero, (CODE_MISSING_DATA,))
-        return Resolution(decision, submitted, (*messages, why))
+        return Resolution(decided("reject", zero, [CODE_MISSING_DATA]), submitted, (*messages, why))
     reviews = [f for f in findings if f.outcome == "review"]
     if reviews:
-        decision = LineDecision(line.line, "pend", zero, _codes(reviews, CODE_PENDING))
-        return Resolution(decision, submitted, messages)
+        return Resolution(decided("pend", zero, _codes(reviews, CODE_PENDING)), submitted, messages)
     computed = chargeback_amount(line.wac, line.contract_price, line.quantity)
     adjusts = [f for f in findings if f.outcome == "adjust"]
     priced = [f for f in adjusts if f.amount is not None]
     if priced:
         amount = min(f.amount for f in priced if f.amount is not None)
         codes = list(_codes(adjusts))
-        prices: dict[str, Decimal] = {}
-        derived = _derive_price(priced[0], line.wac, line.contract_price, line.quantity)
-        if len(priced) == 1 and derived is not None:
-            prices[derived[0]] = derived[1]
         notes = messages
     elif line.wac <= line.contract_price and not line.is_credit:
-        amount, codes, prices = zero, [*_codes(adjusts), CODE_NO_SPREAD], {}
+        amount, codes = zero, [*_codes(adjusts), CODE_NO_SPREAD]
         notes = (*messages, "resolution: contract price is not below WAC, nothing is owed (R14)")
     elif abs(computed - submitted) > TOLERANCE:
-        amount, codes, prices = computed, [*_codes(adjusts), CODE_AMOUNT], {}
+        amount, codes = computed, [*_codes(adjusts), CODE_AMOUNT]
         notes = (
             *messages,
             f"resolution: claimed {submitted} but (WAC - contract price) x quantity is {computed} (R13)",
         )
     elif adjusts:
-        amount, codes, prices, notes = submitted, list(_codes(adjusts)), {}, messages
+        amount, codes, notes = submitted, list(_codes(adjusts)), messages
     else:
-        return Resolution(LineDecision(line.line, "accept", submitted), submitted, messages)
+        return Resolution(decided("accept", submitted), submitted, messages)
     if amount < 0 and not line.is_credit:
         amount = zero
         codes.append(CODE_NO_SPREAD)
         notes = (*notes, "resolution: a negative chargeback is never paid back (R14)")
-    decision = LineDecision(
-        line.line,
-        "adjust",
-        amount.quantize(CENT, rounding=ROUND_HALF_UP),
-        tuple(dict.fromkeys(codes)),
-        contract_price=prices.get("contract_price"),
-        wac=prices.get("wac"),
-    )
+    decision = decided("adjust", amount.quantize(CENT, rounding=ROUND_HALF_UP), codes)
     return Resolution(decision, submitted, notes)
 
 
 def resolve(claim: Claim, evidence: Evidence) -> list[Resolution]:
-    return [decide_line(line, [f for _, f in evidence.for_line(line.line)]) for line in claim.lines]
+    return [
+        decide_line(
+            line, [f for _, f in evidence.for_line(line.line)], evidence.prices.get(line.line)
+        )
+        for line in claim.lines
+    ]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.processors import StepContext, StepFailed, Upstream
+from engine.processors import resolve as resolve_processor
 from processors.chargeback.claim import ClaimLine, Finding, Outcome
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import parse_844
@@ -80,7 +81,20 @@ def _example_upstream() -> dict[str, Upstream]:
             },
         ),
         "contract-eligibility": Upstream(
-            "Succeeded", {}, {"findings": [_finding(3, "R11", "adjust", "06", "255.00")]}
+            "Succeeded",
+            {},
+            {
+                "findings": [_finding(3, "R11", "adjust", "06", "255.00")],
+                "prices": {
+                    str(n): {"contract_price": cp, "wac": wac, "allowed_amount": "0"}
+                    for n, cp, wac in [
+                        (1, "82.50", "125.00"),
+                        (2, "255.75", "310.00"),
+                        (3, "82.50", "125.00"),
+                        (4, "255.75", "310.00"),
+                    ]
+                },
+            },
         ),
         "gpo-roster-validation": Upstream("Succeeded", {}, {"findings": []}),
         "federal-db-validation": Upstream("Succeeded", {}, {"findings": []}),
@@ -171,6 +185,12 @@ def test_decisions_settle_the_claim_line_ledger_once(tmp_path: Path) -> None:
     assert again.data["summary"]["ledger_rows_settled"] == 0
 
 
+def test_malformed_prices_fail_clearly(tmp_path: Path) -> None:
+    bad = {"contract-eligibility": Upstream("Succeeded", {}, {"prices": {"3": {"wac": "12,50"}}})}
+    with pytest.raises(StepFailed, match="step 'contract-eligibility' published unreadable prices"):
+        ChargebackResolution(CONFIG).process(_context(tmp_path, bad))
+
+
 def test_malformed_findings_and_a_missing_claim_fail_clearly(tmp_path: Path) -> None:
     bad = {"duplicate-check": Upstream("Succeeded", {}, {"findings": [{"line": "x"}]})}
     with pytest.raises(StepFailed, match="finding 0 of step 'duplicate-check' is malformed"):
@@ -234,25 +254,26 @@ def test_debit_memo_level_finding_applies_to_every_line() -> None:
 
 
 def test_several_adjustments_pay_the_lowest() -> None:
-    d = decide_line(
-        _line(), [_f("adjust", "06", "300.00", "R11"), _f("adjust", "07", "350.00", "R12")]
-    ).decision
+    findings = [_f("adjust", "06", "300.00", "R11"), _f("adjust", "07", "350.00", "R12")]
+    d = decide_line(_line(), findings).decision
     assert (d.status, d.accepted_amount, d.reason_codes) == (
         "adjust",
         Decimal("300.00"),
         ("06", "07"),
     )
-    assert d.contract_price is None and d.wac is None  # two corrections: no single price to show
 
 
-def test_wac_adjustment_reports_the_wac_on_file() -> None:
+def test_prices_on_file_travel_with_the_decision() -> None:
     # WAC on file 120.00 instead of 125.00: (120.00 - 82.50) x 10 = 375.00
-    d = decide_line(_line(), [_f("adjust", "07", "375.00", "R12")]).decision
+    on_file = {"contract_price": Decimal("82.50"), "wac": Decimal("120.00")}
+    d = decide_line(_line(), [_f("adjust", "07", "375.00", "R12")], on_file).decision
     assert (d.wac, d.contract_price, d.accepted_amount) == (
         Decimal("120.00"),
-        None,
+        Decimal("82.50"),
         Decimal("375.00"),
     )
+    d = decide_line(_line(), []).decision
+    assert (d.wac, d.contract_price) == (None, None)  # nothing on file: the 849 echoes the claim
 
 
 def test_wrong_claimed_amount_is_adjusted_to_the_half_up_arithmetic() -> None:
@@ -280,3 +301,37 @@ def test_line_without_prices_is_rejected_as_missing_data() -> None:
     line = ClaimLine(line=1, line_id="1", quantity=Decimal(1), claimed_amount=Decimal("1.00"))
     d = decide_line(line, []).decision
     assert (d.status, d.reason_codes) == ("reject", ("15",))
+
+
+def test_the_real_rule_steps_on_the_shipped_reference_data_give_the_example_849(
+    tmp_path: Path,
+) -> None:
+    """End to end through every chargeback processor, in the spec's order, on one store."""
+    chain = [
+        ("extract-identifiers", "chargeback.extract-identifiers", {}),
+        ("duplicate-check", "chargeback.duplicate-check", {}),
+        ("contract-eligibility", "chargeback.contract-eligibility", {}),
+        ("gpo-roster-validation", "chargeback.gpo-roster-validation", {}),
+        ("federal-db-validation", "chargeback.federal-db-validation", {}),
+        ("sap-customer-creation", "chargeback.sap-customer-creation", {}),
+        ("chargeback-resolution", "chargeback.chargeback-resolution", CONFIG),
+    ]
+    upstream: dict[str, Upstream] = {}
+    for name, processor, config in chain:
+        context = StepContext(
+            run_id="run-1",
+            workflow="chargeback",
+            step=name,
+            attempt=1,
+            params={"document": str(EXAMPLES / "844_example.edi")},
+            env={},
+            upstream=dict(upstream),
+            workdir=tmp_path,
+            database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        )
+        result = resolve_processor(processor)(config).process(context)
+        upstream[name] = Upstream("Succeeded", result.outputs, result.data)
+    outputs = upstream["chargeback-resolution"].outputs
+    assert outputs["total_paid"] == "897.00"
+    written = Path(str(outputs["response_path"])).read_text("utf-8")
+    assert _segments(written) == _segments((EXAMPLES / "849_example.edi").read_text("utf-8"))
