@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.processors import StepContext, StepFailed, Upstream
+from engine.processors import StepContext, StepFailed, StepResult, Upstream
 from engine.processors import resolve as resolve_processor
 from processors.chargeback.claim import ClaimLine, Finding, Outcome
 from processors.chargeback.db import session_scope
@@ -330,6 +330,7 @@ def test_the_real_rule_steps_on_the_shipped_reference_data_give_the_example_849(
             database_url=f"sqlite:///{tmp_path / 'store.db'}",
         )
         result = resolve_processor(processor)(config).process(context)
+        assert isinstance(result, StepResult)
         upstream[name] = Upstream("Succeeded", result.outputs, result.data)
     outputs = upstream["chargeback-resolution"].outputs
     assert outputs["total_paid"] == "897.00"
