@@ -114,7 +114,14 @@ def _rows(path: Path, errors: list[str]) -> Iterator[tuple[int, list[str], dict[
 
 def _check_header(path: Path, header: list[str], dataset: Dataset, errors: list[str]) -> bool:
     known = [c.header for c in dataset.columns]
-    missing = [c.header for c in dataset.columns if not c.optional_column and c.header not in header]
+    # optional columns may be left out, except where unknown columns are ignored (NPPES):
+    # there a misspelt header would silently drop a column that decides lines
+    needed = [
+        c.header
+        for c in dataset.columns
+        if c.required or (dataset.extra_columns_allowed and not c.optional_column)
+    ]
+    missing = [name for name in needed if name not in header]
     unknown = [] if dataset.extra_columns_allowed else [h for h in header if h not in known]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     for name in missing:
@@ -332,9 +339,10 @@ def _write(session: Session, files: list[ParsedFile], errors: list[str]) -> list
             continue
         newer = [s for s in snapshots if s.dataset == dataset.name and s.snapshot_date > entry.snapshot_date]
         if dataset.mode == "replace" and newer:
+            newest = max(newer, key=lambda s: (s.snapshot_date, s.id))
             errors.append(
                 f"{parsed.path}: snapshot {entry.snapshot_date} is older than the loaded "
-                f"{dataset.name} snapshot {newer[0].snapshot_date} ({newer[0].file_name}); "
+                f"{dataset.name} snapshot {newest.snapshot_date} ({newest.file_name}); "
                 "a complete snapshot may only move forward"
             )
             continue

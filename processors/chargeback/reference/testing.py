@@ -1,0 +1,93 @@
+"""Small hand-made reference sets, written as real CSV files and loaded by the real loader.
+
+Tests (ours and other steps') describe only the rows that matter to them; every other
+required column gets a plain default here. Going through CSV and ``load_directory`` rather
+than inserting rows keeps the tests honest about the file layouts users write.
+
+    ref = ReferenceSet()
+    ref.add("contracts", contract_id="C1", gpo_id="G1")
+    ref.add("contract_lines", contract_id="C1", ndc11="12345678901", contract_price="82.50")
+    ref.load(tmp_path / "ref", url)
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from processors.chargeback.reference.datasets import DATASETS, headers
+from processors.chargeback.reference.loader import FileResult, load_directory
+
+#: Defaults for required columns, so a test names only what it is about.
+DEFAULTS: Mapping[str, Mapping[str, str]] = {
+    "products": {"labeler": "NORTHWIND PHARMACEUTICALS INC", "description": "TEST PRODUCT",
+                 "package_size": "1", "uom": "EA", "active_from": "2000-01-01"},
+    "wac": {"effective_from": "2000-01-01"},
+    "contracts": {"contract_type": "GPO", "mode": "INDIRECT", "start_date": "2024-01-01",
+                  "end_date": "2024-12-31", "status": "ACTIVE"},
+    "contract_lines": {"start_date": "2024-01-01", "end_date": "2024-12-31"},
+    "contract_eligibility": {"start_date": "2024-01-01"},
+    "gpo_roster": {"facility_name": "TEST FACILITY", "class_of_trade": "HOSP_ACUTE",
+                   "membership_start_date": "2020-01-01"},
+    "leie": {"EXCLTYPE": "1128b4", "NPI": "0000000000", "DOB": "00000000",
+             "REINDATE": "00000000", "WAIVERDATE": "00000000"},
+    "sam": {"Classification": "Firm", "Termination Date": "Indefinite"},
+    "dea": {"bac": "B", "schedules": "2 2N 3 3N 4 5", "name": "TEST FACILITY"},
+    "nppes": {"Entity Type Code": "2"},
+    "opais": {"ce_id": "1", "entity_type": "DSH", "name": "TEST ENTITY", "participating": "Y",
+              "participating_start_date": "2020-01-01"},
+    "wholesaler_dc": {"wholesaler": "TEST DC", "dsa_start": "2020-01-01"},
+    "sap_customers": {"name1": "TEST CUSTOMER", "bukrs": "1000", "akont": "0012100000",
+                      "vkorg": "1000", "vtweg": "10", "spart": "00"},
+    "claim_history": {"wholesaler_id": "DC1", "dm_date": "2024-02-01", "invoice_line": "1",
+                      "invoice_date": "2024-01-15", "status": "PAID"},
+}  # fmt: skip
+
+
+class ReferenceSet:
+    """Rows per file; several files of one dataset (LEIE full + REIN) are separate files."""
+
+    def __init__(self, snapshot_date: str = "2024-03-01") -> None:
+        self.snapshot_date = snapshot_date
+        self.files: dict[str, tuple[str, str, str, list[dict[str, str]]]] = {}
+
+    def add(self, dataset: str, file: str | None = None, **values: Any) -> ReferenceSet:
+        """Add one row to ``file`` (default ``<dataset>.csv``); see ``file_options``."""
+        if dataset not in DATASETS:
+            raise KeyError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
+        row = {**DEFAULTS.get(dataset, {}), **{k: "" if v is None else str(v) for k, v in values.items()}}
+        name = file or f"{dataset}.csv"
+        if name not in self.files:
+            self.files[name] = (dataset, self.snapshot_date, "full", [])
+        self.files[name][3].append(row)
+        return self
+
+    def file_options(self, file: str, *, snapshot_date: str | None = None, kind: str | None = None) -> ReferenceSet:
+        dataset, date, old_kind, rows = self.files[file]
+        self.files[file] = (dataset, snapshot_date or date, kind or old_kind, rows)
+        return self
+
+    def write(self, directory: Path) -> Path:
+        directory.mkdir(parents=True, exist_ok=True)
+        manifest = []
+        for name, (dataset, date, kind, rows) in self.files.items():
+            columns = list(headers(DATASETS[dataset]))
+            with (directory / name).open("w", encoding="utf-8", newline="") as fh:
+                writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
+                writer.writeheader()
+                for row in rows:
+                    unknown = set(row) - set(columns)
+                    if unknown:
+                        raise KeyError(f"{dataset} has no column(s) {', '.join(sorted(unknown))}")
+                    writer.writerow(row)
+            manifest.append((name, dataset, date, kind))
+        with (directory / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\n")
+            writer.writerow(["file", "dataset", "snapshot_date", "kind"])
+            writer.writerows(manifest)
+        return directory
+
+    def load(self, directory: Path, database_url: str) -> list[FileResult]:
+        return load_directory(self.write(directory), database_url)
