@@ -318,7 +318,7 @@ def pdf_text(data: bytes) -> str:
 
 _TOKEN = r"(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]*"  # an id with at least one digit
 _DATE = r"\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{4}|\d{8}"
-_MONEY = r"\(?-?\$?\s?-?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?\)?"
+_MONEY = r"\(?-?\$?\s?-?(?:\d{1,3}(?:,\d{3})+|\d*)(?:\.\d+)?\)?(?![\w.])"
 _NO = r"(?:\s*(?:no\.?|number|num|#|id)\b\.?)?\s*[:#]?\s*"
 
 _ROLE_LABELS = {
@@ -345,7 +345,7 @@ _HEADER_PATTERNS = {
         rf"\b(?:debit\s*memo|DM|chargeback|claim){_NO}(?P<v>{_TOKEN})", re.IGNORECASE
     ),
     "original_debit_memo": re.compile(
-        rf"\b(?:original\s+(?:debit\s*memo|DM)|replaces|resubmission\s+of|corrects){_NO}(?P<v>{_TOKEN})",
+        rf"\b(?:original|replaces|resubmission\s+of|corrects)(?:\s+(?:debit\s*memo|DM))?{_NO}(?P<v>{_TOKEN})",
         re.IGNORECASE,
     ),
     "claim_date": re.compile(rf"\b(?:date|dated)\s*:?\s*(?P<v>{_DATE})", re.IGNORECASE),
@@ -486,12 +486,18 @@ class _Scanner:
         return i
 
     def _table(self, start: int, columns: list[str | None]) -> int:
+        """Rows until a blank line, a party label or (``|``/tab tables) a line without the
+        separator: PDF text layers drop blank lines, so the table end must show otherwise."""
+        header = self.lines[start]
+        separator = "|" if "|" in header else "\t" if "\t" in header else None
         i = start + 1
         while i < len(self.lines) and self.lines[i].strip():
             line = self.lines[i]
             if re.fullmatch(r"[\s|:+=-]+", line):  # a ruler under the header
                 i += 1
                 continue
+            if _PARTY_LABEL.match(line) or (separator and separator not in line):
+                break
             cells = _cells(line)
             if len(cells) != len(columns):
                 raise TextExtractionError(
