@@ -513,7 +513,11 @@ def build_entries(
 
 
 def _step_version(data: Mapping[str, Any]) -> str | None:
-    """The model or processor version a step reports (the LLM extraction's model, mostly)."""
+    """The model or processor version a step reports: for the extraction, how the claim was
+    read (``x12-844``, ``offline``, ``llm:<model>``), which auditors ask for (brief §7)."""
+    claim = data.get("claim")
+    if isinstance(claim, Mapping) and isinstance(claim.get("extractor"), str):
+        return str(claim["extractor"])
     for key in ("step_version", "model_version", "model", "version"):
         value = data.get(key)
         if isinstance(value, str | int | float) and not isinstance(value, bool):

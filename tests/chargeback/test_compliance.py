@@ -28,8 +28,8 @@ from processors.chargeback.reference.models import ReferenceSnapshot
 
 SECRET = "sk-test-0123456789abcdef"
 CLAIM = Claim(
-    "x12-844",
-    "x12-844",
+    "text",
+    "llm:gpt-4o-mini",
     "0" * 64,
     "DM0315240012",
     None,
@@ -52,7 +52,7 @@ def _context(tmp_path: Path, run_id: str = "run-1", **changes: Any) -> StepConte
                 "source": "postgresql://cb:hunter22pw@db/cb",
                 "note": f"key {SECRET}",
             },
-            {"model": "gpt-4o-mini", "claim": CLAIM.to_json()},
+            {"claim": CLAIM.to_json()},
         ),
         "duplicate-check": Upstream("Succeeded", {"is_duplicate": False}, {"findings": []}),
         "gpo-roster-validation": Upstream("Skipped", {}, {}),
@@ -137,7 +137,7 @@ def test_records_every_step_each_line_and_the_workflow_chained(tmp_path: Path) -
         assert r["prev_hash"] == prev
         prev = chain_hash(prev, r)
     assert out["head_hash"] == prev
-    assert records[0]["step_version"] == "gpt-4o-mini"
+    assert records[0]["step_version"] == "llm:gpt-4o-mini"
     assert records[0]["actor"] == "svc-chargeback"
     assert records[4]["subject"] == {
         "wholesaler": "RA7301194",
