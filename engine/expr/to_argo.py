@@ -54,8 +54,10 @@ from .errors import ExprCompileError, error_unknown_nodes
 NULL_MARKER = "__flowspec_null__"
 
 # Printable ASCII that may stand for itself inside an expr string literal: no quote, no
-# backslash, no braces (they could close the tag), no <>&" (HTML/JSON escaped by Argo).
-_PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F)) - set("'\\{}<>&\"")
+# backslash, no braces (they could close the tag). `<`, `>` and `&` must stay raw: Argo
+# undoes json.Marshal's HTML escaping by replacing the text `\u003c` (and `\u003e`,
+# `\u0026`) in the marshalled tag, which would break an escape of ours spelt that way.
+_PLAIN = frozenset(chr(c) for c in range(0x20, 0x7F)) - set("'\\{}\"")
 
 
 def argo_value_text(value: Any) -> str:

@@ -63,13 +63,13 @@ def test_finally_and_for_each_scopes() -> None:
     ("text", "expected"),
     [
         ("params.max_line > 0", [("FS301", "max_line", "did you mean 'max_lines'?")]),
-        ("params.zzz == 1", [("FS301", "zzz", "known params: broken, max_lines, name, ratio, "
-                                             "regions, strict")]),
+        ("params.zzz == 1",
+         [("FS301", "zzz", "known params: broken, max_lines, name, ratio, regions, strict")]),
         ("steps.extrac.outputs.label == ''", [("FS302", "extrac", "did you mean 'extract'?")]),
         ("steps.later.status == 'Failed'",
          [("FS303", "later", "add 'later' to this step's dependencies")]),
-        ("steps.me.outputs.x == 1", [("FS303", "me", "a condition is decided before its step "
-                                                     "runs")]),
+        ("steps.me.outputs.x == 1",
+         [("FS303", "me", "a condition is decided before its step runs")]),
         ("steps.extract.outputs.customer_cnt > 1",
          [("FS304", "customer_cnt", "did you mean 'customer_count'?")]),
         ("steps.bare.outputs.x == 1",
@@ -102,9 +102,8 @@ def test_finally_and_for_each_scopes() -> None:
         ("[true]", [("FS307", "[true]", "test membership with 'in', e.g. 'x' in ...")]),
         ("params.strict && params.name", [("FS307", "params.name",
                                            "compare it, e.g. == 'text' or != ''")]),
-        ("!params.name == 'x'", [("FS307", "params.name",
-                                  "'!' binds tighter than comparisons: write !(a == b), or "
-                                  "a != b")]),
+        ("!params.name == 'x'",
+         [("FS307", "params.name", "'!' binds tighter than comparisons: write !(a == b), or a != b")]),
     ],
 )
 def test_problems(text: str, expected: list[tuple[str, str, str | None]]) -> None:
