@@ -1077,6 +1077,11 @@ def write_844(claim: Claim, *, delimiters: Delimiters = Delimiters()) -> str:
     return w.close(control)
 
 
+def _used(on_file: Decimal | None, submitted: Decimal | None) -> Decimal | None:
+    """The price a decision used: the one on file when it names one (0.00 included)."""
+    return submitted if on_file is None else on_file
+
+
 def _follow_up(decision: LineDecision) -> str:
     if decision.follow_up:
         return decision.follow_up
@@ -1160,10 +1165,10 @@ def write_849(
                     w.add("AAA", "N", "", code, _follow_up(decision))
             unit = line.unit or "UN"
             for price, basis in (
-                (decision.contract_price or line.contract_price, "CT"),
+                (_used(decision.contract_price, line.contract_price), "CT"),
                 (line.contract_price, "SC"),
                 (line.wac, "SW"),
-                (decision.wac or line.wac, "WH"),
+                (_used(decision.wac, line.wac), "WH"),
             ):
                 if price is not None:
                     w.add("UIT", unit, _price(price), basis)

@@ -139,3 +139,19 @@ def test_delimiters_in_values_are_refused() -> None:
         write_849(claim, DECISIONS, control_number=5, date=WHEN)
     with pytest.raises(ValueError, match="control number 0 must be"):
         write_849(CLAIM, DECISIONS, control_number=0, date=WHEN)
+
+
+def test_zero_price_on_file_is_reported_not_replaced_by_the_submitted_one() -> None:
+    decisions = [
+        *DECISIONS[:3],
+        LineDecision(4, "reject", Decimal("0.00"), ("17",), Decimal(0), Decimal(0)),
+    ]
+    segs = segments(write_849(CLAIM, decisions, control_number=5, date=WHEN))
+    pad4 = next(i for i, s in enumerate(segs) if s.id == "PAD" and s.el(1) == "4")
+    uit = [s.elements for s in segs[pad4:] if s.id == "UIT"][:4]
+    assert uit == [
+        ("UN", "0.00", "CT"),
+        ("UN", "255.75", "SC"),
+        ("UN", "310.00", "SW"),
+        ("UN", "0.00", "WH"),
+    ]
