@@ -388,7 +388,7 @@ class World:
                 for ndc in self.rng.sample(ndcs, self.rng.randint(4, 10)):
                     lines.append(self._line(cid, ndc, "", self._price(ndc), start, end))
                 pool = [c for c in self.customers if c.in_sap and not c.fixed and (kind != "340B" or c.id340b)]
-                members = self.rng.sample(pool, 5)
+                members = self.rng.sample(pool, min(5, len(pool)))  # small test worlds
                 for member in members:
                     self.tables["contract_eligibility"].append({
                         "contract_id": cid, "kunnr": member.kunnr, "tier": "",
@@ -576,7 +576,7 @@ class World:
                           excltype="1128b4", excldate="20210110")  # fmt: skip
         by_name = _leie_row(busname="GREEN MEADOW DRUG", general="PHARMACY", address="1 ELM ST",
                             city="TULSA", state="OK", zip_="74103", excltype="1128a1", excldate="20220815")  # fmt: skip
-        for c in self.rng.sample([c for c in self.customers if c.in_sap and not c.fixed], 2):
+        for c in self.rng.sample(pool := [c for c in self.customers if c.in_sap and not c.fixed], min(2, len(pool))):
             people.append(_leie_row(busname=c.name, general="PHARMACY", npi=c.npi, address=c.street,
                                     city=c.city, state=c.state, zip_=c.zip, excltype="1128b7",
                                     excldate="20230301"))  # fmt: skip
