@@ -96,13 +96,13 @@ def test_sample_table_and_prose_lines() -> None:
     ]
     contract = "NWP-GPO-00117"
     assert rows == [
-        ("1", contract, "12345678901", 10, "EA", Decimal(125), Decimal("82.5"), Decimal(425),
+        ("1", contract, "12345678901", Decimal(10), "EA", Decimal(125), Decimal("82.5"), Decimal(425),
          "INV88123401", "1", dt.date(2024, 3, 4)),
-        ("2", contract, "12345067810", 4, "EA", Decimal(310), Decimal("255.75"), Decimal(217),
+        ("2", contract, "12345067810", Decimal(4), "EA", Decimal(310), Decimal("255.75"), Decimal(217),
          "INV88123401", "2", dt.date(2024, 3, 4)),
-        ("3", contract, "12345678901", 6, "EA", Decimal(125), Decimal(80), Decimal(270),
+        ("3", contract, "12345678901", Decimal(6), "EA", Decimal(125), Decimal(80), Decimal(270),
          "INV88123577", "1", dt.date(2024, 3, 6)),
-        ("4", contract, None, -5, "EA", Decimal(310), Decimal("255.75"), Decimal("-271.25"),
+        ("4", contract, None, Decimal(-5), "EA", Decimal(310), Decimal("255.75"), Decimal("-271.25"),
          "INV88119954", "1", dt.date(2024, 2, 21)),
     ]  # fmt: skip
     hospital, clinic = claim.lines[0].customer, claim.lines[3].customer
@@ -190,7 +190,7 @@ def test_tab_and_space_separated_tables() -> None:
         claim = claim_from(f"DM no: DM1\n{header}\n{row}\n")
         line = claim.lines[0]
         assert (line.quantity, line.contract_price, line.invoice_date) == (
-            3,
+            Decimal(3),
             Decimal(8),
             dt.date(2024, 1, 2),
         )
