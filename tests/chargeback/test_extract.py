@@ -131,7 +131,6 @@ def test_relative_document_resolves_against_workdir(tmp_path: Path) -> None:
         ),
         (b"\x00\x01binary", "binary but not a PDF"),
         (b"hello, nothing to claim here\n", "no claim lines found"),
-        (b"%PDF-1.4\nbroken", "the PDF cannot be read"),
     ],
 )
 def test_unreadable_documents_fail_the_step(
@@ -144,6 +143,14 @@ def test_unreadable_documents_fail_the_step(
         path.write_bytes(content)
     with pytest.raises(StepFailed, match=message):
         run(str(path), tmp_path, {"mode": "offline"})
+
+
+def test_damaged_pdf_fails_the_step(tmp_path: Path) -> None:
+    pytest.importorskip("pypdf")
+    path = tmp_path / "claim.pdf"
+    path.write_bytes(b"%PDF-1.4\nbroken")
+    with pytest.raises(StepFailed, match=r"claim\.pdf: the PDF cannot be read"):
+        run(str(path), tmp_path)
 
 
 @pytest.mark.parametrize(
