@@ -1,0 +1,443 @@
+"""Spec -> Argo Workflow, WorkflowTemplate or CronWorkflow, built from Hera's models.
+
+Every object is constructed explicitly (``models.DAGTask(...)``), never through Hera's
+``with`` context, whose bookkeeping is quadratic in the number of tasks. The manifest is
+read from ``build().model_dump()`` once and emitted by ``yaml_out``; ``.workflow`` is the
+Hera object for callers who want Hera's own API (``.create()``, ``.to_yaml()``).
+
+Mapping choices (the rest is in the module docstrings of contract and templates):
+- one DAG template ``main`` is the entrypoint; ``finally`` steps form the DAG template
+  ``finally``, the exit handler (``onExit``), whose tasks receive ``{{workflow.status}}``;
+- a DAG uses ``depends`` for every task as soon as one of its steps uses ``depends`` (Argo
+  cannot mix the two in one DAG); ``dependencies`` are then written out as ``depends`` with
+  the same meaning, else passed through with ``continueOn``;
+- ``when`` is one ``{{=...}}`` tag from ``engine.expr.to_argo_when``;
+- output parameters have no ``default``: a Skipped/Omitted producer's output must stay
+  absent (null), and the runner writes every file otherwise (SEMANTICS appendix 8-10);
+- retry ``on: transient`` retries only the runner's transient exit code, through
+  ``retryStrategy.expression`` (Argo's OnTransientError matches controller-side messages,
+  not a step's failure);
+- every parameter value, IntOrString and duration is written as a string.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.compile import codes
+from engine.compile import contract as c
+from engine.compile.templates import TemplatePlan, plan_templates, upstream_refs
+from engine.diagnostics import Code, Diagnostic, SpecError, finish
+from engine.load import Path
+from engine.model import Retry, Spec, Step
+
+KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
+ENTRY_TEMPLATE = "main"
+EXIT_TEMPLATE = "finally"
+#: Argo's CRD: ``dag.tasks`` maxItems.
+MAX_TASKS = 200
+#: Argo's CRD: ``spec.templates`` maxItems.
+MAX_TEMPLATES = 200
+#: Kubernetes caps a generated name at 58 characters plus a 5-character suffix.
+GENERATE_NAME_PREFIX = 57
+
+SOURCE_HASH_ANNOTATION = "flowspec.dev/source-sha256"
+WORKFLOW_LABEL = "flowspec.dev/workflow"
+DESCRIPTION_ANNOTATION = "workflows.argoproj.io/description"
+
+_RETRY_POLICY = {"failure": "OnFailure", "error": "OnError", "always": "Always",
+                 "transient": "Always"}
+_POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+_CONTAINER_SECURITY = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "runAsNonRoot": True,
+    "capabilities": {"drop": ["ALL"]},
+}
+
+
+def go_duration(seconds: float) -> str:
+    """A Go duration Argo parses (``2s``, ``1m``, ``500ms``); never a bare number."""
+    millis = round(seconds * 1000)
+    if millis % 1000:
+        return f"{millis}ms"
+    whole = millis // 1000
+    for unit, size in (("h", 3600), ("m", 60)):
+        if whole and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+@dataclass
+class Compiled:
+    """A compiled spec: the Hera object, its manifest (built once) and how it was planned."""
+
+    spec: Spec
+    kind: str
+    workflow: Any
+    templates: list[TemplatePlan]
+    _manifest: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        if self._manifest is None:
+            from engine.compile.yaml_out import ordered
+
+            raw = self.workflow.build().model_dump(exclude_none=True, by_alias=True)
+            self._manifest = ordered(raw)
+        return self._manifest
+
+    def manifest_spec(self) -> dict[str, Any]:
+        """The workflow spec: ``spec``, or a CronWorkflow's ``spec.workflowSpec``."""
+        spec: dict[str, Any] = self.manifest["spec"]
+        return spec["workflowSpec"] if self.kind == "CronWorkflow" else spec
+
+    def to_yaml(self) -> str:
+        from engine.compile.yaml_out import dump
+
+        return dump(self.manifest)
+
+    def template_of(self, step: str) -> str:
+        for plan in self.templates:
+            if any(s.name == step for s in plan.steps):
+                return plan.name
+        raise KeyError(step)
+
+
+def compile_spec(spec: Spec, kind: str = "Workflow",
+                 params: Mapping[str, Any] | None = None) -> Any:
+    """The Hera Workflow / WorkflowTemplate / CronWorkflow of a valid spec (``engine.compile``).
+
+    Raises SpecError (positioned diagnostics) when the spec cannot be compiled for ``kind``,
+    and engine.params.ParamError for bad ``params``.
+    """
+    return build(spec, kind=kind, params=params).workflow
+
+
+def build(spec: Spec, *, kind: str = "Workflow",
+          params: Mapping[str, Any] | None = None) -> Compiled:
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
+    return _Builder(spec, kind, dict(params or {})).compile()
+
+
+class _Builder:
+    def __init__(self, spec: Spec, kind: str, params: dict[str, Any]) -> None:
+        from hera.workflows import models
+
+        from engine.rules.context import Context
+        from engine.rules.processors import step_output_types
+
+        self.m = models
+        self.spec = spec
+        self.kind = kind
+        self.given = params
+        self.problems: list[Diagnostic] = []
+        self.context = Context(spec.document, spec)
+        self.output_types = step_output_types(self.context)
+        self.param_types = {name: p.type for name, p in spec.params.items()}
+
+    # --- problems ------------------------------------------------------------------------
+    def problem(self, path: Path, code: Code, message: str, hint: str | None = None) -> None:
+        self.problems.append(self.context.at(path, code, message, hint))
+
+    def user_model(self, cls: Any, data: Mapping[str, Any], path: Path) -> Any:
+        """A Kubernetes model from settings the spec passes through; a bad one is a problem."""
+        from pydantic import ValidationError
+
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            for error in exc.errors():
+                where = ".".join(str(p) for p in error["loc"])
+                self.problem((*path, *error["loc"][:1]), codes.BAD_OVERRIDE,
+                             f"{where}: {error['msg']}",
+                             f"see the Kubernetes {cls.__name__} reference")
+            return None
+
+    # --- the whole object ----------------------------------------------------------------
+    def compile(self) -> Compiled:
+        from hera.workflows import CronWorkflow, Workflow, WorkflowTemplate
+
+        spec, argo = self.spec, self.spec.argo
+        for key, steps in (("steps", spec.steps), ("finally", spec.finally_steps)):
+            if len(steps) > MAX_TASKS:
+                self.problem((key,), codes.TOO_MANY_TASKS,
+                             f"'{key}' has {len(steps)} steps; one Argo DAG holds at most "
+                             f"{MAX_TASKS}, and flowspec does not split a DAG",
+                             "split the workflow, or use for_each to fan out over a list")
+        if self.kind == "CronWorkflow" and not argo.get("schedules"):
+            self.problem(("argo",), codes.NO_SCHEDULE,
+                         "--kind CronWorkflow needs argo.schedules",
+                         "add e.g. argo: {schedules: ['0 2 * * *']}")
+        arguments = self.arguments()
+        plans = plan_templates(spec, self.output_types)
+        plan_of = {step.name: plan for plan in plans for step in plan.steps}
+        if len(plans) + 2 > MAX_TEMPLATES:
+            self.problem(("steps",), codes.TOO_MANY_TEMPLATES,
+                         f"the steps need {len(plans)} distinct templates; Argo allows "
+                         f"{MAX_TEMPLATES} in a workflow",
+                         "give steps the same image, resources, retry and timeout where you can")
+        templates = [self.m.Template(name=ENTRY_TEMPLATE, dag=self.dag(spec.steps, plan_of))]
+        if spec.finally_steps:
+            templates.append(self.m.Template(name=EXIT_TEMPLATE,
+                                             dag=self.dag(spec.finally_steps, plan_of)))
+        templates.extend(self.step_template(plan) for plan in plans)
+        fields: dict[str, Any] = {
+            "namespace": argo.get("namespace"),
+            "labels": {**spec.labels, **argo.get("labels", {}), WORKFLOW_LABEL: spec.name},
+            "annotations": self.annotations(),
+            "entrypoint": ENTRY_TEMPLATE,
+            "on_exit": EXIT_TEMPLATE if spec.finally_steps else None,
+            "arguments": arguments,
+            "service_account_name": argo.get("service_account"),
+            "pod_gc": self.m.PodGC(strategy=argo["pod_gc"]) if argo.get("pod_gc") else None,
+            "ttl_strategy": self.ttl(),
+            "active_deadline_seconds": math.ceil(spec.timeout) if spec.timeout else None,
+            "parallelism": spec.parallelism,
+            "security_context": self.user_model(
+                self.m.PodSecurityContext, {**_POD_SECURITY, **argo.get("security_context", {})},
+                ("argo", "security_context")),
+            "node_selector": argo.get("node_selector"),
+            "tolerations": [self.user_model(self.m.Toleration, t, ("argo", "tolerations", i))
+                            for i, t in enumerate(argo.get("tolerations", ()))] or None,
+            "volumes": [self.m.Volume(name=c.WORK_VOLUME, empty_dir=self.m.EmptyDirVolumeSource())],
+            "templates": templates,
+        }
+        if self.problems:
+            raise SpecError(finish(self.problems))
+        if self.kind == "Workflow":
+            workflow = Workflow(generate_name=spec.name[:GENERATE_NAME_PREFIX] + "-", **fields)
+        elif self.kind == "WorkflowTemplate":
+            workflow = WorkflowTemplate(name=spec.name, **fields)
+        else:
+            workflow = CronWorkflow(
+                name=spec.name, schedules=list(argo.get("schedules", ())),
+                timezone=argo.get("timezone"), concurrency_policy=argo.get("concurrency_policy"),
+                **fields)
+        return Compiled(spec, self.kind, workflow, plans)
+
+    def annotations(self) -> dict[str, str]:
+        result = {**self.spec.argo.get("annotations", {}),
+                  SOURCE_HASH_ANNOTATION: self.spec.source_hash}
+        if self.spec.description:
+            result[DESCRIPTION_ANNOTATION] = self.spec.description
+        return result
+
+    def ttl(self) -> Any:
+        from engine.model import parse_duration
+
+        seconds = parse_duration(self.spec.argo.get("ttl_after_finished"))
+        if seconds is None:
+            return None
+        return self.m.TTLStrategy(seconds_after_completion=math.ceil(seconds))
+
+    # --- params --------------------------------------------------------------------------
+    def arguments(self) -> Any:
+        from engine.expr.to_argo import NULL_MARKER, argo_value_text
+        from engine.params import resolve_params
+        from engine.values import to_text
+
+        values = resolve_params(self.spec, self.given, require=False)
+        parameters = []
+        for name, param in self.spec.params.items():
+            value: str | None
+            if values.get(name) is not None:
+                value = argo_value_text(values[name])
+                if "{{" in value:
+                    self.problem(param.path, codes.TEMPLATE_TAG_IN_VALUE,
+                                 f"the value of param '{name}' contains '{{{{'",
+                                 "Argo would substitute it; remove the '{{' or pass the value "
+                                 "at submit time")
+            elif param.required:
+                value = None
+                if self.kind != "WorkflowTemplate":
+                    self.problem(param.path, codes.PARAM_NEEDS_VALUE,
+                                 f"param '{name}' is required and has no value",
+                                 f"pass it with -p {name}=VALUE, or compile --kind "
+                                 "WorkflowTemplate")
+            else:
+                value = NULL_MARKER
+            enum = None
+            if param.enum is not None:
+                enum = [to_text(v) for v in param.enum]
+                if value == NULL_MARKER:
+                    enum.append(NULL_MARKER)
+            parameters.append(self.m.Parameter(name=name, value=value, enum=enum,
+                                               description=param.description or None))
+        parameters.append(self.m.Parameter(
+            name=c.SPEC_PARAM, value=c.encode_spec(self.spec.document.source.text),
+            description="the flowspec spec the steps run (gzip+base64); do not edit"))
+        return self.m.Arguments(parameters=parameters)
+
+    # --- DAGs ----------------------------------------------------------------------------
+    def dag(self, steps: tuple[Step, ...], plan_of: Mapping[str, TemplatePlan]) -> Any:
+        uses_depends = any(s.depends is not None for s in steps)
+        by_name = {s.name: s for s in steps}
+        return self.m.DAGTemplate(
+            tasks=[self.task(s, plan_of[s.name], uses_depends, by_name) for s in steps])
+
+    def task(self, step: Step, plan: TemplatePlan, uses_depends: bool,
+             by_name: Mapping[str, Step]) -> Any:
+        from engine.expr.depends import dependencies_to_depends, parse_depends, to_argo_depends
+
+        m = self.m
+        depends = dependencies = continue_on = None
+        if step.depends is not None:
+            depends = to_argo_depends(parse_depends(step.depends))
+        elif step.dependencies and uses_depends:
+            widen = {d: (by_name[d].continue_on.failed, by_name[d].continue_on.error)
+                     for d in step.dependencies if d in by_name}
+            depends = dependencies_to_depends(step.dependencies, widen)
+        elif step.dependencies:
+            dependencies = list(dict.fromkeys(step.dependencies))
+        if step.continue_on.failed or step.continue_on.error:
+            if uses_depends:
+                self.problem((*step.path, "continue_on"), codes.CONTINUE_ON_IN_DEPENDS_DAG,
+                             f"step '{step.name}' has continue_on, but a step of its DAG uses "
+                             "depends", f"write 'depends: {step.name}.Succeeded || "
+                             f"{step.name}.Failed' in the steps after it")
+            continue_on = m.ContinueOn(failed=step.continue_on.failed or None,
+                                       error=step.continue_on.error or None)
+        arguments = [m.Parameter(name=c.STEP_INPUT, value=step.name)]
+        if step.for_each is not None:
+            arguments.append(m.Parameter(name=c.ITEM_INPUT, value="{{item}}"))
+        if step.is_finally:
+            arguments.append(m.Parameter(name=c.WORKFLOW_STATUS_INPUT, value="{{workflow.status}}"))
+        for ref in upstream_refs(step):
+            arguments.append(m.Parameter(
+                name=c.upstream_input(ref.step, ref.output),
+                value=f"{{{{tasks.{ref.step}.outputs.parameters.{ref.output}}}}}"))
+        return m.DAGTask(
+            name=step.name,
+            template=plan.name,
+            arguments=m.Arguments(parameters=arguments),
+            depends=depends,
+            dependencies=dependencies,
+            continue_on=continue_on,
+            when=self.when(step),
+            with_param=self.with_param(step),
+        )
+
+    def when(self, step: Step) -> str | None:
+        if step.when is None:
+            return None
+        from engine.expr.parser import parse_condition
+        from engine.expr.to_argo import to_argo_when
+
+        item_type = None
+        if step.for_each is not None:
+            from engine.rules.conditions import _item_type
+
+            item_type = _item_type(self.context, step, self.output_types)
+        return to_argo_when(parse_condition(step.when), self.param_types, self.output_types,
+                            item_type=item_type)
+
+    def with_param(self, step: Step) -> str | None:
+        if step.for_each is None:
+            return None
+        from engine.expr.ast import ParamRef, StepOutputRef
+        from engine.expr.parser import parse_condition
+
+        ref = parse_condition(step.for_each)
+        if isinstance(ref, ParamRef):
+            return f"{{{{workflow.parameters.{ref.name}}}}}"
+        if isinstance(ref, StepOutputRef):
+            return f"{{{{tasks.{ref.step}.outputs.parameters.{ref.output}}}}}"
+        raise AssertionError(f"validation lets through for_each {step.for_each!r}")
+
+    # --- step templates ------------------------------------------------------------------
+    def step_template(self, plan: TemplatePlan) -> Any:
+        m, shape = self.m, plan.shape
+        inputs = [m.Parameter(name=c.STEP_INPUT)]
+        env = [
+            m.EnvVar(name=c.ENV_SPEC_SHA256, value=self.spec.source_hash),
+            m.EnvVar(name=c.ENV_RUN_ID, value="{{workflow.uid}}"),
+            m.EnvVar(name=c.ENV_WORKFLOW_NAME, value="{{workflow.name}}"),
+        ]
+        if plan.outputs:
+            env.append(m.EnvVar(name=c.ENV_OUTPUTS, value=",".join(plan.outputs)))
+        if plan.steps[0].retry.limit:
+            env.append(m.EnvVar(name=c.ENV_ATTEMPT, value="{{retries}}"))
+        if shape.fans_out:
+            inputs.append(m.Parameter(name=c.ITEM_INPUT))
+            env.append(m.EnvVar(name=c.ENV_ITEM, value=f"{{{{inputs.parameters.{c.ITEM_INPUT}}}}}"))
+        if shape.in_finally:
+            inputs.append(m.Parameter(name=c.WORKFLOW_STATUS_INPUT))
+            env.append(m.EnvVar(name=c.ENV_WORKFLOW_STATUS,
+                                value=f"{{{{inputs.parameters.{c.WORKFLOW_STATUS_INPUT}}}}}"))
+        from engine.expr.to_argo import NULL_MARKER
+
+        for name in plan.inputs:
+            inputs.append(m.Parameter(name=name, default=NULL_MARKER))
+            env.append(m.EnvVar(name=c.upstream_env(name),
+                                value=f"{{{{inputs.parameters.{name}}}}}"))
+        env.extend(m.EnvVar(name=c.param_env(name), value=f"{{{{workflow.parameters.{name}}}}}")
+                   for name in self.spec.params)
+        env.extend(
+            m.EnvVar(name=s.env, value_from=m.EnvVarSource(secret_key_ref=m.SecretKeySelector(
+                name=s.name, key=s.key, optional=True if s.optional else None)))
+            for s in shape.secrets)
+        resources = dict(shape.resources)
+        pod: dict[str, Any] = json.loads(shape.pod)
+        container = m.Container(
+            image=shape.image,
+            image_pull_policy=shape.image_pull_policy,
+            command=list(shape.command),
+            args=["--spec", c.SPEC_PATH, "--step", f"{{{{inputs.parameters.{c.STEP_INPUT}}}}}"],
+            env=env,
+            resources=m.ResourceRequirements(
+                requests=resources,
+                limits={"memory": resources["memory"]} if "memory" in resources else None,
+            ) if resources else None,
+            security_context=self.user_model(
+                m.SecurityContext, {**_CONTAINER_SECURITY, **pod.get("security_context", {})},
+                (*plan.steps[0].path, "argo", "security_context")),
+            volume_mounts=[m.VolumeMount(name=c.WORK_VOLUME, mount_path=c.WORK_DIR)],
+        )
+        outputs = [m.Parameter(name=name, value_from=m.ValueFrom(path=c.output_path(name)))
+                   for name in plan.outputs]
+        return m.Template(
+            name=plan.name,
+            inputs=m.Inputs(
+                parameters=inputs,
+                artifacts=[m.Artifact(
+                    name=c.SPEC_ARTIFACT, path=c.SPEC_PATH,
+                    raw=m.RawArtifact(data=f"{{{{workflow.parameters.{c.SPEC_PARAM}}}}}"))],
+            ),
+            outputs=m.Outputs(parameters=outputs) if outputs else None,
+            retry_strategy=self.retry(plan.steps[0].retry),
+            timeout=go_duration(shape.timeout) if shape.timeout else None,
+            pod_spec_patch=pod.get("pod_spec_patch"),
+            node_selector=pod.get("node_selector"),
+            tolerations=[self.user_model(m.Toleration, t,
+                                         (*plan.steps[0].path, "argo", "tolerations", i))
+                         for i, t in enumerate(pod.get("tolerations", ()))] or None,
+            container=container,
+        )
+
+    def retry(self, retry: Retry) -> Any:
+        if retry.limit <= 0:
+            return None
+        m = self.m
+        backoff = None
+        if retry.backoff is not None or retry.max_duration is not None:
+            b = retry.backoff
+            backoff = m.Backoff(
+                duration=go_duration(b.delay if b else 0),
+                factor=m.IntOrString(str(b.factor if b else 1)),
+                cap=go_duration(b.cap) if b and b.cap is not None else None,
+                max_duration=go_duration(retry.max_duration)
+                if retry.max_duration is not None else None,
+            )
+        return m.RetryStrategy(
+            limit=m.IntOrString(str(retry.limit)),
+            retry_policy=_RETRY_POLICY[retry.on],
+            expression=f"lastRetry.exitCode == '{c.EXIT_TRANSIENT}'"
+            if retry.on == "transient" else None,
+            backoff=backoff,
+        )

@@ -1,0 +1,65 @@
+"""Diagnostic codes of the Argo compiler and of ``flowspec compile --check`` (FS8xx)."""
+
+from __future__ import annotations
+
+from engine.diagnostics import code
+
+TOO_MANY_TASKS = code("FS801", "too many steps for one Argo DAG", """
+Argo's CRD allows at most 200 tasks in one DAG template. flowspec does not partition a larger
+DAG into nested DAG templates (their phases, `depends` results and exit handling would not
+mean the same as one DAG), so it refuses to compile it. Split the workflow into several specs,
+or fan out with `for_each` over a list instead of writing one step per item.
+""")
+PARAM_NEEDS_VALUE = code("FS802", "param needs a value for this kind", """
+A Workflow or CronWorkflow is submitted as it is, so every required param needs a value in
+the manifest: pass it with `-p NAME=VALUE` (or compile a WorkflowTemplate, whose params are
+given when a workflow is submitted from it).
+""")
+TEMPLATE_TAG_IN_VALUE = code("FS803", "value would be rewritten by Argo", """
+Argo substitutes `{{...}}` tags in parameter values before anything reads them, and offers no
+escape, so the value would not arrive as written. Remove the `{{`, or pass the value when
+submitting instead of compiling it in.
+""")
+NO_SCHEDULE = code("FS804", "CronWorkflow without a schedule", """
+`--kind CronWorkflow` needs at least one cron schedule under `argo.schedules`.
+""")
+CONTINUE_ON_IN_DEPENDS_DAG = code("FS805", "`continue_on` in a `finally` DAG that uses `depends`", """
+Argo rejects `continueOn` in any DAG in which a task uses `depends`; the `finally` steps form
+their own DAG on Argo. Drop `continue_on` and name the results in `depends` instead
+(`a.Succeeded || a.Failed`).
+""")
+TOO_MANY_TEMPLATES = code("FS806", "too many distinct step templates", """
+Argo's CRD allows at most 200 templates per workflow. Steps share a template when they agree
+on image, command, secret env, resources, retry, timeout and pod overrides; this spec has more
+distinct combinations than fit. Move shared settings to `defaults` and `argo`.
+""")
+BAD_OVERRIDE = code("FS807", "Kubernetes setting has the wrong shape", """
+A setting under `argo:` that is passed to Kubernetes as written (a security context, a
+toleration) does not fit the Kubernetes type, e.g. `runAsUser: "abc"` where a number is
+needed. The message names the field.
+""")
+ARGO_SCHEMA = code("FS810", "manifest fails Argo's JSON Schema", """
+The compiled manifest does not validate against Argo's official JSON Schema (with unknown
+fields rejected). This is a compiler bug or an `argo:` override with a wrong shape; the
+message names the manifest field and the spec line it came from.
+""")
+ARGO_CRD = code("FS811", "manifest fails Argo's CRD schema", """
+The compiled manifest does not validate against the openAPIV3Schema of Argo v4's full CRD,
+which the Kubernetes API server enforces (unknown fields rejected, parameter values strings,
+names and list sizes limited).
+""")
+ARGO_RULE = code("FS812", "manifest breaks a CRD validation rule", """
+The compiled manifest breaks one of the CEL rules (`x-kubernetes-validations`) of Argo v4's
+CRD, checked here by an equivalent Python predicate.
+""")
+ARGO_OBJECT = code("FS813", "manifest breaks a Kubernetes object rule", """
+The API server checks names, labels and size itself: `metadata.name` or `generateName` must
+be a DNS-1123 name, label keys and values must be valid, and the object must stay under
+about 1.5 MB.
+""")
+ARGO_LINT = code("FS814", "manifest breaks Argo's workflow validation", """
+The compiled manifest breaks a rule that Argo's controller checks before it runs a workflow
+(`argo lint`): template and task references, `depends` and `dependencies` mixed in one DAG,
+`continueOn` beside `depends`, parameters a template needs but a task does not pass, or an
+output read from a task that is not an ancestor.
+""")
