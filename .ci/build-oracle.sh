@@ -20,6 +20,15 @@ if [ ! -f "$src/oracle.go" ] || [ ! -f "$src/build.sh" ]; then
   exit 2
 fi
 
+# Reuse a binary built from the very same sources (the stamp holds their checksum).
+stamp="$dest.sources.sha256"
+sources_sum="$(cat "$src/oracle.go" "$src/build.sh" | sha256sum | cut -d' ' -f1)"
+if [ -x "$dest" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$sources_sum" ]; then
+  echo "build-oracle: $dest is up to date" >&2
+  echo "$dest"
+  exit 0
+fi
+
 build_dir="$(mktemp -d "${TMPDIR:-/tmp}/flowspec-oracle-build.XXXXXX")"
 trap 'rm -rf "$build_dir"' EXIT
 cp "$src/oracle.go" "$src/build.sh" "$build_dir/"
@@ -30,4 +39,5 @@ chmod +x "$build_dir/build.sh"
 
 mkdir -p "$(dirname "$dest")"
 install -m 0755 "$build_dir/argo-expr-oracle" "$dest"
+echo "$sources_sum" > "$stamp"
 echo "$dest"

@@ -35,16 +35,17 @@ class Token(NamedTuple):
     end: int
 
 
+# Leading whitespace is consumed by the same match as the token after it: half the calls.
 _TOKEN_RE = re.compile(
-    r"""
-      (?P<ws>\s+)
-    | (?P<number>-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
+    r"""\s*(?:
+      (?P<number>-?[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)
     | (?P<name>[A-Za-z_][A-Za-z0-9_-]*)
     | (?P<op>==|!=|<=|>=|&&|\|\||[<>!()\[\],.])
     | (?P<quote>['"])
-    """,
+    )""",
     re.VERBOSE,
 )
+_SPACE_RE = re.compile(r"\s*")
 _NUMBER_TAIL_RE = re.compile(r"[A-Za-z0-9_.]")
 _HEX4_RE = re.compile(r"[0-9a-fA-F]{4}")
 _SIMPLE_ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "r": "\r", "t": "\t", "/": "/"}
@@ -79,19 +80,22 @@ def tokenize(
     while pos < length:
         m = match(text, pos, length)
         if m is None:
-            raise _bad_character(text, pos, code)
-        kind = m.lastgroup
-        end = m.end()
+            pos = _SPACE_RE.match(text, pos, length).end()  # type: ignore[union-attr]  # \s* always matches
+            if pos < length:
+                raise _bad_character(text, pos, code)
+            break
+        kind = m.lastgroup or ""
+        begin, end = m.span(kind)
         if kind == "name":
-            word = m.group()
-            append(Token(word if word in KEYWORDS else NAME, word, word, pos, end))
+            word = m.group(kind)
+            append(Token(word if word in KEYWORDS else NAME, word, word, begin, end))
         elif kind == "op":
-            op = m.group()
-            append(Token(op, op, op, pos, end))
+            op = m.group(kind)
+            append(Token(op, op, op, begin, end))
         elif kind == "number":
-            append(_number(text, m.group(), pos, end, length, code))
-        elif kind == "quote":
-            token = _string(text, pos, length, code)
+            append(_number(text, m.group(kind), begin, end, length, code))
+        else:
+            token = _string(text, begin, length, code)
             append(token)
             end = token.end
         pos = end
