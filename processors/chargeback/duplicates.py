@@ -46,7 +46,13 @@ def _ref(row: ClaimLineHistory) -> str:
 
 
 class DuplicateCheck(RuleStep):
-    """Duplicate debit memos, lines and customers; records the claim in the ledger."""
+    """Duplicate debit memos, lines and customers; records the claim in the ledger.
+
+    Outputs: ``is_duplicate`` (the whole debit memo is one: R05, or every line was rejected
+    as a duplicate; later checks can be skipped), ``duplicate_lines`` (lines rejected 28; a
+    resubmission paying a delta is not counted) and ``duplicate_customers``. ``data`` adds
+    ``net_quantity`` (line -> quantity still payable, for delta lines) and ``customer_keys``.
+    """
 
     datasets: ClassVar[tuple[str, ...]] = ("claim_history", "sap_customers", "wholesaler_dc")
     config_schema: ClassVar[Mapping[str, Any]] = {
@@ -91,7 +97,7 @@ class DuplicateCheck(RuleStep):
             assert line.quantity is not None
             finding, net, original = self._line(session, line, hard, candidates, soft_candidates, seen_in_claim, run_id)
             findings.append(finding)
-            if finding.code == "28":
+            if finding.code == "28" and finding.outcome == "reject":
                 duplicates += 1
             if finding.outcome == "adjust" and net is not None:
                 net_quantity[str(line.line)] = str(net)

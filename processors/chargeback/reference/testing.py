@@ -1,4 +1,6 @@
-"""Small hand-made reference sets, written as real CSV files and loaded by the real loader.
+"""Small hand-made reference sets and claims for tests of the reference-data rule steps.
+
+Reference sets are written as real CSV files and loaded by the real loader.
 
 Tests (ours and other steps') describe only the rows that matter to them; every other
 required column gets a plain default here. Going through CSV and ``load_directory`` rather
@@ -14,9 +16,13 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from engine.processors import StepContext, Upstream
+from processors.chargeback.claim import Address, Claim, ClaimLine, Identifier, Party, chargeback_amount
 from processors.chargeback.reference.datasets import DATASETS, headers
 from processors.chargeback.reference.loader import FileResult, load_directory
 
@@ -91,3 +97,71 @@ class ReferenceSet:
 
     def load(self, directory: Path, database_url: str) -> list[FileResult]:
         return load_directory(self.write(directory), database_url)
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+
+def party(
+    name: str = "ST ELSEWHERE GENERAL HOSPITAL",
+    *,
+    postal_code: str = "45501",
+    state: str = "OH",
+    **identifiers: str,
+) -> Party:
+    """An end customer (N1*ST) with identifiers given by kind: ``dea=``, ``hin=``, ``npi=``,
+    ``gln=``, ``id340b=`` (the 340B ID)."""
+    idents = tuple(
+        Identifier(kind="340b" if kind == "id340b" else kind, value=value, valid=True)  # type: ignore[arg-type]
+        for kind, value in identifiers.items()
+    )
+    return Party("ST", name, idents, Address(("1 HOSPITAL DR",), "SPRINGFIELD", state, postal_code, "US"))
+
+
+def claim_line(
+    number: int,
+    customer: Party,
+    *,
+    contract_id: str | None = "C-1",
+    ndc11: str | None = "12345678901",
+    quantity: str = "10",
+    wac: str = "125.00",
+    contract_price: str = "82.50",
+    amount: str | None = None,
+    invoice_number: str | None = "INV1",
+    invoice_line: str | None = "1",
+    invoice_date: str | None = "2024-03-04",
+) -> ClaimLine:
+    """A claim line; the claimed amount defaults to (WAC - CP) x quantity."""
+    qty, w, cp = Decimal(quantity), Decimal(wac), Decimal(contract_price)
+    return ClaimLine(
+        line=number, line_id=str(number), contract_id=contract_id, customer=customer,
+        ndc11=ndc11, quantity=qty, unit="UN", wac=w, contract_price=cp,
+        claimed_amount=Decimal(amount) if amount is not None else chargeback_amount(w, cp, qty),
+        invoice_number=invoice_number, invoice_line=invoice_line,
+        invoice_date=date.fromisoformat(invoice_date) if invoice_date else None,
+    )  # fmt: skip
+
+
+def claim(
+    *lines: ClaimLine,
+    debit_memo: str = "DM0001",
+    purpose: str = "00",
+    distributor_dea: str = "RA7301194",
+    claim_date: str = "2024-03-15",
+) -> Claim:
+    distributor = Party("DS", "ACME DRUG DC", (Identifier("dea", distributor_dea, True, qualifier="11"),))
+    return Claim(
+        format="x12-844", extractor="test", document_sha256="0" * 64, debit_memo=debit_memo,
+        claim_date=date.fromisoformat(claim_date), lines=tuple(lines), purpose=purpose,
+        distributor=distributor,
+    )  # fmt: skip
+
+
+def step_context(the_claim: Claim, database_url: str, workdir: Path, run_id: str = "run-1") -> StepContext:
+    """The context a rule step sees after an intake step named ``intake`` published the claim."""
+    return StepContext(
+        run_id=run_id, workflow="chargeback", step="check", attempt=1, params={}, env={},
+        upstream={"intake": Upstream("Succeeded", {}, {"claim": the_claim.to_json()})},
+        workdir=workdir, database_url=database_url,
+    )  # fmt: skip
