@@ -33,11 +33,16 @@ class TransientError(StepFailed):
 
 @dataclass(frozen=True)
 class Upstream:
-    """What one finished ancestor left behind: its phase, typed outputs and free-form data."""
+    """What one finished ancestor left behind: its phase, typed outputs, free-form data, error.
+
+    A ``finally`` step sees every step of the DAG here, so an audit or a review router can
+    tell what failed and why.
+    """
 
     phase: str
     outputs: Mapping[str, Any]
     data: Mapping[str, Any]
+    error: str | None = None
 
 
 @dataclass(frozen=True)
