@@ -65,7 +65,9 @@ def cycles(graph: nx.DiGraph, order: Iterable[str], limit: int = 50) -> list[lis
 
     Rotating to the earliest step keeps the message stable across runs (actionlint's choice).
     """
-    rank = {name: i for i, name in enumerate(order)}
+    rank: dict[str, int] = {}
+    for i, name in enumerate(order):
+        rank.setdefault(name, i)  # a name used twice ranks by its first use
     found: list[list[str]] = []
     for cycle in nx.simple_cycles(graph):
         start = min(range(len(cycle)), key=lambda i: rank.get(cycle[i], len(rank)))

@@ -4,7 +4,8 @@ PyYAML's C parser composes the node graph (fast, and aliases stay shared there);
 plain Python values ourselves so that we decide, not the library:
 - duplicate keys are errors (PyYAML keeps the last one silently);
 - only the core tags are accepted (no ``!!python/object``, no custom tags);
-- aliases are expanded under a budget, so a billion-laughs document fails fast;
+- aliases are measured before anything is built: a billion-laughs document (or an alias inside
+  its own anchor) fails at once, pointing at the anchor that expands too far;
 - plain scalars are read with YAML 1.2 core rules (``on`` stays a string, ``010`` is ten), and
   every scalar whose YAML 1.1 reading differs is recorded, so a rule can ask the user to quote
   it where the difference would change meaning (env values, params, names);
@@ -13,6 +14,7 @@ plain Python values ourselves so that we decide, not the library:
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from collections.abc import Iterator
@@ -105,16 +107,29 @@ def _read_plain(text: str) -> Any:
     return text
 
 
+_YAML11_SHORT_BOOLS = frozenset({"y", "Y", "n", "N"})
+
+
+def octal_value(text: str) -> int | None:
+    """What a YAML 1.1 reader makes of a zero-padded integer such as ``010`` (None if not one)."""
+    digits = text.replace("_", "")
+    if re.fullmatch(r"[-+]?0[0-7]+", digits) is None:
+        return None
+    return int(digits, 8)
+
+
 def _yaml11_note(text: str, value: Any, tag11: str) -> str | None:
     """Why a plain scalar is risky: other YAML readers, or the reader's eye, see something else."""
     kind = tag11.rsplit(":", 1)[-1]
     leading_zero = re.match(r"^[-+]?0[0-9]", text) is not None
     if kind == "bool" and not isinstance(value, bool):
         return f"YAML 1.1 readers (Kubernetes, Argo, older PyYAML) read '{text}' as a boolean"
+    if text in _YAML11_SHORT_BOOLS:  # in the YAML 1.1 spec and go-yaml v2, not in PyYAML
+        return f"YAML 1.1 readers (Kubernetes, Argo) read '{text}' as a boolean"
     if kind == "timestamp":
         return f"YAML 1.1 readers read '{text}' as a date"
-    if kind == "int" and leading_zero:
-        octal = int(text.replace("_", ""), 8)
+    octal = octal_value(text)
+    if kind == "int" and leading_zero and octal != value:
         return f"YAML 1.1 reads '{text}' as the octal number {octal}, YAML 1.2 as {value}"
     if kind in ("int", "float") and isinstance(value, str):
         return f"YAML 1.1 readers read '{text}' as a number"
@@ -133,8 +148,10 @@ class NodeInfo:
 
     key: Span | None
     value: Span
-    plain: bool = False  # a plain (unquoted) scalar: offsets inside it map 1:1 to the file
+    plain: bool = False  # a plain (unquoted) scalar
     start: int = 0  # character offset of the value in the file
+    end: int = 0  # character offset just past the value
+    style: str = ""  # a scalar's quote or block indicator: ', ", | or >
 
 
 @dataclass
@@ -166,23 +183,100 @@ class Document:
     def key_or_value_span(self, path: Path) -> Span:
         return self.span(path, key=True)
 
+    def value_at(self, path: Path) -> Any:
+        value = self.data
+        for part in path:
+            value = value[part]
+        return value
+
     def text_span(self, path: Path, start: int, end: int) -> Span:
         """The span of characters [start, end) inside a string value, e.g. part of a condition.
 
-        Exact for plain scalars and for quoted scalars without escapes on one line; otherwise the
-        whole value, which is still the right place to look.
+        Exact for plain and block scalars (also when folded over several lines) and for quoted
+        scalars without escapes on one line; otherwise the whole value, which is still the
+        right place to look.
         """
         info = self.nodes.get(tuple(path))
         if info is None:
             return self.span(path)
         value_span = info.value
-        if info.plain or value_span.line == value_span.end_line:
-            first = self.source.text[info.start : info.start + 1]
-            shift = 1 if (not info.plain and first in "'\"") else 0
+        value = self.value_at(path)
+        if isinstance(value, str) and (info.plain or info.style in ("|", ">")):
+            offsets = _value_offsets(self.source.text, info, value)
+            if offsets:
+                first = offsets[start] if start < len(offsets) else offsets[-1] + 1
+                last = offsets[end - 1] + 1 if start < end <= len(offsets) else first + 1
+                return self.source.span(first, last)
+        elif value_span.line == value_span.end_line:
+            shift = 1 if info.style in ("'", '"') else 0
             raw = self.source.text[info.start + shift : info.start + shift + end]
-            if info.plain or "\\" not in raw and "''" not in raw:
+            if "\\" not in raw and "''" not in raw:
                 return self.source.span(info.start + shift + start, info.start + shift + end)
         return value_span
+
+
+Piece = tuple[int, str] | None  # a source line's content and its offset; None for a blank line
+
+
+def _value_offsets(text: str, info: NodeInfo, value: str) -> list[int] | None:
+    """The file offset of each character of a plain or block scalar's value, rebuilt from its
+    source lines with YAML's folding rules; None when the rebuilt text differs from what the
+    parser read (escapes, explicit indentation, tabs...), so a caller never gets a wrong spot."""
+    region = text[info.start : info.end]
+    lines = region.split("\n")
+    pieces: list[Piece] = []
+    literal = info.style == "|"
+    if info.plain:
+        pos = info.start
+        for i, line in enumerate(lines):
+            body = line.strip() if i else line.rstrip()
+            lead = len(line) - len(line.lstrip()) if i else 0
+            pieces.append((pos + lead, body) if body else None)
+            pos += len(line) + 1
+    else:
+        header = lines[0].split("#", 1)[0]
+        if any(c.isdigit() for c in header):
+            return None
+        pos = info.start + len(lines[0]) + 1
+        indent: int | None = None
+        for line in lines[1:]:
+            body = line.lstrip(" ")
+            if not body.strip():
+                pieces.append(None)
+            else:
+                indent = len(line) - len(body) if indent is None else indent
+                pieces.append((pos + indent, line[indent:]))
+            pos += len(line) + 1
+    built, offsets = _join_lines(pieces, literal)
+    return offsets if built.rstrip("\n") == value.rstrip("\n") else None
+
+
+def _join_lines(pieces: list[Piece], literal: bool) -> tuple[str, list[int]]:
+    """Lines joined as YAML does: kept breaks in literal style and around more-indented
+    lines, else one break folded into a space and n blank lines into n newlines."""
+    out: list[str] = []
+    offsets: list[int] = []
+    previous_end: int | None = None
+    previous_spaced = False
+    blanks = 0
+    for piece in pieces:
+        if piece is None:
+            blanks += 1
+            continue
+        offset, content = piece
+        spaced = content[:1] in (" ", "\t")
+        if previous_end is None:
+            joiner = "\n" * blanks
+        elif literal or spaced or previous_spaced:
+            joiner = "\n" * (blanks + 1)
+        else:
+            joiner = "\n" * blanks if blanks else " "
+        out.append(joiner)
+        offsets.extend([previous_end if previous_end is not None else offset] * len(joiner))
+        out.append(content)
+        offsets.extend(range(offset, offset + len(content)))
+        previous_end, previous_spaced, blanks = offset + len(content), spaced, 0
+    return "".join(out), offsets
 
 
 class LoadError(Exception):
@@ -201,31 +295,24 @@ def _mark_span(node: yaml.Node) -> Span:
 class _Builder:
     """Turns a composed node graph into plain values, one node at a time."""
 
-    def __init__(self, source: Source, resolver: Any, node_count: int) -> None:
+    def __init__(self, source: Source, resolver: Any) -> None:
         self.source = source
         self.resolver = resolver
         self.nodes: dict[Path, NodeInfo] = {}
         self.ambiguous: dict[Path, str] = {}
-        self.budget = max(MIN_ALIAS_BUDGET, node_count * 10)
         self.diagnostics: list[Diagnostic] = []
 
     def fail(self, node: yaml.Node, c: Any, message: str, hint: str | None = None) -> None:
         self.diagnostics.append(Diagnostic.at(self.source.path, _mark_span(node), c, message, hint))
 
     def build(self, node: yaml.Node, path: Path, key_span: Span | None) -> Any:
-        self.budget -= 1
-        if self.budget < 0:
-            raise LoadError(Diagnostic.at(
-                self.source.path, _mark_span(node), ALIAS_BOMB,
-                "aliases expand to far more values than the document holds",
-                "write the repeated values out instead of nesting aliases",
-            ))
         if node.tag not in _CORE_TAGS:
             # an unknown tag on a composite node: refuse it, keep checking inside
             shown = node.tag.replace("tag:yaml.org,2002:", "!!")
             self.fail(node, FORBIDDEN_TAG, f"tag '{shown}' is not allowed in a spec",
                       "remove the tag; specs hold plain strings, numbers, lists and mappings")
-        info = NodeInfo(key_span, _mark_span(node), start=node.start_mark.index)
+        info = NodeInfo(key_span, _mark_span(node), start=node.start_mark.index,
+                        end=node.end_mark.index)
         self.nodes[path] = info
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
@@ -236,6 +323,7 @@ class _Builder:
     def _scalar(self, node: yaml.ScalarNode, path: Path, info: NodeInfo) -> Any:
         text: str = node.value
         if node.style:  # quoted or block scalar: always a string
+            info.style = node.style
             return text
         implicit = self.resolver.resolve(yaml.ScalarNode, text, (True, False))
         if node.tag != implicit:  # an explicit tag such as !!str
@@ -282,26 +370,80 @@ class _Builder:
         return result
 
 
-def _count_nodes(root: yaml.Node) -> int:
-    count, stack, seen = 0, [root], set()
+def _children(node: yaml.Node) -> Iterator[yaml.Node]:
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            yield key
+            yield value
+    elif isinstance(node, yaml.SequenceNode):
+        yield from node.value
+
+
+def _expanded_sizes(root: yaml.Node) -> tuple[dict[int, int], yaml.Node | None]:
+    """How many values each node (by id) expands to once aliases are copied out, and a node
+    that contains an alias to itself, if any. Aliased nodes are shared in the composed graph,
+    so this costs one visit per distinct node, however far the aliases would expand."""
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
     while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        count += 1
-        if isinstance(n, yaml.MappingNode):
-            for k, v in n.value:
-                stack.extend((k, v))
-        elif isinstance(n, yaml.SequenceNode):
-            stack.extend(n.value)
-    return count
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+        elif key in on_path:
+            return sizes, node
+        elif key not in sizes:
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node))
+    return sizes, None
+
+
+def _anchor_name(source: Source, node: yaml.Node) -> str:
+    match = re.match(r"&([^\s,\[\]{}]+)", source.text[node.start_mark.index:])
+    return f"the anchor '&{match.group(1)}'" if match else "this value"
+
+
+def _alias_problem(source: Source, root: yaml.Node) -> Diagnostic | None:
+    """FS004 for an alias inside its own anchor, or for aliases that expand to far more values
+    than the file holds, placed on the deepest anchor that is already too big."""
+    sizes, recursive = _expanded_sizes(root)
+    if recursive is not None:
+        return Diagnostic.at(source.path, _mark_span(recursive), ALIAS_BOMB,
+                             f"{_anchor_name(source, recursive)} contains an alias to itself",
+                             "an alias can only repeat a value that is already complete")
+    budget = max(MIN_ALIAS_BUDGET, len(sizes) * 10)
+    if sizes[id(root)] <= budget:
+        return None
+    node = root
+    while True:
+        child = max(_children(node), key=lambda c: sizes[id(c)])
+        if sizes[id(child)] <= budget:
+            break
+        node = child
+    return Diagnostic.at(
+        source.path, _mark_span(node), ALIAS_BOMB,
+        f"{_anchor_name(source, node)} expands to {sizes[id(node)]:,} values through nested "
+        f"aliases; the file itself holds {len(sizes):,}",
+        "write the repeated values out instead of nesting aliases")
+
+
+_UTF16_32_BOMS = (
+    codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE,
+)
 
 
 def _decode(path: str, raw: bytes) -> str:
+    if raw.startswith(_UTF16_32_BOMS):  # what some Windows editors save as "Unicode"
+        raise LoadError(Diagnostic.at(path, Span.point(1, 1), BAD_ENCODING,
+                                      "the file is UTF-16 or UTF-32 text, not UTF-8",
+                                      "save the file as UTF-8"))
     if b"\x00" in raw[:8192]:
         raise LoadError(Diagnostic.at(path, Span.point(1, 1), BAD_ENCODING,
-                                      "the file holds binary data, not YAML text"))
+                                      "the file holds binary data, not YAML text",
+                                      "give flowspec a YAML spec file"))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -329,6 +471,50 @@ def read_source(path: str) -> Source:
     return Source(path, _decode(path, raw))
 
 
+#: libyaml's context -> (use the context mark, message, hint) for the common mistakes whose
+#: real cause is where the construct started, not where the parser gave up
+_SYNTAX_CONTEXTS = {
+    "while scanning a simple key": (
+        True, "this line has no ':' after its key",
+        "write 'key: value' (a space after the colon), or quote the line if it is text"),
+    "while scanning a quoted scalar": (
+        True, "this quoted text is never closed", "add the closing quote"),
+    "while parsing a flow sequence": (
+        True, "this '[' list is missing a ',' or its closing ']'",
+        "separate items with ', ' and close the list with ']'"),
+    "while parsing a flow mapping": (
+        True, "this '{' mapping is missing a ',' or its closing '}'",
+        "separate entries with ', ' and close the mapping with '}'"),
+}
+_BAD_START = {
+    "\t": ("a tab is used for indentation", "YAML does not allow tabs for indentation; use spaces"),
+    "@": ("'@' cannot start a plain value", "quote the value: '@...'"),
+    "`": ("'`' cannot start a plain value", "quote the value"),
+    "%": ("'%' cannot start a plain value", "quote the value: '%...'"),
+}
+
+
+def _syntax_error(source: Source, exc: yaml.MarkedYAMLError) -> Diagnostic:
+    """FS001 at the place a person would fix, with the usual cause as the hint."""
+    mark = exc.problem_mark or exc.context_mark
+    message = (exc.problem or exc.context or "invalid YAML").strip()
+    hint: str | None = None
+    known = _SYNTAX_CONTEXTS.get((exc.context or "").strip())
+    if known is not None and exc.context_mark is not None:
+        use_context, message, hint = known
+        if use_context:
+            mark = exc.context_mark
+    elif "cannot start any token" in message and mark is not None:
+        char = source.text[mark.index: mark.index + 1]
+        message, hint = _BAD_START.get(char, (message, "quote the value"))
+    elif "undefined alias" in message:
+        hint = "define the anchor (&name) before its alias (*name)"
+    elif mark is not None and exc.context_mark is not None and exc.context:
+        hint = f"{exc.context.strip()} on line {exc.context_mark.line + 1}"
+    span = Span.point(mark.line + 1, mark.column + 1) if mark else Span.point(1, 1)
+    return Diagnostic.at(source.path, span, YAML_SYNTAX, message, hint)
+
+
 def _documents(loader: Any) -> Iterator[yaml.Node]:
     while loader.check_node():
         yield loader.get_node()
@@ -350,28 +536,21 @@ def load_source(source: Source) -> tuple[Document | None, list[Diagnostic]]:
                                         "the file holds more than one YAML document",
                                         "put each workflow in its own file")]
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        span = Span.point(mark.line + 1, mark.column + 1) if mark else Span.point(1, 1)
-        message = (exc.problem or exc.context or "invalid YAML").strip()
-        if "found character '\\t'" in message:
-            hint = "YAML does not allow tabs for indentation; use spaces"
-        elif "could not determine a constructor" in message or "found undefined tag" in message:
-            hint = "remove the tag"
-        else:
-            hint = None
-        return None, [Diagnostic.at(path, span, YAML_SYNTAX, message, hint)]
+        return None, [_syntax_error(source, exc)]
     except yaml.YAMLError as exc:
         return None, [Diagnostic.at(path, Span.point(1, 1), YAML_SYNTAX, str(exc).strip())]
     finally:
         loader.dispose()
-    builder = _Builder(source, loader, _count_nodes(root))
+    bomb = _alias_problem(source, root)
+    if bomb is not None:
+        return None, [bomb]
+    builder = _Builder(source, loader)
     try:
         data = builder.build(root, (), None)
-    except LoadError as exc:
-        return None, [exc.diagnostic]
     except RecursionError:
         return None, [Diagnostic.at(path, Span.point(1, 1), ALIAS_BOMB,
-                                    "the document nests too deeply (or an alias refers to itself)")]
+                                    "the document nests too deeply",
+                                    "flatten the structure; a spec needs only a few levels")]
     if not isinstance(data, dict):
         kind = "a list" if isinstance(data, list) else "a single value"
         builder.diagnostics.append(Diagnostic.at(

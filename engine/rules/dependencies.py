@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine.diagnostics import Diagnostic, code, did_you_mean
-from engine.expr.depends import parse_depends
+from engine.expr.depends import parse_depends, references
 from engine.expr.errors import ExprSyntaxError
-from engine.graph import cycles
+from engine.graph import cycles, step_parents
 from engine.model import Step
 from engine.rules.context import Context
+from engine.source import Span
 
 UNKNOWN_DEPENDENCY = code("FS203", "unknown dependency", """
 A step waits for a step that does not exist (in `dependencies` or `depends`). Steps in
@@ -93,27 +94,30 @@ def _check_step(ctx: Context, step: Step, uses_depends: bool) -> Iterator[Diagno
             c = _BY_CODE.get(exc.code, DEPENDS_SYNTAX)
             yield ctx.at_span(ctx.doc.text_span(path, exc.start, exc.end), c, exc.message, exc.hint)
             return
-        for ref in _refs(expr):
-            name, start, end, result = ref
-            span = ctx.doc.text_span(path, start, end)
-            if name == step.name:
-                yield ctx.at_span(span, SELF_DEPENDENCY, f"step '{step.name}' depends on itself",
+        for ref in references(expr):
+            name_span = ctx.doc.text_span(path, *ref.name_span)
+            if ref.name == step.name:
+                yield ctx.at_span(name_span, SELF_DEPENDENCY,
+                                  f"step '{step.name}' depends on itself",
                                   "remove it from its own depends")
-            elif name not in scope:
-                yield ctx.at_span(span, UNKNOWN_DEPENDENCY,
-                                  f"step '{step.name}' depends on unknown step '{name}'",
-                                  unknown(name))
-            elif result in ("AnySucceeded", "AllFailed") and scope[name].for_each is None:
-                yield ctx.at_span(span, ITEMS_RESULT,
-                                  f"'{name}.{result}' needs '{name}' to fan out with for_each",
-                                  f"use '{name}.Succeeded' or '{name}.Failed'")
+            elif ref.name not in scope:
+                yield ctx.at_span(name_span, UNKNOWN_DEPENDENCY,
+                                  f"step '{step.name}' depends on unknown step '{ref.name}'",
+                                  unknown(ref.name))
+            elif ref.result in ("AnySucceeded", "AllFailed") and scope[ref.name].for_each is None:
+                yield ctx.at_span(ctx.doc.text_span(path, ref.start, ref.end), ITEMS_RESULT,
+                                  f"'{ref.name}.{ref.result}' needs '{ref.name}' to fan out "
+                                  "with for_each",
+                                  f"use '{ref.name}.Succeeded' or '{ref.name}.Failed'")
 
 
-def _refs(expr: object) -> list[tuple[str, int, int, str | None]]:
-    """(name, start, end, result) of every reference in a parsed depends expression."""
-    from engine.expr.depends import references
-
-    return [(r.name, r.start, r.end, r.result) for r in references(expr)]  # type: ignore[arg-type]
+def _edge_span(ctx: Context, step: Step, parent: str) -> Span:
+    """Where ``step`` names ``parent``: the list item, or the name inside ``depends``."""
+    if step.dependencies is not None:
+        return ctx.doc.span((*step.path, "dependencies", step.dependencies.index(parent)))
+    path = (*step.path, "depends")
+    ref = next(r for r in references(parse_depends(step.depends or "")) if r.name == parent)
+    return ctx.doc.text_span(path, *ref.name_span)
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -121,14 +125,13 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
     for step in ctx.spec.all_steps:
         if step.name:
             yield from _check_step(ctx, step, uses_depends)
-    for graph, steps, key in ((ctx.graph, ctx.spec.steps, "steps"),
-                              (ctx.finally_graph, ctx.spec.finally_steps, "finally")):
+    for graph, steps in ((ctx.graph, ctx.spec.steps), (ctx.finally_graph, ctx.spec.finally_steps)):
         order = [s.name for s in steps]
-        first_step = {s.name: s for s in reversed(steps)}
         for cycle in cycles(graph, order):
-            start = first_step[cycle[0]]
-            where = "dependencies" if start.dependencies is not None else "depends"
-            yield ctx.at((*start.path, where), CYCLE,
-                         "dependency cycle: " + " -> ".join([*cycle, cycle[0]]),
-                         f"remove one of these dependencies; '{cycle[0]}' is where the cycle is "
-                         "reported", key=True)
+            # an edge a -> b means b waits for a: the cycle closes where its first step
+            # waits for its last, and that dependency is the one to point at
+            start = next(s for s in steps if s.name == cycle[0] and cycle[-1] in step_parents(s))
+            yield ctx.at_span(_edge_span(ctx, start, cycle[-1]), CYCLE,
+                              "dependency cycle: " + " -> ".join([*cycle, cycle[0]]),
+                              f"each step waits for the one before it; remove one of these "
+                              f"dependencies, e.g. '{cycle[-1]}' from '{cycle[0]}'")

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
 from engine.diagnostics import Diagnostic, code, did_you_mean
+from engine.model import Step
 from engine.processors import (
     ProcessorNotFound,
     config_schema,
@@ -43,27 +45,24 @@ def _validator(cls: type) -> Any:
     return Draft202012Validator(dict(config_schema(cls)))
 
 
-def _config_problems(ctx: Context, cls: type, config: Mapping[str, Any],
-                     base: tuple[Any, ...], processor: str) -> Iterator[Diagnostic]:
-    for error in _validator(cls).iter_errors(config):
-        path = (*base, *error.absolute_path)
-        if error.validator == "additionalProperties":
-            allowed = list((error.schema.get("properties") or {}))
-            extra = [k for k in error.instance if k not in allowed]
-            for key in extra:
-                hint = did_you_mean(key, allowed) or f"allowed keys: {', '.join(allowed)}"
-                yield ctx.at((*path, key), BAD_CONFIG,
-                             f"processor '{processor}' has no config key '{key}'", hint, key=True)
-            continue
-        where = ".".join(str(p) for p in error.absolute_path) or "config"
-        message = error.message if len(error.message) < 160 else error.message[:157] + "..."
-        yield ctx.at(path, BAD_CONFIG, f"{where}: {message}",
-                     _describe(error.schema) or None)
+def _config_problems(ctx: Context, cls: type, step: Step) -> Iterator[Diagnostic]:
+    """The processor's config schema, read and placed like the spec's own schema errors (typos
+    with did-you-mean, missing keys at their mapping, bad values at the value), as FS402."""
+    from engine.schema import validate_at
 
-
-def _describe(schema: Mapping[str, Any]) -> str:
-    text = schema.get("description")
-    return f"expected: {text}" if isinstance(text, str) else ""
+    path = (*step.path, "config")
+    if path not in ctx.doc.nodes:
+        required = list(config_schema(cls).get("required", ()))
+        if required:
+            yield ctx.at((*step.path, "processor"), BAD_CONFIG,
+                         f"processor '{step.processor}' needs a config with "
+                         + ", ".join(f"'{k}'" for k in required),
+                         f"add config: {{{required[0]}: ...}}")
+        return
+    if not isinstance(ctx.doc.value_at(path), dict):
+        return  # the spec's schema pass has reported it
+    for d in validate_at(ctx.doc, _validator(cls), path):
+        yield replace(d, code=BAD_CONFIG.id, severity=BAD_CONFIG.severity)
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
@@ -83,7 +82,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                 yield ctx.at(path, UNKNOWN_PROCESSOR,
                              f"no processor is registered as '{step.processor}'", hint)
             continue
-        yield from _config_problems(ctx, cls, step.config, (*step.path, "config"), step.processor)
+        yield from _config_problems(ctx, cls, step)
         declared = declared_outputs(cls)
         open_ended = open_ended_outputs(cls)
         for name, type_name in step.outputs.items():
@@ -91,13 +90,17 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             if name in declared and declared[name] != type_name:
                 yield ctx.at(out_path, OUTPUT_MISMATCH,
                              f"output '{name}' is declared as {type_name}, but processor "
-                             f"'{step.processor}' produces a {declared[name]}",
+                             f"'{step.processor}' produces {_a(declared[name])}",
                              f"declare it as '{name}: {declared[name]}'")
             elif name not in declared and not open_ended:
                 yield ctx.at(out_path, OUTPUT_MISMATCH,
                              f"processor '{step.processor}' does not produce an output '{name}'",
                              did_you_mean(name, declared)
                              or f"it produces: {', '.join(declared) or 'no outputs'}", key=True)
+
+
+def _a(type_name: str) -> str:
+    return ("an " if type_name[0] in "aeiou" else "a ") + type_name
 
 
 def step_output_types(ctx: Context) -> dict[str, dict[str, str]]:

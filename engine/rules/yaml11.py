@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine.diagnostics import Diagnostic, code
-from engine.load import Path
+from engine.load import Path, octal_value
 from engine.rules.context import Context
+from engine.values import type_error
 
 AMBIGUOUS = code("FS009", "value reads differently in YAML 1.1", """
 An unquoted value means different things to different YAML readers: `on`, `yes`, `no`, `off`
@@ -39,10 +40,39 @@ def _matters(path: Path) -> bool:
     return False
 
 
+def _raw_text(ctx: Context, path: Path) -> str:
+    """The scalar as written (one line of it), for the "quote it" hint."""
+    info = ctx.doc.nodes[path]
+    span = info.value
+    line = ctx.doc.source.text[info.start:].split("\n", 1)[0]
+    return line[: span.end_column - span.column] if span.end_line == span.line else line.rstrip()
+
+
+def _left_to_params_rule(ctx: Context, path: Path, raw: str) -> bool:
+    """A param default or enum value is judged against the param's declared type: a value of
+    the wrong type is FS701's (with the same fix), and a number is only a surprise for a
+    numeric param when YAML 1.1 would read it as another number (``010``)."""
+    if path[0] != "params":
+        return False
+    param = ctx.spec.params.get(str(path[1]))
+    if param is None:
+        return False
+    value = ctx.doc.value_at(path)
+    if type_error(value, param.type):
+        return True
+    octal = octal_value(raw)
+    return param.type in ("integer", "number") and (octal is None or octal == value)
+
+
 def check(ctx: Context) -> Iterator[Diagnostic]:
     for path, reason in ctx.doc.ambiguous.items():
-        if _matters(path):
-            text = ctx.doc.source.text
-            info = ctx.doc.nodes[path]
-            raw = text[info.start: info.start + 40].split("\n")[0].split("#")[0].strip()
-            yield ctx.at(path, AMBIGUOUS, reason, f"quote it: \"{raw}\"")
+        if not _matters(path):
+            continue
+        raw = _raw_text(ctx, path)
+        if _left_to_params_rule(ctx, path, raw):
+            continue
+        value = ctx.doc.value_at(path)
+        numeric_param = path[0] == "params" and isinstance(value, (int, float))
+        hint = (f"write {value} without the leading zeros" if numeric_param
+                else f"quote it: \"{raw}\"")
+        yield ctx.at(path, AMBIGUOUS, reason, hint)
