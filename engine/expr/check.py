@@ -289,7 +289,7 @@ _HANDLERS: dict[type, Callable[[_Checker, Any], str | None]] = {
 
 def _known(declared: str) -> str | None:
     """A declared type the checker understands; a bad declaration is reported elsewhere."""
-    return declared if declared in t.ITEM_TYPES else None
+    return declared if declared in t.VALUE_TYPES else None
 
 
 def _suggest(word: str, choices: Iterable[str], what: str) -> str:

@@ -8,6 +8,7 @@ reference means the same thing, and is misspelt with the same hints, in both pla
 from __future__ import annotations
 
 import difflib
+from functools import lru_cache
 from typing import cast
 
 from .ast import (
@@ -50,13 +51,13 @@ _FORMS: dict[type, str] = {
 }
 
 
+@lru_cache(maxsize=8)
 def reference_forms(allowed: frozenset[type]) -> str:
     """'params.NAME, ... or item': the references ``allowed``, for hints."""
     forms = [text for kind, text in _FORMS.items() if kind in allowed]
     return ", ".join(forms[:-1]) + " or " + forms[-1]
 
 
-_REFERENCE_FORMS = reference_forms(CONDITION_REFERENCES)
 
 # Words people bring from other languages, and what to write instead.
 _WORD_HINTS = {
@@ -81,7 +82,7 @@ _WORD_HINTS = {
 
 def parse_condition(text: str) -> Expr:
     """Parse a `when` condition; raises ExprSyntaxError with offsets and a hint."""
-    parser = _Parser(text, tokenize(text), CONDITION_SYNTAX)
+    parser = _Parser(text, tokenize(text), CONDITION_SYNTAX, CONDITION_REFERENCES)
     if parser.peek().kind == EOF:
         raise ExprSyntaxError(
             "the condition is empty", 0, len(text),
@@ -96,7 +97,7 @@ def parse_reference(
     text: str, start: int, stop: int, allowed: frozenset[type], code: str
 ) -> Reference:
     """Parse exactly one reference found in ``text[start:stop]`` (used by interpolation)."""
-    parser = _Parser(text, tokenize(text, code, start, stop), code)
+    parser = _Parser(text, tokenize(text, code, start, stop), code, allowed)
     if parser.peek().kind == EOF:
         raise ExprSyntaxError(
             "empty reference", start, stop, f"write {reference_forms(allowed)}", code
@@ -107,13 +108,16 @@ def parse_reference(
 
 
 class _Parser:
-    __slots__ = ("code", "pos", "text", "tokens")
+    __slots__ = ("code", "forms", "pos", "text", "tokens")
 
-    def __init__(self, text: str, tokens: list[Token], code: str) -> None:
+    def __init__(
+        self, text: str, tokens: list[Token], code: str, allowed: frozenset[type]
+    ) -> None:
         self.text = text
         self.tokens = tokens
         self.pos = 0
         self.code = code
+        self.forms = reference_forms(allowed)
 
     # -- token helpers ---------------------------------------------------------------------
     def peek(self) -> Token:
@@ -211,7 +215,7 @@ class _Parser:
         raise self.error(
             f"expected a value but found {_describe(token)}",
             token,
-            _WORD_HINTS.get(token.text) or f"a value is a literal or {_REFERENCE_FORMS}",
+            _WORD_HINTS.get(token.text) or f"a value is a literal or {self.forms}",
         )
 
     def list_literal(self) -> ListLiteral:
@@ -272,21 +276,21 @@ class _Parser:
             else:
                 ref = ItemRef(root.start, root.end, None)
         else:
-            hint = f"references are {reference_forms(allowed)}"
+            hint = f"references are {self.forms}"
             if allowed == CONDITION_REFERENCES:
                 hint += f"; to compare with text, quote it: '{word}'"
             raise self.error(f"unknown name '{word}'", root, _WORD_HINTS.get(word) or hint)
         if type(ref) not in allowed:
             raise ExprSyntaxError(
                 f"{self.text[ref.start:ref.end]} cannot be used here",
-                ref.start, ref.end, _unavailable_hint(ref), self.code,
+                ref.start, ref.end, _unavailable_hint(ref, self.forms), self.code,
             )
         following = self.peek()
         if following.kind == "." and following.start == ref.end:
             raise self.error(
                 f"{self.text[ref.start:ref.end]} has no field '{self.text_after(following)}'",
                 following,
-                _extra_field_hint(ref),
+                _extra_field_hint(ref, self.forms),
             )
         return ref
 
@@ -319,7 +323,7 @@ class _Parser:
             raise self.error(
                 f"expected '.' and {what} after '{previous.text}'", dot
                 if dot.kind != EOF else previous,
-                f"references are {_REFERENCE_FORMS}" if dot.kind != "." else
+                f"references are {self.forms}" if dot.kind != "." else
                 "write references without spaces",
             )
         self.advance()
@@ -363,19 +367,19 @@ def _did_you_mean(word: str, choices: tuple[str, ...]) -> str | None:
     return f"did you mean '{close[0]}'?" if close else None
 
 
-def _unavailable_hint(ref: Reference) -> str:
+def _unavailable_hint(ref: Reference, forms: str) -> str:
     if isinstance(ref, WorkflowNameRef):
         return "workflow.name is available in env values only"
     if isinstance(ref, StepStatusRef):
         return "a step's status is available in `when` conditions only"
-    return f"use {_REFERENCE_FORMS}"
+    return f"use {forms}"
 
 
-def _extra_field_hint(ref: Reference) -> str:
+def _extra_field_hint(ref: Reference, forms: str) -> str:
     if isinstance(ref, ItemRef):
         return "item keys are one level deep: item.KEY"
     if isinstance(ref, StepOutputRef):
         return f"an output is a whole value: steps.{ref.step}.outputs.{ref.output}"
-    return f"references are {_REFERENCE_FORMS}"
+    return f"references are {forms}"
 
 
