@@ -1,0 +1,136 @@
+"""One attempt of one step: build the processor, call it the way it wants, time it out.
+
+- Processors that declare ``inline = True`` (pure, instant: ``noop``) are called on the event
+  loop, saving a thread hand-off per step.
+- ``async def process`` is awaited on the loop.
+- Anything else is blocking and runs in its own daemon thread. A daemon thread, not a pool:
+  a processor that hangs past its timeout is abandoned (Python cannot kill a thread) and must
+  neither hold a pool slot nor keep the process alive at exit.
+
+A processor ends an attempt by returning (Succeeded, if its outputs check out) or by raising:
+StepFailed -> Failed, TransientError -> Failed and transient (``retry.on: transient``), any
+other exception -> Failed as well (on Argo the step's container exits non-zero), with the
+exception type kept. Overrunning ``timeout`` -> Failed, as Argo's deadline does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.executor.phases import ERROR, FAILED, SUCCEEDED
+from engine.processors import StepContext, StepFailed, TransientError
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    phase: str
+    result: Any = None
+    error: str | None = None
+    error_type: str | None = None
+    transient: bool = False
+
+
+def failure(exc: BaseException) -> Outcome:
+    """The Outcome for an exception a processor raised."""
+    if isinstance(exc, TransientError):
+        return Outcome(FAILED, error=_text(exc), error_type=type(exc).__name__, transient=True)
+    if isinstance(exc, StepFailed):
+        return Outcome(FAILED, error=_text(exc), error_type=type(exc).__name__)
+    return Outcome(FAILED, error=f"{type(exc).__name__}: {_text(exc)}",
+                   error_type=f"{type(exc).__module__}.{type(exc).__qualname__}")
+
+
+def errored(message: str, error_type: str = "Error") -> Outcome:
+    """An attempt that could not run properly (its env, its processor): phase Error."""
+    return Outcome(ERROR, error=message, error_type=error_type)
+
+
+def _text(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text if text else type(exc).__name__
+
+
+def is_inline(cls: type) -> bool:
+    return bool(getattr(cls, "inline", False))
+
+
+def is_async(cls: type) -> bool:
+    return inspect.iscoroutinefunction(getattr(cls, "process", None))
+
+
+def call_inline(processor: Any, context: StepContext) -> Outcome | Any:
+    """Call a processor on the loop; returns an Outcome, or an awaitable still to await."""
+    try:
+        result = processor.process(context)
+    except Exception as exc:  # noqa: BLE001 - whatever a processor raises fails its attempt
+        return failure(exc)
+    if inspect.isawaitable(result):
+        return result
+    return Outcome(SUCCEEDED, result)
+
+
+async def call(processor: Any, context: StepContext, timeout: float | None,
+               blocking: bool) -> Outcome:
+    """Run ``process`` to its end (or its timeout)."""
+    try:
+        if blocking:
+            pending: Any = _in_thread(processor.process, context)
+        else:
+            pending = processor.process(context)
+        result = await asyncio.wait_for(_settle(pending), timeout)
+    except TimeoutError:
+        return Outcome(FAILED, error=f"timed out after {timeout:g}s (the step's timeout)",
+                       error_type="Timeout")
+    except Exception as exc:  # noqa: BLE001 - whatever a processor raises fails its attempt
+        return failure(exc)
+    return Outcome(SUCCEEDED, result)
+
+
+async def _settle(value: Any) -> Any:
+    """Await until a plain value: a blocking call may itself return an awaitable."""
+    while inspect.isawaitable(value):
+        value = await value
+    return value
+
+
+def _in_thread(fn: Callable[[StepContext], Any], context: StepContext) -> asyncio.Future[Any]:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+
+    def settle(result: Any, exc: BaseException | None) -> None:
+        if future.done():
+            return  # timed out or cancelled: nobody waits for this result any more
+        if exc is None:
+            future.set_result(result)
+        else:
+            future.set_exception(exc)
+
+    def work() -> None:
+        try:
+            result = fn(context)
+        except BaseException as exc:  # noqa: BLE001 - even SystemExit fails only the attempt
+            if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+                exc = StepFailed(f"the processor raised {type(exc).__name__}")
+            _post(loop, settle, None, exc)
+        else:
+            _post(loop, settle, result, None)
+
+    threading.Thread(target=work, name=f"flowspec:{context.step}", daemon=True).start()
+    return future
+
+
+def _post(loop: asyncio.AbstractEventLoop, fn: Callable[..., None], *args: Any) -> None:
+    # RuntimeError: the loop is closed, the run ended while this thread hung.
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(fn, *args)
+
+
+def config_error(name: str, exc: BaseException) -> Outcome:
+    return Outcome(FAILED, error=f"processor {name} rejected its config: {_text(exc)}",
+                   error_type=type(exc).__name__)

@@ -1,0 +1,753 @@
+"""The executor: Argo's decisions, run as soon as they can be taken, recorded before acted on.
+
+One asyncio loop owns all state. A step is decided the moment its last parent is fulfilled
+(``Scheduler`` counts them down), not generation by generation. Steps that run go to a ready
+queue drained up to ``max_parallel``; their attempts run inline, as coroutines or in threads
+(see attempt.py). Every state change becomes an op; ops are committed in one transaction
+just before the executor acts on them (calls a processor, or waits), so a crash can only lose
+decisions nobody acted on, and resume takes them again from the same recorded inputs.
+
+Resume rebuilds the nodes from the store, replays ``done()`` for every fulfilled step, turns
+an attempt that was running when the process died into an Error attempt (retried if the
+step's retry policy covers Error) and continues.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import os
+import time
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+from engine.executor import attempt as attempts
+from engine.executor.assess import assess_phase, with_finally
+from engine.executor.decide import (
+    FAIL,
+    OMIT,
+    RUN,
+    SKIP,
+    Decision,
+    decide,
+    decide_dependencies,
+    decide_when,
+    parsed_condition,
+)
+from engine.executor.env import step_env
+from engine.executor.outputs import OutputProblem, check, encode
+from engine.executor.phases import (
+    ERROR,
+    FAILED,
+    FAILED_OR_ERROR,
+    FULFILLED,
+    OMITTED,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    SUCCEEDED,
+)
+from engine.executor.result import RunResult, StepReport
+from engine.executor.retry import AttemptEnd, backoff_wait, next_retry
+from engine.executor.scheduler import Scheduler
+from engine.executor.secrets import MissingSecret, Redactor, known_values
+from engine.expr.depends import TaskState
+from engine.expr.errors import ExprEvalError, ExprSyntaxError
+from engine.graph import build_graph, step_parents
+from engine.model import SecretRef, Spec, Step
+from engine.processors import (
+    ProcessorNotFound,
+    StepContext,
+    Upstream,
+    declared_outputs,
+    resolve,
+)
+from engine.store.errors import LeaseLost, StoreError
+from engine.store.records import NodeRecord, Op, RunState
+from engine.values import to_text
+
+#: Inline (instant) processors run back to back without giving the loop a turn; every so
+#: many we yield so that timers, signals and the lease keep being served.
+_INLINE_BURST = 128
+_ACTION = {SKIP: SKIPPED, OMIT: OMITTED, FAIL: ERROR}
+_INTERRUPTED = "Interrupted"
+
+
+class Observer(Protocol):
+    """Progress callbacks (the CLI's live view); called on the loop, so keep them quick."""
+
+    def run_started(self, run_id: str, workflow: str, total: int, resumed: bool) -> None: ...
+
+    def step_event(self, kind: str, name: str, phase: str, attempt: int,
+                   message: str | None) -> None: ...
+
+
+@dataclass(eq=False, slots=True)
+class Node:
+    """A step, a for_each group, or one instance of a group, as the executor tracks it."""
+
+    name: str
+    step: Step
+    parent: str | None = None
+    item: Any = None
+    index: int = 0
+    phase: str = PENDING
+    ends: list[AttemptEnd] = field(default_factory=list)
+    attempt_no: int = 0
+    attempt_started: float = 0.0
+    interrupted: bool = False  # resume: the last attempt never ended
+    outputs: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+
+
+class _Dag:
+    """One of the run's two graphs: the main steps, or the ``finally`` steps."""
+
+    def __init__(self, spec: Spec, steps: Sequence[Step], is_finally: bool) -> None:
+        self.steps = tuple(steps)
+        self.by_name = {s.name: s for s in self.steps}
+        self.parents = {s.name: [p for p in step_parents(s) if p in self.by_name]
+                        for s in self.steps}
+        self.scheduler = Scheduler([s.name for s in self.steps], self.parents)
+        self.graph = build_graph(spec, finally_steps=is_finally)
+        self.is_finally = is_finally
+
+
+class _StepsView(Mapping[str, Any]):
+    """Fulfilled steps as a condition sees them, without copying anything per decision."""
+
+    __slots__ = ("_nodes",)
+
+    def __init__(self, nodes: Mapping[str, Node]) -> None:
+        self._nodes = nodes
+
+    def __getitem__(self, name: str) -> Any:
+        from engine.expr.evaluate import StepValues
+
+        node = self._nodes.get(name)
+        if node is None or node.parent is not None or node.phase not in FULFILLED:
+            raise KeyError(name)
+        return StepValues(node.phase, node.outputs)
+
+    def __iter__(self) -> Iterator[str]:
+        return (n for n, node in self._nodes.items()
+                if node.parent is None and node.phase in FULFILLED)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Upstream(Mapping[str, Upstream]):
+    """A step's ancestors' results, computed on first use: a chain of 10,000 steps must not
+    build 10,000 ancestor sets nobody reads."""
+
+    __slots__ = ("_dag", "_ex", "_names", "_step")
+
+    def __init__(self, ex: Execution, dag: _Dag, step: str) -> None:
+        self._ex, self._dag, self._step = ex, dag, step
+        self._names: list[str] | None = None
+
+    def _ancestors(self) -> list[str]:
+        if self._names is None:
+            import networkx as nx
+
+            mine = nx.ancestors(self._dag.graph, self._step)
+            names = [s.name for s in self._dag.steps if s.name in mine]
+            if self._dag.is_finally:  # finally runs after everything: it sees every step
+                names = [s.name for s in self._ex.spec.steps] + names
+            self._names = [n for n in names if n in self._ex.nodes
+                           and self._ex.nodes[n].phase in FULFILLED]
+        return self._names
+
+    def __getitem__(self, name: str) -> Upstream:
+        if name not in self._ancestors():
+            raise KeyError(name)
+        node = self._ex.nodes[name]
+        return Upstream(node.phase, MappingProxyType(node.outputs), MappingProxyType(node.data))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ancestors())
+
+    def __len__(self) -> int:
+        return len(self._ancestors())
+
+
+class Execution:
+    """Runs (or resumes) one run of a spec against a store; ``await execute()`` once."""
+
+    def __init__(self, spec: Spec, params: Mapping[str, Any], store: Any, run_id: str, *,
+                 max_parallel: int | None = None, secrets: Mapping[str, str] | None = None,
+                 workdir: Path | None = None, observer: Observer | None = None,
+                 created_at: float | None = None, restored: RunState | None = None) -> None:
+        self.spec = spec
+        self.params = MappingProxyType(dict(params))
+        self.store = store
+        self.run_id = run_id
+        limit = max_parallel or os.cpu_count() or 1
+        self.limit = max(1, min(limit, spec.parallelism or limit))
+        self.secrets: Mapping[str, str] = os.environ if secrets is None else secrets
+        self.workdir = workdir or Path.cwd()
+        self.observer = observer
+        self.created_at = created_at or time.time()
+        self.deadline = self.created_at + spec.timeout if spec.timeout else None
+        self.database_url: str | None = getattr(store, "url", None)
+        self.redactor = Redactor(known_values(self._secret_refs(), self.secrets))
+        self.main = _Dag(spec, spec.steps, False)
+        self.fin = _Dag(spec, spec.finally_steps, True)
+        self.dag = self.main
+        self.nodes: dict[str, Node] = {}
+        self.groups: dict[str, list[Node]] = {}
+        self.states: dict[str, TaskState] = {}
+        self.view = _StepsView(self.nodes)
+        self.workflow_status: str | None = None
+        self.ready: deque[Node] = deque()
+        self.running: dict[asyncio.Task[attempts.Outcome], Node] = {}
+        self.backoff: list[tuple[float, int, Node]] = []
+        self.ops: list[Op] = []
+        self.expired = False
+        self.stopping = False
+        self._declared: dict[str, dict[str, str]] = {}
+        self._seq = 0
+        self._durable = bool(getattr(store, "durable", False))
+        lease = float(getattr(store, "lease_seconds", 30.0))
+        self._renew_every = lease / 3
+        self._renew_at = time.monotonic() + self._renew_every
+        self.resumed = restored is not None
+        if restored is not None:
+            self._restore(restored)
+
+    # --- the run ----------------------------------------------------------------------------
+    async def execute(self) -> RunResult:
+        if self.observer is not None:
+            self.observer.run_started(self.run_id, self.spec.name, len(self.spec.all_steps),
+                                      self.resumed)
+        message: str | None = None
+        try:
+            main = await self._run_dag(self.main)
+            if self.expired:
+                main = FAILED
+                message = f"the workflow timeout of {self.spec.timeout:g}s was exceeded"
+            elif main != SUCCEEDED:
+                message = self._first_problem(self.main)
+            phase = main
+            if self.spec.finally_steps:
+                self.workflow_status = main
+                self.dag = self.fin
+                final = await self._run_dag(self.fin)
+                phase = with_finally(main, final)
+                if phase != main:
+                    message = self._first_problem(self.fin)
+            self._flush()
+            self.store.run_ended(self.run_id, phase, message, time.time())
+        except asyncio.CancelledError:
+            self._stop("interrupted: the run was stopped (Ctrl-C or a signal) while this "
+                       "attempt was running")
+            raise
+        except LeaseLost:
+            self._abandon()
+            raise
+        except StoreError as exc:
+            self._abandon()
+            try:
+                self.ops.clear()
+                self.store.run_ended(self.run_id, _INTERRUPTED, str(exc), time.time())
+            except StoreError:
+                pass  # the store is what failed; the run stays resumable as it is
+            raise
+        return self.result(phase, message)
+
+    async def _run_dag(self, dag: _Dag) -> str:
+        self.dag = dag
+        self._drain()
+        while True:
+            burst = self._start_ready()
+            self._flush()
+            if burst:
+                await asyncio.sleep(0)  # a turn for signals and timers in a long inline run
+            elif self.running or self.backoff:
+                await self._wait()
+            elif not self.ready or self.stopping:
+                break
+        phases = {s.name: self.nodes[s.name].phase for s in dag.steps if s.name in self.nodes}
+        return assess_phase(dag.steps, dag.parents, phases)
+
+    def _start_ready(self) -> bool:
+        """Start what may start; True when a long run of inline attempts should yield."""
+        burst = 0
+        while True:
+            self._drain()
+            if self.stopping or not self.ready or len(self.running) >= self.limit:
+                return False
+            node = self.ready.popleft()
+            if self.expired and not self.dag.is_finally:
+                self._close(node, FAILED, None, None, "not started: the workflow timeout "
+                            "was exceeded", time.time(), record=True)
+                continue
+            if self._begin(node):
+                burst += 1
+                if burst >= _INLINE_BURST:
+                    return True
+
+    async def _wait(self) -> None:
+        """Until an attempt ends, a backoff is due, the deadline passes or the lease needs care."""
+        now = time.time()
+        wake = [self._renew_every]
+        if self.backoff:
+            wake.append(self.backoff[0][0] - now)
+        if self.deadline is not None and not self.expired and not self.dag.is_finally:
+            wake.append(self.deadline - now)
+        timeout = max(0.0, min(wake))
+        if self.running:
+            done, _ = await asyncio.wait(self.running, timeout=timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        else:
+            await asyncio.sleep(timeout)
+            done = set()
+        for task in done:
+            node = self.running.pop(task)
+            self._end(node, task.result())
+        now = time.time()
+        while self.backoff and self.backoff[0][0] <= now:
+            self.ready.append(heapq.heappop(self.backoff)[2])
+        if self.deadline is not None and now >= self.deadline and not self.expired \
+                and not self.dag.is_finally:
+            self._expire()
+        self._renew()
+
+    # --- decisions --------------------------------------------------------------------------
+    def _drain(self) -> None:
+        """Decide every step the scheduler released, iteratively (a chain of 10,000 skipped
+        steps must not recurse 10,000 deep)."""
+        sched = self.dag.scheduler
+        while not self.stopping:
+            names = sched.get_ready()
+            if not names:
+                return
+            for name in names:
+                self._release(name)
+
+    def _release(self, name: str) -> None:
+        node = self.nodes.get(name)
+        if node is not None and node.phase in FULFILLED:
+            return  # resume: finished before the crash
+        if self.expired and not self.dag.is_finally:
+            return  # after the deadline no new node is created (as on Argo)
+        step = self.dag.by_name[name]
+        if step.for_each is not None:
+            self._expand(step)
+            return
+        if node is not None and node.attempt_no:
+            self._continue(node)  # resume: it was already decided and ran
+            return
+        decision = decide(step, self.states, lambda: self._values(None))
+        node = node or self._node(step)
+        if decision.action == RUN:
+            self.ready.append(node)
+        else:
+            self._decided(node, decision)
+
+    def _decided(self, node: Node, decision: Decision) -> None:
+        now = time.time()
+        phase = _ACTION[decision.action]
+        self._close(node, phase, None, None, decision.message, now, record=True)
+
+    def _values(self, item: Any) -> Any:
+        from engine.expr.evaluate import Values
+
+        return Values(params=self.params, steps=self.view, workflow_status=self.workflow_status,
+                      item=item, workflow_name=self.spec.name)
+
+    def _node(self, step: Step) -> Node:
+        node = Node(step.name, step)
+        self.nodes[step.name] = node
+        return node
+
+    # --- for_each -----------------------------------------------------------------------------
+    def _expand(self, step: Step) -> None:
+        """A for_each step: a group node and one instance per item, each with its own `when`."""
+        group = self.nodes.get(step.name) or self._node(step)
+        decision = decide_dependencies(step, self.states)
+        if decision.action != RUN:
+            self._decided(group, decision)
+            return
+        try:
+            from engine.expr.evaluate import resolve_reference
+
+            items = resolve_reference(parsed_condition(step.for_each or ""), self._values(None))
+        except (ExprSyntaxError, ExprEvalError) as exc:
+            self._decided(group, Decision(FAIL, f"cannot evaluate for_each: {exc}"))
+            return
+        if not isinstance(items, list):
+            self._decided(group, Decision(FAIL, f"for_each {step.for_each} must be a list, got "
+                                                f"{to_text(items)[:80]!r}"))
+            return
+        if not items:
+            self._decided(group, Decision(SKIP, "Skipped, empty params"))
+            return
+        group.phase = RUNNING
+        known = {n.index: n for n in self.groups.get(step.name, ())}
+        instances = []
+        for index, item in enumerate(items):
+            inst = known.get(index)
+            if inst is None:
+                inst = Node(instance_name(step.name, index, item), step, parent=step.name,
+                            item=item, index=index)
+                self.nodes[inst.name] = inst
+            inst.item = item
+            instances.append(inst)
+        self.groups[step.name] = instances
+        for inst in instances:
+            if inst.phase in FULFILLED:
+                continue
+            if inst.attempt_no:
+                self._continue(inst)
+                continue
+            decision = decide_when(step, partial(self._values, inst.item))
+            if decision.action == RUN:
+                self.ready.append(inst)
+            else:
+                self._decided(inst, decision)
+        self._maybe_close_group(step.name)
+
+    def _maybe_close_group(self, name: str) -> None:
+        instances = self.groups.get(name, [])
+        group = self.nodes[name]
+        if group.phase in FULFILLED or any(i.phase not in FULFILLED for i in instances):
+            return
+        phase = SUCCEEDED
+        for inst in instances:
+            if inst.phase in FAILED_OR_ERROR:
+                phase = inst.phase  # Argo: the last failed instance, in item order, decides
+        declared = self._declared_outputs(group.step)
+        outputs = {out: [i.outputs.get(out) for i in instances if i.phase == SUCCEEDED]
+                   for out in declared}
+        starts = [i.started_at for i in instances if i.started_at is not None]
+        group.started_at = min(starts) if starts else None
+        failed = [i for i in instances if i.phase in FAILED_OR_ERROR]
+        message = f"{len(failed)} of {len(instances)} instances failed" if failed else None
+        self._close(group, phase, outputs, None, message, time.time(), record=True)
+
+    # --- attempts -----------------------------------------------------------------------------
+    def _begin(self, node: Node) -> bool:
+        """Start the next attempt; True if it ran inline (already ended)."""
+        step = node.step
+        node.attempt_no += 1
+        number = node.attempt_no
+        now = time.time()
+        node.attempt_started = now
+        if node.started_at is None:
+            node.started_at = now
+        node.phase = RUNNING
+        self.ops.append(("start", node.name, number, now))
+        if self.observer is not None:
+            self.observer.step_event("started", node.name, RUNNING, number, None)
+        try:
+            cls = resolve(step.processor)
+        except ProcessorNotFound as exc:
+            self._flush()
+            self._end(node, attempts.errored(exc.reason, "ProcessorNotFound"))
+            return True
+        try:
+            env = step_env(step, self.secrets, lambda: self._values(node.item))
+        except (MissingSecret, ExprEvalError, ExprSyntaxError) as exc:
+            self._flush()
+            self._end(node, attempts.errored(f"cannot build the step's env: {exc}",
+                                             type(exc).__name__))
+            return True
+        context = StepContext(
+            run_id=self.run_id, workflow=self.spec.name, step=step.name, attempt=number,
+            params=self.params, env=env, upstream=_Upstream(self, self.dag, step.name),
+            workdir=self.workdir, database_url=self.database_url, item=node.item,
+            workflow_status=self.workflow_status)
+        try:
+            processor = cls(dict(step.config))
+        except Exception as exc:  # noqa: BLE001 - a processor may reject its config any way
+            self._flush()
+            self._end(node, attempts.config_error(step.processor, exc))
+            return True
+        if attempts.is_inline(cls):
+            self._flush()
+            outcome = attempts.call_inline(processor, context)
+            if isinstance(outcome, attempts.Outcome):
+                self._end(node, outcome)
+                return True
+            pending = outcome
+            task = asyncio.ensure_future(attempts.call(_Ready(pending), context, step.timeout,
+                                                       False))
+        else:
+            task = asyncio.ensure_future(attempts.call(
+                processor, context, step.timeout, blocking=not attempts.is_async(cls)))
+        self.running[task] = node
+        return False
+
+    def _end(self, node: Node, outcome: attempts.Outcome) -> None:
+        """Record an attempt's end; retry it, or close the node."""
+        now = time.time()
+        step = node.step
+        phase, error, error_type = outcome.phase, outcome.error, outcome.error_type
+        outputs: dict[str, Any] | None = None
+        data: dict[str, Any] | None = None
+        out_json = data_json = None
+        if phase == SUCCEEDED:
+            try:
+                outputs, data = check(outcome.result, self._declared_outputs(step))
+                out_json, data_json = encode(outputs, data)
+                if self.redactor:
+                    out_json, data_json, outputs, data = self._scrub(out_json, data_json,
+                                                                     outputs, data)
+            except OutputProblem as exc:
+                phase, error, error_type = FAILED, str(exc), "OutputError"
+                outputs = data = None
+        if self.redactor:
+            error = self.redactor.scrub(error)
+        node.ends.append(AttemptEnd(phase, node.attempt_started, now, outcome.transient))
+        verdict = next_retry(step.retry, node.ends, now, self.deadline if not self.dag.is_finally
+                             else None)
+        final = not verdict.retry
+        if final and verdict.reason:
+            error = f"{error} ({verdict.reason})" if error else verdict.reason
+        self.ops.append(("end", node.name, node.attempt_no, phase, now, out_json, data_json,
+                         error, error_type, final))
+        if self.observer is not None:
+            self.observer.step_event("finished" if final else "retrying", node.name, phase,
+                                     node.attempt_no, error)
+        if final:
+            self._close(node, phase, outputs, data, error, now)
+        else:
+            node.phase = PENDING
+            self._later(node, verdict.delay)
+
+    def _continue(self, node: Node) -> None:
+        """Resume a node that had attempts: end an interrupted one, or wait out its backoff."""
+        if node.interrupted:
+            node.interrupted = False
+            self._end(node, attempts.Outcome(
+                ERROR, error="interrupted: the flowspec process stopped while this attempt "
+                "was running", error_type=_INTERRUPTED, transient=True))
+            return
+        last = node.ends[-1]
+        due = last.finished_at + backoff_wait(node.step.retry, len(node.ends))
+        self._later(node, due - time.time())
+
+    def _later(self, node: Node, delay: float) -> None:
+        if delay <= 0:
+            self.ready.append(node)
+        else:
+            self._seq += 1
+            heapq.heappush(self.backoff, (time.time() + delay, self._seq, node))
+
+    def _close(self, node: Node, phase: str, outputs: dict[str, Any] | None,
+               data: dict[str, Any] | None, message: str | None, now: float, *,
+               record: bool = False) -> None:
+        """A node reached its final phase; tell its group or the scheduler."""
+        node.phase = phase
+        node.outputs = outputs if outputs is not None else {}
+        node.data = data if data is not None else {}
+        node.message = message
+        node.finished_at = now
+        if record:
+            self.ops.append(("node", NodeRecord(
+                name=node.name, step=node.step.name, phase=phase, attempts=node.attempt_no,
+                finished_at=now, started_at=node.started_at, message=message,
+                parent=node.parent, item=node.item)))
+            if self.observer is not None:
+                self.observer.step_event("decided", node.name, phase, node.attempt_no, message)
+        if node.parent is not None:
+            self._maybe_close_group(node.parent)
+            return
+        step = node.step
+        children = ([i.phase for i in self.groups.get(node.name, ())]
+                    if step.for_each is not None else None)
+        self.states[node.name] = TaskState(phase, step.continue_on.failed,
+                                           step.continue_on.error, children)
+        self.dag.scheduler.done(node.name)
+
+    def _declared_outputs(self, step: Step) -> dict[str, str]:
+        declared = self._declared.get(step.name)
+        if declared is None:
+            try:
+                base = dict(declared_outputs(resolve(step.processor)))
+            except ProcessorNotFound:
+                base = {}
+            declared = self._declared[step.name] = {**base, **step.outputs}
+        return declared
+
+    def _scrub(self, out_json: str, data_json: str | None, outputs: dict[str, Any],
+               data: dict[str, Any]) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
+        import json
+
+        clean_out = self.redactor.scrub(out_json) or "{}"
+        clean_data = self.redactor.scrub(data_json)
+        if clean_out != out_json:
+            outputs = json.loads(clean_out)
+        if clean_data != data_json and clean_data is not None:
+            data = json.loads(clean_data)
+        return clean_out, clean_data, outputs, data
+
+    def _secret_refs(self) -> Iterator[SecretRef]:
+        for step in self.spec.all_steps:
+            for var in step.env.values():
+                if isinstance(var.value, SecretRef):
+                    yield var.value
+
+    # --- durability -----------------------------------------------------------------------
+    def _flush(self) -> None:
+        if self.ops:
+            ops, self.ops = self.ops, []
+            self.store.write(self.run_id, ops)
+        self._renew()
+
+    def _renew(self) -> None:
+        if self._durable and time.monotonic() >= self._renew_at:
+            self.store.renew(self.run_id)
+            self._renew_at = time.monotonic() + self._renew_every
+
+    def _expire(self) -> None:
+        """The workflow timeout passed: running attempts fail, nothing new starts."""
+        self.expired = True
+        message = f"the workflow timeout of {self.spec.timeout:g}s was exceeded"
+        for task, node in list(self.running.items()):
+            task.cancel()
+            del self.running[task]
+            self._end(node, attempts.Outcome(FAILED, error=message, error_type="WorkflowTimeout"))
+        while self.backoff:
+            node = heapq.heappop(self.backoff)[2]
+            self._close(node, node.ends[-1].phase, None, None, message, time.time(),
+                        record=True)
+
+    def _stop(self, message: str) -> None:
+        """Ctrl-C: cancel running attempts, record them as interrupted Error attempts."""
+        self.stopping = True
+        for task, node in list(self.running.items()):
+            task.cancel()
+            self._end(node, attempts.Outcome(ERROR, error=message, error_type=_INTERRUPTED,
+                                             transient=True))
+        self.running.clear()
+        try:
+            self._flush()
+            self.store.run_ended(self.run_id, _INTERRUPTED, "stopped before it finished; "
+                                 f"continue with: flowspec resume {self.run_id}", time.time())
+        except StoreError:
+            pass  # nothing more can be recorded; resume will treat the attempts as interrupted
+
+    def _abandon(self) -> None:
+        """The store failed or the lease was lost: stop without writing anything more."""
+        self.stopping = True
+        for task in self.running:
+            task.cancel()
+        self.running.clear()
+        self.ops.clear()
+
+    # --- resume -----------------------------------------------------------------------------
+    def _restore(self, state: RunState) -> None:
+        """Rebuild nodes from the store and replay ``done()`` for every fulfilled step."""
+        by_name = {s.name: s for s in self.spec.all_steps}
+        for name in sorted(set(state.nodes) | set(state.attempts)):
+            record = state.nodes.get(name)
+            step_name = record.step if record else name.partition("(")[0]
+            step = by_name.get(step_name)
+            if step is None:
+                raise StoreError(f"run {self.run_id} has a node {name!r} that its spec does "
+                                 "not define; the stored spec was changed")
+            node = Node(name, step, parent=step_name if step_name != name else None)
+            if node.parent is not None:
+                node.index = instance_index(name)
+                node.item = record.item if record else None
+            tries = state.attempts.get(name, [])
+            for t in tries:
+                if t.finished_at is None:
+                    node.interrupted = True
+                else:
+                    node.ends.append(AttemptEnd(t.phase, t.started_at, t.finished_at,
+                                                t.error_type == _INTERRUPTED))
+            if tries:
+                node.attempt_no = tries[-1].attempt
+                node.started_at = tries[0].started_at
+                node.attempt_started = tries[-1].started_at
+            if record is not None:
+                node.phase = record.phase
+                node.message = record.message
+                node.finished_at = record.finished_at
+                node.started_at = record.started_at or node.started_at
+                final = tries[-1] if tries and tries[-1].final else None
+                if final is not None:
+                    node.outputs = dict(final.outputs or {})
+                    node.data = dict(final.data or {})
+            self.nodes[name] = node
+        for inst in sorted((n for n in self.nodes.values() if n.parent), key=lambda n: n.index):
+            self.groups.setdefault(inst.parent or "", []).append(inst)
+        for dag in (self.main, self.fin):
+            for step in dag.steps:
+                done = self.nodes.get(step.name)
+                if done is None or done.phase not in FULFILLED:
+                    continue
+                if step.for_each is not None and done.phase == SUCCEEDED:
+                    insts = self.groups.get(step.name, [])
+                    done.outputs = {out: [i.outputs.get(out) for i in insts
+                                          if i.phase == SUCCEEDED]
+                                    for out in self._declared_outputs(step)}
+                children = ([i.phase for i in self.groups.get(step.name, ())]
+                            if step.for_each is not None else None)
+                self.states[step.name] = TaskState(done.phase, step.continue_on.failed,
+                                                   step.continue_on.error, children)
+                dag.scheduler.done(step.name)
+
+    # --- results ----------------------------------------------------------------------------
+    def _first_problem(self, dag: _Dag) -> str | None:
+        for step in dag.steps:
+            node = self.nodes.get(step.name)
+            if node is not None and node.phase in FAILED_OR_ERROR and node.message:
+                return f"{step.name}: {node.message}"
+        return None
+
+    def result(self, phase: str, message: str | None) -> RunResult:
+        steps: dict[str, StepReport] = {}
+        for step in self.spec.all_steps:
+            node = self.nodes.get(step.name)
+            steps[step.name] = _report(node) if node else StepReport(step.name, PENDING)
+            for inst in self.groups.get(step.name, ()):
+                steps[inst.name] = _report(inst)
+        return RunResult(
+            run_id=self.run_id, workflow=self.spec.name, phase=phase, steps=steps,
+            params=self.params, message=message, started_at=self.created_at,
+            finished_at=time.time(), store=getattr(self.store, "display_url", "memory"))
+
+
+def _report(node: Node) -> StepReport:
+    return StepReport(node.name, node.phase, node.attempt_no, node.outputs, node.data,
+                      node.message if node.phase in FAILED_OR_ERROR else None,
+                      node.started_at, node.finished_at, node.parent)
+
+
+class _Ready:
+    """Adapts an awaitable an inline processor returned to attempts.call's interface."""
+
+    __slots__ = ("_awaitable",)
+
+    def __init__(self, awaitable: Any) -> None:
+        self._awaitable = awaitable
+
+    def process(self, context: StepContext) -> Any:
+        return self._awaitable
+
+
+def instance_name(step: str, index: int, item: Any) -> str:
+    """Argo's ``name(index:item)``, parentheses removed from the item as Argo does."""
+    desc = to_text(item).replace("(", "").replace(")", "")
+    if len(desc) > 60:
+        desc = desc[:57] + "..."
+    return f"{step}({index}:{desc})"
+
+
+def instance_index(name: str) -> int:
+    inner = name.partition("(")[2]
+    digits = inner.partition(":")[0]
+    return int(digits) if digits.isdigit() else 0

@@ -1,0 +1,97 @@
+"""A processor's return value made safe to store: declared outputs typed, the rest as data.
+
+- A declared output must have its declared type; text is read as the type the way Argo
+  parameters and ``$FLOWSPEC_OUTPUT`` lines are (``"3"`` is the integer 3), anything else of
+  the wrong type fails the step with a message naming the output. A declared output the
+  processor did not return is null (the contract; the in-pod runner writes it as such).
+- An output the step does not declare is not dropped: it is kept in ``data`` (handed to
+  descendants through ``context.upstream``/``outputs_of``), but it is not an output, so no
+  condition and no Argo parameter can read it.
+- Outputs and data must be JSON and, together, at most MAX_BYTES: the store, Argo's
+  parameters and every descendant's context hold them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from engine.processors import StepResult
+from engine.values import parse_text, type_error
+
+MAX_BYTES = 1024 * 1024
+
+
+class OutputProblem(Exception):
+    """The processor returned something the step cannot keep; the attempt is Failed."""
+
+
+def normalise(result: Any) -> StepResult:
+    if result is None:
+        return StepResult()
+    if isinstance(result, StepResult):
+        return result
+    if isinstance(result, Mapping):
+        return StepResult(outputs=result)
+    raise OutputProblem(f"the processor returned {type(result).__name__}; it must return a "
+                        "StepResult or a dict of outputs")
+
+
+def _encode(value: Any, what: str) -> str:
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise OutputProblem(f"{what} cannot be stored as JSON: {exc}") from None
+
+
+def check(result: Any, declared: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Typed outputs and data, or OutputProblem."""
+    res = normalise(result)
+    if not isinstance(res.outputs, Mapping) or not isinstance(res.data, Mapping):
+        raise OutputProblem("outputs and data must be mappings of names to values")
+    outputs: dict[str, Any] = {}
+    data: dict[str, Any] = dict(res.data)
+    for name, value in res.outputs.items():
+        if not isinstance(name, str):
+            raise OutputProblem(f"output names must be text, got {name!r}")
+        type_name = declared.get(name)
+        if type_name is None:
+            data.setdefault(name, value)
+            continue
+        if value is not None:
+            value = _typed(name, value, type_name)
+        outputs[name] = value
+    for name in declared:
+        outputs.setdefault(name, None)
+    return outputs, data
+
+
+def _typed(name: str, value: Any, type_name: str) -> Any:
+    if isinstance(value, str) and type_name != "string":
+        try:
+            return parse_text(value, type_name)
+        except ValueError as exc:
+            raise OutputProblem(f"output '{name}' is declared {type_name}: {exc}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise OutputProblem(f"output '{name}' is {value}, which JSON cannot hold")
+    if isinstance(value, tuple) and type_name == "list":
+        value = list(value)
+    problem = type_error(value, type_name)
+    if problem is not None:
+        raise OutputProblem(f"output '{name}' {problem}")
+    return value
+
+
+def encode(outputs: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[str, str | None]:
+    """JSON for the store, or OutputProblem when it is not JSON or too large."""
+    out = _encode(outputs, "the outputs")
+    dat = _encode(data, "the data") if data else None
+    size = len(out) + (len(dat) if dat else 0)
+    if size > MAX_BYTES:
+        raise OutputProblem(
+            f"outputs and data are {size / 1024 / 1024:.1f} MB; the limit is "
+            f"{MAX_BYTES // 1024 // 1024} MB. Write large results to a file or a database "
+            "and output its path or key")
+    return out, dat

@@ -1,0 +1,51 @@
+"""Where runs are kept: a Store protocol, a durable SQL store and a no-op in-memory one.
+
+``open_store(url)`` picks the URL from the argument, else ``FLOWSPEC_DB``, else the default
+SQLite file ``.flowspec/state.db`` in the current folder.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Protocol
+
+from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun
+from engine.store.records import EventRecord, NodeRecord, Op, RunRecord, RunState
+
+DEFAULT_URL = "sqlite:///.flowspec/state.db"
+ENV_VAR = "FLOWSPEC_DB"
+
+__all__ = [
+    "DEFAULT_URL", "ENV_VAR", "LeaseLost", "NodeRecord", "RunBusy", "RunRecord", "RunState",
+    "Store", "StoreError", "UnknownRun", "open_store", "store_url",
+]
+
+
+class Store(Protocol):
+    """What the executor needs from a store; SqlStore and MemoryStore implement it."""
+
+    durable: bool
+    display_url: str
+
+    def create_run(self, run: RunRecord) -> None: ...
+    def claim(self, run_id: str) -> None: ...
+    def write(self, run_id: str, ops: Sequence[Op]) -> None: ...
+    def renew(self, run_id: str) -> None: ...
+    def run_ended(self, run_id: str, phase: str, message: str | None, at: float) -> None: ...
+    def load_run(self, run_id: str) -> RunState: ...
+    def events(self, run_id: str) -> list[EventRecord]: ...
+    def close(self) -> None: ...
+
+
+def store_url(url: str | None = None) -> str:
+    return url or os.environ.get(ENV_VAR) or DEFAULT_URL
+
+
+def open_store(url: str | None = None, *, lease_seconds: float | None = None) -> Store:
+    """The durable store at ``url`` (see store_url); raises StoreError with a clear message."""
+    from engine.store.sql import SqlStore
+
+    if lease_seconds is None:
+        return SqlStore(store_url(url))
+    return SqlStore(store_url(url), lease_seconds=lease_seconds)

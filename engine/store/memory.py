@@ -1,0 +1,42 @@
+"""The store of a run nobody will resume: nothing is written, so nothing is paid for.
+
+``engine.run(spec)`` without a store uses it; the executor keeps the state it needs in memory
+anyway, so this store only answers the questions a durable one would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from engine.store.errors import UnknownRun
+from engine.store.records import EventRecord, Op, RunRecord, RunState
+
+
+class MemoryStore:
+    durable = False
+    url: str | None = None
+    display_url = "memory"
+
+    def create_run(self, run: RunRecord) -> None:
+        """Nothing to record: the executor holds the run's state itself."""
+
+    def claim(self, run_id: str) -> None:
+        raise UnknownRun(f"run {run_id} ran without a store and cannot be resumed")
+
+    def write(self, run_id: str, ops: Sequence[Op]) -> None:
+        """Nothing to record."""
+
+    def renew(self, run_id: str) -> None:
+        """No lease: nobody else can see this run."""
+
+    def run_ended(self, run_id: str, phase: str, message: str | None, at: float) -> None:
+        """Nothing to record."""
+
+    def load_run(self, run_id: str) -> RunState:
+        raise UnknownRun(f"run {run_id} ran without a store; nothing about it was kept")
+
+    def events(self, run_id: str) -> list[EventRecord]:
+        return []
+
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,90 @@
+"""What the store holds, as plain records shared by every store and by ``flowspec show``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+#: Run phases: Argo's workflow phases, plus Interrupted for a run stopped before it finished
+#: (Ctrl-C, a store error); ``flowspec resume`` continues both Running and Interrupted runs.
+RUN_ACTIVE = ("Running", "Interrupted")
+RUN_FINISHED = ("Succeeded", "Failed", "Error")
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    run_id: str
+    workflow: str
+    spec_file: str
+    spec_text: str
+    spec_hash: str
+    params: dict[str, Any]
+    workdir: str
+    max_parallel: int
+    phase: str
+    created_at: float
+    message: str | None = None
+    finished_at: float | None = None
+    lease_owner: str | None = None
+    lease_expires: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRecord:
+    """A finished node: a step, a for_each group (``parent`` None) or one of its instances."""
+
+    name: str
+    step: str
+    phase: str
+    attempts: int
+    finished_at: float
+    started_at: float | None = None
+    message: str | None = None
+    parent: str | None = None
+    item: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptRecord:
+    node: str
+    attempt: int
+    phase: str
+    started_at: float
+    finished_at: float | None = None
+    outputs: dict[str, Any] | None = None
+    data: dict[str, Any] | None = None
+    error: str | None = None
+    error_type: str | None = None
+    #: this attempt decided the node's phase (no retry followed it)
+    final: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    seq: int
+    at: float
+    kind: str
+    node: str | None
+    attempt: int | None
+    phase: str | None
+    message: str | None
+
+
+@dataclass(slots=True)
+class RunState:
+    """Everything recorded about one run: what resume replays and what show prints."""
+
+    run: RunRecord
+    nodes: dict[str, NodeRecord] = field(default_factory=dict)
+    attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
+
+
+#: State changes the executor hands to ``Store.write``, one commit for a batch of them:
+#: ("start", node, attempt, at),
+#: ("end", node, attempt, phase, at, outputs_json, data_json, error, error_type, final),
+#: ("node", NodeRecord) for a node that finished without an attempt of its own.
+StartOp = tuple[Literal["start"], str, int, float]
+EndOp = tuple[Literal["end"], str, int, str, float, str | None, str | None, str | None,
+              str | None, bool]
+NodeOp = tuple[Literal["node"], NodeRecord]
+Op = StartOp | EndOp | NodeOp

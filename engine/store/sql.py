@@ -1,0 +1,489 @@
+"""The durable store: SQLite (default) or PostgreSQL through SQLAlchemy 2 Core.
+
+Two paths share one table definition:
+
+- reads, migrations and setup go through an SQLAlchemy Engine;
+- the executor's writes, a few per step, go through one raw DBAPI connection with statements
+  compiled once from the Core definitions. Each state change is one short transaction that
+  commits before the executor takes the next decision, so SQLAlchemy's per-execute overhead
+  (several times SQLite's own cost for these tiny statements) would dominate a no-op step.
+
+Every write transaction starts with the event insert, guarded by the run's lease
+(``INSERT ... SELECT ... WHERE EXISTS (lease held by us)``): if another process took the run
+over, nothing is written and LeaseLost is raised. On SQLite the transaction is
+``BEGIN IMMEDIATE`` so the lease check and the writes happen under one write lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.sql.expression import ClauseElement
+
+from engine.store import schema
+from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun, fail
+from engine.store.lease import DEFAULT_LEASE_SECONDS, describe_owner, holder_is_dead, new_owner
+from engine.store.records import (
+    AttemptRecord,
+    EventRecord,
+    NodeRecord,
+    Op,
+    RunRecord,
+    RunState,
+)
+from engine.store.tables import attempts, events, nodes, runs
+
+#: How long SQLite waits for another writer's lock before reporting "locked".
+BUSY_TIMEOUT_SECONDS = 10.0
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+class _Prepared:
+    """A Core statement compiled once for the dialect, executed with values in ``fields`` order.
+
+    For positional drivers (sqlite3) the values tuple is passed through untouched when the
+    compiled order matches ``fields``, which the statements below are written to ensure.
+    """
+
+    __slots__ = ("fields", "order", "sql")
+
+    def __init__(self, stmt: ClauseElement, engine: Engine, fields: Sequence[str]) -> None:
+        compiled = stmt.compile(dialect=engine.dialect)
+        self.sql = compiled.string
+        self.fields = tuple(fields)
+        self.order: list[int] | None = None
+        if engine.dialect.positional:
+            order = [self.fields.index(name)
+                     for name in getattr(compiled, "positiontup", None) or ()]
+            self.order = None if order == list(range(len(self.fields))) else order
+
+    def args(self, values: tuple[Any, ...], named: bool) -> Any:
+        if named:
+            return dict(zip(self.fields, values, strict=True))
+        order = self.order
+        return values if order is None else tuple([values[i] for i in order])
+
+
+def safe_url(url: str) -> str:
+    """The URL as it may be shown: without its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid store URL>"
+
+
+class SqlStore:
+    """Runs, nodes, attempts and events in a database; one instance per process and URL."""
+
+    durable = True
+
+    def __init__(self, url: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+        self.url = url
+        self.display_url = safe_url(url)
+        self.lease_seconds = lease_seconds
+        self.owner = new_owner()
+        self.engine = _create_engine(url)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        self._named = not self.engine.dialect.positional
+        try:
+            schema.ensure(self.engine)
+        except StoreError:
+            self.engine.dispose()
+            raise
+        except SQLAlchemyError as exc:
+            self.engine.dispose()
+            fail(exc, f"cannot open the store {self.display_url}")
+        self._raw: Any = None
+        self._cur: Any = None
+        self._stmts: dict[str, _Prepared] = {}
+        #: the last event number written per run (we hold its lease, so nobody else writes)
+        self._seq: dict[str, int] = {}
+
+    # --- the write path ---------------------------------------------------------------------
+    def _prepare(self) -> None:
+        def values(table: Any, fields: Sequence[str]) -> dict[str, Any]:
+            return {f: bindparam(f) for f in fields}
+
+        ev = ("run_id", "seq", "at", "kind", "node", "attempt", "phase", "message")
+        start = ("run_id", "node", "attempt", "phase", "started_at", "final")
+        end = ("phase", "finished_at", "outputs", "data", "error", "error_type", "final",
+               "run_id", "node", "attempt")
+        node = ("run_id", "name", "step", "parent", "item", "phase", "attempts", "started_at",
+                "finished_at", "message")
+        key = (attempts.c.run_id == bindparam("run_id"), attempts.c.node == bindparam("node"),
+               attempts.c.attempt == bindparam("attempt"))
+        by_owner = (runs.c.run_id == bindparam("run_id"), runs.c.lease_owner == bindparam("owner"))
+        stmts: dict[str, tuple[ClauseElement, Sequence[str]]] = {
+            # FOR SHARE on PostgreSQL: a concurrent claim waits until this transaction ends.
+            "lease": (select(runs.c.lease_owner).where(runs.c.run_id == bindparam("run_id"))
+                      .with_for_update(read=True), ("run_id",)),
+            "event": (insert(events).values(values(events, ev)), ev),
+            "start": (insert(attempts).values(values(attempts, start)), start),
+            "end": (update(attempts).where(*key).values(values(attempts, end[:7])), end),
+            "node": (insert(nodes).values(values(nodes, node)), node),
+            "renew": (update(runs).where(*by_owner).values(lease_expires=bindparam("expires")),
+                      ("expires", "run_id", "owner")),
+            "run_end": (update(runs).where(*by_owner).values(
+                phase=bindparam("phase"), message=bindparam("message"),
+                finished_at=bindparam("finished_at"), lease_owner=null(), lease_expires=null()),
+                ("phase", "message", "finished_at", "run_id", "owner")),
+        }
+        self._stmts = {name: _Prepared(stmt, self.engine, fields)
+                       for name, (stmt, fields) in stmts.items()}
+        try:
+            self._raw = self.engine.raw_connection()
+            self._cur = self._raw.driver_connection.cursor()
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot open the store {self.display_url}")
+
+    def write(self, run_id: str, ops: Sequence[Op]) -> None:
+        """Commit state changes in one transaction, each with its event, under the lease.
+
+        The executor hands over everything it decided since its last commit, just before it
+        acts on those decisions (starts a processor, waits): so a crash loses only decisions
+        no one acted on, which resume takes again from the same recorded inputs.
+        """
+        if self._cur is None:
+            self._prepare()
+        st = self._stmts
+        ev, start, end, node = st["event"], st["start"], st["end"], st["node"]
+        named = self._named
+        seq = self._seq.get(run_id, 0)
+        with self._transaction(run_id, "the run's progress") as cur:
+            execute = cur.execute
+            for op in ops:
+                seq += 1
+                if op[0] == "start":
+                    _, name, attempt, at = op
+                    execute(ev.sql, ev.args(
+                        (run_id, seq, at, "started", name, attempt, "Running", None), named))
+                    execute(start.sql, start.args(
+                        (run_id, name, attempt, "Running", at, False), named))
+                elif op[0] == "end":
+                    _, name, attempt, phase, at, outputs, data, error, error_type, final = op
+                    execute(ev.sql, ev.args(
+                        (run_id, seq, at, "finished" if final else "retrying", name, attempt,
+                         phase, error), named))
+                    execute(end.sql, end.args(
+                        (phase, at, outputs, data, error, error_type, final, run_id, name,
+                         attempt), named))
+                else:
+                    r: NodeRecord = op[1]
+                    execute(ev.sql, ev.args(
+                        (run_id, seq, r.finished_at, "decided", r.name, None, r.phase,
+                         r.message), named))
+                    execute(node.sql, node.args(
+                        (run_id, r.name, r.step, r.parent,
+                         None if r.parent is None else _dumps(r.item), r.phase, r.attempts,
+                         r.started_at, r.finished_at, r.message), named))
+        self._seq[run_id] = seq
+
+    @contextmanager
+    def _transaction(self, run_id: str, doing: str) -> Iterator[Any]:
+        """One write transaction on the raw connection, after checking that we hold the lease."""
+        cur = self._cur
+        try:
+            if self.is_sqlite:
+                cur.execute("BEGIN IMMEDIATE")
+            lease = self._stmts["lease"]
+            cur.execute(lease.sql, lease.args((run_id,), self._named))
+            row = cur.fetchone()
+            if row is None or row[0] != self.owner:
+                raise LeaseLost(
+                    f"run {run_id} was taken over by another process (this one was stopped for "
+                    f"longer than its {self.lease_seconds:g}s lease); this process stops writing")
+            yield cur
+            if self.is_sqlite:
+                cur.execute("COMMIT")
+            else:
+                self._raw.driver_connection.commit()
+        except BaseException as exc:
+            self._rollback()
+            if isinstance(exc, self.engine.dialect.loaded_dbapi.Error):
+                fail(exc, f"cannot record {doing} in {self.display_url}")
+            raise
+
+    def _rollback(self) -> None:
+        # A failing rollback means the connection is broken; the error that got us here wins.
+        with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error):
+            if self.is_sqlite:
+                if self._raw.driver_connection.in_transaction:
+                    self._cur.execute("ROLLBACK")
+            else:
+                self._raw.driver_connection.rollback()
+
+    def renew(self, run_id: str) -> None:
+        """Push the lease's expiry forward; LeaseLost if another process has taken it."""
+        if self._cur is None:
+            self._prepare()
+        stmt = self._stmts["renew"]
+        with self._transaction(run_id, "the lease renewal") as cur:
+            cur.execute(stmt.sql, stmt.args(
+                (time.time() + self.lease_seconds, run_id, self.owner), self._named))
+
+    def run_ended(self, run_id: str, phase: str, message: str | None, at: float) -> None:
+        """Record the run's phase and give up the lease (also for Interrupted: resumable)."""
+        if self._cur is None:
+            self._prepare()
+        st = self._stmts
+        seq = self._seq.get(run_id, 0) + 1
+        with self._transaction(run_id, f"the end of run {run_id}") as cur:
+            cur.execute(st["event"].sql, st["event"].args(
+                (run_id, seq, at, "interrupted" if phase == "Interrupted" else "ended", None,
+                 None, phase, message), self._named))
+            cur.execute(st["run_end"].sql, st["run_end"].args(
+                (phase, message, None if phase == "Interrupted" else at, run_id, self.owner),
+                self._named))
+        self._seq[run_id] = seq
+
+    # --- runs and leases --------------------------------------------------------------------
+    def create_run(self, run: RunRecord) -> None:
+        """Insert a new run already leased to this process."""
+        now = time.time()
+        row = {
+            "run_id": run.run_id, "workflow": run.workflow, "spec_file": run.spec_file,
+            "spec_text": run.spec_text, "spec_hash": run.spec_hash,
+            "params": _dumps(run.params), "workdir": run.workdir,
+            "max_parallel": run.max_parallel, "phase": "Running", "message": None,
+            "created_at": run.created_at, "finished_at": None,
+            "lease_owner": self.owner, "lease_expires": now + self.lease_seconds,
+        }
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(runs).values(row))
+                conn.execute(insert(events).values(
+                    run_id=run.run_id, seq=1, at=now, kind="created", phase="Running",
+                    message=f"workflow {run.workflow} from {run.spec_file}"))
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot create the run in {self.display_url}")
+        self._seq[run.run_id] = 1
+
+    def claim(self, run_id: str) -> None:
+        """Take the lease of an existing run (resume); RunBusy if a live process holds it."""
+        now = time.time()
+        try:
+            with self.engine.begin() as conn:
+                row = conn.execute(select(runs.c.phase, runs.c.lease_owner, runs.c.lease_expires)
+                                   .where(runs.c.run_id == run_id)).first()
+                if row is None:
+                    raise UnknownRun(f"no run {run_id} in {self.display_url}")
+                phase, owner, expires = row
+                stale = owner if owner and holder_is_dead(owner) else None
+                free = or_(runs.c.lease_owner.is_(None), runs.c.lease_expires < now)
+                if stale is not None:
+                    free = or_(free, runs.c.lease_owner == stale)
+                taken = conn.execute(
+                    update(runs).where(and_(runs.c.run_id == run_id, free)).values(
+                        lease_owner=self.owner, lease_expires=now + self.lease_seconds,
+                        phase="Running", finished_at=None)).rowcount
+                if taken != 1:
+                    left = (expires or now) - now
+                    raise RunBusy(
+                        f"run {run_id} is being run by {describe_owner(owner or '?')} (its lease "
+                        f"ends in {max(left, 0):.0f}s); wait for it to finish, or stop it first")
+                seq = conn.execute(select(func.coalesce(func.max(events.c.seq), 0))
+                                   .where(events.c.run_id == run_id)).scalar_one() + 1
+                conn.execute(insert(events).values(
+                    run_id=run_id, seq=seq, at=now, kind="resumed", phase="Running",
+                    message=f"was {phase}" + (f"; took over from dead {describe_owner(stale)}"
+                                              if stale else "")))
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot claim run {run_id} in {self.display_url}")
+        self._seq[run_id] = seq
+
+    # --- reads ------------------------------------------------------------------------------
+    def resolve_run_id(self, text: str) -> str:
+        """An exact run id, or the one run whose id starts with ``text``."""
+        pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        try:
+            with self.engine.connect() as conn:
+                if conn.execute(select(runs.c.run_id).where(runs.c.run_id == text)).first():
+                    return text
+                found = conn.execute(select(runs.c.run_id).where(
+                    runs.c.run_id.like(pattern, escape="\\")).limit(3)).scalars().all()
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read {self.display_url}")
+        if len(found) == 1:
+            return str(found[0])
+        if not found:
+            raise UnknownRun(f"no run '{text}' in {self.display_url}; "
+                             "list the runs with: flowspec runs")
+        raise UnknownRun(f"'{text}' matches several runs ({', '.join(found[:2])}, ...); "
+                         "give more of the run id")
+
+    def load_run(self, run_id: str) -> RunState:
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+                if row is None:
+                    raise UnknownRun(f"no run '{run_id}' in {self.display_url}; "
+                                     "list the runs with: flowspec runs")
+                state = RunState(_run_record(row))
+                for n in conn.execute(select(nodes).where(nodes.c.run_id == run_id)).mappings():
+                    state.nodes[n["name"]] = NodeRecord(
+                        name=n["name"], step=n["step"], phase=n["phase"],
+                        attempts=n["attempts"], finished_at=n["finished_at"],
+                        started_at=n["started_at"], message=n["message"], parent=n["parent"],
+                        item=_loads(n["item"]))
+                for a in conn.execute(select(attempts).where(attempts.c.run_id == run_id)
+                                      .order_by(attempts.c.node, attempts.c.attempt)).mappings():
+                    record = AttemptRecord(
+                        node=a["node"], attempt=a["attempt"], phase=a["phase"],
+                        started_at=a["started_at"], finished_at=a["finished_at"],
+                        outputs=_loads(a["outputs"]), data=_loads(a["data"]),
+                        error=a["error"], error_type=a["error_type"], final=bool(a["final"]))
+                    state.attempts.setdefault(a["node"], []).append(record)
+                for name, tries in state.attempts.items():
+                    last = tries[-1]
+                    if last.final and last.finished_at is not None:
+                        state.nodes[name] = node_from_attempts(name, tries)
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read run {run_id} from {self.display_url}")
+        except json.JSONDecodeError:
+            raise StoreError(f"run {run_id} in {self.display_url} holds damaged JSON") from None
+        return state
+
+    def list_runs(self, limit: int = 20) -> list[tuple[RunRecord, dict[str, int]]]:
+        """The newest runs, each with a count of its finished nodes by phase (instances aside)."""
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select(runs).order_by(runs.c.created_at.desc())
+                                    .limit(limit)).mappings().all()
+                ids = [r["run_id"] for r in rows]
+                counts: dict[str, dict[str, int]] = {i: {} for i in ids}
+                if ids:
+                    decided = (select(nodes.c.run_id, nodes.c.phase, func.count())
+                               .where(nodes.c.run_id.in_(ids), nodes.c.parent.is_(None))
+                               .group_by(nodes.c.run_id, nodes.c.phase))
+                    # Instances of a for_each step are named step(i:item); count steps only.
+                    ran = (select(attempts.c.run_id, attempts.c.phase, func.count())
+                           .where(attempts.c.run_id.in_(ids), attempts.c.final.is_(True),
+                                  ~attempts.c.node.contains("("))
+                           .group_by(attempts.c.run_id, attempts.c.phase))
+                    for query in (decided, ran):
+                        for run_id, phase, n in conn.execute(query):
+                            counts[run_id][phase] = counts[run_id].get(phase, 0) + n
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read {self.display_url}")
+        return [(_run_record(r), counts[r["run_id"]]) for r in rows]
+
+    def events(self, run_id: str) -> list[EventRecord]:
+        try:
+            with self.engine.connect() as conn:
+                return [EventRecord(*row) for row in conn.execute(
+                    select(events.c.seq, events.c.at, events.c.kind, events.c.node,
+                           events.c.attempt, events.c.phase, events.c.message)
+                    .where(events.c.run_id == run_id).order_by(events.c.seq))]
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read {self.display_url}")
+
+    def close(self) -> None:
+        if self._raw is not None:
+            # Closing a broken connection must not hide the error that broke it.
+            with contextlib.suppress(self.engine.dialect.loaded_dbapi.Error, SQLAlchemyError):
+                self._raw.close()
+            self._raw = self._cur = None
+        self.engine.dispose()
+
+
+def node_from_attempts(name: str, tries: Sequence[AttemptRecord]) -> NodeRecord:
+    """The node a final attempt closed; instance names are ``step(i:item)`` as on Argo."""
+    last = tries[-1]
+    step = name.partition("(")[0]
+    return NodeRecord(
+        name=name, step=step, phase=last.phase, attempts=last.attempt,
+        finished_at=last.finished_at or last.started_at, started_at=tries[0].started_at,
+        message=last.error, parent=step if step != name else None)
+
+
+def _run_record(row: Any) -> RunRecord:
+    return RunRecord(
+        run_id=row["run_id"], workflow=row["workflow"], spec_file=row["spec_file"],
+        spec_text=row["spec_text"], spec_hash=row["spec_hash"], params=_loads(row["params"]),
+        workdir=row["workdir"], max_parallel=row["max_parallel"], phase=row["phase"],
+        created_at=row["created_at"], message=row["message"], finished_at=row["finished_at"],
+        lease_owner=row["lease_owner"], lease_expires=row["lease_expires"])
+
+
+def _create_engine(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"invalid store URL {url!r}; use sqlite:///PATH or "
+                         "postgresql+psycopg://USER@HOST/DB") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            return create_engine(parsed, pool_pre_ping=False)
+        except (ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot use {safe_url(url)}: {exc}") from None
+    raise StoreError(f"unsupported store URL {safe_url(url)}: flowspec stores runs in SQLite "
+                     "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)")
+
+
+def _sqlite_engine(parsed: Any) -> Engine:
+    database = parsed.database
+    if not database or database == ":memory:":
+        raise StoreError("an in-memory SQLite store would lose the run when the process ends; "
+                         "give a file: sqlite:///PATH")
+    folder = Path(database).expanduser().resolve().parent
+    if not folder.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the store folder {folder}: {exc.strerror}") from None
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # We issue BEGIN ourselves (pysqlite's implicit transactions break transactional DDL
+        # and cannot take the write lock up front), then set durability that survives a
+        # process crash: WAL with synchronous=NORMAL loses nothing on SIGKILL, only on power loss.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        # A read-only file still opens for reading; writing to it reports the problem.
+        with contextlib.suppress(sqlite3.OperationalError):
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options()
+                             .get("sqlite_immediate") else "BEGIN")
+
+    return engine
+
