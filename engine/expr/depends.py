@@ -27,6 +27,8 @@ RESULTS = (
 FULFILLED_PHASES = frozenset({"Succeeded", "Failed", "Error", "Skipped", "Omitted"})
 PHASES = FULFILLED_PHASES | {"Pending", "Running"}
 
+#: Bounds tree depth (see parser.MAX_OPERATORS).
+MAX_OPERATORS = 64
 _RESULT_BY_LOWER = {result.lower(): result for result in RESULTS}
 _NOT_OPERATORS = {
     "and": "use '&&' for 'and'",
@@ -142,11 +144,19 @@ def parse_depends(text: str) -> DependsExpr:
 
 
 class _Parser:
-    __slots__ = ("pos", "tokens")
+    __slots__ = ("operators", "pos", "tokens")
 
     def __init__(self, tokens: list[_Token]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.operators = 0
+
+    def operator(self) -> _Token:
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise _error(f"depends is too complex (more than {MAX_OPERATORS} of '(', '!', "
+                         "'&&', '||')", self.peek(), "split it across steps")
+        return self.advance()
 
     def peek(self) -> _Token:
         return self.tokens[self.pos]
@@ -160,7 +170,7 @@ class _Parser:
     def disjunction(self) -> DependsExpr:
         left = self.conjunction()
         while self.peek().kind == "||":
-            self.advance()
+            self.operator()
             right = self.conjunction()
             left = DependsLogical(left.start, right.end, "||", left, right)
         return left
@@ -168,7 +178,7 @@ class _Parser:
     def conjunction(self) -> DependsExpr:
         left = self.unary()
         while self.peek().kind == "&&":
-            self.advance()
+            self.operator()
             right = self.unary()
             left = DependsLogical(left.start, right.end, "&&", left, right)
         return left
@@ -176,11 +186,11 @@ class _Parser:
     def unary(self) -> DependsExpr:
         token = self.peek()
         if token.kind == "!":
-            self.advance()
+            self.operator()
             operand = self.unary()
             return DependsNot(token.start, operand.end, operand)
         if token.kind == "(":
-            self.advance()
+            self.operator()
             inner = self.disjunction()
             closing = self.advance()
             if closing.kind != ")":

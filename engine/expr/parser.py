@@ -31,6 +31,9 @@ from .errors import CONDITION_SYNTAX, ExprSyntaxError
 from .lexer import EOF, FLOAT, INT, KEYWORDS, NAME, STRING, Token, tokenize
 
 COMPARE_OPS = frozenset({"==", "!=", "<", "<=", ">", ">=", "in"})
+#: Bounds the depth of the tree (and so the recursion of every stage) far above any real
+#: condition: a hostile `((((...` gets a syntax error, not a RecursionError.
+MAX_OPERATORS = 64
 _LITERAL_KINDS = frozenset({STRING, INT, FLOAT, "true", "false", "null"})
 _WORD_KINDS = frozenset({NAME}) | KEYWORDS
 _LITERAL_VALUES: dict[str, object] = {"true": True, "false": False, "null": None}
@@ -108,7 +111,7 @@ def parse_reference(
 
 
 class _Parser:
-    __slots__ = ("code", "forms", "pos", "text", "tokens")
+    __slots__ = ("code", "forms", "operators", "pos", "text", "tokens")
 
     def __init__(
         self, text: str, tokens: list[Token], code: str, allowed: frozenset[type]
@@ -118,6 +121,7 @@ class _Parser:
         self.pos = 0
         self.code = code
         self.forms = reference_forms(allowed)
+        self.operators = 0
 
     # -- token helpers ---------------------------------------------------------------------
     def peek(self) -> Token:
@@ -133,6 +137,17 @@ class _Parser:
         end = max(token.start, token.end)
         return ExprSyntaxError(message, token.start, end, hint, self.code)
 
+    def operator(self) -> Token:
+        """Consume a '(', '!', '&&' or '||', within the budget that bounds tree depth."""
+        self.operators += 1
+        if self.operators > MAX_OPERATORS:
+            raise self.error(
+                f"the condition is too complex (more than {MAX_OPERATORS} of '(', '!', '&&', "
+                "'||')", self.peek(),
+                "split the decision: let an earlier step output a boolean and test that",
+            )
+        return self.advance()
+
     def expect_end(self, what: str) -> None:
         token = self.peek()
         if token.kind != EOF:
@@ -146,7 +161,7 @@ class _Parser:
     def disjunction(self) -> Expr:
         left = self.conjunction()
         while self.peek().kind == "||":
-            self.advance()
+            self.operator()
             right = self.conjunction()
             left = Logical(left.start, right.end, "||", left, right)
         return left
@@ -154,7 +169,7 @@ class _Parser:
     def conjunction(self) -> Expr:
         left = self.comparison()
         while self.peek().kind == "&&":
-            self.advance()
+            self.operator()
             right = self.comparison()
             left = Logical(left.start, right.end, "&&", left, right)
         return left
@@ -179,7 +194,7 @@ class _Parser:
         token = self.peek()
         if token.kind != "!":
             return self.primary()
-        self.advance()
+        self.operator()
         operand = self.unary()
         return Not(token.start, operand.end, operand)
 
@@ -187,7 +202,7 @@ class _Parser:
         token = self.peek()
         kind = token.kind
         if kind == "(":
-            self.advance()
+            self.operator()
             inner = self.disjunction()
             closing = self.peek()
             if closing.kind != ")":

@@ -151,3 +151,12 @@ def test_dependencies_to_depends() -> None:
     parsed = parse_depends(text)
     assert depends_names(parsed) == ["a", "b"]
     assert evaluate_depends(parsed, {"a": TaskState("Skipped"), "b": TaskState("Error")}) is True
+
+
+@pytest.mark.parametrize(
+    "text", ["(" * 3000 + "a" + ")" * 3000, "!" * 3000 + "a", " || ".join(["a"] * 3000)]
+)
+def test_hostile_nesting_is_a_syntax_error(text: str) -> None:
+    with pytest.raises(ExprSyntaxError, match="too complex") as caught:
+        parse_depends(text)
+    assert caught.value.code == "FS210"

@@ -140,3 +140,17 @@ def _strip(expr: object) -> object:
     return (type(expr).__name__,) + tuple(
         _strip(getattr(expr, name)) for name in fields if name not in ("start", "end")
     )
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["(" * 5000 + "true" + ")" * 5000, "!" * 5000 + "true", " || ".join(["true"] * 5000)],
+)
+def test_hostile_nesting_is_a_syntax_error_not_a_recursion_error(text: str) -> None:
+    with pytest.raises(ExprSyntaxError, match="too complex"):
+        parse_condition(text)
+
+
+def test_the_complexity_budget_allows_long_real_conditions() -> None:
+    text = " && ".join(f"!(params.p{i} == {i})" for i in range(21))
+    assert to_text(parse_condition(text)) == text
