@@ -7,11 +7,12 @@ error}}}`` plus timings. Instances of a for_each step appear as ``step(i:item)``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.executor.phases import SUCCEEDED
+from engine.executor.phases import FAILED_OR_ERROR, PENDING, RUNNING, SUCCEEDED
+from engine.store.records import RunState
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +85,51 @@ class RunResult:
             "finished_at": self.finished_at,
             "steps": {name: step.document() for name, step in self.steps.items()},
         }
+
+
+def from_state(state: RunState, step_order: Sequence[str], phase: str) -> RunResult:
+    """The result as the store has it, for a finished run or one still in progress."""
+    reports: dict[str, StepReport] = {}
+    for name in step_order:
+        reports[name] = _stored(state, name, None)
+        instances = sorted((n for n in set(state.nodes) | set(state.attempts)
+                            if n.startswith(f"{name}(")), key=_index)
+        for inst in instances:
+            reports[inst] = _stored(state, inst, name)
+        group = reports[name]
+        if instances and group.phase == SUCCEEDED and not group.outputs:
+            outputs: dict[str, list[Any]] = {}
+            for inst in instances:
+                if reports[inst].phase == SUCCEEDED:
+                    for key, value in reports[inst].outputs.items():
+                        outputs.setdefault(key, []).append(value)
+            reports[name] = StepReport(group.name, group.phase, group.attempts, outputs,
+                                       group.data, group.error, group.started_at,
+                                       group.finished_at, None)
+    run = state.run
+    return RunResult(run_id=run.run_id, workflow=run.workflow, phase=phase, steps=reports,
+                     params=run.params, message=run.message, started_at=run.created_at,
+                     finished_at=run.finished_at, store="")
+
+
+def _index(name: str) -> int:
+    digits = name.partition("(")[2].partition(":")[0]
+    return int(digits) if digits.isdigit() else 0
+
+
+def _stored(state: RunState, name: str, parent: str | None) -> StepReport:
+    node = state.nodes.get(name)
+    tries = state.attempts.get(name, [])
+    last = tries[-1] if tries else None
+    if node is not None:
+        final = last if last is not None and last.final else None
+        return StepReport(
+            name, node.phase, node.attempts,
+            (final.outputs or {}) if final else {}, (final.data or {}) if final else {},
+            node.message if node.phase in FAILED_OR_ERROR else None,
+            node.started_at, node.finished_at, parent)
+    if last is None:
+        return StepReport(name, PENDING, parent=parent)
+    phase = RUNNING if last.finished_at is None else PENDING
+    return StepReport(name, phase, last.attempt, error=last.error,
+                      started_at=tries[0].started_at, parent=parent)

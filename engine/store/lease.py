@@ -55,3 +55,12 @@ def _is_zombie(pid: int) -> bool:
 def describe_owner(owner: str) -> str:
     parts = owner.rsplit(":", 2)
     return f"process {parts[1]} on {parts[0]}" if len(parts) == 3 else owner
+
+
+def shown_phase(phase: str, owner: str | None, expires: float | None, now: float) -> str:
+    """A Running run whose lease lapsed or whose holder died is really Interrupted."""
+    if phase != "Running":
+        return phase
+    if owner is None or (expires is not None and expires < now) or holder_is_dead(owner):
+        return "Interrupted"
+    return phase

@@ -1,0 +1,42 @@
+"""``flowspec resume RUN_ID``: continue a run that was stopped (Ctrl-C) or killed.
+
+Finished steps keep their results; an attempt that was running when the process stopped
+counts as an Error attempt and is retried only if the step's retry policy covers Error.
+Output and exit codes are those of ``flowspec run``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from engine.cli.run import EXIT_USAGE, add_run_options, drive, fail
+
+HELP = "continue a stopped or killed run from where its store says it was"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")
+    add_run_options(p)
+
+
+def main(args: argparse.Namespace) -> int:
+    from engine.run import aresume
+    from engine.store import StoreError, open_store
+
+    try:
+        store = open_store(args.db)
+    except StoreError as exc:
+        return fail("resume", str(exc))
+    try:
+        try:
+            run_id = store.resolve_run_id(args.run_id)  # type: ignore[attr-defined]
+            state = store.load_run(run_id)
+        except StoreError as exc:
+            return fail("resume", str(exc))
+        if state.run.phase not in ("Running", "Interrupted"):
+            return fail("resume", f"run {run_id} already finished ({state.run.phase}); "
+                                  f"see it with: flowspec show {run_id}", EXIT_USAGE)
+        return drive("resume", run_id, args.format, lambda observer: aresume(
+            run_id, store=store, max_parallel=args.max_parallel, observer=observer))
+    finally:
+        store.close()

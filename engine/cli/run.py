@@ -1,0 +1,122 @@
+"""``flowspec run SPEC``: run locally with Argo's semantics, durably, with live progress.
+
+Exit 0 only when the workflow Succeeded; 1 when it Failed or ended in Error (or was
+interrupted: 130 after Ctrl-C); 2 for usage problems (bad spec path, bad ``-p``, a store that
+cannot be used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from engine.cli.common import add_param_argument
+
+HELP = "run a spec locally: Argo's decisions, parallel steps, durable and resumable state"
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def add_store_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", default=None,
+                   help="the run store (default: $FLOWSPEC_DB, else sqlite:///.flowspec/state.db)")
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    add_store_argument(p)
+    p.add_argument("--max-parallel", type=positive_int, default=None, metavar="N",
+                   help="most steps running at once (default: the number of CPUs)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="text: a summary table; json: the run document (as flowspec show)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("spec", help="the spec file")
+    add_param_argument(p)
+    add_run_options(p)
+
+
+def fail(command: str, message: str, code: int = EXIT_USAGE) -> int:
+    print(f"flowspec {command}: {message}", file=sys.stderr)
+    return code
+
+
+def main(args: argparse.Namespace) -> int:
+    from engine.cli.common import load_or_report
+    from engine.params import ParamError, parse_pairs, resolve_params
+    from engine.run import arun, new_run_id
+    from engine.store import StoreError, open_store
+
+    spec = load_or_report(args.spec)
+    if isinstance(spec, int):
+        return EXIT_USAGE if spec == 2 else spec
+    try:
+        params = resolve_params(spec, parse_pairs(args.param))
+    except ParamError as exc:
+        return fail("run", str(exc).replace("\n", "\n  "))
+    try:
+        store = open_store(args.db)
+    except StoreError as exc:
+        return fail("run", str(exc))
+    run_id = new_run_id(spec.name)
+    try:
+        return drive("run", run_id, args.format, lambda observer: arun(
+            spec, params, store=store, max_parallel=args.max_parallel, observer=observer,
+            run_id=run_id))
+    finally:
+        store.close()
+
+
+def drive(command: str, run_id: str, fmt: str,
+          start: Callable[[Any], Coroutine[Any, Any, Any]]) -> int:
+    """Run (or resume) with progress on stderr and the summary on stdout; the exit code."""
+    from engine.cli.progress import make_progress, print_summary
+    from engine.store import RunBusy, StoreError, UnknownRun
+
+    progress = make_progress()
+    try:
+        result = asyncio.run(_with_sigterm(start(progress)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        progress.close()
+        return fail(command, f"interrupted; the run can be continued with: flowspec resume "
+                             f"{run_id}", EXIT_INTERRUPTED)
+    except (RunBusy, UnknownRun) as exc:
+        progress.close()
+        return fail(command, str(exc))
+    except StoreError as exc:
+        progress.close()
+        return fail(command, f"{exc}\n  the run stopped; once fixed, continue it with: "
+                             f"flowspec resume {run_id}", EXIT_USAGE)
+    progress.close()
+    if fmt == "json":
+        json.dump(result.document(), sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+    else:
+        print_summary(result)
+    return EXIT_OK if result.succeeded else EXIT_FAILED
+
+
+async def _with_sigterm(work: Coroutine[Any, Any, Any]) -> Any:
+    """SIGTERM stops a run the way Ctrl-C does: attempts recorded, the run resumable."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    try:
+        loop.add_signal_handler(signal.SIGTERM, task.cancel if task else lambda: None)
+    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
+        pass
+    return await work

@@ -1,0 +1,95 @@
+"""``flowspec show RUN_ID``: one run's steps, phases, attempts, durations, errors and outputs.
+
+``--format json`` prints ``{run_id, phase, steps: {NAME: {phase, attempts, outputs, error,
+...}}}``, the same document ``flowspec run --format json`` ends with. ``--events`` prints the
+run's append-only event log instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any
+
+from engine.cli.run import EXIT_OK, add_store_argument, fail
+
+HELP = "show one run: steps, phases, attempts, durations, errors and outputs"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")
+    add_store_argument(p)
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--events", action="store_true", help="print the run's event log")
+
+
+def main(args: argparse.Namespace) -> int:
+    from engine.store import StoreError, open_store
+
+    try:
+        store = open_store(args.db)
+    except StoreError as exc:
+        return fail("show", str(exc))
+    try:
+        run_id = store.resolve_run_id(args.run_id)  # type: ignore[attr-defined]
+        state = store.load_run(run_id)
+        events = store.events(run_id) if args.events else []
+    except StoreError as exc:
+        return fail("show", str(exc))
+    finally:
+        store.close()
+    if args.events:
+        _print_events(events, args.format)
+        return EXIT_OK
+    result = stored_result(state)
+    if args.format == "json":
+        json.dump(result.document(), sys.stdout, indent=2, ensure_ascii=False, default=str)
+        sys.stdout.write("\n")
+        return EXIT_OK
+    from engine.cli.progress import print_summary
+
+    run = state.run
+    print(f"run       {run.run_id}")
+    print(f"workflow  {run.workflow} ({run.spec_file})")
+    print(f"started   {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(run.created_at))}")
+    if run.params:
+        print("params    " + ", ".join(f"{k}={json.dumps(v, ensure_ascii=False)}"
+                                       for k, v in run.params.items()))
+    print()
+    print_summary(result)
+    if result.phase == "Interrupted":
+        print(f"continue it with: flowspec resume {run.run_id}")
+    return EXIT_OK
+
+
+def stored_result(state: Any) -> Any:
+    """The run as stored, steps in spec order (the stored spec says which steps exist)."""
+    from engine.executor.result import from_state
+    from engine.load import load_text
+    from engine.model import build_spec
+    from engine.store.lease import shown_phase
+
+    run = state.run
+    doc, _ = load_text(run.spec_text, run.spec_file)
+    order = [s.name for s in build_spec(doc).all_steps] if doc is not None else []
+    known = set(order)
+    order += sorted(n for n in state.nodes if n not in known and "(" not in n)
+    phase = shown_phase(run.phase, run.lease_owner, run.lease_expires, time.time())
+    return from_state(state, order, phase)
+
+
+def _print_events(events: list[Any], fmt: str) -> None:
+    if fmt == "json":
+        json.dump([e.__dict__ if hasattr(e, "__dict__") else
+                   {f: getattr(e, f) for f in e.__slots__} for e in events],
+                  sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+        return
+    for e in events:
+        when = time.strftime("%H:%M:%S", time.localtime(e.at)) + f".{int(e.at % 1 * 1000):03d}"
+        what = " ".join(str(x) for x in (e.node, f"#{e.attempt}" if e.attempt else None,
+                                         e.phase) if x)
+        tail = f": {e.message}" if e.message else ""
+        print(f"{e.seq:>6} {when} {e.kind:<11} {what}{tail}")
