@@ -79,7 +79,9 @@ class DuplicateCheck(RuleStep):
         findings: list[Finding] = []
         dm_duplicate = self._debit_memo(session, claim, dc_keys, run_id, findings)
 
-        customers = {line.line: lookup.resolve_customer(session, line.customer) for line in claim.lines}
+        customers = {
+            line.line: lookup.resolve_customer(session, line.customer) for line in claim.lines
+        }
         duplicate_customers = self._customers(claim, customers, findings)
 
         records: list[history.LineRecord] = []
@@ -90,34 +92,60 @@ class DuplicateCheck(RuleStep):
             match = customers[line.line]
             keyed = _keys(line, dc_keys, match)
             if keyed is None:
-                findings.append(Finding(line.line, RULE_LINE, "reject", "15",
-                                        "invoice number, NDC or quantity missing: cannot check for duplicates"))  # fmt: skip
+                findings.append(
+                    Finding(
+                        line.line,
+                        RULE_LINE,
+                        "reject",
+                        "15",
+                        "invoice number, NDC or quantity missing: cannot check for duplicates",
+                    )
+                )
                 continue
             hard, soft, candidates, soft_candidates = keyed
             assert line.quantity is not None
-            finding, net, original = self._line(session, line, hard, candidates, soft_candidates, seen_in_claim, run_id)
+            finding, net, original = self._line(
+                session, line, hard, candidates, soft_candidates, seen_in_claim, run_id
+            )
             findings.append(finding)
             if finding.code == "28" and finding.outcome == "reject":
                 duplicates += 1
             if finding.outcome == "adjust" and net is not None:
                 net_quantity[str(line.line)] = str(net)
-            records.append(history.LineRecord(
-                line_no=str(line.line), hard_key=hard, soft_key=soft,
-                invoice_no=line.invoice_number or "", invoice_line=_invoice_line(line),
-                invoice_date=line.invoice_date, ndc11=line.ndc11 or "", customer_key=match.key,
-                contract_id=line.contract_id or "", quantity=line.quantity,
-                amount=line.claimed_amount if line.claimed_amount is not None else ZERO,
-                net_quantity=net, original_id=original,
-            ))  # fmt: skip
+            records.append(
+                history.LineRecord(
+                    line_no=str(line.line),
+                    hard_key=hard,
+                    soft_key=soft,
+                    invoice_no=line.invoice_number or "",
+                    invoice_line=_invoice_line(line),
+                    invoice_date=line.invoice_date,
+                    ndc11=line.ndc11 or "",
+                    customer_key=match.key,
+                    contract_id=line.contract_id or "",
+                    quantity=line.quantity,
+                    amount=line.claimed_amount if line.claimed_amount is not None else ZERO,
+                    net_quantity=net,
+                    original_id=original,
+                )
+            )
         if self.config.get("record", True):
             history.record_lines(
-                session, run_id=run_id, wholesaler_id=dc_keys[0], dm_no=dm_no,
-                dm_date=claim.claim_date, dm_purpose=claim.purpose or "00", lines=records,
-            )  # fmt: skip
+                session,
+                run_id=run_id,
+                wholesaler_id=dc_keys[0],
+                dm_no=dm_no,
+                dm_date=claim.claim_date,
+                dm_purpose=claim.purpose or "00",
+                lines=records,
+            )
         is_duplicate = dm_duplicate or (bool(claim.lines) and duplicates == len(claim.lines))
         return Checked(
             findings=findings,
-            data={"net_quantity": net_quantity, "customer_keys": {str(n): c.key for n, c in customers.items()}},
+            data={
+                "net_quantity": net_quantity,
+                "customer_keys": {str(n): c.key for n, c in customers.items()},
+            },
             outputs={
                 "is_duplicate": is_duplicate,
                 "duplicate_lines": len(claim.lines) if dm_duplicate else duplicates,
@@ -126,44 +154,83 @@ class DuplicateCheck(RuleStep):
         )
 
     @staticmethod
-    def _debit_memo(session: Session, claim: Claim, dc_keys: tuple[str, ...], run_id: str,
-                    findings: list[Finding]) -> bool:  # fmt: skip
+    def _debit_memo(
+        session: Session,
+        claim: Claim,
+        dc_keys: tuple[str, ...],
+        run_id: str,
+        findings: list[Finding],
+    ) -> bool:
         if not claim.debit_memo:
             return False
-        earlier = [r for key in dc_keys for r in history.debit_memo_seen(session, key, claim.debit_memo, run_id)]
+        earlier = [
+            r
+            for key in dc_keys
+            for r in history.debit_memo_seen(session, key, claim.debit_memo, run_id)
+        ]
         if not earlier:
             return False
         if claim.is_resubmission:
-            findings.append(Finding(0, RULE_DM, "pass", None,
-                                    f"replacement ({claim.purpose}) of DM {claim.debit_memo}: lines are netted against it"))  # fmt: skip
+            findings.append(
+                Finding(
+                    0,
+                    RULE_DM,
+                    "pass",
+                    None,
+                    f"replacement ({claim.purpose}) of DM {claim.debit_memo}: lines are netted against it",
+                )
+            )
             return False
-        where = "the loaded claim history" if earlier[0].run_id == LOADED_HISTORY_RUN else f"run {earlier[0].run_id}"
-        findings.append(Finding(0, RULE_DM, "reject", "11",
-                                f"debit memo {claim.debit_memo} was already received (in {where}); "
-                                "send a correction as BAA01=05 or CO"))  # fmt: skip
+        where = (
+            "the loaded claim history"
+            if earlier[0].run_id == LOADED_HISTORY_RUN
+            else f"run {earlier[0].run_id}"
+        )
+        findings.append(
+            Finding(
+                0,
+                RULE_DM,
+                "reject",
+                "11",
+                f"debit memo {claim.debit_memo} was already received (in {where}); "
+                "send a correction as BAA01=05 or CO",
+            )
+        )
         return True
 
     @staticmethod
-    def _customers(claim: Claim, customers: Mapping[int, lookup.CustomerMatch], findings: list[Finding]) -> int:
+    def _customers(
+        claim: Claim, customers: Mapping[int, lookup.CustomerMatch], findings: list[Finding]
+    ) -> int:
         """Count claim customers whose identifiers point at more than one customer record."""
         flagged: dict[str, str] = {}
         for line in claim.lines:
             match = customers[line.line]
             if match.conflict:
                 owners = ", ".join(f"{i} -> {k}" for i, k in sorted(match.by_identifier.items()))
-                flagged.setdefault(match.key, f"identifiers belong to different customers ({owners}); not picking one")
+                flagged.setdefault(
+                    match.key,
+                    f"identifiers belong to different customers ({owners}); not picking one",
+                )
         names_by_ident: dict[str, set[str]] = defaultdict(set)
         for line in claim.lines:
             for ident in lookup.party_identifiers(line.customer):
-                names_by_ident[ident].add(normalize_name((line.customer.name if line.customer else "") or ""))
+                names_by_ident[ident].add(
+                    normalize_name((line.customer.name if line.customer else "") or "")
+                )
         shared = {i: n for i, n in names_by_ident.items() if len(n) > 1}
         for line in claim.lines:
             match = customers[line.line]
             clash = [i for i in match.identifiers if i in shared]
             if clash:
-                flagged.setdefault(match.key, f"{clash[0]} is sent for different customers: {', '.join(sorted(shared[clash[0]]))}")
+                flagged.setdefault(
+                    match.key,
+                    f"{clash[0]} is sent for different customers: {', '.join(sorted(shared[clash[0]]))}",
+                )
             if match.key in flagged:
-                findings.append(Finding(line.line, RULE_CUSTOMER, "review", "25", flagged[match.key]))
+                findings.append(
+                    Finding(line.line, RULE_CUSTOMER, "review", "25", flagged[match.key])
+                )
         return len(flagged)
 
     @staticmethod
@@ -180,10 +247,27 @@ class DuplicateCheck(RuleStep):
         assert line.quantity is not None
         n = line.line
         if line.is_credit:
-            return Finding(n, RULE_LINE, "pass", None, "credit/rebill (negative quantity): not a duplicate"), line.quantity, None
+            return (
+                Finding(
+                    n, RULE_LINE, "pass", None, "credit/rebill (negative quantity): not a duplicate"
+                ),
+                line.quantity,
+                None,
+            )
         first = seen_in_claim.setdefault(hard, n)
         if first != n:
-            return Finding(n, RULE_LINE, "reject", "28", f"same invoice line as line {first} of this debit memo", ZERO), ZERO, None
+            return (
+                Finding(
+                    n,
+                    RULE_LINE,
+                    "reject",
+                    "28",
+                    f"same invoice line as line {first} of this debit memo",
+                    ZERO,
+                ),
+                ZERO,
+                None,
+            )
         prior = history.prior_lines(session, candidates, run_id)
         paid = [r for r in prior if r.status == "PAID"]
         net_paid = history.net_paid_quantity(paid)
@@ -191,31 +275,85 @@ class DuplicateCheck(RuleStep):
             ref = _ref(paid[-1])
             if line.quantity <= net_paid:
                 verb = "already paid" if line.quantity == net_paid else "already paid more"
-                return Finding(n, RULE_LINE if line.quantity == net_paid else RULE_DELTA, "reject", "28",
-                               f"duplicate: quantity {net_paid} {verb} ({ref})", ZERO), ZERO, paid[-1].id  # fmt: skip
+                return (
+                    Finding(
+                        n,
+                        RULE_LINE if line.quantity == net_paid else RULE_DELTA,
+                        "reject",
+                        "28",
+                        f"duplicate: quantity {net_paid} {verb} ({ref})",
+                        ZERO,
+                    ),
+                    ZERO,
+                    paid[-1].id,
+                )
             delta = line.quantity - net_paid
             amount = (
                 max(chargeback_amount(line.wac, line.contract_price, delta), ZERO)
                 if line.wac is not None and line.contract_price is not None
                 else None
             )
-            return Finding(n, RULE_DELTA, "adjust", "28",
-                           f"resubmission: quantity {net_paid} already paid ({ref}); pays the delta of {delta}",
-                           amount), delta, paid[-1].id  # fmt: skip
+            return (
+                Finding(
+                    n,
+                    RULE_DELTA,
+                    "adjust",
+                    "28",
+                    f"resubmission: quantity {net_paid} already paid ({ref}); pays the delta of {delta}",
+                    amount,
+                ),
+                delta,
+                paid[-1].id,
+            )
         pending = [r for r in prior if r.status == "PENDING"]
         if pending:
-            return Finding(n, RULE_LINE, "review", "25",
-                           f"the same invoice line is still pending ({_ref(pending[-1])})"), line.quantity, pending[-1].id  # fmt: skip
+            return (
+                Finding(
+                    n,
+                    RULE_LINE,
+                    "review",
+                    "25",
+                    f"the same invoice line is still pending ({_ref(pending[-1])})",
+                ),
+                line.quantity,
+                pending[-1].id,
+            )
         rejected = [r for r in prior if r.status == "REJECTED"]
         if rejected:
-            return Finding(n, RULE_LINE, "pass", None,
-                           f"resubmission of a rejected line ({_ref(rejected[-1])})"), line.quantity, rejected[-1].id  # fmt: skip
+            return (
+                Finding(
+                    n,
+                    RULE_LINE,
+                    "pass",
+                    None,
+                    f"resubmission of a rejected line ({_ref(rejected[-1])})",
+                ),
+                line.quantity,
+                rejected[-1].id,
+            )
         if paid:  # paid and fully credited back: this is the rebill
-            return Finding(n, RULE_LINE, "pass", None, f"rebill after credit ({_ref(paid[-1])})"), line.quantity, paid[-1].id
-        similar = [r for r in history.soft_matches(session, soft_candidates, run_id) if r.hard_key not in candidates]
+            return (
+                Finding(n, RULE_LINE, "pass", None, f"rebill after credit ({_ref(paid[-1])})"),
+                line.quantity,
+                paid[-1].id,
+            )
+        similar = [
+            r
+            for r in history.soft_matches(session, soft_candidates, run_id)
+            if r.hard_key not in candidates
+        ]
         if similar:
-            return Finding(n, RULE_LINE, "review", "25",
-                           f"possible duplicate under another invoice line number ({_ref(similar[0])})"), line.quantity, None  # fmt: skip
+            return (
+                Finding(
+                    n,
+                    RULE_LINE,
+                    "review",
+                    "25",
+                    f"possible duplicate under another invoice line number ({_ref(similar[0])})",
+                ),
+                line.quantity,
+                None,
+            )
         return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None
 
 
@@ -232,7 +370,9 @@ def _keys(
         return None
     invoice_line = _invoice_line(line)
     hard = history.hard_key(dc_keys[0], line.invoice_number, invoice_line, line.ndc11, match.key)
-    soft = history.soft_key(dc_keys[0], line.invoice_number, line.ndc11, match.key, line.invoice_date, line.quantity)
+    soft = history.soft_key(
+        dc_keys[0], line.invoice_number, line.ndc11, match.key, line.invoice_date, line.quantity
+    )
     hards = tuple(
         dict.fromkeys(
             history.hard_key(dc, line.invoice_number, invoice_line, line.ndc11, cust)
@@ -242,7 +382,9 @@ def _keys(
     )
     softs = tuple(
         dict.fromkeys(
-            history.soft_key(dc, line.invoice_number, line.ndc11, cust, line.invoice_date, line.quantity)
+            history.soft_key(
+                dc, line.invoice_number, line.ndc11, cust, line.invoice_date, line.quantity
+            )
             for dc in dc_keys
             for cust in match.candidate_keys
         )

@@ -45,9 +45,14 @@ class _Reject(Exception):
 
 class ContractEligibility(RuleStep):
     datasets: ClassVar[tuple[str, ...]] = (
-        "contracts", "contract_lines", "contract_eligibility", "products", "wac", "gpo_roster",
+        "contracts",
+        "contract_lines",
+        "contract_eligibility",
+        "products",
+        "wac",
+        "gpo_roster",
         "sap_customers",
-    )  # fmt: skip
+    )
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "additionalProperties": False,
@@ -76,7 +81,9 @@ class ContractEligibility(RuleStep):
             prices[str(line.line)] = on_file
         return Checked(findings=findings, data={"prices": prices})
 
-    def _line(self, session: Session, line: ClaimLine, tolerance: Decimal) -> tuple[list[Finding], dict[str, str]]:
+    def _line(
+        self, session: Session, line: ClaimLine, tolerance: Decimal
+    ) -> tuple[list[Finding], dict[str, str]]:
         day = _invoice_date(line)
         contract = _contract(session, line, day)
         ndc = _product(session, line, day)
@@ -88,10 +95,16 @@ class ContractEligibility(RuleStep):
         _eligible(session, contract, match, cot, source, day)
         price = lookup.price_on_file(on_contract, day, tier, line.contract_price)
         if price is None:
-            raise _Reject("R10", "03", f"NDC {ndc} is on contract {contract.contract_id} but no price line is effective on {day}")
+            raise _Reject(
+                "R10",
+                "03",
+                f"NDC {ndc} is on contract {contract.contract_id} but no price line is effective on {day}",
+            )
         cap = price.line.qty_cap
         if cap is not None and line.quantity is not None and line.quantity > cap:
-            raise _Reject("R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line")
+            raise _Reject(
+                "R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line"
+            )
         wac = lookup.wac_at(session, ndc, day)
         if wac is None:
             raise _Reject("R12", "07", f"no WAC on file for NDC {ndc} on {day}")
@@ -100,9 +113,10 @@ class ContractEligibility(RuleStep):
 
 def _invoice_date(line: ClaimLine) -> date:
     if line.invoice_date is None:
-        bad = next((i for i in line.issues if i.field.startswith("invoice_date")), None)
-        raise _Reject("R09", bad.code if bad else "15",
-                      bad.message if bad else "invoice date missing: contract terms cannot be checked")  # fmt: skip
+        bad = next((i for i in line.issues if i.field.startswith("invoice_date") and i.code), None)
+        if bad is not None and bad.code is not None:
+            raise _Reject("R09", bad.code, bad.message)
+        raise _Reject("R09", "15", "invoice date missing: contract terms cannot be checked")
     return line.invoice_date
 
 
@@ -113,15 +127,31 @@ def _contract(session: Session, line: ClaimLine, day: date) -> m.Contract:
     if contract is None:
         raise _Reject("R08", "01", f"contract {line.contract_id} does not exist")
     if contract.mode == "DIRECT":
-        raise _Reject("R08", "01", f"contract {contract.contract_id} is a direct contract, not chargeback-eligible")
+        raise _Reject(
+            "R08",
+            "01",
+            f"contract {contract.contract_id} is a direct contract, not chargeback-eligible",
+        )
     if contract.status == "VOID":
         raise _Reject("R08", "23", f"contract {contract.contract_id} was voided")
     if day > contract.end_date:
         if contract.status == "TERMINATED":
-            raise _Reject("R09", "23", f"contract {contract.contract_id} was terminated on {contract.end_date}; invoice {day}")
-        raise _Reject("R09", "02", f"contract {contract.contract_id} ended {contract.end_date}; invoice dated {day}")
+            raise _Reject(
+                "R09",
+                "23",
+                f"contract {contract.contract_id} was terminated on {contract.end_date}; invoice {day}",
+            )
+        raise _Reject(
+            "R09",
+            "02",
+            f"contract {contract.contract_id} ended {contract.end_date}; invoice dated {day}",
+        )
     if day < contract.start_date:
-        raise _Reject("R09", "19", f"contract {contract.contract_id} starts {contract.start_date}; invoice dated {day}")
+        raise _Reject(
+            "R09",
+            "19",
+            f"contract {contract.contract_id} starts {contract.start_date}; invoice dated {day}",
+        )
     return contract
 
 
@@ -152,22 +182,40 @@ def _class_and_tier(
 
 
 def _eligible(
-    session: Session, contract: m.Contract, match: lookup.CustomerMatch, cot: str | None,
-    source: str, day: date,
-) -> None:  # fmt: skip
-    if contract.contract_type not in ROSTER_DRIVEN:
-        if lookup.explicit_eligibility(session, contract.contract_id, match.kunnr, day) is None:
-            who = match.kunnr or match.key
-            raise _Reject("R16", "26", f"customer not covered: {who} is not a member of contract {contract.contract_id} on {day}")
+    session: Session,
+    contract: m.Contract,
+    match: lookup.CustomerMatch,
+    cot: str | None,
+    source: str,
+    day: date,
+) -> None:
+    not_roster_driven = contract.contract_type not in ROSTER_DRIVEN
+    if (
+        not_roster_driven
+        and lookup.explicit_eligibility(session, contract.contract_id, match.kunnr, day) is None
+    ):
+        who = match.kunnr or match.key
+        raise _Reject(
+            "R16",
+            "26",
+            f"customer not covered: {who} is not a member of contract {contract.contract_id} on {day}",
+        )
     allowed = contract.allowed_cot_set
     if cot is None:
         if allowed:
-            raise _Reject("R16", "26", "customer not covered: class of trade unknown (customer not in the master or roster)")
+            raise _Reject(
+                "R16",
+                "26",
+                "customer not covered: class of trade unknown (customer not in the master or roster)",
+            )
         return
     if allowed and cot not in allowed:
-        raise _Reject("R16", "26",
-                      f"customer not covered: class of trade {cot} ({source}) is not eligible on "
-                      f"contract {contract.contract_id} ({', '.join(sorted(allowed))})")  # fmt: skip
+        raise _Reject(
+            "R16",
+            "26",
+            f"customer not covered: class of trade {cot} ({source}) is not eligible on "
+            f"contract {contract.contract_id} ({', '.join(sorted(allowed))})",
+        )
 
 
 def _pricing(
@@ -178,25 +226,73 @@ def _pricing(
     findings: list[Finding] = []
     allowed = None
     if line.quantity is not None:
-        allowed = max(chargeback_amount(wac, cp, line.quantity), ZERO) if line.quantity > 0 else chargeback_amount(wac, cp, line.quantity)
+        allowed = (
+            max(chargeback_amount(wac, cp, line.quantity), ZERO)
+            if line.quantity > 0
+            else chargeback_amount(wac, cp, line.quantity)
+        )
     if cp >= wac:
-        findings.append(Finding(n, "R14", "adjust", "17",
-                                f"contract price {cp} is not below WAC {wac}: nothing to charge back", ZERO))  # fmt: skip
+        findings.append(
+            Finding(
+                n,
+                "R14",
+                "adjust",
+                "17",
+                f"contract price {cp} is not below WAC {wac}: nothing to charge back",
+                ZERO,
+            )
+        )
         allowed = ZERO
     if line.contract_price is not None and line.contract_price != cp:
-        findings.append(Finding(n, "R11", "adjust", "06",
-                                f"contract price submitted {line.contract_price}, on file {cp} ({price.basis})", allowed))  # fmt: skip
+        findings.append(
+            Finding(
+                n,
+                "R11",
+                "adjust",
+                "06",
+                f"contract price submitted {line.contract_price}, on file {cp} ({price.basis})",
+                allowed,
+            )
+        )
     if line.wac is not None and line.wac != wac:
-        findings.append(Finding(n, "R12", "adjust", "07",
-                                f"WAC submitted {line.wac}, on file {wac} at the invoice date {line.invoice_date}", allowed))  # fmt: skip
-    if not findings and line.expected_amount is not None and line.claimed_amount is not None:
-        if abs(line.claimed_amount - line.expected_amount) > tolerance:
-            findings.append(Finding(n, "R13", "adjust", "06",
-                                    f"claimed {line.claimed_amount}, but (WAC - CP) x quantity = {line.expected_amount}", allowed))  # fmt: skip
+        findings.append(
+            Finding(
+                n,
+                "R12",
+                "adjust",
+                "07",
+                f"WAC submitted {line.wac}, on file {wac} at the invoice date {line.invoice_date}",
+                allowed,
+            )
+        )
+    expected, claimed = line.expected_amount, line.claimed_amount
+    if (
+        not findings
+        and expected is not None
+        and claimed is not None
+        and abs(claimed - expected) > tolerance
+    ):
+        findings.append(
+            Finding(
+                n,
+                "R13",
+                "adjust",
+                "06",
+                f"claimed {line.claimed_amount}, but (WAC - CP) x quantity = {line.expected_amount}",
+                allowed,
+            )
+        )
     if not findings:
-        findings.append(Finding(n, "R08-R16", "pass", None,
-                                f"contract {price.line.contract_id} covers NDC {price.line.ndc11} on "
-                                f"{line.invoice_date} at {cp} ({price.basis}); WAC {wac}"))  # fmt: skip
+        findings.append(
+            Finding(
+                n,
+                "R08-R16",
+                "pass",
+                None,
+                f"contract {price.line.contract_id} covers NDC {price.line.ndc11} on "
+                f"{line.invoice_date} at {cp} ({price.basis}); WAC {wac}",
+            )
+        )
     on_file = {"contract_price": str(cp), "wac": str(wac), "tier_basis": price.basis}
     if allowed is not None:
         on_file["allowed_amount"] = str(allowed)

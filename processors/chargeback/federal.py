@@ -39,8 +39,15 @@ GPO_PROHIBITED_TYPES = ("DSH", "PED", "CAN")
 
 class FederalDbValidation(RuleStep):
     datasets: ClassVar[tuple[str, ...]] = (
-        "leie", "sam", "dea", "nppes", "opais", "products", "contracts", "sap_customers",
-    )  # fmt: skip
+        "leie",
+        "sam",
+        "dea",
+        "nppes",
+        "opais",
+        "products",
+        "contracts",
+        "sap_customers",
+    )
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "additionalProperties": False,
@@ -65,10 +72,16 @@ class FederalDbValidation(RuleStep):
 class _Screen:
     """All federal checks of one line; collects findings instead of stopping at the first."""
 
-    def __init__(self, session: Session, line: ClaimLine, day: date, config: Mapping[str, Any]) -> None:
+    def __init__(
+        self, session: Session, line: ClaimLine, day: date, config: Mapping[str, Any]
+    ) -> None:
         self.session, self.line, self.day, self.config = session, line, day, config
         self.match = lookup.resolve_customer(session, line.customer)
-        self.idents = tuple(dict.fromkeys(self.match.identifiers + lookup.master_identifiers(session, self.match.kunnr)))
+        self.idents = tuple(
+            dict.fromkeys(
+                self.match.identifiers + lookup.master_identifiers(session, self.match.kunnr)
+            )
+        )
         master = lookup.customer(session, self.match.kunnr)
         self.name = master.name1 if master is not None else self.match.name
         self.postal = zip5(master.pstlz) if master is not None else self.match.postal_code
@@ -89,12 +102,19 @@ class _Screen:
         self.npi()
         self.opais()
         if not any(f.outcome != "pass" for f in self.findings):
-            self.add("R18-R19", "pass", None, f"not excluded; licences and 340B status fine on {self.day}")
+            self.add(
+                "R18-R19",
+                "pass",
+                None,
+                f"not excluded; licences and 340B status fine on {self.day}",
+            )
         return self.findings
 
     def leie(self) -> None:
         full_dates = lookup.leie_full_snapshot_dates(self.session)
-        for row, confirmed in lookup.leie_rows(self.session, self.values("NPI"), self.name, self.postal):
+        for row, confirmed in lookup.leie_rows(
+            self.session, self.values("NPI"), self.name, self.postal
+        ):
             state, why = lookup.leie_status(row, self.day, full_dates, self.state)
             who = row.busname or f"{row.lastname}, {row.firstname}"
             if state == "clear":
@@ -106,7 +126,9 @@ class _Screen:
                 self.add("R18", "review", "25", f"OIG LEIE possible match ({basis}): {who}: {why}")
 
     def sam(self) -> None:
-        for row, confirmed in lookup.sam_rows(self.session, self.values("NPI"), self.name, self.postal):
+        for row, confirmed in lookup.sam_rows(
+            self.session, self.values("NPI"), self.name, self.postal
+        ):
             if not lookup.sam_excluded(row, self.day):
                 continue
             until = row.termination_date or "indefinitely"
@@ -115,7 +137,9 @@ class _Screen:
             if confirmed:
                 self.add("R18", "reject", "09", f"{what}: {who} (NPI {row.npi})")
             else:
-                self.add("R18", "review", "25", f"possible {what}: {who} matches by name and ZIP only")
+                self.add(
+                    "R18", "review", "25", f"possible {what}: {who} matches by name and ZIP only"
+                )
 
     def dea(self) -> None:
         product = lookup.product(self.session, self.line.ndc11) if self.line.ndc11 else None
@@ -125,16 +149,27 @@ class _Screen:
         if schedule is None:
             problems = [p for s in statuses for p in s.problems]
             if problems:
-                note = "; ".join(problems) + " (non-controlled product: the DEA is only an identifier)"
+                note = (
+                    "; ".join(problems) + " (non-controlled product: the DEA is only an identifier)"
+                )
                 if self.config.get("noncontrolled_dea_problem", "warn") == "review":
                     self.add("R19", "review", "25", note)
                 else:
                     self.add("R19", "pass", None, f"warning: {note}")
             return
         if not numbers:
-            self.add("R19", "reject", "26", f"DEA: schedule {schedule} product, but no DEA registration is known for the customer")
+            self.add(
+                "R19",
+                "reject",
+                "26",
+                f"DEA: schedule {schedule} product, but no DEA registration is known for the customer",
+            )
             return
-        good = [s for s in statuses if s.active and s.period is not None and lookup.schedule_authorized(s.period, schedule)]
+        good = [
+            s
+            for s in statuses
+            if s.active and s.period is not None and lookup.schedule_authorized(s.period, schedule)
+        ]
         if good:
             return
         problems = [p for s in statuses for p in s.problems] or [
@@ -150,39 +185,76 @@ class _Screen:
             row = lookup.nppes(self.session, number)
             if row is None:
                 if number in sent and self.match.kunnr is None:
-                    self.add("NPI", "reject", "26", f"NPI {number} is not assigned (not in NPPES) and no other identifier is known")
+                    self.add(
+                        "NPI",
+                        "reject",
+                        "26",
+                        f"NPI {number} is not assigned (not in NPPES) and no other identifier is known",
+                    )
                 else:
                     self.add("NPI", "pass", None, f"warning: NPI {number} is not in NPPES")
                 continue
             if not lookup.npi_active(row, self.day):
                 reason = f", reason {row.deactivation_reason}" if row.deactivation_reason else ""
-                self.add("NPI", "reject", "26", f"NPI {number} deactivated {row.deactivation_date}{reason}; invoice dated {self.day}")
+                self.add(
+                    "NPI",
+                    "reject",
+                    "26",
+                    f"NPI {number} deactivated {row.deactivation_date}{reason}; invoice dated {self.day}",
+                )
 
     def opais(self) -> None:
-        contract = lookup.contract(self.session, self.line.contract_id) if self.line.contract_id else None
+        contract = (
+            lookup.contract(self.session, self.line.contract_id) if self.line.contract_id else None
+        )
         entities: dict[str, m.OpaisEntity] = {}
         for id340b in self.values("340B"):
             entity = lookup.opais_entity(self.session, id340b)
             if entity is not None:
                 entities[entity.id340b] = entity
                 continue
-            parents = [p for p in lookup.parent_340b_candidates(id340b) if lookup.opais_entity(self.session, p)]
+            parents = [
+                p
+                for p in lookup.parent_340b_candidates(id340b)
+                if lookup.opais_entity(self.session, p)
+            ]
             if parents:
-                self.add("340B", "review", "25", f"340B ID {id340b} is not registered in OPAIS; its parent {parents[0]} is: register the child site")
+                self.add(
+                    "340B",
+                    "review",
+                    "25",
+                    f"340B ID {id340b} is not registered in OPAIS; its parent {parents[0]} is: register the child site",
+                )
             else:
                 self.add("340B", "review", "25", f"340B ID {id340b} is not in OPAIS")
         for entity in lookup.opais_by_npi(self.session, self.values("NPI")):
             entities.setdefault(entity.id340b, entity)
         eligible = [e for e in entities.values() if lookup.opais_eligible(e, self.day)]
         if contract is not None and contract.contract_type == "340B" and not eligible:
-            known = ", ".join(f"{e.id340b} ({_participation(e)})" for e in entities.values()) or "none found"
-            self.add("340B", "reject", "26", f"contract {contract.contract_id} is a 340B contract but the customer is not an eligible 340B entity on {self.day}: {known}")
-        if contract is not None and contract.contract_type == "GPO" and contract.program == "PHARMACY":
+            known = (
+                ", ".join(f"{e.id340b} ({_participation(e)})" for e in entities.values())
+                or "none found"
+            )
+            self.add(
+                "340B",
+                "reject",
+                "26",
+                f"contract {contract.contract_id} is a 340B contract but the customer is not an eligible 340B entity on {self.day}: {known}",
+            )
+        if (
+            contract is not None
+            and contract.contract_type == "GPO"
+            and contract.program == "PHARMACY"
+        ):
             for entity in eligible:
                 if entity.entity_type in GPO_PROHIBITED_TYPES:
-                    self.add("340B", "review", "25",
-                             f"GPO prohibition: {entity.id340b} is a participating 340B {entity.entity_type} on "
-                             f"{self.day} buying on GPO pharmacy contract {contract.contract_id}")  # fmt: skip
+                    self.add(
+                        "340B",
+                        "review",
+                        "25",
+                        f"GPO prohibition: {entity.id340b} is a participating 340B {entity.entity_type} on "
+                        f"{self.day} buying on GPO pharmacy contract {contract.contract_id}",
+                    )
 
 
 def _participation(entity: m.OpaisEntity) -> str:

@@ -54,21 +54,34 @@ def _line(session: Session, line: ClaimLine) -> tuple[Finding, dict[str, Any]] |
         return None
     if contract.contract_type != "GPO" or not contract.gpo_id:
         return (
-            Finding(n, RULE, "pass", None, f"contract {contract.contract_id} is not roster-driven ({contract.contract_type})"),
+            Finding(
+                n,
+                RULE,
+                "pass",
+                None,
+                f"contract {contract.contract_id} is not roster-driven ({contract.contract_type})",
+            ),
             {"status": "not_roster_driven"},
         )
     day, gpo = line.invoice_date, contract.gpo_id
     match = lookup.resolve_customer(session, line.customer)
-    hits = lookup.roster_hits(session, match.identifiers + lookup.master_identifiers(session, match.kunnr))
+    hits = lookup.roster_hits(
+        session, match.identifiers + lookup.master_identifiers(session, match.kunnr)
+    )
     on_gpo = [h for h in hits if h.row.gpo_id == gpo]
     current = [h for h in on_gpo if lookup.member_on(h.row, day)]
     if current:
         hit = current[0]
         return (
-            Finding(n, RULE, "pass", None,
-                    f"member {hit.row.gpo_member_id} of {gpo} on {day} (matched by {hit.matched_by})"),
+            Finding(
+                n,
+                RULE,
+                "pass",
+                None,
+                f"member {hit.row.gpo_member_id} of {gpo} on {day} (matched by {hit.matched_by})",
+            ),
             _status("member", hit),
-        )  # fmt: skip
+        )
     elsewhere = [h for h in hits if h.row.gpo_id != gpo and lookup.member_on(h.row, day)]
     if on_gpo:
         hit = max(on_gpo, key=lambda h: h.row.membership_start_date)
@@ -76,22 +89,42 @@ def _line(session: Session, line: ClaimLine) -> tuple[Finding, dict[str, Any]] |
     if elsewhere:
         others = sorted({h.row.gpo_id for h in elsewhere})
         return (
-            Finding(n, RULE, "reject", "26",
-                    f"customer not covered: member of {', '.join(others)} on {day}, not of {gpo} "
-                    f"(matched by {elsewhere[0].matched_by})"),
+            Finding(
+                n,
+                RULE,
+                "reject",
+                "26",
+                f"customer not covered: member of {', '.join(others)} on {day}, not of {gpo} "
+                f"(matched by {elsewhere[0].matched_by})",
+            ),
             _status("other_gpo", elsewhere[0]),
-        )  # fmt: skip
-    by_name = [r for r in lookup.roster_by_name(session, gpo, match.name, match.postal_code) if lookup.member_on(r, day)]
+        )
+    by_name = [
+        r
+        for r in lookup.roster_by_name(session, gpo, match.name, match.postal_code)
+        if lookup.member_on(r, day)
+    ]
     if by_name:
         row = by_name[0]
         return (
-            Finding(n, RULE, "review", "25",
-                    f"no identifier matches the {gpo} roster, but member {row.gpo_member_id} has the "
-                    f"same name and ZIP; confirm and update the identifiers"),
+            Finding(
+                n,
+                RULE,
+                "review",
+                "25",
+                f"no identifier matches the {gpo} roster, but member {row.gpo_member_id} has the "
+                f"same name and ZIP; confirm and update the identifiers",
+            ),
             {"status": "name_match", "gpo_id": gpo, "gpo_member_id": row.gpo_member_id},
-        )  # fmt: skip
+        )
     return (
-        Finding(n, RULE, "reject", "26", f"customer not covered: not on any GPO roster on {day} ({gpo} expected)"),
+        Finding(
+            n,
+            RULE,
+            "reject",
+            "26",
+            f"customer not covered: not on any GPO roster on {day} ({gpo} expected)",
+        ),
         {"status": "not_found", "gpo_id": gpo},
     )
 
@@ -104,7 +137,11 @@ def _outside_membership(
         why, status = f"joins {gpo} only on {row.membership_start_date}", "not_yet_member"
     else:
         why, status = f"membership in {gpo} ended {row.membership_end_date}", "membership_ended"
-    also = f"; on {day} a member of {', '.join(sorted({h.row.gpo_id for h in elsewhere}))}" if elsewhere else ""
+    also = (
+        f"; on {day} a member of {', '.join(sorted({h.row.gpo_id for h in elsewhere}))}"
+        if elsewhere
+        else ""
+    )
     return (
         Finding(n, RULE, "reject", "26", f"customer not covered: {why}, invoice dated {day}{also}"),
         _status(status, hit),

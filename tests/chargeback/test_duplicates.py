@@ -16,17 +16,34 @@ from processors.chargeback.db import session_scope
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.reference import history
 from processors.chargeback.reference.models import ClaimLineHistory
-from processors.chargeback.reference.testing import ReferenceSet, claim, claim_line, party, step_context
+from processors.chargeback.reference.testing import (
+    ReferenceSet,
+    claim,
+    claim_line,
+    party,
+    step_context,
+)
 
 HOSPITAL = {"dea": "BS4182301", "hin": "A1B2C3D00"}
 CLINIC = {"dea": "FR5529017", "hin": "R7K2M9P00"}
 
 
 def history_row(**kw: Any) -> dict[str, Any]:
-    row = {"wholesaler_id": "DC1", "dm_no": "DM-OLD", "line_no": "1", "invoice_no": "INV1",
-           "invoice_line": "1", "invoice_date": "2024-03-04", "ndc11": "12345678901",
-           "customer_key": "0000000001", "quantity": "10", "amount": "425.00", "status": "PAID",
-           "paid_quantity": "10", "allowed_amount": "425.00"}  # fmt: skip
+    row = {
+        "wholesaler_id": "DC1",
+        "dm_no": "DM-OLD",
+        "line_no": "1",
+        "invoice_no": "INV1",
+        "invoice_line": "1",
+        "invoice_date": "2024-03-04",
+        "ndc11": "12345678901",
+        "customer_key": "0000000001",
+        "quantity": "10",
+        "amount": "425.00",
+        "status": "PAID",
+        "paid_quantity": "10",
+        "allowed_amount": "425.00",
+    }
     row.update(kw)
     return row
 
@@ -43,17 +60,28 @@ def store(tmp_path: Path, *rows: dict[str, Any]) -> str:
     return url
 
 
-def run(the_claim: Claim, url: str, tmp_path: Path, run_id: str = "run-1", **config: Any) -> StepResult:
+def run(
+    the_claim: Claim, url: str, tmp_path: Path, run_id: str = "run-1", **config: Any
+) -> StepResult:
     return DuplicateCheck(config).process(step_context(the_claim, url, tmp_path, run_id))
 
 
 def findings(result: StepResult) -> list[tuple[int, str, str | None, Decimal | None]]:
-    return [(f.line, f.outcome, f.code, f.amount) for f in map(Finding.from_json, result.data["findings"])]
+    return [
+        (f.line, f.outcome, f.code, f.amount)
+        for f in map(Finding.from_json, result.data["findings"])
+    ]
 
 
 def ledger(url: str) -> list[ClaimLineHistory]:
     with session_scope(url) as s:
-        return list(s.scalars(select(ClaimLineHistory).where(ClaimLineHistory.run_id != "reference").order_by(ClaimLineHistory.id)))
+        return list(
+            s.scalars(
+                select(ClaimLineHistory)
+                .where(ClaimLineHistory.run_id != "reference")
+                .order_by(ClaimLineHistory.id)
+            )
+        )
 
 
 def settle(url: str, the_claim: Claim, run_id: str, *decisions: LineDecision) -> int:
@@ -65,7 +93,11 @@ def test_line_paid_for_the_same_quantity_is_rejected_28(tmp_path: Path) -> None:
     url = store(tmp_path, history_row())
     result = run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path)
     assert findings(result) == [(1, "reject", "28", Decimal("0.00"))]
-    assert dict(result.outputs) == {"is_duplicate": True, "duplicate_lines": 1, "duplicate_customers": 0}
+    assert dict(result.outputs) == {
+        "is_duplicate": True,
+        "duplicate_lines": 1,
+        "duplicate_customers": 0,
+    }
 
 
 def test_resubmission_with_a_higher_quantity_pays_only_the_delta(tmp_path: Path) -> None:
@@ -75,12 +107,25 @@ def test_resubmission_with_a_higher_quantity_pays_only_the_delta(tmp_path: Path)
     assert findings(result) == [(1, "adjust", "28", Decimal("85.00"))]  # 2 x (125.00 - 82.50)
     assert result.data["net_quantity"] == {"1": "2"}
     assert result.outputs["is_duplicate"] is False
-    settle(url, claim(claim_line(1, party(**HOSPITAL), quantity="12")), "run-1",
-           LineDecision(1, "adjust", Decimal("85.00"), ("28",)))  # fmt: skip
+    settle(
+        url,
+        claim(claim_line(1, party(**HOSPITAL), quantity="12")),
+        "run-1",
+        LineDecision(1, "adjust", Decimal("85.00"), ("28",)),
+    )
     (row,) = ledger(url)
-    assert (row.status, row.paid_quantity, row.allowed_amount) == ("PAID", Decimal("2"), Decimal("85.00"))
+    assert (row.status, row.paid_quantity, row.allowed_amount) == (
+        "PAID",
+        Decimal(2),
+        Decimal("85.00"),
+    )
     # a third claim of 12 is now fully paid (10 + 2): a duplicate
-    again = run(claim(claim_line(1, party(**HOSPITAL), quantity="12"), debit_memo="DM0003"), url, tmp_path, "run-2")
+    again = run(
+        claim(claim_line(1, party(**HOSPITAL), quantity="12"), debit_memo="DM0003"),
+        url,
+        tmp_path,
+        "run-2",
+    )
     assert findings(again) == [(1, "reject", "28", Decimal("0.00"))]
 
 
@@ -98,7 +143,9 @@ def test_a_reversal_is_a_credit_not_a_duplicate_and_allows_the_rebill(tmp_path: 
     assert findings(result) == [(1, "pass", None, None)]
     assert result.outputs["is_duplicate"] is False
     settle(url, credit, "run-1", LineDecision(1, "accept", Decimal("-425.00")))
-    rebill = run(claim(claim_line(1, party(**HOSPITAL)), debit_memo="DM0002"), url, tmp_path, "run-2")
+    rebill = run(
+        claim(claim_line(1, party(**HOSPITAL)), debit_memo="DM0002"), url, tmp_path, "run-2"
+    )
     assert findings(rebill) == [(1, "pass", None, None)]
     assert "rebill after credit" in rebill.data["findings"][0]["message"]
 
@@ -107,7 +154,10 @@ def test_a_previously_rejected_line_is_a_resubmission_linked_to_it(tmp_path: Pat
     url = store(tmp_path, history_row(status="REJECTED", paid_quantity="", allowed_amount="0.00"))
     result = run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path)
     assert findings(result) == [(1, "pass", None, None)]
-    assert "resubmission of a rejected line (DM DM-OLD line 1)" in result.data["findings"][0]["message"]
+    assert (
+        "resubmission of a rejected line (DM DM-OLD line 1)"
+        in result.data["findings"][0]["message"]
+    )
     (row,) = ledger(url)
     assert row.original_id is not None
 
@@ -115,9 +165,14 @@ def test_a_previously_rejected_line_is_a_resubmission_linked_to_it(tmp_path: Pat
 def test_same_line_pending_in_another_run_goes_to_review(tmp_path: Path) -> None:
     url = store(tmp_path)
     run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path, "run-1")
-    other = run(claim(claim_line(1, party(**HOSPITAL)), debit_memo="DM0002"), url, tmp_path, "run-2")
+    other = run(
+        claim(claim_line(1, party(**HOSPITAL)), debit_memo="DM0002"), url, tmp_path, "run-2"
+    )
     assert findings(other) == [(1, "review", "25", None)]
-    assert "still pending" in other.data["findings"][0]["message"] and "run-1" in other.data["findings"][0]["message"]
+    assert (
+        "still pending" in other.data["findings"][0]["message"]
+        and "run-1" in other.data["findings"][0]["message"]
+    )
 
 
 def test_renumbered_invoice_line_is_a_soft_key_match_for_review(tmp_path: Path) -> None:
@@ -127,19 +182,25 @@ def test_renumbered_invoice_line_is_a_soft_key_match_for_review(tmp_path: Path) 
     assert "another invoice line number" in result.data["findings"][0]["message"]
 
 
-def test_debit_memo_resent_as_original_is_rejected_11_but_a_replacement_is_netted(tmp_path: Path) -> None:
+def test_debit_memo_resent_as_original_is_rejected_11_but_a_replacement_is_netted(
+    tmp_path: Path,
+) -> None:
     url = store(tmp_path, history_row(dm_no="DM0001"))
     resent = run(claim(claim_line(1, party(**CLINIC), invoice_number="INV9")), url, tmp_path)
     assert (0, "reject", "11", None) in findings(resent)
     assert resent.outputs["is_duplicate"] is True and resent.outputs["duplicate_lines"] == 1
-    replacement = run(claim(claim_line(1, party(**HOSPITAL), quantity="12"), purpose="05"), url, tmp_path, "run-2")
+    replacement = run(
+        claim(claim_line(1, party(**HOSPITAL), quantity="12"), purpose="05"), url, tmp_path, "run-2"
+    )
     assert findings(replacement) == [(0, "pass", None, None), (1, "adjust", "28", Decimal("85.00"))]
     assert replacement.outputs["is_duplicate"] is False
 
 
 def test_the_same_invoice_line_twice_in_one_debit_memo(tmp_path: Path) -> None:
     url = store(tmp_path)
-    result = run(claim(claim_line(1, party(**HOSPITAL)), claim_line(2, party(**HOSPITAL))), url, tmp_path)
+    result = run(
+        claim(claim_line(1, party(**HOSPITAL)), claim_line(2, party(**HOSPITAL))), url, tmp_path
+    )
     assert findings(result) == [(1, "pass", None, None), (2, "reject", "28", Decimal("0.00"))]
     assert "line 1 of this debit memo" in result.data["findings"][1]["message"]
     assert result.outputs["duplicate_lines"] == 1 and result.outputs["is_duplicate"] is False
@@ -148,17 +209,28 @@ def test_the_same_invoice_line_twice_in_one_debit_memo(tmp_path: Path) -> None:
 def test_recording_is_idempotent_per_run_and_line(tmp_path: Path) -> None:
     """A retried or resumed step neither double-records nor flags its own earlier attempt."""
     url = store(tmp_path)
-    the_claim = claim(claim_line(1, party(**HOSPITAL)), claim_line(2, party(**CLINIC), invoice_number="INV2"))
+    the_claim = claim(
+        claim_line(1, party(**HOSPITAL)), claim_line(2, party(**CLINIC), invoice_number="INV2")
+    )
     first = run(the_claim, url, tmp_path, "run-1")
     second = run(the_claim, url, tmp_path, "run-1")
     assert first.data["findings"] == second.data["findings"]
     rows = ledger(url)
     assert [(r.run_id, r.dm_no, r.line_no, r.status) for r in rows] == [
-        ("run-1", "DM0001", "1", "PENDING"), ("run-1", "DM0001", "2", "PENDING")
+        ("run-1", "DM0001", "1", "PENDING"),
+        ("run-1", "DM0001", "2", "PENDING"),
     ]
     assert rows[0].hard_key == "DC1|INV1|1|12345678901|0000000001"
-    assert settle(url, the_claim, "run-1", LineDecision(1, "accept", Decimal("425.00")),
-                  LineDecision(2, "reject", Decimal("0.00"), ("26",))) == 2  # fmt: skip
+    assert (
+        settle(
+            url,
+            the_claim,
+            "run-1",
+            LineDecision(1, "accept", Decimal("425.00")),
+            LineDecision(2, "reject", Decimal("0.00"), ("26",)),
+        )
+        == 2
+    )
     run(the_claim, url, tmp_path, "run-1")  # a late retry must not reopen settled lines
     assert [r.status for r in ledger(url)] == ["PAID", "REJECTED"]
 
@@ -182,8 +254,15 @@ def test_customer_added_to_the_master_later_is_still_the_same_customer(tmp_path:
     run(first, url, tmp_path, "run-1")
     assert ledger(url)[0].customer_key == "DEA:AB1234563"
     settle(url, first, "run-1", LineDecision(1, "accept", Decimal("425.00")))
-    ReferenceSet("2024-03-20").add("sap_customers", kunnr="3", name1="NEW PHARMACY", **new).load(tmp_path / "ref2", url)
-    again = run(claim(claim_line(1, party("NEW PHARMACY", **new)), debit_memo="DM0009"), url, tmp_path, "run-2")
+    ReferenceSet("2024-03-20").add("sap_customers", kunnr="3", name1="NEW PHARMACY", **new).load(
+        tmp_path / "ref2", url
+    )
+    again = run(
+        claim(claim_line(1, party("NEW PHARMACY", **new)), debit_memo="DM0009"),
+        url,
+        tmp_path,
+        "run-2",
+    )
     assert findings(again) == [(1, "reject", "28", Decimal("0.00"))]
 
 
@@ -200,11 +279,19 @@ def test_identifiers_of_different_customer_records_are_a_duplicate_customer(tmp_
 
 def test_one_identifier_sent_for_two_differently_named_customers(tmp_path: Path) -> None:
     url = store(tmp_path)
-    result = run(claim(claim_line(1, party("NORTH CLINIC", dea="AB1234563")),
-                       claim_line(2, party("SOUTH CLINIC", dea="AB1234563"), invoice_number="INV2")),
-                 url, tmp_path)  # fmt: skip
+    result = run(
+        claim(
+            claim_line(1, party("NORTH CLINIC", dea="AB1234563")),
+            claim_line(2, party("SOUTH CLINIC", dea="AB1234563"), invoice_number="INV2"),
+        ),
+        url,
+        tmp_path,
+    )
     assert result.outputs["duplicate_customers"] == 1
-    assert [f for f in findings(result) if f[1] == "review"] == [(1, "review", "25", None), (2, "review", "25", None)]
+    assert [f for f in findings(result) if f[1] == "review"] == [
+        (1, "review", "25", None),
+        (2, "review", "25", None),
+    ]
 
 
 def test_line_without_invoice_number_cannot_be_keyed(tmp_path: Path) -> None:
@@ -216,9 +303,20 @@ def test_line_without_invoice_number_cannot_be_keyed(tmp_path: Path) -> None:
 
 def test_step_needs_a_claim_and_a_store(tmp_path: Path) -> None:
     url = store(tmp_path)
-    bare = StepContext(run_id="r", workflow="w", step="duplicate-check", attempt=1, params={}, env={},
-                       upstream={}, workdir=tmp_path, database_url=url)  # fmt: skip
+    bare = StepContext(
+        run_id="r",
+        workflow="w",
+        step="duplicate-check",
+        attempt=1,
+        params={},
+        env={},
+        upstream={},
+        workdir=tmp_path,
+        database_url=url,
+    )
     with pytest.raises(StepFailed, match="found no claim"):
         DuplicateCheck({}).process(bare)
     with pytest.raises(StepFailed, match="needs the store"):
-        DuplicateCheck({}).process(step_context(claim(claim_line(1, party(**HOSPITAL))), "", tmp_path))
+        DuplicateCheck({}).process(
+            step_context(claim(claim_line(1, party(**HOSPITAL))), "", tmp_path)
+        )

@@ -11,7 +11,13 @@ import pytest
 from engine.processors import StepResult
 from processors.chargeback.claim import Claim, Finding
 from processors.chargeback.eligibility import ContractEligibility
-from processors.chargeback.reference.testing import ReferenceSet, claim, claim_line, party, step_context
+from processors.chargeback.reference.testing import (
+    ReferenceSet,
+    claim,
+    claim_line,
+    party,
+    step_context,
+)
 
 NDC = "12345678901"
 RISING = "12345045610"  # WAC 64.00, then 69.50 from 2024-03-01
@@ -30,7 +36,9 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     ref.add("products", ndc11="12345099990", active_to="2023-12-31")
     ref.add("wac", ndc11=NDC, wac="118.00", effective_from="2023-01-01", effective_to="2023-12-31")
     ref.add("wac", ndc11=NDC, wac="125.00", effective_from="2024-01-01")
-    ref.add("wac", ndc11=RISING, wac="64.00", effective_from="2023-01-01", effective_to="2024-02-29")
+    ref.add(
+        "wac", ndc11=RISING, wac="64.00", effective_from="2023-01-01", effective_to="2024-02-29"
+    )
     ref.add("wac", ndc11=RISING, wac="69.50", effective_from="2024-03-01")
     ref.add("wac", ndc11=HEPARIN, wac="14.90", effective_from="2024-01-01")
     contracts: dict[str, dict[str, str]] = {
@@ -44,19 +52,57 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     }
     for cid, values in contracts.items():
         ref.add("contracts", contract_id=cid, **values)
-        ref.add("contract_lines", contract_id=cid, ndc11=NDC, contract_price="82.50", start_date="2023-01-01")
+        ref.add(
+            "contract_lines",
+            contract_id=cid,
+            ndc11=NDC,
+            contract_price="82.50",
+            start_date="2023-01-01",
+        )
     ref.add("contract_lines", contract_id="C-1", ndc11=RISING, contract_price="48.00")
     ref.add("contract_lines", contract_id="C-1", ndc11=HEPARIN, contract_price="15.25")
-    ref.add("contract_lines", contract_id="C-1", ndc11="12345011110", tier="1", contract_price="10.00", qty_cap="50")
-    ref.add("contract_lines", contract_id="C-1", ndc11="12345011110", tier="2", contract_price="11.00", qty_cap="50")
-    ref.add("contract_lines", contract_id="C-1", ndc11="12345099990", contract_price="1.00", end_date="2024-02-29")
-    ref.add("contract_lines", contract_id="C-1", ndc11="12345022220", contract_price="1.00", end_date="2024-02-29")
+    ref.add(
+        "contract_lines",
+        contract_id="C-1",
+        ndc11="12345011110",
+        tier="1",
+        contract_price="10.00",
+        qty_cap="50",
+    )
+    ref.add(
+        "contract_lines",
+        contract_id="C-1",
+        ndc11="12345011110",
+        tier="2",
+        contract_price="11.00",
+        qty_cap="50",
+    )
+    ref.add(
+        "contract_lines",
+        contract_id="C-1",
+        ndc11="12345099990",
+        contract_price="1.00",
+        end_date="2024-02-29",
+    )
+    ref.add(
+        "contract_lines",
+        contract_id="C-1",
+        ndc11="12345022220",
+        contract_price="1.00",
+        end_date="2024-02-29",
+    )
     ref.add("wac", ndc11="12345022220", wac="5.00")
     ref.add("wac", ndc11="12345011110", wac="20.00")
     ref.add("sap_customers", kunnr="1", name1="ST ELSEWHERE", hin="A1B2C3D00", brsch="HOSP_ACUTE")
     ref.add("sap_customers", kunnr="2", name1="CORNER DRUG", dea="AC1234563", brsch="RETAIL_PHARM")
     ref.add("gpo_roster", gpo_id="G1", gpo_member_id="M1", hin="A1B2C3D00", tier="2")
-    ref.add("gpo_roster", gpo_id="G1", gpo_member_id="M2", dea="AC1234563", class_of_trade="RETAIL_PHARM")
+    ref.add(
+        "gpo_roster",
+        gpo_id="G1",
+        gpo_member_id="M2",
+        dea="AC1234563",
+        class_of_trade="RETAIL_PHARM",
+    )
     ref.add("contract_eligibility", contract_id="C-IDN", kunnr="1")
     ref.load(base / "ref", url)
     return url
@@ -67,7 +113,10 @@ def check(the_claim: Claim, url: str, tmp_path: Path, **config: Any) -> StepResu
 
 
 def verdicts(result: StepResult) -> list[tuple[str, str, str | None, Decimal | None]]:
-    return [(f.rule, f.outcome, f.code, f.amount) for f in map(Finding.from_json, result.data["findings"])]
+    return [
+        (f.rule, f.outcome, f.code, f.amount)
+        for f in map(Finding.from_json, result.data["findings"])
+    ]
 
 
 def one(url: str, tmp_path: Path, **line: Any) -> tuple[str, str, str | None, Decimal | None]:
@@ -79,32 +128,65 @@ def one(url: str, tmp_path: Path, **line: Any) -> tuple[str, str, str | None, De
 def test_a_clean_line_passes_and_reports_prices_on_file(url: str, tmp_path: Path) -> None:
     result = check(claim(claim_line(1, HOSPITAL)), url, tmp_path)
     assert verdicts(result) == [("R08-R16", "pass", None, None)]
-    assert result.data["prices"]["1"] == {"contract_price": "82.50", "wac": "125.00",
-                                          "tier_basis": "all tiers", "allowed_amount": "425.00"}  # fmt: skip
-    assert dict(result.outputs) == {"passed_lines": 1, "adjusted_lines": 0, "review_lines": 0, "rejected_lines": 0}
+    assert result.data["prices"]["1"] == {
+        "contract_price": "82.50",
+        "wac": "125.00",
+        "tier_basis": "all tiers",
+        "allowed_amount": "425.00",
+    }
+    assert dict(result.outputs) == {
+        "passed_lines": 1,
+        "adjusted_lines": 0,
+        "review_lines": 0,
+        "rejected_lines": 0,
+    }
     assert set(result.data["reference_snapshots"]) >= {"contracts", "contract_lines", "wac"}
 
 
-def test_contract_expired_at_invoice_date_though_active_at_dm_date(url: str, tmp_path: Path) -> None:
+def test_contract_expired_at_invoice_date_though_active_at_dm_date(
+    url: str, tmp_path: Path
+) -> None:
     """Brief §9.1: the invoice date decides, never the DM date."""
-    assert one(url, tmp_path, contract_id="C-OLD", invoice_date="2024-03-04")[:3] == ("R09", "reject", "02")
-    assert one(url, tmp_path, contract_id="C-OLD", invoice_date="2024-02-29")[:3] == ("R08-R16", "pass", None)
-    assert one(url, tmp_path, contract_id="C-FUT", invoice_date="2024-03-04")[:3] == ("R09", "reject", "19")
+    assert one(url, tmp_path, contract_id="C-OLD", invoice_date="2024-03-04")[:3] == (
+        "R09",
+        "reject",
+        "02",
+    )
+    assert one(url, tmp_path, contract_id="C-OLD", invoice_date="2024-02-29")[:3] == (
+        "R08-R16",
+        "pass",
+        None,
+    )
+    assert one(url, tmp_path, contract_id="C-FUT", invoice_date="2024-03-04")[:3] == (
+        "R09",
+        "reject",
+        "19",
+    )
 
 
 @pytest.mark.parametrize(
     ("contract_id", "code"),
     [("NOPE-1", "01"), ("C-DIR", "01"), ("C-VOID", "23"), ("C-TERM", "23"), (None, "15")],
 )
-def test_contract_must_exist_be_indirect_and_alive(url: str, tmp_path: Path, contract_id: str | None, code: str) -> None:
+def test_contract_must_exist_be_indirect_and_alive(
+    url: str, tmp_path: Path, contract_id: str | None, code: str
+) -> None:
     assert one(url, tmp_path, contract_id=contract_id)[1:3] == ("reject", code)
 
 
 def test_product_checks(url: str, tmp_path: Path) -> None:
     assert one(url, tmp_path, ndc11="99999999999")[:3] == ("R03", "reject", "14")
     assert one(url, tmp_path, ndc11=None)[:3] == ("R03", "reject", "14")
-    assert one(url, tmp_path, contract_id="C-OLD", ndc11=RISING, invoice_date="2024-02-01")[:3] == ("R10", "reject", "03")
-    assert one(url, tmp_path, ndc11="12345099990", invoice_date="2024-01-15")[:3] == ("R03", "reject", "14")
+    assert one(url, tmp_path, contract_id="C-OLD", ndc11=RISING, invoice_date="2024-02-01")[:3] == (
+        "R10",
+        "reject",
+        "03",
+    )
+    assert one(url, tmp_path, ndc11="12345099990", invoice_date="2024-01-15")[:3] == (
+        "R03",
+        "reject",
+        "14",
+    )
 
 
 def test_price_line_not_effective_at_invoice_date_is_03(url: str, tmp_path: Path) -> None:
@@ -115,19 +197,41 @@ def test_price_line_not_effective_at_invoice_date_is_03(url: str, tmp_path: Path
 
 def test_wrong_contract_price_is_adjusted_to_the_price_on_file(url: str, tmp_path: Path) -> None:
     """The example's line 3: 80.00 submitted, 82.50 on file -> 6 x 42.50 = 255.00 (06)."""
-    assert one(url, tmp_path, quantity="6", contract_price="80.00") == ("R11", "adjust", "06", Decimal("255.00"))
+    assert one(url, tmp_path, quantity="6", contract_price="80.00") == (
+        "R11",
+        "adjust",
+        "06",
+        Decimal("255.00"),
+    )
 
 
 def test_wac_change_mid_period_uses_the_wac_at_invoice_date(url: str, tmp_path: Path) -> None:
     """Brief §9.7: WAC rose 2024-03-01; an invoice of 2024-02-28 sent with the new WAC."""
-    verdict = one(url, tmp_path, ndc11=RISING, wac="69.50", contract_price="48.00", invoice_date="2024-02-28")
+    verdict = one(
+        url, tmp_path, ndc11=RISING, wac="69.50", contract_price="48.00", invoice_date="2024-02-28"
+    )
     assert verdict == ("R12", "adjust", "07", Decimal("160.00"))  # 10 x (64.00 - 48.00)
-    assert one(url, tmp_path, ndc11=RISING, wac="69.50", contract_price="48.00", invoice_date="2024-03-01")[1] == "pass"
+    assert (
+        one(
+            url,
+            tmp_path,
+            ndc11=RISING,
+            wac="69.50",
+            contract_price="48.00",
+            invoice_date="2024-03-01",
+        )[1]
+        == "pass"
+    )
 
 
 def test_contract_price_at_or_above_wac_pays_nothing(url: str, tmp_path: Path) -> None:
     """Brief §9.11: never pay a negative chargeback back to the wholesaler."""
-    assert one(url, tmp_path, ndc11=HEPARIN, wac="14.90", contract_price="15.25") == ("R14", "adjust", "17", Decimal("0.00"))
+    assert one(url, tmp_path, ndc11=HEPARIN, wac="14.90", contract_price="15.25") == (
+        "R14",
+        "adjust",
+        "17",
+        Decimal("0.00"),
+    )
 
 
 def test_claimed_amount_must_match_the_arithmetic(url: str, tmp_path: Path) -> None:
@@ -146,10 +250,16 @@ def test_explicit_members_of_a_non_roster_contract(url: str, tmp_path: Path) -> 
 
 
 def test_tier_price_follows_the_roster_tier_and_quantity_cap(url: str, tmp_path: Path) -> None:
-    result = check(claim(claim_line(1, HOSPITAL, ndc11="12345011110", wac="20.00", contract_price="10.00")), url, tmp_path)
+    result = check(
+        claim(claim_line(1, HOSPITAL, ndc11="12345011110", wac="20.00", contract_price="10.00")),
+        url,
+        tmp_path,
+    )
     assert verdicts(result) == [("R11", "adjust", "06", Decimal("90.00"))]  # tier 2: 11.00
     assert result.data["prices"]["1"]["tier_basis"] == "tier 2"
-    assert one(url, tmp_path, ndc11="12345011110", wac="20.00", contract_price="11.00", quantity="51")[1:3] == ("reject", "04")
+    assert one(
+        url, tmp_path, ndc11="12345011110", wac="20.00", contract_price="11.00", quantity="51"
+    )[1:3] == ("reject", "04")
 
 
 def test_missing_invoice_date_is_15(url: str, tmp_path: Path) -> None:

@@ -33,10 +33,10 @@ def rows(path: Path) -> list[dict[str, str]]:
 def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
     a = generate(tmp_path / "a", seed=7, **SMALL)
     b = generate(tmp_path / "b", seed=7, **SMALL)
-    c = generate(tmp_path / "c", seed=8, **SMALL)
+    generate(tmp_path / "c", seed=8, **SMALL)
     names = [p.name for p in a]
     assert names == [p.name for p in b] and "manifest.csv" in names
-    match, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, shallow=False)
+    _, mismatch, errors = filecmp.cmpfiles(tmp_path / "a", tmp_path / "b", names, shallow=False)
     assert mismatch == [] and errors == []
     _, differ, _ = filecmp.cmpfiles(tmp_path / "a", tmp_path / "c", names, shallow=False)
     assert "sap_customers.csv" in differ and "gpo_roster.csv" in differ
@@ -57,8 +57,24 @@ def test_generated_identifiers_carry_valid_check_digits(tmp_path: Path) -> None:
         assert check_dea(row["dea_no"]).valid
 
 
-def test_generated_set_loads_and_cli_generate_works(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["generate", str(tmp_path / "g"), "--seed", "5", "--customers", "30", "--roster-only", "20"]) == 0
+def test_generated_set_loads_and_cli_generate_works(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        main(
+            [
+                "generate",
+                str(tmp_path / "g"),
+                "--seed",
+                "5",
+                "--customers",
+                "30",
+                "--roster-only",
+                "20",
+            ]
+        )
+        == 0
+    )
     assert "wrote 17 files" in capsys.readouterr().out
     results = load_directory(tmp_path / "g", f"sqlite:///{tmp_path / 's.db'}")
     assert all(r.status == "loaded" and r.rows > 0 for r in results)
@@ -69,7 +85,9 @@ def test_shipped_data_is_the_seed_844_output_and_small(tmp_path: Path) -> None:
     names = sorted(p.name for p in written)
     assert sorted(p.name for p in SHIPPED_DATA.iterdir() if p.suffix == ".csv") == names
     _, mismatch, errors = filecmp.cmpfiles(tmp_path, SHIPPED_DATA, names, shallow=False)
-    assert mismatch == [] and errors == [], "regenerate: python -m processors.chargeback.reference generate <data dir> --seed 844"
+    assert mismatch == [] and errors == [], (
+        "regenerate: python -m processors.chargeback.reference generate <data dir> --seed 844"
+    )
     assert sum(p.stat().st_size for p in SHIPPED_DATA.iterdir()) < 3_000_000
     assert len(rows(SHIPPED_DATA / "gpo_roster.csv")) > 2000
     assert len(rows(SHIPPED_DATA / "contracts.csv")) >= 24
@@ -77,10 +95,16 @@ def test_shipped_data_is_the_seed_844_output_and_small(tmp_path: Path) -> None:
 
 def _context(tmp_path: Path, claim_json: dict[str, object], run_id: str) -> StepContext:
     return StepContext(
-        run_id=run_id, workflow="chargeback", step="check", attempt=1, params={}, env={},
+        run_id=run_id,
+        workflow="chargeback",
+        step="check",
+        attempt=1,
+        params={},
+        env={},
         upstream={"intake": Upstream("Succeeded", {}, {"claim": claim_json})},
-        workdir=tmp_path, database_url=f"sqlite:///{tmp_path / 'state.db'}",
-    )  # fmt: skip
+        workdir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'state.db'}",
+    )
 
 
 def test_example_claim_resolves_as_its_849_on_the_shipped_data(tmp_path: Path) -> None:
@@ -88,12 +112,23 @@ def test_example_claim_resolves_as_its_849_on_the_shipped_data(tmp_path: Path) -
     849_example.edi answers: line 3 adjusted to 255.00 (06), line 4 a duplicate (28)."""
     claim = parse_844(EXAMPLE_844.read_bytes())
     ctx = _context(tmp_path, claim.to_json(), "run-1")
-    results = {cls.__name__: cls({}).process(ctx) for cls in
-               (DuplicateCheck, ContractEligibility, GpoRosterValidation, FederalDbValidation)}  # fmt: skip
+    results = {
+        cls.__name__: cls({}).process(ctx)
+        for cls in (DuplicateCheck, ContractEligibility, GpoRosterValidation, FederalDbValidation)
+    }
     findings = [Finding.from_json(f) for r in results.values() for f in r.data["findings"]]
-    not_passing = sorted((f.line, f.outcome, f.code, f.amount) for f in findings if f.outcome != "pass")
-    assert [(n, o, c, str(a)) for n, o, c, a in not_passing] == [(3, "adjust", "06", "255.00"), (4, "reject", "28", "0.00")]
-    assert dict(results["DuplicateCheck"].outputs) == {"is_duplicate": False, "duplicate_lines": 1, "duplicate_customers": 0}
+    not_passing = sorted(
+        (f.line, f.outcome, f.code, f.amount) for f in findings if f.outcome != "pass"
+    )
+    assert [(n, o, c, str(a)) for n, o, c, a in not_passing] == [
+        (3, "adjust", "06", "255.00"),
+        (4, "reject", "28", "0.00"),
+    ]
+    assert dict(results["DuplicateCheck"].outputs) == {
+        "is_duplicate": False,
+        "duplicate_lines": 1,
+        "duplicate_customers": 0,
+    }
     assert results["ContractEligibility"].data["prices"]["3"]["contract_price"] == "82.50"
     snapshots = results["FederalDbValidation"].data["reference_snapshots"]
     assert set(snapshots) >= {"leie", "sam", "dea", "nppes", "opais"}
@@ -108,4 +143,7 @@ def test_planted_cases_are_in_the_shipped_data() -> None:
     current = rows(SHIPPED_DATA / "leie_2024-03_UPDATED.csv")
     assert all(r["NPI"] != PLANTED["leie_reinstated"]["npi"] for r in current)
     opais = {r["id340b"]: r for r in rows(SHIPPED_DATA / "opais.csv")}
-    assert opais[PLANTED["child_site_340b"]["id340b"]]["parent_id340b"] == PLANTED["child_site_340b"]["parent"]
+    assert (
+        opais[PLANTED["child_site_340b"]["id340b"]]["parent_id340b"]
+        == PLANTED["child_site_340b"]["parent"]
+    )

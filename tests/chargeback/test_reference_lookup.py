@@ -16,18 +16,29 @@ FULL_FILES = [D("2022-06-10"), D("2024-03-11")]
 
 def leie(**kw: object) -> m.LeieExclusion:
     values: dict[str, object] = {
-        "excldate": D("2021-01-10"), "excltype": "1128b4", "reindate": None, "waiverdate": None,
-        "wvrstate": "", "first_seen": D("2022-06-10"), "last_seen_full": D("2022-06-10"),
-    }  # fmt: skip
+        "excldate": D("2021-01-10"),
+        "excltype": "1128b4",
+        "reindate": None,
+        "waiverdate": None,
+        "wvrstate": "",
+        "first_seen": D("2022-06-10"),
+        "last_seen_full": D("2022-06-10"),
+    }
     values.update(kw)
     return m.LeieExclusion(**values)
 
 
 @pytest.mark.parametrize(
     ("day", "expected"),
-    [("2021-01-09", "clear"), ("2021-01-10", "excluded"), ("2022-06-15", "excluded"),
-     ("2023-04-30", "excluded"), ("2023-05-01", "clear"), ("2023-06-15", "clear")],
-)  # fmt: skip
+    [
+        ("2021-01-09", "clear"),
+        ("2021-01-10", "excluded"),
+        ("2022-06-15", "excluded"),
+        ("2023-04-30", "excluded"),
+        ("2023-05-01", "clear"),
+        ("2023-06-15", "clear"),
+    ],
+)
 def test_reinstated_exclusion_with_rein_date(day: str, expected: str) -> None:
     """Brief §9.3: excluded 2021-01-10, reinstated 2023-05-01, gone from the current file."""
     state, _why = lookup.leie_status(leie(reindate=D("2023-05-01")), D(day), FULL_FILES)
@@ -36,9 +47,14 @@ def test_reinstated_exclusion_with_rein_date(day: str, expected: str) -> None:
 
 @pytest.mark.parametrize(
     ("day", "expected"),
-    [("2022-06-01", "excluded"), ("2022-06-10", "excluded"), ("2023-06-15", "uncertain"),
-     ("2024-03-11", "clear"), ("2024-05-01", "clear")],
-)  # fmt: skip
+    [
+        ("2022-06-01", "excluded"),
+        ("2022-06-10", "excluded"),
+        ("2023-06-15", "uncertain"),
+        ("2024-03-11", "clear"),
+        ("2024-05-01", "clear"),
+    ],
+)
 def test_dropped_out_without_rein_date_is_uncertain_in_the_gap(day: str, expected: str) -> None:
     state, why = lookup.leie_status(leie(), D(day), FULL_FILES)
     assert state == expected
@@ -60,11 +76,15 @@ def test_sam_termination_is_inclusive_and_indefinite_never_ends() -> None:
     assert not lookup.sam_excluded(row, D("2023-09-04"))
     assert lookup.sam_excluded(row, D("2024-09-05"))
     assert not lookup.sam_excluded(row, D("2024-09-06"))
-    assert lookup.sam_excluded(m.SamExclusion(active_date=D("2023-09-05"), termination_date=None), D("2040-01-01"))
+    assert lookup.sam_excluded(
+        m.SamExclusion(active_date=D("2023-09-05"), termination_date=None), D("2040-01-01")
+    )
 
 
 def test_npi_deactivation_and_reactivation() -> None:
-    row = m.NppesProvider(npi="1234567893", deactivation_date=D("2023-11-30"), reactivation_date=None)
+    row = m.NppesProvider(
+        npi="1234567893", deactivation_date=D("2023-11-30"), reactivation_date=None
+    )
     assert lookup.npi_active(row, D("2023-11-29"))
     assert not lookup.npi_active(row, D("2023-11-30"))
     row.reactivation_date = D("2024-01-15")
@@ -73,21 +93,35 @@ def test_npi_deactivation_and_reactivation() -> None:
 
 
 def test_roster_end_date_is_the_first_day_of_non_membership() -> None:
-    row = m.GpoRosterMember(membership_start_date=D("2019-01-01"), membership_end_date=D("2024-03-15"))
+    row = m.GpoRosterMember(
+        membership_start_date=D("2019-01-01"), membership_end_date=D("2024-03-15")
+    )
     assert lookup.member_on(row, D("2024-03-14"))
     assert not lookup.member_on(row, D("2024-03-15"))
     assert not lookup.member_on(row, D("2018-12-31"))
 
 
-def line(tier: str | None, price: str, start: str = "2024-01-01", end: str = "2024-12-31") -> m.ContractLine:
-    return m.ContractLine(contract_id="C", ndc11="1", tier=tier, contract_price=Decimal(price),
-                          start_date=D(start), end_date=D(end))  # fmt: skip
+def line(
+    tier: str | None, price: str, start: str = "2024-01-01", end: str = "2024-12-31"
+) -> m.ContractLine:
+    return m.ContractLine(
+        contract_id="C",
+        ndc11="1",
+        tier=tier,
+        contract_price=Decimal(price),
+        start_date=D(start),
+        end_date=D(end),
+    )
 
 
 def test_price_on_file_prefers_the_customer_tier_then_all_tiers() -> None:
     lines = [line("1", "80.00"), line("2", "82.50"), line(None, "90.00")]
     chosen = lookup.price_on_file(lines, D("2024-03-04"), "2", None)
-    assert chosen is not None and chosen.line.contract_price == Decimal("82.50") and chosen.basis == "tier 2"
+    assert (
+        chosen is not None
+        and chosen.line.contract_price == Decimal("82.50")
+        and chosen.basis == "tier 2"
+    )
     chosen = lookup.price_on_file(lines, D("2024-03-04"), "9", None)
     assert chosen is not None and chosen.basis == "all tiers"
 
@@ -98,7 +132,12 @@ def test_price_on_file_with_unknown_tier_never_pays_more_than_a_tier() -> None:
     assert submitted_tier is not None and submitted_tier.line.tier == "1"
     unknown = lookup.price_on_file(lines, D("2024-03-04"), None, Decimal("70.00"))
     assert unknown is not None and unknown.line.contract_price == Decimal("82.50")
-    assert lookup.price_on_file([line(None, "1", "2023-01-01", "2023-12-31")], D("2024-03-04"), None, None) is None
+    assert (
+        lookup.price_on_file(
+            [line(None, "1", "2023-01-01", "2023-12-31")], D("2024-03-04"), None, None
+        )
+        is None
+    )
 
 
 def test_child_340b_site_maps_to_its_parent() -> None:

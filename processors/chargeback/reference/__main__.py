@@ -31,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     load = sub.add_parser("load", help="load a directory of reference CSV files")
-    load.add_argument("directory", type=Path, help="folder with manifest.csv and the files it names")
+    load.add_argument(
+        "directory", type=Path, help="folder with manifest.csv and the files it names"
+    )
     load.add_argument(
         "--db",
         default=None,
@@ -59,8 +61,10 @@ def _load(directory: Path, url: str) -> int:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        print(f"error: --db {_safe_url(url)} is not a SQLAlchemy URL "
-              "(e.g. sqlite:///state.db)", file=sys.stderr)  # fmt: skip
+        print(
+            f"error: --db {_safe_url(url)} is not a SQLAlchemy URL (e.g. sqlite:///state.db)",
+            file=sys.stderr,
+        )
         return 2
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

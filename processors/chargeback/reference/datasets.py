@@ -265,10 +265,25 @@ GPO_ROSTER = Dataset(
 # --- OIG LEIE ------------------------------------------------------------------------------
 
 LEIE_HEADER = (
-    "LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY", "UPIN", "NPI", "DOB",
-    "ADDRESS", "CITY", "STATE", "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE",
+    "LASTNAME",
+    "FIRSTNAME",
+    "MIDNAME",
+    "BUSNAME",
+    "GENERAL",
+    "SPECIALTY",
+    "UPIN",
+    "NPI",
+    "DOB",
+    "ADDRESS",
+    "CITY",
+    "STATE",
+    "ZIP",
+    "EXCLTYPE",
+    "EXCLDATE",
+    "REINDATE",
+    "WAIVERDATE",
     "WVRSTATE",
-)  # fmt: skip
+)
 
 
 def _leie_npi(raw: str) -> str | None:
@@ -338,17 +353,45 @@ LEIE = Dataset(
 # --- SAM.gov exclusions --------------------------------------------------------------------
 
 SAM_HEADER = (
-    "Classification", "Name", "Prefix", "First", "Middle", "Last", "Suffix", "Address 1",
-    "Address 2", "Address 3", "Address 4", "City", "State / Province", "Country", "Zip Code",
-    "Open Data Flag", "Blank (Deprecated)", "Unique Entity ID", "Exclusion Program",
-    "Excluding Agency", "CT Code", "Exclusion Type", "Additional Comments", "Active Date",
-    "Termination Date", "Record Status", "Cross-Reference", "SAM Number", "CAGE", "NPI",
+    "Classification",
+    "Name",
+    "Prefix",
+    "First",
+    "Middle",
+    "Last",
+    "Suffix",
+    "Address 1",
+    "Address 2",
+    "Address 3",
+    "Address 4",
+    "City",
+    "State / Province",
+    "Country",
+    "Zip Code",
+    "Open Data Flag",
+    "Blank (Deprecated)",
+    "Unique Entity ID",
+    "Exclusion Program",
+    "Excluding Agency",
+    "CT Code",
+    "Exclusion Type",
+    "Additional Comments",
+    "Active Date",
+    "Termination Date",
+    "Record Status",
+    "Cross-Reference",
+    "SAM Number",
+    "CAGE",
+    "NPI",
     "Creation_Date",
-)  # fmt: skip
+)
 
 _SAM_STORED = {
-    "Classification": ("classification", f.choice(
-        ("INDIVIDUAL", "FIRM", "VESSEL", "SPECIAL ENTITY DESIGNATION")), True),
+    "Classification": (
+        "classification",
+        f.choice(("INDIVIDUAL", "FIRM", "VESSEL", "SPECIAL ENTITY DESIGNATION")),
+        True,
+    ),
     "Name": ("name", f.text(200), False),
     "First": ("first", f.text(80), False),
     "Middle": ("middle", f.text(80), False),
@@ -369,7 +412,7 @@ _SAM_STORED = {
     "SAM Number": ("sam_number", f.text(20), False),
     "CAGE": ("cage", f.text(10), False),
     "NPI": ("npi", lambda raw: f.npi(raw) if raw.strip() else None, False),
-}  # fmt: skip
+}
 
 
 def _sam_rows(r: Record, _ctx: LoadContext) -> list[Row]:
@@ -447,22 +490,46 @@ NPPES = Dataset(
         _c("Provider Organization Name (Legal Business Name)", f.text(200), attr="org_name"),
         _c("Provider Last Name (Legal Name)", f.text(80), attr="last_name"),
         _c("Provider First Name", f.text(80), attr="first_name"),
-        _c("Provider First Line Business Practice Location Address", f.text(120),
-           attr="addr1", optional_column=True),
-        _c("Provider Business Practice Location Address City Name", f.text(60),
-           attr="city", optional_column=True),
-        _c("Provider Business Practice Location Address State Name", f.text(2),
-           attr="state", optional_column=True),
-        _c("Provider Business Practice Location Address Postal Code", f.zip_code,
-           attr="zip5", optional_column=True),
-        _c("Provider Enumeration Date", _optional(f.mdy), attr="enumeration_date",
-           optional_column=True),
+        _c(
+            "Provider First Line Business Practice Location Address",
+            f.text(120),
+            attr="addr1",
+            optional_column=True,
+        ),
+        _c(
+            "Provider Business Practice Location Address City Name",
+            f.text(60),
+            attr="city",
+            optional_column=True,
+        ),
+        _c(
+            "Provider Business Practice Location Address State Name",
+            f.text(2),
+            attr="state",
+            optional_column=True,
+        ),
+        _c(
+            "Provider Business Practice Location Address Postal Code",
+            f.zip_code,
+            attr="zip5",
+            optional_column=True,
+        ),
+        _c(
+            "Provider Enumeration Date",
+            _optional(f.mdy),
+            attr="enumeration_date",
+            optional_column=True,
+        ),
         _c("NPI Deactivation Reason Code", _optional(f.upper(4)), attr="deactivation_reason"),
         _c("NPI Deactivation Date", _optional(f.mdy), attr="deactivation_date"),
         _c("NPI Reactivation Date", _optional(f.mdy), attr="reactivation_date"),
-        _c("Healthcare Provider Taxonomy Code_1", f.upper(10), attr="taxonomy_primary",
-           optional_column=True),
-    ),  # fmt: skip
+        _c(
+            "Healthcare Provider Taxonomy Code_1",
+            f.upper(10),
+            attr="taxonomy_primary",
+            optional_column=True,
+        ),
+    ),
     tables=(m.NppesProvider,),
     key=("npi",),
     rows=lambda r, _ctx: [
@@ -545,9 +612,23 @@ SAP_ID_COLUMNS = {"hin": "HIN", "dea": "DEA", "gln": "GLN", "npi": "NPI", "id340
 def _sap_rows(r: Record, _ctx: LoadContext) -> list[Row]:
     kna1 = {
         k: r[k]
-        for k in ("kunnr", "name1", "name2", "stras", "ort01", "pstlz", "regio", "land1",
-                  "telf1", "ktokd", "stcd1", "brsch", "aufsd", "loevm")
-    }  # fmt: skip
+        for k in (
+            "kunnr",
+            "name1",
+            "name2",
+            "stras",
+            "ort01",
+            "pstlz",
+            "regio",
+            "land1",
+            "telf1",
+            "ktokd",
+            "stcd1",
+            "brsch",
+            "aufsd",
+            "loevm",
+        )
+    }
     gln = r["gln"] or ""
     kna1.update(
         mandt=m.SAP_CLIENT, bbbnr=gln[:7], bbsnr=gln[7:12], bubkz=gln[12:], erdat=r["erdat"]
@@ -625,16 +706,23 @@ def _history_rows(r: Record, ctx: LoadContext) -> list[Row]:
                 "recorded_at": ctx.loaded_at,
                 "resolved_at": None if r["status"] == "PENDING" else ctx.loaded_at,
                 "hard_key": hard_key(
-                    r["wholesaler_id"], r["invoice_no"], r["invoice_line"], r["ndc11"],
+                    r["wholesaler_id"],
+                    r["invoice_no"],
+                    r["invoice_line"],
+                    r["ndc11"],
                     r["customer_key"],
                 ),
                 "soft_key": soft_key(
-                    r["wholesaler_id"], r["invoice_no"], r["ndc11"], r["customer_key"],
-                    r["invoice_date"], r["quantity"],
+                    r["wholesaler_id"],
+                    r["invoice_no"],
+                    r["ndc11"],
+                    r["customer_key"],
+                    r["invoice_date"],
+                    r["quantity"],
                 ),
             },
         )
-    ]  # fmt: skip
+    ]
 
 
 def _paid_has_quantity(r: Record) -> str | None:
@@ -676,10 +764,22 @@ CLAIM_HISTORY = Dataset(
 DATASETS: Mapping[str, Dataset] = {
     d.name: d
     for d in (
-        PRODUCTS, WAC, CONTRACTS, CONTRACT_LINES, CONTRACT_ELIGIBILITY, GPO_ROSTER, LEIE, SAM,
-        DEA, NPPES, OPAIS, WHOLESALER_DC, SAP_CUSTOMERS, CLAIM_HISTORY,
+        PRODUCTS,
+        WAC,
+        CONTRACTS,
+        CONTRACT_LINES,
+        CONTRACT_ELIGIBILITY,
+        GPO_ROSTER,
+        LEIE,
+        SAM,
+        DEA,
+        NPPES,
+        OPAIS,
+        WHOLESALER_DC,
+        SAP_CUSTOMERS,
+        CLAIM_HISTORY,
     )
-}  # fmt: skip
+}
 
 
 def headers(dataset: Dataset) -> Sequence[str]:

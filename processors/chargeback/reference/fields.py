@@ -99,9 +99,7 @@ def ndc11(raw: str) -> str:
         raise ValueError(f"{raw.strip()!r} is not an NDC: digits (and hyphens) only")
     if len(value) != 11:
         hint = (
-            "; leading zeros lost in a spreadsheet? store NDCs as text"
-            if len(value) < 11
-            else ""
+            "; leading zeros lost in a spreadsheet? store NDCs as text" if len(value) < 11 else ""
         )
         raise ValueError(f"{raw.strip()!r} has {len(value)} digits, an NDC11 has 11{hint}")
     return value

@@ -35,7 +35,9 @@ def hard_key(
     wholesaler_id: str, invoice_no: str, invoice_line: str, ndc11: str, customer_key: str
 ) -> str:
     """DC id | invoice number | invoice line | NDC11 | canonical customer (brief §1.5 item 1)."""
-    return "|".join(_part(p) for p in (wholesaler_id, invoice_no, invoice_line, ndc11, customer_key))
+    return "|".join(
+        _part(p) for p in (wholesaler_id, invoice_no, invoice_line, ndc11, customer_key)
+    )
 
 
 def soft_key(
@@ -49,7 +51,8 @@ def soft_key(
     """DC id | invoice | NDC11 | customer | invoice date | abs(quantity): catches a renumbered
     or missing invoice line number (brief §1.5 item 2)."""
     return "|".join(
-        _part(p) for p in (wholesaler_id, invoice_no, ndc11, customer_key, invoice_date, abs(quantity))
+        _part(p)
+        for p in (wholesaler_id, invoice_no, ndc11, customer_key, invoice_date, abs(quantity))
     )
 
 
@@ -114,10 +117,14 @@ def record_lines(
         if row is None:
             session.add(
                 ClaimLineHistory(
-                    run_id=run_id, dm_no=dm_no, line_no=line.line_no, status="PENDING",
-                    recorded_at=now, **values,
+                    run_id=run_id,
+                    dm_no=dm_no,
+                    line_no=line.line_no,
+                    status="PENDING",
+                    recorded_at=now,
+                    **values,
                 )
-            )  # fmt: skip
+            )
         elif row.status == "PENDING":  # a settled line is history: a retry must not reopen it
             for name, value in values.items():
                 setattr(row, name, value)

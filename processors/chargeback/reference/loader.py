@@ -125,9 +125,13 @@ def _check_header(path: Path, header: list[str], dataset: Dataset, errors: list[
     unknown = [] if dataset.extra_columns_allowed else [h for h in header if h not in known]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     for name in missing:
-        errors.append(f"{path}:1: column {name}: missing from the header (expected: {', '.join(known)})")
+        errors.append(
+            f"{path}:1: column {name}: missing from the header (expected: {', '.join(known)})"
+        )
     for name in unknown:
-        errors.append(f"{path}:1: column {name}: not a {dataset.name} column (known: {', '.join(known)})")
+        errors.append(
+            f"{path}:1: column {name}: not a {dataset.name} column (known: {', '.join(known)})"
+        )
     for name in duplicated:
         errors.append(f"{path}:1: column {name}: appears more than once in the header")
     return not (missing or unknown or duplicated)
@@ -158,7 +162,9 @@ def read_manifest(directory: Path, errors: list[str]) -> list[ManifestEntry]:
         elif not (directory / name).is_file():
             problems.append(f"column file: {name} does not exist in {directory}")
         elif name in seen_files:
-            problems.append(f"column file: {name} is listed twice (first at line {seen_files[name]})")
+            problems.append(
+                f"column file: {name} is listed twice (first at line {seen_files[name]})"
+            )
         if dataset is None:
             problems.append(
                 f"column dataset: {row['dataset'].strip()!r} is not one of {', '.join(DATASETS)}"
@@ -167,7 +173,9 @@ def read_manifest(directory: Path, errors: list[str]) -> list[ManifestEntry]:
             kind == "supplement" and not dataset.supplements_allowed
         ):
             allowed = "full or supplement" if dataset.supplements_allowed else "full"
-            problems.append(f"column kind: {kind!r} is not allowed for {dataset.name}; use {allowed}")
+            problems.append(
+                f"column kind: {kind!r} is not allowed for {dataset.name}; use {allowed}"
+            )
         try:
             snapshot_date = f.iso_date(row["snapshot_date"])
         except ValueError as exc:
@@ -217,7 +225,9 @@ def parse_file(entry: ManifestEntry, directory: Path, errors: list[str]) -> Pars
                 if column.required:
                     problems.append(f"column {column.header}: required, but empty")
                     continue
-                record[column.key] = column.default if column.default is not None else _empty(column)
+                record[column.key] = (
+                    column.default if column.default is not None else _empty(column)
+                )
                 continue
             try:
                 record[column.key] = column.parse(raw)
@@ -288,7 +298,9 @@ def _merge_leie(previous: dict[str, Any], obj: m.LeieExclusion) -> None:
     obj.waiverdate = obj.waiverdate or previous["waiverdate"]
 
 
-def _apply_merge(session: Session, parsed: ParsedFile, built: list[tuple[int, Row]], errors: list[str]) -> None:
+def _apply_merge(
+    session: Session, parsed: ParsedFile, built: list[tuple[int, Row]], errors: list[str]
+) -> None:
     dataset = parsed.entry.dataset
     by_model: dict[type[m.Base], list[tuple[int, dict[str, Any]]]] = {}
     for line, (model, values) in built:
@@ -329,15 +341,26 @@ def _write(session: Session, files: list[ParsedFile], errors: list[str]) -> list
     known = {(s.dataset, s.sha256) for s in snapshots}
     results: list[FileResult] = []
     order = list(DATASETS)
-    for parsed in sorted(files, key=lambda p: (order.index(p.entry.dataset.name), p.entry.snapshot_date)):
+    for parsed in sorted(
+        files, key=lambda p: (order.index(p.entry.dataset.name), p.entry.snapshot_date)
+    ):
         entry, dataset = parsed.entry, parsed.entry.dataset
         result = FileResult(
-            entry.file, dataset.name, entry.snapshot_date, parsed.sha256, len(parsed.records), "loaded"
+            entry.file,
+            dataset.name,
+            entry.snapshot_date,
+            parsed.sha256,
+            len(parsed.records),
+            "loaded",
         )
         if (dataset.name, parsed.sha256) in known:
             results.append(_replace_status(result, "unchanged"))
             continue
-        newer = [s for s in snapshots if s.dataset == dataset.name and s.snapshot_date > entry.snapshot_date]
+        newer = [
+            s
+            for s in snapshots
+            if s.dataset == dataset.name and s.snapshot_date > entry.snapshot_date
+        ]
         if dataset.mode == "replace" and newer:
             newest = max(newer, key=lambda s: (s.snapshot_date, s.id))
             errors.append(
@@ -347,10 +370,14 @@ def _write(session: Session, files: list[ParsedFile], errors: list[str]) -> list
             )
             continue
         snapshot = m.ReferenceSnapshot(
-            dataset=dataset.name, file_name=entry.file, kind=entry.kind,
-            snapshot_date=entry.snapshot_date, sha256=parsed.sha256,
-            row_count=len(parsed.records), loaded_at=loaded_at,
-        )  # fmt: skip
+            dataset=dataset.name,
+            file_name=entry.file,
+            kind=entry.kind,
+            snapshot_date=entry.snapshot_date,
+            sha256=parsed.sha256,
+            row_count=len(parsed.records),
+            loaded_at=loaded_at,
+        )
         session.add(snapshot)
         session.flush()
         ctx = LoadContext(entry.snapshot_date, entry.kind, loaded_at)
@@ -377,7 +404,9 @@ def _with_snapshot(model: type[m.Base], values: dict[str, Any], snapshot_id: int
 
 
 def _replace_status(result: FileResult, status: str) -> FileResult:
-    return FileResult(result.file, result.dataset, result.snapshot_date, result.sha256, result.rows, status)
+    return FileResult(
+        result.file, result.dataset, result.snapshot_date, result.sha256, result.rows, status
+    )
 
 
 def load_directory(directory: Path, database_url: str) -> list[FileResult]:

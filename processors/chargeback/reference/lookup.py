@@ -22,12 +22,20 @@ from processors.chargeback.reference import models as m
 from processors.chargeback.reference.fields import normalize_name, zip5
 
 #: claim identifier kind -> id_type in the customer master
-ID_TYPES: Mapping[str, str] = {"hin": "HIN", "dea": "DEA", "gln": "GLN", "npi": "NPI", "340b": "340B"}
+ID_TYPES: Mapping[str, str] = {
+    "hin": "HIN",
+    "dea": "DEA",
+    "gln": "GLN",
+    "npi": "NPI",
+    "340b": "340B",
+}
 #: strongest identifier first (brief §6: HIN, then DEA, then GLN)
 ID_PRIORITY = ("HIN", "DEA", "GLN", "NPI", "340B")
 
 
-def in_period(day: date, start: date | None, end: date | None, *, end_inclusive: bool = True) -> bool:
+def in_period(
+    day: date, start: date | None, end: date | None, *, end_inclusive: bool = True
+) -> bool:
     """start <= day, and day <= end (or day < end for "first day no longer valid" ends)."""
     if start is not None and day < start:
         return False
@@ -243,7 +251,9 @@ def roster_hits(session: Session, idents: Sequence[str]) -> list[RosterHit]:
     return list(hits.values())
 
 
-def roster_by_name(session: Session, gpo_id: str, name: str, postal: str) -> list[m.GpoRosterMember]:
+def roster_by_name(
+    session: Session, gpo_id: str, name: str, postal: str
+) -> list[m.GpoRosterMember]:
     """Fallback for review only (brief §5): same normalized name and ZIP5 on this GPO."""
     if not name or not postal:
         return []
@@ -290,7 +300,10 @@ def leie_status(
     if row.reindate is not None:
         if day >= row.reindate:
             return "clear", f"reinstated {row.reindate}"
-        return "excluded", f"excluded {row.excldate} ({row.excltype}), reinstated only {row.reindate}"
+        return (
+            "excluded",
+            f"excluded {row.excldate} ({row.excltype}), reinstated only {row.reindate}",
+        )
     if row.waiverdate is not None and day >= row.waiverdate and state and row.wvrstate == state:
         return "clear", f"waiver for {state} since {row.waiverdate}"
     seen = row.last_seen_full or row.first_seen
@@ -305,11 +318,15 @@ def leie_status(
     return "excluded", f"excluded {row.excldate} ({row.excltype})"
 
 
-def leie_rows(session: Session, npis: Sequence[str], name: str, postal: str) -> list[tuple[m.LeieExclusion, bool]]:
+def leie_rows(
+    session: Session, npis: Sequence[str], name: str, postal: str
+) -> list[tuple[m.LeieExclusion, bool]]:
     """(row, confirmed) pairs: confirmed by NPI, or a name + ZIP5 match to review."""
     out: dict[int, tuple[m.LeieExclusion, bool]] = {}
     if npis:
-        for row in session.scalars(select(m.LeieExclusion).where(m.LeieExclusion.npi.in_(list(npis)))):
+        for row in session.scalars(
+            select(m.LeieExclusion).where(m.LeieExclusion.npi.in_(list(npis)))
+        ):
             out[row.id] = (row, True)
     if name and postal:
         stmt = select(m.LeieExclusion).where(
@@ -325,10 +342,14 @@ def sam_excluded(row: m.SamExclusion, day: date) -> bool:
     return in_period(day, row.active_date, row.termination_date)
 
 
-def sam_rows(session: Session, npis: Sequence[str], name: str, postal: str) -> list[tuple[m.SamExclusion, bool]]:
+def sam_rows(
+    session: Session, npis: Sequence[str], name: str, postal: str
+) -> list[tuple[m.SamExclusion, bool]]:
     out: dict[int, tuple[m.SamExclusion, bool]] = {}
     if npis:
-        for row in session.scalars(select(m.SamExclusion).where(m.SamExclusion.npi.in_(list(npis)))):
+        for row in session.scalars(
+            select(m.SamExclusion).where(m.SamExclusion.npi.in_(list(npis)))
+        ):
             out[row.id] = (row, True)
     if name and postal:
         stmt = select(m.SamExclusion).where(
@@ -362,7 +383,9 @@ def dea_status(session: Session, dea_no: str, day: date) -> DeaStatus:
         )
     )
     if not periods:
-        return DeaStatus(dea_no, False, problems=(f"DEA {dea_no} is not in the DEA registrant data",))
+        return DeaStatus(
+            dea_no, False, problems=(f"DEA {dea_no} is not in the DEA registrant data",)
+        )
     covering = [p for p in periods if in_period(day, p.effective_from, p.expiration_date)]
     period = covering[0] if covering else None
     last = periods[-1]
@@ -370,13 +393,19 @@ def dea_status(session: Session, dea_no: str, day: date) -> DeaStatus:
         before = [p for p in periods if p.expiration_date < day]
         why = (
             f"DEA {dea_no} expired {before[-1].expiration_date}"
-            + (f" and was renewed only from {last.effective_from}" if last.effective_from and last.effective_from > day else "")
+            + (
+                f" and was renewed only from {last.effective_from}"
+                if last.effective_from and last.effective_from > day
+                else ""
+            )
             if before
             else f"DEA {dea_no} was not registered yet"
         )
         return DeaStatus(dea_no, True, None, last, (why,))
     if not period.active:
-        return DeaStatus(dea_no, True, period, last, (f"DEA {dea_no} is inactive (retired or revoked)",))
+        return DeaStatus(
+            dea_no, True, period, last, (f"DEA {dea_no} is inactive (retired or revoked)",)
+        )
     return DeaStatus(dea_no, True, period, last)
 
 
@@ -389,7 +418,9 @@ def npi_active(row: m.NppesProvider, day: date) -> bool:
     """Active unless deactivated on or before ``day`` and not reactivated by then (§4.4)."""
     if row.deactivation_date is None or row.deactivation_date > day:
         return True
-    return row.reactivation_date is not None and row.deactivation_date <= row.reactivation_date <= day
+    return (
+        row.reactivation_date is not None and row.deactivation_date <= row.reactivation_date <= day
+    )
 
 
 def nppes(session: Session, npi: str) -> m.NppesProvider | None:
@@ -409,7 +440,9 @@ def opais_by_npi(session: Session, npis: Sequence[str]) -> list[m.OpaisEntity]:
 
 def opais_eligible(entity: m.OpaisEntity, day: date) -> bool:
     """participating_start_date <= day and (no termination or day < termination) (§4.5)."""
-    return in_period(day, entity.participating_start_date, entity.termination_date, end_inclusive=False)
+    return in_period(
+        day, entity.participating_start_date, entity.termination_date, end_inclusive=False
+    )
 
 
 def parent_340b_candidates(id340b: str) -> tuple[str, ...]:
@@ -425,7 +458,9 @@ def wholesaler_keys(session: Session, party: Party | None) -> tuple[str, ...]:
     keys: list[str] = []
     for value in idents:
         dc = session.scalars(
-            select(m.WholesalerDc).where(or_(m.WholesalerDc.dea == value, m.WholesalerDc.gln == value))
+            select(m.WholesalerDc).where(
+                or_(m.WholesalerDc.dea == value, m.WholesalerDc.gln == value)
+            )
         ).first()
         if dc is not None:
             keys.append(dc.dc_key)

@@ -58,19 +58,19 @@ class ExactDecimal(TypeDecorator[Decimal]):
 
     def __init__(self, precision: int, scale: int) -> None:
         super().__init__(precision=precision, scale=scale, asdecimal=True)
+        self.precision = precision
         self.scale = scale
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(40))
-        return dialect.type_descriptor(Numeric(self.impl.precision, self.scale, asdecimal=True))  # type: ignore[attr-defined]
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
 
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
+    def process_bind_param(self, value: Decimal | int | str | None, dialect: Dialect) -> Any:
         if value is None:
             return None
-        if not isinstance(value, Decimal):
-            value = Decimal(str(value))
-        return str(value) if dialect.name == "sqlite" else value
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+        return str(number) if dialect.name == "sqlite" else number
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
@@ -78,17 +78,17 @@ class ExactDecimal(TypeDecorator[Decimal]):
         return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def Price() -> ExactDecimal:  # noqa: N802 - reads as a column type
+def Price() -> ExactDecimal:
     """Unit prices keep 4 decimals (brief §4.6)."""
     return ExactDecimal(12, 4)
 
 
-def Amount() -> ExactDecimal:  # noqa: N802
+def Amount() -> ExactDecimal:
     """Line amounts keep 2 decimals, rounded half-up at the line (brief §4.6)."""
     return ExactDecimal(14, 2)
 
 
-def Quantity() -> ExactDecimal:  # noqa: N802
+def Quantity() -> ExactDecimal:
     """Quantities may be fractional in X12 (R type) and negative for credits."""
     return ExactDecimal(14, 3)
 
@@ -204,9 +204,7 @@ class ContractEligibility(Base):
     """Explicit members of a contract that is not roster-driven (IDN, DIRECT, 340B)."""
 
     __tablename__ = "cb_contract_eligibility"
-    __table_args__ = (
-        UniqueConstraint("contract_id", "kunnr", "start_date", name="uq_cb_celig"),
-    )
+    __table_args__ = (UniqueConstraint("contract_id", "kunnr", "start_date", name="uq_cb_celig"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     contract_id: Mapped[str] = mapped_column(String(40), index=True)
@@ -339,9 +337,7 @@ class DeaRegistration(Base):
     """
 
     __tablename__ = "cb_dea_registration"
-    __table_args__ = (
-        UniqueConstraint("dea_no", "expiration_date", name="uq_cb_dea_period"),
-    )
+    __table_args__ = (UniqueConstraint("dea_no", "expiration_date", name="uq_cb_dea_period"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     dea_no: Mapped[str] = mapped_column(String(9), index=True)

@@ -111,7 +111,9 @@ class RuleStep:
         except ReferenceLoadError as exc:
             raise StepFailed(f"the shipped reference data does not load: {exc.errors[0]}") from None
         except OperationalError as exc:
-            raise TransientError(f"reference store unavailable: {type(exc.orig).__name__}") from None
+            raise TransientError(
+                f"reference store unavailable: {type(exc.orig).__name__}"
+            ) from None
         except SQLAlchemyError as exc:
             raise StepFailed(f"reference store error: {type(exc).__name__}") from None
         outputs = checked.outputs or count_outputs(claim, checked.findings)

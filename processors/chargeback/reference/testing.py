@@ -22,34 +22,75 @@ from pathlib import Path
 from typing import Any
 
 from engine.processors import StepContext, Upstream
-from processors.chargeback.claim import Address, Claim, ClaimLine, Identifier, Party, chargeback_amount
+from processors.chargeback.claim import (
+    Address,
+    Claim,
+    ClaimLine,
+    Identifier,
+    Party,
+    chargeback_amount,
+)
 from processors.chargeback.reference.datasets import DATASETS, headers
 from processors.chargeback.reference.loader import FileResult, load_directory
 
 #: Defaults for required columns, so a test names only what it is about.
 DEFAULTS: Mapping[str, Mapping[str, str]] = {
-    "products": {"labeler": "NORTHWIND PHARMACEUTICALS INC", "description": "TEST PRODUCT",
-                 "package_size": "1", "uom": "EA", "active_from": "2000-01-01"},
+    "products": {
+        "labeler": "NORTHWIND PHARMACEUTICALS INC",
+        "description": "TEST PRODUCT",
+        "package_size": "1",
+        "uom": "EA",
+        "active_from": "2000-01-01",
+    },
     "wac": {"effective_from": "2000-01-01"},
-    "contracts": {"contract_type": "GPO", "mode": "INDIRECT", "start_date": "2024-01-01",
-                  "end_date": "2024-12-31", "status": "ACTIVE"},
+    "contracts": {
+        "contract_type": "GPO",
+        "mode": "INDIRECT",
+        "start_date": "2024-01-01",
+        "end_date": "2024-12-31",
+        "status": "ACTIVE",
+    },
     "contract_lines": {"start_date": "2024-01-01", "end_date": "2024-12-31"},
     "contract_eligibility": {"start_date": "2024-01-01"},
-    "gpo_roster": {"facility_name": "TEST FACILITY", "class_of_trade": "HOSP_ACUTE",
-                   "membership_start_date": "2020-01-01"},
-    "leie": {"EXCLTYPE": "1128b4", "NPI": "0000000000", "DOB": "00000000",
-             "REINDATE": "00000000", "WAIVERDATE": "00000000"},
+    "gpo_roster": {
+        "facility_name": "TEST FACILITY",
+        "class_of_trade": "HOSP_ACUTE",
+        "membership_start_date": "2020-01-01",
+    },
+    "leie": {
+        "EXCLTYPE": "1128b4",
+        "NPI": "0000000000",
+        "DOB": "00000000",
+        "REINDATE": "00000000",
+        "WAIVERDATE": "00000000",
+    },
     "sam": {"Classification": "Firm", "Termination Date": "Indefinite"},
     "dea": {"bac": "B", "schedules": "2 2N 3 3N 4 5", "name": "TEST FACILITY"},
     "nppes": {"Entity Type Code": "2"},
-    "opais": {"ce_id": "1", "entity_type": "DSH", "name": "TEST ENTITY", "participating": "Y",
-              "participating_start_date": "2020-01-01"},
+    "opais": {
+        "ce_id": "1",
+        "entity_type": "DSH",
+        "name": "TEST ENTITY",
+        "participating": "Y",
+        "participating_start_date": "2020-01-01",
+    },
     "wholesaler_dc": {"wholesaler": "TEST DC", "dsa_start": "2020-01-01"},
-    "sap_customers": {"name1": "TEST CUSTOMER", "bukrs": "1000", "akont": "0012100000",
-                      "vkorg": "1000", "vtweg": "10", "spart": "00"},
-    "claim_history": {"wholesaler_id": "DC1", "dm_date": "2024-02-01", "invoice_line": "1",
-                      "invoice_date": "2024-01-15", "status": "PAID"},
-}  # fmt: skip
+    "sap_customers": {
+        "name1": "TEST CUSTOMER",
+        "bukrs": "1000",
+        "akont": "0012100000",
+        "vkorg": "1000",
+        "vtweg": "10",
+        "spart": "00",
+    },
+    "claim_history": {
+        "wholesaler_id": "DC1",
+        "dm_date": "2024-02-01",
+        "invoice_line": "1",
+        "invoice_date": "2024-01-15",
+        "status": "PAID",
+    },
+}
 
 
 class ReferenceSet:
@@ -63,22 +104,27 @@ class ReferenceSet:
         """Add one row to ``file`` (default ``<dataset>.csv``); see ``file_options``."""
         if dataset not in DATASETS:
             raise KeyError(f"unknown dataset {dataset!r}; known: {', '.join(DATASETS)}")
-        row = {**DEFAULTS.get(dataset, {}), **{k: "" if v is None else str(v) for k, v in values.items()}}
+        row = {
+            **DEFAULTS.get(dataset, {}),
+            **{k: "" if v is None else str(v) for k, v in values.items()},
+        }
         name = file or f"{dataset}.csv"
         if name not in self.files:
             self.files[name] = (dataset, self.snapshot_date, "full", [])
         self.files[name][3].append(row)
         return self
 
-    def file_options(self, file: str, *, snapshot_date: str | None = None, kind: str | None = None) -> ReferenceSet:
-        dataset, date, old_kind, rows = self.files[file]
-        self.files[file] = (dataset, snapshot_date or date, kind or old_kind, rows)
+    def file_options(
+        self, file: str, *, snapshot_date: str | None = None, kind: str | None = None
+    ) -> ReferenceSet:
+        dataset, old_date, old_kind, rows = self.files[file]
+        self.files[file] = (dataset, snapshot_date or old_date, kind or old_kind, rows)
         return self
 
     def write(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
         manifest = []
-        for name, (dataset, date, kind, rows) in self.files.items():
+        for name, (dataset, snapshot_date, kind, rows) in self.files.items():
             columns = list(headers(DATASETS[dataset]))
             with (directory / name).open("w", encoding="utf-8", newline="") as fh:
                 writer = csv.DictWriter(fh, fieldnames=columns, lineterminator="\n")
@@ -88,11 +134,11 @@ class ReferenceSet:
                     if unknown:
                         raise KeyError(f"{dataset} has no column(s) {', '.join(sorted(unknown))}")
                     writer.writerow(row)
-            manifest.append((name, dataset, date, kind))
+            manifest.append((name, dataset, snapshot_date, kind))
         with (directory / "manifest.csv").open("w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh, lineterminator="\n")
-            writer.writerow(["file", "dataset", "snapshot_date", "kind"])
-            writer.writerows(manifest)
+            lines = csv.writer(fh, lineterminator="\n")
+            lines.writerow(["file", "dataset", "snapshot_date", "kind"])
+            lines.writerows(manifest)
         return directory
 
     def load(self, directory: Path, database_url: str) -> list[FileResult]:
@@ -115,7 +161,9 @@ def party(
         Identifier(kind="340b" if kind == "id340b" else kind, value=value, valid=True)  # type: ignore[arg-type]
         for kind, value in identifiers.items()
     )
-    return Party("ST", name, idents, Address(("1 HOSPITAL DR",), "SPRINGFIELD", state, postal_code, "US"))
+    return Party(
+        "ST", name, idents, Address(("1 HOSPITAL DR",), "SPRINGFIELD", state, postal_code, "US")
+    )
 
 
 def claim_line(
@@ -135,12 +183,20 @@ def claim_line(
     """A claim line; the claimed amount defaults to (WAC - CP) x quantity."""
     qty, w, cp = Decimal(quantity), Decimal(wac), Decimal(contract_price)
     return ClaimLine(
-        line=number, line_id=str(number), contract_id=contract_id, customer=customer,
-        ndc11=ndc11, quantity=qty, unit="UN", wac=w, contract_price=cp,
+        line=number,
+        line_id=str(number),
+        contract_id=contract_id,
+        customer=customer,
+        ndc11=ndc11,
+        quantity=qty,
+        unit="UN",
+        wac=w,
+        contract_price=cp,
         claimed_amount=Decimal(amount) if amount is not None else chargeback_amount(w, cp, qty),
-        invoice_number=invoice_number, invoice_line=invoice_line,
+        invoice_number=invoice_number,
+        invoice_line=invoice_line,
         invoice_date=date.fromisoformat(invoice_date) if invoice_date else None,
-    )  # fmt: skip
+    )
 
 
 def claim(
@@ -150,18 +206,33 @@ def claim(
     distributor_dea: str = "RA7301194",
     claim_date: str = "2024-03-15",
 ) -> Claim:
-    distributor = Party("DS", "ACME DRUG DC", (Identifier("dea", distributor_dea, True, qualifier="11"),))
+    distributor = Party(
+        "DS", "ACME DRUG DC", (Identifier("dea", distributor_dea, True, qualifier="11"),)
+    )
     return Claim(
-        format="x12-844", extractor="test", document_sha256="0" * 64, debit_memo=debit_memo,
-        claim_date=date.fromisoformat(claim_date), lines=tuple(lines), purpose=purpose,
+        format="x12-844",
+        extractor="test",
+        document_sha256="0" * 64,
+        debit_memo=debit_memo,
+        claim_date=date.fromisoformat(claim_date),
+        lines=tuple(lines),
+        purpose=purpose,
         distributor=distributor,
-    )  # fmt: skip
+    )
 
 
-def step_context(the_claim: Claim, database_url: str, workdir: Path, run_id: str = "run-1") -> StepContext:
+def step_context(
+    the_claim: Claim, database_url: str, workdir: Path, run_id: str = "run-1"
+) -> StepContext:
     """The context a rule step sees after an intake step named ``intake`` published the claim."""
     return StepContext(
-        run_id=run_id, workflow="chargeback", step="check", attempt=1, params={}, env={},
+        run_id=run_id,
+        workflow="chargeback",
+        step="check",
+        attempt=1,
+        params={},
+        env={},
         upstream={"intake": Upstream("Succeeded", {}, {"claim": the_claim.to_json()})},
-        workdir=workdir, database_url=database_url,
-    )  # fmt: skip
+        workdir=workdir,
+        database_url=database_url,
+    )
