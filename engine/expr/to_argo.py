@@ -14,7 +14,9 @@ How null reaches Argo (the convention the in-pod runner and the compiler must fo
 - an output of a Failed step, or one a succeeded step did not produce, is the text
   NULL_MARKER: the runner writes every declared output file, even when the processor fails
   or returns no value for it (appendix 9-10), using ``argo_value_text``;
-- a param without a value is given the value NULL_MARKER by the compiler.
+- a param without a value is given the value NULL_MARKER by the compiler;
+- a for_each ``item`` is the text of the value (``to_text``), and a mapping item's keys are
+  ``item['KEY']`` holding the text of each value, as Argo's ``{{item}}``/``{{item.KEY}}``.
 
 The expression uses only what expr 1.8.9 (the oracle) and expr-lang 1.17 (Argo) share:
 no ``??`` and no ``nil in [...]`` (appendix 12); ``{`` and ``}`` in string literals are
@@ -115,6 +117,7 @@ class _Operand(NamedTuple):
     form: str
 
 
+#: The null test of the literal ``null`` (always null).
 _NULL_LITERAL = "true"
 _MARKER = string_literal(NULL_MARKER)
 
