@@ -113,11 +113,10 @@ def _check_step(ctx: Context, step: Step, uses_depends: bool) -> Iterator[Diagno
 
 def _edge_span(ctx: Context, step: Step, parent: str) -> Span:
     """Where ``step`` names ``parent``: the list item, or the name inside ``depends``."""
-    if step.dependencies is not None:
-        return ctx.doc.span((*step.path, "dependencies", step.dependencies.index(parent)))
-    path = (*step.path, "depends")
-    ref = next(r for r in references(parse_depends(step.depends or "")) if r.name == parent)
-    return ctx.doc.text_span(path, *ref.name_span)
+    if step.depends is None:  # the same precedence as step_parents
+        return ctx.doc.span((*step.path, "dependencies", (step.dependencies or ()).index(parent)))
+    ref = next(r for r in references(parse_depends(step.depends)) if r.name == parent)
+    return ctx.doc.text_span((*step.path, "depends"), *ref.name_span)
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
