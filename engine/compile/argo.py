@@ -30,7 +30,7 @@ from typing import Any
 
 from engine.compile import codes
 from engine.compile import contract as c
-from engine.compile.templates import TemplatePlan, plan_templates, upstream_refs
+from engine.compile.templates import TemplatePlan, plan_templates
 from engine.diagnostics import Code, Diagnostic, SpecError, finish
 from engine.load import Path
 from engine.model import Retry, Spec, Step
@@ -85,10 +85,7 @@ class Compiled:
     @property
     def manifest(self) -> dict[str, Any]:
         if self._manifest is None:
-            from engine.compile.yaml_out import ordered
-
-            raw = self.workflow.build().model_dump(exclude_none=True, by_alias=True)
-            self._manifest = ordered(raw)
+            self._manifest = self.workflow.build().model_dump(exclude_none=True, by_alias=True)
         return self._manifest
 
     def manifest_spec(self) -> dict[str, Any]:
@@ -285,8 +282,9 @@ class _Builder:
              by_name: Mapping[str, Step]) -> Any:
         from engine.expr.depends import dependencies_to_depends, parse_depends, to_argo_depends
 
-        m = self.m
-        depends = dependencies = continue_on = None
+        depends: str | None = None
+        dependencies: list[str] | None = None
+        continue_on: dict[str, bool | None] | None = None
         if step.depends is not None:
             depends = to_argo_depends(parse_depends(step.depends))
         elif step.dependencies and uses_depends:
@@ -301,27 +299,23 @@ class _Builder:
                              f"step '{step.name}' has continue_on, but a step of its DAG uses "
                              "depends", f"write 'depends: {step.name}.Succeeded || "
                              f"{step.name}.Failed' in the steps after it")
-            continue_on = m.ContinueOn(failed=step.continue_on.failed or None,
-                                       error=step.continue_on.error or None)
-        arguments = [m.Parameter(name=c.STEP_INPUT, value=step.name)]
+            continue_on = {"failed": step.continue_on.failed or None,
+                           "error": step.continue_on.error or None}
+        # nested values as plain data: pydantic validates them in one call per task
+        arguments = [{"name": c.STEP_INPUT, "value": step.name}]
         if step.for_each is not None:
-            arguments.append(m.Parameter(name=c.ITEM_INPUT, value="{{item}}"))
+            arguments.append({"name": c.ITEM_INPUT, "value": "{{item}}"})
         if step.is_finally:
-            arguments.append(m.Parameter(name=c.WORKFLOW_STATUS_INPUT, value="{{workflow.status}}"))
-        for ref in upstream_refs(step):
-            arguments.append(m.Parameter(
-                name=c.upstream_input(ref.step, ref.output),
-                value=f"{{{{tasks.{ref.step}.outputs.parameters.{ref.output}}}}}"))
-        return m.DAGTask(
-            name=step.name,
-            template=plan.name,
-            arguments=m.Arguments(parameters=arguments),
-            depends=depends,
-            dependencies=dependencies,
-            continue_on=continue_on,
-            when=self.when(step),
-            with_param=self.with_param(step),
-        )
+            arguments.append({"name": c.WORKFLOW_STATUS_INPUT, "value": "{{workflow.status}}"})
+        for producer, output in plan.refs[step.name]:
+            arguments.append({"name": c.upstream_input(producer, output),
+                              "value": f"{{{{tasks.{producer}.outputs.parameters.{output}}}}}"})
+        task = {"name": step.name, "template": plan.name, "arguments": {"parameters": arguments}}
+        optional = (("depends", depends), ("dependencies", dependencies),
+                    ("continueOn", continue_on), ("when", self.when(step)),
+                    ("withParam", self.with_param(step)))
+        task.update((key, value) for key, value in optional if value is not None)
+        return self.m.DAGTask.model_validate(task)
 
     def when(self, step: Step) -> str | None:
         if step.when is None:
@@ -383,7 +377,7 @@ class _Builder:
                 name=s.name, key=s.key, optional=True if s.optional else None)))
             for s in shape.secrets)
         resources = dict(shape.resources)
-        pod: dict[str, Any] = json.loads(shape.pod)
+        pod: dict[str, Any] = json.loads(shape.pod) if shape.pod else {}
         container = m.Container(
             image=shape.image,
             image_pull_policy=shape.image_pull_policy,

@@ -61,8 +61,10 @@ EXIT_TRANSIENT = 75  # EX_TEMPFAIL: TransientError; retried under `on: transient
 
 
 def encode_spec(text: str) -> str:
-    """Deterministic (mtime 0) gzip+base64 of the spec text: the same spec, the same manifest."""
-    return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
+    """Deterministic (mtime 0) gzip+base64 of the spec text: the same spec, the same manifest.
+
+    Level 6: a third of level 9's time for a few percent more bytes."""
+    return base64.b64encode(gzip.compress(text.encode(), compresslevel=6, mtime=0)).decode()
 
 
 def decode_spec(blob: str) -> str:

@@ -95,7 +95,7 @@ def _template_path(compiled: Any, index: int, rest: ManifestPath) -> Path:
     plan = next((p for p in compiled.templates if p.name == template.get("name")), None)
     if plan is None:
         return ()
-    step = plan.steps[0]
+    step: Step = plan.steps[0]
     if rest[:1] == ("container",) and len(rest) > 1:
         key, fallback = _CONTAINER_FIELDS.get(str(rest[1]), ("", ()))
     else:

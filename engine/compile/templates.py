@@ -11,13 +11,13 @@ the shape above share one template and differ only by their arguments. That keep
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.compile.contract import RUNNER_COMMAND, upstream_input
-from engine.expr.ast import StepOutputRef
 from engine.model import SecretRef, Spec, Step
 
 #: Argo's CRD allows at most 500 input parameters per template.
@@ -35,17 +35,16 @@ def _default_image() -> str:
 DEFAULT_IMAGE = _default_image()
 
 
-@dataclass(frozen=True)
-class SecretEnv:
+class SecretEnv(NamedTuple):
     env: str
     name: str
     key: str
     optional: bool
 
 
-@dataclass(frozen=True)
-class Shape:
-    """Everything a step template holds; equal shapes share a template."""
+class Shape(NamedTuple):
+    """Everything a step template holds; equal shapes share a template (a tuple: cheap to
+    build and hash, which matters at one shape per step)."""
 
     image: str
     image_pull_policy: str | None
@@ -70,41 +69,49 @@ class TemplatePlan:
     inputs: dict[str, None] = field(default_factory=dict)
     #: every output any of its steps declares; the runner writes them all (null if not its own)
     outputs: dict[str, None] = field(default_factory=dict)
+    #: step name -> the upstream outputs its env interpolates (``upstream_refs``)
+    refs: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
-def upstream_refs(step: Step) -> list[StepOutputRef]:
-    """The ``${{ steps.X.outputs.Y }}`` references of a step's env, each once, in env order."""
-    from engine.expr.interpolate import parse_interpolation
+#: ``${{ steps.X.outputs.Y }}`` in an env value. Specs reaching the compiler are valid, so
+#: every ``${{`` holds a well-formed reference and a scan finds exactly what the parser would.
+_OUTPUT_REF = re.compile(r"\$\{\{\s*steps\.([a-z0-9-]+)\.outputs\.([A-Za-z0-9_]+)\s*\}\}")
 
-    seen: dict[tuple[str, str], StepOutputRef] = {}
+
+def upstream_refs(step: Step) -> list[tuple[str, str]]:
+    """(step, output) of each ``${{ steps.X.outputs.Y }}`` in the step's env, once, in order."""
+    seen: dict[tuple[str, str], None] = {}
     for var in step.env.values():
         if isinstance(var.value, str) and "${{" in var.value:
-            for part in parse_interpolation(var.value):
-                if isinstance(part, StepOutputRef):
-                    seen.setdefault((part.step, part.output), part)
-    return list(seen.values())
+            seen.update(dict.fromkeys(_OUTPUT_REF.findall(var.value)))
+    return list(seen)
+
+
+_POD_KEYS = ("pod_spec_patch", "node_selector", "tolerations", "security_context")
 
 
 def shape_of(spec: Spec, step: Step) -> Shape:
-    argo: Mapping[str, Any] = {**spec.argo, **step.argo}
-    secrets = tuple(
+    own, workflow = step.argo, spec.argo
+    retry = step.retry
+    secrets = tuple(sorted(
         SecretEnv(name, var.value.name, var.value.key, var.value.optional)
-        for name, var in sorted(step.env.items())
-        if isinstance(var.value, SecretRef)
-    )
-    pod = {k: step.argo[k] for k in ("pod_spec_patch", "node_selector", "tolerations",
-                                     "security_context") if k in step.argo}
+        for name, var in step.env.items() if type(var.value) is SecretRef))
+    if own:
+        pod = {k: own[k] for k in _POD_KEYS if k in own}
+        image = own.get("image") or workflow.get("image") or DEFAULT_IMAGE
+        pull = own.get("image_pull_policy") or workflow.get("image_pull_policy")
+        command = tuple(own.get("command") or RUNNER_COMMAND)
+    else:
+        pod, image, command = {}, workflow.get("image") or DEFAULT_IMAGE, RUNNER_COMMAND
+        pull = workflow.get("image_pull_policy")
     return Shape(
-        image=str(argo.get("image") or DEFAULT_IMAGE),
-        image_pull_policy=argo.get("image_pull_policy"),
-        command=tuple(step.argo.get("command") or RUNNER_COMMAND),
-        secrets=secrets,
-        resources=tuple(sorted(step.resources.items())),
-        retry=(step.retry.limit, step.retry.on, step.retry.backoff, step.retry.max_duration),
-        timeout=step.timeout,
-        in_finally=step.is_finally,
-        fans_out=step.for_each is not None,
-        pod=json.dumps(pod, sort_keys=True),
+        str(image), pull, command, secrets,
+        tuple(sorted(step.resources.items())) if step.resources else (),
+        (retry.limit, retry.on, retry.backoff, retry.max_duration),
+        step.timeout,
+        step.is_finally,
+        step.for_each is not None,
+        json.dumps(pod, sort_keys=True) if pod else "",
     )
 
 
@@ -119,13 +126,15 @@ def plan_templates(spec: Spec, output_types: Mapping[str, Mapping[str, str]]) ->
     open_plan: dict[Shape, TemplatePlan] = {}
     for step in spec.all_steps:
         shape = shape_of(spec, step)
-        needed = [upstream_input(r.step, r.output) for r in upstream_refs(step)]
+        refs = upstream_refs(step)
+        needed = [upstream_input(producer, output) for producer, output in refs]
         plan = open_plan.get(shape)
-        if plan is None or len(plan.inputs.keys() | set(needed)) > MAX_INPUTS - 3:
+        if plan is None or (needed and len(plan.inputs.keys() | set(needed)) > MAX_INPUTS - 3):
             plan = TemplatePlan(f"run-{len(plans) + 1}", shape)
             plans.append(plan)
             open_plan[shape] = plan
         plan.steps.append(step)
+        plan.refs[step.name] = refs
         plan.inputs.update(dict.fromkeys(needed))
         plan.outputs.update(dict.fromkeys(output_types.get(step.name, {})))
     return plans
