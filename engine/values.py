@@ -12,6 +12,9 @@ from typing import Any
 
 TYPES = ("string", "integer", "number", "boolean", "list")
 
+#: Argo compares integers with asInt (int64): a wider integer would decide differently there.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
 
 def _describe(value: Any) -> str:
     if value is None:
@@ -36,7 +39,8 @@ def type_error(value: Any, type_name: str) -> str | None:
     """None when ``value`` is a valid ``type_name``; else 'must be X, got Y' for a message."""
     ok = {
         "string": isinstance(value, str),
-        "integer": isinstance(value, int) and not isinstance(value, bool),
+        "integer": isinstance(value, int) and not isinstance(value, bool)
+        and INT64_MIN <= value <= INT64_MAX,
         "number": isinstance(value, (int, float)) and not isinstance(value, bool)
         and math.isfinite(value),
         "boolean": isinstance(value, bool),
@@ -45,6 +49,8 @@ def type_error(value: Any, type_name: str) -> str | None:
     if ok:
         return None
     article = "an" if type_name[0] in "aeiou" else "a"
+    if type_name == "integer" and isinstance(value, int) and not isinstance(value, bool):
+        return f"must be an integer that fits in 64 bits, got {value}"
     return f"must be {article} {type_name}, got {_describe(value)}"
 
 
@@ -57,9 +63,12 @@ def parse_text(text: str, type_name: str) -> Any:
         return text
     if type_name == "integer":
         try:
-            return int(text.strip(), 10)
+            number = int(text.strip(), 10)
         except ValueError:
             raise ValueError(f"expected a whole number, got {text!r}") from None
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise ValueError(f"{text!r} does not fit in 64 bits")
+        return number
     if type_name == "number":
         try:
             number = float(text.strip())
