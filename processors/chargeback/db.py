@@ -16,13 +16,14 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.processors import StepFailed, TransientError
 from processors.chargeback.reference.models import REFERENCE_METADATA
 
 _SQLITE_BUSY_MS = 30_000
+_CREATE_ATTEMPTS = 5
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 
@@ -54,17 +55,34 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(parsed, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _tune_sqlite)
+        _create_tables(engine, parsed.get_backend_name())
+        _engines[url] = engine
+        return engine
+
+
+def _create_tables(engine: Engine, backend: str) -> None:
+    """``create_all``, safe when several processes start on an empty store at once.
+
+    Its check-then-create is not atomic. On SQLite the whole of it runs under ``BEGIN
+    IMMEDIATE``, so creators take turns (the busy timeout makes the others wait); PostgreSQL
+    creates in a transaction, so a loser gets a duplicate-table error and checks again.
+    """
+    for attempt in range(_CREATE_ATTEMPTS):
         try:
-            REFERENCE_METADATA.create_all(engine)
-        except OperationalError as exc:
+            with engine.connect() as conn:
+                if backend == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                REFERENCE_METADATA.create_all(conn)
+                conn.commit()
+            return
+        except DBAPIError as exc:
+            if attempt + 1 < _CREATE_ATTEMPTS:
+                continue
             engine.dispose()
             # the URL may carry a password: never echo it, name only the backend
             raise TransientError(
-                f"cannot open the chargeback tables on the {parsed.get_backend_name()} "
-                f"database: {exc.orig}"
+                f"cannot open the chargeback tables on the {backend} database: {exc.orig}"
             ) from None
-        _engines[url] = engine
-        return engine
 
 
 @contextmanager
@@ -73,11 +91,3 @@ def session_scope(url: str) -> Iterator[Session]:
     factory = sessionmaker(bind=get_engine(url), expire_on_commit=False)
     with factory() as session, session.begin():
         yield session
-
-
-def dispose_all() -> None:
-    """Close every cached pool (tests, and processes that fork)."""
-    with _lock:
-        for engine in _engines.values():
-            engine.dispose()
-        _engines.clear()

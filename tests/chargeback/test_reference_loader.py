@@ -4,6 +4,8 @@ idempotent reloads, replace vs merge semantics, and the command line."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -322,3 +324,19 @@ def test_readme_documents_every_dataset_and_column() -> None:
         assert f"### {dataset.name} ({dataset.mode}" in text, dataset.name
         for column in dataset.columns:
             assert column.header in text, f"{dataset.name}.{column.header}"
+
+
+def test_parallel_first_use_loads_the_reference_set_exactly_once(tmp_path: Path, url: str) -> None:
+    """Several pods starting on an empty store race to create the tables and load the data."""
+    directory = small_set().write(tmp_path / "ref")
+    code = (
+        "import sys; from processors.chargeback.reference.loader import ensure_loaded; "
+        "ensure_loaded(sys.argv[1], __import__('pathlib').Path(sys.argv[2]))"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, url, str(directory)], stderr=subprocess.PIPE)
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1].decode() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+    assert count(url, m.ReferenceSnapshot) == 5 and count(url, m.SapKna1) == 1

@@ -430,8 +430,8 @@ _ensured: set[str] = set()
 _ensure_lock = threading.Lock()
 
 
-def ensure_loaded(database_url: str) -> None:
-    """Load the shipped reference set into a store that has no reference data yet.
+def ensure_loaded(database_url: str, directory: Path = SHIPPED_DATA) -> None:
+    """Load a reference set (the shipped one) into a store that has no reference data yet.
 
     Parallel steps may race to do it; the snapshot's unique (dataset, sha256) lets exactly one
     win, and the others find the data there when they look again.
@@ -441,7 +441,7 @@ def ensure_loaded(database_url: str) -> None:
             return
         if not _has_snapshots(database_url):
             try:
-                load_directory(SHIPPED_DATA, database_url)
+                load_directory(directory, database_url)
             except (IntegrityError, OperationalError) as exc:
                 if not _has_snapshots(database_url):
                     raise TransientError(
