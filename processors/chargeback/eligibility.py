@@ -13,7 +13,8 @@ Rules R08-R14 and R16 of the brief, all decided on the **invoice date** (§9.1):
   date (07), R13 the claimed amount matches (WAC - CP) x qty (06), R14 CP >= WAC pays 0 (17).
 
 The prices and amount on file go to ``data["prices"]`` so resolution and the 849 can show
-them (UIT*CT / UIT*WH) next to what was submitted.
+them (UIT*CT / UIT*WH) next to what was submitted. When duplicate-check (an ancestor) left
+only a delta payable (``data["net_quantity"]``, R07), allowed amounts are for that delta.
 """
 
 from __future__ import annotations
@@ -68,11 +69,14 @@ class ContractEligibility(RuleStep):
 
     def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
+        payable = _payable_quantities(context)
         findings: list[Finding] = []
         prices: dict[str, dict[str, str]] = {}
         for line in claim.lines:
             try:
-                line_findings, on_file = self._line(session, line, tolerance)
+                line_findings, on_file = self._line(
+                    session, line, tolerance, payable.get(str(line.line))
+                )
             except _Reject as reject:
                 rule, code, message = reject.finding
                 findings.append(Finding(line.line, rule, "reject", code, message, ZERO))
@@ -82,7 +86,7 @@ class ContractEligibility(RuleStep):
         return Checked(findings=findings, data={"prices": prices})
 
     def _line(
-        self, session: Session, line: ClaimLine, tolerance: Decimal
+        self, session: Session, line: ClaimLine, tolerance: Decimal, payable: Decimal | None
     ) -> tuple[list[Finding], dict[str, str]]:
         day = _invoice_date(line)
         contract = _contract(session, line, day)
@@ -108,7 +112,18 @@ class ContractEligibility(RuleStep):
         wac = lookup.wac_at(session, ndc, day)
         if wac is None:
             raise _Reject("R12", "07", f"no WAC on file for NDC {ndc} on {day}")
-        return _pricing(line, price, wac.wac, tolerance)
+        return _pricing(line, price, wac.wac, tolerance, payable)
+
+
+def _payable_quantities(context: StepContext) -> dict[str, Decimal]:
+    """Quantities duplicate-check left payable (a resubmission pays only its delta, R07), so
+    an adjusted amount here is the delta at the prices on file, not the whole quantity."""
+    payable: dict[str, Decimal] = {}
+    for up in context.upstream.values():
+        net = up.data.get("net_quantity")
+        if isinstance(net, dict):
+            payable.update({str(k): Decimal(str(v)) for k, v in net.items()})
+    return payable
 
 
 def _invoice_date(line: ClaimLine) -> date:
@@ -219,17 +234,22 @@ def _eligible(
 
 
 def _pricing(
-    line: ClaimLine, price: lookup.PriceOnFile, wac: Decimal, tolerance: Decimal
+    line: ClaimLine,
+    price: lookup.PriceOnFile,
+    wac: Decimal,
+    tolerance: Decimal,
+    payable: Decimal | None,
 ) -> tuple[list[Finding], dict[str, str]]:
     n = line.line
     cp = price.line.contract_price
     findings: list[Finding] = []
     allowed = None
-    if line.quantity is not None:
+    quantity = payable if payable is not None else line.quantity
+    if quantity is not None:
         allowed = (
-            max(chargeback_amount(wac, cp, line.quantity), ZERO)
-            if line.quantity > 0
-            else chargeback_amount(wac, cp, line.quantity)
+            max(chargeback_amount(wac, cp, quantity), ZERO)
+            if quantity > 0
+            else chargeback_amount(wac, cp, quantity)
         )
     if cp >= wac:
         findings.append(
@@ -294,6 +314,8 @@ def _pricing(
             )
         )
     on_file = {"contract_price": str(cp), "wac": str(wac), "tier_basis": price.basis}
+    if payable is not None:
+        on_file["payable_quantity"] = str(payable)
     if allowed is not None:
         on_file["allowed_amount"] = str(allowed)
     return findings, on_file

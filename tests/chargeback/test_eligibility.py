@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from engine.processors import StepResult
+from engine.processors import StepResult, Upstream
 from processors.chargeback.claim import Claim, Finding
 from processors.chargeback.eligibility import ContractEligibility
 from processors.chargeback.reference.testing import (
@@ -264,3 +265,19 @@ def test_tier_price_follows_the_roster_tier_and_quantity_cap(url: str, tmp_path:
 
 def test_missing_invoice_date_is_15(url: str, tmp_path: Path) -> None:
     assert one(url, tmp_path, invoice_date=None)[:3] == ("R09", "reject", "15")
+
+
+def test_price_adjustment_of_a_resubmission_pays_the_delta_at_the_price_on_file(
+    url: str, tmp_path: Path
+) -> None:
+    """duplicate-check left 2 of 12 payable; 80.00 submitted, 82.50 on file: 2 x 42.50."""
+    ctx = step_context(
+        claim(claim_line(1, HOSPITAL, quantity="12", contract_price="80.00")), url, tmp_path
+    )
+    upstream = {
+        **ctx.upstream,
+        "duplicate-check": Upstream("Succeeded", {}, {"net_quantity": {"1": "2"}}),
+    }
+    result = ContractEligibility({}).process(replace(ctx, upstream=upstream))
+    assert verdicts(result) == [("R11", "adjust", "06", Decimal("85.00"))]
+    assert result.data["prices"]["1"]["payable_quantity"] == "2"
