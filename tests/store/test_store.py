@@ -1,0 +1,220 @@
+"""The durable store on real databases: round trips, the lease, bad stores, full disks."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+import engine.store.sql as sql
+from engine.store import LeaseLost, RunBusy, StoreError, UnknownRun, open_store
+from engine.store.records import NodeRecord, RunRecord
+from engine.store.sql import SqlStore
+
+
+def record(run_id: str = "wf-abcde", **kw: object) -> RunRecord:
+    fields: dict[str, object] = dict(
+        run_id=run_id, workflow="wf", spec_file="wf.yaml", spec_text="steps: []\n",
+        spec_hash="0" * 64, params={"n": 3, "tags": ["a"]}, workdir="/tmp", max_parallel=2,
+        phase="Running", created_at=time.time())
+    fields.update(kw)
+    return RunRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_a_run_round_trips(store_url: str) -> None:
+    store = open_store(store_url)
+    store.create_run(record())
+    now = time.time()
+    store.write("wf-abcde", [("start", "a", 1, now)])
+    store.write("wf-abcde", [
+        ("end", "a", 1, "Failed", now + 1, None, None, "boom", "StepFailed", False),
+        ("start", "a", 2, now + 2)])
+    store.write("wf-abcde", [
+        ("end", "a", 2, "Succeeded", now + 3, '{"n":1}', '{"x":[1]}', None, None, True),
+        ("node", NodeRecord("b", "b", "Omitted", 0, now + 3, message="omitted")),
+        ("start", "c", 1, now + 4)])
+    store.run_ended("wf-abcde", "Interrupted", "stopped", now + 5)
+    store.close()
+
+    again = open_store(store_url)
+    state = again.load_run("wf-abcde")
+    assert state.run.params == {"n": 3, "tags": ["a"]}
+    assert state.run.phase == "Interrupted" and state.run.lease_owner is None
+    assert state.nodes["a"].phase == "Succeeded" and state.nodes["a"].attempts == 2
+    assert [t.phase for t in state.attempts["a"]] == ["Failed", "Succeeded"]
+    assert state.attempts["a"][1].outputs == {"n": 1}
+    assert state.attempts["a"][1].data == {"x": [1]}
+    assert state.attempts["a"][0].error == "boom"
+    assert state.nodes["b"].phase == "Omitted"
+    assert "c" not in state.nodes and state.attempts["c"][0].finished_at is None
+    kinds = [(e.seq, e.kind, e.node) for e in again.events("wf-abcde")]
+    assert kinds == [(1, "created", None), (2, "started", "a"), (3, "retrying", "a"),
+                     (4, "started", "a"), (5, "finished", "a"), (6, "decided", "b"),
+                     (7, "started", "c"), (8, "interrupted", None)]
+    again.close()
+
+
+def test_run_ids_resolve_by_unique_prefix(store_url: str) -> None:
+    store = open_store(store_url)
+    store.create_run(record("hello-aaaaa"))
+    store.create_run(record("hello-aabbb"))
+    store.create_run(record("other-ccccc"))
+    assert store.resolve_run_id("other") == "other-ccccc"  # type: ignore[attr-defined]
+    with pytest.raises(UnknownRun, match="matches several runs"):
+        store.resolve_run_id("hello-aa")  # type: ignore[attr-defined]
+    with pytest.raises(UnknownRun, match="no run 'nope'.*flowspec runs"):
+        store.resolve_run_id("nope")  # type: ignore[attr-defined]
+    with pytest.raises(UnknownRun):
+        store.load_run("nope")
+    assert [r.run_id for r, _ in store.list_runs(10)][0] == "other-ccccc"  # type: ignore[attr-defined]
+    store.close()
+
+
+def test_the_lease_keeps_a_second_process_out_until_it_expires(store_url: str) -> None:
+    first = SqlStore(store_url, lease_seconds=0.5)
+    first.create_run(record())
+    second = SqlStore(store_url, lease_seconds=0.5)
+    with pytest.raises(RunBusy, match="is being run by process"):
+        second.claim("wf-abcde")
+    time.sleep(0.6)
+    second.claim("wf-abcde")
+    with pytest.raises(LeaseLost):
+        first.write("wf-abcde", [("start", "late", 1, time.time())])
+    assert "late" not in second.load_run("wf-abcde").attempts
+    second.write("wf-abcde", [("start", "mine", 1, time.time())])
+    assert "mine" in second.load_run("wf-abcde").attempts
+    first.close()
+    second.close()
+
+
+def test_renewal_keeps_the_lease(store_url: str) -> None:
+    first = SqlStore(store_url, lease_seconds=0.4)
+    first.create_run(record())
+    for _ in range(3):
+        time.sleep(0.2)
+        first.renew("wf-abcde")
+    with pytest.raises(RunBusy):
+        SqlStore(store_url, lease_seconds=0.4).claim("wf-abcde")
+    first.close()
+
+
+def test_a_dead_holder_on_this_host_is_taken_over_at_once(store_url: str) -> None:
+    code = (
+        "import sys, time; from engine.store.sql import SqlStore; "
+        "from engine.store.records import RunRecord; "
+        "s = SqlStore(sys.argv[1], lease_seconds=3600); "
+        "s.create_run(RunRecord('wf-dead1', 'wf', 'f', 't', 'h', {}, '/', 1, 'Running', "
+        "time.time()))")
+    subprocess.run([sys.executable, "-c", code, store_url], check=True)
+    store = open_store(store_url)
+    store.claim("wf-dead1")  # the creator exited without releasing; its lease lasts an hour
+    events = [e.message or "" for e in store.events("wf-dead1")]
+    assert "took over from dead process" in events[-1]
+    store.close()
+
+
+def test_a_store_from_a_newer_flowspec_is_refused(store_url: str) -> None:
+    open_store(store_url).close()
+    store = SqlStore(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE flowspec_alembic_version SET version_num = '0042_future'"))
+    store.close()
+    with pytest.raises(StoreError, match="written by a newer flowspec.*0042_future"):
+        open_store(store_url)
+
+
+def test_migrations_create_exactly_the_tables_the_code_uses(store_url: str) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from engine.store.tables import metadata
+
+    store = SqlStore(store_url)
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    store.close()
+    assert [d for d in diff if "flowspec_alembic_version" not in str(d)] == []
+
+
+def test_alembic_knows_the_same_head() -> None:
+    from alembic.script import ScriptDirectory
+
+    from engine.store import schema
+
+    scripts = ScriptDirectory.from_config(schema.alembic_config())  # type: ignore[arg-type]
+    assert scripts.get_heads() == [schema.HEAD]
+    assert [s.revision for s in reversed(list(scripts.walk_revisions()))] == list(
+        schema.REVISIONS)
+
+
+# --- SQLite files that cannot be used -------------------------------------------------------
+def test_an_unusable_url_is_one_sentence() -> None:
+    with pytest.raises(StoreError, match="unsupported store URL mysql://u:\\*\\*\\*@h/db"):
+        open_store("mysql://u:secret@h/db")
+    with pytest.raises(StoreError, match="in-memory SQLite store would lose"):
+        open_store("sqlite://")
+
+
+def test_a_locked_database_says_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sql, "BUSY_TIMEOUT_SECONDS", 0.2)
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    store.create_run(record())
+    holder = sqlite3.connect(tmp_path / "state.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process keeps the write lock
+    with pytest.raises(StoreError, match="database is locked by another process"):
+        store.write("wf-abcde", [("start", "a", 1, time.time())])
+    holder.execute("ROLLBACK")
+    store.write("wf-abcde", [("start", "a", 1, time.time())])  # and it recovers
+    assert [e.kind for e in store.events("wf-abcde")] == ["created", "started"]
+    store.close()
+
+
+def test_a_read_only_database_can_be_read_but_not_written(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/state.db"
+    store = open_store(url)
+    store.create_run(record())
+    store.close()
+    if os.geteuid() == 0:  # root ignores file modes: open the file read-only instead
+        ro_url = f"sqlite:///file:{tmp_path}/state.db?mode=ro&uri=true"
+    else:
+        (tmp_path / "state.db").chmod(0o444)
+        ro_url = url
+    ro = SqlStore(ro_url)
+    assert ro.load_run("wf-abcde").run.workflow == "wf"
+    with pytest.raises(StoreError, match="database file is read-only"):
+        ro.create_run(record("wf-other"))
+    ro.close()
+
+
+def test_a_full_disk_stops_writing_without_corrupting_the_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/state.db"
+    store = SqlStore(url)
+    store.create_run(record())
+    pages = sqlite3.connect(tmp_path / "state.db").execute("PRAGMA page_count").fetchone()[0]
+    event.listen(store.engine, "connect",
+                 lambda conn, _: conn.execute(f"PRAGMA max_page_count={pages + 2}"))
+    store.engine.dispose()
+    big = '"' + "x" * 200_000 + '"'
+    store.write("wf-abcde", [("start", "a", 1, time.time())])
+    with pytest.raises(StoreError, match="disk holding the database is full"):
+        store.write("wf-abcde", [("end", "a", 1, "Succeeded", time.time(), big, None, None,
+                                  None, True)])
+    store.close()
+    reopened = open_store(url)
+    state = reopened.load_run("wf-abcde")
+    assert state.attempts["a"][0].finished_at is None  # the failed commit left nothing half-done
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    reopened.close()
+
+
+def test_not_a_database(tmp_path: Path) -> None:
+    (tmp_path / "state.db").write_text("hello, I am a text file" * 100)
+    with pytest.raises(StoreError, match="not an SQLite database"):
+        open_store(f"sqlite:///{tmp_path}/state.db")
