@@ -12,17 +12,16 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-import engine.store.sql as sql
-from engine.store import LeaseLost, RunBusy, StoreError, UnknownRun, open_store
+from engine.store import LeaseLost, RunBusy, StoreError, UnknownRun, open_store, sql
 from engine.store.records import NodeRecord, RunRecord
 from engine.store.sql import SqlStore
 
 
 def record(run_id: str = "wf-abcde", **kw: object) -> RunRecord:
-    fields: dict[str, object] = dict(
-        run_id=run_id, workflow="wf", spec_file="wf.yaml", spec_text="steps: []\n",
-        spec_hash="0" * 64, params={"n": 3, "tags": ["a"]}, workdir="/tmp", max_parallel=2,
-        phase="Running", created_at=time.time())
+    fields: dict[str, object] = {
+        "run_id": run_id, "workflow": "wf", "spec_file": "wf.yaml", "spec_text": "steps: []\n",
+        "spec_hash": "0" * 64, "params": {"n": 3, "tags": ["a"]}, "workdir": "/tmp",
+        "max_parallel": 2, "phase": "Running", "created_at": time.time()}
     fields.update(kw)
     return RunRecord(**fields)  # type: ignore[arg-type]
 
@@ -72,7 +71,8 @@ def test_run_ids_resolve_by_unique_prefix(store_url: str) -> None:
         store.resolve_run_id("nope")  # type: ignore[attr-defined]
     with pytest.raises(UnknownRun):
         store.load_run("nope")
-    assert [r.run_id for r, _ in store.list_runs(10)][0] == "other-ccccc"  # type: ignore[attr-defined]
+    newest = store.list_runs(10)[0][0]  # type: ignore[attr-defined]
+    assert newest.run_id == "other-ccccc"
     store.close()
 
 
