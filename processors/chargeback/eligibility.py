@@ -6,7 +6,8 @@ Rules R08-R14 and R16 of the brief, all decided on the **invoice date** (§9.1):
 - R09 the invoice date is inside the contract term: after the end 02 (23 if terminated),
   before the start 19;
 - R03/R10 the NDC is in the product master and active (14), and on the contract with a line
-  effective at the invoice date (03); a per-line quantity cap (04);
+  effective at the invoice date (03); a per-line quantity cap (04); a quantity in eaches for
+  a multi-unit package NDC goes to review (25, §9.12);
 - R16 the customer's class of trade is one the contract allows, and for contracts that are
   not roster-driven the customer is an explicit member (26, "customer not covered");
 - R11 contract price on file for the customer's tier (06), R12 WAC on file at the invoice
@@ -90,7 +91,8 @@ class ContractEligibility(RuleStep):
     ) -> tuple[list[Finding], dict[str, str]]:
         day = _invoice_date(line)
         contract = _contract(session, line, day)
-        ndc = _product(session, line, day)
+        product = _product(session, line, day)
+        ndc = product.ndc11
         on_contract = lookup.contract_lines(session, contract.contract_id, ndc)
         if not on_contract:
             raise _Reject("R10", "03", f"NDC {ndc} is not on contract {contract.contract_id}")
@@ -112,7 +114,25 @@ class ContractEligibility(RuleStep):
         wac = lookup.wac_at(session, ndc, day)
         if wac is None:
             raise _Reject("R12", "07", f"no WAC on file for NDC {ndc} on {day}")
-        return _pricing(line, price, wac.wac, tolerance, payable)
+        findings, on_file = _pricing(line, price, wac.wac, tolerance, payable)
+        return _unit_of_measure(line, product) + findings, on_file
+
+
+def _unit_of_measure(line: ClaimLine, product: m.Product) -> list[Finding]:
+    """Brief §9.12: a quantity in eaches (QTY03 = EA) for an NDC sold as a package of many
+    (e.g. 100 for one bottle of 100) would be charged back per tablet; hold it for review."""
+    if (line.unit or "").upper() == "EA" and product.package_size > 1:
+        return [
+            Finding(
+                line.line,
+                "R10-uom",
+                "review",
+                "25",
+                f"quantity {line.quantity} is in eaches (QTY03 EA) but NDC {product.ndc11} is a "
+                f"package of {product.package_size.normalize()}: possible unit-of-measure mismatch",
+            )
+        ]
+    return []
 
 
 def _payable_quantities(context: StepContext) -> dict[str, Decimal]:
@@ -170,7 +190,7 @@ def _contract(session: Session, line: ClaimLine, day: date) -> m.Contract:
     return contract
 
 
-def _product(session: Session, line: ClaimLine, day: date) -> str:
+def _product(session: Session, line: ClaimLine, day: date) -> m.Product:
     if not line.ndc11:
         raise _Reject("R03", "14", line.ndc_problem or "NDC missing or unreadable")
     product = lookup.product(session, line.ndc11)
@@ -178,7 +198,7 @@ def _product(session: Session, line: ClaimLine, day: date) -> str:
         raise _Reject("R03", "14", f"NDC {line.ndc11} is not in the product master")
     if not lookup.in_period(day, product.active_from, product.active_to):
         raise _Reject("R03", "14", f"NDC {line.ndc11} is not active on {day}")
-    return product.ndc11
+    return product
 
 
 def _class_and_tier(

@@ -23,6 +23,7 @@ from processors.chargeback.reference.testing import (
 NDC = "12345678901"
 RISING = "12345045610"  # WAC 64.00, then 69.50 from 2024-03-01
 HEPARIN = "12345078920"  # WAC 14.90, contract price 15.25
+BOTTLE = "12345033330"  # a bottle of 100 tablets
 HOSPITAL = party(hin="A1B2C3D00")
 PHARMACY = party("CORNER DRUG", dea="AC1234563")
 
@@ -42,6 +43,9 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     )
     ref.add("wac", ndc11=RISING, wac="69.50", effective_from="2024-03-01")
     ref.add("wac", ndc11=HEPARIN, wac="14.90", effective_from="2024-01-01")
+    ref.add("products", ndc11=BOTTLE, package_size="100")
+    ref.add("wac", ndc11=BOTTLE, wac="20.00")
+    ref.add("contract_lines", contract_id="C-1", ndc11=BOTTLE, contract_price="10.00")
     contracts: dict[str, dict[str, str]] = {
         "C-1": {"gpo_id": "G1", "allowed_cot": "HOSP_ACUTE|CLINIC"},
         "C-OLD": {"gpo_id": "G1", "start_date": "2023-03-01", "end_date": "2024-02-29"},
@@ -281,3 +285,14 @@ def test_price_adjustment_of_a_resubmission_pays_the_delta_at_the_price_on_file(
     result = ContractEligibility({}).process(replace(ctx, upstream=upstream))
     assert verdicts(result) == [("R11", "adjust", "06", Decimal("85.00"))]
     assert result.data["prices"]["1"]["payable_quantity"] == "2"
+
+
+def test_quantity_in_eaches_for_a_package_ndc_goes_to_review(url: str, tmp_path: Path) -> None:
+    """Brief §9.12: QTY 100 EA for one bottle of 100 would pay per tablet."""
+    each = replace(
+        claim_line(1, HOSPITAL, ndc11=BOTTLE, quantity="100", wac="20.00", contract_price="10.00"),
+        unit="EA",
+    )
+    assert verdicts(check(claim(each), url, tmp_path))[0][:3] == ("R10-uom", "review", "25")
+    per_package = replace(each, unit="UN", quantity=Decimal(1), claimed_amount=Decimal("10.00"))
+    assert verdicts(check(claim(per_package), url, tmp_path)) == [("R08-R16", "pass", None, None)]
