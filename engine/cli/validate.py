@@ -23,6 +23,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from engine.diagnostics import finish
     from engine.load import LoadError, read_source
     from engine.source import Source
     from engine.validate import expand_paths, is_spec_file, validate_file
@@ -34,9 +35,7 @@ def main(args: argparse.Namespace) -> int:
     files = list(expand_paths(args.paths))
     if args.skip_non_specs:
         files = [f for f in files if is_spec_file(Path(f))]
-    diagnostics = []
-    for path in files:
-        diagnostics.extend(validate_file(path))
+    diagnostics = finish(d for path in files for d in validate_file(path))
 
     @cache
     def source(path: str) -> Source | None:

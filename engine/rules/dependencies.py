@@ -63,7 +63,8 @@ def _check_step(ctx: Context, step: Step, uses_depends: bool) -> Iterator[Diagno
     if step.depends is not None and step.dependencies is not None:
         yield ctx.at((*step.path, "depends"), BOTH_STYLES,
                      f"step '{step.name}' has both 'depends' and 'dependencies'",
-                     f"write it as one: depends: {' && '.join(step.dependencies) or '...'}",
+                     "write it as one: depends: "
+                     + " && ".join([*step.dependencies, f"({step.depends})"]),
                      key=True)
     if uses_depends and (step.continue_on.failed or step.continue_on.error) and not step.is_finally:
         yield ctx.at((*step.path, "continue_on"), CONTINUE_ON_WITH_DEPENDS,
