@@ -340,3 +340,11 @@ def test_parallel_first_use_loads_the_reference_set_exactly_once(tmp_path: Path,
     errors = [p.communicate(timeout=120)[1].decode() for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
     assert count(url, m.ReferenceSnapshot) == 5 and count(url, m.SapKna1) == 1
+
+
+def test_cli_usage_errors_return_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == 2
+    assert main(["load"]) == 2
+    assert "the following arguments are required" in capsys.readouterr().err
+    assert main(["--help"]) == 0
+    assert "load a directory of reference CSV files" in capsys.readouterr().out

@@ -84,7 +84,10 @@ def _load(directory: Path, url: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help (0) or a usage error (2): a code, never an exit
+        return exc.code if isinstance(exc.code, int) else 2
     if args.command == "load":
         return _load(args.directory, args.db or os.environ.get("FLOWSPEC_DB") or DEFAULT_DB)
     try:
