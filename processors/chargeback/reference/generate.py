@@ -232,7 +232,6 @@ GPOS = (
 HOSPITAL_COT = ("HOSP_ACUTE", "HOSP_CHILD", "HOSP_CAH")
 PHARMACY_COT = ("RETAIL_PHARM", "CHAIN_PHARM", "SPECIALTY_PHARM", "MAIL_ORDER")
 ALL_SCHEDULES = "2 2N 3 3N 4 5"
-CENT = Decimal("0.01")
 
 
 def npi_with_check(payload9: str) -> str:
