@@ -115,15 +115,21 @@ def compile_spec(spec: Spec, kind: str = "Workflow",
     return build(spec, kind=kind, params=params).workflow
 
 
-def build(spec: Spec, *, kind: str = "Workflow",
-          params: Mapping[str, Any] | None = None) -> Compiled:
+def build(spec: Spec, *, kind: str = "Workflow", params: Mapping[str, Any] | None = None,
+          require_values: bool = False) -> Compiled:
+    """``require_values``: every required param must have a value now (for submitting).
+
+    A Workflow or WorkflowTemplate may leave a required param without a value (``argo
+    submit -p`` gives it); a CronWorkflow may not, since nobody is there to give it.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
-    return _Builder(spec, kind, dict(params or {})).compile()
+    require = require_values or kind == "CronWorkflow"
+    return _Builder(spec, kind, dict(params or {}), require).compile()
 
 
 class _Builder:
-    def __init__(self, spec: Spec, kind: str, params: dict[str, Any]) -> None:
+    def __init__(self, spec: Spec, kind: str, params: dict[str, Any], require: bool) -> None:
         from hera.workflows import models
 
         from engine.rules.context import Context
@@ -133,6 +139,7 @@ class _Builder:
         self.spec = spec
         self.kind = kind
         self.given = params
+        self.require = require
         self.problems: list[Diagnostic] = []
         self.context = Context(spec.document, spec)
         self.output_types = step_output_types(self.context)
@@ -252,11 +259,10 @@ class _Builder:
                                  "at submit time")
             elif param.required:
                 value = None
-                if self.kind != "WorkflowTemplate":
+                if self.require:
                     self.problem(param.path, codes.PARAM_NEEDS_VALUE,
                                  f"param '{name}' is required and has no value",
-                                 f"pass it with -p {name}=VALUE, or compile --kind "
-                                 "WorkflowTemplate")
+                                 f"pass it with -p {name}=VALUE")
             else:
                 value = NULL_MARKER
             enum = None

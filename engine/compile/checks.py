@@ -108,9 +108,28 @@ def _object_problems(manifest: Mapping[str, Any], kind: str) -> Iterator[Manifes
                       f"annotation key '{key}' is not a qualified name")
     if sum(len(k) + len(v) for k, v in annotations.items()) > MAX_ANNOTATION_BYTES:
         yield bad(("metadata", "annotations"), "annotations exceed 256 KiB")
-    size = len(json.dumps(manifest, separators=(",", ":")).encode())
+    size = _size(manifest)
     if size > MAX_OBJECT_BYTES:
-        yield bad((), f"the manifest is {size} bytes; Kubernetes stores at most {MAX_OBJECT_BYTES}")
+        path, part = _largest_part(manifest, size)
+        yield bad(path, f"the manifest is {size} bytes, {part} of them here; Kubernetes stores "
+                        f"at most {MAX_OBJECT_BYTES}")
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":")).encode())
+
+
+def _largest_part(value: Any, size: int) -> tuple[ManifestPath, int]:
+    """Where most of the bytes are: follow the biggest child while it holds most of them."""
+    path: ManifestPath = ()
+    while isinstance(value, (dict, list)) and value:
+        items = list(value.items()) if isinstance(value, dict) else list(enumerate(value))
+        key, child = max(items, key=lambda kv: _size(kv[1]))
+        child_size = _size(child)
+        if child_size * 2 < size:
+            break
+        path, value, size = (*path, key), child, child_size
+    return path, size
 
 
 def _qualified_name(key: str) -> bool:

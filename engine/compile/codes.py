@@ -10,10 +10,10 @@ DAG into nested DAG templates (their phases, `depends` results and exit handling
 mean the same as one DAG), so it refuses to compile it. Split the workflow into several specs,
 or fan out with `for_each` over a list instead of writing one step per item.
 """)
-PARAM_NEEDS_VALUE = code("FS802", "param needs a value for this kind", """
-A Workflow or CronWorkflow is submitted as it is, so every required param needs a value in
-the manifest: pass it with `-p NAME=VALUE` (or compile a WorkflowTemplate, whose params are
-given when a workflow is submitted from it).
+PARAM_NEEDS_VALUE = code("FS802", "required param has no value", """
+A compiled Workflow may leave a required param empty for `argo submit -p NAME=VALUE` to fill
+in, but `flowspec submit` creates the workflow as it is, and a CronWorkflow starts runs with
+nobody to give a value: pass it with `-p NAME=VALUE`.
 """)
 TEMPLATE_TAG_IN_VALUE = code("FS803", "value would be rewritten by Argo", """
 Argo substitutes `{{...}}` tags in parameter values before anything reads them, and offers no
