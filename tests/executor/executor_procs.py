@@ -134,7 +134,7 @@ class Journal:
     outputs: ClassVar[Mapping[str, str]] = {"value": "integer"}
 
     def __init__(self, config: Mapping[str, Any]) -> None:
-        self.seconds = float(config.get("seconds", 0.01))
+        self.seconds = float(config.get("seconds", 0.03))
         self.fail = bool(config.get("fail", False))
 
     def process(self, context: StepContext) -> StepResult:
