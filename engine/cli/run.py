@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import sys
@@ -64,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
 
     spec = load_or_report(args.spec)
     if isinstance(spec, int):
-        return EXIT_USAGE if spec == 2 else spec
+        return EXIT_USAGE  # an invalid or missing spec never ran: a usage error
     try:
         params = resolve_params(spec, parse_pairs(args.param))
     except ParamError as exc:
@@ -115,8 +116,7 @@ async def _with_sigterm(work: Coroutine[Any, Any, Any]) -> Any:
     """SIGTERM stops a run the way Ctrl-C does: attempts recorded, the run resumable."""
     loop = asyncio.get_running_loop()
     task = asyncio.current_task()
-    try:
+    # Not the main thread, or no signals on this platform: then SIGTERM keeps its default.
+    with contextlib.suppress(NotImplementedError, RuntimeError):
         loop.add_signal_handler(signal.SIGTERM, task.cancel if task else lambda: None)
-    except (NotImplementedError, RuntimeError):  # not the main thread, or no signals here
-        pass
     return await work
