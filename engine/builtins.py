@@ -34,6 +34,8 @@ class Noop:
     }
     outputs: ClassVar[Mapping[str, str]] = {}
     open_outputs: ClassVar[bool] = True
+    #: Instant and pure: the executor may call it on its event loop instead of a thread.
+    inline: ClassVar[bool] = True
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.values = dict(config.get("outputs") or {})
