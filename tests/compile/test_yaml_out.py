@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -26,7 +26,7 @@ TRICKY = {
 class _Pristine(yaml.CSafeDumper):
     """CSafeDumper as PyYAML ships it, whatever hera did to the shared tables."""
 
-    yaml_representers = {**yaml.SafeDumper.yaml_representers,
+    yaml_representers: ClassVar[dict[Any, Any]] = {**yaml.SafeDumper.yaml_representers,
                          str: yaml.representer.SafeRepresenter.represent_str}
 
 
