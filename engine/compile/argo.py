@@ -17,6 +17,8 @@ Mapping choices (the rest is in the module docstrings of contract and templates)
 - retry ``on: transient`` retries only the runner's transient exit code, through
   ``retryStrategy.expression`` (Argo's OnTransientError matches controller-side messages,
   not a step's failure);
+- ``timeout`` is enforced by the runner; the template's timeout adds TIMEOUT_GRACE so the
+  runner can still write outputs (absent outputs of a killed pod would stall the workflow);
 - every parameter value, IntOrString and duration is written as a string.
 """
 
@@ -411,7 +413,7 @@ class _Builder:
             ),
             outputs=m.Outputs(parameters=outputs) if outputs else None,
             retry_strategy=self.retry(plan.steps[0].retry),
-            timeout=go_duration(shape.timeout) if shape.timeout else None,
+            timeout=go_duration(shape.timeout + c.TIMEOUT_GRACE) if shape.timeout else None,
             pod_spec_patch=pod.get("pod_spec_patch"),
             node_selector=pod.get("node_selector"),
             tolerations=[self.user_model(m.Toleration, t,

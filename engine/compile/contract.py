@@ -50,6 +50,10 @@ ENV_OUTPUTS = "FLOWSPEC_OUTPUTS"
 ENV_PARAM_PREFIX = "FLOWSPEC_PARAM_"
 ENV_UPSTREAM_PREFIX = "FLOWSPEC_UPSTREAM_"
 
+#: Seconds the template's timeout adds to the step's: the runner enforces the step's own
+#: timeout and then still writes its outputs and store record before Argo kills the pod.
+TIMEOUT_GRACE = 30.0
+
 #: The container's default command: the runner. ``flowspec`` is the console script.
 RUNNER_COMMAND = ("flowspec", "step")
 

@@ -1,0 +1,20 @@
+"""``flowspec step``: the in-pod runner (see engine.runner); Argo runs it in every step's pod."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+HELP = "run one step of an embedded spec inside an Argo pod (the in-pod runner)"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    from engine.runner import add_arguments as runner_arguments
+
+    runner_arguments(p)
+
+
+def main(args: argparse.Namespace) -> int:
+    from engine.runner import run
+
+    return run(args.spec, args.step, os.environ, args.output_dir, args.workdir)

@@ -1,0 +1,428 @@
+"""The in-pod step runner: ``flowspec step`` (also ``python -m engine.runner``).
+
+Each Argo pod runs exactly one attempt of one step the way the local executor runs it, with
+the executor's own parts: the same env rendering (``step_env``), the same processor call with
+the same timeout (``attempt.call``), the same output typing (``outputs.check``). What differs
+is where inputs come from and where results go (see ``engine.compile.contract``):
+
+- the spec is the file Argo writes from the manifest, checked against the hash compiled in;
+- params and upstream outputs arrive as env vars holding Argo parameter text (NULL_MARKER is
+  null); the store, when one is reachable, adds every ancestor's phase, outputs and data;
+- every output file the template collects is written, whatever happens, so that Argo never
+  waits for ever on a missing output (SEMANTICS appendix 9-10): null as NULL_MARKER, each with
+  a trailing newline, which Argo trims (a value's own trailing newline survives);
+- the attempt is recorded in the store (``FLOWSPEC_DB``, else ``DATABASE_URL``) if one is set;
+- the exit code tells Argo's retryStrategy what happened: 0 Succeeded, 1 Failed, 75 Failed
+  transiently (``on: transient`` retries only this one), 2 the pod itself is wrong.
+
+The runner enforces the step's ``timeout`` itself; the compiled template's timeout adds a
+grace period, so outputs and the store record are written before Argo kills the pod.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.compile import contract as c
+from engine.model import SecretRef, Spec, Step
+
+
+class RunnerError(Exception):
+    """The pod was started wrongly (spec, step, params, secrets): exit 2, no retry helps."""
+
+
+@dataclass(frozen=True)
+class Result:
+    phase: str
+    outputs: dict[str, Any]
+    data: dict[str, Any]
+    error: str | None = None
+    error_type: str | None = None
+    transient: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.phase == "Succeeded":
+            return c.EXIT_OK
+        return c.EXIT_TRANSIENT if self.transient else c.EXIT_FAILED
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+def read_spec(path: Path, expected_sha256: str | None) -> str:
+    """The spec text from the file Argo wrote (encoded) or a plain YAML file, hash-checked."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RunnerError(f"cannot read the spec {path}: {exc.strerror}") from None
+    if raw.lstrip().startswith(("apiVersion", "#", "---")):
+        text = raw
+    else:
+        try:
+            text = c.decode_spec(raw)
+        except (ValueError, OSError, EOFError) as exc:
+            raise RunnerError(f"{path} holds no encoded spec ({exc})") from None
+    if expected_sha256 and c.spec_sha256(text) != expected_sha256:
+        raise RunnerError(
+            f"the spec in {path} is not the one this workflow was compiled from (sha256 "
+            f"{c.spec_sha256(text)[:12]}, expected {expected_sha256[:12]}); the "
+            f"'{c.SPEC_PARAM}' parameter was changed: compile and submit the spec again")
+    return text
+
+
+def load(text: str) -> Spec:
+    from engine.diagnostics import SpecError
+    from engine.validate import load_spec
+
+    try:
+        return load_spec(text, name="<argo spec>")
+    except SpecError as exc:
+        raise RunnerError(f"the embedded spec is not valid: {exc}") from None
+
+
+def pod_params(spec: Spec, environ: Mapping[str, str]) -> dict[str, Any]:
+    """Typed params from ``FLOWSPEC_PARAM_*`` (Argo parameter text), defaults for the rest."""
+    from engine.expr.to_argo import NULL_MARKER
+    from engine.params import ParamError, resolve_params
+
+    given = {name: environ[c.param_env(name)] for name in spec.params
+             if environ.get(c.param_env(name), NULL_MARKER) != NULL_MARKER}
+    try:
+        return resolve_params(spec, given, require=False)
+    except ParamError as exc:
+        raise RunnerError(f"bad workflow parameters: {exc}") from None
+
+
+def argo_item_text(value: Any) -> str:
+    """How Argo renders ``{{item}}`` for one element of a ``withParam`` JSON list."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def decode_item(text: str, source: Any) -> Any:
+    """The typed element ``{{item}}`` stands for: found in the source list when it is known,
+    else read as JSON when it is not plain text."""
+    if isinstance(source, list):
+        for element in source:
+            if argo_item_text(element) == text:
+                return element
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return text if isinstance(value, str) else value
+
+
+def upstream_values(spec: Spec, step: Step, environ: Mapping[str, str],
+                    output_types: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, Any]]:
+    """``{producer: {output: value}}`` from ``FLOWSPEC_UPSTREAM_*`` (null: NULL_MARKER)."""
+    from engine.compile.templates import upstream_refs
+    from engine.expr.to_argo import value_from_argo_text
+
+    found: dict[str, dict[str, Any]] = {}
+    for producer, output in upstream_refs(step):
+        text = environ.get(c.upstream_env(c.upstream_input(producer, output)))
+        type_name = output_types.get(producer, {}).get(output, "string")
+        try:
+            value = None if text is None else value_from_argo_text(text, type_name)
+        except ValueError as exc:
+            raise RunnerError(f"steps.{producer}.outputs.{output}: {exc}") from None
+        found.setdefault(producer, {})[output] = value
+    return found
+
+
+def pod_secrets(step: Step, environ: Mapping[str, str]) -> dict[str, str]:
+    """The secrets Kubernetes put in the pod's env, keyed as the executor looks them up."""
+    return {var.value.local_variable: environ[name] for name, var in step.env.items()
+            if isinstance(var.value, SecretRef) and name in environ}
+
+
+# --- the store -----------------------------------------------------------------------------
+
+class PodStore:
+    """The run store seen from one pod: ancestors' results in, this attempt out.
+
+    Many pods of one workflow write at once and none holds the run's lease (Argo drives the
+    run), so the attempt row and its event are inserted directly; the event number is taken
+    as max+1 and retried on a clash.
+    """
+
+    def __init__(self, url: str) -> None:
+        from engine.store.sql import SqlStore
+
+        self.store = SqlStore(url)
+        self.url = url
+
+    def upstream(self, run_id: str, names: Sequence[str]) -> dict[str, Any]:
+        from engine.processors import Upstream
+        from engine.store.errors import UnknownRun
+
+        try:
+            state = self.store.load_run(run_id)
+        except UnknownRun:
+            return {}
+        found = {}
+        for name in names:
+            tries = state.attempts.get(name)
+            if tries and tries[-1].final:
+                last = tries[-1]
+                found[name] = Upstream(last.phase, last.outputs or {}, last.data or {})
+            elif name in state.nodes:
+                found[name] = Upstream(state.nodes[name].phase, {}, {})
+        return found
+
+    def record(self, spec: Spec, run_id: str, params: Mapping[str, Any], node: str,
+               attempt: int, started: float, result: Result, final: bool) -> None:
+        from sqlalchemy import func, insert, select
+        from sqlalchemy.exc import IntegrityError
+
+        from engine.store.tables import attempts, events, runs
+
+        now = time.time()
+        with self.store.engine.begin() as conn:
+            if conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(runs).values(
+                            run_id=run_id, workflow=spec.name,
+                            spec_file=f"argo:{os.environ.get(c.ENV_WORKFLOW_NAME, run_id)}",
+                            spec_text=spec.document.source.text, spec_hash=spec.source_hash,
+                            params=json.dumps(params, default=str), workdir=c.WORK_DIR,
+                            max_parallel=spec.parallelism or 0, phase="Running",
+                            created_at=started))
+                except IntegrityError:
+                    pass  # another pod of the same workflow created it first
+            conn.execute(insert(attempts).values(
+                run_id=run_id, node=node, attempt=attempt, phase=result.phase,
+                started_at=started, finished_at=now,
+                outputs=json.dumps(result.outputs) if result.phase == "Succeeded" else None,
+                data=json.dumps(result.data) if result.data else None,
+                error=result.error, error_type=result.error_type, final=final))
+        for _ in range(20):
+            try:
+                with self.store.engine.begin() as conn:
+                    seq = conn.execute(select(func.coalesce(func.max(events.c.seq), 0))
+                                       .where(events.c.run_id == run_id)).scalar_one() + 1
+                    conn.execute(insert(events).values(
+                        run_id=run_id, seq=seq, at=now, kind="finished" if final else "retrying",
+                        node=node, attempt=attempt, phase=result.phase, message=result.error))
+                return
+            except IntegrityError:
+                continue
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def store_url(environ: Mapping[str, str]) -> str | None:
+    return environ.get("FLOWSPEC_DB") or environ.get("DATABASE_URL") or None
+
+
+# --- running -------------------------------------------------------------------------------
+
+def _final(step: Step, attempt: int, result: Result) -> bool:
+    """Whether Argo will stop after this attempt (the retry policy and limit, as compiled)."""
+    if result.phase == "Succeeded" or attempt > step.retry.limit:
+        return True
+    on = step.retry.on
+    return not (on in ("failure", "always") or (on == "transient" and result.transient))
+
+
+def execute(spec: Spec, step: Step, context: Any, output_types: Mapping[str, str]) -> Result:
+    """One attempt through the executor's own parts (processor call, timeout, output check)."""
+    from engine.executor import attempt as attempts
+    from engine.executor.outputs import OutputProblem, check
+    from engine.processors import ProcessorNotFound, resolve
+
+    try:
+        cls = resolve(step.processor)
+    except ProcessorNotFound as exc:
+        raise RunnerError(f"{exc.reason}; is the processor installed in this image?") from None
+    try:
+        processor = cls(dict(step.config))
+    except Exception as exc:  # noqa: BLE001 - a processor may reject its config any way
+        outcome = attempts.config_error(step.processor, exc)
+    else:
+        blocking = not attempts.is_async(cls)
+        outcome = asyncio.run(attempts.call(processor, context, step.timeout, blocking))
+    if outcome.phase != "Succeeded":
+        return Result(outcome.phase, {}, {}, outcome.error, outcome.error_type, outcome.transient)
+    try:
+        outputs, data = check(outcome.result, output_types)
+    except OutputProblem as exc:
+        return Result("Failed", {}, {}, str(exc), "OutputError")
+    return Result("Succeeded", outputs, data)
+
+
+def write_outputs(directory: Path, names: Sequence[str], result: Result) -> Result:
+    """Every output file the template collects; a value that cannot be written fails the step."""
+    from engine.expr.to_argo import argo_value_text
+
+    directory.mkdir(parents=True, exist_ok=True)
+    texts: dict[str, str] = {}
+    for name in names:
+        value = result.outputs.get(name) if result.phase == "Succeeded" else None
+        try:
+            texts[name] = argo_value_text(value)
+        except ValueError as exc:
+            result = Result("Failed", {}, {}, f"output '{name}': {exc}", "OutputError")
+            return write_outputs(directory, names, result)
+    for name, text in texts.items():
+        (directory / name).write_text(text + "\n", encoding="utf-8")
+    return result
+
+
+def _ancestors(spec: Spec, step: Step) -> list[str]:
+    """The steps whose results a step's context holds: as the executor, a finally step sees
+    every main step too."""
+    from engine.graph import ancestors, build_graph
+
+    graph = build_graph(spec, finally_steps=True) if step.is_finally else spec.graph
+    mine = ancestors(graph, step.name)
+    names = [s.name for s in (spec.finally_steps if step.is_finally else spec.steps)
+             if s.name in mine]
+    return [s.name for s in spec.steps] + names if step.is_finally else names
+
+
+def _for_each_source(step: Step, params: Mapping[str, Any], known: Mapping[str, Any]) -> Any:
+    ref = step.for_each or ""
+    if ref.startswith("params."):
+        return params.get(ref.removeprefix("params."))
+    _, producer, _, output = ref.split(".", 3)
+    upstream = known.get(producer)
+    return upstream.outputs.get(output) if upstream is not None else None
+
+
+def _attempt_number(environ: Mapping[str, str]) -> int:
+    """1-based, from Argo's ``{{retries}}`` (0-based; absent without a retryStrategy)."""
+    try:
+        return int(environ.get(c.ENV_ATTEMPT, "0")) + 1
+    except ValueError:
+        return 1
+
+
+def _node_name(step: Step, item_text: str | None) -> str:
+    """The store's node name; a for_each instance is named after its item (Argo's index is
+    not known inside the pod)."""
+    return step.name if item_text is None else f"{step.name}({item_text.replace('(', '').replace(')', '')})"
+
+
+def _write_nulls(directory: Path, names: Sequence[str]) -> None:
+    """Even a pod that cannot run its step leaves every output file (as null)."""
+    write_outputs(directory, names, Result("Failed", {}, {}))
+
+
+def prepare(spec_path: Path, step_name: str, environ: Mapping[str, str]) -> tuple[
+        Spec, Step, dict[str, Any], dict[str, dict[str, str]], Any]:
+    """The spec, the step, its params, every step's output types and the env values; or
+    RunnerError when the pod itself is wrong."""
+    from engine.expr.evaluate import StepValues, Values
+    from engine.rules.context import Context
+    from engine.rules.processors import step_output_types
+
+    spec = load(read_spec(spec_path, environ.get(c.ENV_SPEC_SHA256)))
+    try:
+        step = spec.step(step_name)
+    except KeyError:
+        raise RunnerError(f"the spec has no step '{step_name}'") from None
+    params = pod_params(spec, environ)
+    types = step_output_types(Context(spec.document, spec))
+    upstream = upstream_values(spec, step, environ, types)
+    values = Values(
+        params=params,
+        steps={name: StepValues("Succeeded", outs) for name, outs in upstream.items()},
+        workflow_status=environ.get(c.ENV_WORKFLOW_STATUS),
+        workflow_name=environ.get(c.ENV_WORKFLOW_NAME))
+    return spec, step, params, types, values
+
+
+def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir: Path,
+        workdir: Path) -> int:
+    """One attempt of ``step_name``; returns the exit code. Says what went wrong on stderr."""
+    from dataclasses import replace
+
+    from engine.executor.env import step_env
+    from engine.executor.secrets import MissingSecret, Redactor
+    from engine.expr.errors import ExprEvalError
+    from engine.processors import StepContext
+
+    started = time.time()
+    output_names = [n for n in environ.get(c.ENV_OUTPUTS, "").split(",") if n]
+    url = store_url(environ)
+    store: PodStore | None = None
+    try:
+        spec, step, params, types, values = prepare(spec_path, step_name, environ)
+        run_id = environ.get(c.ENV_RUN_ID) or spec.name
+        if url:
+            store = PodStore(url)
+        known = store.upstream(run_id, _ancestors(spec, step)) if store is not None else {}
+        item_text = environ.get(c.ENV_ITEM) if step.for_each is not None else None
+        if item_text is not None:
+            values = replace(values, item=decode_item(
+                item_text, _for_each_source(step, params, known)))
+        secrets = pod_secrets(step, environ)
+        try:
+            env = step_env(step, secrets, lambda: values)
+        except (MissingSecret, ExprEvalError) as exc:
+            raise RunnerError(f"cannot build the step's env: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - RunnerError, or a store that cannot be opened
+        _write_nulls(output_dir, output_names)
+        if store is not None:
+            store.close()
+        print(f"flowspec step: {exc}", file=sys.stderr)
+        return c.EXIT_USAGE
+
+    attempt = _attempt_number(environ)
+    context = StepContext(
+        run_id=run_id, workflow=spec.name, step=step.name, attempt=attempt, params=params,
+        env=env, upstream=known, workdir=workdir, database_url=url, item=values.item,
+        workflow_status=values.workflow_status)
+    workdir.mkdir(parents=True, exist_ok=True)
+    result = execute(spec, step, context, types.get(step.name, {}))
+    result = write_outputs(output_dir, output_names or list(types.get(step.name, {})), result)
+    redactor = Redactor(secrets.values())
+    result = replace(result, error=redactor.scrub(result.error))
+    if store is not None:
+        try:
+            store.record(spec, run_id, params, _node_name(step, item_text), attempt, started,
+                         result, _final(step, attempt, result))
+        except Exception as exc:  # noqa: BLE001 - the step's own outcome matters more
+            print("flowspec step: could not record the attempt in the store: "
+                  f"{redactor.scrub(str(exc))}", file=sys.stderr)
+        finally:
+            store.close()
+    if result.phase != "Succeeded":
+        print(f"flowspec step: {step.name} {result.phase}: {result.error}", file=sys.stderr)
+    return result.exit_code
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--spec", required=True, type=Path,
+                   help="the spec: the file Argo writes from the manifest, or a YAML file")
+    p.add_argument("--step", required=True, help="the step to run")
+    p.add_argument("--output-dir", type=Path, default=Path(c.OUTPUT_DIR),
+                   help="where declared outputs are written for Argo to collect")
+    p.add_argument("--workdir", type=Path, default=Path(c.WORK_DIR) / "flowspec" / "work",
+                   help="the processor's working directory")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m engine.runner",
+                                     description="run one step of an embedded flowspec spec")
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    return run(args.spec, args.step, os.environ, args.output_dir, args.workdir)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

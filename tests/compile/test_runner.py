@@ -1,0 +1,197 @@
+"""The in-pod runner, run as a real process on the pods of compiled manifests.
+
+``pod.run_pod`` plays Argo (argument and tag substitution, secrets, the spec artifact, output
+collection), so these tests also check the contract between the compiler and the runner.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from engine.compile import build
+from engine.compile import contract as c
+from engine.expr.to_argo import NULL_MARKER
+from engine.store.sql import SqlStore
+
+from .conftest import compiled_from, spec_from
+from .pod import run_pod
+
+SPEC = """
+    apiVersion: flowspec/v1
+    kind: Workflow
+    metadata: {name: pods}
+    params:
+      greeting: {type: string, default: hello}
+      sizes: {type: list, default: [1, 2, 30]}
+    env:
+      API_KEY: {secret: {name: vendor, key: api-key}, optional: true}
+    steps:
+      - name: a
+        processor: python
+        config: {function: 'compile.pod_functions:produce'}
+        outputs: {n: integer, label: string}
+      - name: b
+        processor: shell
+        dependencies: [a]
+        config:
+          command: 'printf "said=%s\\n" "$SAY" >> "$FLOWSPEC_OUTPUT"'
+        env:
+          SAY: '${{ params.greeting }}, ${{ steps.a.outputs.label }} (${{ steps.a.outputs.n }})'
+        outputs: {said: string}
+      - name: flaky
+        processor: python
+        dependencies: [a]
+        config: {function: 'compile.pod_functions:transient'}
+        retry: {limit: 2, on: transient}
+        outputs: {n: integer}
+      - name: broken
+        processor: shell
+        dependencies: [a]
+        config: {command: 'echo oops >&2; exit 3'}
+        outputs: {said: string}
+      - name: fan
+        processor: python
+        for_each: params.sizes
+        config: {function: 'compile.pod_functions:report_upstream'}
+        outputs: {seen: string, item: string, status: string}
+      - name: slow
+        processor: shell
+        timeout: 1s
+        config: {command: 'sleep 20'}
+        outputs: {said: string}
+      - name: leaky
+        processor: python
+        config: {function: 'compile.pod_functions:leak'}
+      - name: reserved
+        processor: python
+        config: {function: 'compile.pod_functions:marker'}
+        outputs: {text: string}
+      - name: after
+        processor: python
+        dependencies: [a, b]
+        config: {function: 'compile.pod_functions:report_upstream'}
+        outputs: {seen: string, item: string, status: string}
+    finally:
+      - name: last
+        processor: python
+        config: {function: 'compile.pod_functions:report_upstream'}
+        outputs: {seen: string, item: string, status: string}
+"""
+
+
+def test_a_succeeding_step_writes_every_collected_output(tmp_path: Path) -> None:
+    compiled = compiled_from(SPEC)
+    pod = run_pod(compiled, "a", tmp_path)
+    assert pod.exit_code == 0, pod.stderr
+    template_outputs = compiled.manifest_spec()["templates"][2]["outputs"]["parameters"]
+    assert set(pod.outputs) == {p["name"] for p in template_outputs}
+    assert (pod.outputs["n"], pod.outputs["label"]) == ("3", "three")
+    assert pod.outputs["said"] == NULL_MARKER  # another step's output in the shared template
+
+
+def test_env_is_rendered_from_params_and_upstream_inputs(tmp_path: Path) -> None:
+    compiled = compiled_from(SPEC)
+    produced = {"a.outputs.parameters.label": "three", "a.outputs.parameters.n": "3"}
+    pod = run_pod(compiled, "b", tmp_path, produced=produced)
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.outputs["said"] == "hello, three (3)"
+
+
+def test_an_absent_upstream_output_is_null_in_env(tmp_path: Path) -> None:
+    # a Skipped producer: Argo drops the argument and the input's default (null) applies
+    pod = run_pod(compiled_from(SPEC), "b", tmp_path,
+                  produced={"a.outputs.parameters.label": None, "a.outputs.parameters.n": None})
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.outputs["said"] == "hello,  ()"
+
+
+def test_a_failing_step_exits_1_and_leaves_null_outputs(tmp_path: Path) -> None:
+    pod = run_pod(compiled_from(SPEC), "broken", tmp_path)
+    assert pod.exit_code == c.EXIT_FAILED
+    assert pod.outputs and set(pod.outputs.values()) == {NULL_MARKER}
+    assert "command exited with code 3: oops" in pod.stderr
+
+
+def test_a_transient_failure_exits_75_which_the_retry_expression_retries(tmp_path: Path) -> None:
+    compiled = compiled_from(SPEC)
+    pod = run_pod(compiled, "flaky", tmp_path, retries=1)
+    assert pod.exit_code == c.EXIT_TRANSIENT == 75
+    strategy = next(t for t in compiled.manifest_spec()["templates"]
+                    if t.get("retryStrategy"))["retryStrategy"]
+    assert strategy["expression"] == "lastRetry.exitCode == '75'"
+
+
+def test_the_runner_enforces_the_step_timeout_and_still_writes_outputs(tmp_path: Path) -> None:
+    pod = run_pod(compiled_from(SPEC), "slow", tmp_path)
+    assert pod.exit_code == c.EXIT_FAILED
+    assert "timed out after 1s" in pod.stderr
+    assert set(pod.outputs.values()) == {NULL_MARKER}
+
+
+def test_a_string_output_equal_to_the_null_marker_fails_the_step(tmp_path: Path) -> None:
+    pod = run_pod(compiled_from(SPEC), "reserved", tmp_path)
+    assert pod.exit_code == c.EXIT_FAILED
+    assert "reserved for null" in pod.stderr
+    assert pod.outputs["text"] == NULL_MARKER
+
+
+def test_secrets_reach_the_processor_but_not_its_error_text(tmp_path: Path) -> None:
+    secret = "sk-live-abcdef123456"
+    pod = run_pod(compiled_from(SPEC), "leaky", tmp_path,
+                  secrets={("vendor", "api-key"): secret})
+    assert pod.exit_code == c.EXIT_FAILED
+    assert "the vendor rejected key ***" in pod.stderr and secret not in pod.stderr
+
+
+def test_items_are_typed_from_their_source_list(tmp_path: Path) -> None:
+    pod = run_pod(compiled_from(SPEC), "fan", tmp_path, item="30")
+    assert pod.exit_code == 0, pod.stderr
+    assert json.loads(pod.outputs["item"]) == 30
+
+
+def test_finally_steps_see_the_workflow_status(tmp_path: Path) -> None:
+    pod = run_pod(compiled_from(SPEC), "last", tmp_path, status="Failed")
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.outputs["status"] == "Failed"
+
+
+def test_a_swapped_spec_or_an_unknown_step_is_refused_with_exit_2(tmp_path: Path) -> None:
+    compiled = compiled_from(SPEC)
+    other = build(spec_from(SPEC.replace("hello", "bonjour")))
+    params = {p["name"]: p for p in other.manifest_spec()["arguments"]["parameters"]}
+    mine = {p["name"]: p for p in compiled.manifest_spec()["arguments"]["parameters"]}
+    mine[c.SPEC_PARAM]["value"] = params[c.SPEC_PARAM]["value"]  # -p _flowspec-spec=...
+    pod = run_pod(compiled, "a", tmp_path)
+    assert pod.exit_code == c.EXIT_USAGE
+    assert "not the one this workflow was compiled from" in pod.stderr
+    assert set(pod.outputs.values()) == {NULL_MARKER}
+    mine[c.SPEC_PARAM]["value"] = c.encode_spec(compiled.spec.document.source.text)
+    task = compiled.manifest_spec()["templates"][0]["dag"]["tasks"][0]
+    task["arguments"]["parameters"][0]["value"] = "nope"
+    pod = run_pod(compiled, "a", tmp_path)
+    assert (pod.exit_code, pod.stderr.strip()) == (
+        c.EXIT_USAGE, "flowspec step: the spec has no step 'nope'")
+
+
+def test_attempts_are_recorded_and_ancestors_read_back_from_the_store(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/state.db"
+    compiled = compiled_from(SPEC)
+    env = {"DATABASE_URL": url}
+    first = run_pod(compiled, "a", tmp_path / "a", extra_env=env)
+    produced = {"a.outputs.parameters.label": "three", "a.outputs.parameters.n": "3"}
+    second = run_pod(compiled, "b", tmp_path / "b", produced=produced, extra_env=env)
+    third = run_pod(compiled, "after", tmp_path / "c", extra_env=env)
+    assert (first.exit_code, second.exit_code, third.exit_code) == (0, 0, 0), third.stderr
+    seen = json.loads(third.outputs["seen"])
+    assert seen["a"] == {"phase": "Succeeded", "n": 3, "label": "three", "rows": [1, 2, 3]}
+    assert seen["b"]["said"] == "hello, three (3)"
+    store = SqlStore(url)
+    try:
+        state = store.load_run("uid-1")
+        assert state.run.workflow == "pods" and state.run.spec_hash == compiled.spec.source_hash
+        assert {n: [a.phase for a in tries] for n, tries in state.attempts.items()} == {
+            "a": ["Succeeded"], "b": ["Succeeded"], "after": ["Succeeded"]}
+        assert [e.kind for e in store.events("uid-1")] == ["finished"] * 3
+    finally:
+        store.close()
