@@ -84,7 +84,7 @@ def run_pod(compiled: Any, step: str, tmp: Path, *, produced: dict[str, str | No
     proc = subprocess.run(
         [sys.executable, "-m", "engine.runner", *args, "--output-dir", str(out_dir),
          "--workdir", str(tmp / "work")],
-        env=env, capture_output=True, text=True, cwd=tmp, timeout=120)
+        check=False, env=env, capture_output=True, text=True, cwd=tmp, timeout=120)
     outputs = {}
     for parameter in template.get("outputs", {}).get("parameters", []):
         path = out_dir / Path(parameter["valueFrom"]["path"]).name
