@@ -42,8 +42,10 @@ def report(diagnostics: Sequence[Diagnostic]) -> None:
     REPORTERS["text"](list(diagnostics), 1, sys.stderr, source)
 
 
-def compiled_or_report(args: argparse.Namespace) -> Any:
-    """The ``Compiled`` spec of ``args``, or the exit code after saying why there is none."""
+def compiled_or_report(args: argparse.Namespace, *, require_values: bool = False) -> Any:
+    """The ``Compiled`` spec of ``args``, or the exit code after saying why there is none.
+
+    ``require_values``: every required param needs a value now (``submit``)."""
     from engine.compile import build
     from engine.diagnostics import SpecError
     from engine.params import ParamError, parse_pairs
@@ -52,7 +54,8 @@ def compiled_or_report(args: argparse.Namespace) -> Any:
     if isinstance(spec, int):
         return spec
     try:
-        compiled = build(spec, kind=args.kind, params=parse_pairs(args.param))
+        compiled = build(spec, kind=args.kind, params=parse_pairs(args.param),
+                         require_values=require_values)
     except ParamError as exc:
         for line in str(exc).splitlines():
             print(f"flowspec: {line}", file=sys.stderr)
