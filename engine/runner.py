@@ -153,8 +153,8 @@ class PodStore:
     """The run store seen from one pod: ancestors' results in, this attempt out.
 
     Many pods of one workflow write at once and none holds the run's lease (Argo drives the
-    run), so the attempt row and its event are inserted directly; the event number is taken
-    as max+1 and retried on a clash.
+    run, so an Argo run never has a lease holder): the attempt's events are appended
+    directly, numbered max+1 and numbered again on a clash with another pod.
     """
 
     def __init__(self, url: str) -> None:
@@ -183,16 +183,30 @@ class PodStore:
 
     def record(self, spec: Spec, run_id: str, params: Mapping[str, Any], node: str,
                attempt: int, started: float, result: Result, final: bool) -> None:
+        """The attempt as the executor logs one: a ``started`` and a ``finished`` (or
+        ``retrying``) event; the run's row and ``created`` event first if this pod is the
+        run's first."""
         from sqlalchemy import func, insert, select
         from sqlalchemy.exc import IntegrityError
 
-        from engine.store.tables import attempts, events, runs
+        from engine.store.tables import events, runs
 
         now = time.time()
-        with self.store.engine.begin() as conn:
-            if conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
-                try:
-                    with conn.begin_nested():
+        blank = dict.fromkeys(c_.name for c_ in events.columns)
+        end: dict[str, Any] = {"kind": "finished" if final else "retrying", "node": node, "attempt": attempt,
+               "phase": result.phase, "message": result.error, "error_type": result.error_type,
+               "outputs": json.dumps(result.outputs) if result.phase == "Succeeded" else None,
+               "data": json.dumps(result.data) if result.data else None}
+        rows: list[dict[str, Any]] = [{"kind": "started", "node": node, "attempt": attempt, "phase": "Running",
+                 "at": started}, {**end, "at": now}]
+        # SQLite: take the write lock up front (the store's sqlite_immediate), or two pods that
+        # both read first would deadlock; PostgreSQL: a clash on (run_id, seq) is retried.
+        engine = self.store.engine.execution_options(sqlite_immediate=True)
+        for _ in range(50):
+            try:
+                with engine.begin() as conn:
+                    found = conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id))
+                    if found.first() is None:
                         conn.execute(insert(runs).values(
                             run_id=run_id, workflow=spec.name,
                             spec_file=f"argo:{os.environ.get(c.ENV_WORKFLOW_NAME, run_id)}",
@@ -200,25 +214,17 @@ class PodStore:
                             params=json.dumps(params, default=str), workdir=c.WORK_DIR,
                             max_parallel=spec.parallelism or 0, phase="Running",
                             created_at=started))
-                except IntegrityError:
-                    pass  # another pod of the same workflow created it first
-            conn.execute(insert(attempts).values(
-                run_id=run_id, node=node, attempt=attempt, phase=result.phase,
-                started_at=started, finished_at=now,
-                outputs=json.dumps(result.outputs) if result.phase == "Succeeded" else None,
-                data=json.dumps(result.data) if result.data else None,
-                error=result.error, error_type=result.error_type, final=final))
-        for _ in range(20):
-            try:
-                with self.store.engine.begin() as conn:
+                        rows.insert(0, {"kind": "created", "phase": "Running", "at": started,
+                                        "message": f"workflow {spec.name} on Argo"})
                     seq = conn.execute(select(func.coalesce(func.max(events.c.seq), 0))
-                                       .where(events.c.run_id == run_id)).scalar_one() + 1
-                    conn.execute(insert(events).values(
-                        run_id=run_id, seq=seq, at=now, kind="finished" if final else "retrying",
-                        node=node, attempt=attempt, phase=result.phase, message=result.error))
+                                       .where(events.c.run_id == run_id)).scalar_one()
+                    conn.execute(insert(events), [
+                        {**blank, "run_id": run_id, "seq": seq + i, **row}
+                        for i, row in enumerate(rows, start=1)])
                 return
             except IntegrityError:
-                continue
+                rows = [r for r in rows if r["kind"] != "created"]
+        raise RuntimeError("too many pods wrote to the run at once")
 
     def close(self) -> None:
         self.store.close()

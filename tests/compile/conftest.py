@@ -55,3 +55,31 @@ def shipped_specs() -> list[Path]:
 
     found = [Path(p) for p in expand_paths([str(REPO / "specs"), str(FIXTURE_SPECS)])]
     return sorted(found)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """A fresh run store: a SQLite file, and a throw-away PostgreSQL database when
+    FLOWSPEC_TEST_PG_URL names a server (CI starts one with .ci/postgres.sh)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/state.db"
+        return
+    import secrets
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("FLOWSPEC_TEST_PG_URL")
+    if not base:
+        pytest.skip("no PostgreSQL server configured (FLOWSPEC_TEST_PG_URL is not set)")
+    url = make_url(base).set(drivername="postgresql+psycopg")
+    name = f"flowspec_pods_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()

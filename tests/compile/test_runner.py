@@ -7,6 +7,7 @@ collection), so these tests also check the contract between the compiler and the
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from engine.compile import build
@@ -174,8 +175,9 @@ def test_a_swapped_spec_or_an_unknown_step_is_refused_with_exit_2(tmp_path: Path
         c.EXIT_USAGE, "flowspec step: the spec has no step 'nope'")
 
 
-def test_attempts_are_recorded_and_ancestors_read_back_from_the_store(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/state.db"
+def test_attempts_are_recorded_and_ancestors_read_back_from_the_store(
+        tmp_path: Path, store_url: str) -> None:
+    url = store_url
     compiled = compiled_from(SPEC)
     env = {"DATABASE_URL": url}
     first = run_pod(compiled, "a", tmp_path / "a", extra_env=env)
@@ -192,6 +194,27 @@ def test_attempts_are_recorded_and_ancestors_read_back_from_the_store(tmp_path: 
         assert state.run.workflow == "pods" and state.run.spec_hash == compiled.spec.source_hash
         assert {n: [a.phase for a in tries] for n, tries in state.attempts.items()} == {
             "a": ["Succeeded"], "b": ["Succeeded"], "after": ["Succeeded"]}
-        assert [e.kind for e in store.events("uid-1")] == ["finished"] * 3
+        assert [e.kind for e in store.events("uid-1")] == [
+            "created", "started", "finished", "started", "finished", "started", "finished"]
+    finally:
+        store.close()
+
+
+def test_pods_running_at_once_all_record_their_attempts(tmp_path: Path, store_url: str) -> None:
+    url = store_url
+    compiled = compiled_from(SPEC)
+    items = ["1", "2", "30", "1", "2", "30"]
+    with ThreadPoolExecutor(len(items)) as pool:
+        pods = list(pool.map(lambda i: run_pod(
+            compiled, "fan", tmp_path / str(i), item=items[i], extra_env={"DATABASE_URL": url},
+            uid="uid-9"), range(len(items))))
+    assert [p.exit_code for p in pods] == [0] * len(items), [p.stderr for p in pods]
+    assert [p.stderr for p in pods if "could not record" in p.stderr] == []
+    store = SqlStore(url)
+    try:
+        events = store.events("uid-9")
+        assert [e.seq for e in events] == list(range(1, 2 * len(items) + 2))
+        assert sorted(e.node for e in events if e.kind == "finished") == sorted(
+            f"fan({i})" for i in items)
     finally:
         store.close()
