@@ -12,6 +12,7 @@ Failure modes (401, 403, 409, garbage) are switched on per test.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import ssl
@@ -231,10 +232,8 @@ class _Handler(BaseHTTPRequestHandler):
                          else "application/json")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        try:
+        with contextlib.suppress(BrokenPipeError):  # the client gave up (request-timeout test)
             self.wfile.write(data)
-        except BrokenPipeError:
-            pass  # the client gave up waiting (the request-timeout test)
 
     do_GET = do_POST = _answer
 

@@ -116,10 +116,10 @@ def test_name_clash_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -
 
 
 @pytest.mark.parametrize(("mode", "token", "expected"), [
-    ("ok", "wrong", "refused the credentials (401 Unauthorized) while creating the Workflow; "
-                    "set ARGO_TOKEN to a valid bearer token"),
-    ("forbidden", TOKEN, "not allowed (403 Forbidden) creating the Workflow in namespace "
-                         "'batch'"),
+    ("ok", "wrong", ("refused the credentials (401 Unauthorized) while creating the Workflow; "
+                    "set ARGO_TOKEN to a valid bearer token")),
+    ("forbidden", TOKEN, ("not allowed (403 Forbidden) creating the Workflow in namespace "
+                         "'batch'")),
     ("garbage", TOKEN, "did not answer like an Argo Server while creating the Workflow"),
     ("garbage-json", TOKEN, "did not answer like an Argo Server while creating the Workflow"),
     ("error-without-message", TOKEN, "did not answer like an Argo Server while creating"),
