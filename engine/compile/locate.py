@@ -88,9 +88,9 @@ def _template_path(compiled: Any, index: int, rest: ManifestPath) -> Path:
         if rest[:2] == ("dag", "tasks") and len(rest) > 2 and isinstance(rest[2], int):
             task = template["dag"]["tasks"][rest[2]] if rest[2] < len(template["dag"]["tasks"]) \
                 else {}
-            step = next((s for s in steps if s.name == task.get("name")), None)
-            if step is not None:
-                return _field(step, _TASK_FIELDS.get(str(rest[3]) if len(rest) > 3 else ""))
+            named = next((s for s in steps if s.name == task.get("name")), None)
+            if named is not None:
+                return _field(named, _TASK_FIELDS.get(str(rest[3]) if len(rest) > 3 else ""))
         return (key,)
     plan = next((p for p in compiled.templates if p.name == template.get("name")), None)
     if plan is None:
