@@ -176,6 +176,8 @@ class _Builder:
                              f"'{key}' has {len(steps)} steps; one Argo DAG holds at most "
                              f"{MAX_TASKS}, and flowspec does not split a DAG",
                              "split the workflow, or use for_each to fan out over a list")
+        if self.problems:  # a DAG Argo cannot hold: nothing else is worth building
+            raise SpecError(finish(self.problems))
         if self.kind == "CronWorkflow" and not argo.get("schedules"):
             self.problem(("argo",), codes.NO_SCHEDULE,
                          "--kind CronWorkflow needs argo.schedules",
