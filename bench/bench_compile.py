@@ -27,7 +27,7 @@ import sys
 import time
 import tracemalloc
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import yaml
 
@@ -60,7 +60,7 @@ def generate(steps: int) -> str:
 class _Pristine(yaml.CSafeDumper):
     """CSafeDumper as PyYAML ships it (importing hera changes the shared str representer)."""
 
-    yaml_representers = {**yaml.SafeDumper.yaml_representers,
+    yaml_representers: ClassVar[dict[Any, Any]] = {**yaml.SafeDumper.yaml_representers,
                          str: yaml.representer.SafeRepresenter.represent_str}
 
 
