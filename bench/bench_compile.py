@@ -78,7 +78,7 @@ def hand_built(manifest: dict[str, Any]) -> Any:
     templates: list[Any] = []
     for t in spec["templates"]:
         if "dag" in t:
-            tasks = [Task(name=task["name"], template=task["template"],
+            tasks: list[Any] = [Task(name=task["name"], template=task["template"],
                           arguments=[Parameter(name=p["name"], value=p["value"])
                                      for p in task["arguments"]["parameters"]],
                           depends=task.get("depends"), dependencies=task.get("dependencies"),
@@ -105,15 +105,20 @@ def hand_built(manifest: dict[str, Any]) -> Any:
                     templates=templates)
 
 
-def best(fn: Callable[[], Any], repeat: int, setup: Callable[[], Any] | None = None) -> float:
+def best(fn: Callable[[], Any], repeat: int) -> float:
     """Best wall time of ``repeat`` runs, in milliseconds, with the collector off."""
+    return best_with(lambda _: fn(), repeat, lambda: None)
+
+
+def best_with(fn: Callable[[Any], Any], repeat: int, setup: Callable[[], Any]) -> float:
+    """As ``best``, each run on a fresh ``setup()`` value made outside the timing."""
     times = []
     for _ in range(repeat):
-        arg = setup() if setup else None
+        arg = setup()
         gc.collect()
         gc.disable()
         start = time.perf_counter()
-        fn() if setup is None else fn(arg)  # type: ignore[call-arg]
+        fn(arg)
         times.append(time.perf_counter() - start)
         gc.enable()
     return min(times) * 1000
@@ -143,6 +148,7 @@ def measure(steps: int, repeat: int) -> dict[str, Any]:
         codes = sorted({d.code for d in exc.diagnostics})
         row["validate_ms"] = best(lambda: _refused(load_spec, text), repeat)
         doc, _ = load_text(text, "bench.yaml")
+        assert doc is not None
         unchecked = build_spec(doc)  # what the compiler does when handed it anyway
         row["compile_ms"] = best(lambda: _refused(build, unchecked), repeat)
         row["refused"] = codes + sorted({d.code for d in _refused(build, unchecked)})
@@ -150,8 +156,8 @@ def measure(steps: int, repeat: int) -> dict[str, Any]:
         manifest = _scaled(manifest, steps)
     else:
         row["validate_ms"] = best(lambda: load_spec(text), max(3, repeat // 3))
-        row["compile_ms"] = best(lambda s: build(s).to_yaml(), repeat,
-                                 setup=lambda: load_spec(text))
+        row["compile_ms"] = best_with(lambda s: build(s).to_yaml(), repeat,
+                                      lambda: load_spec(text))
         row["compile_mb"] = peak_mb(lambda: build(spec).to_yaml())
         manifest = build(spec).manifest
         row["templates"] = len(manifest["spec"]["templates"])
