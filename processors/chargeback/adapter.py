@@ -1,0 +1,137 @@
+"""The seed's Argo face, kept for its callers: ``ChargebackWorkflowOrchestrationAdapter``.
+
+Both of its methods write a flowspec spec and hand it to the one validator and the one
+compiler (``engine.validate.load_spec``, ``engine.compile.compile_spec``), so what they
+produce is exactly what ``flowspec compile`` produces for the same spec; they return the
+Hera workflow (``.to_yaml()``, ``.create()``).
+
+Secrets are references, never values: an ``env_vars`` entry whose name looks like a secret,
+or a URL carrying a password, given as a literal is refused (the validator's FS501/FS502)
+with a ``LiteralSecretError`` that says how to reference a Kubernetes secret instead. The
+refused value appears in no message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+#: The shipped chargeback pipeline, in the repository next to the package.
+DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "specs" / "chargeback.yaml"
+#: ``config`` keys that are the spec's ``argo`` settings (the rest are the adapter's own).
+ARGO_KEYS = ("image", "image_pull_policy", "namespace", "service_account", "pod_gc",
+             "ttl_after_finished", "node_selector", "tolerations", "security_context",
+             "labels", "annotations")
+OWN_KEYS = ("spec_path", "name", "kind")
+_SECRET_CODES = ("FS501", "FS502")
+
+
+class LiteralSecretError(ValueError):
+    """A secret was given as a value; the message names the variables, never their values."""
+
+
+class ChargebackWorkflowOrchestrationAdapter:
+    """Builds Argo workflows for chargeback claims from flowspec specs.
+
+    ``config``: any ``argo`` setting of a spec (``namespace``, ``image``,
+    ``service_account``, ...), plus ``spec_path`` (the chargeback spec, default
+    ``specs/chargeback.yaml``), ``name`` (the workflow name of ``create_workflow_from_steps``)
+    and ``kind`` (``Workflow``, ``WorkflowTemplate`` or ``CronWorkflow``).
+    """
+
+    def __init__(self, config: Mapping[str, Any] | None = None) -> None:
+        self.config = dict(config or {})
+        unknown = sorted(set(self.config) - set(ARGO_KEYS) - set(OWN_KEYS))
+        if unknown:
+            raise ValueError(f"unknown config key(s) {', '.join(unknown)}; known: "
+                             f"{', '.join(ARGO_KEYS + OWN_KEYS)}")
+        self.argo = {k: self.config[k] for k in ARGO_KEYS if k in self.config}
+        self.kind = str(self.config.get("kind", "Workflow"))
+
+    def create_chargeback_workflow(self, document_id: str, basket_id: str | None = None,
+                                   env_vars: Mapping[str, Any] | None = None) -> Any:
+        """The chargeback pipeline for one claim document, with extra workflow env.
+
+        ``env_vars`` values are text (numbers and booleans are written as text) or secret
+        references ``{"secret": {"name": ..., "key": ...}, "optional": bool}``.
+        """
+        from engine.diagnostics import SpecError
+        from engine.load import load_file
+
+        # flowspec's own loader: YAML 1.2, so `on: transient` stays the key "on"
+        path = Path(self.config.get("spec_path", DEFAULT_SPEC))
+        doc, problems = load_file(str(path))
+        if doc is None:
+            raise SpecError(problems)
+        data = doc.data
+        data["env"] = {**(data.get("env") or {}), **dict(env_vars or {})}
+        params = {"document": document_id}
+        if basket_id is not None:
+            params["basket_id"] = basket_id
+        given = [("env", name) for name in env_vars or ()]
+        return self._compile(data, f"{path} (with env_vars)", params, given)
+
+    def create_workflow_from_steps(self, steps: Sequence[Mapping[str, Any]]) -> Any:
+        """A workflow from the seed's step dicts: ``name``, ``processor``, ``dependencies``,
+        ``env`` and ``args`` (the processor's config)."""
+        spec_steps = []
+        given: list[tuple[str | int, ...]] = []
+        for i, raw in enumerate(steps):
+            step: dict[str, Any] = {"name": raw.get("name"), "processor": raw.get("processor")}
+            if raw.get("dependencies"):
+                step["dependencies"] = list(raw["dependencies"])
+            if raw.get("env"):
+                step["env"] = dict(raw["env"])
+                given.extend(("steps", i, "env", name) for name in raw["env"])
+            if raw.get("args"):
+                step["config"] = dict(raw["args"])
+            extra = sorted(set(raw) - {"name", "processor", "dependencies", "env", "args"})
+            if extra:
+                raise ValueError(f"step {raw.get('name')!r}: unknown key(s) {', '.join(extra)}; "
+                                 "a step has name, processor, dependencies, env and args")
+            spec_steps.append(step)
+        data = {"apiVersion": "flowspec/v1", "kind": "Workflow",
+                "metadata": {"name": self.config.get("name", "chargeback-steps")},
+                "steps": spec_steps}
+        return self._compile(data, "<create_workflow_from_steps>", {}, given)
+
+    def _compile(self, data: dict[str, Any], name: str, params: Mapping[str, Any],
+                 given: Sequence[tuple[str | int, ...]]) -> Any:
+        from engine.compile import compile_spec
+        from engine.compile.yaml_out import dump
+        from engine.diagnostics import SpecError
+        from engine.validate import load_spec
+
+        data["argo"] = {**(data.get("argo") or {}), **self.argo}
+        text = dump(data)
+        try:
+            spec = load_spec(text, name=name)
+        except SpecError as exc:
+            _refuse_literal_secrets(exc, text, given)
+            raise
+        workflow = compile_spec(spec, kind=self.kind, params=params)
+        if spec.argo.get("namespace"):
+            workflow.namespace = spec.argo["namespace"]
+        return workflow
+
+
+def _refuse_literal_secrets(exc: Any, text: str, given: Sequence[tuple[str | int, ...]]) -> None:
+    """Turn the validator's literal-secret findings on the caller's env into one
+    LiteralSecretError, naming the variables (found by the line each finding points at)."""
+    from engine.load import load_text
+
+    lines = {d.line for d in exc.diagnostics if d.code in _SECRET_CODES}
+    if not lines:
+        return
+    doc, _ = load_text(text)
+    if doc is None:
+        return
+    names = sorted({str(path[-1]) for path in given if doc.span(path, key=True).line in lines})
+    if not names:
+        return
+    raise LiteralSecretError(
+        f"env var(s) {', '.join(names)} hold a secret as a literal value, which would be "
+        "written into the Argo manifest; store it in a Kubernetes secret (kubectl create "
+        f"secret generic <name> --from-literal=<key>=...) and pass a reference instead: "
+        f"{{'{names[0]}': {{'secret': {{'name': '<name>', 'key': '<key>'}}}}}}") from None

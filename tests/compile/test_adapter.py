@@ -1,0 +1,89 @@
+"""The seed's adapter: same validator, same compiler, and no literal secret gets through."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.compile import build
+from engine.compile.checks import check_manifest
+from engine.diagnostics import SpecError
+from engine.validate import load_spec
+from processors.chargeback.adapter import (
+    DEFAULT_SPEC,
+    ChargebackWorkflowOrchestrationAdapter,
+    LiteralSecretError,
+)
+
+
+def _params(workflow: object) -> dict[str, str]:
+    manifest = workflow.to_dict()  # type: ignore[attr-defined]
+    return {p["name"]: p.get("value") for p in manifest["spec"]["arguments"]["parameters"]}
+
+
+def test_chargeback_workflow_is_the_compiled_shipped_spec_with_the_claim() -> None:
+    adapter = ChargebackWorkflowOrchestrationAdapter({"namespace": "claims"})
+    workflow = adapter.create_chargeback_workflow(
+        "s3://claims/844-0001.edi", "basket-7",
+        {"LOG_LEVEL": "debug", "SAP_PASSWORD": {"secret": {"name": "sap", "key": "password"}}})
+    assert workflow.namespace == "claims"
+    params = _params(workflow)
+    assert (params["document"], params["basket_id"]) == ("s3://claims/844-0001.edi", "basket-7")
+    manifest = workflow.to_dict()
+    assert check_manifest(manifest) == []
+    reference = build(load_spec(str(DEFAULT_SPEC))).manifest
+    tasks = manifest["spec"]["templates"][0]["dag"]["tasks"]
+    assert tasks == reference["spec"]["templates"][0]["dag"]["tasks"]
+    env = {e["name"]: e for t in manifest["spec"]["templates"] if "container" in t
+           for e in t["container"]["env"]}
+    assert env["SAP_PASSWORD"]["valueFrom"] == {
+        "secretKeyRef": {"name": "sap", "key": "password"}}
+
+
+@pytest.mark.parametrize("env_vars", [
+    {"SAP_PASSWORD": "hunter2-literal"},
+    {"LOG_LEVEL": "info", "OPENAI_API_KEY": "sk-live-literal"},
+    {"DATABASE_URL": "postgresql://app:hunter2-literal@db/claims"},
+])
+def test_literal_secrets_are_refused_with_how_to_reference_a_secret(
+        env_vars: dict[str, str]) -> None:
+    adapter = ChargebackWorkflowOrchestrationAdapter()
+    with pytest.raises(LiteralSecretError) as err:
+        adapter.create_chargeback_workflow("claim.edi", None, env_vars)
+    message = str(err.value)
+    secret_name = next(n for n in env_vars if n != "LOG_LEVEL")
+    assert f"env var(s) {secret_name} hold a secret as a literal value" in message
+    assert "kubectl create secret generic" in message and "'secret': {'name'" in message
+    assert all(v not in message for v in env_vars.values())
+
+
+def test_workflow_from_seed_steps() -> None:
+    adapter = ChargebackWorkflowOrchestrationAdapter({"name": "seed-flow", "image": "acme/x:1"})
+    workflow = adapter.create_workflow_from_steps([
+        {"name": "extract", "processor": "noop", "args": {"outputs": {"n": 1}}},
+        {"name": "check", "processor": "shell", "dependencies": ["extract"],
+         "env": {"MODE": "strict"}, "args": {"command": "true"}},
+    ])
+    manifest = workflow.to_dict()
+    assert manifest["metadata"]["generateName"] == "seed-flow-"
+    tasks = manifest["spec"]["templates"][0]["dag"]["tasks"]
+    assert [(t["name"], t.get("dependencies")) for t in tasks] == [
+        ("extract", None), ("check", ["extract"])]
+    assert {t["container"]["image"] for t in manifest["spec"]["templates"]
+            if "container" in t} == {"acme/x:1"}
+    assert check_manifest(manifest) == []
+
+
+def test_seed_steps_get_the_validators_diagnostics() -> None:
+    adapter = ChargebackWorkflowOrchestrationAdapter()
+    with pytest.raises(SpecError) as err:
+        adapter.create_workflow_from_steps([
+            {"name": "a", "processor": "nope"},
+            {"name": "b", "processor": "noop", "dependencies": ["c"]}])
+    assert {d.code for d in err.value.diagnostics} >= {"FS401", "FS203"}
+    with pytest.raises(LiteralSecretError, match="API_TOKEN"):
+        adapter.create_workflow_from_steps(
+            [{"name": "a", "processor": "noop", "env": {"API_TOKEN": "abc123456"}}])
+    with pytest.raises(ValueError, match="unknown key"):
+        adapter.create_workflow_from_steps([{"name": "a", "processor": "noop", "retry": 3}])
+    with pytest.raises(ValueError, match="unknown config key"):
+        ChargebackWorkflowOrchestrationAdapter({"namspace": "x"})
