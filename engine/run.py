@@ -87,11 +87,14 @@ async def arun(spec: Spec | str | os.PathLike[str], params: Mapping[str, Any] | 
 async def aresume(run_id: str, *, store: Store | str | None = None,
                   max_parallel: int | None = None, secrets: Mapping[str, str] | None = None,
                   observer: Observer | None = None) -> RunResult:
-    """Continue a stored run that was stopped or killed; ``run_id`` may be a unique prefix."""
+    """Continue a stored run that was stopped or killed; ``run_id`` may be a unique prefix.
+
+    ``store`` defaults to ``$FLOWSPEC_DB``, else ``sqlite:///.flowspec/state.db``.
+    """
     from engine.diagnostics import SpecError
     from engine.validate import load_spec
 
-    opened, owned = _open(store if store is not None else os.environ.get("FLOWSPEC_DB") or "")
+    opened, owned = (open_store(None), True) if store is None else _open(store)
     try:
         resolve = getattr(opened, "resolve_run_id", None)
         run_id = resolve(run_id) if resolve is not None else run_id

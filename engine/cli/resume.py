@@ -29,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
         return fail("resume", str(exc))
     try:
         try:
-            run_id = store.resolve_run_id(args.run_id)  # type: ignore[attr-defined]
+            run_id = store.resolve_run_id(args.run_id)
             state = store.load_run(run_id)
         except StoreError as exc:
             return fail("resume", str(exc))

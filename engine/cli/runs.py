@@ -26,7 +26,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         store = open_store(args.db)
         try:
-            listed = store.list_runs(args.limit)  # type: ignore[attr-defined]
+            listed = store.list_runs(args.limit)
         finally:
             store.close()
     except StoreError as exc:

@@ -33,7 +33,7 @@ def main(args: argparse.Namespace) -> int:
     except StoreError as exc:
         return fail("show", str(exc))
     try:
-        run_id = store.resolve_run_id(args.run_id)  # type: ignore[attr-defined]
+        run_id = store.resolve_run_id(args.run_id)
         state = store.load_run(run_id)
         events = store.events(run_id) if args.events else []
     except StoreError as exc:

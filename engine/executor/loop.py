@@ -15,6 +15,7 @@ step's retry policy covers Error) and continues.
 from __future__ import annotations
 
 import asyncio
+import gc
 import heapq
 import os
 import time
@@ -53,12 +54,12 @@ from engine.executor.phases import (
     SUCCEEDED,
 )
 from engine.executor.result import RunResult, StepReport
-from engine.executor.retry import AttemptEnd, backoff_wait, next_retry
+from engine.executor.retry import AttemptEnd, RetryVerdict, backoff_wait, next_retry
 from engine.executor.scheduler import Scheduler
 from engine.executor.secrets import MissingSecret, Redactor, known_values
 from engine.expr.depends import TaskState
 from engine.expr.errors import ExprEvalError, ExprSyntaxError
-from engine.graph import build_graph, step_parents
+from engine.graph import step_parents
 from engine.model import SecretRef, Spec, Step
 from engine.processors import (
     ProcessorNotFound,
@@ -75,6 +76,7 @@ from engine.values import to_text
 #: many we yield so that timers, signals and the lease keep being served.
 _INLINE_BURST = 128
 _ACTION = {SKIP: SKIPPED, OMIT: OMITTED, FAIL: ERROR}
+_SUCCESS = RetryVerdict(False)
 _INTERRUPTED = "Interrupted"
 
 
@@ -111,14 +113,23 @@ class Node:
 class _Dag:
     """One of the run's two graphs: the main steps, or the ``finally`` steps."""
 
-    def __init__(self, spec: Spec, steps: Sequence[Step], is_finally: bool) -> None:
+    def __init__(self, steps: Sequence[Step], is_finally: bool) -> None:
         self.steps = tuple(steps)
         self.by_name = {s.name: s for s in self.steps}
         self.parents = {s.name: [p for p in step_parents(s) if p in self.by_name]
                         for s in self.steps}
         self.scheduler = Scheduler([s.name for s in self.steps], self.parents)
-        self.graph = build_graph(spec, finally_steps=is_finally)
         self.is_finally = is_finally
+
+    def ancestors(self, name: str) -> set[str]:
+        seen: set[str] = set()
+        stack = list(self.parents.get(name, ()))
+        while stack:
+            parent = stack.pop()
+            if parent not in seen:
+                seen.add(parent)
+                stack.extend(self.parents[parent])
+        return seen
 
 
 class _StepsView(Mapping[str, Any]):
@@ -157,9 +168,7 @@ class _Upstream(Mapping[str, Upstream]):
 
     def _ancestors(self) -> list[str]:
         if self._names is None:
-            import networkx as nx
-
-            mine = nx.ancestors(self._dag.graph, self._step)
+            mine = self._dag.ancestors(self._step)
             names = [s.name for s in self._dag.steps if s.name in mine]
             if self._dag.is_finally:  # finally runs after everything: it sees every step
                 names = [s.name for s in self._ex.spec.steps] + names
@@ -200,8 +209,8 @@ class Execution:
         self.deadline = self.created_at + spec.timeout if spec.timeout else None
         self.database_url: str | None = getattr(store, "url", None)
         self.redactor = Redactor(known_values(self._secret_refs(), self.secrets))
-        self.main = _Dag(spec, spec.steps, False)
-        self.fin = _Dag(spec, spec.finally_steps, True)
+        self.main = _Dag(spec.steps, False)
+        self.fin = _Dag(spec.finally_steps, True)
         self.dag = self.main
         self.nodes: dict[str, Node] = {}
         self.groups: dict[str, list[Node]] = {}
@@ -226,6 +235,16 @@ class Execution:
 
     # --- the run ----------------------------------------------------------------------------
     async def execute(self) -> RunResult:
+        # Objects that exist before the run (the spec, its YAML positions, the caller's own)
+        # cannot become garbage because of it; keeping them out of the collector's full passes
+        # saves a third of a big run's overhead. unfreeze() hands them back at the end.
+        gc.freeze()
+        try:
+            return await self._execute()
+        finally:
+            gc.unfreeze()
+
+    async def _execute(self) -> RunResult:
         if self.observer is not None:
             self.observer.run_started(self.run_id, self.spec.name, len(self.spec.all_steps),
                                       self.resumed)
@@ -446,7 +465,8 @@ class Execution:
         if node.started_at is None:
             node.started_at = now
         node.phase = RUNNING
-        self.ops.append(("start", node.name, number, now))
+        if self._durable:
+            self.ops.append(("start", node.name, number, now))
         if self.observer is not None:
             self.observer.step_event("started", node.name, RUNNING, number, None)
         try:
@@ -462,7 +482,7 @@ class Execution:
             self._end(node, attempts.errored(f"cannot build the step's env: {exc}",
                                              type(exc).__name__))
             return True
-        context = StepContext(
+        context = attempts.new_context(
             run_id=self.run_id, workflow=self.spec.name, step=step.name, attempt=number,
             params=self.params, env=env, upstream=_Upstream(self, self.dag, step.name),
             workdir=self.workdir, database_url=self.database_url, item=node.item,
@@ -506,16 +526,19 @@ class Execution:
             except OutputProblem as exc:
                 phase, error, error_type = FAILED, str(exc), "OutputError"
                 outputs = data = None
-        if self.redactor:
-            error = self.redactor.scrub(error)
-        node.ends.append(AttemptEnd(phase, node.attempt_started, now, outcome.transient))
-        verdict = next_retry(step.retry, node.ends, now, self.deadline if not self.dag.is_finally
-                             else None)
+        verdict = _SUCCESS
+        if phase != SUCCEEDED:  # success is always final: no retry bookkeeping
+            if self.redactor:
+                error = self.redactor.scrub(error)
+            node.ends.append(AttemptEnd(phase, node.attempt_started, now, outcome.transient))
+            verdict = next_retry(step.retry, node.ends, now,
+                                 None if self.dag.is_finally else self.deadline)
+            if not verdict.retry and verdict.reason:
+                error = f"{error} ({verdict.reason})" if error else verdict.reason
         final = not verdict.retry
-        if final and verdict.reason:
-            error = f"{error} ({verdict.reason})" if error else verdict.reason
-        self.ops.append(("end", node.name, node.attempt_no, phase, now, out_json, data_json,
-                         error, error_type, final))
+        if self._durable:
+            self.ops.append(("end", node.name, node.attempt_no, phase, now, out_json, data_json,
+                             error, error_type, final))
         if self.observer is not None:
             self.observer.step_event("finished" if final else "retrying", node.name, phase,
                                      node.attempt_no, error)
@@ -553,13 +576,13 @@ class Execution:
         node.data = data if data is not None else {}
         node.message = message
         node.finished_at = now
-        if record:
+        if record and self._durable:
             self.ops.append(("node", NodeRecord(
                 name=node.name, step=node.step.name, phase=phase, attempts=node.attempt_no,
                 finished_at=now, started_at=node.started_at, message=message,
-                parent=node.parent, item=node.item)))
-            if self.observer is not None:
-                self.observer.step_event("decided", node.name, phase, node.attempt_no, message)
+                parent=node.parent)))
+        if record and self.observer is not None:
+            self.observer.step_event("decided", node.name, phase, node.attempt_no, message)
         if node.parent is not None:
             self._maybe_close_group(node.parent)
             return
@@ -659,8 +682,7 @@ class Execution:
                                  "not define; the stored spec was changed")
             node = Node(name, step, parent=step_name if step_name != name else None)
             if node.parent is not None:
-                node.index = instance_index(name)
-                node.item = record.item if record else None
+                node.index = instance_index(name)  # its item comes back when the group expands
             tries = state.attempts.get(name, [])
             for t in tries:
                 if t.finished_at is None:
@@ -709,22 +731,46 @@ class Execution:
         return None
 
     def result(self, phase: str, message: str | None) -> RunResult:
-        steps: dict[str, StepReport] = {}
+        order: list[str] = []
         for step in self.spec.all_steps:
-            node = self.nodes.get(step.name)
-            steps[step.name] = _report(node) if node else StepReport(step.name, PENDING)
-            for inst in self.groups.get(step.name, ()):
-                steps[inst.name] = _report(inst)
+            order.append(step.name)
+            order.extend(inst.name for inst in self.groups.get(step.name, ()))
         return RunResult(
-            run_id=self.run_id, workflow=self.spec.name, phase=phase, steps=steps,
+            run_id=self.run_id, workflow=self.spec.name, phase=phase,
+            steps=_Reports(order, self.nodes),
             params=self.params, message=message, started_at=self.created_at,
             finished_at=time.time(), store=getattr(self.store, "display_url", "memory"))
 
 
-def _report(node: Node) -> StepReport:
-    return StepReport(node.name, node.phase, node.attempt_no, node.outputs, node.data,
-                      node.message if node.phase in FAILED_OR_ERROR else None,
-                      node.started_at, node.finished_at, node.parent)
+class _Reports(Mapping[str, StepReport]):
+    """A run's StepReports, made when read: most callers look at a few steps of a big run."""
+
+    __slots__ = ("_known", "_made", "_nodes", "_order")
+
+    def __init__(self, order: list[str], nodes: Mapping[str, Node]) -> None:
+        self._order = order
+        self._known = set(order)
+        self._nodes = nodes
+        self._made: dict[str, StepReport] = {}
+
+    def __getitem__(self, name: str) -> StepReport:
+        report = self._made.get(name)
+        if report is None:
+            if name not in self._known:
+                raise KeyError(name)
+            node = self._nodes.get(name)
+            report = StepReport(name, PENDING) if node is None else StepReport(
+                node.name, node.phase, node.attempt_no, node.outputs, node.data,
+                node.message if node.phase in FAILED_OR_ERROR else None,
+                node.started_at, node.finished_at, node.parent)
+            self._made[name] = report
+        return report
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
 
 
 class _Ready:

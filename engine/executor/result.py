@@ -74,6 +74,12 @@ class RunResult:
                 counts[step.phase] = counts.get(step.phase, 0) + 1
         return counts
 
+    def __repr__(self) -> str:
+        # Short on purpose: asyncio formats the result of a run's task in some error paths,
+        # and a dataclass repr of 10,000 steps costs more than running them.
+        return (f"RunResult(run_id={self.run_id!r}, phase={self.phase!r}, "
+                f"steps={len(self.steps)})")
+
     def document(self) -> dict[str, Any]:
         return {
             "run_id": self.run_id,

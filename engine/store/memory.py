@@ -35,6 +35,12 @@ class MemoryStore:
     def load_run(self, run_id: str) -> RunState:
         raise UnknownRun(f"run {run_id} ran without a store; nothing about it was kept")
 
+    def resolve_run_id(self, text: str) -> str:
+        raise UnknownRun(f"no run '{text}': runs without a store are not kept")
+
+    def list_runs(self, limit: int = 20) -> list[tuple[RunRecord, dict[str, int]]]:
+        return []
+
     def events(self, run_id: str) -> list[EventRecord]:
         return []
 

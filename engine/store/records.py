@@ -41,7 +41,6 @@ class NodeRecord:
     started_at: float | None = None
     message: str | None = None
     parent: str | None = None
-    item: Any = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -53,7 +53,14 @@ from engine.store.records import (
     RunRecord,
     RunState,
 )
-from engine.store.tables import attempts, events, nodes, runs
+from engine.store.tables import events, runs
+
+#: Column order of an event row as ``write`` builds it.
+EVENT_COLUMNS = ("run_id", "seq", "at", "kind", "node", "attempt", "phase", "message",
+                 "outputs", "data", "error_type")
+_WIDTH = len(EVENT_COLUMNS)
+#: Rows per INSERT: far below every database's bound-parameter limit.
+_ROWS_PER_INSERT = 64
 
 #: How long SQLite waits for another writer's lock before reporting "locked".
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -102,7 +109,7 @@ def safe_url(url: str) -> str:
 
 
 class SqlStore:
-    """Runs, nodes, attempts and events in a database; one instance per process and URL."""
+    """Runs and their event logs in a database; one instance per process and URL."""
 
     durable = True
 
@@ -125,31 +132,20 @@ class SqlStore:
         self._raw: Any = None
         self._cur: Any = None
         self._stmts: dict[str, _Prepared] = {}
+        self._inserts: dict[int, _Prepared] = {}
         #: the last event number written per run (we hold its lease, so nobody else writes)
         self._seq: dict[str, int] = {}
+        #: the lease expiry we last wrote per run, and how close to it we check the row again
+        self._expires: dict[str, float] = {}
+        self._margin = lease_seconds / 4
 
     # --- the write path ---------------------------------------------------------------------
     def _prepare(self) -> None:
-        def values(table: Any, fields: Sequence[str]) -> dict[str, Any]:
-            return {f: bindparam(f) for f in fields}
-
-        ev = ("run_id", "seq", "at", "kind", "node", "attempt", "phase", "message")
-        start = ("run_id", "node", "attempt", "phase", "started_at", "final")
-        end = ("phase", "finished_at", "outputs", "data", "error", "error_type", "final",
-               "run_id", "node", "attempt")
-        node = ("run_id", "name", "step", "parent", "item", "phase", "attempts", "started_at",
-                "finished_at", "message")
-        key = (attempts.c.run_id == bindparam("run_id"), attempts.c.node == bindparam("node"),
-               attempts.c.attempt == bindparam("attempt"))
         by_owner = (runs.c.run_id == bindparam("run_id"), runs.c.lease_owner == bindparam("owner"))
         stmts: dict[str, tuple[ClauseElement, Sequence[str]]] = {
             # FOR SHARE on PostgreSQL: a concurrent claim waits until this transaction ends.
             "lease": (select(runs.c.lease_owner).where(runs.c.run_id == bindparam("run_id"))
                       .with_for_update(read=True), ("run_id",)),
-            "event": (insert(events).values(values(events, ev)), ev),
-            "start": (insert(attempts).values(values(attempts, start)), start),
-            "end": (update(attempts).where(*key).values(values(attempts, end[:7])), end),
-            "node": (insert(nodes).values(values(nodes, node)), node),
             "renew": (update(runs).where(*by_owner).values(lease_expires=bindparam("expires")),
                       ("expires", "run_id", "owner")),
             "run_end": (update(runs).where(*by_owner).values(
@@ -165,8 +161,21 @@ class SqlStore:
         except SQLAlchemyError as exc:
             fail(exc, f"cannot open the store {self.display_url}")
 
+    def _insert_events(self, rows: int) -> _Prepared:
+        """``INSERT INTO flowspec_events VALUES (...), (...)`` for ``rows`` rows, compiled once."""
+        stmt = self._inserts.get(rows)
+        if stmt is None:
+            names = [[f"{c}_{i}" for c in EVENT_COLUMNS] for i in range(rows)]
+            values: list[dict[str, Any]] = [
+                {c: bindparam(n) for c, n in zip(EVENT_COLUMNS, row, strict=True)}
+                for row in names]
+            stmt = _Prepared(insert(events).values(values), self.engine,
+                             [n for row in names for n in row])
+            self._inserts[rows] = stmt
+        return stmt
+
     def write(self, run_id: str, ops: Sequence[Op]) -> None:
-        """Commit state changes in one transaction, each with its event, under the lease.
+        """Commit state changes as events: one INSERT, one transaction, under the lease.
 
         The executor hands over everything it decided since its last commit, just before it
         acts on those decisions (starts a processor, waits): so a crash loses only decisions
@@ -174,53 +183,53 @@ class SqlStore:
         """
         if self._cur is None:
             self._prepare()
-        st = self._stmts
-        ev, start, end, node = st["event"], st["start"], st["end"], st["node"]
-        named = self._named
         seq = self._seq.get(run_id, 0)
+        values: list[Any] = []
+        for op in ops:
+            seq += 1
+            if op[0] == "start":
+                _, node, attempt, at = op
+                values += (run_id, seq, at, "started", node, attempt, "Running", None, None,
+                           None, None)
+            elif op[0] == "end":
+                _, node, attempt, phase, at, outputs, data, error, error_type, final = op
+                values += (run_id, seq, at, "finished" if final else "retrying", node, attempt,
+                           phase, error, outputs, data, error_type)
+            else:
+                r: NodeRecord = op[1]
+                values += (run_id, seq, r.finished_at, "decided", r.name, r.attempts or None,
+                           r.phase, r.message, None, None, None)
         with self._transaction(run_id, "the run's progress") as cur:
-            execute = cur.execute
-            for op in ops:
-                seq += 1
-                if op[0] == "start":
-                    _, name, attempt, at = op
-                    execute(ev.sql, ev.args(
-                        (run_id, seq, at, "started", name, attempt, "Running", None), named))
-                    execute(start.sql, start.args(
-                        (run_id, name, attempt, "Running", at, False), named))
-                elif op[0] == "end":
-                    _, name, attempt, phase, at, outputs, data, error, error_type, final = op
-                    execute(ev.sql, ev.args(
-                        (run_id, seq, at, "finished" if final else "retrying", name, attempt,
-                         phase, error), named))
-                    execute(end.sql, end.args(
-                        (phase, at, outputs, data, error, error_type, final, run_id, name,
-                         attempt), named))
-                else:
-                    r: NodeRecord = op[1]
-                    execute(ev.sql, ev.args(
-                        (run_id, seq, r.finished_at, "decided", r.name, None, r.phase,
-                         r.message), named))
-                    execute(node.sql, node.args(
-                        (run_id, r.name, r.step, r.parent,
-                         None if r.parent is None else _dumps(r.item), r.phase, r.attempts,
-                         r.started_at, r.finished_at, r.message), named))
+            for start in range(0, len(ops), _ROWS_PER_INSERT):
+                chunk = values[start * _WIDTH:(start + _ROWS_PER_INSERT) * _WIDTH]
+                stmt = self._insert_events(len(chunk) // _WIDTH)
+                cur.execute(stmt.sql, stmt.args(tuple(chunk), self._named))
         self._seq[run_id] = seq
 
     @contextmanager
     def _transaction(self, run_id: str, doing: str) -> Iterator[Any]:
-        """One write transaction on the raw connection, after checking that we hold the lease."""
+        """One write transaction on the raw connection, made only while we hold the lease.
+
+        SQLite: the transaction takes the write lock first (BEGIN IMMEDIATE). Another process
+        can take the lease only after its expiry, with a write of its own, so while we hold
+        the write lock and our clock is well before the expiry we last wrote (same file, so
+        same machine and clock), nobody else can hold it: the check costs no query. Near or
+        past the expiry, and always on PostgreSQL (other hosts, other clocks), the lease row
+        is read (FOR SHARE: a concurrent claim waits for our commit).
+        """
         cur = self._cur
         try:
             if self.is_sqlite:
                 cur.execute("BEGIN IMMEDIATE")
-            lease = self._stmts["lease"]
-            cur.execute(lease.sql, lease.args((run_id,), self._named))
-            row = cur.fetchone()
-            if row is None or row[0] != self.owner:
-                raise LeaseLost(
-                    f"run {run_id} was taken over by another process (this one was stopped for "
-                    f"longer than its {self.lease_seconds:g}s lease); this process stops writing")
+            if not self.is_sqlite or time.time() >= self._expires.get(run_id, 0.0) - self._margin:
+                lease = self._stmts["lease"]
+                cur.execute(lease.sql, lease.args((run_id,), self._named))
+                row = cur.fetchone()
+                if row is None or row[0] != self.owner:
+                    raise LeaseLost(
+                        f"run {run_id} was taken over by another process (this one was stopped "
+                        f"for longer than its {self.lease_seconds:g}s lease); this process "
+                        "stops writing")
             yield cur
             if self.is_sqlite:
                 cur.execute("COMMIT")
@@ -246,9 +255,10 @@ class SqlStore:
         if self._cur is None:
             self._prepare()
         stmt = self._stmts["renew"]
+        expires = time.time() + self.lease_seconds
         with self._transaction(run_id, "the lease renewal") as cur:
-            cur.execute(stmt.sql, stmt.args(
-                (time.time() + self.lease_seconds, run_id, self.owner), self._named))
+            cur.execute(stmt.sql, stmt.args((expires, run_id, self.owner), self._named))
+        self._expires[run_id] = expires
 
     def run_ended(self, run_id: str, phase: str, message: str | None, at: float) -> None:
         """Record the run's phase and give up the lease (also for Interrupted: resumable)."""
@@ -256,10 +266,11 @@ class SqlStore:
             self._prepare()
         st = self._stmts
         seq = self._seq.get(run_id, 0) + 1
+        one = self._insert_events(1)
         with self._transaction(run_id, f"the end of run {run_id}") as cur:
-            cur.execute(st["event"].sql, st["event"].args(
+            cur.execute(one.sql, one.args(
                 (run_id, seq, at, "interrupted" if phase == "Interrupted" else "ended", None,
-                 None, phase, message), self._named))
+                 None, phase, message, None, None, None), self._named))
             cur.execute(st["run_end"].sql, st["run_end"].args(
                 (phase, message, None if phase == "Interrupted" else at, run_id, self.owner),
                 self._named))
@@ -286,6 +297,7 @@ class SqlStore:
         except SQLAlchemyError as exc:
             fail(exc, f"cannot create the run in {self.display_url}")
         self._seq[run.run_id] = 1
+        self._expires[run.run_id] = now + self.lease_seconds
 
     def claim(self, run_id: str) -> None:
         """Take the lease of an existing run (resume); RunBusy if a live process holds it."""
@@ -319,6 +331,7 @@ class SqlStore:
         except SQLAlchemyError as exc:
             fail(exc, f"cannot claim run {run_id} in {self.display_url}")
         self._seq[run_id] = seq
+        self._expires[run_id] = now + self.lease_seconds
 
     # --- reads ------------------------------------------------------------------------------
     def resolve_run_id(self, text: str) -> str:
@@ -341,6 +354,7 @@ class SqlStore:
                          "give more of the run id")
 
     def load_run(self, run_id: str) -> RunState:
+        """The run with its nodes and attempts, folded from its event log."""
         try:
             with self.engine.connect() as conn:
                 row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
@@ -348,24 +362,14 @@ class SqlStore:
                     raise UnknownRun(f"no run '{run_id}' in {self.display_url}; "
                                      "list the runs with: flowspec runs")
                 state = RunState(_run_record(row))
-                for n in conn.execute(select(nodes).where(nodes.c.run_id == run_id)).mappings():
-                    state.nodes[n["name"]] = NodeRecord(
-                        name=n["name"], step=n["step"], phase=n["phase"],
-                        attempts=n["attempts"], finished_at=n["finished_at"],
-                        started_at=n["started_at"], message=n["message"], parent=n["parent"],
-                        item=_loads(n["item"]))
-                for a in conn.execute(select(attempts).where(attempts.c.run_id == run_id)
-                                      .order_by(attempts.c.node, attempts.c.attempt)).mappings():
-                    record = AttemptRecord(
-                        node=a["node"], attempt=a["attempt"], phase=a["phase"],
-                        started_at=a["started_at"], finished_at=a["finished_at"],
-                        outputs=_loads(a["outputs"]), data=_loads(a["data"]),
-                        error=a["error"], error_type=a["error_type"], final=bool(a["final"]))
-                    state.attempts.setdefault(a["node"], []).append(record)
-                for name, tries in state.attempts.items():
-                    last = tries[-1]
-                    if last.final and last.finished_at is not None:
-                        state.nodes[name] = node_from_attempts(name, tries)
+                log = conn.execute(
+                    select(events.c.at, events.c.kind, events.c.node, events.c.attempt,
+                           events.c.phase, events.c.message, events.c.outputs, events.c.data,
+                           events.c.error_type)
+                    .where(events.c.run_id == run_id, events.c.node.is_not(None))
+                    .order_by(events.c.seq))
+                for event in log:
+                    _fold(state, *event)
         except SQLAlchemyError as exc:
             fail(exc, f"cannot read run {run_id} from {self.display_url}")
         except json.JSONDecodeError:
@@ -381,17 +385,15 @@ class SqlStore:
                 ids = [r["run_id"] for r in rows]
                 counts: dict[str, dict[str, int]] = {i: {} for i in ids}
                 if ids:
-                    decided = (select(nodes.c.run_id, nodes.c.phase, func.count())
-                               .where(nodes.c.run_id.in_(ids), nodes.c.parent.is_(None))
-                               .group_by(nodes.c.run_id, nodes.c.phase))
-                    # Instances of a for_each step are named step(i:item); count steps only.
-                    ran = (select(attempts.c.run_id, attempts.c.phase, func.count())
-                           .where(attempts.c.run_id.in_(ids), attempts.c.final.is_(True),
-                                  ~attempts.c.node.contains("("))
-                           .group_by(attempts.c.run_id, attempts.c.phase))
-                    for query in (decided, ran):
-                        for run_id, phase, n in conn.execute(query):
-                            counts[run_id][phase] = counts[run_id].get(phase, 0) + n
+                    # A node's final event; instances of a for_each step are named
+                    # step(i:item) and not counted as steps.
+                    final = (select(events.c.run_id, events.c.phase, func.count())
+                             .where(events.c.run_id.in_(ids),
+                                    events.c.kind.in_(("finished", "decided")),
+                                    ~events.c.node.contains("("))
+                             .group_by(events.c.run_id, events.c.phase))
+                    for run_id, phase, n in conn.execute(final):
+                        counts[run_id][phase] = n
         except SQLAlchemyError as exc:
             fail(exc, f"cannot read {self.display_url}")
         return [(_run_record(r), counts[r["run_id"]]) for r in rows]
@@ -415,14 +417,27 @@ class SqlStore:
         self.engine.dispose()
 
 
-def node_from_attempts(name: str, tries: Sequence[AttemptRecord]) -> NodeRecord:
-    """The node a final attempt closed; instance names are ``step(i:item)`` as on Argo."""
-    last = tries[-1]
-    step = name.partition("(")[0]
-    return NodeRecord(
-        name=name, step=step, phase=last.phase, attempts=last.attempt,
-        finished_at=last.finished_at or last.started_at, started_at=tries[0].started_at,
-        message=last.error, parent=step if step != name else None)
+def _fold(state: RunState, at: float, kind: str, node: str, attempt: int | None,
+          phase: str | None, message: str | None, outputs: str | None, data: str | None,
+          error_type: str | None) -> None:
+    """Apply one event to the run's nodes and attempts (the views do the same in SQL)."""
+    step = node.partition("(")[0]  # instances are named step(i:item), as on Argo
+    parent = step if step != node else None
+    tries = state.attempts.setdefault(node, []) if kind != "decided" else None
+    if kind == "started" and tries is not None:
+        tries.append(AttemptRecord(node, attempt or 0, "Running", at))
+    elif kind in ("finished", "retrying") and tries:
+        begun = tries[-1]
+        tries[-1] = AttemptRecord(node, begun.attempt, phase or "", begun.started_at, at,
+                                  _loads(outputs), _loads(data), message, error_type,
+                                  kind == "finished")
+        if kind == "finished":
+            state.nodes[node] = NodeRecord(node, step, phase or "", begun.attempt, at,
+                                           tries[0].started_at, message, parent)
+    elif kind == "decided":
+        tried = state.attempts.get(node)
+        state.nodes[node] = NodeRecord(node, step, phase or "", attempt or 0, at,
+                                       tried[0].started_at if tried else None, message, parent)
 
 
 def _run_record(row: Any) -> RunRecord:

@@ -1,29 +1,23 @@
 """The store's tables, defined once with SQLAlchemy Core for every dialect.
 
-Times are float seconds since the epoch and JSON is kept as text we encode ourselves: both
-read back identically on SQLite and PostgreSQL, and the hot path never pays for a type
-processor. Alembic migrations (``migrations/versions``) create exactly these tables; a test
-compares the two.
+Two tables are written: ``flowspec_runs`` (one row per run: its spec, params, phase and
+lease) and ``flowspec_events``, the append-only log of everything that happened to a run.
+The log is the truth: an attempt is its ``started`` event plus its ``finished``/``retrying``
+event (phase, outputs, data, error and its type), a node decided without running is one
+``decided`` event. Each executor commit is a single multi-row INSERT into the log, the
+cheapest durable write there is; the views ``flowspec_attempts`` and ``flowspec_nodes``
+(created by the migration, see ``VIEWS``) present the same facts as tables for SQL users,
+and ``load_run`` folds the log the same way in Python.
+
+Times are float seconds since the epoch and JSON is text we encode ourselves: both read back
+identically on SQLite and PostgreSQL and cost no type processing on the hot path.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Float,
-    Index,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-)
+from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
-
-# Keyed tables are clustered on their key in SQLite (sqlite_with_rowid=False: WITHOUT ROWID),
-# one b-tree per table instead of two, so each commit writes fewer pages.
 
 runs = Table(
     "flowspec_runs",
@@ -40,61 +34,52 @@ runs = Table(
     Column("message", Text, nullable=True),
     Column("created_at", Float, nullable=False),
     Column("finished_at", Float, nullable=True),
-    # The lease: who may write this run's state, and until when (see engine/store/lease.py).
+    # The lease: who may write this run's events, and until when (see engine/store/lease.py).
     Column("lease_owner", String(200), nullable=True),
     Column("lease_expires", Float, nullable=True),
 )
 Index("ix_flowspec_runs_created", runs.c.created_at)
 
-#: Nodes that finished without an attempt of their own: Skipped, Omitted or Error decisions,
-#: and for_each groups. A node that ran ends with the attempt marked ``final``.
-nodes = Table(
-    "flowspec_nodes",
-    metadata,
-    Column("run_id", String(80), primary_key=True),
-    Column("name", String(400), primary_key=True),
-    Column("step", String(253), nullable=False),
-    Column("parent", String(253), nullable=True),
-    Column("item", Text, nullable=True),
-    Column("phase", String(16), nullable=False),
-    Column("attempts", Integer, nullable=False),
-    Column("started_at", Float, nullable=True),
-    Column("finished_at", Float, nullable=False),
-    Column("message", Text, nullable=True),
-    sqlite_with_rowid=False,
-)
-
-#: One row per attempt of a node, written when it starts and completed when it ends.
-attempts = Table(
-    "flowspec_attempts",
-    metadata,
-    Column("run_id", String(80), primary_key=True),
-    Column("node", String(400), primary_key=True),
-    Column("attempt", Integer, primary_key=True, autoincrement=False),
-    Column("phase", String(16), nullable=False),
-    Column("started_at", Float, nullable=False),
-    Column("finished_at", Float, nullable=True),
-    Column("outputs", Text, nullable=True),
-    Column("data", Text, nullable=True),
-    Column("error", Text, nullable=True),
-    Column("error_type", String(200), nullable=True),
-    # True on the attempt that decided the node's phase (no retry followed it).
-    Column("final", Boolean, nullable=False, default=False),
-    sqlite_with_rowid=False,
-)
-
-#: Append-only log of everything that happened to a run, numbered in commit order. Only the
-#: lease holder writes a run's events, so it numbers them itself.
+#: Numbered per run in commit order by the lease holder (only it writes a run's events).
+#: Clustered on (run_id, seq) in SQLite (WITHOUT ROWID): one b-tree, appended at its end.
 events = Table(
     "flowspec_events",
     metadata,
     Column("run_id", String(80), primary_key=True),
     Column("seq", Integer, primary_key=True, autoincrement=False),
     Column("at", Float, nullable=False),
-    Column("kind", String(32), nullable=False),
+    # created, resumed, started, retrying, finished, decided, ended, interrupted
+    Column("kind", String(16), nullable=False),
     Column("node", String(400), nullable=True),
     Column("attempt", Integer, nullable=True),
     Column("phase", String(16), nullable=True),
     Column("message", Text, nullable=True),
+    Column("outputs", Text, nullable=True),
+    Column("data", Text, nullable=True),
+    Column("error_type", String(200), nullable=True),
     sqlite_with_rowid=False,
 )
+
+_END = "kind IN ('finished', 'retrying')"
+
+#: Read-only views over the log, in SQL every supported database speaks.
+VIEWS: dict[str, str] = {
+    "flowspec_attempts": f"""
+        SELECT run_id, node, attempt,
+               COALESCE(MAX(CASE WHEN {_END} THEN phase END), 'Running') AS phase,
+               MAX(CASE WHEN kind = 'started' THEN at END) AS started_at,
+               MAX(CASE WHEN {_END} THEN at END) AS finished_at,
+               MAX(CASE WHEN {_END} THEN outputs END) AS outputs,
+               MAX(CASE WHEN {_END} THEN data END) AS data,
+               MAX(CASE WHEN {_END} THEN message END) AS error,
+               MAX(CASE WHEN {_END} THEN error_type END) AS error_type,
+               MAX(CASE WHEN kind = 'finished' THEN 1 ELSE 0 END) AS final
+        FROM flowspec_events
+        WHERE kind IN ('started', 'retrying', 'finished')
+        GROUP BY run_id, node, attempt""",
+    "flowspec_nodes": """
+        SELECT run_id, node, phase, attempt AS attempts, at AS finished_at,
+               message, outputs
+        FROM flowspec_events
+        WHERE kind IN ('finished', 'decided')""",
+}

@@ -1,33 +1,16 @@
-"""Shared helpers: steps built directly (for the pure parts) and specs from YAML text."""
+"""Fixtures for the executor tests: a SQLite URL, and a fresh PostgreSQL database."""
 
 from __future__ import annotations
 
 import sys
-import textwrap
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from engine.model import ContinueOn, Retry, Spec, Step
-
 HERE = Path(__file__).parent
-if str(HERE) not in sys.path:  # executor_procs must import the same way in child processes
+if str(HERE) not in sys.path:  # executor_procs and executor_helpers import by name
     sys.path.insert(0, str(HERE))
-
-
-def make_step(name: str, deps: list[str] | None = None, *, depends: str | None = None,
-              when: str | None = None, failed: bool = False, error: bool = False,
-              retry: Retry | None = None, index: int = 0, **kw: Any) -> Step:
-    return Step(name=name, processor="noop", index=index, path=("steps", index),
-                dependencies=tuple(deps) if deps is not None else None, depends=depends,
-                when=when, continue_on=ContinueOn(failed, error), retry=retry or Retry(), **kw)
-
-
-def spec_from(text: str) -> Spec:
-    from engine.validate import load_spec
-
-    return load_spec(textwrap.dedent(text).lstrip())
 
 
 @pytest.fixture
@@ -36,7 +19,7 @@ def db_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def pg_url() -> Any:
+def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test (skipped without FLOWSPEC_TEST_PG_URL)."""
     import os
     import secrets

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import HERE
+from executor_helpers import HERE
 
 from engine.run import run
 from engine.store import open_store

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from conftest import make_step
+from executor_helpers import make_step
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

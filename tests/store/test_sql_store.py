@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -218,3 +219,30 @@ def test_not_a_database(tmp_path: Path) -> None:
     (tmp_path / "state.db").write_text("hello, I am a text file" * 100)
     with pytest.raises(StoreError, match="not an SQLite database"):
         open_store(f"sqlite:///{tmp_path}/state.db")
+
+
+def test_the_sql_views_agree_with_the_folded_log(store_url: str) -> None:
+    store = SqlStore(store_url)
+    store.create_run(record())
+    now = time.time()
+    store.write("wf-abcde", [("start", "a", 1, now)])
+    store.write("wf-abcde", [
+        ("end", "a", 1, "Error", now + 1, None, None, "lost", "Interrupted", False),
+        ("start", "a", 2, now + 2), ("node", NodeRecord("b", "b", "Skipped", 0, now + 2))])
+    store.write("wf-abcde", [("end", "a", 2, "Succeeded", now + 3, '{"v":1}', None, None,
+                              None, True)])
+    with store.engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT node, attempt, phase, started_at, finished_at, outputs, error, error_type, "
+            "final FROM flowspec_attempts WHERE run_id = 'wf-abcde' ORDER BY node, attempt"
+        )).all()
+        finals = dict(conn.execute(text(
+            "SELECT node, phase FROM flowspec_nodes WHERE run_id = 'wf-abcde'")).all())
+    state = store.load_run("wf-abcde")
+    store.close()
+    folded = [(t.node, t.attempt, t.phase, t.started_at, t.finished_at,
+               None if t.outputs is None else json.dumps(t.outputs, separators=(",", ":")),
+               t.error, t.error_type, int(t.final)) for t in state.attempts["a"]]
+    assert [tuple(r) for r in rows] == folded
+    assert finals == {n: r.phase for n, r in state.nodes.items()} == {"a": "Succeeded",
+                                                                     "b": "Skipped"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from conftest import make_step
+from executor_helpers import make_step
 
 from engine.executor.decide import FAIL, OMIT, RUN, SKIP, WAIT, decide, decide_dependencies
 from engine.expr.depends import TaskState, dependencies_to_depends, evaluate_depends, parse_depends

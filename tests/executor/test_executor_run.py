@@ -8,7 +8,7 @@ from pathlib import Path
 
 import executor_procs
 import pytest
-from conftest import spec_from
+from executor_helpers import spec_from
 
 from engine.load import load_text
 from engine.model import build_spec
@@ -350,3 +350,33 @@ finally:
     assert result.steps["a"].phase == "Failed"
     assert result.steps["b"].phase == "Pending"  # never created, as on Argo
     assert result.steps["report"].outputs["status"] == "Failed"
+
+
+def test_a_full_disk_stops_the_run_cleanly_and_resume_finishes_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from engine.run import resume
+    from engine.store import StoreError
+    from engine.store.sql import SqlStore
+
+    url = f"sqlite:///{tmp_path}/state.db"
+    steps = "\n".join(
+        f'  - {{name: s{i}, processor: "executor_procs:Returns", config: {{huge: 150000}}'
+        + (f", dependencies: [s{i - 1}]}}" if i else "}") for i in range(8))
+    store = SqlStore(url)
+    pages = sqlite3.connect(tmp_path / "state.db").execute("PRAGMA page_count").fetchone()[0]
+    event.listen(store.engine, "connect",  # about two steps' outputs fit: the disk fills mid-run
+                 lambda conn, _: conn.execute(f"PRAGMA max_page_count={pages + 90}"))
+    store.engine.dispose()
+    with pytest.raises(StoreError, match="disk holding the database is full"):
+        run_text(f"defaults:\n  retry: {{limit: 1, on: error}}\nsteps:\n{steps}\n",
+                 store=store)
+    store.close()
+    run_id = open_store(url).list_runs(1)[0][0].run_id
+    result = resume(run_id, store=url)
+    assert result.phase == "Succeeded"
+    assert all(s.phase == "Succeeded" for s in result.steps.values())
+    # The step whose end could not be recorded ran again: its first attempt was interrupted.
+    assert sorted(s.attempts for s in result.steps.values()) == [1] * 7 + [2]
