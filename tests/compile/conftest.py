@@ -83,3 +83,16 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
         with admin.connect() as conn:
             conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def oracle() -> Any:
+    """The argo-expr oracle (its client lives with the expression parity tests)."""
+    from parity.conftest import ORACLE_ENV, Oracle  # tests/ is on sys.path (rootdir packages)
+
+    binary = os.environ.get(ORACLE_ENV)
+    if not binary:
+        pytest.skip(f"{ORACLE_ENV} is not set: build the oracle with .ci/build-oracle.sh")
+    process = Oracle(binary)
+    yield process
+    process.close()
