@@ -23,7 +23,7 @@ from engine.model import Spec
 from engine.store import Store, open_store
 from engine.store.errors import StoreError
 from engine.store.memory import MemoryStore
-from engine.store.records import RunRecord
+from engine.store.records import RUN_ACTIVE, RunRecord
 
 __all__ = ["RunResult", "aresume", "arun", "resume", "run"]
 
@@ -99,7 +99,7 @@ async def aresume(run_id: str, *, store: Store | str | None = None,
         resolve = getattr(opened, "resolve_run_id", None)
         run_id = resolve(run_id) if resolve is not None else run_id
         state = opened.load_run(run_id)
-        if state.run.phase not in ("Running", "Interrupted"):
+        if state.run.phase not in RUN_ACTIVE:
             raise StoreError(f"run {run_id} already finished ({state.run.phase}); "
                              "nothing to resume")
         try:

@@ -22,6 +22,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from engine.run import aresume
     from engine.store import StoreError, open_store
+    from engine.store.records import RUN_ACTIVE
 
     try:
         store = open_store(args.db)
@@ -33,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
             state = store.load_run(run_id)
         except StoreError as exc:
             return fail("resume", str(exc))
-        if state.run.phase not in ("Running", "Interrupted"):
+        if state.run.phase not in RUN_ACTIVE:
             return fail("resume", f"run {run_id} already finished ({state.run.phase}); "
                                   f"see it with: flowspec show {run_id}", EXIT_USAGE)
         return drive("resume", run_id, args.format, lambda observer: aresume(

@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-#: Run phases: Argo's workflow phases, plus Interrupted for a run stopped before it finished
-#: (Ctrl-C, a store error); ``flowspec resume`` continues both Running and Interrupted runs.
+#: Run phases are Argo's workflow phases, plus Interrupted for a run stopped before it
+#: finished (Ctrl-C, a store error); ``flowspec resume`` continues the runs in RUN_ACTIVE.
 RUN_ACTIVE = ("Running", "Interrupted")
-RUN_FINISHED = ("Succeeded", "Failed", "Error")
 
 
 @dataclass(frozen=True, slots=True)

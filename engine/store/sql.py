@@ -1,17 +1,15 @@
 """The durable store: SQLite (default) or PostgreSQL through SQLAlchemy 2 Core.
 
-Two paths share one table definition:
+Two paths share one table definition (tables.py):
 
 - reads, migrations and setup go through an SQLAlchemy Engine;
-- the executor's writes, a few per step, go through one raw DBAPI connection with statements
-  compiled once from the Core definitions. Each state change is one short transaction that
-  commits before the executor takes the next decision, so SQLAlchemy's per-execute overhead
-  (several times SQLite's own cost for these tiny statements) would dominate a no-op step.
+- the executor's writes go through one raw DBAPI connection with statements compiled once
+  from the Core definitions: each commit is a single multi-row INSERT into the event log
+  (no executemany, no ORM), because SQLAlchemy's per-execute overhead is several times
+  SQLite's own cost for such a statement and would dominate a no-op step.
 
-Every write transaction starts with the event insert, guarded by the run's lease
-(``INSERT ... SELECT ... WHERE EXISTS (lease held by us)``): if another process took the run
-over, nothing is written and LeaseLost is raised. On SQLite the transaction is
-``BEGIN IMMEDIATE`` so the lease check and the writes happen under one write lock.
+Writes happen only under the run's lease (see ``_transaction``): a process that lost it
+raises LeaseLost and writes nothing.
 """
 
 from __future__ import annotations
