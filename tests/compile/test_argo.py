@@ -342,8 +342,11 @@ def test_kinds_and_the_hera_object() -> None:
         steps:
           - {name: a, processor: noop}
     """)
-    workflow = compile_spec(spec)
+    import engine
+
+    workflow = engine.compile(spec)  # the public API: a Hera workflow
     assert type(workflow).__name__ == "Workflow"
+    assert compile_spec(spec, kind="WorkflowTemplate").name == spec.name
     assert workflow.generate_name == spec.name[:57] + "-"
     assert "kind: Workflow" in workflow.to_yaml()  # Hera's own writer works on it too
     template = build(spec, kind="WorkflowTemplate").manifest

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from engine.compile import build
 from engine.compile.argo import ENTRY_TEMPLATE, EXIT_TEMPLATE
+from engine.compile.checks import check_manifest
 from engine.expr.depends import TaskState, depends_names, evaluate_depends, parse_depends
 from engine.graph import step_parents
 from engine.model import Spec, Step
@@ -131,5 +132,7 @@ def dag_specs(draw: st.DrawFn) -> str:
 
 @settings(max_examples=60, deadline=None)
 @given(dag_specs())
-def test_generated_dags_round_trip(text: str) -> None:
-    assert_round_trip(load_spec(text))
+def test_generated_dags_round_trip_and_pass_argo_checks(text: str) -> None:
+    spec = load_spec(text)
+    assert_round_trip(spec)
+    assert [str(p) for p in check_manifest(build(spec).manifest)] == []
