@@ -51,6 +51,26 @@ def ancestors(graph: nx.DiGraph, name: str) -> set[str]:
     return nx.ancestors(graph, name) if name in graph else set()
 
 
+def is_ancestor(graph: nx.DiGraph, name: str, of: str) -> bool:
+    """Whether ``of`` waits for ``name``, directly or through other steps.
+
+    Searches upwards from ``of`` and stops at the first path, so asking about a parent costs
+    one lookup: validation asks this per reference, where building every step's ancestor set
+    would grow with the square of a long chain.
+    """
+    if name == of or name not in graph or of not in graph:
+        return False
+    seen, stack = {of}, [of]
+    while stack:
+        for parent in graph.pred[stack.pop()]:
+            if parent == name:
+                return True
+            if parent not in seen:
+                seen.add(parent)
+                stack.append(parent)
+    return False
+
+
 def leaves(graph: nx.DiGraph) -> list[str]:
     """Steps no other step depends on, sorted by name as Argo's ``findLeafTaskNames`` does."""
     return sorted(n for n in graph if graph.out_degree(n) == 0)

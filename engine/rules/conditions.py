@@ -7,15 +7,18 @@ params, the outputs of its ancestors only (Argo would wait for ever on anything 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import networkx as nx
 
 from engine.diagnostics import Code, Diagnostic, code
 from engine.expr.ast import ParamRef, StepOutputRef
 from engine.expr.check import Scope, StepScope, check_condition, check_reference
 from engine.expr.errors import ExprProblem, ExprSyntaxError
 from engine.expr.parser import parse_condition
-from engine.graph import ancestors
+from engine.graph import ancestors, is_ancestor
 from engine.load import Path
 from engine.model import Step
 from engine.rules.context import Context
@@ -72,15 +75,43 @@ An env value interpolates `${{ ... }}`, which must hold exactly one reference:
 )}
 
 
-def _scope(ctx: Context, step: Step, outputs: dict[str, dict[str, str]]) -> Scope:
-    graph = ctx.graph_of(step)
-    names = {s.name for s in (ctx.spec.finally_steps if step.is_finally else ctx.spec.steps)}
+class _Ancestors(Mapping[str, StepScope]):
+    """The steps a condition of ``step`` may read, decided name by name on lookup: an
+    expression names a few steps, so no full ancestor set is built per step (that grows with
+    the square of a long chain)."""
+
+    def __init__(self, graph: nx.DiGraph, step: str, outputs: dict[str, dict[str, str]]) -> None:
+        self.graph, self.step, self.outputs = graph, step, outputs
+
+    def __getitem__(self, name: str) -> StepScope:
+        if not is_ancestor(self.graph, name, self.step):
+            raise KeyError(name)
+        return StepScope(outputs=self.outputs.get(name, {}))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(ancestors(self.graph, self.step)))
+
+    def __len__(self) -> int:
+        return len(ancestors(self.graph, self.step))
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every step's scope shares, built once per spec."""
+
+    outputs: dict[str, dict[str, str]]
+    params: dict[str, str]
+    names: frozenset[str]
+    finally_names: frozenset[str]
+
+
+def _scope(ctx: Context, step: Step, shared: _Shared) -> Scope:
     return Scope(
-        params={name: p.type for name, p in ctx.spec.params.items()},
-        steps={a: StepScope(outputs=outputs.get(a, {})) for a in ancestors(graph, step.name)},
-        all_steps=names,
+        params=shared.params,
+        steps=_Ancestors(ctx.graph_of(step), step.name, shared.outputs),
+        all_steps=shared.finally_names if step.is_finally else shared.names,
         in_finally=step.is_finally,
-        item_type=_item_type(ctx, step, outputs) if step.for_each else None,
+        item_type=_item_type(ctx, step, shared.outputs) if step.for_each else None,
         current_step=step.name,
     )
 
@@ -187,11 +218,16 @@ def _env_checked_here(ctx: Context, step: Step, path: Path) -> bool:
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    outputs = step_output_types(ctx)
+    shared = _Shared(
+        outputs=step_output_types(ctx),
+        params={name: p.type for name, p in ctx.spec.params.items()},
+        names=frozenset(s.name for s in ctx.spec.steps),
+        finally_names=frozenset(s.name for s in ctx.spec.finally_steps),
+    )
     for step in ctx.spec.all_steps:
         if not step.name or not (step.when or step.for_each or step.env):
             continue
-        scope = _scope(ctx, step, outputs)
+        scope = _scope(ctx, step, shared)
         if step.when is not None:
             yield from _check_when(ctx, step, scope)
         if step.for_each is not None:

@@ -53,13 +53,9 @@ ITEMS_RESULT = code("FS212", "items result on a step that does not fan out", """
 _BY_CODE = {DEPENDS_SYNTAX.id: DEPENDS_SYNTAX, DEPENDS_RESULT.id: DEPENDS_RESULT}
 
 
-def _names_in_scope(ctx: Context, step: Step) -> dict[str, Step]:
-    return {s.name: s for s in (ctx.spec.finally_steps if step.is_finally else ctx.spec.steps)}
-
-
-def _check_step(ctx: Context, step: Step, uses_depends: bool) -> Iterator[Diagnostic]:
-    scope = _names_in_scope(ctx, step)
-    other = {s.name for s in (ctx.spec.steps if step.is_finally else ctx.spec.finally_steps)}
+def _check_step(ctx: Context, step: Step, uses_depends: bool, scope: dict[str, Step],
+                other: dict[str, Step]) -> Iterator[Diagnostic]:
+    """``scope``: the steps of this step's own list by name; ``other``: those of the other."""
     if step.depends is not None and step.dependencies is not None:
         yield ctx.at((*step.path, "depends"), BOTH_STYLES,
                      f"step '{step.name}' has both 'depends' and 'dependencies'",
@@ -122,9 +118,12 @@ def _edge_span(ctx: Context, step: Step, parent: str) -> Span:
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
     uses_depends = ctx.spec.uses_depends
+    main = {s.name: s for s in ctx.spec.steps}
+    final = {s.name: s for s in ctx.spec.finally_steps}
     for step in ctx.spec.all_steps:
         if step.name:
-            yield from _check_step(ctx, step, uses_depends)
+            scopes = (final, main) if step.is_finally else (main, final)
+            yield from _check_step(ctx, step, uses_depends, *scopes)
     for graph, steps in ((ctx.graph, ctx.spec.steps), (ctx.finally_graph, ctx.spec.finally_steps)):
         order = [s.name for s in steps]
         for cycle in cycles(graph, order):

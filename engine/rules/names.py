@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine.diagnostics import Diagnostic, code
+from engine.model import Step
 from engine.rules.context import Context
 
 #: words expr and govaluate treat as operators or literals, plus builtins that broke Argo (#12037)
@@ -30,7 +31,7 @@ it as an operator, so `depends: in` or `steps.in.outputs` could never work. Rena
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
-    seen: dict[str, int] = {}
+    seen: dict[str, Step] = {}
     for step in ctx.spec.all_steps:
         if not step.name:
             continue
@@ -40,8 +41,8 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                          f"step name '{step.name}' is a reserved word of the condition language",
                          f"rename it, e.g. '{step.name}-step'")
         if step.name in seen:
-            first = ctx.doc.span(ctx.spec.all_steps[seen[step.name]].path + ("name",))
+            first = ctx.doc.span((*seen[step.name].path, "name"))
             yield ctx.at(name_path, DUPLICATE_STEP, f"step name '{step.name}' is used twice",
                          f"the first '{step.name}' is on line {first.line}; rename one of them")
         else:
-            seen[step.name] = ctx.spec.all_steps.index(step)
+            seen[step.name] = step
