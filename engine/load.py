@@ -318,6 +318,7 @@ class _Builder:
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i), None) for i, item in enumerate(node.value)]
+        assert isinstance(node, yaml.ScalarNode)  # the composer makes only these three
         return self._scalar(node, path, info)
 
     def _scalar(self, node: yaml.ScalarNode, path: Path, info: NodeInfo) -> Any:

@@ -119,6 +119,7 @@ def test_every_file_in_one_run_sorted_by_file(tmp_path: Path,
                                         "  - {name: x, processor: noop}\n")
     code, out, _ = run(capsys, "validate", "--format", "json", str(b), str(a))
     found = [(Path(r["file"]).name, r["line"], r["code"]) for r in json.loads(out)]
+    assert code == 1
     assert found == [("a.yaml", 6, "FS301"), ("a.yaml", 7, "FS202"), ("b.yaml", 6, "FS203")]
 
 
@@ -295,9 +296,9 @@ def test_graph_mermaid(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "graph", str(path))
     lines = out.splitlines()
     assert code == 0 and lines[0] == "flowchart TD"
-    ids = dict(re.findall(r'^\s+(s\d+)\["([^"<]+)<br/>', out, re.M))
+    ids = dict(re.findall(r'^\s+(s\d+)\["([^"<]+)<br/>', out, re.MULTILINE))
     assert set(ids.values()) >= {s for _, s in _declared_edges(path)}
-    drawn = {(ids[a], ids[b]) for a, b in re.findall(r"^\s+(s\d+) -\.?->? (s\d+)$", out, re.M)}
+    drawn = {(ids[a], ids[b]) for a, b in re.findall(r"^\s+(s\d+) -\.?->? (s\d+)$", out, re.MULTILINE)}
     edges = _declared_edges(path)
     assert edges <= drawn
     for line in lines[1:]:  # one statement per line, quotes balanced, no raw HTML from the spec
@@ -317,7 +318,7 @@ def test_graph_dot(path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "graph", "--format", "dot", str(path))
     assert code == 0 and out.startswith("digraph ") and out.rstrip().endswith("}")
     assert out.count("{") == out.count("}")
-    drawn = set(re.findall(r'^\s+"([^"]+)" -> "([^"]+)"', out, re.M))
+    drawn = set(re.findall(r'^\s+"([^"]+)" -> "([^"]+)"', out, re.MULTILINE))
     assert drawn == _declared_edges(path) | _finally_edges(path)
     assert "\\\\n" not in out  # labels break lines with \n, not a literal backslash
 
