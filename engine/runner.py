@@ -125,16 +125,26 @@ def decode_item(text: str, source: Any) -> Any:
 
 def upstream_values(spec: Spec, step: Step, environ: Mapping[str, str],
                     output_types: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, Any]]:
-    """``{producer: {output: value}}`` from ``FLOWSPEC_UPSTREAM_*`` (null: NULL_MARKER)."""
+    """``{producer: {output: value}}`` from ``FLOWSPEC_UPSTREAM_*`` (null: NULL_MARKER).
+
+    A for_each producer's output is, on Argo as locally, the list of its succeeded
+    instances' values: Argo hands it over as a JSON list of their texts, each read by type.
+    """
     from engine.compile.templates import upstream_refs
-    from engine.expr.to_argo import value_from_argo_text
+    from engine.expr.to_argo import NULL_MARKER, value_from_argo_text
 
     found: dict[str, dict[str, Any]] = {}
     for producer, output in upstream_refs(step):
         text = environ.get(c.upstream_env(c.upstream_input(producer, output)))
         type_name = output_types.get(producer, {}).get(output, "string")
+        fan_out = spec.step(producer).for_each is not None
         try:
-            value = None if text is None else value_from_argo_text(text, type_name)
+            if text is None or text == NULL_MARKER:
+                value = None
+            elif fan_out:
+                value = [value_from_argo_text(str(t), type_name) for t in json.loads(text)]
+            else:
+                value = value_from_argo_text(text, type_name)
         except ValueError as exc:
             raise RunnerError(f"steps.{producer}.outputs.{output}: {exc}") from None
         found.setdefault(producer, {})[output] = value

@@ -68,6 +68,12 @@ SPEC = """
         processor: python
         config: {function: 'compile.pod_functions:marker'}
         outputs: {text: string}
+      - name: gather
+        processor: shell
+        dependencies: [fan]
+        config: {command: 'printf "said=%s\\n" "$ALL" >> "$FLOWSPEC_OUTPUT"'}
+        env: {ALL: '${{ steps.fan.outputs.item }}'}
+        outputs: {said: string}
       - name: after
         processor: python
         dependencies: [a, b]
@@ -149,6 +155,14 @@ def test_items_are_typed_from_their_source_list(tmp_path: Path) -> None:
     pod = run_pod(compiled_from(SPEC), "fan", tmp_path, item="30")
     assert pod.exit_code == 0, pod.stderr
     assert json.loads(pod.outputs["item"]) == 30
+
+
+def test_a_for_each_producers_output_is_the_list_of_its_instances(tmp_path: Path) -> None:
+    # Argo aggregates a fan-out's output as a JSON list of the succeeded instances' texts
+    pod = run_pod(compiled_from(SPEC), "gather", tmp_path,
+                  produced={"fan.outputs.parameters.item": '["1","30"]'})
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.outputs["said"] == '["1","30"]'
 
 
 def test_finally_steps_see_the_workflow_status(tmp_path: Path) -> None:
