@@ -335,9 +335,9 @@ class _Builder:
 
         item_type = None
         if step.for_each is not None:
-            from engine.rules.conditions import _item_type
+            from engine.rules.conditions import item_type as for_each_item_type
 
-            item_type = _item_type(self.context, step, self.output_types)
+            item_type = for_each_item_type(self.context, step, self.output_types)
         return to_argo_when(parse_condition(step.when), self.param_types, self.output_types,
                             item_type=item_type)
 

@@ -111,7 +111,7 @@ def _scope(ctx: Context, step: Step, shared: _Shared) -> Scope:
         steps=_Ancestors(ctx.graph_of(step), step.name, shared.outputs),
         all_steps=shared.finally_names if step.is_finally else shared.names,
         in_finally=step.is_finally,
-        item_type=_item_type(ctx, step, shared.outputs) if step.for_each else None,
+        item_type=item_type(ctx, step, shared.outputs) if step.for_each else None,
         current_step=step.name,
     )
 
@@ -137,7 +137,7 @@ def _element_type(values: Any) -> str:
     return kinds.pop() if len(kinds) == 1 else "string"
 
 
-def _item_type(ctx: Context, step: Step, outputs: dict[str, dict[str, str]]) -> str:
+def item_type(ctx: Context, step: Step, outputs: dict[str, dict[str, str]]) -> str:
     try:
         ref = parse_condition(step.for_each or "")
     except ExprSyntaxError:
