@@ -25,7 +25,7 @@ def main(args: argparse.Namespace) -> int:
     from engine.store.records import RUN_ACTIVE
 
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, create=False)
     except StoreError as exc:
         return fail("resume", str(exc))
     try:

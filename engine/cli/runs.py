@@ -24,7 +24,7 @@ def main(args: argparse.Namespace) -> int:
     from engine.store.lease import shown_phase
 
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, create=False)
         try:
             listed = store.list_runs(args.limit)
         finally:

@@ -29,7 +29,7 @@ def main(args: argparse.Namespace) -> int:
     from engine.store import StoreError, open_store
 
     try:
-        store = open_store(args.db)
+        store = open_store(args.db, create=False)
     except StoreError as exc:
         return fail("show", str(exc))
     try:

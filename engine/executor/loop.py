@@ -21,7 +21,6 @@ import os
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from types import MappingProxyType
@@ -76,6 +75,7 @@ from engine.values import to_text
 #: many we yield so that timers, signals and the lease keep being served.
 _INLINE_BURST = 128
 _ACTION = {SKIP: SKIPPED, OMIT: OMITTED, FAIL: ERROR}
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
 _SUCCESS = RetryVerdict(False)
 _INTERRUPTED = "Interrupted"
 
@@ -89,25 +89,34 @@ class Observer(Protocol):
                    message: str | None) -> None: ...
 
 
-@dataclass(eq=False, slots=True)
 class Node:
-    """A step, a for_each group, or one instance of a group, as the executor tracks it."""
+    """A step, a for_each group, or one instance of a group, as the executor tracks it.
 
-    name: str
-    step: Step
-    parent: str | None = None
-    item: Any = None
-    index: int = 0
-    phase: str = PENDING
-    ends: list[AttemptEnd] = field(default_factory=list)
-    attempt_no: int = 0
-    attempt_started: float = 0.0
-    interrupted: bool = False  # resume: the last attempt never ended
-    outputs: dict[str, Any] = field(default_factory=dict)
-    data: dict[str, Any] = field(default_factory=dict)
-    message: str | None = None
-    started_at: float | None = None
-    finished_at: float | None = None
+    A plain slotted class: one is made per step, and a dataclass's default factories would
+    allocate two dicts and a list per step that most no-op steps never use.
+    """
+
+    __slots__ = ("attempt_no", "attempt_started", "data", "ends", "finished_at", "index",
+                 "interrupted", "item", "message", "name", "outputs", "parent", "phase",
+                 "started_at", "step")
+
+    def __init__(self, name: str, step: Step, parent: str | None = None, item: Any = None,
+                 index: int = 0) -> None:
+        self.name = name
+        self.step = step
+        self.parent = parent
+        self.item = item
+        self.index = index
+        self.phase = PENDING
+        self.ends: tuple[AttemptEnd, ...] = ()  # finished attempts, read by the retry rules
+        self.attempt_no = 0
+        self.attempt_started = 0.0
+        self.interrupted = False  # resume: the last attempt never ended
+        self.outputs: Mapping[str, Any] = _NOTHING  # shared until the node closes
+        self.data: Mapping[str, Any] = _NOTHING
+        self.message: str | None = None
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
 
 
 class _Dag:
@@ -229,6 +238,9 @@ class Execution:
         lease = float(getattr(store, "lease_seconds", 30.0))
         self._renew_every = lease / 3
         self._renew_at = time.monotonic() + self._renew_every
+        #: the StepContext fields every attempt of this run shares
+        self._context_base = {"run_id": run_id, "workflow": spec.name, "params": self.params,
+                              "workdir": self.workdir, "database_url": self.database_url}
         self.resumed = restored is not None
         if restored is not None:
             self._restore(restored)
@@ -482,11 +494,10 @@ class Execution:
             self._end(node, attempts.errored(f"cannot build the step's env: {exc}",
                                              type(exc).__name__))
             return True
-        context = attempts.new_context(
-            run_id=self.run_id, workflow=self.spec.name, step=step.name, attempt=number,
-            params=self.params, env=env, upstream=_Upstream(self, self.dag, step.name),
-            workdir=self.workdir, database_url=self.database_url, item=node.item,
-            workflow_status=self.workflow_status)
+        context = attempts.new_context(self._context_base, {
+            "step": step.name, "attempt": number, "env": env, "item": node.item,
+            "upstream": _Upstream(self, self.dag, step.name),
+            "workflow_status": self.workflow_status})
         try:
             processor = cls(dict(step.config))
         except Exception as exc:  # noqa: BLE001 - a processor may reject its config any way
@@ -530,7 +541,7 @@ class Execution:
         if phase != SUCCEEDED:  # success is always final: no retry bookkeeping
             if self.redactor:
                 error = self.redactor.scrub(error)
-            node.ends.append(AttemptEnd(phase, node.attempt_started, now, outcome.transient))
+            node.ends += (AttemptEnd(phase, node.attempt_started, now, outcome.transient),)
             verdict = next_retry(step.retry, node.ends, now,
                                  None if self.dag.is_finally else self.deadline)
             if not verdict.retry and verdict.reason:
@@ -572,8 +583,8 @@ class Execution:
                record: bool = False) -> None:
         """A node reached its final phase; tell its group or the scheduler."""
         node.phase = phase
-        node.outputs = outputs if outputs is not None else {}
-        node.data = data if data is not None else {}
+        node.outputs = outputs if outputs is not None else _NOTHING
+        node.data = data if data is not None else _NOTHING
         node.message = message
         node.finished_at = now
         if record and self._durable:
@@ -688,8 +699,8 @@ class Execution:
                 if t.finished_at is None:
                     node.interrupted = True
                 else:
-                    node.ends.append(AttemptEnd(t.phase, t.started_at, t.finished_at,
-                                                t.error_type == _INTERRUPTED))
+                    node.ends += (AttemptEnd(t.phase, t.started_at, t.finished_at,
+                                             t.error_type == _INTERRUPTED),)
             if tries:
                 node.attempt_no = tries[-1].attempt
                 node.started_at = tries[0].started_at

@@ -53,6 +53,8 @@ def _encode(value: Any, what: str) -> str:
 def check(result: Any, declared: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Typed outputs and data, or OutputProblem."""
     res = normalise(result)
+    if not declared and not res.outputs and not res.data:
+        return {}, {}  # the no-op case, kept cheap
     # type() first: isinstance against the Mapping ABC costs more than the rest of a no-op step
     if (type(res.outputs) is not dict and not isinstance(res.outputs, Mapping)) or (
             type(res.data) is not dict and not isinstance(res.data, Mapping)):

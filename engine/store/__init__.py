@@ -44,10 +44,15 @@ def store_url(url: str | None = None) -> str:
     return url or os.environ.get(ENV_VAR) or DEFAULT_URL
 
 
-def open_store(url: str | None = None, *, lease_seconds: float | None = None) -> Store:
-    """The durable store at ``url`` (see store_url); raises StoreError with a clear message."""
+def open_store(url: str | None = None, *, lease_seconds: float | None = None,
+               create: bool = True) -> Store:
+    """The durable store at ``url`` (see store_url); raises StoreError with a clear message.
+
+    ``create=False`` (``runs``, ``show``, ``resume``): a SQLite file that does not exist is
+    reported instead of silently created empty.
+    """
     from engine.store.sql import SqlStore
 
     if lease_seconds is None:
-        return SqlStore(store_url(url))
-    return SqlStore(store_url(url), lease_seconds=lease_seconds)
+        return SqlStore(store_url(url), create=create)
+    return SqlStore(store_url(url), lease_seconds=lease_seconds, create=create)

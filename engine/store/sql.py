@@ -111,12 +111,14 @@ class SqlStore:
 
     durable = True
 
-    def __init__(self, url: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
+    def __init__(self, url: str, *, lease_seconds: float = DEFAULT_LEASE_SECONDS,
+                 create: bool = True) -> None:
+        """``create=False``: a missing SQLite file is an error instead of a new empty store."""
         self.url = url
         self.display_url = safe_url(url)
         self.lease_seconds = lease_seconds
         self.owner = new_owner()
-        self.engine = _create_engine(url)
+        self.engine = _create_engine(url, create)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
         self._named = not self.engine.dialect.positional
         try:
@@ -447,7 +449,7 @@ def _run_record(row: Any) -> RunRecord:
         lease_owner=row["lease_owner"], lease_expires=row["lease_expires"])
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, create: bool) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -455,7 +457,7 @@ def _create_engine(url: str) -> Engine:
                          "postgresql+psycopg://USER@HOST/DB") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed)
+        return _sqlite_engine(parsed, create)
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -467,12 +469,16 @@ def _create_engine(url: str) -> Engine:
                      "(sqlite:///PATH) or PostgreSQL (postgresql+psycopg://...)")
 
 
-def _sqlite_engine(parsed: Any) -> Engine:
+def _sqlite_engine(parsed: Any, create: bool) -> Engine:
     database = parsed.database
     if not database or database == ":memory:":
         raise StoreError("an in-memory SQLite store would lose the run when the process ends; "
                          "give a file: sqlite:///PATH")
-    folder = Path(database).expanduser().resolve().parent
+    path = Path(database.removeprefix("file:").partition("?")[0]).expanduser()
+    if not create and not path.exists():
+        raise StoreError(f"no run store at {path}: runs are recorded there by flowspec run "
+                         "(choose another store with --db or FLOWSPEC_DB)")
+    folder = path.resolve().parent
     if not folder.exists():
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -187,14 +187,18 @@ def _one_seed(url: str, seed: int, tmp_path: Path, expected: dict[str, Any]) -> 
         print(f"seed {seed}: {interrupted} interrupted attempts", file=sys.stderr)
 
 
-@pytest.mark.parametrize("seed", range(6))
+#: More seeds for a soak: FLOWSPEC_CRASH_SEEDS=50 python -m pytest -k sigkill
+SEEDS = int(os.environ.get("FLOWSPEC_CRASH_SEEDS", "6"))
+
+
+@pytest.mark.parametrize("seed", range(SEEDS))
 def test_sigkill_then_resume_on_sqlite(seed: int, tmp_path: Path,
                                        expected: dict[str, Any]) -> None:
     _one_seed(f"sqlite:///{tmp_path}/state.db", seed, tmp_path, expected)
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", range(max(1, SEEDS // 2)))
 def test_sigkill_then_resume_on_postgres(seed: int, tmp_path: Path, expected: dict[str, Any],
                                          pg_url: str) -> None:
     _one_seed(pg_url, seed, tmp_path, expected)

@@ -10,6 +10,7 @@ import pytest
 
 from engine.cli.main import main
 from engine.cli.progress import LiveProgress, PlainProgress
+from engine.store import open_store
 from engine.store.sql import SqlStore
 
 OK = """\
@@ -32,7 +33,7 @@ def files(tmp_path: Path) -> dict[str, str]:
     (tmp_path / "ok.yaml").write_text(OK)
     (tmp_path / "failing.yaml").write_text(FAILING)
     return {"ok": str(tmp_path / "ok.yaml"), "failing": str(tmp_path / "failing.yaml"),
-            "db": f"sqlite:///{tmp_path}/state.db"}
+            "db": f"sqlite:///{tmp_path}/state.db", "tmp": str(tmp_path)}
 
 
 def test_run_prints_progress_then_a_summary_and_exits_0(files: dict[str, str],
@@ -89,10 +90,12 @@ def test_show_events(files: dict[str, str], capsys: pytest.CaptureFixture[str]) 
     (["show", "nope"], "no run 'nope'"),
     (["resume", "nope"], "no run 'nope'"),
     (["runs", "--db", "mysql://x@y/z"], "unsupported store URL"),
+    (["show", "x", "--db", "sqlite:///{tmp}/typo.db"], "no run store at"),
 ])
 def test_usage_errors_are_one_line_and_exit_2(argv: list[str], message: str,
                                               files: dict[str, str],
                                               capsys: pytest.CaptureFixture[str]) -> None:
+    open_store(files["db"]).close()  # the store exists: only the run is unknown
     argv = [a.format(**files) for a in argv]
     if "--db" not in argv:
         argv += ["--db", files["db"]]
