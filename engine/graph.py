@@ -3,15 +3,24 @@
 Nodes are step names carrying the resolved ``Step``; an edge ``a -> b`` means ``b`` names ``a``
 in ``dependencies`` or ``depends``. Order follows the spec, never hashing, so every consumer
 sees the same generations whatever PYTHONHASHSEED is (graphlib's lesson).
+
+Validation works on plain ``{step: parents}`` mappings and imports networkx only to list the
+cycles of a spec that has one: networkx costs a tenth of a second to import, and
+``flowspec validate`` must start fast.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-import networkx as nx
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from engine.model import Spec, Step
+
+if TYPE_CHECKING:
+    import networkx as nx
+
+#: step name -> the known steps it waits for (a networkx graph's ``pred`` is one too)
+Parents = Mapping[str, Iterable[str]]
 
 
 def step_parents(step: Step) -> list[str]:
@@ -27,8 +36,20 @@ def step_parents(step: Step) -> list[str]:
     return list(dict.fromkeys(step.dependencies or ()))
 
 
+def known_parents(steps: Sequence[Step]) -> dict[str, list[str]]:
+    """The edges of ``build_graph`` as a mapping: each step's parents among ``steps``, itself
+    and unknown names left out (a name used twice gets the parents of both)."""
+    names = {step.name for step in steps}
+    parents: dict[str, list[str]] = {step.name: [] for step in steps}
+    for step in steps:
+        parents[step.name].extend(p for p in step_parents(step) if p in names and p != step.name)
+    return parents
+
+
 def build_graph(spec: Spec, *, finally_steps: bool = False) -> nx.DiGraph:
     """The DAG of the main steps (or of the ``finally`` steps); unknown names are left out."""
+    import networkx as nx
+
     steps = spec.finally_steps if finally_steps else spec.steps
     graph = nx.DiGraph(name=spec.name)
     for step in steps:
@@ -43,32 +64,56 @@ def build_graph(spec: Spec, *, finally_steps: bool = False) -> nx.DiGraph:
 
 def generations(graph: nx.DiGraph) -> list[list[str]]:
     """Topological generations, each in spec order: the steps that could run side by side."""
+    import networkx as nx
+
     index = {name: data["step"].index for name, data in graph.nodes(data=True)}
     return [sorted(gen, key=index.__getitem__) for gen in nx.topological_generations(graph)]
 
 
-def ancestors(graph: nx.DiGraph, name: str) -> set[str]:
-    return nx.ancestors(graph, name) if name in graph else set()
+def ancestors(graph: nx.DiGraph | Parents, name: str) -> set[str]:
+    """Every step ``name`` waits for, directly or through others."""
+    parents = graph.pred if hasattr(graph, "pred") else graph
+    return set(_walk_up(parents, name))
 
 
-def is_ancestor(graph: nx.DiGraph, name: str, of: str) -> bool:
+def is_ancestor(parents: Parents, name: str, of: str) -> bool:
     """Whether ``of`` waits for ``name``, directly or through other steps.
 
     Searches upwards from ``of`` and stops at the first path, so asking about a parent costs
     one lookup: validation asks this per reference, where building every step's ancestor set
     would grow with the square of a long chain.
     """
-    if name == of or name not in graph or of not in graph:
-        return False
+    return name != of and any(step == name for step in _walk_up(parents, of))
+
+
+def _walk_up(parents: Parents, of: str) -> Iterator[str]:
+    """The ancestors of ``of``, nearest first, each once (``of`` itself never, even in a cycle)."""
     seen, stack = {of}, [of]
     while stack:
-        for parent in graph.pred[stack.pop()]:
-            if parent == name:
-                return True
+        for parent in parents.get(stack.pop(), ()):
             if parent not in seen:
                 seen.add(parent)
                 stack.append(parent)
-    return False
+                yield parent
+
+
+def has_cycle(parents: Parents) -> bool:
+    """Whether some steps wait for each other in a circle (Kahn's algorithm: linear)."""
+    waiting = {name: 0 for name in parents}
+    children: dict[str, list[str]] = {name: [] for name in parents}
+    for name, names in parents.items():
+        for parent in names:
+            waiting[name] += 1
+            children[parent].append(name)
+    ready = [name for name, count in waiting.items() if count == 0]
+    done = 0
+    while ready:
+        done += 1
+        for child in children[ready.pop()]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                ready.append(child)
+    return done < len(waiting)
 
 
 def leaves(graph: nx.DiGraph) -> list[str]:
@@ -85,6 +130,8 @@ def cycles(graph: nx.DiGraph, order: Iterable[str], limit: int = 50) -> list[lis
 
     Rotating to the earliest step keeps the message stable across runs (actionlint's choice).
     """
+    import networkx as nx
+
     rank: dict[str, int] = {}
     for i, name in enumerate(order):
         rank.setdefault(name, i)  # a name used twice ranks by its first use

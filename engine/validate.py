@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from engine.diagnostics import Diagnostic, SpecError, finish
-from engine.load import Document, load_file, load_text
+from engine.load import Document, gc_paused, load_file, load_text
 from engine.model import Spec, build_spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -23,9 +23,10 @@ def check_document(doc: Document) -> tuple[Spec, list[Diagnostic]]:
     from engine.rules.context import Context
     from engine.schema import check_schema
 
-    diagnostics = list(check_schema(doc))
-    spec = build_spec(doc)
-    diagnostics.extend(run_passes(Context(doc, spec)))
+    with gc_paused():
+        diagnostics = list(check_schema(doc))
+        spec = build_spec(doc)
+        diagnostics.extend(run_passes(Context(doc, spec)))
     return spec, diagnostics
 
 

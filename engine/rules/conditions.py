@@ -11,14 +11,12 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
-
 from engine.diagnostics import Code, Diagnostic, code
 from engine.expr.ast import ParamRef, StepOutputRef
 from engine.expr.check import Scope, StepScope, check_condition, check_reference
 from engine.expr.errors import ExprProblem, ExprSyntaxError
 from engine.expr.parser import parse_condition
-from engine.graph import ancestors, is_ancestor
+from engine.graph import Parents, ancestors, is_ancestor
 from engine.load import Path
 from engine.model import Step
 from engine.rules.context import Context
@@ -80,19 +78,19 @@ class _Ancestors(Mapping[str, StepScope]):
     expression names a few steps, so no full ancestor set is built per step (that grows with
     the square of a long chain)."""
 
-    def __init__(self, graph: nx.DiGraph, step: str, outputs: dict[str, dict[str, str]]) -> None:
-        self.graph, self.step, self.outputs = graph, step, outputs
+    def __init__(self, parents: Parents, step: str, outputs: dict[str, dict[str, str]]) -> None:
+        self.parents, self.step, self.outputs = parents, step, outputs
 
     def __getitem__(self, name: str) -> StepScope:
-        if not is_ancestor(self.graph, name, self.step):
+        if not is_ancestor(self.parents, name, self.step):
             raise KeyError(name)
         return StepScope(outputs=self.outputs.get(name, {}))
 
     def __iter__(self) -> Iterator[str]:
-        return iter(sorted(ancestors(self.graph, self.step)))
+        return iter(sorted(ancestors(self.parents, self.step)))
 
     def __len__(self) -> int:
-        return len(ancestors(self.graph, self.step))
+        return len(ancestors(self.parents, self.step))
 
 
 @dataclass(frozen=True)
@@ -108,7 +106,7 @@ class _Shared:
 def _scope(ctx: Context, step: Step, shared: _Shared) -> Scope:
     return Scope(
         params=shared.params,
-        steps=_Ancestors(ctx.graph_of(step), step.name, shared.outputs),
+        steps=_Ancestors(ctx.parents_of(step), step.name, shared.outputs),
         all_steps=shared.finally_names if step.is_finally else shared.names,
         in_finally=step.is_finally,
         item_type=item_type(ctx, step, shared.outputs) if step.for_each else None,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-
-import networkx as nx
+from typing import TYPE_CHECKING
 
 from engine.diagnostics import Code, Diagnostic
-from engine.graph import build_graph
+from engine.graph import build_graph, known_parents
 from engine.load import Document, Path
 from engine.model import Spec, Step
 from engine.source import Span
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass
@@ -29,8 +31,18 @@ class Context:
     def finally_graph(self) -> nx.DiGraph:
         return build_graph(self.spec, finally_steps=True)
 
-    def graph_of(self, step: Step) -> nx.DiGraph:
-        return self.finally_graph if step.is_finally else self.graph
+    @cached_property
+    def parents(self) -> dict[str, list[str]]:
+        """The main steps' known edges, enough for most passes without building a graph."""
+        return known_parents(self.spec.steps)
+
+    @cached_property
+    def finally_parents(self) -> dict[str, list[str]]:
+        return known_parents(self.spec.finally_steps)
+
+    def parents_of(self, step: Step) -> dict[str, list[str]]:
+        """The edges of the list ``step`` belongs to."""
+        return self.finally_parents if step.is_finally else self.parents
 
     def at(self, path: Path, c: Code, message: str, hint: str | None = None,
            *, key: bool = False) -> Diagnostic:

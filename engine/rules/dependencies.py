@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from engine.diagnostics import Diagnostic, code, did_you_mean
 from engine.expr.depends import parse_depends, references
 from engine.expr.errors import ExprSyntaxError
-from engine.graph import cycles, step_parents
+from engine.graph import cycles, has_cycle, step_parents
 from engine.model import Step
 from engine.rules.context import Context
 from engine.source import Span
@@ -124,9 +124,11 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
         if step.name:
             scopes = (final, main) if step.is_finally else (main, final)
             yield from _check_step(ctx, step, uses_depends, *scopes)
-    for graph, steps in ((ctx.graph, ctx.spec.steps), (ctx.finally_graph, ctx.spec.finally_steps)):
-        order = [s.name for s in steps]
-        for cycle in cycles(graph, order):
+    for is_finally, steps in ((False, ctx.spec.steps), (True, ctx.spec.finally_steps)):
+        if not has_cycle(ctx.finally_parents if is_finally else ctx.parents):
+            continue  # the common case, without building a graph
+        graph = ctx.finally_graph if is_finally else ctx.graph
+        for cycle in cycles(graph, [s.name for s in steps]):
             # an edge a -> b means b waits for a: the cycle closes where its first step
             # waits for its last, and that dependency is the one to point at
             start = next(s for s in steps if s.name == cycle[0] and cycle[-1] in step_parents(s))

@@ -258,6 +258,18 @@ def test_output_does_not_depend_on_hash_seed() -> None:
     assert len(json.loads(outputs[0])) > 100
 
 
+def test_validate_keeps_heavy_imports_out() -> None:
+    """Cold start: ``flowspec validate`` on a valid spec imports none of the heavy libraries
+    (networkx too: it is imported only to list the cycles of a spec that has one)."""
+    heavy = ("networkx", "hera", "sqlalchemy", "openai", "rich")
+    probe = ("import sys; from engine.cli.main import main; "
+             "code = main(['validate', 'specs/examples/hello.yaml']); "
+             f"print(code, [m for m in {heavy!r} if m in sys.modules])")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
+                          text=True, check=False, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert proc.stdout.splitlines()[-1] == "0 []", proc.stdout + proc.stderr
+
+
 # --- graph ----------------------------------------------------------------------------------
 
 def data_of(path: Path) -> Any:
