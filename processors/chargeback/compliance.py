@@ -426,7 +426,10 @@ class ComplianceTrail:
         head = rows[-1].record_hash if rows else GENESIS_HASH
         return StepResult(
             outputs={"records": len(rows), "report_path": str(report), "head_hash": head},
-            data={"appended": len(written), "chain_ok": verification.ok},
+            data={"appended": len(written), "chain_ok": verification.ok,
+                  "report": f"audit trail: {len(rows)} records, chain "
+                            f"{'intact' if verification.ok else 'BROKEN'}, head {head[:16]}\n"
+                            f"audit report: {report}"},
         )
 
     def _actor(self, context: StepContext) -> str:

@@ -395,6 +395,7 @@ class ChargebackResolution:
                     "wholesaler": _party_id(claim),
                     "dm_no": claim.debit_memo,
                 },
+                "report": render_table(claim, resolutions, sums, response, summary),
             },
         )
 
@@ -430,6 +431,34 @@ _STATUS_WORD = {
     "reject": "Rejected",
     "pend": "Pending review",
 }
+
+
+def render_table(claim: Claim, resolutions: Sequence[Resolution], sums: Totals,
+                 response: Path, summary: Path) -> str:
+    """The per-line decision as a plain table for the terminal (``flowspec run`` prints it)."""
+    lines = {line.line: line for line in claim.lines}
+    header = ("line", "NDC", "qty", "submitted", "allowed", "decision", "codes")
+    rows = [header]
+    for res in resolutions:
+        d = res.decision
+        line = lines.get(d.line)
+        rows.append((
+            str(d.line),
+            (line.ndc11 or line.ndc_submitted or "-") if line else "-",
+            str(line.quantity) if line and line.quantity is not None else "-",
+            format(res.submitted, "f") if res.submitted is not None else "-",
+            format(d.accepted_amount, "f"),
+            _STATUS_WORD.get(d.status, d.status),
+            ",".join(d.reason_codes) or "-",
+        ))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+            for row in rows]
+    text.append(f"debit memo {claim.debit_memo or '?'}: submitted {format(sums.submitted, 'f')},"
+                f" allowed {format(sums.allowed, 'f')}")
+    text.append(f"849 response: {response}")
+    text.append(f"summary:      {summary}")
+    return "\n".join(text)
 
 
 def render_summary(
