@@ -10,7 +10,6 @@ from typing import Any
 from engine.cli.common import add_param_argument, load_or_report
 from engine.diagnostics import Diagnostic
 
-HELP = "compile a spec to an Argo Workflow, WorkflowTemplate or CronWorkflow (YAML)"
 KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
 
 

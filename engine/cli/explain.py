@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "explain a diagnostic code (e.g. FS207); without a code, list them all"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("code", nargs="?", help="a code such as FS207")

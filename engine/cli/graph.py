@@ -8,8 +8,6 @@ import sys
 
 from engine.model import Spec, Step
 
-HELP = "draw the DAG as mermaid, dot or json"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="the spec file")

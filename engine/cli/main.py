@@ -1,6 +1,6 @@
 """Entry point: builds the parser from the command table and dispatches.
 
-Command modules are imported to build the parser, so each keeps its heavy imports (hera,
+Only the module of the command being run is imported, and each keeps its heavy imports (hera,
 sqlalchemy, openai) inside its ``main``: ``flowspec validate`` must start fast.
 """
 
@@ -12,21 +12,22 @@ import os
 import sys
 from collections.abc import Sequence
 
-#: command name -> module under engine.cli; each module has HELP, add_arguments(p), main(args)
+#: command -> one-line help; the command lives in engine/cli/<command>.py with
+#: add_arguments(parser) and main(args) -> exit code.
 COMMANDS: dict[str, str] = {
-    "validate": "validate",
-    "graph": "graph",
-    "plan": "plan",
-    "run": "run",
-    "runs": "runs",
-    "show": "show",
-    "resume": "resume",
-    "compile": "compile",
-    "submit": "submit",
-    "watch": "watch",
-    "step": "step",
-    "schema": "schema",
-    "explain": "explain",
+    "validate": "check specs (files or folders): schema and semantic checks, every error with its position",
+    "graph": "draw the DAG as mermaid, dot or json",
+    "plan": "show the resolved order, effective env (with origins), retries and timeouts per step",
+    "run": "run a spec locally: Argo's decisions, parallel steps, durable and resumable state",
+    "runs": "list runs, newest first, with their phase and step counts",
+    "show": "show one run: steps, phases, attempts, durations, errors and outputs",
+    "resume": "continue a stopped or killed run from where its store says it was",
+    "compile": "compile a spec to an Argo Workflow, WorkflowTemplate or CronWorkflow (YAML)",
+    "submit": "compile a spec, create it on an Argo Server and follow it (exit code from its phase)",
+    "watch": "follow a workflow on an Argo Server until it ends (exit code from its phase)",
+    "step": "run one step of an embedded spec inside an Argo pod (the in-pod runner)",
+    "schema": "print the spec's JSON Schema (draft 2020-12)",
+    "explain": "explain a diagnostic code (e.g. FS207); without a code, list them all",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -38,24 +39,30 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The command named on the line: only its module is imported (start-up time matters)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = _Parser(prog="flowspec", description="Declarative YAML workflows with Argo's semantics.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    for name, module_name in COMMANDS.items():
-        try:
-            module = importlib.import_module(f"engine.cli.{module_name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"engine.cli.{module_name}":
-                raise
-            continue  # a command still being built is simply not offered
-        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
-        p.set_defaults(handler=module.main)
+    chosen = _chosen(argv)
+    for name, help_text in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if name == chosen:
+            module = importlib.import_module(f"engine.cli.{name}")
+            module.add_arguments(p)
+            p.set_defaults(handler=module.main)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
         parser.print_help()

@@ -14,8 +14,6 @@ from typing import Any
 from engine.cli.common import add_param_argument
 from engine.model import EnvVar, SecretRef, Spec, Step
 
-HELP = "show the resolved order, effective env (with origins), retries and timeouts per step"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="the spec file")

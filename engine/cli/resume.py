@@ -11,8 +11,6 @@ import argparse
 
 from engine.cli.run import EXIT_USAGE, add_run_options, drive, fail
 
-HELP = "continue a stopped or killed run from where its store says it was"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")

@@ -18,7 +18,6 @@ from typing import Any
 
 from engine.cli.common import add_param_argument
 
-HELP = "run a spec locally: Argo's decisions, parallel steps, durable and resumable state"
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 

@@ -9,8 +9,6 @@ import time
 
 from engine.cli.run import EXIT_OK, add_store_argument, fail, positive_int
 
-HELP = "list runs, newest first, with their phase and step counts"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     add_store_argument(p)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-HELP = "print the spec's JSON Schema (draft 2020-12)"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     pass

@@ -15,8 +15,6 @@ from typing import Any
 
 from engine.cli.run import EXIT_OK, add_store_argument, fail
 
-HELP = "show one run: steps, phases, attempts, durations, errors and outputs"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 
-HELP = "run one step of an embedded spec inside an Argo pod (the in-pod runner)"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     from engine.runner import add_arguments as runner_arguments

@@ -13,8 +13,6 @@ import sys
 from engine.cli.compile import add_kind_arguments, compiled_or_report
 from engine.cli.watch import add_follow_arguments, add_server_arguments
 
-HELP = "compile a spec, create it on an Argo Server and follow it (exit code from its phase)"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="the spec file")

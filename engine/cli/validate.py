@@ -10,8 +10,6 @@ from pathlib import Path
 
 from engine.cli.reporters import REPORTERS
 
-HELP = "check specs (files or folders): schema and semantic checks, every error with its position"
-
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="spec files or folders")

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
-
-import openai
+from typing import TYPE_CHECKING, Any
 
 from engine.processors import StepFailed, TransientError
 from processors.chargeback.text_extract import EXTRACTION_SCHEMA, iter_schema_errors
+
+if TYPE_CHECKING:  # openai costs ~0.5 s to import: only the LLM path pays for it
+    import openai
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
@@ -83,6 +84,8 @@ def extract_with_llm(text: str, *, api_key: str, settings: LlmSettings) -> LlmEx
             f"the document has {len(text)} characters, more than the {settings.max_input_chars} "
             "sent to the LLM; split it or use mode: offline"
         )
+    import openai
+
     client = openai.OpenAI(
         api_key=api_key,
         base_url=settings.base_url,
