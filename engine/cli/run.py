@@ -18,7 +18,6 @@ from typing import Any
 
 from engine.cli.common import add_param_argument
 
-
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
