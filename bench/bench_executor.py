@@ -160,8 +160,8 @@ def _sqlite_floor(graph: dict[str, list[str]], tmp: Path) -> Callable[[], None]:
 def _flowspec(store: bool) -> Callable[[dict[str, list[str]], Path], Callable[[], None]]:
     def make(graph: dict[str, list[str]], tmp: Path) -> Callable[[], None]:
         from engine.load import load_text
+        from engine.local import run
         from engine.model import build_spec
-        from engine.run import run
         from engine.store import open_store
 
         # Built without validation: a local benchmark may exceed Argo's 200 steps per DAG.

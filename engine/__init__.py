@@ -5,7 +5,9 @@ The public API, imported lazily so that ``import engine`` stays cheap for the va
 - ``load(path_or_text) -> Spec`` raises ``SpecError`` carrying every diagnostic;
 - ``validate(path_or_text) -> list[Diagnostic]``;
 - ``spec.graph`` is the networkx DiGraph of the steps;
-- ``run(spec, params, store=...) -> RunResult`` and ``arun(...)``, its async twin;
+- ``run(spec, params, store=...) -> RunResult`` and ``arun(...)``, its async twin (both in
+  ``engine.local``: a module named ``engine.run`` would shadow the function);
+- ``resume(run_id, store=...)`` and ``aresume(...)`` continue a stored run;
 - ``compile(spec, kind=...)`` returns a Hera workflow (``.to_yaml()``).
 """
 
@@ -19,7 +21,17 @@ from engine.diagnostics import Diagnostic, SpecError
 if TYPE_CHECKING:
     from engine.model import Spec
 
-__all__ = ["Diagnostic", "SpecError", "load", "validate", "run", "arun", "compile"]
+__all__ = [
+    "Diagnostic",
+    "SpecError",
+    "aresume",
+    "arun",
+    "compile",
+    "load",
+    "resume",
+    "run",
+    "validate",
+]
 
 
 def load(path_or_text: str | os.PathLike[str]) -> Spec:
@@ -43,10 +55,10 @@ def validate(path_or_text: str | os.PathLike[str]) -> list[Diagnostic]:
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("run", "arun"):
-        import engine.run as run_module
+    if name in ("run", "arun", "resume", "aresume"):
+        from engine import local
 
-        return getattr(run_module, name)
+        return getattr(local, name)
     if name == "compile":
         from engine.compile import compile_spec
 

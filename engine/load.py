@@ -97,9 +97,9 @@ def _read_plain(text: str) -> Any:
     if _INT10.match(text):
         return int(text, 10)
     if _INT8.match(text):
-        return int(text[2:], 8)
+        return int(text, 8)
     if _INT16.match(text):
-        return int(text[2:], 16)
+        return int(text, 16)
     if _FLOAT.match(text):
         return float(text)
     if _INF.match(text):

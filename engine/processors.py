@@ -132,7 +132,7 @@ def resolve(ref: str) -> type[Processor]:
             raise ProcessorNotFound(ref, f"no processor is registered as '{ref}'", known)
         try:
             obj = ep.load()
-        except Exception as exc:  # a broken plugin must not take the validator down
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the validator down
             raise ProcessorNotFound(ref, f"processor '{ref}' failed to load: {exc}", known) from None
     if not inspect.isclass(obj) or not callable(getattr(obj, "process", None)):
         raise ProcessorNotFound(ref, f"'{ref}' is not a processor class (no process method)", known)

@@ -11,9 +11,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    import engine.load  # noqa: F401  (declares the loader's codes)
-    import engine.rules  # noqa: F401  (declares the passes' codes)
-    import engine.compile.codes  # noqa: F401  (declares the compiler's codes)
+    import engine.compile.codes
+    import engine.load
+    import engine.rules
     import engine.schema  # noqa: F401
     from engine.diagnostics import CODES, did_you_mean
 

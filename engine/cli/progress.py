@@ -141,6 +141,11 @@ def make_progress(stream: IO[str] | None = None) -> PlainProgress | LiveProgress
     return LiveProgress(out) if out.isatty() else PlainProgress(out)
 
 
+#: A processor may return a short text for people under this key of its ``data`` (a decision
+#: table, the paths it wrote); ``run``, ``resume`` and ``show`` print it after the table.
+REPORT_KEY = "report"
+
+
 def print_summary(result: RunResult, stream: IO[str] | None = None) -> None:
     """The table at the end of ``run``/``resume`` and the body of ``show``."""
     from rich.console import Console
@@ -160,6 +165,11 @@ def print_summary(result: RunResult, stream: IO[str] | None = None) -> None:
     console.print(table)
     if len(rows) > _MAX_ROWS:
         console.print(f"... {len(rows) - _MAX_ROWS} more steps: flowspec show {result.run_id}")
+    for step in rows:  # a processor's own words for a person: see REPORT_KEY
+        report = step.data.get(REPORT_KEY) if step.phase == "Succeeded" else None
+        if isinstance(report, str) and report.strip():
+            console.print(f"\n[bold]{_escape(step.name)}[/]")
+            console.print(_escape(report.rstrip()), soft_wrap=True)
     took = duration(result.finished_at - result.started_at
                     if result.finished_at and result.started_at else None)
     style = _STYLE.get(result.phase, "")

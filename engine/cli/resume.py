@@ -18,7 +18,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from engine.run import aresume
+    from engine.local import aresume
     from engine.store import StoreError, open_store
     from engine.store.records import RUN_ACTIVE
 

@@ -57,8 +57,8 @@ def fail(command: str, message: str, code: int = EXIT_USAGE) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from engine.cli.common import load_or_report
+    from engine.local import arun, new_run_id
     from engine.params import ParamError, parse_pairs, resolve_params
-    from engine.run import arun, new_run_id
     from engine.store import StoreError, open_store
 
     spec = load_or_report(args.spec)

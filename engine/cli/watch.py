@@ -16,7 +16,6 @@ import sys
 import time
 from typing import IO, Any
 
-
 _STYLE = {"Succeeded": "green", "Failed": "red", "Error": "red", "Skipped": "yellow",
           "Omitted": "dim", "Running": "cyan", "Pending": "dim"}
 

@@ -30,7 +30,7 @@ An env value is a URL with a password in it (`scheme://user:password@host`). Mov
 URL into a secret and reference it with `{secret: {name, key}}`.
 """)
 
-_SECRET_NAME = re.compile(r"(?:_KEY$|^KEY$|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE)", re.I)
+_SECRET_NAME = re.compile(r"(?:_KEY$|^KEY$|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE)", re.IGNORECASE)
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s]*:[^/\s]*@")
 
 

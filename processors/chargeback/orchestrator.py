@@ -91,7 +91,7 @@ class ChargebackWorkflowOrchestrator:
 
         Raises engine.diagnostics.SpecError when the steps do not make a valid workflow.
         """
-        from engine.run import arun
+        from engine.local import arun
         from engine.validate import load_spec
 
         if not self.steps:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +13,10 @@ import pytest
 from processors.chargeback.claim import LineDecision
 from processors.chargeback.edi import Segment, parse_844, tokenize, write_849
 
-SHARED = Path(__file__).resolve().parents[3] / "shared/domain/examples"
+SHARED = (
+    Path(os.environ.get("FLOWSPEC_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+    / "domain" / "examples"
+)
 CLAIM = parse_844((SHARED / "844_example.edi").read_bytes())
 EXPECTED = (SHARED / "849_example.edi").read_text()
 

@@ -21,7 +21,7 @@ from processors.chargeback.reference.generate import PLANTED, generate
 from processors.chargeback.reference.loader import SHIPPED_DATA, load_directory
 from processors.chargeback.roster import GpoRosterValidation
 
-EXAMPLE_844 = Path("/work/shared/domain/examples/844_example.edi")
+EXAMPLE_844 = Path(__file__).resolve().parents[2] / "specs" / "samples" / "844_example.edi"
 SMALL = {"customers": 40, "roster_only": 60}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,17 +19,10 @@ from processors.chargeback.reference.history import LineRecord, record_lines
 from processors.chargeback.reference.models import ClaimLineHistory
 from processors.chargeback.resolution import ChargebackResolution, decide_line
 
-#: The brief's example pair: the repo's copy if there is one, else the shared domain folder.
-EXAMPLES = next(
-    (
-        folder
-        for folder in (
-            Path(__file__).parents[2] / "specs" / "samples",
-            Path("/work/shared/domain/examples"),
-        )
-        if (folder / "849_example.edi").is_file()
-    ),
-    Path("/work/shared/domain/examples"),
+#: The brief's example pair, in the shared folder beside the repository (FLOWSPEC_SHARED).
+EXAMPLES = (
+    Path(os.environ.get("FLOWSPEC_SHARED", Path(__file__).resolve().parents[3] / "shared"))
+    / "domain" / "examples"
 )
 
 

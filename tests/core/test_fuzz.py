@@ -106,7 +106,8 @@ def mutated_documents(draw: st.DrawFn) -> str:
         elif action == "copy":  # a subtree moved somewhere else
             parent[path[-1]] = copy.deepcopy(_parent(data, draw(st.sampled_from(paths)) + (0,)))
         else:
-            steps = [s for s in data.get("steps") or [] if isinstance(s, dict)]
+            raw_steps = data.get("steps") if isinstance(data, dict) else None
+            steps = [s for s in raw_steps if isinstance(s, dict)] if isinstance(raw_steps, list) else []
             if len(steps) >= 2:
                 a, b = draw(st.sampled_from(steps)), draw(st.sampled_from(steps))
                 names = [s.get("name") for s in steps]

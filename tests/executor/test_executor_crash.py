@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from executor_helpers import HERE
 
-from engine.run import run
+from engine.local import run
 from engine.store import open_store
 
 ROOT = HERE.parent.parent

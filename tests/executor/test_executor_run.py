@@ -11,8 +11,8 @@ import pytest
 from executor_helpers import spec_from
 
 from engine.load import load_text
+from engine.local import run
 from engine.model import build_spec
-from engine.run import run
 from engine.store import open_store
 
 HEAD = """
@@ -357,7 +357,7 @@ def test_a_full_disk_stops_the_run_cleanly_and_resume_finishes_it(tmp_path: Path
 
     from sqlalchemy import event
 
-    from engine.run import resume
+    from engine.local import resume
     from engine.store import StoreError
     from engine.store.sql import SqlStore
 

@@ -1,5 +1,7 @@
 """``engine.run`` / ``engine.arun``: run a spec locally; ``engine.resume`` continues a stored run.
 
+The module is ``engine.local`` so that importing it never replaces the function ``engine.run``.
+
 Without ``store`` nothing is written (fastest; the run cannot be resumed). With a store URL
 (``sqlite:///PATH``, ``postgresql+psycopg://...``) or an open store, every state change is
 committed before the executor acts on it, and ``resume(run_id, store=...)`` continues a run
