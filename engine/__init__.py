@@ -35,15 +35,15 @@ __all__ = [
 
 
 def load(path_or_text: str | os.PathLike[str]) -> Spec:
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     return load_spec(path_or_text)
 
 
 def validate(path_or_text: str | os.PathLike[str]) -> list[Diagnostic]:
     from engine.diagnostics import finish
-    from engine.load import load_text
-    from engine.validate import check_document, validate_file
+    from engine.loader import load_text
+    from engine.validation import check_document, validate_file
 
     text = str(path_or_text)
     if isinstance(path_or_text, os.PathLike) or ("\n" not in text and os.path.isfile(text)):

@@ -40,7 +40,7 @@ def new_run_id(workflow: str) -> str:
 def _as_spec(spec: Spec | str | os.PathLike[str]) -> Spec:
     if isinstance(spec, Spec):
         return spec
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     return load_spec(spec)
 
@@ -94,7 +94,7 @@ async def aresume(run_id: str, *, store: Store | str | None = None,
     ``store`` defaults to ``$FLOWSPEC_DB``, else ``sqlite:///.flowspec/state.db``.
     """
     from engine.diagnostics import SpecError
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     opened, owned = (open_store(None), True) if store is None else _open(store)
     try:

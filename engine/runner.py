@@ -81,7 +81,7 @@ def read_spec(path: Path, expected_sha256: str | None) -> str:
 
 def load(text: str) -> Spec:
     from engine.diagnostics import SpecError
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     try:
         return load_spec(text, name="<argo spec>")

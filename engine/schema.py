@@ -27,7 +27,7 @@ from jsonschema.exceptions import ValidationError
 from jsonschema.protocols import Validator
 
 from engine.diagnostics import Code, Diagnostic, code, did_you_mean, finish
-from engine.load import Document, Path
+from engine.loader import Document, Path
 from engine.source import Span
 
 SCHEMA_FILE = "flowspec.schema.json"

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from jsonschema import Draft202012Validator
 
 from engine.diagnostics import Diagnostic
-from engine.load import Document, load_text
+from engine.loader import Document, load_text
 from engine.schema import check_schema, validate_at
 
 REPO = Path(__file__).resolve().parent.parent

@@ -14,8 +14,8 @@ def load_or_report(path: str) -> Spec | int:
 
     from engine.cli.reporters import REPORTERS
     from engine.diagnostics import SpecError
-    from engine.load import LoadError, read_source
-    from engine.validate import load_spec
+    from engine.loader import LoadError, read_source
+    from engine.validation import load_spec
 
     if not os.path.isfile(path):
         print(f"flowspec: no such spec file: {path}", file=sys.stderr)

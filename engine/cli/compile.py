@@ -30,7 +30,7 @@ def add_kind_arguments(p: argparse.ArgumentParser) -> None:
 
 def report(diagnostics: Sequence[Diagnostic]) -> None:
     from engine.cli.reporters import REPORTERS
-    from engine.load import LoadError, read_source
+    from engine.loader import LoadError, read_source
 
     def source(path: str) -> Any:
         try:

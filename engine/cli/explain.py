@@ -12,7 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     import engine.compile.codes
-    import engine.load
+    import engine.loader
     import engine.rules
     import engine.schema  # noqa: F401
     from engine.diagnostics import CODES, did_you_mean

@@ -65,7 +65,7 @@ def main(args: argparse.Namespace) -> int:
 def stored_result(state: Any) -> Any:
     """The run as stored, steps in spec order (the stored spec says which steps exist)."""
     from engine.executor.result import from_state
-    from engine.load import load_text
+    from engine.loader import load_text
     from engine.model import build_spec
     from engine.store.lease import shown_phase
 

@@ -22,9 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from engine.diagnostics import finish
-    from engine.load import LoadError, read_source
+    from engine.loader import LoadError, read_source
     from engine.source import Source
-    from engine.validate import expand_paths, is_spec_file, validate_file
+    from engine.validation import expand_paths, is_spec_file, validate_file
 
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:

@@ -34,7 +34,7 @@ from engine.compile import codes
 from engine.compile import contract as c
 from engine.compile.templates import TemplatePlan, plan_templates
 from engine.diagnostics import Code, Diagnostic, SpecError, finish
-from engine.load import Path
+from engine.loader import Path
 from engine.model import Retry, Spec, Step
 
 KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.compile.argo import EXIT_TEMPLATE
-from engine.load import Path
+from engine.loader import Path
 from engine.model import Step
 
 ManifestPath = tuple[str | int, ...]

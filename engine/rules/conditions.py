@@ -17,7 +17,7 @@ from engine.expr.check import Scope, StepScope, check_condition, check_reference
 from engine.expr.errors import ExprProblem, ExprSyntaxError
 from engine.expr.parser import parse_condition
 from engine.graph import Parents, ancestors, is_ancestor
-from engine.load import Path
+from engine.loader import Path
 from engine.model import Step
 from engine.rules.context import Context
 from engine.rules.processors import step_output_types

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from engine.diagnostics import Code, Diagnostic
 from engine.graph import build_graph, known_parents
-from engine.load import Document, Path
+from engine.loader import Document, Path
 from engine.model import Spec, Step
 from engine.source import Span
 

@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from engine.diagnostics import Diagnostic, code
-from engine.load import Path
+from engine.loader import Path
 from engine.rules.context import Context
 
 LITERAL_SECRET = code("FS501", "literal secret in env", """

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine.diagnostics import Diagnostic, code
-from engine.load import Path, octal_value
+from engine.loader import Path, octal_value
 from engine.rules.context import Context
 from engine.values import type_error
 

@@ -1,7 +1,7 @@
 """The seed's Argo face, kept for its callers: ``ChargebackWorkflowOrchestrationAdapter``.
 
 Both of its methods write a flowspec spec and hand it to the one validator and the one
-compiler (``engine.validate.load_spec``, ``engine.compile.compile_spec``), so what they
+compiler (``engine.validation.load_spec``, ``engine.compile.compile_spec``), so what they
 produce is exactly what ``flowspec compile`` produces for the same spec; they return the
 Hera workflow (``.to_yaml()``, ``.create()``).
 
@@ -57,7 +57,7 @@ class ChargebackWorkflowOrchestrationAdapter:
         references ``{"secret": {"name": ..., "key": ...}, "optional": bool}``.
         """
         from engine.diagnostics import SpecError
-        from engine.load import load_file
+        from engine.loader import load_file
 
         # flowspec's own loader: YAML 1.2, so `on: transient` stays the key "on"
         path = Path(self.config.get("spec_path", DEFAULT_SPEC))
@@ -101,7 +101,7 @@ class ChargebackWorkflowOrchestrationAdapter:
         from engine.compile import compile_spec
         from engine.compile.yaml_out import dump
         from engine.diagnostics import SpecError
-        from engine.validate import load_spec
+        from engine.validation import load_spec
 
         data["argo"] = {**(data.get("argo") or {}), **self.argo}
         text = dump(data)
@@ -119,7 +119,7 @@ class ChargebackWorkflowOrchestrationAdapter:
 def _refuse_literal_secrets(exc: Any, text: str, given: Sequence[tuple[str | int, ...]]) -> None:
     """Turn the validator's literal-secret findings on the caller's env into one
     LiteralSecretError, naming the variables (found by the line each finding points at)."""
-    from engine.load import load_text
+    from engine.loader import load_text
 
     lines = {d.line for d in exc.diagnostics if d.code in _SECRET_CODES}
     if not lines:

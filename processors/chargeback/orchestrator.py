@@ -92,7 +92,7 @@ class ChargebackWorkflowOrchestrator:
         Raises engine.diagnostics.SpecError when the steps do not make a valid workflow.
         """
         from engine.local import arun
-        from engine.validate import load_spec
+        from engine.validation import load_spec
 
         if not self.steps:
             raise ValueError("no steps: call add_step(name, processor) first")

@@ -56,3 +56,16 @@ def test_bad_steps_get_the_validators_diagnostics(tmp_path: Path) -> None:
         asyncio.run(orch.execute(SAMPLE))
     assert caught.value.diagnostics[0].code == "FS401"
     assert "chargeback.extract-identifiers" in (caught.value.diagnostics[0].hint or "")
+
+
+def test_maintenance_commands_share_one_entry_point(tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from processors.chargeback.cli import main
+
+    assert main(["generate-reference", str(tmp_path / "ref"), "--seed", "3"]) == 0
+    db = f"sqlite:///{tmp_path / 'ref.db'}"
+    assert main(["load-reference", str(tmp_path / "ref"), "--db", db]) == 0
+    assert main(["verify-trail", "--db", db]) != 0  # nothing has run: no trail to verify
+    assert "no audit trail" in capsys.readouterr().err
+    assert main(["no-such-command"]) == 2
+    assert "load-reference" in capsys.readouterr().err

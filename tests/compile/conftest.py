@@ -38,7 +38,7 @@ def regen() -> bool:
 
 
 def spec_from(text: str, name: str = "<test>") -> Spec:
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     return load_spec(textwrap.dedent(text).lstrip(), name=name)
 
@@ -51,7 +51,7 @@ def compiled_from(text: str, **kwargs: Any) -> Any:
 
 def shipped_specs() -> list[Path]:
     """Every flowspec spec the repository ships (specs/, recursively) plus our fixtures."""
-    from engine.validate import expand_paths
+    from engine.validation import expand_paths
 
     found = [Path(p) for p in expand_paths([str(REPO / "specs"), str(FIXTURE_SPECS)])]
     return sorted(found)

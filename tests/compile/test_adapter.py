@@ -7,7 +7,7 @@ import pytest
 from engine.compile import build
 from engine.compile.checks import check_manifest
 from engine.diagnostics import SpecError
-from engine.validate import load_spec
+from engine.validation import load_spec
 from processors.chargeback.adapter import (
     DEFAULT_SPEC,
     ChargebackWorkflowOrchestrationAdapter,

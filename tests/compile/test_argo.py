@@ -11,7 +11,7 @@ from engine.compile import contract as c
 from engine.compile.argo import go_duration
 from engine.diagnostics import SpecError
 from engine.expr.to_argo import NULL_MARKER
-from engine.load import load_text
+from engine.loader import load_text
 from engine.model import build_spec
 from engine.params import ParamError
 

@@ -13,7 +13,7 @@ import yaml
 
 from engine.compile import build
 from engine.compile.checks import check_manifest
-from engine.validate import load_spec
+from engine.validation import load_spec
 
 from .conftest import FIXTURE_SPECS, GOLDEN, REPO, regen, shipped_specs
 

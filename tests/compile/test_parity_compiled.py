@@ -23,7 +23,7 @@ from engine.expr.parser import parse_condition
 from engine.expr.to_argo import NULL_MARKER, argo_value_text
 from engine.rules.context import Context
 from engine.rules.processors import step_output_types
-from engine.validate import load_spec
+from engine.validation import load_spec
 
 from .conftest import shipped_specs
 

@@ -23,7 +23,7 @@ from engine.compile.checks import check_manifest
 from engine.expr.depends import TaskState, depends_names, evaluate_depends, parse_depends
 from engine.graph import step_parents
 from engine.model import Spec, Step
-from engine.validate import load_spec
+from engine.validation import load_spec
 
 from .conftest import shipped_specs
 

@@ -223,7 +223,7 @@ def _created(fake: FakeArgo) -> dict[str, Any]:
 
 def test_the_body_sent_is_the_compiled_manifest(capsys: pytest.CaptureFixture[str]) -> None:
     from engine.compile import build
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     with argo_server() as fake:
         assert submit(fake, "--no-wait") == 0

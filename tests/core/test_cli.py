@@ -21,8 +21,8 @@ from jsonschema import Draft202012Validator
 
 from engine.cli.main import main
 from engine.diagnostics import CODES
-from engine.load import load_file
-from engine.validate import validate_file
+from engine.loader import load_file
+from engine.validation import validate_file
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).parent

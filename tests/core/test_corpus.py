@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from engine.diagnostics import CODES, Code, Diagnostic
-from engine.load import MAX_BYTES
-from engine.validate import validate_file
+from engine.loader import MAX_BYTES
+from engine.validation import validate_file
 
 CORPUS = Path(__file__).parent / "corpus"
 BAD = sorted((CORPUS / "bad").glob("*.yaml"))
@@ -107,11 +107,11 @@ def test_good_spec_has_no_diagnostics(path: Path) -> None:
 def validation_codes() -> set[str]:
     """The codes ``flowspec validate`` can give: those the loader, the schema pass and the
     rules declare (other commands, such as compile, declare their own)."""
-    import engine.load
+    import engine.loader
     import engine.rules
     import engine.schema
 
-    modules = [engine.load, engine.schema, *engine.rules.PASSES]
+    modules = [engine.loader, engine.schema, *engine.rules.PASSES]
     found = set()
     for module in modules:
         for value in vars(module).values():

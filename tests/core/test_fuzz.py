@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from engine.cli.main import main
 from engine.diagnostics import Diagnostic
 from engine.expr.errors import ERROR_UNKNOWN_ENV
-from engine.load import load_text
-from engine.validate import check_document, validate_file
+from engine.loader import load_text
+from engine.validation import check_document, validate_file
 
 REPO = Path(__file__).resolve().parents[2]
 SPECS = sorted((REPO / "specs").glob("**/*.yaml")) + sorted(

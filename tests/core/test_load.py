@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.load import load_file, load_text
+from engine.loader import load_file, load_text
 
 
 def codes(text: str) -> list[tuple[str, int, int]]:

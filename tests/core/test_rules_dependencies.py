@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.graph import build_graph, is_ancestor
-from engine.load import load_text
-from engine.validate import check_document
+from engine.loader import load_text
+from engine.validation import check_document
 
 NAMES = [f"s{i}" for i in range(7)]
 

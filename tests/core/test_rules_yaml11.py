@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.load import load_text
-from engine.validate import check_document
+from engine.loader import load_text
+from engine.validation import check_document
 
 BASE = """\
 apiVersion: flowspec/v1

@@ -23,6 +23,6 @@ def make_step(name: str, deps: list[str] | None = None, *, depends: str | None =
 
 
 def spec_from(text: str) -> Spec:
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     return load_spec(textwrap.dedent(text).lstrip())

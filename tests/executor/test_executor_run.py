@@ -10,7 +10,7 @@ import executor_procs
 import pytest
 from executor_helpers import spec_from
 
-from engine.load import load_text
+from engine.loader import load_text
 from engine.local import run
 from engine.model import build_spec
 from engine.store import open_store

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from engine.diagnostics import Diagnostic, SpecError, finish
-from engine.load import Document, gc_paused, load_file, load_text
+from engine.loader import Document, gc_paused, load_file, load_text
 from engine.model import Spec, build_spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
