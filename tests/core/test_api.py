@@ -53,7 +53,7 @@ def test_validate_returns_diagnostics() -> None:
 
 
 def test_run_is_the_function_even_after_its_module_is_imported() -> None:
-    import engine.local  # noqa: F401  (the executor's module must not shadow engine.run)
+    import engine.local
 
     result = engine.run(engine.load(SPEC), {"n": 1})
     assert result.phase == "Succeeded"
