@@ -136,9 +136,9 @@ def peak_mb(fn: Callable[[], Any]) -> float:
 def measure(steps: int, repeat: int) -> dict[str, Any]:
     from engine.compile import build
     from engine.diagnostics import SpecError
-    from engine.load import load_text
+    from engine.loader import load_text
     from engine.model import build_spec
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     text = generate(steps)
     row: dict[str, Any] = {"steps": steps}
@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
     import hera.workflows  # noqa: F401  (imported up front: its import is not a compile cost)
 
     from engine.compile import build
-    from engine.validate import load_spec
+    from engine.validation import load_spec
 
     build(load_spec(generate(20))).to_yaml()  # warm imports and caches
     rows = [measure(n, args.repeat) for n in args.sizes]

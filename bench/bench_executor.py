@@ -159,7 +159,7 @@ def _sqlite_floor(graph: dict[str, list[str]], tmp: Path) -> Callable[[], None]:
 
 def _flowspec(store: bool) -> Callable[[dict[str, list[str]], Path], Callable[[], None]]:
     def make(graph: dict[str, list[str]], tmp: Path) -> Callable[[], None]:
-        from engine.load import load_text
+        from engine.loader import load_text
         from engine.local import run
         from engine.model import build_spec
         from engine.store import open_store

@@ -34,9 +34,9 @@ from jsonschema import Draft202012Validator
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.load import load_text
+from engine.loader import load_text
 from engine.schema import load_schema, schema_path
-from engine.validate import check_document
+from engine.validation import check_document
 
 
 def generate(steps: int) -> str:
