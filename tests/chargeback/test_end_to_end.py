@@ -1,0 +1,165 @@
+"""The chargeback pipeline end to end, through the real ``flowspec`` command line.
+
+One module-scoped store is shared by the three scenarios on purpose: the second run must see
+the first run's paid lines (duplicate detection) and the truncated claim must land in the same
+hash-chained trail, which ``compliance verify`` then checks as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from engine.cli.main import main
+from processors.chargeback import compliance
+
+REPO = Path(__file__).resolve().parents[2]
+SPEC = REPO / "specs" / "chargeback.yaml"
+EXAMPLES = Path(os.environ.get("FLOWSPEC_SHARED", REPO.parent / "shared")) / "domain" / "examples"
+
+#: Envelope fields that carry the moment the response was written or a fresh control number,
+#: by segment tag and element position (1-based). Everything else must match the brief's 849.
+VOLATILE: dict[str, set[int]] = {
+    "ISA": {9, 10, 13},  # interchange date, time, control number
+    "GS": {4, 5, 6},  # group date, time, control number
+    "BRC": {2},  # response date
+    "ST": {2},  # transaction set control number
+    "SE": {2},
+    "GE": {2},
+    "IEA": {2},
+}
+
+DECISION_ROW = re.compile(r"^(\d+)\s+\d{11}\s+\S+\s+\S+\s+\S+\s+(\w+)\s+(\S+)\s*$")
+
+
+def _segments(text: str) -> list[list[str]]:
+    """Split an X12 interchange whose delimiters are the brief's (``*`` elements, ``~`` segments)."""
+    return [seg.strip().split("*") for seg in text.split("~") if seg.strip()]
+
+
+def _masked(segments: list[list[str]]) -> list[list[str]]:
+    return [
+        [
+            value if i not in VOLATILE.get(seg[0], set()) else "<volatile>"
+            for i, value in enumerate(seg)
+        ]
+        for seg in segments
+    ]
+
+
+def _decisions(stdout: str) -> dict[int, tuple[str, str]]:
+    """The per-line decision table the resolution step prints: line -> (decision, codes)."""
+    rows = {}
+    for line in stdout.splitlines():
+        match = DECISION_ROW.match(line)
+        if match:
+            rows[int(match.group(1))] = (match.group(2), match.group(3))
+    return rows
+
+
+def _run(document: Path, db: str) -> int:
+    return main(["run", str(SPEC), "-p", f"document={document}", "--db", db])
+
+
+def _show(run_id: str, db: str, capsys: pytest.CaptureFixture[str]) -> dict:
+    capsys.readouterr()
+    assert main(["show", run_id, "--format", "json", "--db", db]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _run_id(stdout: str) -> str:
+    match = re.search(r"^run (\S+) (Succeeded|Failed|Error)", stdout, re.MULTILINE)
+    assert match, f"no run summary line in:\n{stdout}"
+    return match.group(1)
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("chargeback-e2e")
+    return root, f"sqlite:///{root}/state.db"
+
+
+def test_example_claim_is_answered_like_the_brief(
+    workspace: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, db = workspace
+    monkeypatch.chdir(root)
+
+    assert _run(EXAMPLES / "844_example.edi", db) == 0
+    out = capsys.readouterr().out
+
+    assert _decisions(out) == {
+        1: ("Accepted", "-"),
+        2: ("Accepted", "-"),
+        3: ("Adjusted", "06"),
+        4: ("Rejected", "28"),
+    }
+    written = _segments((root / "849-DM0315240012.edi").read_text())
+    expected = _segments((EXAMPLES / "849_example.edi").read_text())
+    assert _masked(written) == _masked(expected)
+    assert (root / "849-DM0315240012.md").is_file()
+
+    run_id = _run_id(out)
+    assert (root / f"compliance-{run_id}.md").is_file()
+    assert compliance.main(["verify", "--db", db]) == 0
+
+
+def test_same_claim_again_is_rejected_as_duplicate(
+    workspace: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root, db = workspace
+    monkeypatch.chdir(root)
+    if not list(root.glob("849-*.edi")):  # run on its own: pay the claim first
+        assert _run(EXAMPLES / "844_example.edi", db) == 0
+        capsys.readouterr()
+
+    assert _run(EXAMPLES / "844_example.edi", db) == 0
+    out = capsys.readouterr().out
+
+    decisions = _decisions(out)
+    assert sorted(decisions) == [1, 2, 3, 4]
+    for line, (decision, codes) in decisions.items():
+        assert decision == "Rejected", f"line {line}: {decision}"
+        assert {"11", "28"} & set(codes.split(",")), f"line {line}: codes {codes}"
+
+    shown = _show(_run_id(out), db, capsys)
+    assert shown["phase"] == "Succeeded"
+    assert shown["steps"]["duplicate-check"]["outputs"]["is_duplicate"] is True
+    assert compliance.main(["verify", "--db", db]) == 0
+
+
+def test_truncated_claim_is_routed_to_review(
+    workspace: tuple[Path, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A claim cut in half fails extraction and goes to a person, with the trail still written.
+
+    Argo's DAG phase is decided by its leaf tasks: manual-review depends on every check and
+    handles their failure, so when it succeeds the workflow succeeds (exit 0) although
+    extract-identifiers is Failed.
+    """
+    root, db = workspace
+    monkeypatch.chdir(root)
+    full = (EXAMPLES / "844_example.edi").read_text()
+    truncated = root / "truncated_844.edi"
+    truncated.write_text(full[: len(full) // 2])
+
+    code = _run(truncated, db)
+    out = capsys.readouterr().out
+    shown = _show(_run_id(out), db, capsys)
+
+    assert code == (0 if shown["phase"] == "Succeeded" else 1)
+    assert shown["phase"] == "Succeeded"
+    steps = shown["steps"]
+    extract = steps["extract-identifiers"]
+    assert extract["phase"] == "Failed"
+    assert "segment" in extract["error"] and "ends inside" in extract["error"], extract["error"]
+    assert str(truncated) in extract["error"]
+    assert steps["manual-review"]["phase"] == "Succeeded"
+    assert steps["compliance-trail"]["phase"] == "Succeeded"
+    for name in ("duplicate-check", "chargeback-resolution"):
+        assert steps[name]["phase"] == "Omitted", name
+    assert compliance.main(["verify", "--db", db]) == 0
