@@ -1,0 +1,328 @@
+"""Chargeback pipeline throughput on a large claim, next to the cost of merely storing it.
+
+A realistic 844 is generated from the shipped reference data (processors/chargeback/reference/
+data): every line pairs an active, chargeback-eligible GPO contract with one of its contract
+NDCs (contract price and WAC in force on the invoice date) and a roster member of the
+contract's GPO whose class of trade the contract allows, so the rule steps do their full work
+instead of stopping at the first rejection. Invoice numbers are distinct.
+
+Measured in one process, each on a fresh SQLite file:
+  floor     parse_844 + insert every line into one SQLAlchemy Core table in one transaction
+  pipeline  engine.local.run(specs/chargeback.yaml) with the reference data already loaded
+            (ensure_loaded before timing: loading it is a one-off, not per claim)
+
+Reported: claim lines per second for both, their ratio (target: pipeline within 5x of the
+floor), peak Python memory of each (tracemalloc, measured on a second, untimed pass unless
+--no-tracemalloc), the process's peak RSS and per-step durations. --profile adds a cProfile
+of the pipeline (top cumulative and own-time costs).
+
+  python bench/bench_chargeback.py                  # 10,000 lines
+  python bench/bench_chargeback.py --lines 1000 --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import csv
+import dataclasses
+import datetime as dt
+import io
+import os
+import pstats
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from engine.local import run
+from processors.chargeback.claim import (
+    Address,
+    Claim,
+    ClaimLine,
+    Identifier,
+    Party,
+    chargeback_amount,
+)
+from processors.chargeback.edi import parse_844, write_844
+from processors.chargeback.reference.loader import SHIPPED_DATA, ensure_loaded
+
+REPO = Path(__file__).resolve().parents[1]
+SPEC = REPO / "specs" / "chargeback.yaml"
+EXAMPLE_844 = (
+    Path(os.environ.get("FLOWSPEC_SHARED", REPO.parent / "shared"))
+    / "domain"
+    / "examples"
+    / "844_example.edi"
+)
+#: The invoice date of every generated line: inside the shipped contracts' current terms.
+INVOICE_DATE = dt.date(2024, 3, 4)
+
+
+def _csv(name: str) -> list[dict[str, str]]:
+    with (SHIPPED_DATA / f"{name}.csv").open(encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def _covers(start: str, end: str, day: dt.date) -> bool:
+    return dt.date.fromisoformat(start) <= day and (not end or day <= dt.date.fromisoformat(end))
+
+
+def _customer(member: dict[str, str]) -> Party:
+    """An N1*ST party as a wholesaler sends it: DEA first (what the 849 echoes), then HIN."""
+    idents = [Identifier("dea", member["dea"], True, qualifier="11")]
+    if member["hin"]:
+        idents.append(Identifier("hin", member["hin"], True, qualifier="21"))
+    address = Address((member["addr1"],), member["city"], member["state"], member["zip"], "US")
+    return Party("ST", member["facility_name"], tuple(idents), address)
+
+
+def eligible_pairs() -> list[tuple[dict[str, str], list[tuple[str, Decimal, Decimal]], Party]]:
+    """(contract, its NDCs with contract price and WAC, one allowed roster member) triples."""
+    wac: dict[str, Decimal] = {
+        r["ndc11"]: Decimal(r["wac"])
+        for r in _csv("wac")
+        if _covers(r["effective_from"], r["effective_to"], INVOICE_DATE)
+    }
+    ndcs: dict[str, list[tuple[str, Decimal, Decimal]]] = {}
+    for r in _csv("contract_lines"):
+        if r["ndc11"] in wac and _covers(r["start_date"], r["end_date"], INVOICE_DATE):
+            price = Decimal(r["contract_price"])
+            if price < wac[r["ndc11"]]:
+                ndcs.setdefault(r["contract_id"], []).append((r["ndc11"], price, wac[r["ndc11"]]))
+    roster: dict[str, list[dict[str, str]]] = {}
+    for r in _csv("gpo_roster"):
+        if r["dea"] and _covers(r["membership_start_date"], r["membership_end_date"], INVOICE_DATE):
+            roster.setdefault(r["gpo_id"], []).append(r)
+    triples = []
+    for c in _csv("contracts"):
+        if (
+            c["contract_type"] != "GPO"
+            or c["status"] != "ACTIVE"
+            or c["mode"] not in ("INDIRECT", "BOTH")
+            or not _covers(c["start_date"], c["end_date"], INVOICE_DATE)
+            or c["contract_id"] not in ndcs
+        ):
+            continue
+        allowed = set(filter(None, c["allowed_cot"].split("|")))
+        for member in roster.get(c["gpo_id"], []):
+            if not allowed or member["class_of_trade"] in allowed:
+                triples.append((c, ndcs[c["contract_id"]], _customer(member)))
+    if not triples:
+        raise SystemExit(f"no eligible contract/customer pair in {SHIPPED_DATA}")
+    return triples
+
+
+def generate_844(n_lines: int) -> str:
+    """The example claim's envelope and parties with ``n_lines`` lines over real customers."""
+    example = parse_844(EXAMPLE_844.read_text())
+    template = example.lines[0]
+    triples = eligible_pairs()
+    lines = []
+    for i in range(n_lines):
+        contract, products, customer = triples[i % len(triples)]
+        ndc, price, wac = products[(i // len(triples)) % len(products)]
+        quantity = Decimal(1 + i % 12)
+        lines.append(
+            dataclasses.replace(
+                template,
+                line=i + 1,
+                line_id=str(i + 1),
+                contract_loop=None,
+                contract_id=contract["contract_id"],
+                customer=customer,
+                ndc11=ndc,
+                ndc_submitted=ndc,
+                quantity=quantity,
+                wac=wac,
+                contract_price=price,
+                claimed_amount=chargeback_amount(wac, price, quantity),
+                invoice_number=f"INV{90000000 + i}",
+                invoice_line="1",
+                invoice_date=INVOICE_DATE,
+            )
+        )
+    claim = dataclasses.replace(
+        example,
+        debit_memo=f"DMBENCH{n_lines}",
+        lines=tuple(lines),
+        total_claimed=sum((line.claimed_amount for line in lines), Decimal(0)),
+    )
+    return write_844(claim)
+
+
+# --- the two measurements -------------------------------------------------------------------
+
+
+def floor(document: Path, url: str) -> int:
+    """Parse and store the lines: the least any pipeline that keeps its input must do."""
+    claim: Claim = parse_844(document.read_text())
+    meta = sa.MetaData()
+    table = sa.Table(
+        "claim_line",
+        meta,
+        sa.Column("debit_memo", sa.String, primary_key=True),
+        sa.Column("line", sa.Integer, primary_key=True),
+        sa.Column("contract_id", sa.String),
+        sa.Column("customer", sa.String),
+        sa.Column("ndc11", sa.String),
+        sa.Column("quantity", sa.Numeric(14, 3)),
+        sa.Column("wac", sa.Numeric(14, 4)),
+        sa.Column("contract_price", sa.Numeric(14, 4)),
+        sa.Column("claimed_amount", sa.Numeric(14, 2)),
+        sa.Column("invoice_number", sa.String),
+        sa.Column("invoice_date", sa.Date),
+    )
+    engine = sa.create_engine(url)
+    meta.create_all(engine)
+    rows = [_row(claim.debit_memo, line) for line in claim.lines]
+    with engine.begin() as conn:
+        conn.execute(table.insert(), rows)
+    engine.dispose()
+    return len(rows)
+
+
+def _row(debit_memo: str | None, line: ClaimLine) -> dict[str, Any]:
+    return {
+        "debit_memo": debit_memo,
+        "line": line.line,
+        "contract_id": line.contract_id,
+        "customer": line.customer.identifiers[0].value if line.customer else None,
+        "ndc11": line.ndc11,
+        "quantity": line.quantity,
+        "wac": line.wac,
+        "contract_price": line.contract_price,
+        "claimed_amount": line.claimed_amount,
+        "invoice_number": line.invoice_number,
+        "invoice_date": line.invoice_date,
+    }
+
+
+def pipeline(document: Path, url: str, workdir: Path) -> Any:
+    result = run(SPEC, {"document": str(document)}, store=url, workdir=workdir)
+    if result.phase != "Succeeded":
+        failed = {n: s.error for n, s in result.steps.items() if s.error}
+        raise SystemExit(f"pipeline run {result.run_id} ended {result.phase}: {failed}")
+    return result
+
+
+# --- harness --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class Measure:
+    seconds: float
+    peak_python_mb: float | None
+    value: Any
+
+
+def _fresh_stores(root: Path, name: str) -> Iterator[tuple[str, Path]]:
+    """New SQLite files, one per pass; the pipeline's get the reference data up front."""
+    n = 0
+    while True:
+        n += 1
+        workdir = root / f"{name}-{n}"
+        workdir.mkdir()
+        url = f"sqlite:///{workdir}/state.db"
+        if name == "pipeline":
+            ensure_loaded(url)
+        yield url, workdir
+
+
+def measure(name: str, fn: Callable[[str, Path], Any], root: Path, traced: bool) -> Measure:
+    stores = _fresh_stores(root, name)
+    url, workdir = next(stores)
+    start = time.perf_counter()
+    value = fn(url, workdir)
+    seconds = time.perf_counter() - start
+    peak = None
+    if traced:
+        url, workdir = next(stores)
+        tracemalloc.start()
+        fn(url, workdir)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    return Measure(seconds, peak, value)
+
+
+def profile(document: Path, root: Path, top: int) -> str:
+    workdir = root / "profile"
+    workdir.mkdir()
+    url = f"sqlite:///{workdir}/state.db"
+    ensure_loaded(url)
+    prof = cProfile.Profile()
+    prof.enable()
+    pipeline(document, url, workdir)
+    prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out).strip_dirs()
+    out.write("--- by cumulative time ---\n")
+    stats.sort_stats("cumulative").print_stats(top)
+    out.write("--- by own time ---\n")
+    stats.sort_stats("tottime").print_stats(top)
+    return out.getvalue()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--lines", type=int, default=10_000, help="claim lines (default 10000)")
+    parser.add_argument("--profile", action="store_true", help="cProfile the pipeline too")
+    parser.add_argument("--top", type=int, default=30, help="profile rows to print")
+    parser.add_argument("--no-tracemalloc", action="store_true", help="skip the memory passes")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="bench-chargeback-") as tmp:
+        root = Path(tmp)
+        start = time.perf_counter()
+        document = root / "844_bench.edi"
+        document.write_text(generate_844(args.lines))
+        size_mb = document.stat().st_size / 2**20
+        print(
+            f"generated {args.lines} lines ({size_mb:.1f} MiB) "
+            f"in {time.perf_counter() - start:.1f}s"
+        )
+
+        traced = not args.no_tracemalloc
+        base = measure("floor", lambda url, _wd: floor(document, url), root, traced)
+        full = measure("pipeline", lambda url, wd: pipeline(document, url, wd), root, traced)
+        assert base.value == args.lines
+
+        def rate(m: Measure) -> float:
+            return args.lines / m.seconds
+
+        def mem(m: Measure) -> str:
+            return "-" if m.peak_python_mb is None else f"{m.peak_python_mb:.0f} MiB"
+
+        print(f"\n{'case':<10}{'seconds':>10}{'lines/s':>12}{'peak python':>14}")
+        for label, m in (("floor", base), ("pipeline", full)):
+            print(f"{label:<10}{m.seconds:>10.2f}{rate(m):>12.0f}{mem(m):>14}")
+        print(f"ratio pipeline/floor: {full.seconds / base.seconds:.1f}x (target <= 5x)")
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"process peak RSS: {rss:.0f} MiB")
+
+        result = full.value
+        print(f"\nrun {result.run_id}: {result.phase}")
+        for name, step in result.steps.items():
+            duration = "-" if step.duration is None else f"{step.duration:.2f}s"
+            print(f"  {name:<24}{step.phase:<11}{duration:>9}")
+        decisions = result.steps["chargeback-resolution"].outputs
+        print(
+            "  decisions: "
+            + ", ".join(f"{k}={decisions.get(k)}" for k in ("accepted", "adjusted", "rejected"))
+        )
+
+        if args.profile:
+            print()
+            print(profile(document, root, args.top))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
