@@ -21,7 +21,9 @@ from typing import Any
 from engine.processors import StepResult
 from engine.values import parse_text, type_error
 
-MAX_BYTES = 1024 * 1024
+#: Large enough for a 10,000-line claim's parsed form (about 7 MB of JSON), small enough that a
+#: runaway processor fails its step instead of filling the store and every descendant's memory.
+MAX_BYTES = 64 * 1024 * 1024
 # One encoder for every step: json.dumps with options builds a new one per call.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 

@@ -112,7 +112,7 @@ steps:
 
 
 @pytest.mark.parametrize(("config", "message"), [
-    ({"huge": 2_000_000}, "the limit is 1 MB"),
+    ({"huge": 65 * 1024 * 1024}, "the limit is 64 MB"),
     ({"result": [1, 2]}, "it must return a StepResult or a dict"),
 ])
 def test_unusable_return_values_fail_the_step(config: dict[str, object], message: str,

@@ -246,7 +246,9 @@ def roster_hits(session: Session, idents: Sequence[str]) -> list[RosterHit]:
             hits.setdefault(row.id, RosterHit(row, f"{id_type} {value}"))
         if id_type == "HIN":
             base = value[:7]
-            for row in session.scalars(select(R).where(R.hin.like(f"{base}%"))):
+            # a range, not LIKE 'base%': SQLite's LIKE ignores case and so cannot use the index
+            prefix = select(R).where(R.hin >= base, R.hin < base + "\uffff")
+            for row in session.scalars(prefix):
                 hits.setdefault(row.id, RosterHit(row, f"HIN base {base}"))
     return list(hits.values())
 

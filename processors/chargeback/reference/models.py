@@ -534,6 +534,8 @@ class SapCustomerIdentifier(Base):
     __tablename__ = "cb_sap_customer_id"
     __table_args__ = (
         UniqueConstraint("mandt", "id_type", "id_number", name="uq_cb_sap_customer_id"),
+        # customer resolution looks identifiers up without the client: it needs its own index
+        Index("ix_cb_sap_customer_id_lookup", "id_type", "id_number"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
