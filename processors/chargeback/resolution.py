@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -106,7 +107,18 @@ class Evidence:
     prices: Mapping[int, Mapping[str, Decimal]] = field(default_factory=dict)
 
     def for_line(self, line: int) -> list[tuple[str, Finding]]:
-        return [(s, f) for s, f in self.findings if f.line in (0, line)]
+        """Findings on this line and on the whole claim (line 0), in their original order."""
+        by_line = self._by_line
+        both = by_line.get(0, []) + by_line.get(line, []) if line != 0 else by_line.get(0, [])
+        return [pair for _, pair in sorted(both, key=lambda x: x[0])]
+
+    @cached_property
+    def _by_line(self) -> dict[int, list[tuple[int, tuple[str, Finding]]]]:
+        """Findings grouped by line once: looking them up per line must not rescan them all."""
+        groups: dict[int, list[tuple[int, tuple[str, Finding]]]] = {}
+        for i, (step, finding) in enumerate(self.findings):
+            groups.setdefault(finding.line, []).append((i, (step, finding)))
+        return groups
 
 
 def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
