@@ -72,16 +72,14 @@ class DuplicateCheck(RuleStep):
         "duplicate_customers": "integer",
     }
 
-    def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
-        run_id = context.run_id
+    def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
+        session, run_id = ref.session, context.run_id
         dc_keys = lookup.wholesaler_keys(session, claim.distributor) or ("UNKNOWN",)
         dm_no = claim.debit_memo or ""
         findings: list[Finding] = []
         dm_duplicate = self._debit_memo(session, claim, dc_keys, run_id, findings)
 
-        customers = {
-            line.line: lookup.resolve_customer(session, line.customer) for line in claim.lines
-        }
+        customers = {line.line: ref(lookup.resolve_customer, line.customer) for line in claim.lines}
         duplicate_customers = self._customers(claim, customers, findings)
 
         records: list[history.LineRecord] = []

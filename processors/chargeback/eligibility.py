@@ -25,8 +25,6 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy.orm import Session
-
 from engine.processors import StepContext
 from processors.chargeback.claim import Claim, ClaimLine, Finding, chargeback_amount
 from processors.chargeback.reference import lookup
@@ -68,7 +66,7 @@ class ContractEligibility(RuleStep):
         },
     }
 
-    def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
+    def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
         payable = _payable_quantities(context)
         findings: list[Finding] = []
@@ -76,7 +74,7 @@ class ContractEligibility(RuleStep):
         for line in claim.lines:
             try:
                 line_findings, on_file = self._line(
-                    session, line, tolerance, payable.get(str(line.line))
+                    ref, line, tolerance, payable.get(str(line.line))
                 )
             except _Reject as reject:
                 rule, code, message = reject.finding
@@ -87,18 +85,18 @@ class ContractEligibility(RuleStep):
         return Checked(findings=findings, data={"prices": prices})
 
     def _line(
-        self, session: Session, line: ClaimLine, tolerance: Decimal, payable: Decimal | None
+        self, ref: lookup.Memo, line: ClaimLine, tolerance: Decimal, payable: Decimal | None
     ) -> tuple[list[Finding], dict[str, str]]:
         day = _invoice_date(line)
-        contract = _contract(session, line, day)
-        product = _product(session, line, day)
+        contract = _contract(ref, line, day)
+        product = _product(ref, line, day)
         ndc = product.ndc11
-        on_contract = lookup.contract_lines(session, contract.contract_id, ndc)
+        on_contract = ref(lookup.contract_lines, contract.contract_id, ndc)
         if not on_contract:
             raise _Reject("R10", "03", f"NDC {ndc} is not on contract {contract.contract_id}")
-        match = lookup.resolve_customer(session, line.customer)
-        cot, tier, source = _class_and_tier(session, contract, match, day)
-        _eligible(session, contract, match, cot, source, day)
+        match = ref(lookup.resolve_customer, line.customer)
+        cot, tier, source = _class_and_tier(ref, contract, match, day)
+        _eligible(ref, contract, match, cot, source, day)
         price = lookup.price_on_file(on_contract, day, tier, line.contract_price)
         if price is None:
             raise _Reject(
@@ -111,7 +109,7 @@ class ContractEligibility(RuleStep):
             raise _Reject(
                 "R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line"
             )
-        wac = lookup.wac_at(session, ndc, day)
+        wac = ref(lookup.wac_at, ndc, day)
         if wac is None:
             raise _Reject("R12", "07", f"no WAC on file for NDC {ndc} on {day}")
         findings, on_file = _pricing(line, price, wac.wac, tolerance, payable)
@@ -155,10 +153,10 @@ def _invoice_date(line: ClaimLine) -> date:
     return line.invoice_date
 
 
-def _contract(session: Session, line: ClaimLine, day: date) -> m.Contract:
+def _contract(ref: lookup.Memo, line: ClaimLine, day: date) -> m.Contract:
     if not line.contract_id:
         raise _Reject("R08", "15", "contract number missing")
-    contract = lookup.contract(session, line.contract_id)
+    contract = ref(lookup.contract, line.contract_id)
     if contract is None:
         raise _Reject("R08", "01", f"contract {line.contract_id} does not exist")
     if contract.mode == "DIRECT":
@@ -190,10 +188,10 @@ def _contract(session: Session, line: ClaimLine, day: date) -> m.Contract:
     return contract
 
 
-def _product(session: Session, line: ClaimLine, day: date) -> m.Product:
+def _product(ref: lookup.Memo, line: ClaimLine, day: date) -> m.Product:
     if not line.ndc11:
         raise _Reject("R03", "14", line.ndc_problem or "NDC missing or unreadable")
-    product = lookup.product(session, line.ndc11)
+    product = ref(lookup.product, line.ndc11)
     if product is None:
         raise _Reject("R03", "14", f"NDC {line.ndc11} is not in the product master")
     if not lookup.in_period(day, product.active_from, product.active_to):
@@ -202,22 +200,22 @@ def _product(session: Session, line: ClaimLine, day: date) -> m.Product:
 
 
 def _class_and_tier(
-    session: Session, contract: m.Contract, match: lookup.CustomerMatch, day: date
+    ref: lookup.Memo, contract: m.Contract, match: lookup.CustomerMatch, day: date
 ) -> tuple[str | None, str | None, str]:
     """Class of trade and tier: the contract GPO's roster first, then the customer master."""
-    idents = match.identifiers + lookup.master_identifiers(session, match.kunnr)
+    idents = match.identifiers + ref(lookup.master_identifiers, match.kunnr)
     if contract.gpo_id:
-        for hit in lookup.roster_hits(session, idents):
+        for hit in ref(lookup.roster_hits, idents):
             if hit.row.gpo_id == contract.gpo_id and lookup.member_on(hit.row, day):
                 return hit.row.class_of_trade, hit.row.tier, f"roster {contract.gpo_id}"
-    elig = lookup.explicit_eligibility(session, contract.contract_id, match.kunnr, day)
-    master = lookup.customer(session, match.kunnr)
+    elig = ref(lookup.explicit_eligibility, contract.contract_id, match.kunnr, day)
+    master = ref(lookup.customer, match.kunnr)
     cot = master.brsch if master is not None and master.brsch else None
     return cot, elig.tier if elig is not None else None, "customer master"
 
 
 def _eligible(
-    session: Session,
+    ref: lookup.Memo,
     contract: m.Contract,
     match: lookup.CustomerMatch,
     cot: str | None,
@@ -227,7 +225,7 @@ def _eligible(
     not_roster_driven = contract.contract_type not in ROSTER_DRIVEN
     if (
         not_roster_driven
-        and lookup.explicit_eligibility(session, contract.contract_id, match.kunnr, day) is None
+        and ref(lookup.explicit_eligibility, contract.contract_id, match.kunnr, day) is None
     ):
         who = match.kunnr or match.key
         raise _Reject(

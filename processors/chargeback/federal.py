@@ -25,8 +25,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy.orm import Session
-
 from engine.processors import StepContext
 from processors.chargeback.claim import Claim, ClaimLine, Finding
 from processors.chargeback.reference import lookup
@@ -60,12 +58,12 @@ class FederalDbValidation(RuleStep):
         },
     }
 
-    def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
+    def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         findings: list[Finding] = []
         for line in claim.lines:
             if line.invoice_date is None:
                 continue
-            findings += _Screen(session, line, line.invoice_date, self.config).run()
+            findings += _Screen(ref, line, line.invoice_date, self.config).run()
         return Checked(findings=findings)
 
 
@@ -73,16 +71,16 @@ class _Screen:
     """All federal checks of one line; collects findings instead of stopping at the first."""
 
     def __init__(
-        self, session: Session, line: ClaimLine, day: date, config: Mapping[str, Any]
+        self, ref: lookup.Memo, line: ClaimLine, day: date, config: Mapping[str, Any]
     ) -> None:
-        self.session, self.line, self.day, self.config = session, line, day, config
-        self.match = lookup.resolve_customer(session, line.customer)
+        self.ref, self.line, self.day, self.config = ref, line, day, config
+        self.match = self.ref(lookup.resolve_customer, line.customer)
         self.idents = tuple(
             dict.fromkeys(
-                self.match.identifiers + lookup.master_identifiers(session, self.match.kunnr)
+                self.match.identifiers + self.ref(lookup.master_identifiers, self.match.kunnr)
             )
         )
-        master = lookup.customer(session, self.match.kunnr)
+        master = self.ref(lookup.customer, self.match.kunnr)
         self.name = master.name1 if master is not None else self.match.name
         self.postal = zip5(master.pstlz) if master is not None else self.match.postal_code
         self.state = master.regio if master is not None else self.match.state
@@ -111,9 +109,9 @@ class _Screen:
         return self.findings
 
     def leie(self) -> None:
-        full_dates = lookup.leie_full_snapshot_dates(self.session)
-        for row, confirmed in lookup.leie_rows(
-            self.session, self.values("NPI"), self.name, self.postal
+        full_dates = self.ref(lookup.leie_full_snapshot_dates)
+        for row, confirmed in self.ref(
+            lookup.leie_rows, self.values("NPI"), self.name, self.postal
         ):
             state, why = lookup.leie_status(row, self.day, full_dates, self.state)
             who = row.busname or f"{row.lastname}, {row.firstname}"
@@ -126,9 +124,7 @@ class _Screen:
                 self.add("R18", "review", "25", f"OIG LEIE possible match ({basis}): {who}: {why}")
 
     def sam(self) -> None:
-        for row, confirmed in lookup.sam_rows(
-            self.session, self.values("NPI"), self.name, self.postal
-        ):
+        for row, confirmed in self.ref(lookup.sam_rows, self.values("NPI"), self.name, self.postal):
             if not lookup.sam_excluded(row, self.day):
                 continue
             until = row.termination_date or "indefinitely"
@@ -142,10 +138,10 @@ class _Screen:
                 )
 
     def dea(self) -> None:
-        product = lookup.product(self.session, self.line.ndc11) if self.line.ndc11 else None
+        product = self.ref(lookup.product, self.line.ndc11) if self.line.ndc11 else None
         schedule = product.dea_schedule if product is not None else None
         numbers = self.values("DEA")
-        statuses = [lookup.dea_status(self.session, n, self.day) for n in numbers]
+        statuses = [self.ref(lookup.dea_status, n, self.day) for n in numbers]
         if schedule is None:
             problems = [p for s in statuses for p in s.problems]
             if problems:
@@ -182,7 +178,7 @@ class _Screen:
     def npi(self) -> None:
         sent = set(self.match.values("NPI"))
         for number in self.values("NPI"):
-            row = lookup.nppes(self.session, number)
+            row = self.ref(lookup.nppes, number)
             if row is None:
                 if number in sent and self.match.kunnr is None:
                     self.add(
@@ -205,18 +201,16 @@ class _Screen:
 
     def opais(self) -> None:
         contract = (
-            lookup.contract(self.session, self.line.contract_id) if self.line.contract_id else None
+            self.ref(lookup.contract, self.line.contract_id) if self.line.contract_id else None
         )
         entities: dict[str, m.OpaisEntity] = {}
         for id340b in self.values("340B"):
-            entity = lookup.opais_entity(self.session, id340b)
+            entity = self.ref(lookup.opais_entity, id340b)
             if entity is not None:
                 entities[entity.id340b] = entity
                 continue
             parents = [
-                p
-                for p in lookup.parent_340b_candidates(id340b)
-                if lookup.opais_entity(self.session, p)
+                p for p in lookup.parent_340b_candidates(id340b) if self.ref(lookup.opais_entity, p)
             ]
             if parents:
                 self.add(
@@ -227,7 +221,7 @@ class _Screen:
                 )
             else:
                 self.add("340B", "review", "25", f"340B ID {id340b} is not in OPAIS")
-        for entity in lookup.opais_by_npi(self.session, self.values("NPI")):
+        for entity in self.ref(lookup.opais_by_npi, self.values("NPI")):
             entities.setdefault(entity.id340b, entity)
         eligible = [e for e in entities.values() if lookup.opais_eligible(e, self.day)]
         if contract is not None and contract.contract_type == "340B" and not eligible:

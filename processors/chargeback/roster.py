@@ -18,8 +18,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, ClassVar
 
-from sqlalchemy.orm import Session
-
 from engine.processors import StepContext
 from processors.chargeback.claim import Claim, ClaimLine, Finding
 from processors.chargeback.reference import lookup
@@ -32,11 +30,11 @@ RULE = "R17"
 class GpoRosterValidation(RuleStep):
     datasets: ClassVar[tuple[str, ...]] = ("gpo_roster", "contracts", "sap_customers")
 
-    def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
+    def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         findings: list[Finding] = []
         statuses: dict[str, dict[str, Any]] = {}
         for line in claim.lines:
-            result = _line(session, line)
+            result = _line(ref, line)
             if result is None:
                 continue
             finding, status = result
@@ -45,11 +43,11 @@ class GpoRosterValidation(RuleStep):
         return Checked(findings=findings, data={"roster": statuses})
 
 
-def _line(session: Session, line: ClaimLine) -> tuple[Finding, dict[str, Any]] | None:
+def _line(ref: lookup.Memo, line: ClaimLine) -> tuple[Finding, dict[str, Any]] | None:
     """None when the line cannot be judged here (no contract, unknown contract, no date):
     contract-eligibility rejects those lines already."""
     n = line.line
-    contract = lookup.contract(session, line.contract_id) if line.contract_id else None
+    contract = ref(lookup.contract, line.contract_id) if line.contract_id else None
     if contract is None or line.invoice_date is None:
         return None
     if contract.contract_type != "GPO" or not contract.gpo_id:
@@ -64,10 +62,8 @@ def _line(session: Session, line: ClaimLine) -> tuple[Finding, dict[str, Any]] |
             {"status": "not_roster_driven"},
         )
     day, gpo = line.invoice_date, contract.gpo_id
-    match = lookup.resolve_customer(session, line.customer)
-    hits = lookup.roster_hits(
-        session, match.identifiers + lookup.master_identifiers(session, match.kunnr)
-    )
+    match = ref(lookup.resolve_customer, line.customer)
+    hits = ref(lookup.roster_hits, match.identifiers + ref(lookup.master_identifiers, match.kunnr))
     on_gpo = [h for h in hits if h.row.gpo_id == gpo]
     current = [h for h in on_gpo if lookup.member_on(h.row, day)]
     if current:
@@ -101,7 +97,7 @@ def _line(session: Session, line: ClaimLine) -> tuple[Finding, dict[str, Any]] |
         )
     by_name = [
         r
-        for r in lookup.roster_by_name(session, gpo, match.name, match.postal_code)
+        for r in ref(lookup.roster_by_name, gpo, match.name, match.postal_code)
         if lookup.member_on(r, day)
     ]
     if by_name:

@@ -8,11 +8,11 @@ queries so the date logic can be tested without a database.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -31,6 +31,39 @@ ID_TYPES: Mapping[str, str] = {
 }
 #: strongest identifier first (brief §6: HIN, then DEA, then GLN)
 ID_PRIORITY = ("HIN", "DEA", "GLN", "NPI", "340B")
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+class Memo:
+    """The reference questions one step has already asked, with their answers.
+
+    A claim names few distinct customers, contracts and NDCs across many lines, and each line
+    asks the same questions again; answering repeats from memory keeps a step's queries
+    proportional to what is distinct, not to the line count. A memo lives for one step's
+    ``process()`` and its session only: reference data can be reloaded between steps and runs,
+    so answers are never shared beyond that. Only ask it questions whose answer the step itself
+    does not change (reference lookups, not history the step writes).
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._answers: dict[tuple[Any, ...], Any] = {}
+
+    def __call__(
+        self,
+        question: Callable[Concatenate[Session, _P], _T],
+        *args: _P.args,
+        **kwargs: _P.kwargs,
+    ) -> _T:
+        key = (question, args, tuple(sorted(kwargs.items())))
+        try:
+            return self._answers[key]  # type: ignore[no-any-return]
+        except KeyError:
+            answer = self._answers[key] = question(self.session, *args, **kwargs)
+            return answer
 
 
 def in_period(

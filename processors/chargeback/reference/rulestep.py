@@ -1,7 +1,9 @@
 """What the four reference-data rule steps share: finding the claim, opening the store, citing
 the snapshots they read, and turning findings into typed outputs.
 
-Each step only implements ``check(session, claim, context) -> Checked``; everything around it
+Each step only implements ``check(ref, claim, context) -> Checked``, asking its reference
+questions through ``ref`` (a :class:`~processors.chargeback.reference.lookup.Memo` over the
+step's session, so a question repeated by many lines is answered once); everything around it
 (auto-loading the shipped reference set into an empty store, mapping database trouble to
 ``TransientError``/``StepFailed`` without ever echoing the URL) is here, once.
 """
@@ -13,12 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from processors.chargeback.claim import Claim, Finding
 from processors.chargeback.db import session_scope
 from processors.chargeback.reference.loader import ReferenceLoadError, ensure_loaded
+from processors.chargeback.reference.lookup import Memo
 from processors.chargeback.reference.snapshots import in_force
 
 _SEVERITY = {"pass": 0, "adjust": 1, "review": 2, "reject": 3}
@@ -97,7 +99,7 @@ class RuleStep:
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.config = dict(config)
 
-    def check(self, session: Session, claim: Claim, context: StepContext) -> Checked:
+    def check(self, ref: Memo, claim: Claim, context: StepContext) -> Checked:
         raise NotImplementedError
 
     def process(self, context: StepContext) -> StepResult:
@@ -106,7 +108,7 @@ class RuleStep:
         try:
             ensure_loaded(url)
             with session_scope(url) as session:
-                checked = self.check(session, claim, context)
+                checked = self.check(Memo(session), claim, context)
                 snapshots = in_force(session, self.datasets)
         except ReferenceLoadError as exc:
             raise StepFailed(f"the shipped reference data does not load: {exc.errors[0]}") from None
