@@ -269,20 +269,23 @@ def roster_hits(session: Session, idents: Sequence[str]) -> list[RosterHit]:
     hits: dict[int, RosterHit] = {}
     R = m.GpoRosterMember
     columns = {"HIN": R.hin, "DEA": R.dea, "GLN": R.gln, "340B": R.id340b, "NPI": R.npi}
-    ordered = sorted(idents, key=_priority)
-    for ident in ordered:
+    for ident in sorted(set(idents), key=_priority):
         id_type, _, value = ident.partition(":")
         column = columns.get(id_type)
         if column is None:
             continue
-        for row in session.scalars(select(R).where(column == value)):
-            hits.setdefault(row.id, RosterHit(row, f"{id_type} {value}"))
-        if id_type == "HIN":
-            base = value[:7]
-            # a range, not LIKE 'base%': SQLite's LIKE ignores case and so cannot use the index
-            prefix = select(R).where(R.hin >= base, R.hin < base + "\uffff")
-            for row in session.scalars(prefix):
-                hits.setdefault(row.id, RosterHit(row, f"HIN base {base}"))
+        if id_type != "HIN":
+            for row in session.scalars(select(R).where(column == value)):
+                hits.setdefault(row.id, RosterHit(row, f"{id_type} {value}"))
+            continue
+        base = value[:7]
+        # a range, not LIKE 'base%': SQLite's LIKE ignores case and so cannot use the index.
+        # It holds the full-HIN rows too; those match more strongly, so they come first.
+        family = list(session.scalars(select(R).where(R.hin >= base, R.hin < base + "\uffff")))
+        for row in (r for r in family if r.hin == value):
+            hits.setdefault(row.id, RosterHit(row, f"HIN {value}"))
+        for row in family:
+            hits.setdefault(row.id, RosterHit(row, f"HIN base {base}"))
     return list(hits.values())
 
 
