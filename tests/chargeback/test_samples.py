@@ -58,7 +58,7 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
 FAILS_TO_REVIEW = {"cb_intake_bad_envelope.edi"}
 
 
-def _run(document: Path, tmp_path: Path):  # noqa: ANN202 - engine RunResult
+def _run(document: Path, tmp_path: Path):
     return run(SPEC, {"document": str(document)}, store=f"sqlite:///{tmp_path}/state.db",
                workdir=tmp_path)
 
