@@ -71,7 +71,7 @@ class JsonRecord:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         """Rebuild from ``to_json`` output; a wrong shape raises ValueError naming the path."""
-        return typing.cast(Self, _decoder(cls)(data, cls.__name__.lower()))
+        return typing.cast(Self, _decoder(typing.cast(type, cls))(data, cls.__name__.lower()))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Party
@@ -263,25 +263,37 @@ class RosterHit:
     matched_by: str  # "HIN A1B2C3D00", "HIN base A1B2C3D", "DEA ...", "name and ZIP"
 
 
+_R = m.GpoRosterMember
+#: built once: composing the statement per customer costs as much as running it
+_ROSTER_BY: Mapping[str, Select[m.GpoRosterMember]] = {
+    id_type: select(_R).where(column == bindparam("value"))
+    for id_type, column in (
+        ("HIN", _R.hin),
+        ("DEA", _R.dea),
+        ("GLN", _R.gln),
+        ("340B", _R.id340b),
+        ("NPI", _R.npi),
+    )
+}
+# a range, not LIKE 'base%': SQLite's LIKE ignores case and so cannot use the index
+_ROSTER_HIN_FAMILY = select(_R).where(_R.hin >= bindparam("low"), _R.hin < bindparam("high"))
+
+
 def roster_hits(session: Session, idents: Sequence[str]) -> list[RosterHit]:
     """Roster rows for the customer, strongest match first (brief §5): HIN (full, then the
     7-character base), DEA, GLN, 340B ID, NPI."""
     hits: dict[int, RosterHit] = {}
-    R = m.GpoRosterMember
-    columns = {"HIN": R.hin, "DEA": R.dea, "GLN": R.gln, "340B": R.id340b, "NPI": R.npi}
     for ident in sorted(set(idents), key=_priority):
         id_type, _, value = ident.partition(":")
-        column = columns.get(id_type)
-        if column is None:
+        if id_type not in _ROSTER_BY:
             continue
         if id_type != "HIN":
-            for row in session.scalars(select(R).where(column == value)):
+            for row in session.scalars(_ROSTER_BY[id_type], {"value": value}):
                 hits.setdefault(row.id, RosterHit(row, f"{id_type} {value}"))
             continue
         base = value[:7]
-        # a range, not LIKE 'base%': SQLite's LIKE ignores case and so cannot use the index.
-        # It holds the full-HIN rows too; those match more strongly, so they come first.
-        family = list(session.scalars(select(R).where(R.hin >= base, R.hin < base + "\uffff")))
+        # the base's rows include the full-HIN ones; those match more strongly, so first
+        family = list(session.scalars(_ROSTER_HIN_FAMILY, {"low": base, "high": base + "\uffff"}))
         for row in (r for r in family if r.hin == value):
             hits.setdefault(row.id, RosterHit(row, f"HIN {value}"))
         for row in family:
