@@ -6,7 +6,6 @@ the engine has no special case for them.
 
 from __future__ import annotations
 
-import importlib
 import os
 import subprocess
 import tempfile
@@ -14,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engine.processors import StepContext, StepFailed, StepResult
+from engine.processors import StepContext, StepFailed, StepResult, import_object
 
 _MAX_STDOUT = 256 * 1024  # Argo keeps the last 256 kB of a step's stdout; so do we.
 
@@ -149,14 +148,10 @@ class Python:
         self.args = dict(config.get("args") or {})
 
     def _function(self) -> Any:
-        module_name, _, attr = self.ref.partition(":")
         try:
-            obj: Any = importlib.import_module(module_name)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
+            return import_object(self.ref)
         except (ImportError, AttributeError) as exc:
             raise StepFailed(f"cannot import {self.ref!r}: {exc}") from None
-        return obj
 
     def process(self, context: StepContext) -> StepResult:
         result = self._function()(context, **self.args)

@@ -121,10 +121,6 @@ def leaves(graph: nx.DiGraph) -> list[str]:
     return sorted(n for n in graph if graph.out_degree(n) == 0)
 
 
-def topological_order(graph: nx.DiGraph) -> list[str]:
-    return [name for gen in generations(graph) for name in gen]
-
-
 def cycles(graph: nx.DiGraph, order: Iterable[str], limit: int = 50) -> list[list[str]]:
     """Every elementary cycle (up to ``limit``), each starting at its earliest step in spec order.
 

@@ -182,9 +182,6 @@ class Document:
             return info.key
         return info.value
 
-    def key_or_value_span(self, path: Path) -> Span:
-        return self.span(path, key=True)
-
     def value_at(self, path: Path) -> Any:
         value = self.data
         for part in path:

@@ -19,9 +19,6 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 ENTRY_POINT_GROUP = "flowspec.processors"
 
-#: The value types a param or output may declare (the contract's closed set).
-VALUE_TYPES = ("string", "integer", "number", "boolean", "list")
-
 
 class StepFailed(Exception):
     """A permanent failure: the step is Failed and retried only under ``on: failure|always``."""
@@ -86,7 +83,7 @@ class StepResult:
 
 @runtime_checkable
 class Processor(Protocol):
-    """The interface. ``outputs`` maps output names to one of VALUE_TYPES."""
+    """The interface. ``outputs`` maps output names to one of ``engine.values.TYPES``."""
 
     config_schema: ClassVar[Mapping[str, Any]]
     outputs: ClassVar[Mapping[str, str]]
@@ -108,6 +105,15 @@ class ProcessorNotFound(LookupError):
         self.known = known
 
 
+def import_object(ref: str) -> Any:
+    """``package.module:Attr.path`` -> the object; ImportError/AttributeError as Python raises."""
+    module_name, _, attr = ref.partition(":")
+    obj: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
 @cache
 def registered() -> dict[str, Any]:
     """Name -> entry point for every installed processor; loaded lazily, once per process."""
@@ -119,11 +125,8 @@ def resolve(ref: str) -> type[Processor]:
     """Find a processor class by registered name or ``package.module:Class`` path."""
     known = tuple(sorted(registered()))
     if ":" in ref:
-        module_name, _, attr = ref.partition(":")
         try:
-            obj: Any = importlib.import_module(module_name)
-            for part in attr.split("."):
-                obj = getattr(obj, part)
+            obj: Any = import_object(ref)
         except (ImportError, AttributeError) as exc:
             raise ProcessorNotFound(ref, f"cannot import '{ref}': {exc}", known) from None
     else:

@@ -62,13 +62,6 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str]:
             yield raw
 
 
-def validate_paths(paths: Iterable[str]) -> list[Diagnostic]:
-    diagnostics: list[Diagnostic] = []
-    for path in expand_paths(paths):
-        diagnostics.extend(validate_file(path))
-    return finish(diagnostics)
-
-
 def load_spec(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Spec:
     """A valid spec from a file path or YAML text; raises SpecError with every error found."""
     text = str(path_or_text)

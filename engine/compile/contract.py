@@ -89,11 +89,6 @@ def upstream_input(step: str, output: str) -> str:
     return f"{step}--{output}"
 
 
-def split_upstream_input(name: str) -> tuple[str, str]:
-    step, _, output = name.rpartition("--")
-    return step, output
-
-
 def param_env(name: str) -> str:
     return ENV_PARAM_PREFIX + name
 

@@ -8,6 +8,8 @@ time (or would be an error), which is why the checker reports it before anything
 
 from __future__ import annotations
 
+from engine.values import TYPES
+
 from .ast import LiteralValue
 
 STRING = "string"
@@ -15,8 +17,8 @@ INTEGER = "integer"
 NUMBER = "number"
 BOOLEAN = "boolean"
 LIST = "list"
-#: Types a param or an output may declare.
-VALUE_TYPES = frozenset({STRING, INTEGER, NUMBER, BOOLEAN, LIST})
+#: Types a param or an output may declare (engine.values holds the one list).
+VALUE_TYPES = frozenset(TYPES)
 #: The type of the literal ``null``.
 NULL = "null"
 #: A for_each item that is a mapping: only ``item.KEY`` (a string) can be used.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -20,8 +20,6 @@ if TYPE_CHECKING:
 class Context:
     doc: Document
     spec: Spec
-    #: step index -> names it waits for, filled by the dependency pass for later passes
-    notes: dict[str, object] = field(default_factory=dict)
 
     @cached_property
     def graph(self) -> nx.DiGraph:

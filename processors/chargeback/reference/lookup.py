@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Party
 from processors.chargeback.reference import models as m
+
+#: The two exclusion lists share their matching columns (npi, name_key, zip5).
+_Excl = TypeVar("_Excl", m.LeieExclusion, m.SamExclusion)
 from processors.chargeback.reference.fields import normalize_name, zip5
 
 #: claim identifier kind -> id_type in the customer master
@@ -368,23 +371,28 @@ def leie_status(
     return "excluded", f"excluded {row.excldate} ({row.excltype})"
 
 
-def leie_rows(
-    session: Session, npis: Sequence[str], name: str, postal: str
-) -> list[tuple[m.LeieExclusion, bool]]:
-    """(row, confirmed) pairs: confirmed by NPI, or a name + ZIP5 match to review."""
-    out: dict[int, tuple[m.LeieExclusion, bool]] = {}
+def _exclusion_rows(
+    session: Session, table: type[_Excl], npis: Sequence[str], name: str, postal: str
+) -> list[tuple[_Excl, bool]]:
+    """(row, confirmed) pairs: confirmed by NPI, or a name + ZIP5 match to review.
+
+    LEIE and SAM are matched the same way (brief §4.1, §4.2); only the table differs.
+    """
+    out: dict[int, tuple[_Excl, bool]] = {}
     if npis:
-        for row in session.scalars(
-            select(m.LeieExclusion).where(m.LeieExclusion.npi.in_(list(npis)))
-        ):
+        for row in session.scalars(select(table).where(table.npi.in_(list(npis)))):
             out[row.id] = (row, True)
     if name and postal:
-        stmt = select(m.LeieExclusion).where(
-            m.LeieExclusion.name_key == normalize_name(name), m.LeieExclusion.zip5 == postal
-        )
+        stmt = select(table).where(table.name_key == normalize_name(name), table.zip5 == postal)
         for row in session.scalars(stmt):
             out.setdefault(row.id, (row, False))
     return list(out.values())
+
+
+def leie_rows(
+    session: Session, npis: Sequence[str], name: str, postal: str
+) -> list[tuple[m.LeieExclusion, bool]]:
+    return _exclusion_rows(session, m.LeieExclusion, npis, name, postal)
 
 
 def sam_excluded(row: m.SamExclusion, day: date) -> bool:
@@ -395,19 +403,7 @@ def sam_excluded(row: m.SamExclusion, day: date) -> bool:
 def sam_rows(
     session: Session, npis: Sequence[str], name: str, postal: str
 ) -> list[tuple[m.SamExclusion, bool]]:
-    out: dict[int, tuple[m.SamExclusion, bool]] = {}
-    if npis:
-        for row in session.scalars(
-            select(m.SamExclusion).where(m.SamExclusion.npi.in_(list(npis)))
-        ):
-            out[row.id] = (row, True)
-    if name and postal:
-        stmt = select(m.SamExclusion).where(
-            m.SamExclusion.name_key == normalize_name(name), m.SamExclusion.zip5 == postal
-        )
-        for row in session.scalars(stmt):
-            out.setdefault(row.id, (row, False))
-    return list(out.values())
+    return _exclusion_rows(session, m.SamExclusion, npis, name, postal)
 
 
 @dataclass(frozen=True)
