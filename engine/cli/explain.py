@@ -18,8 +18,8 @@ def main(args: argparse.Namespace) -> int:
     from engine.diagnostics import CODES, did_you_mean
 
     if not args.code:
-        for c in sorted(CODES.values(), key=lambda c: c.id):
-            print(f"{c.id}  {c.severity:<7}  {c.title}")
+        for listed in sorted(CODES.values(), key=lambda c: c.id):
+            print(f"{listed.id}  {listed.severity:<7}  {listed.title}")
         return 0
     wanted = args.code.strip().upper()
     if wanted.isdigit():

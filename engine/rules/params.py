@@ -21,7 +21,7 @@ A param declares `enum` (the allowed values) and a `default` that is not among t
 
 def check(ctx: Context) -> Iterator[Diagnostic]:
     for param in ctx.spec.params.values():
-        raw: dict[str, Any] = ctx.doc.data.get("params", {}).get(param.name) or {}
+        raw: Any = ctx.doc.data.get("params", {}).get(param.name) or {}
         if not isinstance(raw, dict):
             continue
         if "default" in raw and raw["default"] is not None:
