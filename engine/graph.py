@@ -46,12 +46,12 @@ def known_parents(steps: Sequence[Step]) -> dict[str, list[str]]:
     return parents
 
 
-def build_graph(spec: Spec, *, finally_steps: bool = False) -> nx.DiGraph:
+def build_graph(spec: Spec, *, finally_steps: bool = False) -> nx.DiGraph[str]:
     """The DAG of the main steps (or of the ``finally`` steps); unknown names are left out."""
     import networkx as nx
 
     steps = spec.finally_steps if finally_steps else spec.steps
-    graph = nx.DiGraph(name=spec.name)
+    graph: nx.DiGraph[str] = nx.DiGraph(name=spec.name)
     for step in steps:
         graph.add_node(step.name, step=step)
     for step in steps:
@@ -62,7 +62,7 @@ def build_graph(spec: Spec, *, finally_steps: bool = False) -> nx.DiGraph:
     return graph
 
 
-def generations(graph: nx.DiGraph) -> list[list[str]]:
+def generations(graph: nx.DiGraph[str]) -> list[list[str]]:
     """Topological generations, each in spec order: the steps that could run side by side."""
     import networkx as nx
 
@@ -70,7 +70,7 @@ def generations(graph: nx.DiGraph) -> list[list[str]]:
     return [sorted(gen, key=index.__getitem__) for gen in nx.topological_generations(graph)]
 
 
-def ancestors(graph: nx.DiGraph | Parents, name: str) -> set[str]:
+def ancestors(graph: nx.DiGraph[str] | Parents, name: str) -> set[str]:
     """Every step ``name`` waits for, directly or through others."""
     parents = graph.pred if hasattr(graph, "pred") else graph
     return set(_walk_up(parents, name))
@@ -116,12 +116,12 @@ def has_cycle(parents: Parents) -> bool:
     return done < len(waiting)
 
 
-def leaves(graph: nx.DiGraph) -> list[str]:
+def leaves(graph: nx.DiGraph[str]) -> list[str]:
     """Steps no other step depends on, sorted by name as Argo's ``findLeafTaskNames`` does."""
     return sorted(n for n in graph if graph.out_degree(n) == 0)
 
 
-def cycles(graph: nx.DiGraph, order: Iterable[str], limit: int = 50) -> list[list[str]]:
+def cycles(graph: nx.DiGraph[str], order: Iterable[str], limit: int = 50) -> list[list[str]]:
     """Every elementary cycle (up to ``limit``), each starting at its earliest step in spec order.
 
     Rotating to the earliest step keeps the message stable across runs (actionlint's choice).

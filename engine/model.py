@@ -77,7 +77,7 @@ class Backoff:
 
     def wait(self, retry: int) -> float:
         """Seconds to wait before retry number ``retry`` (1-based): delay * factor^(n-1), capped."""
-        seconds = self.delay * (self.factor ** (retry - 1))
+        seconds = float(self.delay * (self.factor ** (retry - 1)))
         return min(seconds, self.cap) if self.cap is not None else seconds
 
 

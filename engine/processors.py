@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
 ENTRY_POINT_GROUP = "flowspec.processors"
 
@@ -139,7 +139,7 @@ def resolve(ref: str) -> type[Processor]:
             raise ProcessorNotFound(ref, f"processor '{ref}' failed to load: {exc}", known) from None
     if not inspect.isclass(obj) or not callable(getattr(obj, "process", None)):
         raise ProcessorNotFound(ref, f"'{ref}' is not a processor class (no process method)", known)
-    return obj  # type: ignore[no-any-return]
+    return cast("type[Processor]", obj)
 
 
 def config_schema(cls: type[Processor]) -> Mapping[str, Any]:

@@ -63,12 +63,12 @@ def parse_text(text: str, type_name: str) -> Any:
         return text
     if type_name == "integer":
         try:
-            number = int(text.strip(), 10)
+            whole = int(text.strip(), 10)
         except ValueError:
             raise ValueError(f"expected a whole number, got {text!r}") from None
-        if not INT64_MIN <= number <= INT64_MAX:
+        if not INT64_MIN <= whole <= INT64_MAX:
             raise ValueError(f"{text!r} does not fit in 64 bits")
-        return number
+        return whole
     if type_name == "number":
         try:
             number = float(text.strip())

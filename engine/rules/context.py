@@ -22,11 +22,11 @@ class Context:
     spec: Spec
 
     @cached_property
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> nx.DiGraph[str]:
         return build_graph(self.spec)
 
     @cached_property
-    def finally_graph(self) -> nx.DiGraph:
+    def finally_graph(self) -> nx.DiGraph[str]:
         return build_graph(self.spec, finally_steps=True)
 
     @cached_property
