@@ -66,6 +66,9 @@ class ContractEligibility(RuleStep):
         },
     }
 
+    def prefetch(self, ref: lookup.Memo, claim: Claim) -> None:
+        lookup.prefetch_roster(ref, (line.customer for line in claim.lines))
+
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
         payable = _payable_quantities(context)
@@ -203,9 +206,8 @@ def _class_and_tier(
     ref: lookup.Memo, contract: m.Contract, match: lookup.CustomerMatch, day: date
 ) -> tuple[str | None, str | None, str]:
     """Class of trade and tier: the contract GPO's roster first, then the customer master."""
-    idents = match.identifiers + ref(lookup.master_identifiers, match.kunnr)
     if contract.gpo_id:
-        for hit in ref(lookup.roster_hits, idents):
+        for hit in ref(lookup.roster_hits, lookup.known_identifiers(ref, match)):
             if hit.row.gpo_id == contract.gpo_id and lookup.member_on(hit.row, day):
                 return hit.row.class_of_trade, hit.row.tier, f"roster {contract.gpo_id}"
     elig = ref(lookup.explicit_eligibility, contract.contract_id, match.kunnr, day)

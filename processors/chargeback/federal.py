@@ -59,12 +59,26 @@ class FederalDbValidation(RuleStep):
     }
 
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
-        findings: list[Finding] = []
-        for line in claim.lines:
-            if line.invoice_date is None:
-                continue
-            findings += _Screen(ref, line, line.invoice_date, self.config).run()
-        return Checked(findings=findings)
+        screens = [
+            _Screen(ref, line, line.invoice_date, self.config)
+            for line in claim.lines
+            if line.invoice_date is not None
+        ]
+        _prefetch(ref, screens)
+        return Checked(findings=[finding for screen in screens for finding in screen.run()])
+
+
+def _prefetch(ref: lookup.Memo, screens: list[_Screen]) -> None:
+    """Ask each list once for every party of the claim, before any line is screened."""
+    ref.prefetch(lookup.leie_rows, (s.screened for s in screens))
+    ref.prefetch(lookup.sam_rows, (s.screened for s in screens))
+    ref.prefetch(lookup.dea_status, ((n, s.day) for s in screens for n in s.values("DEA")))
+    ref.prefetch(lookup.nppes, (n for s in screens for n in s.values("NPI")))
+    ref.prefetch(lookup.opais_by_npi, (s.values("NPI") for s in screens))
+    ids = {i for s in screens for i in s.values("340B")}
+    ref.prefetch(
+        lookup.opais_entity, (*ids, *(p for i in ids for p in lookup.parent_340b_candidates(i)))
+    )
 
 
 class _Screen:
@@ -75,20 +89,26 @@ class _Screen:
     ) -> None:
         self.ref, self.line, self.day, self.config = ref, line, day, config
         self.match = self.ref(lookup.resolve_customer, line.customer)
-        self.idents = tuple(
-            dict.fromkeys(
-                self.match.identifiers + self.ref(lookup.master_identifiers, self.match.kunnr)
-            )
-        )
+        self.idents = tuple(dict.fromkeys(lookup.known_identifiers(ref, self.match)))
         master = self.ref(lookup.customer, self.match.kunnr)
         self.name = master.name1 if master is not None else self.match.name
         self.postal = zip5(master.pstlz) if master is not None else self.match.postal_code
         self.state = master.regio if master is not None else self.match.state
         self.findings: list[Finding] = []
+        self._values: dict[str, tuple[str, ...]] = {}
 
     def values(self, id_type: str) -> tuple[str, ...]:
-        prefix = f"{id_type}:"
-        return tuple(i[len(prefix) :] for i in self.idents if i.startswith(prefix))
+        if id_type not in self._values:
+            prefix = f"{id_type}:"
+            self._values[id_type] = tuple(
+                i[len(prefix) :] for i in self.idents if i.startswith(prefix)
+            )
+        return self._values[id_type]
+
+    @property
+    def screened(self) -> lookup.Screened:
+        """Who the exclusion lists are asked about: the NPIs, name and ZIP5."""
+        return self.values("NPI"), self.name, self.postal
 
     def add(self, rule: str, outcome: str, code: str | None, message: str) -> None:
         self.findings.append(Finding(self.line.line, rule, outcome, code, message))  # type: ignore[arg-type]
@@ -110,9 +130,7 @@ class _Screen:
 
     def leie(self) -> None:
         full_dates = self.ref(lookup.leie_full_snapshot_dates)
-        for row, confirmed in self.ref(
-            lookup.leie_rows, self.values("NPI"), self.name, self.postal
-        ):
+        for row, confirmed in self.ref(lookup.leie_rows, self.screened):
             state, why = lookup.leie_status(row, self.day, full_dates, self.state)
             who = row.busname or f"{row.lastname}, {row.firstname}"
             if state == "clear":
@@ -124,7 +142,7 @@ class _Screen:
                 self.add("R18", "review", "25", f"OIG LEIE possible match ({basis}): {who}: {why}")
 
     def sam(self) -> None:
-        for row, confirmed in self.ref(lookup.sam_rows, self.values("NPI"), self.name, self.postal):
+        for row, confirmed in self.ref(lookup.sam_rows, self.screened):
             if not lookup.sam_excluded(row, self.day):
                 continue
             until = row.termination_date or "indefinitely"
@@ -141,7 +159,7 @@ class _Screen:
         product = self.ref(lookup.product, self.line.ndc11) if self.line.ndc11 else None
         schedule = product.dea_schedule if product is not None else None
         numbers = self.values("DEA")
-        statuses = [self.ref(lookup.dea_status, n, self.day) for n in numbers]
+        statuses = [self.ref(lookup.dea_status, (n, self.day)) for n in numbers]
         if schedule is None:
             problems = [p for s in statuses for p in s.problems]
             if problems:

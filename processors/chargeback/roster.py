@@ -30,6 +30,9 @@ RULE = "R17"
 class GpoRosterValidation(RuleStep):
     datasets: ClassVar[tuple[str, ...]] = ("gpo_roster", "contracts", "sap_customers")
 
+    def prefetch(self, ref: lookup.Memo, claim: Claim) -> None:
+        lookup.prefetch_roster(ref, (line.customer for line in claim.lines))
+
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         findings: list[Finding] = []
         statuses: dict[str, dict[str, Any]] = {}
@@ -63,7 +66,7 @@ def _line(ref: lookup.Memo, line: ClaimLine) -> tuple[Finding, dict[str, Any]] |
         )
     day, gpo = line.invoice_date, contract.gpo_id
     match = ref(lookup.resolve_customer, line.customer)
-    hits = ref(lookup.roster_hits, match.identifiers + ref(lookup.master_identifiers, match.kunnr))
+    hits = ref(lookup.roster_hits, lookup.known_identifiers(ref, match))
     on_gpo = [h for h in hits if h.row.gpo_id == gpo]
     current = [h for h in on_gpo if lookup.member_on(h.row, day)]
     if current:

@@ -20,7 +20,7 @@ from engine.processors import StepContext, StepFailed, StepResult, TransientErro
 from processors.chargeback.claim import Claim, Finding
 from processors.chargeback.db import session_scope
 from processors.chargeback.reference.loader import ReferenceLoadError, ensure_loaded
-from processors.chargeback.reference.lookup import Memo
+from processors.chargeback.reference.lookup import Memo, prefetch_customers
 from processors.chargeback.reference.snapshots import in_force
 
 _SEVERITY = {"pass": 0, "adjust": 1, "review": 2, "reject": 3}
@@ -102,13 +102,20 @@ class RuleStep:
     def check(self, ref: Memo, claim: Claim, context: StepContext) -> Checked:
         raise NotImplementedError
 
+    def prefetch(self, ref: Memo, claim: Claim) -> None:
+        """Load, in a few bulk queries, what ``check`` will ask about every line; each rule
+        step asks about the claim's customers, so that much is done for all of them."""
+        prefetch_customers(ref, (line.customer for line in claim.lines))
+
     def process(self, context: StepContext) -> StepResult:
         claim = claim_from(context)
         url = store_url(context)
         try:
             ensure_loaded(url)
             with session_scope(url) as session:
-                checked = self.check(Memo(session), claim, context)
+                ref = Memo(session)
+                self.prefetch(ref, claim)
+                checked = self.check(ref, claim, context)
                 snapshots = in_force(session, self.datasets)
         except ReferenceLoadError as exc:
             raise StepFailed(f"the shipped reference data does not load: {exc.errors[0]}") from None
