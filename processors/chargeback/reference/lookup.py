@@ -15,7 +15,9 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, and_, or_, select
+from sqlalchemy import column as column_
+from sqlalchemy import values as sa_values
 from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Party
@@ -375,13 +377,16 @@ def roster_hits(
         column = _ROSTER_COLUMNS[id_type]
         for chunk in _chunks(sorted(values)):
             if id_type == "HIN":
-                # ranges, not LIKE 'base%': SQLite's LIKE ignores case and cannot use the index
-                where = or_(*(and_(column >= v, column < v + "\uffff") for v in chunk))
+                # each base a range, not LIKE 'base%' (SQLite's LIKE ignores case, so cannot use
+                # the index); joined to a VALUES list, as 500 OR'ed ranges cost more to build
+                bases = sa_values(column_("low", String), column_("high", String), name="bases")
+                ranges = bases.data([(v, v + "\uffff") for v in chunk]).cte("bases")
+                stmt = select(_R).join(ranges, and_(column >= ranges.c.low, column < ranges.c.high))
             else:
-                where = column.in_(chunk)
+                stmt = select(_R).where(column.in_(chunk))
             members = set(chunk)
             lengths = sorted({len(v) for v in chunk})
-            for row in session.scalars(select(_R).where(where)):
+            for row in session.scalars(stmt):
                 for key in _keys_of(row, id_type, members, lengths):
                     by_value.setdefault((id_type, key), []).append(row)
     for (id_type, _), rows in by_value.items():
