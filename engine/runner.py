@@ -163,8 +163,8 @@ class PodStore:
     """The run store seen from one pod: ancestors' results in, this attempt out.
 
     Many pods of one workflow write at once and none holds the run's lease (Argo drives the
-    run, so an Argo run never has a lease holder): the attempt's events are appended
-    directly, numbered max+1 and numbered again on a clash with another pod.
+    run, so an Argo run never has a lease holder): the store's lease-free
+    ``record_attempt`` appends each pod's attempt.
     """
 
     def __init__(self, url: str) -> None:
@@ -193,48 +193,22 @@ class PodStore:
 
     def record(self, spec: Spec, run_id: str, params: Mapping[str, Any], node: str,
                attempt: int, started: float, result: Result, final: bool) -> None:
-        """The attempt as the executor logs one: a ``started`` and a ``finished`` (or
-        ``retrying``) event; the run's row and ``created`` event first if this pod is the
-        run's first."""
-        from sqlalchemy import func, insert, select
-        from sqlalchemy.exc import IntegrityError
+        """The attempt as the executor logs one (``SqlStore.record_attempt``); the run is
+        described for the store in case this pod is the run's first."""
+        from engine.store.records import AttemptRecord, RunRecord
 
-        from engine.store.tables import events, runs
-
-        now = time.time()
-        blank = dict.fromkeys(c_.name for c_ in events.columns)
-        end: dict[str, Any] = {"kind": "finished" if final else "retrying", "node": node, "attempt": attempt,
-               "phase": result.phase, "message": result.error, "error_type": result.error_type,
-               "outputs": json.dumps(result.outputs) if result.phase == "Succeeded" else None,
-               "data": json.dumps(result.data) if result.data else None}
-        rows: list[dict[str, Any]] = [{"kind": "started", "node": node, "attempt": attempt, "phase": "Running",
-                 "at": started}, {**end, "at": now}]
-        # SQLite: take the write lock up front (the store's sqlite_immediate), or two pods that
-        # both read first would deadlock; PostgreSQL: a clash on (run_id, seq) is retried.
-        engine = self.store.engine.execution_options(sqlite_immediate=True)
-        for _ in range(50):
-            try:
-                with engine.begin() as conn:
-                    found = conn.execute(select(runs.c.run_id).where(runs.c.run_id == run_id))
-                    if found.first() is None:
-                        conn.execute(insert(runs).values(
-                            run_id=run_id, workflow=spec.name,
-                            spec_file=f"argo:{os.environ.get(c.ENV_WORKFLOW_NAME, run_id)}",
-                            spec_text=spec.document.source.text, spec_hash=spec.source_hash,
-                            params=json.dumps(params, default=str), workdir=c.WORK_DIR,
-                            max_parallel=spec.parallelism or 0, phase="Running",
-                            created_at=started))
-                        rows.insert(0, {"kind": "created", "phase": "Running", "at": started,
-                                        "message": f"workflow {spec.name} on Argo"})
-                    seq = conn.execute(select(func.coalesce(func.max(events.c.seq), 0))
-                                       .where(events.c.run_id == run_id)).scalar_one()
-                    conn.execute(insert(events), [
-                        {**blank, "run_id": run_id, "seq": seq + i, **row}
-                        for i, row in enumerate(rows, start=1)])
-                return
-            except IntegrityError:
-                rows = [r for r in rows if r["kind"] != "created"]
-        raise RuntimeError("too many pods wrote to the run at once")
+        run = RunRecord(
+            run_id=run_id, workflow=spec.name,
+            spec_file=f"argo:{os.environ.get(c.ENV_WORKFLOW_NAME, run_id)}",
+            spec_text=spec.document.source.text, spec_hash=spec.source_hash,
+            params=dict(params), workdir=c.WORK_DIR, max_parallel=spec.parallelism or 0,
+            phase="Running", created_at=started)
+        succeeded = result.phase == "Succeeded"
+        self.store.record_attempt(run, AttemptRecord(
+            node=node, attempt=attempt, phase=result.phase, started_at=started,
+            finished_at=time.time(), outputs=result.outputs if succeeded else None,
+            data=result.data or None, error=result.error, error_type=result.error_type,
+            final=final))
 
     def close(self) -> None:
         self.store.close()

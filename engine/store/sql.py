@@ -37,7 +37,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.expression import ClauseElement
 
 from engine.store import schema
@@ -59,6 +59,11 @@ EVENT_COLUMNS = ("run_id", "seq", "at", "kind", "node", "attempt", "phase", "mes
 _WIDTH = len(EVENT_COLUMNS)
 #: Rows per INSERT: far below every database's bound-parameter limit.
 _ROWS_PER_INSERT = 64
+
+#: Every event column None: a multi-row INSERT needs the same keys in every row.
+_BLANK_EVENT: dict[str, Any] = dict.fromkeys(events.columns.keys())
+#: How often a pod numbers its events again after other pods took the numbers first.
+_POD_WRITE_TRIES = 50
 
 #: How long SQLite waits for another writer's lock before reporting "locked".
 BUSY_TIMEOUT_SECONDS = 10.0
@@ -280,24 +285,67 @@ class SqlStore:
     def create_run(self, run: RunRecord) -> None:
         """Insert a new run already leased to this process."""
         now = time.time()
-        row = {
-            "run_id": run.run_id, "workflow": run.workflow, "spec_file": run.spec_file,
-            "spec_text": run.spec_text, "spec_hash": run.spec_hash,
-            "params": _dumps(run.params), "workdir": run.workdir,
-            "max_parallel": run.max_parallel, "phase": "Running", "message": None,
-            "created_at": run.created_at, "finished_at": None,
-            "lease_owner": self.owner, "lease_expires": now + self.lease_seconds,
-        }
+        row = {**_run_row(run), "lease_owner": self.owner,
+               "lease_expires": now + self.lease_seconds}
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(runs).values(row))
                 conn.execute(insert(events).values(
-                    run_id=run.run_id, seq=1, at=now, kind="created", phase="Running",
-                    message=f"workflow {run.workflow} from {run.spec_file}"))
+                    run_id=run.run_id, seq=1, **_created_event(run, now)))
         except SQLAlchemyError as exc:
             fail(exc, f"cannot create the run in {self.display_url}")
         self._seq[run.run_id] = 1
         self._expires[run.run_id] = now + self.lease_seconds
+
+    def record_attempt(self, run: RunRecord, attempt: AttemptRecord) -> None:
+        """Append one ended attempt of a run that nobody leases: what an Argo pod records.
+
+        Argo drives such a run, so no process holds its lease and many pods append at once:
+        each appends after the run's highest event number in one transaction, and numbers
+        again when another pod took those numbers first (SQLite takes the write lock up front
+        instead, or two pods that both read first would deadlock). The first pod writes the
+        run's row and ``created`` event from ``run``. A run under a lease is refused: its
+        holder numbers the run's events itself and would clash with ours.
+        ``attempt.finished_at`` None means it ended now.
+        """
+        ended = time.time() if attempt.finished_at is None else attempt.finished_at
+        attempt_events: list[dict[str, Any]] = [
+            {"kind": "started", "node": attempt.node, "attempt": attempt.attempt,
+             "phase": "Running", "at": attempt.started_at},
+            {"kind": "finished" if attempt.final else "retrying", "node": attempt.node,
+             "attempt": attempt.attempt, "phase": attempt.phase, "at": ended,
+             "message": attempt.error, "error_type": attempt.error_type,
+             "outputs": _dumps(attempt.outputs), "data": _dumps(attempt.data)},
+        ]
+        doing = f"cannot record attempt {attempt.attempt} of {attempt.node} in {self.display_url}"
+        begin = self.engine.execution_options(sqlite_immediate=True).begin
+        try:
+            for _ in range(_POD_WRITE_TRIES):
+                try:
+                    with begin() as conn:
+                        rows = list(attempt_events)
+                        found = conn.execute(select(runs.c.lease_owner)
+                                             .where(runs.c.run_id == run.run_id)).first()
+                        if found is None:
+                            conn.execute(insert(runs).values(_run_row(run)))
+                            rows.insert(0, _created_event(run, run.created_at))
+                        elif found.lease_owner is not None:
+                            raise RunBusy(
+                                f"run {run.run_id} is run by {describe_owner(found.lease_owner)}, "
+                                "which alone writes its events; a pod records only runs that "
+                                "Argo drives")
+                        seq = conn.execute(select(func.coalesce(func.max(events.c.seq), 0))
+                                           .where(events.c.run_id == run.run_id)).scalar_one()
+                        conn.execute(insert(events), [
+                            {**_BLANK_EVENT, **row, "run_id": run.run_id, "seq": seq + i}
+                            for i, row in enumerate(rows, start=1)])
+                    return
+                except IntegrityError:
+                    continue  # another pod took the numbers (or created the run): again
+        except SQLAlchemyError as exc:
+            fail(exc, doing)
+        raise StoreError(f"{doing}: other pods of run {run.run_id} took the event numbers "
+                         f"first {_POD_WRITE_TRIES} times in a row; retry the step")
 
     def claim(self, run_id: str) -> None:
         """Take the lease of an existing run (resume); RunBusy if a live process holds it."""
@@ -415,6 +463,24 @@ class SqlStore:
                 self._raw.close()
             self._raw = self._cur = None
         self.engine.dispose()
+
+
+def _run_row(run: RunRecord) -> dict[str, Any]:
+    """A new run's row, as yet unleased."""
+    return {
+        "run_id": run.run_id, "workflow": run.workflow, "spec_file": run.spec_file,
+        "spec_text": run.spec_text, "spec_hash": run.spec_hash,
+        "params": _dumps(run.params), "workdir": run.workdir,
+        "max_parallel": run.max_parallel, "phase": "Running", "message": None,
+        "created_at": run.created_at, "finished_at": None,
+        "lease_owner": None, "lease_expires": None,
+    }
+
+
+def _created_event(run: RunRecord, at: float) -> dict[str, Any]:
+    """A run's first event, to be numbered by the caller."""
+    return {"at": at, "kind": "created", "phase": "Running",
+            "message": f"workflow {run.workflow} from {run.spec_file}"}
 
 
 def _fold(state: RunState, at: float, kind: str, node: str, attempt: int | None,

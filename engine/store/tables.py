@@ -40,7 +40,8 @@ runs = Table(
 )
 Index("ix_flowspec_runs_created", runs.c.created_at)
 
-#: Numbered per run in commit order by the lease holder (only it writes a run's events).
+#: Numbered per run in commit order by the lease holder (only it writes a run's events), or,
+#: for a run that nobody leases (Argo drives it), by each pod after the highest number.
 #: Clustered on (run_id, seq) in SQLite (WITHOUT ROWID): one b-tree, appended at its end.
 events = Table(
     "flowspec_events",

@@ -14,11 +14,14 @@ refused value appears in no message.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
-#: The shipped chargeback pipeline, in the repository next to the package.
-DEFAULT_SPEC = Path(__file__).resolve().parents[2] / "specs" / "chargeback.yaml"
+#: The shipped chargeback pipeline as package data, so that a non-editable install has it
+#: too: a copy of the repository's specs/chargeback.yaml, which tests/compile/test_adapter.py
+#: keeps byte-identical (after editing the spec: cp specs/chargeback.yaml processors/chargeback/).
+DEFAULT_SPEC = resources.files("processors.chargeback") / "chargeback.yaml"
 #: ``config`` keys that are the spec's ``argo`` settings (the rest are the adapter's own).
 ARGO_KEYS = ("image", "image_pull_policy", "namespace", "service_account", "pod_gc",
              "ttl_after_finished", "node_selector", "tolerations", "security_context",
@@ -35,8 +38,8 @@ class ChargebackWorkflowOrchestrationAdapter:
     """Builds Argo workflows for chargeback claims from flowspec specs.
 
     ``config``: any ``argo`` setting of a spec (``namespace``, ``image``,
-    ``service_account``, ...), plus ``spec_path`` (the chargeback spec, default
-    ``specs/chargeback.yaml``), ``name`` (the workflow name of ``create_workflow_from_steps``)
+    ``service_account``, ...), plus ``spec_path`` (the chargeback spec, default the shipped
+    one, ``DEFAULT_SPEC``), ``name`` (the workflow name of ``create_workflow_from_steps``)
     and ``kind`` (``Workflow``, ``WorkflowTemplate`` or ``CronWorkflow``).
     """
 
@@ -59,9 +62,10 @@ class ChargebackWorkflowOrchestrationAdapter:
         from engine.diagnostics import SpecError
         from engine.loader import load_file
 
+        spec_path = self.config.get("spec_path")
         # flowspec's own loader: YAML 1.2, so `on: transient` stays the key "on"
-        path = Path(self.config.get("spec_path", DEFAULT_SPEC))
-        doc, problems = load_file(str(path))
+        with resources.as_file(DEFAULT_SPEC if spec_path is None else Path(spec_path)) as path:
+            doc, problems = load_file(str(path))
         if doc is None:
             raise SpecError(problems)
         data = doc.data

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
 from engine.compile import build
@@ -13,6 +16,8 @@ from processors.chargeback.adapter import (
     ChargebackWorkflowOrchestrationAdapter,
     LiteralSecretError,
 )
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _params(workflow: object) -> dict[str, str]:
@@ -87,3 +92,31 @@ def test_seed_steps_get_the_validators_diagnostics() -> None:
         adapter.create_workflow_from_steps([{"name": "a", "processor": "noop", "retry": 3}])
     with pytest.raises(ValueError, match="unknown config key"):
         ChargebackWorkflowOrchestrationAdapter({"namspace": "x"})
+
+
+def test_the_shipped_spec_is_the_repositorys_byte_for_byte() -> None:
+    """A non-editable install has only the package's copy of specs/chargeback.yaml.
+    After editing the spec: cp specs/chargeback.yaml processors/chargeback/"""
+    assert DEFAULT_SPEC.read_bytes() == (REPO / "specs" / "chargeback.yaml").read_bytes()
+
+
+def test_the_shipped_spec_is_package_data() -> None:
+    """setuptools ships a package's non-Python files only when a package-data glob,
+    relative to the package's folder, names them."""
+    config = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["processors"]
+    shipped = {path for pattern in globs for path in (REPO / "processors").glob(pattern)}
+    assert Path(str(DEFAULT_SPEC)) in shipped
+
+
+def test_a_spec_path_replaces_the_shipped_spec(tmp_path: Path) -> None:
+    text = (REPO / "specs" / "chargeback.yaml").read_text(encoding="utf-8")
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text.replace("name: chargeback\n", "name: my-chargeback\n", 1),
+                    encoding="utf-8")
+    workflow = ChargebackWorkflowOrchestrationAdapter(
+        {"spec_path": str(mine)}).create_chargeback_workflow("claim.edi")
+    assert workflow.to_dict()["metadata"]["generateName"] == "my-chargeback-"
+    with pytest.raises(SpecError, match="cannot read the file"):
+        ChargebackWorkflowOrchestrationAdapter(
+            {"spec_path": str(tmp_path / "none.yaml")}).create_chargeback_workflow("claim.edi")

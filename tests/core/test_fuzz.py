@@ -74,18 +74,22 @@ def _paths(value: Any, prefix: Path_ = ()) -> Iterator[Path_]:
             yield from _paths(child, (*prefix, i))
 
 
-def _parent(data: Any, path: Path_) -> Any:
-    for part in path[:-1]:
+def _at(data: Any, path: Path_) -> Any:
+    for part in path:
         data = data[part]
     return data
 
 
+#: Values a mutation writes into the document. The document is edited in place, so a container
+#: must be a new object at every draw: ``st.just({})`` would hand every example the one same
+#: dict, which the edits of one example then change for the next ones (and can make contain
+#: itself, sending ``_paths`` into endless recursion): failures that do not replay.
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-10**6, 10**6),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30),
     st.sampled_from(["on", "no", "010", "1.10", "${{ params.x }}", "a.Failed ||", "steps.",
                      "${{", "item", "workflow.status", "[]", "{}", "!", "&&", "x" * 70]),
-    st.just([]), st.just({}), st.lists(st.text(max_size=5), max_size=3),
+    st.builds(list), st.builds(dict), st.lists(st.text(max_size=5), max_size=3),
 )
 
 
@@ -97,14 +101,14 @@ def mutated_documents(draw: st.DrawFn) -> str:
         if not paths:
             break
         path = draw(st.sampled_from(paths))
-        parent = _parent(data, path)
+        parent = _at(data, path[:-1])
         action = draw(st.sampled_from(["delete", "retype", "rewire", "copy"]))
         if action == "delete":
             del parent[path[-1]]
         elif action == "retype":
             parent[path[-1]] = draw(SCALARS)
         elif action == "copy":  # a subtree moved somewhere else
-            parent[path[-1]] = copy.deepcopy(_parent(data, draw(st.sampled_from(paths)) + (0,)))
+            parent[path[-1]] = copy.deepcopy(_at(data, draw(st.sampled_from(paths))))
         else:
             raw_steps = data.get("steps") if isinstance(data, dict) else None
             steps = [s for s in raw_steps if isinstance(s, dict)] if isinstance(raw_steps, list) else []

@@ -7,14 +7,17 @@ import os
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import event, text
 
 from engine.store import LeaseLost, RunBusy, StoreError, UnknownRun, open_store, sql
-from engine.store.records import NodeRecord, RunRecord
+from engine.store.records import AttemptRecord, NodeRecord, RunRecord
 from engine.store.sql import SqlStore
 
 
@@ -246,3 +249,114 @@ def test_the_sql_views_agree_with_the_folded_log(store_url: str) -> None:
     assert [tuple(r) for r in rows] == folded
     assert finals == {n: r.phase for n, r in state.nodes.items()} == {"a": "Succeeded",
                                                                      "b": "Skipped"}
+
+
+# --- attempts recorded by Argo pods: no lease, many writers ------------------------------------
+
+def pod_attempt(node: str, attempt: int = 1, phase: str = "Succeeded", *, final: bool = True,
+                **kw: object) -> AttemptRecord:
+    started = time.time()
+    fields: dict[str, object] = {"node": node, "attempt": attempt, "phase": phase,
+                                 "started_at": started, "finished_at": started + 1,
+                                 "final": final}
+    fields.update(kw)
+    return AttemptRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_pods_record_attempts_of_a_run_nobody_leases(store_url: str) -> None:
+    run = record("uid-1", spec_file="argo:wf-x1")
+    first, second = SqlStore(store_url), SqlStore(store_url)
+    try:
+        first.record_attempt(run, pod_attempt("a", 1, "Failed", final=False, error="boom",
+                                              error_type="StepFailed"))
+        second.record_attempt(run, pod_attempt("a", 2, outputs={"n": 1}, data={"x": [1]}))
+        first.record_attempt(run, pod_attempt("fan(b)", outputs={"said": "é"}))
+        state = second.load_run("uid-1")
+        kinds = [(e.seq, e.kind, e.node, e.attempt) for e in second.events("uid-1")]
+    finally:
+        first.close()
+        second.close()
+    assert state.run.lease_owner is None and state.run.params == {"n": 3, "tags": ["a"]}
+    assert state.run.spec_file == "argo:wf-x1" and state.run.phase == "Running"
+    assert [(t.phase, t.final, t.error, t.error_type) for t in state.attempts["a"]] == [
+        ("Failed", False, "boom", "StepFailed"), ("Succeeded", True, None, None)]
+    assert (state.attempts["a"][1].outputs, state.attempts["a"][1].data) == ({"n": 1}, {"x": [1]})
+    assert (state.nodes["a"].phase, state.nodes["a"].attempts) == ("Succeeded", 2)
+    assert state.nodes["fan(b)"].parent == "fan"
+    assert state.attempts["fan(b)"][0].outputs == {"said": "é"}
+    assert kinds == [(1, "created", None, None), (2, "started", "a", 1), (3, "retrying", "a", 1),
+                     (4, "started", "a", 2), (5, "finished", "a", 2),
+                     (6, "started", "fan(b)", 1), (7, "finished", "fan(b)", 1)]
+
+
+def test_pods_recording_at_once_number_their_events_without_gaps(store_url: str) -> None:
+    pods = [SqlStore(store_url) for _ in range(6)]
+    run = record("uid-2")
+    together = threading.Barrier(len(pods))
+
+    def one(i: int) -> None:
+        together.wait()
+        pods[i].record_attempt(run, pod_attempt(f"fan({i})"))
+
+    try:
+        with ThreadPoolExecutor(len(pods)) as pool:
+            list(pool.map(one, range(len(pods))))
+        events = pods[0].events("uid-2")
+    finally:
+        for pod in pods:
+            pod.close()
+    assert [e.seq for e in events] == list(range(1, 2 * len(pods) + 2))
+    assert [e.kind for e in events].count("created") == 1
+    assert sorted(e.node for e in events if e.kind == "finished") == [
+        f"fan({i})" for i in range(len(pods))]
+
+
+@pytest.mark.postgres
+def test_a_pod_numbers_again_when_another_took_its_numbers(pg_url: str) -> None:
+    """Another pod commits between this pod's read of the highest number and its insert."""
+    run = record("uid-3")
+    pod, other = SqlStore(pg_url), SqlStore(pg_url)
+    other.record_attempt(run, pod_attempt("a"))
+    interleaved: list[str] = []
+
+    @event.listens_for(pod.engine, "after_cursor_execute")
+    def other_pod_first(*args: Any) -> None:
+        if "max(" in args[2].lower() and not interleaved:
+            interleaved.append("b")
+            other.record_attempt(run, pod_attempt("b"))
+
+    try:
+        pod.record_attempt(run, pod_attempt("c"))
+        events = pod.events("uid-3")
+    finally:
+        pod.close()
+        other.close()
+    assert interleaved == ["b"]
+    assert [(e.seq, e.kind, e.node) for e in events] == [
+        (1, "created", None), (2, "started", "a"), (3, "finished", "a"), (4, "started", "b"),
+        (5, "finished", "b"), (6, "started", "c"), (7, "finished", "c")]
+
+
+def test_a_pod_cannot_write_into_a_leased_run(store_url: str) -> None:
+    local, pod = SqlStore(store_url), SqlStore(store_url)
+    try:
+        local.create_run(record())
+        with pytest.raises(RunBusy, match="alone writes its events"):
+            pod.record_attempt(record(), pod_attempt("a"))
+        local.write("wf-abcde", [("start", "a", 1, time.time())])
+        kinds = [(e.seq, e.kind) for e in pod.events("wf-abcde")]
+    finally:
+        local.close()
+        pod.close()
+    assert kinds == [(1, "created"), (2, "started")]
+
+
+def test_a_pod_that_cannot_write_says_so_in_one_sentence(tmp_path: Path) -> None:
+    SqlStore(f"sqlite:///{tmp_path}/state.db").close()
+    pod = SqlStore(f"sqlite:///file:{tmp_path}/state.db?mode=ro&uri=true")
+    try:
+        with pytest.raises(StoreError, match=r"^cannot record attempt 1 of a in .*: the "
+                                             "database file is read-only"):
+            pod.record_attempt(record(), pod_attempt("a"))
+    finally:
+        pod.close()
