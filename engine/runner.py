@@ -379,9 +379,10 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
         workflow_status=values.workflow_status)
     workdir.mkdir(parents=True, exist_ok=True)
     result = execute(spec, step, context, types.get(step.name, {}))
-    result = write_outputs(output_dir, output_names or list(types.get(step.name, {})), result)
     redactor = Redactor(secrets.values())
-    result = replace(result, error=redactor.scrub(result.error))
+    result = replace(result, outputs=redactor.scrub_value(result.outputs),
+                     data=redactor.scrub_value(result.data), error=redactor.scrub(result.error))
+    result = write_outputs(output_dir, output_names or list(types.get(step.name, {})), result)
     if store is not None:
         try:
             store.record(spec, run_id, params, _node_name(step, item_text), attempt, started,

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
 
 from engine.model import SecretRef
+
+_J = TypeVar("_J", bound=Any)
 
 MASK = "***"
 #: Shorter values are not masked: masking "1" or "on" would garble every message.
@@ -60,6 +63,15 @@ class Redactor:
             if needle in text:
                 text = text.replace(needle, MASK)
         return text
+
+    def scrub_value(self, value: _J) -> _J:
+        """A JSON value with every secret masked inside its strings (the same object when
+        none is there): what a step returns is kept and shown, so it is cleaned like text."""
+        if not self._needles or not value:
+            return value
+        text = json.dumps(value, ensure_ascii=False)
+        clean = self.scrub(text)
+        return value if clean == text else json.loads(clean)  # type: ignore[no-any-return]
 
 
 def known_values(refs: Iterable[SecretRef], source: Mapping[str, str]) -> list[str]:

@@ -27,5 +27,10 @@ def leak(context: StepContext) -> dict[str, Any]:
     raise ValueError(f"the vendor rejected key {context.env['API_KEY']}")
 
 
+def echo_key(context: StepContext) -> StepResult:
+    key = context.env["API_KEY"]
+    return StepResult(outputs={"said": f"key={key}"}, data={"headers": {"Authorization": key}})
+
+
 def marker(context: StepContext) -> dict[str, Any]:
     return {"text": "__flowspec_null__"}

@@ -64,6 +64,10 @@ SPEC = """
       - name: leaky
         processor: python
         config: {function: 'compile.pod_functions:leak'}
+      - name: echo
+        processor: python
+        config: {function: 'compile.pod_functions:echo_key'}
+        outputs: {said: string}
       - name: reserved
         processor: python
         config: {function: 'compile.pod_functions:marker'}
@@ -149,6 +153,23 @@ def test_secrets_reach_the_processor_but_not_its_error_text(tmp_path: Path) -> N
                   secrets={("vendor", "api-key"): secret})
     assert pod.exit_code == c.EXIT_FAILED
     assert "the vendor rejected key ***" in pod.stderr and secret not in pod.stderr
+
+
+def test_a_secret_a_processor_returns_is_masked_in_output_files_and_the_store(
+        tmp_path: Path, store_url: str) -> None:
+    secret = "sk-live-abcdef123456"
+    pod = run_pod(compiled_from(SPEC), "echo", tmp_path, secrets={("vendor", "api-key"): secret},
+                  extra_env={"DATABASE_URL": store_url})
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.outputs["said"] == "key=***"
+    store = SqlStore(store_url)
+    try:
+        (attempt,) = store.load_run("uid-1").attempts["echo"]
+        assert attempt.outputs == {"said": "key=***"}
+        assert attempt.data == {"headers": {"Authorization": "***"}}
+        assert all(secret not in repr(e) for e in store.events("uid-1"))
+    finally:
+        store.close()
 
 
 def test_items_are_typed_from_their_source_list(tmp_path: Path) -> None:
