@@ -416,7 +416,8 @@ class DeaStatus:
 
     @property
     def active(self) -> bool:
-        return self.period is not None and self.period.active
+        """In force and active at the date asked about (the only case without problems)."""
+        return self.period is not None and not self.problems
 
 
 def dea_status(session: Session, dea_no: str, day: date) -> DeaStatus:
@@ -448,9 +449,10 @@ def dea_status(session: Session, dea_no: str, day: date) -> DeaStatus:
             else f"DEA {dea_no} was not registered yet"
         )
         return DeaStatus(dea_no, True, None, last, (why,))
-    if not period.active:
+    if not period.active_on(day):
+        since = f" since {period.inactive_from}" if period.inactive_from else ""
         return DeaStatus(
-            dea_no, True, period, last, (f"DEA {dea_no} is inactive (retired or revoked)",)
+            dea_no, True, period, last, (f"DEA {dea_no} is inactive (retired or revoked){since}",)
         )
     return DeaStatus(dea_no, True, period, last)
 
