@@ -14,6 +14,8 @@
 - **340B** (OPAIS): a 340B contract needs an entity participating at the invoice date (26); a
   child site must be registered itself (review otherwise); an active DSH/PED/CAN hospital
   buying on a GPO pharmacy contract is a GPO-prohibition flag (25, §4.5, §9.9).
+- **R04** for a line intake left to the registrant data (its only customer id a DEA failing
+  its check digit, §9.10): ``dea_identity``.
 
 Identifiers come from the claim *and* from the customer master for the resolved customer, so
 a claim that sends only a HIN is still screened by the customer's NPI and DEA.
@@ -27,6 +29,7 @@ from typing import Any, ClassVar
 
 from engine.processors import StepContext
 from processors.chargeback.claim import Claim, ClaimLine, Finding
+from processors.chargeback.dea_identity import dea_identity_findings
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.fields import zip5
@@ -64,6 +67,7 @@ class FederalDbValidation(RuleStep):
             if line.invoice_date is None:
                 continue
             findings += _Screen(ref, line, line.invoice_date, self.config).run()
+        findings += dea_identity_findings(ref, claim)  # R04 deferred by intake (§9.10)
         return Checked(findings=findings)
 
 
