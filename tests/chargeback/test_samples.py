@@ -52,6 +52,8 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
         2: ("reject", ("28",)),
         3: ("accept", ()),
     },
+    ("cb_rules_dc.edi",): {1: ("accept", ()), 2: ("reject", ("08",)), 3: ("reject", ("08",))},
+    ("cb_rules_dc_unknown.edi",): {1: ("reject", ("08",))},
 }
 
 #: Samples whose extraction fails by design (cb_intake_README.md): the claim goes to manual review.

@@ -14,7 +14,9 @@ On top of the random population the set always contains:
 - one planted case per edge case of brief §9 that reference data decides (reinstated LEIE
   exclusion, DEA expired then renewed, deactivated NPI, member of another GPO, roster end
   mid-month, WAC rise mid-period, contract price >= WAC, 340B DSH on a GPO contract, child
-  340B site); ``PLANTED`` lists them for tests and demos.
+  340B site, a DC whose DSA ended); ``PLANTED`` lists them for tests and demos. Cases added
+  later draw no random numbers (``World._planted_rows``), so a seed's random rows stay byte
+  for byte what they were.
 """
 
 from __future__ import annotations
@@ -283,6 +285,15 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
     },
     "wac_rise": {"ndc11": "12345045610", "rise": "2024-03-01"},
     "price_above_wac": {"ndc11": "12345078920", "contract": "NWP-GPO-00117"},
+    # planted after the random world is drawn (World._planted_rows and in-place settings that
+    # draw nothing), so adding one never reshuffles the random rows of a seed
+    "dc_dsa_ended": {
+        "dc_key": "HEARTLAND-DC09",
+        "dea": dea_with_check("RH", "518027"),
+        "gln": gln_with_check("036000518027"),
+        "dsa_end": "2024-02-29",
+        "licensed_states": "OH",
+    },
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
@@ -340,6 +351,7 @@ class World:
         self._sam()
         self._wholesalers()
         self._history()
+        self._planted_rows()
 
     # --- identifiers -----------------------------------------------------------------------
 
@@ -1132,7 +1144,7 @@ class World:
                 "gln": "",
                 "dsa_start": "2020-01-01",
                 "dsa_end": "",
-                "licensed_states": "OH|IN|KY|MI|PA|WV",
+                "licensed_states": "OH|IN|KY|MI|PA|TN|WV",
             },
         ]
         for i, (name, states) in enumerate(
@@ -1218,6 +1230,22 @@ class World:
                         "allowed_amount": str(amount) if status == "PAID" else "0.00",
                     }
                 )
+
+    def _planted_rows(self) -> None:
+        """Rows of the later planted cases that are not a change to a drawn row (PLANTED)."""
+        dc = PLANTED["dc_dsa_ended"]
+        self.used.update((dc["dea"], dc["gln"]))
+        self.tables["wholesaler_dc"].append(
+            {
+                "dc_key": dc["dc_key"],
+                "wholesaler": "HEARTLAND DRUG SUPPLY DC 09",
+                "dea": dc["dea"],
+                "gln": dc["gln"],
+                "dsa_start": "2021-01-01",
+                "dsa_end": dc["dsa_end"],
+                "licensed_states": dc["licensed_states"],
+            }
+        )
 
     # --- output ----------------------------------------------------------------------------
 
