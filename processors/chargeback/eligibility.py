@@ -8,6 +8,7 @@ Rules R08-R14 and R16 of the brief, all decided on the **invoice date** (§9.1):
 - R03/R10 the NDC is in the product master and active (14), and on the contract with a line
   effective at the invoice date (03); a per-line quantity cap (04); a quantity in eaches for
   a multi-unit package NDC goes to review (25, §9.12);
+- R15 timeliness (29 late, 18 invoice after the DM or processing date): ``timeliness``;
 - R16 the customer's class of trade is one the contract allows, and for contracts that are
   not roster-driven the customer is an explicit member (26, "customer not covered");
 - R11 contract price on file for the customer's tier (06), R12 WAC on file at the invoice
@@ -26,6 +27,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from engine.processors import StepContext
+from processors.chargeback import timeliness
 from processors.chargeback.claim import Claim, ClaimLine, Finding, chargeback_amount
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
@@ -62,14 +64,15 @@ class ContractEligibility(RuleStep):
                 "pattern": r"^\d+(\.\d+)?$",
                 "default": "0.01",
                 "description": "R13: largest accepted difference between claimed and computed amount.",
-            }
+            },
+            **timeliness.CONFIG_PROPERTIES,
         },
     }
 
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
         payable = _payable_quantities(context)
-        findings: list[Finding] = []
+        findings = timeliness.timeliness_findings(claim, self.config)  # R15
         prices: dict[str, dict[str, str]] = {}
         for line in claim.lines:
             try:

@@ -14,9 +14,9 @@ On top of the random population the set always contains:
 - one planted case per edge case of brief §9 that reference data decides (reinstated LEIE
   exclusion, DEA expired then renewed, deactivated NPI, member of another GPO, roster end
   mid-month, WAC rise mid-period, contract price >= WAC, 340B DSH on a GPO contract, child
-  340B site, a DC whose DSA ended); ``PLANTED`` lists them for tests and demos. Cases added
-  later draw no random numbers (``World._planted_rows``), so a seed's random rows stay byte
-  for byte what they were.
+  340B site, a DC whose DSA ended, a contract not started yet); ``PLANTED`` lists them for
+  tests and demos. Cases added later draw no random numbers (``World._planted_rows``), so a
+  seed's random rows stay byte for byte what they were.
 """
 
 from __future__ import annotations
@@ -294,6 +294,7 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
         "dsa_end": "2024-02-29",
         "licensed_states": "OH",
     },
+    "contract_not_started": {"contract": "NWP-GPO-00200", "start": "2024-04-01"},
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
@@ -1245,6 +1246,23 @@ class World:
                 "dsa_end": dc["dsa_end"],
                 "licensed_states": dc["licensed_states"],
             }
+        )
+        later = PLANTED["contract_not_started"]
+        start = date.fromisoformat(later["start"])
+        end = date(start.year + 2, start.month, 1) - timedelta(days=1)
+        self.tables["contracts"].append(
+            self._contract(
+                later["contract"],
+                "GPO-MRD",
+                "GPO",
+                start,
+                end,
+                "ACTIVE",
+                HOSPITAL_COT + ("CLINIC", "PHYS_OFFICE", "ASC", "LTC"),
+            )
+        )
+        self.tables["contract_lines"].append(
+            self._line(later["contract"], "12345678901", "", Decimal("80.00"), start, end)
         )
 
     # --- output ----------------------------------------------------------------------------
