@@ -57,6 +57,13 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
         3: ("accept", ()),
         4: ("reject", ("18",)),
     },
+    ("cb_rules_uom.edi",): {
+        1: ("accept", ()),
+        2: ("pend", ("25",)),
+        3: ("pend", ("25",)),
+        4: ("pend", ("25",)),
+        5: ("reject", ("04",)),
+    },
     ("cb_rules_dc.edi",): {1: ("accept", ()), 2: ("reject", ("08",)), 3: ("reject", ("08",))},
     ("cb_rules_dc_unknown.edi",): {1: ("reject", ("08",))},
 }

@@ -14,9 +14,10 @@ On top of the random population the set always contains:
 - one planted case per edge case of brief §9 that reference data decides (reinstated LEIE
   exclusion, DEA expired then renewed, deactivated NPI, member of another GPO, roster end
   mid-month, WAC rise mid-period, contract price >= WAC, 340B DSH on a GPO contract, child
-  340B site, a DC whose DSA ended, a contract not started yet); ``PLANTED`` lists them for
-  tests and demos. Cases added later draw no random numbers (``World._planted_rows``), so a
-  seed's random rows stay byte for byte what they were.
+  340B site, a DC whose DSA ended, a contract not started yet, a per-line quantity cap and a
+  customer's usual quantity); ``PLANTED`` lists them for tests and demos. Cases added later
+  draw no random numbers (``World._planted_rows``), so a seed's random rows stay byte for byte
+  what they were.
 """
 
 from __future__ import annotations
@@ -295,6 +296,13 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
         "licensed_states": "OH",
     },
     "contract_not_started": {"contract": "NWP-GPO-00200", "start": "2024-04-01"},
+    "quantity_cap": {
+        "contract": "NWP-GPO-00117",
+        "ndc11": "12345678901",  # CARDIVANT 40 MG TABLET, a bottle of 100
+        "package_size": "100",
+        "qty_cap": "50",
+    },
+    "usual_quantity": {"kunnr": "0000100001", "ndc11": "12345678901", "quantities": "8 10 12 10"},
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
@@ -533,12 +541,15 @@ class World:
             for _ in range(self.rng.choice((1, 1, 2))):
                 ndc = self._unique(lambda: LABELER + self._product_code())
                 ndcs[ndc] = (brand, form, schedule)
+        capped = PLANTED["quantity_cap"]
         for ndc, (brand, form, schedule) in sorted(ndcs.items()):
             package = (
                 Decimal(self.rng.choice((1, 10, 25, 30, 100)))
                 if "TABLET" in form or "CAPSULE" in form
                 else Decimal(1)
             )
+            if ndc == capped["ndc11"]:  # its label says 100CT: the draw above is discarded
+                package = Decimal(capped["package_size"])
             label = (
                 f"{ndc[:5]}-{ndc[6:9]}-{ndc[9:]}"
                 if ndc[5] == "0"
@@ -641,9 +652,13 @@ class World:
             PLANTED["wac_rise"]["ndc11"]: Decimal("48.00"),
             PLANTED["price_above_wac"]["ndc11"]: Decimal("15.25"),
         }
+        capped = PLANTED["quantity_cap"]
         for ndc, price in example_prices.items():
+            cap = capped["qty_cap"] if ndc == capped["ndc11"] else ""
             lines.append(
-                self._line(EXAMPLE_CONTRACT, ndc, "", price, date(2023, 7, 1), date(2025, 6, 30))
+                self._line(
+                    EXAMPLE_CONTRACT, ndc, "", price, date(2023, 7, 1), date(2025, 6, 30), cap
+                )
             )
         for ndc in self.rng.sample([n for n in ndcs if n not in example_prices], 10):
             lines.append(
@@ -741,14 +756,14 @@ class World:
 
     @staticmethod
     def _line(
-        cid: str, ndc: str, tier: str, price: Decimal, start: date, end: date
+        cid: str, ndc: str, tier: str, price: Decimal, start: date, end: date, cap: str = ""
     ) -> dict[str, str]:
         return {
             "contract_id": cid,
             "ndc11": ndc,
             "tier": tier,
             "contract_price": str(price),
-            "qty_cap": "",
+            "qty_cap": cap,
             "start_date": start.isoformat(),
             "end_date": end.isoformat(),
         }
@@ -1264,6 +1279,36 @@ class World:
         self.tables["contract_lines"].append(
             self._line(later["contract"], "12345678901", "", Decimal("80.00"), start, end)
         )
+        usual = PLANTED["usual_quantity"]
+        price = next(
+            Decimal(line["contract_price"])
+            for line in self.tables["contract_lines"]
+            if line["contract_id"] == EXAMPLE_CONTRACT and line["ndc11"] == usual["ndc11"]
+        )
+        for i, qty in enumerate(usual["quantities"].split(), start=1):
+            dm_date = date(2023, 11, 6) + timedelta(days=28 * i)
+            invoice_date = dm_date - timedelta(days=10)
+            amount = _money((self.wac_at(usual["ndc11"], invoice_date) - price) * Decimal(qty))
+            self.tables["claim_history"].append(
+                {
+                    "wholesaler_id": EXAMPLE_DC["dc_key"],
+                    "dm_no": f"DM{dm_date:%m%d%y}{9000 + i}",
+                    "dm_date": dm_date.isoformat(),
+                    "dm_purpose": "00",
+                    "line_no": "1",
+                    "invoice_no": f"INV8{9000000 + i}",
+                    "invoice_line": "1",
+                    "invoice_date": invoice_date.isoformat(),
+                    "ndc11": usual["ndc11"],
+                    "customer_key": usual["kunnr"],
+                    "contract_id": EXAMPLE_CONTRACT,
+                    "quantity": qty,
+                    "amount": str(amount),
+                    "status": "PAID",
+                    "paid_quantity": qty,
+                    "allowed_amount": str(amount),
+                }
+            )
 
     # --- output ----------------------------------------------------------------------------
 
