@@ -14,10 +14,10 @@ On top of the random population the set always contains:
 - one planted case per edge case of brief §9 that reference data decides (reinstated LEIE
   exclusion, DEA expired then renewed, deactivated NPI, member of another GPO, roster end
   mid-month, WAC rise mid-period, contract price >= WAC, 340B DSH on a GPO contract, child
-  340B site, a DC whose DSA ended, a contract not started yet, a per-line quantity cap and a
-  customer's usual quantity); ``PLANTED`` lists them for tests and demos. Cases added later
-  draw no random numbers (``World._planted_rows``), so a seed's random rows stay byte for byte
-  what they were.
+  340B site, a DEA retired after a sale, a DC whose DSA ended, a contract not started yet, a
+  per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract);
+  ``PLANTED`` lists them for tests and demos. Cases added later draw no random numbers
+  (``World._planted_rows``), so a seed's random rows stay byte for byte what they were.
 """
 
 from __future__ import annotations
@@ -288,6 +288,12 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
     "price_above_wac": {"ndc11": "12345078920", "contract": "NWP-GPO-00117"},
     # planted after the random world is drawn (World._planted_rows and in-place settings that
     # draw nothing), so adding one never reshuffles the random rows of a seed
+    "dea_retired": {
+        "kunnr": "0000100007",
+        "dea": dea_with_check("BH", "772051"),
+        "inactive_from": "2024-03-10",
+        "ndc11": "12345019450",  # FENTARIS, C-II, on NWP-GPO-00117
+    },
     "dc_dsa_ended": {
         "dc_key": "HEARTLAND-DC09",
         "dea": dea_with_check("RH", "518027"),
@@ -303,6 +309,7 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
         "qty_cap": "50",
     },
     "usual_quantity": {"kunnr": "0000100001", "ndc11": "12345678901", "quantities": "8 10 12 10"},
+    "child_site_340b_member": {"kunnr": "0000100009", "contract": "NWP-340B-00001"},
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
@@ -906,6 +913,9 @@ class World:
                 "zip": c.zip,
                 "active": "Y",
             }
+            if c.dea == PLANTED["dea_retired"]["dea"]:
+                base["active"] = "N"
+                base["inactive_from"] = PLANTED["dea_retired"]["inactive_from"]
             if c.dea == renewed["dea"]:
                 self.tables["dea"].append(
                     {**base, "effective_from": "2021-03-01", "expiration_date": renewed["expired"]}
@@ -1278,6 +1288,17 @@ class World:
         )
         self.tables["contract_lines"].append(
             self._line(later["contract"], "12345678901", "", Decimal("80.00"), start, end)
+        )
+        member = PLANTED["child_site_340b_member"]
+        term = next(c for c in self.tables["contracts"] if c["contract_id"] == member["contract"])
+        self.tables["contract_eligibility"].append(
+            {
+                "contract_id": member["contract"],
+                "kunnr": member["kunnr"],
+                "tier": "",
+                "start_date": term["start_date"],
+                "end_date": "",
+            }
         )
         usual = PLANTED["usual_quantity"]
         price = next(
