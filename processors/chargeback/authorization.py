@@ -39,7 +39,6 @@ CODE = "08"
 class DcMatch:
     """The DC the claim's distributor resolved to; ``problem`` says why there is none."""
 
-    sent: str
     dc: m.WholesalerDc | None
     problem: str | None = None
 
@@ -62,7 +61,7 @@ def find_dc(session: Session, party: Party | None) -> DcMatch:
     ids = distributor_ids(party)
     sent = ", ".join(ids) or "no DEA or GLN"
     if not ids:
-        return DcMatch(sent, None, f"the distributor is identified by {sent}")
+        return DcMatch(None, f"the distributor is identified by {sent}")
     table = m.WholesalerDc
     rows = list(
         session.scalars(
@@ -70,11 +69,11 @@ def find_dc(session: Session, party: Party | None) -> DcMatch:
         )
     )
     if not rows:
-        return DcMatch(sent, None, f"{sent} is not a known distribution center")
+        return DcMatch(None, f"{sent} is not a known distribution center")
     if len(rows) > 1:
         keys = ", ".join(r.dc_key for r in rows)
-        return DcMatch(sent, None, f"{sent} name different distribution centers ({keys})")
-    return DcMatch(sent, rows[0])
+        return DcMatch(None, f"{sent} name different distribution centers ({keys})")
+    return DcMatch(rows[0])
 
 
 def dc_table_loaded(session: Session) -> bool:
