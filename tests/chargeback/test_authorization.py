@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from processors.chargeback.authorization import dc_verdict, distributor_ids
-from processors.chargeback.claim import Finding, Identifier, Party
+from processors.chargeback.claim import Claim, Finding, Identifier, Party
 from processors.chargeback.federal import FederalDbValidation
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.generate import dea_with_check, gln_with_check
@@ -107,8 +107,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-def r20(url: str, tmp_path: Path, the_claim: object) -> list[tuple[int, str, str | None]]:
-    result = FederalDbValidation({}).process(step_context(the_claim, url, tmp_path))  # type: ignore[arg-type]
+def r20(url: str, tmp_path: Path, the_claim: Claim) -> list[tuple[int, str, str | None]]:
+    result = FederalDbValidation({}).process(step_context(the_claim, url, tmp_path))
     findings = [Finding.from_json(f) for f in result.data["findings"]]
     return [(f.line, f.outcome, f.code) for f in findings if f.rule == "R20"]
 

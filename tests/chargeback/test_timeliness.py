@@ -25,7 +25,9 @@ TODAY = date(2024, 3, 20)
 HOSPITAL = party(hin="A1B2C3D00")
 
 
-def verdict(invoice: str | None, dm: date | None = DM, today: date = TODAY, window: int = 180):
+def verdict(
+    invoice: str | None, dm: date | None = DM, today: date = TODAY, window: int = 180
+) -> tuple[str, str, str | None] | None:
     line = claim_line(1, HOSPITAL, invoice_date=invoice)
     finding = line_timeliness(line, dm, today, window)
     return None if finding is None else (finding.rule, finding.outcome, finding.code)
