@@ -14,8 +14,8 @@ Intake findings (rule ids as in brief §8; one per line and rule, problems only)
 R02 missing mandatory field -> reject 15; R03 NDC not normalisable -> reject 14 (the product
 master check of R03 is the reference-data step's); R04 customer identifiers: all fail -> reject
 26 (unless one is a DEA failing only its check digit: federal-db-validation asks the DEA
-registrant data, brief §9.10), some fail -> pass with a warning; R15 unparseable date -> reject 27. Debit-memo level
-problems with a code use line 0.
+registrant data, brief §9.10), some fail -> pass with a warning; R15 unparseable date -> reject
+27. Debit-memo level problems with a code use line 0.
 """
 
 from __future__ import annotations
