@@ -6,8 +6,9 @@ Rules R08-R14 and R16 of the brief, all decided on the **invoice date** (§9.1):
 - R09 the invoice date is inside the contract term: after the end 02 (23 if terminated),
   before the start 19;
 - R03/R10 the NDC is in the product master and active (14), and on the contract with a line
-  effective at the invoice date (03); a per-line quantity cap (04); a quantity in eaches for
-  a multi-unit package NDC goes to review (25, §9.12);
+  effective at the invoice date (03); a per-line quantity cap (04); a quantity that looks
+  counted in eaches for a multi-unit package NDC goes to review (25, §9.12): ``quantity``;
+- R15 timeliness (29 late, 18 invoice after the DM or processing date): ``timeliness``;
 - R16 the customer's class of trade is one the contract allows, and for contracts that are
   not roster-driven the customer is an explicit member (26, "customer not covered");
 - R11 contract price on file for the customer's tier (06), R12 WAC on file at the invoice
@@ -26,6 +27,7 @@ from decimal import Decimal
 from typing import Any, ClassVar
 
 from engine.processors import StepContext
+from processors.chargeback import quantity, timeliness
 from processors.chargeback.claim import Claim, ClaimLine, Finding, chargeback_amount
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
@@ -62,7 +64,9 @@ class ContractEligibility(RuleStep):
                 "pattern": r"^\d+(\.\d+)?$",
                 "default": "0.01",
                 "description": "R13: largest accepted difference between claimed and computed amount.",
-            }
+            },
+            **timeliness.CONFIG_PROPERTIES,
+            **quantity.CONFIG_PROPERTIES,
         },
     }
 
@@ -72,12 +76,13 @@ class ContractEligibility(RuleStep):
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
         payable = _payable_quantities(context)
-        findings: list[Finding] = []
+        findings = timeliness.timeliness_findings(claim, self.config)  # R15
+        norms = quantity.usual_quantities(ref, claim, context.run_id, self.config)  # §9.12
         prices: dict[str, dict[str, str]] = {}
         for line in claim.lines:
             try:
                 line_findings, on_file = self._line(
-                    ref, line, tolerance, payable.get(str(line.line))
+                    ref, line, tolerance, payable.get(str(line.line)), norms.get(line.line)
                 )
             except _Reject as reject:
                 rule, code, message = reject.finding
@@ -88,7 +93,12 @@ class ContractEligibility(RuleStep):
         return Checked(findings=findings, data={"prices": prices})
 
     def _line(
-        self, ref: lookup.Memo, line: ClaimLine, tolerance: Decimal, payable: Decimal | None
+        self,
+        ref: lookup.Memo,
+        line: ClaimLine,
+        tolerance: Decimal,
+        payable: Decimal | None,
+        norm: quantity.Norm | None,
     ) -> tuple[list[Finding], dict[str, str]]:
         day = _invoice_date(line)
         contract = _contract(ref, line, day)
@@ -108,7 +118,14 @@ class ContractEligibility(RuleStep):
                 f"NDC {ndc} is on contract {contract.contract_id} but no price line is effective on {day}",
             )
         cap = price.line.qty_cap
-        if cap is not None and line.quantity is not None and line.quantity > cap:
+        factor = quantity.norm_factor(self.config)
+        uom = quantity.unit_of_measure(line, product, cap, norm, factor)  # §9.12, review 25
+        if (
+            cap is not None
+            and line.quantity is not None
+            and line.quantity > cap
+            and not quantity.within_cap_in_packages(line.quantity, product.package_size, cap)
+        ):
             raise _Reject(
                 "R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line"
             )
@@ -116,24 +133,7 @@ class ContractEligibility(RuleStep):
         if wac is None:
             raise _Reject("R12", "07", f"no WAC on file for NDC {ndc} on {day}")
         findings, on_file = _pricing(line, price, wac.wac, tolerance, payable)
-        return _unit_of_measure(line, product) + findings, on_file
-
-
-def _unit_of_measure(line: ClaimLine, product: m.Product) -> list[Finding]:
-    """Brief §9.12: a quantity in eaches (QTY03 = EA) for an NDC sold as a package of many
-    (e.g. 100 for one bottle of 100) would be charged back per tablet; hold it for review."""
-    if (line.unit or "").upper() == "EA" and product.package_size > 1:
-        return [
-            Finding(
-                line.line,
-                "R10-uom",
-                "review",
-                "25",
-                f"quantity {line.quantity} is in eaches (QTY03 EA) but NDC {product.ndc11} is a "
-                f"package of {product.package_size.normalize()}: possible unit-of-measure mismatch",
-            )
-        ]
-    return []
+        return ([uom] if uom else []) + findings, on_file
 
 
 def _payable_quantities(context: StepContext) -> dict[str, Decimal]:

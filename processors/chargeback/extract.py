@@ -13,8 +13,9 @@ as a claim at all (R01), with the reason and position in the message.
 Intake findings (rule ids as in brief §8; one per line and rule, problems only):
 R02 missing mandatory field -> reject 15; R03 NDC not normalisable -> reject 14 (the product
 master check of R03 is the reference-data step's); R04 customer identifiers: all fail -> reject
-26, some fail -> pass with a warning; R15 unparseable date -> reject 27. Debit-memo level
-problems with a code use line 0.
+26 (unless one is a DEA failing only its check digit: federal-db-validation asks the DEA
+registrant data, brief §9.10), some fail -> pass with a warning; R15 unparseable date -> reject
+27. Debit-memo level problems with a code use line 0.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any, ClassVar
 
 from engine.processors import StepContext, StepFailed, StepResult
 from processors.chargeback.claim import Claim, ClaimFormat, Finding, Issue
+from processors.chargeback.dea_identity import deferred_deas
 from processors.chargeback.edi import ClaimFormatError, parse_844
 from processors.chargeback.identifiers import (
     DEA_REGISTRANT_TYPES,
@@ -64,11 +66,14 @@ def intake_findings(claim: Claim) -> list[Finding]:
         if not bad:
             continue
         problems = "; ".join(f"{i.kind.upper()} {i.value}: {i.problem}" for i in bad)
-        if customer is not None and len(bad) == len(customer.identifiers):
+        every_id_fails = customer is not None and len(bad) == len(customer.identifiers)
+        if every_id_fails and not deferred_deas(line):
             message = f"no valid customer identifier ({problems})"
             findings.append(Finding(line.line, "R04", "reject", "26", message))
-        else:
-            findings.append(Finding(line.line, "R04", "pass", None, f"warning: {problems}"))
+        else:  # §9.10: a DEA failing only its check digit is decided by the registrant data
+            deferred = "; the DEA registrant data decides (federal-db-validation)"
+            note = deferred if every_id_fails else ""
+            findings.append(Finding(line.line, "R04", "pass", None, f"warning: {problems}{note}"))
     return findings
 
 

@@ -14,6 +14,10 @@
 - **340B** (OPAIS): a 340B contract needs an entity participating at the invoice date (26); a
   child site must be registered itself (review otherwise); an active DSH/PED/CAN hospital
   buying on a GPO pharmacy contract is a GPO-prohibition flag (25, §4.5, §9.9).
+- **R04** for a line intake left to the registrant data (its only customer id a DEA failing
+  its check digit, §9.10): ``dea_identity``.
+- **R20 wholesaler authorization** (DC known, DSA in force, licensed for the ship-to state;
+  08): ``authorization``.
 
 Identifiers come from the claim *and* from the customer master for the resolved customer, so
 a claim that sends only a HIN is still screened by the customer's NPI and DEA.
@@ -26,7 +30,9 @@ from datetime import date
 from typing import Any, ClassVar
 
 from engine.processors import StepContext
+from processors.chargeback.authorization import authorization_findings
 from processors.chargeback.claim import Claim, ClaimLine, Finding
+from processors.chargeback.dea_identity import dea_identity_findings
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.fields import zip5
@@ -45,6 +51,7 @@ class FederalDbValidation(RuleStep):
         "products",
         "contracts",
         "sap_customers",
+        "wholesaler_dc",
     )
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
@@ -65,7 +72,10 @@ class FederalDbValidation(RuleStep):
             if line.invoice_date is not None
         ]
         _prefetch(ref, screens)
-        return Checked(findings=[finding for screen in screens for finding in screen.run()])
+        findings = [finding for screen in screens for finding in screen.run()]
+        findings += dea_identity_findings(ref, claim)  # R04 deferred by intake (§9.10)
+        findings += authorization_findings(ref, claim)  # R20
+        return Checked(findings=findings)
 
 
 def _prefetch(ref: lookup.Memo, screens: list[_Screen]) -> None:

@@ -8,6 +8,7 @@ its documented phase without a traceback.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -40,18 +41,39 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
     ("cb_rules_screening.edi",): {
         1: ("reject", ("09",)),
         2: ("accept", ()),
-        3: ("reject", ("09",)),
-        4: ("accept", ()),
-        5: ("reject", ("26",)),
-        6: ("reject", ("26",)),
-        7: ("accept", ()),
+        3: ("reject", ("26",)),
+        4: ("reject", ("26",)),
+        5: ("accept", ()),
     },
+    ("cb_rules_leie.edi",): {1: ("reject", ("09",)), 2: ("accept", ())},
     ("cb_rules_resubmit_1.edi",): {1: ("accept", ()), 2: ("accept", ())},
     ("cb_rules_resubmit_1.edi", "cb_rules_resubmit_2.edi"): {
         1: ("adjust", ("28",)),
         2: ("reject", ("28",)),
         3: ("accept", ()),
     },
+    ("cb_rules_timeliness.edi",): {
+        1: ("accept", ()),
+        2: ("reject", ("29",)),
+        3: ("accept", ()),
+        4: ("reject", ("18",)),
+    },
+    ("cb_rules_dc.edi",): {1: ("accept", ()), 2: ("reject", ("08",)), 3: ("reject", ("08",))},
+    ("cb_rules_dc_unknown.edi",): {1: ("reject", ("08",))},
+    ("cb_rules_dm_1.edi",): {1: ("accept", ())},
+    ("cb_rules_dm_1.edi", "cb_rules_dm_2.edi"): {1: ("reject", ("11",))},
+    # the very same file sent twice: the DM is a duplicate, and so is its already paid line
+    ("cb_rules_dm_1.edi", "cb_rules_dm_1.edi"): {1: ("reject", ("11", "28"))},
+    ("cb_rules_customer_ids.edi",): {1: ("pend", ("25",)), 2: ("accept", ())},
+    ("cb_rules_340b.edi",): {1: ("accept", ()), 2: ("accept", ()), 3: ("pend", ("25",))},
+    ("cb_rules_uom.edi",): {
+        1: ("accept", ()),
+        2: ("pend", ("25",)),
+        3: ("pend", ("25",)),
+        4: ("pend", ("25",)),
+        5: ("reject", ("04",)),
+    },
+    ("cb_rules_dea_retired.edi",): {1: ("accept", ()), 2: ("reject", ("26",))},
 }
 
 #: Samples whose extraction fails by design (cb_intake_README.md): the claim goes to manual review.
@@ -59,27 +81,38 @@ FAILS_TO_REVIEW = {"cb_intake_bad_envelope.edi"}
 
 
 def _run(document: Path, tmp_path: Path):
-    return run(SPEC, {"document": str(document)}, store=f"sqlite:///{tmp_path}/state.db",
-               workdir=tmp_path)
+    return run(
+        SPEC, {"document": str(document)}, store=f"sqlite:///{tmp_path}/state.db", workdir=tmp_path
+    )
 
 
 @pytest.mark.parametrize("files", list(EXPECTED), ids=lambda f: "+".join(f))
-def test_rule_samples_decide_each_line_as_the_brief_says(files: tuple[str, ...],
-                                                         tmp_path: Path) -> None:
+def test_rule_samples_decide_each_line_as_the_brief_says(
+    files: tuple[str, ...], tmp_path: Path
+) -> None:
     for name in files:
         result = _run(SAMPLES / name, tmp_path)
         assert result.phase == "Succeeded", result.message
-    decisions = result.steps["chargeback-resolution"].data["decisions"]
+    resolution = result.steps["chargeback-resolution"]
+    decisions = resolution.data["decisions"]
     got = {d["line"]: (d["status"], tuple(d["reason_codes"])) for d in decisions}
     assert got == EXPECTED[files]
+    # the 849 answers every line with its codes: AAA*Y, or one AAA*N per reason code
+    response = Path(resolution.outputs["response_path"]).read_text(encoding="utf-8")
+    segments = [seg.strip().split("*") for seg in response.split("~")]
+    answered = Counter("Y" if seg[1] == "Y" else seg[3] for seg in segments if seg[0] == "AAA")
+    expected = Counter(c for _status, codes in got.values() for c in (codes or ("Y",)))
+    assert answered == expected
 
 
 def test_resubmission_pays_only_the_quantity_delta(tmp_path: Path) -> None:
     """§9.5: paid 10, claimed 12 -> pay 2 units of the 42.50 spread; the credit is not a duplicate."""
     _run(SAMPLES / "cb_rules_resubmit_1.edi", tmp_path)
     result = _run(SAMPLES / "cb_rules_resubmit_2.edi", tmp_path)
-    amounts = {d["line"]: d["accepted_amount"]
-               for d in result.steps["chargeback-resolution"].data["decisions"]}
+    amounts = {
+        d["line"]: d["accepted_amount"]
+        for d in result.steps["chargeback-resolution"].data["decisions"]
+    }
     assert amounts == {1: "85.00", 2: "0.00", 3: "-425.00"}
 
 

@@ -445,6 +445,13 @@ SAM = Dataset(
 
 # --- DEA -----------------------------------------------------------------------------------
 
+
+def _inactive_from_needs_n(r: Record) -> str | None:
+    if r.get("inactive_from") and r["active"]:
+        return "column inactive_from: only an inactive registration (active N) has one"
+    return None
+
+
 DEA = Dataset(
     name="dea",
     description="DEA registration periods (CSA registrant data as CSV).",
@@ -464,11 +471,12 @@ DEA = Dataset(
         _c("state", f.state),
         _c("zip", f.zip_code, attr="zip5"),
         _c("active", f.boolean, default=True),
+        _c("inactive_from", f.iso_date),
     ),
     tables=(m.DeaRegistration,),
     key=("dea_no", "expiration_date"),
     rows=_plain(m.DeaRegistration),
-    checks=(_dates_ordered("effective_from", "expiration_date"),),
+    checks=(_dates_ordered("effective_from", "expiration_date"), _inactive_from_needs_n),
     merge_keys={m.DeaRegistration: ("dea_no", "expiration_date")},
 )
 

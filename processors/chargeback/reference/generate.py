@@ -14,7 +14,10 @@ On top of the random population the set always contains:
 - one planted case per edge case of brief §9 that reference data decides (reinstated LEIE
   exclusion, DEA expired then renewed, deactivated NPI, member of another GPO, roster end
   mid-month, WAC rise mid-period, contract price >= WAC, 340B DSH on a GPO contract, child
-  340B site); ``PLANTED`` lists them for tests and demos.
+  340B site, a DEA retired after a sale, a DC whose DSA ended, a contract not started yet, a
+  per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract);
+  ``PLANTED`` lists them for tests and demos. Cases added later draw no random numbers
+  (``World._planted_rows``), so a seed's random rows stay byte for byte what they were.
 """
 
 from __future__ import annotations
@@ -283,6 +286,30 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
     },
     "wac_rise": {"ndc11": "12345045610", "rise": "2024-03-01"},
     "price_above_wac": {"ndc11": "12345078920", "contract": "NWP-GPO-00117"},
+    # planted after the random world is drawn (World._planted_rows and in-place settings that
+    # draw nothing), so adding one never reshuffles the random rows of a seed
+    "dea_retired": {
+        "kunnr": "0000100007",
+        "dea": dea_with_check("BH", "772051"),
+        "inactive_from": "2024-03-10",
+        "ndc11": "12345019450",  # FENTARIS, C-II, on NWP-GPO-00117
+    },
+    "dc_dsa_ended": {
+        "dc_key": "HEARTLAND-DC09",
+        "dea": dea_with_check("RH", "518027"),
+        "gln": gln_with_check("036000518027"),
+        "dsa_end": "2024-02-29",
+        "licensed_states": "OH",
+    },
+    "contract_not_started": {"contract": "NWP-GPO-00200", "start": "2024-04-01"},
+    "quantity_cap": {
+        "contract": "NWP-GPO-00117",
+        "ndc11": "12345678901",  # CARDIVANT 40 MG TABLET, a bottle of 100
+        "package_size": "100",
+        "qty_cap": "50",
+    },
+    "usual_quantity": {"kunnr": "0000100001", "ndc11": "12345678901", "quantities": "8 10 12 10"},
+    "child_site_340b_member": {"kunnr": "0000100009", "contract": "NWP-340B-00001"},
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
@@ -340,6 +367,7 @@ class World:
         self._sam()
         self._wholesalers()
         self._history()
+        self._planted_rows()
 
     # --- identifiers -----------------------------------------------------------------------
 
@@ -520,12 +548,15 @@ class World:
             for _ in range(self.rng.choice((1, 1, 2))):
                 ndc = self._unique(lambda: LABELER + self._product_code())
                 ndcs[ndc] = (brand, form, schedule)
+        capped = PLANTED["quantity_cap"]
         for ndc, (brand, form, schedule) in sorted(ndcs.items()):
             package = (
                 Decimal(self.rng.choice((1, 10, 25, 30, 100)))
                 if "TABLET" in form or "CAPSULE" in form
                 else Decimal(1)
             )
+            if ndc == capped["ndc11"]:  # its label says 100CT: the draw above is discarded
+                package = Decimal(capped["package_size"])
             label = (
                 f"{ndc[:5]}-{ndc[6:9]}-{ndc[9:]}"
                 if ndc[5] == "0"
@@ -628,9 +659,13 @@ class World:
             PLANTED["wac_rise"]["ndc11"]: Decimal("48.00"),
             PLANTED["price_above_wac"]["ndc11"]: Decimal("15.25"),
         }
+        capped = PLANTED["quantity_cap"]
         for ndc, price in example_prices.items():
+            cap = capped["qty_cap"] if ndc == capped["ndc11"] else ""
             lines.append(
-                self._line(EXAMPLE_CONTRACT, ndc, "", price, date(2023, 7, 1), date(2025, 6, 30))
+                self._line(
+                    EXAMPLE_CONTRACT, ndc, "", price, date(2023, 7, 1), date(2025, 6, 30), cap
+                )
             )
         for ndc in self.rng.sample([n for n in ndcs if n not in example_prices], 10):
             lines.append(
@@ -728,14 +763,14 @@ class World:
 
     @staticmethod
     def _line(
-        cid: str, ndc: str, tier: str, price: Decimal, start: date, end: date
+        cid: str, ndc: str, tier: str, price: Decimal, start: date, end: date, cap: str = ""
     ) -> dict[str, str]:
         return {
             "contract_id": cid,
             "ndc11": ndc,
             "tier": tier,
             "contract_price": str(price),
-            "qty_cap": "",
+            "qty_cap": cap,
             "start_date": start.isoformat(),
             "end_date": end.isoformat(),
         }
@@ -878,6 +913,9 @@ class World:
                 "zip": c.zip,
                 "active": "Y",
             }
+            if c.dea == PLANTED["dea_retired"]["dea"]:
+                base["active"] = "N"
+                base["inactive_from"] = PLANTED["dea_retired"]["inactive_from"]
             if c.dea == renewed["dea"]:
                 self.tables["dea"].append(
                     {**base, "effective_from": "2021-03-01", "expiration_date": renewed["expired"]}
@@ -1132,7 +1170,7 @@ class World:
                 "gln": "",
                 "dsa_start": "2020-01-01",
                 "dsa_end": "",
-                "licensed_states": "OH|IN|KY|MI|PA|WV",
+                "licensed_states": "OH|IN|KY|MI|PA|TN|WV",
             },
         ]
         for i, (name, states) in enumerate(
@@ -1218,6 +1256,80 @@ class World:
                         "allowed_amount": str(amount) if status == "PAID" else "0.00",
                     }
                 )
+
+    def _planted_rows(self) -> None:
+        """Rows of the later planted cases that are not a change to a drawn row (PLANTED)."""
+        dc = PLANTED["dc_dsa_ended"]
+        self.used.update((dc["dea"], dc["gln"]))
+        self.tables["wholesaler_dc"].append(
+            {
+                "dc_key": dc["dc_key"],
+                "wholesaler": "HEARTLAND DRUG SUPPLY DC 09",
+                "dea": dc["dea"],
+                "gln": dc["gln"],
+                "dsa_start": "2021-01-01",
+                "dsa_end": dc["dsa_end"],
+                "licensed_states": dc["licensed_states"],
+            }
+        )
+        later = PLANTED["contract_not_started"]
+        start = date.fromisoformat(later["start"])
+        end = date(start.year + 2, start.month, 1) - timedelta(days=1)
+        self.tables["contracts"].append(
+            self._contract(
+                later["contract"],
+                "GPO-MRD",
+                "GPO",
+                start,
+                end,
+                "ACTIVE",
+                HOSPITAL_COT + ("CLINIC", "PHYS_OFFICE", "ASC", "LTC"),
+            )
+        )
+        self.tables["contract_lines"].append(
+            self._line(later["contract"], "12345678901", "", Decimal("80.00"), start, end)
+        )
+        member = PLANTED["child_site_340b_member"]
+        term = next(c for c in self.tables["contracts"] if c["contract_id"] == member["contract"])
+        self.tables["contract_eligibility"].append(
+            {
+                "contract_id": member["contract"],
+                "kunnr": member["kunnr"],
+                "tier": "",
+                "start_date": term["start_date"],
+                "end_date": "",
+            }
+        )
+        usual = PLANTED["usual_quantity"]
+        price = next(
+            Decimal(line["contract_price"])
+            for line in self.tables["contract_lines"]
+            if line["contract_id"] == EXAMPLE_CONTRACT and line["ndc11"] == usual["ndc11"]
+        )
+        for i, qty in enumerate(usual["quantities"].split(), start=1):
+            dm_date = date(2023, 11, 6) + timedelta(days=28 * i)
+            invoice_date = dm_date - timedelta(days=10)
+            amount = _money((self.wac_at(usual["ndc11"], invoice_date) - price) * Decimal(qty))
+            self.tables["claim_history"].append(
+                {
+                    "wholesaler_id": EXAMPLE_DC["dc_key"],
+                    "dm_no": f"DM{dm_date:%m%d%y}{9000 + i}",
+                    "dm_date": dm_date.isoformat(),
+                    "dm_purpose": "00",
+                    "line_no": "1",
+                    "invoice_no": f"INV8{9000000 + i}",
+                    "invoice_line": "1",
+                    "invoice_date": invoice_date.isoformat(),
+                    "ndc11": usual["ndc11"],
+                    "customer_key": usual["kunnr"],
+                    "contract_id": EXAMPLE_CONTRACT,
+                    "quantity": qty,
+                    "amount": str(amount),
+                    "status": "PAID",
+                    "paid_quantity": qty,
+                    "allowed_amount": str(amount),
+                }
+            )
 
     # --- output ----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ import hashlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -298,6 +298,20 @@ def _merge_leie(previous: dict[str, Any], obj: m.LeieExclusion) -> None:
     obj.waiverdate = obj.waiverdate or previous["waiverdate"]
 
 
+def _merge_dea(session: Session, previous: dict[str, Any], obj: m.DeaRegistration) -> None:
+    """A registration a newer snapshot shows inactive, without saying since when, stopped
+    after the last snapshot that showed it active: a sale up to that snapshot's date was made
+    under an active registration (brief §9.4), a later one may not have been."""
+    if obj.active or obj.inactive_from is not None:
+        return
+    if previous["active"]:
+        seen = session.get(m.ReferenceSnapshot, previous["snapshot_id"])
+        if seen is not None:
+            obj.inactive_from = seen.snapshot_date + timedelta(days=1)
+    else:
+        obj.inactive_from = previous["inactive_from"]
+
+
 def _apply_merge(
     session: Session, parsed: ParsedFile, built: list[tuple[int, Row]], errors: list[str]
 ) -> None:
@@ -321,6 +335,8 @@ def _apply_merge(
             previous = merger.upsert(values)
             if previous is not None and model is m.LeieExclusion:
                 _merge_leie(previous, merger.existing[_key(values, merger.key)])
+            if previous is not None and model is m.DeaRegistration:
+                _merge_dea(session, previous, merger.existing[_key(values, merger.key)])
         session.flush()
 
 

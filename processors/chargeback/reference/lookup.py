@@ -563,7 +563,8 @@ class DeaStatus:
 
     @property
     def active(self) -> bool:
-        return self.period is not None and self.period.active
+        """In force and active at the date asked about (the only case without problems)."""
+        return self.period is not None and not self.problems
 
 
 @Batched
@@ -604,9 +605,10 @@ def _dea_status(dea_no: str, day: date, periods: Sequence[m.DeaRegistration]) ->
             else f"DEA {dea_no} was not registered yet"
         )
         return DeaStatus(dea_no, True, None, last, (why,))
-    if not period.active:
+    if not period.active_on(day):
+        since = f" since {period.inactive_from}" if period.inactive_from else ""
         return DeaStatus(
-            dea_no, True, period, last, (f"DEA {dea_no} is inactive (retired or revoked)",)
+            dea_no, True, period, last, (f"DEA {dea_no} is inactive (retired or revoked){since}",)
         )
     return DeaStatus(dea_no, True, period, last)
 

@@ -334,6 +334,12 @@ class DeaRegistration(Base):
     ``effective_from`` is when this period began (None = unknown, treated as always);
     the registration covers an invoice date D when effective_from <= D <= expiration_date.
     ``schedules`` is a space-separated token list such as ``2 2N 3 3N 4 5``.
+
+    ``active`` is the registrant data's activity flag *as of the snapshot*; ``inactive_from``
+    is the first day the registration stopped being active (retired, surrendered, revoked).
+    A sale made before that day was made under an active registration, whatever the flag says
+    today; an inactive row without the date is inactive for its whole period (nothing says
+    when it stopped, so no sale under it can be trusted).
     """
 
     __tablename__ = "cb_dea_registration"
@@ -354,11 +360,18 @@ class DeaRegistration(Base):
     state: Mapped[str] = mapped_column(String(2), default="")
     zip5: Mapped[str] = mapped_column(String(5), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    inactive_from: Mapped[date | None] = mapped_column(Date)
     snapshot_id: Mapped[int] = _snapshot_fk()
 
     @property
     def schedule_set(self) -> frozenset[str]:
         return frozenset(self.schedules.split())
+
+    def active_on(self, day: date) -> bool:
+        """Was the registration active on ``day`` (brief §9.4: decide on the invoice date)?"""
+        if self.inactive_from is not None:
+            return day < self.inactive_from
+        return self.active
 
 
 class NppesProvider(Base):
