@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -73,8 +73,12 @@ def _create_tables(engine: Engine, backend: str) -> None:
                 if backend == "sqlite":
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 REFERENCE_METADATA.create_all(conn)
+                _add_missing_columns(conn)
                 conn.commit()
             return
+        except StepFailed:
+            engine.dispose()
+            raise
         except DBAPIError as exc:
             if attempt + 1 < _CREATE_ATTEMPTS:
                 continue
@@ -83,6 +87,31 @@ def _create_tables(engine: Engine, backend: str) -> None:
             raise TransientError(
                 f"cannot open the chargeback tables on the {backend} database: {exc.orig}"
             ) from None
+
+
+def _add_missing_columns(conn: Connection) -> None:
+    """Bring tables an older flowspec created up to the models: ``create_all`` skips tables
+    that exist, so a column added since (e.g. ``cb_dea_registration.inactive_from``) would
+    fail every query of a store kept across an upgrade. Only nullable columns are added, which
+    needs no data; anything else is a change no automatic step should guess, so it is said."""
+    inspector = inspect(conn)
+    preparer = conn.dialect.identifier_preparer
+    for table in REFERENCE_METADATA.sorted_tables:
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                raise StepFailed(
+                    f"the chargeback table {table.name} was created by an older flowspec and "
+                    f"lacks the required column {column.name}; load the reference data into a "
+                    "new database (flowspec-chargeback load-reference DIR --db URL)"
+                )
+            kind = column.type.compile(dialect=conn.dialect)
+            conn.exec_driver_sql(
+                f"ALTER TABLE {preparer.format_table(table)} "
+                f"ADD COLUMN {preparer.format_column(column)} {kind}"
+            )
 
 
 @contextmanager
