@@ -3,8 +3,10 @@
 A realistic 844 is generated from the shipped reference data (processors/chargeback/reference/
 data): every line pairs an active, chargeback-eligible GPO contract with one of its contract
 NDCs (contract price and WAC in force on the invoice date) and a roster member of the
-contract's GPO whose class of trade the contract allows, so the rule steps do their full work
-instead of stopping at the first rejection. Invoice numbers are distinct.
+contract's GPO whose class of trade the contract allows, whose DEA registration is in force
+and whose state the distributor is licensed for: a claim like a legitimate wholesaler's, mostly
+paid, with the planted exclusions and 340B flags of the reference set still turning up.
+Invoice numbers are distinct.
 
 Measured in one process, each on a fresh SQLite file:
   floor     parse_844 + insert every line into one SQLAlchemy Core table in one transaction
@@ -99,9 +101,23 @@ def eligible_pairs() -> list[tuple[dict[str, str], list[tuple[str, Decimal, Deci
             price = Decimal(r["contract_price"])
             if price < wac[r["ndc11"]]:
                 ndcs.setdefault(r["contract_id"], []).append((r["ndc11"], price, wac[r["ndc11"]]))
+    # the example claim's distributor (DEA RA7301194) may ship only to the states it is licensed in
+    dc = next(r for r in _csv("wholesaler_dc") if r["dea"] == "RA7301194")
+    licensed = set(dc["licensed_states"].split("|"))
+    # and a buyer of controlled products needs a registration in force on the invoice date
+    registered = {
+        r["dea_no"]
+        for r in _csv("dea")
+        if r["active"] == "Y"
+        and _covers(r["effective_from"] or "0001-01-01", r["expiration_date"], INVOICE_DATE)
+    }
     roster: dict[str, list[dict[str, str]]] = {}
     for r in _csv("gpo_roster"):
-        if r["dea"] and _covers(r["membership_start_date"], r["membership_end_date"], INVOICE_DATE):
+        if (
+            r["dea"] in registered
+            and r["state"] in licensed
+            and _covers(r["membership_start_date"], r["membership_end_date"], INVOICE_DATE)
+        ):
             roster.setdefault(r["gpo_id"], []).append(r)
     triples = []
     for c in _csv("contracts"):
