@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -82,14 +82,10 @@ class DuplicateCheck(RuleStep):
         customers = {line.line: ref(lookup.resolve_customer, line.customer) for line in claim.lines}
         duplicate_customers = self._customers(claim, customers, findings)
 
-        records: list[history.LineRecord] = []
-        net_quantity: dict[str, str] = {}
-        seen_in_claim: dict[str, int] = {}
-        duplicates = 0
+        keyed: list[tuple[ClaimLine, _Keys]] = []
         for line in claim.lines:
-            match = customers[line.line]
-            keyed = _keys(line, dc_keys, match)
-            if keyed is None:
+            keys = _keys(line, dc_keys, customers[line.line])
+            if keys is None:
                 findings.append(
                     Finding(
                         line.line,
@@ -99,11 +95,49 @@ class DuplicateCheck(RuleStep):
                         "invoice number, NDC or quantity missing: cannot check for duplicates",
                     )
                 )
-                continue
-            hard, soft, candidates, soft_candidates = keyed
+            else:
+                keyed.append((line, keys))
+        # The ledger is read once for the whole claim: every earlier line under any hard key,
+        # then soft matches for the lines no earlier run claimed under a hard key (only those
+        # reach the soft-key rule). The step's own rows are written after, and ignored anyway.
+        prior_by_key = history.prior_lines(
+            session, (k for line, keys in keyed if not line.is_credit for k in keys.hards), run_id
+        )
+        prior = {
+            line.line: sorted(
+                (r for k in keys.hards for r in prior_by_key.get(k, ())),
+                key=history.recorded_order,
+            )
+            for line, keys in keyed
+        }
+        soft_by_key = history.soft_matches(
+            session,
+            (
+                k
+                for line, keys in keyed
+                if not line.is_credit and not prior[line.line]
+                for k in keys.softs
+            ),
+            run_id,
+        )
+
+        records: list[history.LineRecord] = []
+        net_quantity: dict[str, str] = {}
+        seen_in_claim: dict[str, int] = {}
+        duplicates = 0
+        for line, keys in keyed:
             assert line.quantity is not None
+            similar = sorted(
+                (
+                    r
+                    for k in keys.softs
+                    for r in soft_by_key.get(k, ())
+                    if r.hard_key not in keys.hards
+                ),
+                key=history.recorded_order,
+            )
             finding, net, original = self._line(
-                session, line, hard, candidates, soft_candidates, seen_in_claim, run_id
+                line, keys.hard, prior[line.line], similar, seen_in_claim
             )
             findings.append(finding)
             if finding.code == "28" and finding.outcome == "reject":
@@ -113,13 +147,13 @@ class DuplicateCheck(RuleStep):
             records.append(
                 history.LineRecord(
                     line_no=str(line.line),
-                    hard_key=hard,
-                    soft_key=soft,
+                    hard_key=keys.hard,
+                    soft_key=keys.soft,
                     invoice_no=line.invoice_number or "",
                     invoice_line=_invoice_line(line),
                     invoice_date=line.invoice_date,
                     ndc11=line.ndc11 or "",
-                    customer_key=match.key,
+                    customer_key=customers[line.line].key,
                     contract_id=line.contract_id or "",
                     quantity=line.quantity,
                     amount=line.claimed_amount if line.claimed_amount is not None else ZERO,
@@ -161,12 +195,15 @@ class DuplicateCheck(RuleStep):
     ) -> bool:
         if not claim.debit_memo:
             return False
-        earlier = [
-            r
-            for key in dc_keys
-            for r in history.debit_memo_seen(session, key, claim.debit_memo, run_id)
-        ]
-        if not earlier:
+        earlier = next(
+            (
+                row
+                for key in dc_keys
+                if (row := history.debit_memo_seen(session, key, claim.debit_memo, run_id))
+            ),
+            None,
+        )
+        if earlier is None:
             return False
         if claim.is_resubmission:
             findings.append(
@@ -181,8 +218,8 @@ class DuplicateCheck(RuleStep):
             return False
         where = (
             "the loaded claim history"
-            if earlier[0].run_id == LOADED_HISTORY_RUN
-            else f"run {earlier[0].run_id}"
+            if earlier.run_id == LOADED_HISTORY_RUN
+            else f"run {earlier.run_id}"
         )
         findings.append(
             Finding(
@@ -233,15 +270,17 @@ class DuplicateCheck(RuleStep):
 
     @staticmethod
     def _line(
-        session: Session,
         line: ClaimLine,
         hard: str,
-        candidates: tuple[str, ...],
-        soft_candidates: tuple[str, ...],
+        prior: list[ClaimLineHistory],
+        similar: list[ClaimLineHistory],
         seen_in_claim: dict[str, int],
-        run_id: str,
     ) -> tuple[Finding, Decimal | None, int | None]:
-        """(finding, quantity still payable, id of the line this one resubmits)."""
+        """(finding, quantity still payable, id of the line this one resubmits).
+
+        ``prior`` holds the earlier lines under the line's hard keys, ``similar`` those under
+        its soft keys only, both oldest first.
+        """
         assert line.quantity is not None
         n = line.line
         if line.is_credit:
@@ -266,7 +305,6 @@ class DuplicateCheck(RuleStep):
                 ZERO,
                 None,
             )
-        prior = history.prior_lines(session, candidates, run_id)
         paid = [r for r in prior if r.status == "PAID"]
         net_paid = history.net_paid_quantity(paid)
         if paid and net_paid > 0:
@@ -335,11 +373,6 @@ class DuplicateCheck(RuleStep):
                 line.quantity,
                 paid[-1].id,
             )
-        similar = [
-            r
-            for r in history.soft_matches(session, soft_candidates, run_id)
-            if r.hard_key not in candidates
-        ]
         if similar:
             return (
                 Finding(
@@ -360,31 +393,23 @@ def _invoice_line(line: ClaimLine) -> str:
     return line.invoice_line or line.line_id
 
 
-def _keys(
-    line: ClaimLine, dc_keys: tuple[str, ...], match: lookup.CustomerMatch
-) -> tuple[str, str, tuple[str, ...], tuple[str, ...]] | None:
-    """(hard key, soft key, every hard key and soft key an earlier run may have used)."""
+class _Keys(NamedTuple):
+    """A line's own hard and soft key, and every one an earlier run may have used for it."""
+
+    hard: str
+    soft: str
+    hards: tuple[str, ...]
+    softs: tuple[str, ...]
+
+
+def _keys(line: ClaimLine, dc_keys: tuple[str, ...], match: lookup.CustomerMatch) -> _Keys | None:
     if not line.invoice_number or not line.ndc11 or line.quantity is None:
         return None
     invoice_line = _invoice_line(line)
-    hard = history.hard_key(dc_keys[0], line.invoice_number, invoice_line, line.ndc11, match.key)
-    soft = history.soft_key(
-        dc_keys[0], line.invoice_number, line.ndc11, match.key, line.invoice_date, line.quantity
+    # the line's own key first: the first hard and soft key are then its own
+    customers = (match.key, *match.candidate_keys)
+    hards = history.hard_keys(dc_keys, line.invoice_number, invoice_line, line.ndc11, customers)
+    softs = history.soft_keys(
+        dc_keys, line.invoice_number, line.ndc11, customers, line.invoice_date, line.quantity
     )
-    hards = tuple(
-        dict.fromkeys(
-            history.hard_key(dc, line.invoice_number, invoice_line, line.ndc11, cust)
-            for dc in dc_keys
-            for cust in match.candidate_keys
-        )
-    )
-    softs = tuple(
-        dict.fromkeys(
-            history.soft_key(
-                dc, line.invoice_number, line.ndc11, cust, line.invoice_date, line.quantity
-            )
-            for dc in dc_keys
-            for cust in match.candidate_keys
-        )
-    )
-    return hard, soft, hards, softs
+    return _Keys(hard=hards[0], soft=softs[0], hards=hards, softs=softs)
