@@ -4,7 +4,8 @@ Convention for passing claims and results between steps (through the store, as
 ``StepResult.data``, so everything here is plain JSON on the wire):
 
 * ``chargeback.extract-identifiers`` returns ``data={"claim": claim.to_json()}``; a later step
-  rebuilds it with ``Claim.from_json(context.outputs_of("extract-identifiers")["claim"])``.
+  rebuilds it with ``Claim.from_json(context.outputs_of("extract-identifiers")["claim"])``, or
+  ``shared_claim(...)`` to decode it once for all the steps that ask.
 * every rule processor returns ``data={"findings": [finding.to_json(), ...]}``: one
   :class:`Finding` per (line, rule) it decided; ``line == 0`` means the whole debit memo.
 * chargeback resolution folds the findings into one :class:`LineDecision` per line, which is
@@ -24,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -255,6 +257,31 @@ class Claim(JsonRecord):
         return tuple(seen.values())
 
 
+#: (claim JSON object, its Claim), newest last; see shared_claim
+_shared: list[tuple[object, Claim]] = []
+_SHARED_KEPT = 2
+_shared_lock = threading.Lock()
+
+
+def shared_claim(data: Any) -> Claim:
+    """``Claim.from_json(data)`` for claim JSON that several steps share and none changes.
+
+    The engine hands every step after intake the very object intake returned as
+    ``data["claim"]``, and never changes it; decoding a 10,000-line claim takes a good part of
+    a second, once per step. So the Claim of the last few such objects is kept, by identity
+    (holding the object, so its id cannot be reused), and decoded once however many steps
+    ask. Claims are frozen, so sharing one is safe; the JSON must not be changed afterwards.
+    """
+    with _shared_lock:  # parallel steps wait for the one decoding rather than each decode
+        for obj, claim in _shared:
+            if obj is data:
+                return claim
+        claim = Claim.from_json(data)
+        _shared.append((data, claim))
+        del _shared[:-_SHARED_KEPT]
+        return claim
+
+
 def summary_issues(claim: Claim) -> tuple[Issue, ...]:
     """Debit-memo level problems, computed the same way whatever the claim was read from."""
     issues: list[Issue] = []
@@ -323,8 +350,12 @@ _T = TypeVar("_T")
 
 
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool or kind is float:
+        return value  # most values of a claim: nothing to do
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _encode(getattr(value, name)) for name in names}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.date):
@@ -332,6 +363,23 @@ def _encode(value: Any) -> Any:
     if isinstance(value, tuple | list):
         return [_encode(v) for v in value]
     return value
+
+
+#: dataclass -> its field names; any other type -> None (asked once per class, not per record)
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = (
+            tuple(f.name for f in dataclasses.fields(kind))
+            if dataclasses.is_dataclass(kind)
+            else None
+        )
+        _FIELD_NAMES[kind] = names
+        return names
 
 
 #: decodes one JSON value to an annotated type; the path names the value in error messages
@@ -348,6 +396,8 @@ def _decoder(tp: Any) -> _Decoder:
         options = get_args(tp)
         nullable = type(None) in options
         (inner,) = [o for o in options if o is not type(None)]
+        if _is_scalar(inner):
+            return _scalar_decoder(inner, nullable)
         decode_inner = _decoder(inner)
 
         def decode_optional(data: Any, path: str) -> Any:
@@ -365,9 +415,24 @@ def _decoder(tp: Any) -> _Decoder:
         return _tuple_decoder(_decoder(item_type))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _record_decoder(tp)
+    return _scalar_decoder(tp, nullable=False)
+
+
+def _is_scalar(tp: Any) -> bool:
+    return get_origin(tp) is None and not (isinstance(tp, type) and dataclasses.is_dataclass(tp))
+
+
+def _scalar_decoder(tp: type, nullable: bool) -> _Decoder:
+    """A scalar value, optional or not, in one call: a claim has hundreds of thousands."""
+    # JSON's own types arrive as they are (bool is an int subclass, so compare exact types)
+    exact = tp if tp in (str, int, bool, float) else None
 
     def decode_scalar(data: Any, path: str) -> Any:
+        if type(data) is exact:
+            return data
         if data is None:
+            if nullable:
+                return None
             raise _null(path)
         return _decode_scalar(tp, data, path)
 

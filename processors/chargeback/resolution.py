@@ -49,6 +49,7 @@ from processors.chargeback.claim import (
     LineDecision,
     Status,
     chargeback_amount,
+    shared_claim,
 )
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
@@ -83,7 +84,7 @@ def claim_from_upstream(context: StepContext, step: str | None = None) -> tuple[
         up = context.upstream.get(name)
         if up is not None and "claim" in up.data:
             try:
-                return name, Claim.from_json(up.data["claim"])
+                return name, shared_claim(up.data["claim"])
             except ValueError as exc:
                 raise StepFailed(
                     f"the claim published by step '{name}' is malformed: {exc}"
