@@ -73,7 +73,7 @@ class JsonRecord:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         """Rebuild from ``to_json`` output; a wrong shape raises ValueError naming the path."""
-        return typing.cast(Self, _decoder(typing.cast(type, cls))(data, cls.__name__.lower()))
+        return typing.cast(Self, _decode(cls, data, cls.__name__.lower()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -382,8 +382,29 @@ def _field_names(kind: type) -> tuple[str, ...] | None:
         return names
 
 
-#: decodes one JSON value to an annotated type; the path names the value in error messages
-_Decoder = Callable[[Any, str], Any]
+#: decodes one JSON value to an annotated type
+_Decoder = Callable[[Any], Any]
+
+
+class _Invalid(ValueError):
+    """A value that does not decode. Where it sits is added on the way out (innermost
+    first), so decoding builds no path text unless something is wrong."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.where: list[str] = []
+
+    def message(self, root: str) -> str:
+        return f"{root}{''.join(reversed(self.where))}: {self.reason}"
+
+
+def _decode(tp: Any, data: Any, root: str) -> Any:
+    """``data`` as ``tp``; ValueError naming the path from ``root`` to the bad value."""
+    try:
+        return _decoder(tp)(data)
+    except _Invalid as exc:
+        raise ValueError(exc.message(root)) from None
 
 
 @functools.cache
@@ -400,12 +421,12 @@ def _decoder(tp: Any) -> _Decoder:
             return _scalar_decoder(inner, nullable)
         decode_inner = _decoder(inner)
 
-        def decode_optional(data: Any, path: str) -> Any:
+        def decode_optional(data: Any) -> Any:
             if data is None:
                 if nullable:
                     return None
-                raise _null(path)
-            return decode_inner(data, path)
+                raise _null()
+            return decode_inner(data)
 
         return decode_optional
     if origin is Literal:
@@ -427,40 +448,47 @@ def _scalar_decoder(tp: type, nullable: bool) -> _Decoder:
     # JSON's own types arrive as they are (bool is an int subclass, so compare exact types)
     exact = tp if tp in (str, int, bool, float) else None
 
-    def decode_scalar(data: Any, path: str) -> Any:
+    def decode_scalar(data: Any) -> Any:
         if type(data) is exact:
             return data
         if data is None:
             if nullable:
                 return None
-            raise _null(path)
-        return _decode_scalar(tp, data, path)
+            raise _null()
+        return _decode_scalar(tp, data)
 
     return decode_scalar
 
 
-def _null(path: str) -> ValueError:
-    return ValueError(f"{path}: must not be null")
+def _null() -> _Invalid:
+    return _Invalid("must not be null")
 
 
 def _literal_decoder(allowed: tuple[Any, ...]) -> _Decoder:
-    def decode_literal(data: Any, path: str) -> Any:
+    def decode_literal(data: Any) -> Any:
         if data is None:
-            raise _null(path)
+            raise _null()
         if data not in allowed:
-            raise ValueError(f"{path}: {data!r} is not one of {', '.join(map(repr, allowed))}")
+            raise _Invalid(f"{data!r} is not one of {', '.join(map(repr, allowed))}")
         return data
 
     return decode_literal
 
 
 def _tuple_decoder(decode_item: _Decoder) -> _Decoder:
-    def decode_tuple(data: Any, path: str) -> Any:
+    def decode_tuple(data: Any) -> Any:
         if data is None:
-            raise _null(path)
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a list, got {type(data).__name__}")  # noqa: TRY004
-        return tuple(decode_item(v, f"{path}[{i}]") for i, v in enumerate(data))
+            raise _null()
+        if type(data) is not list and not isinstance(data, list):
+            raise _Invalid(f"expected a list, got {type(data).__name__}")
+        items: list[Any] = []
+        try:
+            for item in data:
+                items.append(decode_item(item))
+        except _Invalid as exc:
+            exc.where.append(f"[{len(items)}]")
+            raise
+        return tuple(items)
 
     return decode_tuple
 
@@ -469,39 +497,46 @@ def _record_decoder(cls: type) -> _Decoder:
     hints = get_type_hints(cls)
     fields = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
 
-    def decode_record(data: Any, path: str) -> Any:
+    def decode_record(data: Any) -> Any:
         if data is None:
-            raise _null(path)
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{path}: expected an object, got {type(data).__name__}")  # noqa: TRY004
+            raise _null()
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise _Invalid(f"expected an object, got {type(data).__name__}")
         if not fields.keys() >= data.keys():
             unknown = sorted(set(data) - set(fields))
-            raise ValueError(f"{path}: unknown field(s) {', '.join(unknown)}")
-        kwargs = {k: fields[k](v, f"{path}.{k}") for k, v in data.items()}
+            raise _Invalid(f"unknown field(s) {', '.join(unknown)}")
+        kwargs: dict[str, Any] = {}
+        name = ""
+        try:
+            for name, value in data.items():
+                kwargs[name] = fields[name](value)
+        except _Invalid as exc:
+            exc.where.append(f".{name}")
+            raise
         try:
             return cls(**kwargs)
         except TypeError as exc:  # a required field is absent
-            raise ValueError(f"{path}: {exc}") from None
+            raise _Invalid(str(exc)) from None
 
     return decode_record
 
 
-def _decode_scalar(tp: type[_T], data: Any, path: str) -> _T:
+def _decode_scalar(tp: type[_T], data: Any) -> _T:
     if tp is Decimal:
         if not isinstance(data, str):
-            raise ValueError(f"{path}: a decimal travels as a string, got {data!r}")
+            raise _Invalid(f"a decimal travels as a string, got {data!r}")
         try:
             return typing.cast(_T, Decimal(data))
         except InvalidOperation:
-            raise ValueError(f"{path}: {data!r} is not a decimal number") from None
+            raise _Invalid(f"{data!r} is not a decimal number") from None
     if tp is dt.date:
         try:
             return typing.cast(_T, dt.date.fromisoformat(data))
         except (TypeError, ValueError):
-            raise ValueError(f"{path}: {data!r} is not an ISO date (YYYY-MM-DD)") from None
+            raise _Invalid(f"{data!r} is not an ISO date (YYYY-MM-DD)") from None
     # bool is an int subclass: check it first so true never decodes as 1 and 1 never as true
     if tp is int and (isinstance(data, bool) or not isinstance(data, int)):
-        raise ValueError(f"{path}: expected an integer, got {data!r}")
+        raise _Invalid(f"expected an integer, got {data!r}")
     if not isinstance(data, tp):
-        raise ValueError(f"{path}: expected {tp.__name__}, got {type(data).__name__}")  # noqa: TRY004
+        raise _Invalid(f"expected {tp.__name__}, got {type(data).__name__}")
     return data
