@@ -65,6 +65,8 @@ REQUIRED_LINE_FIELDS = (
 class JsonRecord:
     """Mixin: typed JSON round trip driven by the dataclass field annotations."""
 
+    __slots__ = ()
+
     def to_json(self) -> dict[str, Any]:
         encoded = _encode(self)
         assert isinstance(encoded, dict)
@@ -76,7 +78,7 @@ class JsonRecord:
         return typing.cast(Self, _decode(cls, data, cls.__name__.lower()))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Identifier(JsonRecord):
     """One party identifier as submitted, with the verdict of its format/check-digit test.
 
@@ -92,7 +94,7 @@ class Identifier(JsonRecord):
     qualifier: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Address(JsonRecord):
     lines: tuple[str, ...] = ()
     city: str | None = None
@@ -101,7 +103,7 @@ class Address(JsonRecord):
     country: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Party(JsonRecord):
     """A distributor, manufacturer or end customer with every identifier it was sent with.
 
@@ -123,7 +125,7 @@ class Party(JsonRecord):
         return tuple(i for i in self.identifiers if i.valid)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Issue(JsonRecord):
     """A problem intake found in one field.
 
@@ -136,7 +138,7 @@ class Issue(JsonRecord):
     message: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ClaimLine(JsonRecord):
     """One claimed sale. ``line`` is the 1-based position in the claim (what findings refer to);
     ``line_id`` is the wholesaler's own line id (PAD01), echoed verbatim in the 849;
@@ -190,7 +192,7 @@ class ClaimLine(JsonRecord):
         return chargeback_amount(self.wac, self.contract_price, self.quantity)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Envelope(JsonRecord):
     """The X12 interchange/group/transaction envelope, kept so the 849 can answer in kind."""
 
@@ -209,7 +211,7 @@ class Envelope(JsonRecord):
     version: str = "004010"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Claim(JsonRecord):
     """One debit memo. ``format`` is what the document was; ``extractor`` how it was read
     (``x12-844``, ``offline``, ``llm:<model>``) and ``document_sha256`` which bytes, both for
@@ -309,7 +311,7 @@ def summary_issues(claim: Claim) -> tuple[Issue, ...]:
     return tuple(issues)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Finding(JsonRecord):
     """One rule's verdict on one line (``line == 0``: the whole debit memo).
 
@@ -325,7 +327,7 @@ class Finding(JsonRecord):
     amount: Decimal | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class LineDecision(JsonRecord):
     """The final answer for one claim line, as the 849 reports it.
 

@@ -117,7 +117,7 @@ class Delimiters:
     segment: str = "~"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Segment:
     """One segment; ``el(1)`` is the first element after the id, "" when absent."""
 
