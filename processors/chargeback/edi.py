@@ -374,7 +374,7 @@ def _qualifier(seg: Segment, n: int, known: dict[str, str] | dict[str, str | Non
     return value
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Header:
     purpose: str | None = None
     transaction_type: str | None = None
@@ -385,7 +385,7 @@ class _Header:
     currency: str = "USD"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _PartyDraft:
     role: str
     name: str | None
@@ -409,7 +409,7 @@ class _PartyDraft:
         return Party(self.role, self.name, tuple(self.identifiers), address)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _LineDraft:
     pad: Segment
     line: int
