@@ -79,7 +79,7 @@ class DuplicateCheck(RuleStep):
         findings: list[Finding] = []
         dm_duplicate = self._debit_memo(session, claim, dc_keys, run_id, findings)
 
-        customers = {line.line: ref(lookup.resolve_customer, line.customer) for line in claim.lines}
+        customers = _resolve_customers(ref, claim)
         duplicate_customers = self._customers(claim, customers, findings)
 
         keyed: list[tuple[ClaimLine, _Keys]] = []
@@ -235,36 +235,40 @@ class DuplicateCheck(RuleStep):
 
     @staticmethod
     def _customers(
-        claim: Claim, customers: Mapping[int, lookup.CustomerMatch], findings: list[Finding]
+        claim: Claim, customers: Mapping[int, _Customer], findings: list[Finding]
     ) -> int:
         """Count claim customers whose identifiers point at more than one customer record."""
         flagged: dict[str, str] = {}
         for line in claim.lines:
-            match = customers[line.line]
-            if match.conflict:
-                owners = ", ".join(f"{i} -> {k}" for i, k in sorted(match.by_identifier.items()))
+            customer = customers[line.line]
+            if customer.conflict:
+                by_identifier = customer.match.by_identifier
+                owners = ", ".join(f"{i} -> {k}" for i, k in sorted(by_identifier.items()))
                 flagged.setdefault(
-                    match.key,
+                    customer.key,
                     f"identifiers belong to different customers ({owners}); not picking one",
                 )
         names_by_ident: dict[str, set[str]] = defaultdict(set)
+        normalized: dict[str, str] = {}
         for line in claim.lines:
+            raw = (line.customer.name if line.customer else "") or ""
+            name = normalized.get(raw)
+            if name is None:
+                name = normalized[raw] = normalize_name(raw)
             for ident in lookup.party_identifiers(line.customer):
-                names_by_ident[ident].add(
-                    normalize_name((line.customer.name if line.customer else "") or "")
-                )
+                names_by_ident[ident].add(name)
         shared = {i: n for i, n in names_by_ident.items() if len(n) > 1}
         for line in claim.lines:
-            match = customers[line.line]
-            clash = [i for i in match.identifiers if i in shared]
+            customer = customers[line.line]
+            clash = [i for i in customer.match.identifiers if i in shared]
             if clash:
                 flagged.setdefault(
-                    match.key,
+                    customer.key,
                     f"{clash[0]} is sent for different customers: {', '.join(sorted(shared[clash[0]]))}",
                 )
-            if match.key in flagged:
+            if customer.key in flagged:
                 findings.append(
-                    Finding(line.line, RULE_CUSTOMER, "review", "25", flagged[match.key])
+                    Finding(line.line, RULE_CUSTOMER, "review", "25", flagged[customer.key])
                 )
         return len(flagged)
 
@@ -393,6 +397,34 @@ def _invoice_line(line: ClaimLine) -> str:
     return line.invoice_line or line.line_id
 
 
+class _Customer(NamedTuple):
+    """A claim customer as resolved, with what the step files its lines under, worked out
+    once per customer rather than per line (CustomerMatch derives it on every access)."""
+
+    match: lookup.CustomerMatch
+    key: str
+    #: the key, then every key an earlier run may have filed the customer under
+    keys: tuple[str, ...]
+    conflict: bool
+
+
+def _resolve_customers(ref: lookup.Memo, claim: Claim) -> dict[int, _Customer]:
+    """Each line's customer. The memo answers a repeated party with the same match object, so
+    the match's identity says which lines share a customer."""
+    seen: dict[int, _Customer] = {}
+    by_line: dict[int, _Customer] = {}
+    for line in claim.lines:
+        match = ref(lookup.resolve_customer, line.customer)
+        customer = seen.get(id(match))  # seen holds the match: its id stays its own
+        if customer is None:
+            key = match.key
+            customer = seen[id(match)] = _Customer(
+                match, key, (key, *match.candidate_keys), match.conflict
+            )
+        by_line[line.line] = customer
+    return by_line
+
+
 class _Keys(NamedTuple):
     """A line's own hard and soft key, and every one an earlier run may have used for it."""
 
@@ -402,14 +434,13 @@ class _Keys(NamedTuple):
     softs: tuple[str, ...]
 
 
-def _keys(line: ClaimLine, dc_keys: tuple[str, ...], match: lookup.CustomerMatch) -> _Keys | None:
+def _keys(line: ClaimLine, dc_keys: tuple[str, ...], customer: _Customer) -> _Keys | None:
     if not line.invoice_number or not line.ndc11 or line.quantity is None:
         return None
     invoice_line = _invoice_line(line)
-    # the line's own key first: the first hard and soft key are then its own
-    customers = (match.key, *match.candidate_keys)
-    hards = history.hard_keys(dc_keys, line.invoice_number, invoice_line, line.ndc11, customers)
+    # the line's own customer key first: the first hard and soft key are then its own
+    hards = history.hard_keys(dc_keys, line.invoice_number, invoice_line, line.ndc11, customer.keys)
     softs = history.soft_keys(
-        dc_keys, line.invoice_number, line.ndc11, customers, line.invoice_date, line.quantity
+        dc_keys, line.invoice_number, line.ndc11, customer.keys, line.invoice_date, line.quantity
     )
     return _Keys(hard=hards[0], soft=softs[0], hards=hards, softs=softs)
