@@ -30,7 +30,7 @@ import types
 import typing
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Literal, Self, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, Generic, Literal, Self, TypeVar, get_args, get_origin, get_type_hints
 
 IdentifierKind = Literal["dea", "hin", "gln", "npi", "340b", "custom"]
 Outcome = Literal["pass", "adjust", "reject", "review"]
@@ -259,29 +259,39 @@ class Claim(JsonRecord):
         return tuple(seen.values())
 
 
-#: (claim JSON object, its Claim), newest last; see shared_claim
-_shared: list[tuple[object, Claim]] = []
-_SHARED_KEPT = 2
-_shared_lock = threading.Lock()
+_V = TypeVar("_V")
 
 
-def shared_claim(data: Any) -> Claim:
-    """``Claim.from_json(data)`` for claim JSON that several steps share and none changes.
+class DecodeOnce(Generic[_V]):
+    """A decoder for JSON that several steps share and none changes, decoding each object once.
 
-    The engine hands every step after intake the very object intake returned as
-    ``data["claim"]``, and never changes it; decoding a 10,000-line claim takes a good part of
-    a second, once per step. So the Claim of the last few such objects is kept, by identity
-    (holding the object, so its id cannot be reused), and decoded once however many steps
-    ask. Claims are frozen, so sharing one is safe; the JSON must not be changed afterwards.
+    The engine hands every later step the very objects an earlier step returned as data, and
+    never changes them; a 10,000-line claim (or its 40,000 findings) takes a good part of a
+    second to decode, once per step that reads it. So the values of the last ``kept`` objects
+    are kept, by identity (holding the object, so its id cannot be reused), however many
+    steps ask. The values must be immutable (frozen records, tuples) and the JSON must not be
+    changed after it is published.
     """
-    with _shared_lock:  # parallel steps wait for the one decoding rather than each decode
-        for obj, claim in _shared:
-            if obj is data:
-                return claim
-        claim = Claim.from_json(data)
-        _shared.append((data, claim))
-        del _shared[:-_SHARED_KEPT]
-        return claim
+
+    def __init__(self, decode: Callable[[Any], _V], *, kept: int = 2) -> None:
+        self._decode = decode
+        self._size = kept
+        self._kept: list[tuple[object, _V]] = []  # newest last
+        self._lock = threading.Lock()
+
+    def __call__(self, data: Any) -> _V:
+        with self._lock:  # parallel steps wait for the one decoding rather than each decode
+            for obj, value in self._kept:
+                if obj is data:
+                    return value
+            value = self._decode(data)
+            self._kept.append((data, value))
+            del self._kept[: -self._size]
+            return value
+
+
+#: ``Claim.from_json`` for the claim intake publishes (``data["claim"]``)
+shared_claim: DecodeOnce[Claim] = DecodeOnce(Claim.from_json)
 
 
 def summary_issues(claim: Claim) -> tuple[Issue, ...]:

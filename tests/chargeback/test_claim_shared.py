@@ -1,14 +1,17 @@
-"""shared_claim: a claim JSON object that several steps read is decoded once, and only that
-very object's decoding is reused."""
+"""Published JSON that several steps read (the claim, a rule step's findings) is decoded once,
+and only that very object's decoding is reused."""
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
-from processors.chargeback.claim import Claim, ClaimLine, shared_claim
+from engine.processors import StepContext, Upstream
+from processors.chargeback.claim import Claim, ClaimLine, Finding, shared_claim
+from processors.chargeback.resolution import gather_findings
 
 
 def _wire(debit_memo: str = "DM1") -> dict[str, object]:
@@ -50,3 +53,23 @@ def test_parallel_steps_share_one_decoding() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         claims = list(pool.map(lambda _: shared_claim(wire), range(8)))
     assert all(c is claims[0] for c in claims)
+
+
+def test_findings_are_decoded_once_for_every_step_reading_them(tmp_path: Path) -> None:
+    raw = [Finding(n, "R10", "pass", None, "in force").to_json() for n in (1, 2)]
+    upstream = {"contract-eligibility": Upstream("Succeeded", {}, {"findings": raw})}
+    context = StepContext(
+        run_id="run-1",
+        workflow="chargeback",
+        step="sap-customer-creation",
+        attempt=1,
+        params={},
+        env={},
+        upstream=upstream,
+        workdir=tmp_path,
+        database_url=None,
+    )
+    first = [f for _, f in gather_findings(context).findings]
+    again = [f for _, f in gather_findings(context).findings]
+    assert [f.line for f in first] == [1, 2]
+    assert all(a is b for a, b in zip(first, again, strict=True))
