@@ -4,7 +4,8 @@ Convention for passing claims and results between steps (through the store, as
 ``StepResult.data``, so everything here is plain JSON on the wire):
 
 * ``chargeback.extract-identifiers`` returns ``data={"claim": claim.to_json()}``; a later step
-  rebuilds it with ``Claim.from_json(context.outputs_of("extract-identifiers")["claim"])``.
+  rebuilds it with ``Claim.from_json(context.outputs_of("extract-identifiers")["claim"])``, or
+  ``shared_claim(...)`` to decode it once for all the steps that ask.
 * every rule processor returns ``data={"findings": [finding.to_json(), ...]}``: one
   :class:`Finding` per (line, rule) it decided; ``line == 0`` means the whole debit memo.
 * chargeback resolution folds the findings into one :class:`LineDecision` per line, which is
@@ -24,11 +25,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Literal, Self, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, Generic, Literal, Self, TypeVar, get_args, get_origin, get_type_hints
 
 IdentifierKind = Literal["dea", "hin", "gln", "npi", "340b", "custom"]
 Outcome = Literal["pass", "adjust", "reject", "review"]
@@ -63,6 +65,8 @@ REQUIRED_LINE_FIELDS = (
 class JsonRecord:
     """Mixin: typed JSON round trip driven by the dataclass field annotations."""
 
+    __slots__ = ()
+
     def to_json(self) -> dict[str, Any]:
         encoded = _encode(self)
         assert isinstance(encoded, dict)
@@ -71,10 +75,10 @@ class JsonRecord:
     @classmethod
     def from_json(cls, data: Any) -> Self:
         """Rebuild from ``to_json`` output; a wrong shape raises ValueError naming the path."""
-        return typing.cast(Self, _decoder(typing.cast(type, cls))(data, cls.__name__.lower()))
+        return typing.cast(Self, _decode(cls, data, cls.__name__.lower()))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Identifier(JsonRecord):
     """One party identifier as submitted, with the verdict of its format/check-digit test.
 
@@ -90,7 +94,7 @@ class Identifier(JsonRecord):
     qualifier: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Address(JsonRecord):
     lines: tuple[str, ...] = ()
     city: str | None = None
@@ -99,7 +103,7 @@ class Address(JsonRecord):
     country: str | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Party(JsonRecord):
     """A distributor, manufacturer or end customer with every identifier it was sent with.
 
@@ -121,7 +125,7 @@ class Party(JsonRecord):
         return tuple(i for i in self.identifiers if i.valid)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Issue(JsonRecord):
     """A problem intake found in one field.
 
@@ -134,7 +138,7 @@ class Issue(JsonRecord):
     message: str
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class ClaimLine(JsonRecord):
     """One claimed sale. ``line`` is the 1-based position in the claim (what findings refer to);
     ``line_id`` is the wholesaler's own line id (PAD01), echoed verbatim in the 849;
@@ -188,7 +192,7 @@ class ClaimLine(JsonRecord):
         return chargeback_amount(self.wac, self.contract_price, self.quantity)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Envelope(JsonRecord):
     """The X12 interchange/group/transaction envelope, kept so the 849 can answer in kind."""
 
@@ -207,7 +211,7 @@ class Envelope(JsonRecord):
     version: str = "004010"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Claim(JsonRecord):
     """One debit memo. ``format`` is what the document was; ``extractor`` how it was read
     (``x12-844``, ``offline``, ``llm:<model>``) and ``document_sha256`` which bytes, both for
@@ -255,6 +259,41 @@ class Claim(JsonRecord):
         return tuple(seen.values())
 
 
+_V = TypeVar("_V")
+
+
+class DecodeOnce(Generic[_V]):
+    """A decoder for JSON that several steps share and none changes, decoding each object once.
+
+    The engine hands every later step the very objects an earlier step returned as data, and
+    never changes them; a 10,000-line claim (or its 40,000 findings) takes a good part of a
+    second to decode, once per step that reads it. So the values of the last ``kept`` objects
+    are kept, by identity (holding the object, so its id cannot be reused), however many
+    steps ask. The values must be immutable (frozen records, tuples) and the JSON must not be
+    changed after it is published.
+    """
+
+    def __init__(self, decode: Callable[[Any], _V], *, kept: int = 2) -> None:
+        self._decode = decode
+        self._size = kept
+        self._kept: list[tuple[object, _V]] = []  # newest last
+        self._lock = threading.Lock()
+
+    def __call__(self, data: Any) -> _V:
+        with self._lock:  # parallel steps wait for the one decoding rather than each decode
+            for obj, value in self._kept:
+                if obj is data:
+                    return value
+            value = self._decode(data)
+            self._kept.append((data, value))
+            del self._kept[: -self._size]
+            return value
+
+
+#: ``Claim.from_json`` for the claim intake publishes (``data["claim"]``)
+shared_claim: DecodeOnce[Claim] = DecodeOnce(Claim.from_json)
+
+
 def summary_issues(claim: Claim) -> tuple[Issue, ...]:
     """Debit-memo level problems, computed the same way whatever the claim was read from."""
     issues: list[Issue] = []
@@ -282,7 +321,7 @@ def summary_issues(claim: Claim) -> tuple[Issue, ...]:
     return tuple(issues)
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Finding(JsonRecord):
     """One rule's verdict on one line (``line == 0``: the whole debit memo).
 
@@ -298,7 +337,7 @@ class Finding(JsonRecord):
     amount: Decimal | None = None
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class LineDecision(JsonRecord):
     """The final answer for one claim line, as the 849 reports it.
 
@@ -323,8 +362,12 @@ _T = TypeVar("_T")
 
 
 def _encode(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind = type(value)
+    if kind is str or kind is int or value is None or kind is bool or kind is float:
+        return value  # most values of a claim: nothing to do
+    names = _field_names(kind)
+    if names is not None:
+        return {name: _encode(getattr(value, name)) for name in names}
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.date):
@@ -334,8 +377,46 @@ def _encode(value: Any) -> Any:
     return value
 
 
-#: decodes one JSON value to an annotated type; the path names the value in error messages
-_Decoder = Callable[[Any, str], Any]
+#: dataclass -> its field names; any other type -> None (asked once per class, not per record)
+_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+
+
+def _field_names(kind: type) -> tuple[str, ...] | None:
+    try:
+        return _FIELD_NAMES[kind]
+    except KeyError:
+        names = (
+            tuple(f.name for f in dataclasses.fields(kind))
+            if dataclasses.is_dataclass(kind)
+            else None
+        )
+        _FIELD_NAMES[kind] = names
+        return names
+
+
+#: decodes one JSON value to an annotated type
+_Decoder = Callable[[Any], Any]
+
+
+class _Invalid(ValueError):
+    """A value that does not decode. Where it sits is added on the way out (innermost
+    first), so decoding builds no path text unless something is wrong."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.where: list[str] = []
+
+    def message(self, root: str) -> str:
+        return f"{root}{''.join(reversed(self.where))}: {self.reason}"
+
+
+def _decode(tp: Any, data: Any, root: str) -> Any:
+    """``data`` as ``tp``; ValueError naming the path from ``root`` to the bad value."""
+    try:
+        return _decoder(tp)(data)
+    except _Invalid as exc:
+        raise ValueError(exc.message(root)) from None
 
 
 @functools.cache
@@ -348,14 +429,16 @@ def _decoder(tp: Any) -> _Decoder:
         options = get_args(tp)
         nullable = type(None) in options
         (inner,) = [o for o in options if o is not type(None)]
+        if _is_scalar(inner):
+            return _scalar_decoder(inner, nullable)
         decode_inner = _decoder(inner)
 
-        def decode_optional(data: Any, path: str) -> Any:
+        def decode_optional(data: Any) -> Any:
             if data is None:
                 if nullable:
                     return None
-                raise _null(path)
-            return decode_inner(data, path)
+                raise _null()
+            return decode_inner(data)
 
         return decode_optional
     if origin is Literal:
@@ -365,37 +448,59 @@ def _decoder(tp: Any) -> _Decoder:
         return _tuple_decoder(_decoder(item_type))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _record_decoder(tp)
+    return _scalar_decoder(tp, nullable=False)
 
-    def decode_scalar(data: Any, path: str) -> Any:
+
+def _is_scalar(tp: Any) -> bool:
+    return get_origin(tp) is None and not (isinstance(tp, type) and dataclasses.is_dataclass(tp))
+
+
+def _scalar_decoder(tp: type, nullable: bool) -> _Decoder:
+    """A scalar value, optional or not, in one call: a claim has hundreds of thousands."""
+    # JSON's own types arrive as they are (bool is an int subclass, so compare exact types)
+    exact = tp if tp in (str, int, bool, float) else None
+
+    def decode_scalar(data: Any) -> Any:
+        if type(data) is exact:
+            return data
         if data is None:
-            raise _null(path)
-        return _decode_scalar(tp, data, path)
+            if nullable:
+                return None
+            raise _null()
+        return _decode_scalar(tp, data)
 
     return decode_scalar
 
 
-def _null(path: str) -> ValueError:
-    return ValueError(f"{path}: must not be null")
+def _null() -> _Invalid:
+    return _Invalid("must not be null")
 
 
 def _literal_decoder(allowed: tuple[Any, ...]) -> _Decoder:
-    def decode_literal(data: Any, path: str) -> Any:
+    def decode_literal(data: Any) -> Any:
         if data is None:
-            raise _null(path)
+            raise _null()
         if data not in allowed:
-            raise ValueError(f"{path}: {data!r} is not one of {', '.join(map(repr, allowed))}")
+            raise _Invalid(f"{data!r} is not one of {', '.join(map(repr, allowed))}")
         return data
 
     return decode_literal
 
 
 def _tuple_decoder(decode_item: _Decoder) -> _Decoder:
-    def decode_tuple(data: Any, path: str) -> Any:
+    def decode_tuple(data: Any) -> Any:
         if data is None:
-            raise _null(path)
-        if not isinstance(data, list):
-            raise ValueError(f"{path}: expected a list, got {type(data).__name__}")  # noqa: TRY004
-        return tuple(decode_item(v, f"{path}[{i}]") for i, v in enumerate(data))
+            raise _null()
+        if type(data) is not list and not isinstance(data, list):
+            raise _Invalid(f"expected a list, got {type(data).__name__}")
+        items: list[Any] = []
+        try:
+            for item in data:
+                items.append(decode_item(item))
+        except _Invalid as exc:
+            exc.where.append(f"[{len(items)}]")
+            raise
+        return tuple(items)
 
     return decode_tuple
 
@@ -404,39 +509,46 @@ def _record_decoder(cls: type) -> _Decoder:
     hints = get_type_hints(cls)
     fields = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
 
-    def decode_record(data: Any, path: str) -> Any:
+    def decode_record(data: Any) -> Any:
         if data is None:
-            raise _null(path)
-        if not isinstance(data, Mapping):
-            raise ValueError(f"{path}: expected an object, got {type(data).__name__}")  # noqa: TRY004
+            raise _null()
+        if type(data) is not dict and not isinstance(data, Mapping):
+            raise _Invalid(f"expected an object, got {type(data).__name__}")
         if not fields.keys() >= data.keys():
             unknown = sorted(set(data) - set(fields))
-            raise ValueError(f"{path}: unknown field(s) {', '.join(unknown)}")
-        kwargs = {k: fields[k](v, f"{path}.{k}") for k, v in data.items()}
+            raise _Invalid(f"unknown field(s) {', '.join(unknown)}")
+        kwargs: dict[str, Any] = {}
+        name = ""
+        try:
+            for name, value in data.items():
+                kwargs[name] = fields[name](value)
+        except _Invalid as exc:
+            exc.where.append(f".{name}")
+            raise
         try:
             return cls(**kwargs)
         except TypeError as exc:  # a required field is absent
-            raise ValueError(f"{path}: {exc}") from None
+            raise _Invalid(str(exc)) from None
 
     return decode_record
 
 
-def _decode_scalar(tp: type[_T], data: Any, path: str) -> _T:
+def _decode_scalar(tp: type[_T], data: Any) -> _T:
     if tp is Decimal:
         if not isinstance(data, str):
-            raise ValueError(f"{path}: a decimal travels as a string, got {data!r}")
+            raise _Invalid(f"a decimal travels as a string, got {data!r}")
         try:
             return typing.cast(_T, Decimal(data))
         except InvalidOperation:
-            raise ValueError(f"{path}: {data!r} is not a decimal number") from None
+            raise _Invalid(f"{data!r} is not a decimal number") from None
     if tp is dt.date:
         try:
             return typing.cast(_T, dt.date.fromisoformat(data))
         except (TypeError, ValueError):
-            raise ValueError(f"{path}: {data!r} is not an ISO date (YYYY-MM-DD)") from None
+            raise _Invalid(f"{data!r} is not an ISO date (YYYY-MM-DD)") from None
     # bool is an int subclass: check it first so true never decodes as 1 and 1 never as true
     if tp is int and (isinstance(data, bool) or not isinstance(data, int)):
-        raise ValueError(f"{path}: expected an integer, got {data!r}")
+        raise _Invalid(f"expected an integer, got {data!r}")
     if not isinstance(data, tp):
-        raise ValueError(f"{path}: expected {tp.__name__}, got {type(data).__name__}")  # noqa: TRY004
+        raise _Invalid(f"expected {tp.__name__}, got {type(data).__name__}")
     return data

@@ -33,13 +33,26 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
-from sqlalchemy import Engine, MetaData, String, Text, create_engine, func, inspect, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    MetaData,
+    Select,
+    String,
+    Text,
+    create_engine,
+    func,
+    insert,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from processors.chargeback.claim import ClaimLine
@@ -70,6 +83,15 @@ class AuditRecord(_Base):
     record_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
+class AuditCheckpoint(_Base):
+    """A record up to which the trail step found the chain intact (see ``verify_run``)."""
+
+    __tablename__ = "cb_audit_checkpoint"
+
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    record_hash: Mapped[str] = mapped_column(String(64))
+
+
 # --------------------------------------------------------------------------- hashing
 
 
@@ -88,11 +110,16 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"cannot put a {type(value).__name__} into an audit record")
 
 
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
+)
+#: the same text for plain JSON values, refusing anything else (Decimal, date, ...)
+_PLAIN = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
     """Sorted keys, no whitespace, UTF-8: one text per value, whoever serializes it."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
-    )
+    return _CANONICAL.encode(value)
 
 
 def sha256_text(text: str) -> str:
@@ -125,11 +152,35 @@ class Redactor:
         pairs += [(s, "[redacted]") for s in extra_secrets if s and len(s) >= _MIN_SECRET_LEN]
         # Longest first, so a secret containing another is replaced whole.
         self._pairs = sorted(pairs, key=lambda p: -len(p[0]))
+        # How each secret reads inside JSON text (quotes, backslashes, controls escaped).
+        self._in_json = {form for secret, _ in self._pairs for form in (secret, _json_text(secret))}
 
     def text(self, value: str) -> str:
         for secret, mark in self._pairs:
             value = value.replace(secret, mark)
+        if "://" not in value:  # a URL password needs a scheme: most text is spared the regex
+            return value
         return _URL_PASSWORD.sub(r"\g<head>[redacted]@", value)
+
+    def canonical(self, value: Any) -> str:
+        """``canonical_json(self(value))``, without rebuilding ``value`` when redaction would
+        change nothing in it.
+
+        A step's data can be a whole claim, a million strings: walking them in Python costs
+        seconds, encoding them costs a fraction of one. Redaction changes nothing when
+        ``value`` is plain JSON (what it would turn tuples and other mappings into) with text
+        keys only (it turns other keys into text before the keys are sorted) and its JSON
+        text holds neither a secret nor a URL.
+        """
+        try:
+            text = _PLAIN.encode(value)
+        except (TypeError, ValueError):
+            return canonical_json(self(value))
+        if "://" in text or any(form in text for form in self._in_json):
+            return canonical_json(self(value))
+        if not _text_keys_only(value):
+            return canonical_json(self(value))
+        return text
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -139,6 +190,30 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self(v) for v in value]
         return value
+
+
+def _json_text(value: str) -> str:
+    """``value`` as it appears between the quotes of a JSON string."""
+    return json.dumps(value, ensure_ascii=False)[1:-1]
+
+
+def _text_keys_only(value: Any) -> bool:
+    """Every mapping inside ``value`` (plain JSON containers only) has text keys alone."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, dict):
+            for key, inner in item.items():
+                if not isinstance(key, str):
+                    return False
+                if isinstance(inner, _CONTAINERS):
+                    pending.append(inner)
+        elif isinstance(item, list | tuple):
+            pending.extend(inner for inner in item if isinstance(inner, _CONTAINERS))
+    return True
+
+
+_CONTAINERS = (dict, list, tuple)
 
 
 # --------------------------------------------------------------------------- appending
@@ -152,7 +227,7 @@ class Entry:
     step: str
     content: Mapping[str, Any]
 
-    @property
+    @cached_property
     def key(self) -> str:
         return sha256_text(
             canonical_json({"run_id": self.run_id, "step": self.step, **self.content})
@@ -187,40 +262,38 @@ def ensure_schema(engine: Engine) -> None:
     ensure_tables(engine, _Base.metadata)
 
 
-def _head(session: Session) -> tuple[int, str]:
-    row = session.execute(
+def _head(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(
         select(AuditRecord.seq, AuditRecord.record_hash).order_by(AuditRecord.seq.desc()).limit(1)
     ).first()
     return (0, GENESIS_HASH) if row is None else (row[0], row[1])
 
 
-def append_entries(
-    engine: Engine, entries: Sequence[Entry], *, now: datetime | None = None
-) -> list[AuditRecord]:
-    """Append the entries not yet in the trail, atomically; returns the rows written.
+def append_entries(engine: Engine, entries: Sequence[Entry], *, now: datetime | None = None) -> int:
+    """Append the entries not yet in the trail, atomically; returns how many were written.
 
     Two writers racing for the same position both read the same head; the primary key on
     ``seq`` lets one win and the other retry on the new head, so the chain never forks.
     """
     for _ in range(_APPEND_ATTEMPTS):
-        with Session(engine, expire_on_commit=False) as session:
-            try:
-                written = _append_once(session, entries, now or datetime.now(UTC))
-                session.commit()
-                return written
-            except IntegrityError:
-                session.rollback()
+        try:
+            with engine.begin() as conn:
+                return _append_once(conn, entries, now or datetime.now(UTC))
+        except IntegrityError:
+            continue
     raise TransientError(f"could not append to the audit trail after {_APPEND_ATTEMPTS} attempts")
 
 
-def _append_once(session: Session, entries: Sequence[Entry], now: datetime) -> list[AuditRecord]:
+def _append_once(conn: Connection, entries: Sequence[Entry], now: datetime) -> int:
+    """Chain the new entries in memory and insert them in one statement: a claim's trail is
+    one record per line, thousands of them."""
     run_ids = {e.run_id for e in entries}
     present = set(
-        session.scalars(select(AuditRecord.entry_key).where(AuditRecord.run_id.in_(run_ids)))
+        conn.scalars(select(AuditRecord.entry_key).where(AuditRecord.run_id.in_(run_ids)))
     )
-    seq, prev = _head(session)
+    seq, prev = _head(conn)
     ts = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    written: list[AuditRecord] = []
+    rows: list[dict[str, Any]] = []
     for entry in entries:
         if entry.key in present:
             continue
@@ -234,21 +307,23 @@ def _append_once(session: Session, entries: Sequence[Entry], now: datetime) -> l
             "step": entry.step,
             "prev_hash": prev,
         }
-        digest = chain_hash(prev, record)
-        row = AuditRecord(
-            seq=seq,
-            run_id=entry.run_id,
-            step=entry.step,
-            entry_key=entry.key,
-            payload=canonical_json(record),
-            prev_hash=prev,
-            record_hash=digest,
+        payload = canonical_json(record)
+        digest = sha256_text(prev + payload)  # chain_hash(prev, record), encoding it once
+        rows.append(
+            {
+                "seq": seq,
+                "run_id": entry.run_id,
+                "step": entry.step,
+                "entry_key": entry.key,
+                "payload": payload,
+                "prev_hash": prev,
+                "record_hash": digest,
+            }
         )
-        session.add(row)
-        session.flush()
-        written.append(row)
         prev = digest
-    return written
+    if rows:
+        conn.execute(insert(AuditRecord), rows)
+    return len(rows)
 
 
 # --------------------------------------------------------------------------- verifying
@@ -271,23 +346,44 @@ class Break:
 
 @dataclass(frozen=True)
 class Verification:
+    """``records`` in the chain up to ``head_hash``; ``trusted``: how many of the first of them
+    an earlier run had verified (a checkpoint) and were not checked again (0: all were)."""
+
     records: int
     head_hash: str
     broken: Break | None
+    trusted: int = 0
 
     @property
     def ok(self) -> bool:
         return self.broken is None
 
 
-def _rows(session: Session, last_seq: int | None) -> Iterator[AuditRecord]:
-    query = select(AuditRecord).order_by(AuditRecord.seq)
-    if last_seq is not None:
-        query = query.where(AuditRecord.seq <= last_seq)
-    yield from session.scalars(query.execution_options(yield_per=500))
+class Stored(NamedTuple):
+    """A record as the table holds it (read as plain columns: thousands per run)."""
+
+    seq: int
+    run_id: str
+    step: str
+    payload: str
+    prev_hash: str
+    record_hash: str
 
 
-def _check_row(row: AuditRecord, expected_seq: int, prev: str) -> str | None:
+def _stored(conn: Connection, query: Select[Any]) -> Iterator[Stored]:
+    columns = [getattr(AuditRecord, name) for name in Stored._fields]
+    for row in conn.execute(query.with_only_columns(*columns).execution_options(yield_per=500)):
+        yield Stored(*row)
+
+
+def _rows(conn: Connection, after: int, last: int | None) -> Iterator[Stored]:
+    query = select(AuditRecord).where(AuditRecord.seq > after).order_by(AuditRecord.seq)
+    if last is not None:
+        query = query.where(AuditRecord.seq <= last)
+    return _stored(conn, query)
+
+
+def _check_row(row: Stored, expected_seq: int, prev: str) -> str | None:
     """The reason ``row`` breaks the chain, or None."""
     if row.seq != expected_seq:
         if row.seq == expected_seq + 1:
@@ -314,6 +410,47 @@ def _check_row(row: AuditRecord, expected_seq: int, prev: str) -> str | None:
     return None
 
 
+def _last_of_run(conn: Connection, run_id: str) -> int | None:
+    return conn.scalar(select(func.max(AuditRecord.seq)).where(AuditRecord.run_id == run_id))
+
+
+def _no_records(run_id: str) -> Verification:
+    return Verification(0, GENESIS_HASH, Break(0, run_id, "-", "no audit records for this run"))
+
+
+def _walk(
+    conn: Connection,
+    start: tuple[int, str],
+    last: int | None,
+    run_id: str | None,
+    head: str | None,
+) -> Verification:
+    """Check the records after ``start`` (a position and the hash there) up to ``last``."""
+    count, prev = start
+    head_seen = head is None
+    for row in _rows(conn, count, last):
+        reason = _check_row(row, count + 1, prev)
+        if reason is not None:
+            return Verification(
+                count, prev, Break(row.seq, row.run_id, row.step, reason), start[0]
+            )
+        count += 1
+        prev = row.record_hash
+        head_seen = head_seen or prev == head
+    if not head_seen:
+        return Verification(
+            count,
+            prev,
+            Break(
+                count + 1,
+                run_id or "-",
+                "-",
+                f"head {head} is not in the chain (records cut off or replaced)",
+            ),
+        )
+    return Verification(count, prev, None, start[0])
+
+
 def verify_chain(
     engine: Engine, *, run_id: str | None = None, head: str | None = None
 ) -> Verification:
@@ -323,36 +460,52 @@ def verify_chain(
     on) and the run must have records. With ``head``, the hash that was handed out as the head
     must be in the chain, which catches a cut-off tail.
     """
-    with Session(engine) as session:
+    with engine.connect() as conn:
         last: int | None = None
         if run_id is not None:
-            last = session.scalar(
-                select(func.max(AuditRecord.seq)).where(AuditRecord.run_id == run_id)
-            )
+            last = _last_of_run(conn, run_id)
             if last is None:
-                return Verification(
-                    0, GENESIS_HASH, Break(0, run_id, "-", "no audit records for this run")
-                )
-        prev, count, head_seen = GENESIS_HASH, 0, head is None
-        for row in _rows(session, last):
-            reason = _check_row(row, count + 1, prev)
-            if reason is not None:
-                return Verification(count, prev, Break(row.seq, row.run_id, row.step, reason))
-            count += 1
-            prev = row.record_hash
-            head_seen = head_seen or prev == head
-        if not head_seen:
-            return Verification(
-                count,
-                prev,
-                Break(
-                    count + 1,
-                    run_id or "-",
-                    "-",
-                    f"head {head} is not in the chain (records cut off or replaced)",
-                ),
+                return _no_records(run_id)
+        return _walk(conn, (0, GENESIS_HASH), last, run_id, head)
+
+
+def verify_run(engine: Engine, run_id: str) -> Verification:
+    """What the trail step checks after appending: the chain up to the run's last record, from
+    the newest checkpoint in it; an intact result is the next checkpoint.
+
+    Checking from the first record on every run would cost more with every claim ever
+    decided (a claim adds a record per line). A checkpoint counts only while the record it
+    names still carries the hash it had when verified; changes to records before it are what
+    ``verify`` (the command, which ignores checkpoints) is for.
+    """
+    with engine.connect() as conn:
+        last = _last_of_run(conn, run_id)
+        if last is None:
+            return _no_records(run_id)
+        found = conn.execute(
+            select(AuditCheckpoint.seq, AuditCheckpoint.record_hash)
+            .join(
+                AuditRecord,
+                (AuditRecord.seq == AuditCheckpoint.seq)
+                & (AuditRecord.record_hash == AuditCheckpoint.record_hash),
             )
-        return Verification(count, prev, None)
+            .where(AuditCheckpoint.seq <= last)
+            .order_by(AuditCheckpoint.seq.desc())
+            .limit(1)
+        ).first()
+        start = (found[0], found[1]) if found is not None else (0, GENESIS_HASH)
+        verification = _walk(conn, start, last, run_id, None)
+    if verification.ok and verification.records > start[0]:
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(AuditCheckpoint).values(
+                        seq=verification.records, record_hash=verification.head_hash
+                    )
+                )
+        except IntegrityError:
+            pass  # a parallel run verified up to the same record and said so first
+    return verification
 
 
 # --------------------------------------------------------------------------- the processor
@@ -411,7 +564,7 @@ class ComplianceTrail:
                 context, self._actor(context), snapshots.current(engine), redact
             )
             written = append_entries(engine, entries)
-            verification = verify_chain(engine, run_id=context.run_id)
+            verification = verify_run(engine, context.run_id)
             rows = _run_rows(engine, context.run_id)
         except SQLAlchemyError as exc:
             raise TransientError(
@@ -422,11 +575,11 @@ class ComplianceTrail:
             out_dir = context.workdir / out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         report = out_dir / f"compliance-{_safe_name(context.run_id)}.md"
-        report.write_text(render_report(context, rows, len(written), verification, redact), "utf-8")
+        report.write_text(render_report(context, rows, written, verification, redact), "utf-8")
         head = rows[-1].record_hash if rows else GENESIS_HASH
         return StepResult(
             outputs={"records": len(rows), "report_path": str(report), "head_hash": head},
-            data={"appended": len(written), "chain_ok": verification.ok,
+            data={"appended": written, "chain_ok": verification.ok,
                   "report": f"audit trail: {len(rows)} records, chain "
                             f"{'intact' if verification.ok else 'BROKEN'}, head {head[:16]}\n"
                             f"audit report: {report}"},
@@ -452,13 +605,10 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120] or "run"
 
 
-def _run_rows(engine: Engine, run_id: str) -> list[AuditRecord]:
-    with Session(engine, expire_on_commit=False) as session:
-        return list(
-            session.scalars(
-                select(AuditRecord).where(AuditRecord.run_id == run_id).order_by(AuditRecord.seq)
-            )
-        )
+def _run_rows(engine: Engine, run_id: str) -> list[Stored]:
+    with engine.connect() as conn:
+        query = select(AuditRecord).where(AuditRecord.run_id == run_id).order_by(AuditRecord.seq)
+        return list(_stored(conn, query))
 
 
 def build_entries(
@@ -486,7 +636,7 @@ def build_entries(
             "step_version": _step_version(up.data),
             "outputs": redact(dict(up.outputs)),
             "output_sha256": sha256_text(
-                canonical_json(redact({"outputs": dict(up.outputs), "data": dict(up.data)}))
+                redact.canonical({"outputs": dict(up.outputs), "data": dict(up.data)})
             ),
             "reference_snapshots": used,
         }
@@ -600,7 +750,7 @@ def _cell(value: Any) -> str:
 
 def render_report(
     context: StepContext,
-    rows: Sequence[AuditRecord],
+    rows: Sequence[Stored],
     appended: int,
     verification: Verification,
     redact: Redactor,
@@ -610,6 +760,10 @@ def render_report(
     records = [json.loads(row.payload) for row in rows]
     head = rows[-1].record_hash if rows else GENESIS_HASH
     state = "intact" if verification.ok else f"BROKEN: {verification.broken}"
+    trusted, total = verification.trusted, verification.records
+    if verification.ok and trusted:
+        now = f"; {trusted + 1}-{total} now" if total > trusted else ""
+        state += f" (records 1-{trusted} as an earlier run verified them{now})"
     out = [
         f"# Compliance report: run `{_cell(context.run_id)}`",
         "",

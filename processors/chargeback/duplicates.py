@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -79,17 +79,13 @@ class DuplicateCheck(RuleStep):
         findings: list[Finding] = []
         dm_duplicate = self._debit_memo(session, claim, dc_keys, run_id, findings)
 
-        customers = {line.line: ref(lookup.resolve_customer, line.customer) for line in claim.lines}
+        customers = _resolve_customers(ref, claim)
         duplicate_customers = self._customers(claim, customers, findings)
 
-        records: list[history.LineRecord] = []
-        net_quantity: dict[str, str] = {}
-        seen_in_claim: dict[str, int] = {}
-        duplicates = 0
+        keyed: list[tuple[ClaimLine, _Keys]] = []
         for line in claim.lines:
-            match = customers[line.line]
-            keyed = _keys(line, dc_keys, match)
-            if keyed is None:
+            keys = _keys(line, dc_keys, customers[line.line])
+            if keys is None:
                 findings.append(
                     Finding(
                         line.line,
@@ -99,11 +95,49 @@ class DuplicateCheck(RuleStep):
                         "invoice number, NDC or quantity missing: cannot check for duplicates",
                     )
                 )
-                continue
-            hard, soft, candidates, soft_candidates = keyed
+            else:
+                keyed.append((line, keys))
+        # The ledger is read once for the whole claim: every earlier line under any hard key,
+        # then soft matches for the lines no earlier run claimed under a hard key (only those
+        # reach the soft-key rule). The step's own rows are written after, and ignored anyway.
+        prior_by_key = history.prior_lines(
+            session, (k for line, keys in keyed if not line.is_credit for k in keys.hards), run_id
+        )
+        prior = {
+            line.line: sorted(
+                (r for k in keys.hards for r in prior_by_key.get(k, ())),
+                key=history.recorded_order,
+            )
+            for line, keys in keyed
+        }
+        soft_by_key = history.soft_matches(
+            session,
+            (
+                k
+                for line, keys in keyed
+                if not line.is_credit and not prior[line.line]
+                for k in keys.softs
+            ),
+            run_id,
+        )
+
+        records: list[history.LineRecord] = []
+        net_quantity: dict[str, str] = {}
+        seen_in_claim: dict[str, int] = {}
+        duplicates = 0
+        for line, keys in keyed:
             assert line.quantity is not None
+            similar = sorted(
+                (
+                    r
+                    for k in keys.softs
+                    for r in soft_by_key.get(k, ())
+                    if r.hard_key not in keys.hards
+                ),
+                key=history.recorded_order,
+            )
             finding, net, original = self._line(
-                session, line, hard, candidates, soft_candidates, seen_in_claim, run_id
+                line, keys.hard, prior[line.line], similar, seen_in_claim
             )
             findings.append(finding)
             if finding.code == "28" and finding.outcome == "reject":
@@ -113,13 +147,13 @@ class DuplicateCheck(RuleStep):
             records.append(
                 history.LineRecord(
                     line_no=str(line.line),
-                    hard_key=hard,
-                    soft_key=soft,
+                    hard_key=keys.hard,
+                    soft_key=keys.soft,
                     invoice_no=line.invoice_number or "",
                     invoice_line=_invoice_line(line),
                     invoice_date=line.invoice_date,
                     ndc11=line.ndc11 or "",
-                    customer_key=match.key,
+                    customer_key=customers[line.line].key,
                     contract_id=line.contract_id or "",
                     quantity=line.quantity,
                     amount=line.claimed_amount if line.claimed_amount is not None else ZERO,
@@ -161,12 +195,15 @@ class DuplicateCheck(RuleStep):
     ) -> bool:
         if not claim.debit_memo:
             return False
-        earlier = [
-            r
-            for key in dc_keys
-            for r in history.debit_memo_seen(session, key, claim.debit_memo, run_id)
-        ]
-        if not earlier:
+        earlier = next(
+            (
+                row
+                for key in dc_keys
+                if (row := history.debit_memo_seen(session, key, claim.debit_memo, run_id))
+            ),
+            None,
+        )
+        if earlier is None:
             return False
         if claim.is_resubmission:
             findings.append(
@@ -181,8 +218,8 @@ class DuplicateCheck(RuleStep):
             return False
         where = (
             "the loaded claim history"
-            if earlier[0].run_id == LOADED_HISTORY_RUN
-            else f"run {earlier[0].run_id}"
+            if earlier.run_id == LOADED_HISTORY_RUN
+            else f"run {earlier.run_id}"
         )
         findings.append(
             Finding(
@@ -198,50 +235,56 @@ class DuplicateCheck(RuleStep):
 
     @staticmethod
     def _customers(
-        claim: Claim, customers: Mapping[int, lookup.CustomerMatch], findings: list[Finding]
+        claim: Claim, customers: Mapping[int, _Customer], findings: list[Finding]
     ) -> int:
         """Count claim customers whose identifiers point at more than one customer record."""
         flagged: dict[str, str] = {}
         for line in claim.lines:
-            match = customers[line.line]
-            if match.conflict:
-                owners = ", ".join(f"{i} -> {k}" for i, k in sorted(match.by_identifier.items()))
+            customer = customers[line.line]
+            if customer.conflict:
+                by_identifier = customer.match.by_identifier
+                owners = ", ".join(f"{i} -> {k}" for i, k in sorted(by_identifier.items()))
                 flagged.setdefault(
-                    match.key,
+                    customer.key,
                     f"identifiers belong to different customers ({owners}); not picking one",
                 )
         names_by_ident: dict[str, set[str]] = defaultdict(set)
+        normalized: dict[str, str] = {}
         for line in claim.lines:
+            raw = (line.customer.name if line.customer else "") or ""
+            name = normalized.get(raw)
+            if name is None:
+                name = normalized[raw] = normalize_name(raw)
             for ident in lookup.party_identifiers(line.customer):
-                names_by_ident[ident].add(
-                    normalize_name((line.customer.name if line.customer else "") or "")
-                )
+                names_by_ident[ident].add(name)
         shared = {i: n for i, n in names_by_ident.items() if len(n) > 1}
         for line in claim.lines:
-            match = customers[line.line]
-            clash = [i for i in match.identifiers if i in shared]
+            customer = customers[line.line]
+            clash = [i for i in customer.match.identifiers if i in shared]
             if clash:
                 flagged.setdefault(
-                    match.key,
+                    customer.key,
                     f"{clash[0]} is sent for different customers: {', '.join(sorted(shared[clash[0]]))}",
                 )
-            if match.key in flagged:
+            if customer.key in flagged:
                 findings.append(
-                    Finding(line.line, RULE_CUSTOMER, "review", "25", flagged[match.key])
+                    Finding(line.line, RULE_CUSTOMER, "review", "25", flagged[customer.key])
                 )
         return len(flagged)
 
     @staticmethod
     def _line(
-        session: Session,
         line: ClaimLine,
         hard: str,
-        candidates: tuple[str, ...],
-        soft_candidates: tuple[str, ...],
+        prior: list[ClaimLineHistory],
+        similar: list[ClaimLineHistory],
         seen_in_claim: dict[str, int],
-        run_id: str,
     ) -> tuple[Finding, Decimal | None, int | None]:
-        """(finding, quantity still payable, id of the line this one resubmits)."""
+        """(finding, quantity still payable, id of the line this one resubmits).
+
+        ``prior`` holds the earlier lines under the line's hard keys, ``similar`` those under
+        its soft keys only, both oldest first.
+        """
         assert line.quantity is not None
         n = line.line
         if line.is_credit:
@@ -266,7 +309,6 @@ class DuplicateCheck(RuleStep):
                 ZERO,
                 None,
             )
-        prior = history.prior_lines(session, candidates, run_id)
         paid = [r for r in prior if r.status == "PAID"]
         net_paid = history.net_paid_quantity(paid)
         if paid and net_paid > 0:
@@ -335,11 +377,6 @@ class DuplicateCheck(RuleStep):
                 line.quantity,
                 paid[-1].id,
             )
-        similar = [
-            r
-            for r in history.soft_matches(session, soft_candidates, run_id)
-            if r.hard_key not in candidates
-        ]
         if similar:
             return (
                 Finding(
@@ -360,31 +397,50 @@ def _invoice_line(line: ClaimLine) -> str:
     return line.invoice_line or line.line_id
 
 
-def _keys(
-    line: ClaimLine, dc_keys: tuple[str, ...], match: lookup.CustomerMatch
-) -> tuple[str, str, tuple[str, ...], tuple[str, ...]] | None:
-    """(hard key, soft key, every hard key and soft key an earlier run may have used)."""
+class _Customer(NamedTuple):
+    """A claim customer as resolved, with what the step files its lines under, worked out
+    once per customer rather than per line (CustomerMatch derives it on every access)."""
+
+    match: lookup.CustomerMatch
+    key: str
+    #: the key, then every key an earlier run may have filed the customer under
+    keys: tuple[str, ...]
+    conflict: bool
+
+
+def _resolve_customers(ref: lookup.Memo, claim: Claim) -> dict[int, _Customer]:
+    """Each line's customer. The memo answers a repeated party with the same match object, so
+    the match's identity says which lines share a customer."""
+    seen: dict[int, _Customer] = {}
+    by_line: dict[int, _Customer] = {}
+    for line in claim.lines:
+        match = ref(lookup.resolve_customer, line.customer)
+        customer = seen.get(id(match))  # seen holds the match: its id stays its own
+        if customer is None:
+            key = match.key
+            customer = seen[id(match)] = _Customer(
+                match, key, (key, *match.candidate_keys), match.conflict
+            )
+        by_line[line.line] = customer
+    return by_line
+
+
+class _Keys(NamedTuple):
+    """A line's own hard and soft key, and every one an earlier run may have used for it."""
+
+    hard: str
+    soft: str
+    hards: tuple[str, ...]
+    softs: tuple[str, ...]
+
+
+def _keys(line: ClaimLine, dc_keys: tuple[str, ...], customer: _Customer) -> _Keys | None:
     if not line.invoice_number or not line.ndc11 or line.quantity is None:
         return None
     invoice_line = _invoice_line(line)
-    hard = history.hard_key(dc_keys[0], line.invoice_number, invoice_line, line.ndc11, match.key)
-    soft = history.soft_key(
-        dc_keys[0], line.invoice_number, line.ndc11, match.key, line.invoice_date, line.quantity
+    # the line's own customer key first: the first hard and soft key are then its own
+    hards = history.hard_keys(dc_keys, line.invoice_number, invoice_line, line.ndc11, customer.keys)
+    softs = history.soft_keys(
+        dc_keys, line.invoice_number, line.ndc11, customer.keys, line.invoice_date, line.quantity
     )
-    hards = tuple(
-        dict.fromkeys(
-            history.hard_key(dc, line.invoice_number, invoice_line, line.ndc11, cust)
-            for dc in dc_keys
-            for cust in match.candidate_keys
-        )
-    )
-    softs = tuple(
-        dict.fromkeys(
-            history.soft_key(
-                dc, line.invoice_number, line.ndc11, cust, line.invoice_date, line.quantity
-            )
-            for dc in dc_keys
-            for cust in match.candidate_keys
-        )
-    )
-    return hard, soft, hards, softs
+    return _Keys(hard=hards[0], soft=softs[0], hards=hards, softs=softs)

@@ -52,6 +52,9 @@ from processors.chargeback.identifiers import (
 ISA_LENGTH = 106
 _ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)")
+_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
+_CCYYMMDD = re.compile(r"[0-9]{8}")
+_CURRENCY = re.compile(r"[A-Z]{3}")
 
 PURPOSES = {"00": "Original", "05": "Replace", "CO": "Corrected"}
 TRANSACTION_TYPES = {"DR": "Debit Memo", "RA": "Request for Credit", "CK": "Claim Submission"}
@@ -114,7 +117,7 @@ class Delimiters:
     segment: str = "~"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Segment:
     """One segment; ``el(1)`` is the first element after the id, "" when absent."""
 
@@ -186,9 +189,10 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
     segments: list[Segment] = []
     for position, piece in enumerate(pieces, start=1):
         body = piece.strip("\r\n")
-        if not body.strip() and delims.segment in "\r\n":
+        blank = not body.strip()
+        if blank and delims.segment in "\r\n":
             continue  # a blank line when the terminator is itself a line break
-        if not body.strip():
+        if blank:
             raise ClaimFormatError(
                 f"empty segment (two terminators {delims.segment!r} in a row)",
                 position=position,
@@ -196,7 +200,7 @@ def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
             )
         seg_id, *elements = body.split(delims.element)
         seg_id = seg_id.strip()
-        if not re.fullmatch(r"[A-Z][A-Z0-9]{1,2}", seg_id):
+        if not _SEGMENT_ID.fullmatch(seg_id):
             raise ClaimFormatError(
                 f"{seg_id[:10]!r} is not a segment id", position=position, segment_id=seg_id[:3]
             )
@@ -341,10 +345,12 @@ def _read_group(
 
 
 def _parse_date(value: str) -> dt.date | None:
-    if not re.fullmatch(r"\d{8}", value):
+    """CCYYMMDD, or None. Sliced rather than strptime'd (every line has dates): for eight
+    ASCII digits %Y%m%d accepts exactly the 4/2/2 split, and nothing else."""
+    if not _CCYYMMDD.fullmatch(value):
         return None
     try:
-        return dt.datetime.strptime(value, "%Y%m%d").date()
+        return dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
     except ValueError:
         return None
 
@@ -368,7 +374,7 @@ def _qualifier(seg: Segment, n: int, known: dict[str, str] | dict[str, str | Non
     return value
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _Header:
     purpose: str | None = None
     transaction_type: str | None = None
@@ -379,7 +385,7 @@ class _Header:
     currency: str = "USD"
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _PartyDraft:
     role: str
     name: str | None
@@ -403,7 +409,7 @@ class _PartyDraft:
         return Party(self.role, self.name, tuple(self.identifiers), address)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class _LineDraft:
     pad: Segment
     line: int
@@ -591,7 +597,7 @@ class _TransactionReader:
     def _cur(self, seg: Segment) -> None:
         self._expect(seg, "header", "pad")
         currency = seg.el(2)
-        if not re.fullmatch(r"[A-Z]{3}", currency):
+        if not _CURRENCY.fullmatch(currency):
             raise seg.error(f"CUR02 currency {currency!r} is not an ISO 4217 code")
         if self.state == "header":
             self.header.currency = currency
@@ -786,15 +792,16 @@ class _TransactionReader:
         draft, self.draft = self.draft, None
         if draft is None:
             return
-        line = ClaimLine(
-            line=draft.line,
-            line_id=draft.line_id,
-            contract_loop=draft.contract_loop,
-            contract_id=draft.contract_id,
-            contract_status=draft.contract_status,
-            customer=draft.customer,
+        values = {
+            "line": draft.line,
+            "line_id": draft.line_id,
+            "contract_loop": draft.contract_loop,
+            "contract_id": draft.contract_id,
+            "contract_status": draft.contract_status,
+            "customer": draft.customer,
             **draft.fields,
-        )
+        }
+        line = ClaimLine(**values)
         where = f"line PAD*{draft.line_id}" if draft.line_id else f"line {draft.line}"
         issues = list(draft.issues)
         flagged = {i.field for i in issues}
@@ -809,7 +816,8 @@ class _TransactionReader:
             )
         if not draft.line_id:
             issues.append(Issue("line_id", "15", f"{where}: PAD01/PAD02 line id is missing"))
-        self.lines.append(dataclasses.replace(line, issues=tuple(issues)))
+        # built again rather than dataclasses.replace()d: that inspects the fields every time
+        self.lines.append(ClaimLine(**values, issues=tuple(issues)))
 
     # -- summary -------------------------------------------------------------------------------------
 
@@ -867,16 +875,19 @@ class _Writer:
         self.delims = delims
         self.segments: list[str] = []
         self.transaction_start = 0
+        self._unwritable = re.compile(
+            f"[{re.escape(delims.element + delims.component + delims.segment)}\r\n]"
+        )
 
     def add(self, seg_id: str, *elements: str | None) -> None:
         values = ["" if e is None else str(e) for e in elements]
-        for value in values:
-            bad = {self.delims.element, self.delims.component, self.delims.segment} & set(value)
-            if bad or "\n" in value or "\r" in value:
-                raise ValueError(
-                    f"{seg_id} value {value!r} contains an X12 delimiter or line break; "
-                    "it cannot be written without corrupting the file"
-                )
+        # one search per segment (an 849 has a hundred thousand); which value only on a hit
+        if self._unwritable.search("".join(values)):
+            value = next(v for v in values if self._unwritable.search(v))
+            raise ValueError(
+                f"{seg_id} value {value!r} contains an X12 delimiter or line break; "
+                "it cannot be written without corrupting the file"
+            )
         while values and values[-1] == "":
             values.pop()
         self.segments.append(self.delims.element.join([seg_id, *values]))

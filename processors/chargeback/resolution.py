@@ -45,10 +45,12 @@ from processors.chargeback.claim import (
     CENT,
     Claim,
     ClaimLine,
+    DecodeOnce,
     Finding,
     LineDecision,
     Status,
     chargeback_amount,
+    shared_claim,
 )
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
@@ -83,7 +85,7 @@ def claim_from_upstream(context: StepContext, step: str | None = None) -> tuple[
         up = context.upstream.get(name)
         if up is not None and "claim" in up.data:
             try:
-                return name, Claim.from_json(up.data["claim"])
+                return name, shared_claim(up.data["claim"])
             except ValueError as exc:
                 raise StepFailed(
                     f"the claim published by step '{name}' is malformed: {exc}"
@@ -136,6 +138,27 @@ def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
     return prices
 
 
+class _MalformedFinding(ValueError):
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.reason = index, reason
+
+
+def _decode_findings(raw: list[Any]) -> tuple[Finding, ...]:
+    findings = []
+    for i, item in enumerate(raw):
+        try:
+            findings.append(Finding.from_json(item))
+        except ValueError as exc:
+            raise _MalformedFinding(i, str(exc)) from None
+    return tuple(findings)
+
+
+#: a rule step's findings, decoded once for every later step that reads them (SAP, resolution);
+#: a workflow has a handful of steps with findings
+_shared_findings = DecodeOnce(_decode_findings, kept=8)
+
+
 def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS) -> Evidence:
     """Collect ``data["findings"]`` (and ``data["prices"]``) from every ancestor that succeeded."""
     found: list[tuple[str, Finding]] = []
@@ -156,11 +179,12 @@ def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHEC
         if not isinstance(raw, list):
             raise StepFailed(f"step '{name}' published findings that are not a list")
         performed.append(name)
-        for i, item in enumerate(raw):
-            try:
-                found.append((name, Finding.from_json(item)))
-            except ValueError as exc:
-                raise StepFailed(f"finding {i} of step '{name}' is malformed: {exc}") from None
+        try:
+            found.extend((name, finding) for finding in _shared_findings(raw))
+        except _MalformedFinding as exc:
+            raise StepFailed(
+                f"finding {exc.index} of step '{name}' is malformed: {exc.reason}"
+            ) from None
     for name in expected:
         if name not in context.upstream:
             reasons.setdefault(name, "not in this workflow")

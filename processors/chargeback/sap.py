@@ -10,7 +10,8 @@ repeat, and OData POST has no idempotency key (brief §6), so:
 2. then every external identifier (HIN, DEA, GLN, NPI, 340B; strongest first) is searched:
    an existing customer is reused, and identifiers it lacks are added to it;
 3. only when nothing matches is a customer created, atomically with its identifiers and
-   the request key (a deep insert, or one database transaction).
+   the request key (a deep insert; in the store, one transaction for all of the claim's new
+   customers).
 
 What is never done automatically: two identifiers pointing at two customers, or a customer
 already holding a *different* HIN/DEA/... than the claim (a new HIN can be a new location of
@@ -27,14 +28,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, Protocol
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from processors.chargeback.claim import Address, ClaimLine, Finding, IdentifierKind, Party
@@ -182,8 +184,36 @@ def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome
 # --------------------------------------------------------------------------- store gateway
 
 
+class CustomerSync(Protocol):
+    """Syncs a claim's customers with the system of record, each like ``sync_customer``."""
+
+    def sync_customers(self, customers: Sequence[CustomerMaster]) -> list[Outcome]: ...
+
+
+class OneAtATime:
+    """A remote gateway, one customer after the other: each call is its own atomic operation
+    there, so there is nothing to batch."""
+
+    def __init__(self, gateway: CustomerGateway) -> None:
+        self.gateway = gateway
+
+    def sync_customers(self, customers: Sequence[CustomerMaster]) -> list[Outcome]:
+        return [sync_customer(self.gateway, customer) for customer in customers]
+
+
+#: keys per IN list, well under every backend's bound-parameter limit
+_KEYS_PER_QUERY = 500
+
+
 class StoreGateway:
-    """KNA1/KNB1/KNVV-shaped tables in the chargeback database (the offline SAP)."""
+    """KNA1/KNB1/KNVV-shaped tables in the chargeback database (the offline SAP).
+
+    A claim names hundreds of customers: they are read in a few queries, decided in memory
+    (``sync_customer`` against :class:`_Staged`) and the changes written in one transaction.
+    A parallel run that created some of them or took the same numbers meanwhile makes that
+    transaction fail on a key (request key, identifier or KUNNR): the claim is then read and
+    decided again, so nothing is ever created twice.
+    """
 
     _ATTEMPTS = 5
 
@@ -192,45 +222,72 @@ class StoreGateway:
         self.setup = setup
         self.first, self.last = number_range
 
-    def _record(self, session: Session, kunnr: str) -> CustomerRecord | None:
-        kna1 = session.get(SapKna1, (self.setup.client, kunnr))
-        if kna1 is None:
-            return None
-        ids = session.execute(
-            select(SapCustomerIdentifier.id_type, SapCustomerIdentifier.id_number).where(
-                SapCustomerIdentifier.mandt == self.setup.client,
-                SapCustomerIdentifier.kunnr == kunnr,
+    def sync_customers(self, customers: Sequence[CustomerMaster]) -> list[Outcome]:
+        for _ in range(self._ATTEMPTS):
+            with Session(self.engine) as session:
+                staged = self._read(session, customers)
+            outcomes = [sync_customer(staged, customer) for customer in customers]
+            if not staged.rows:
+                return outcomes
+            try:
+                with Session(self.engine) as session, session.begin():
+                    for model, rows in staged.rows.items():
+                        session.execute(insert(model), rows)
+                return outcomes
+            except IntegrityError:
+                continue
+        raise TransientError("could not write the claim's customers; too many parallel creates")
+
+    def _read(self, session: Session, customers: Sequence[CustomerMaster]) -> _Staged:
+        """What the store holds about these customers, and the next free number."""
+        of_client = SapCustomerIdentifier.mandt == self.setup.client
+        ids = (
+            SapCustomerIdentifier.kunnr,
+            SapCustomerIdentifier.id_type,
+            SapCustomerIdentifier.id_number,
+        )
+        by_request = dict(
+            _in_chunks(
+                session,
+                (SapCreateRequest.request_key, SapCreateRequest.kunnr),
+                SapCreateRequest.request_key,
+                [c.request_key for c in customers],
             )
         )
-        name = (kna1.name1 + kna1.name2).strip()
-        return CustomerRecord(kunnr, name, frozenset((t, n) for t, n in ids))
-
-    def find_by_request_key(self, key: str) -> CustomerRecord | None:
-        with Session(self.engine) as session:
-            request = session.get(SapCreateRequest, key)
-            return None if request is None else self._record(session, request.kunnr)
-
-    def find_by_identifier(self, id_type: str, number: str) -> list[CustomerRecord]:
-        with Session(self.engine) as session:
-            kunnrs = session.scalars(
-                select(SapCustomerIdentifier.kunnr).where(
-                    SapCustomerIdentifier.mandt == self.setup.client,
-                    SapCustomerIdentifier.id_type == id_type,
-                    SapCustomerIdentifier.id_number == number,
-                )
-            ).all()
-            found = (self._record(session, k) for k in dict.fromkeys(kunnrs))
-            return [r for r in found if r is not None]
-
-    def _next_number(self, session: Session) -> str:
-        """The next free number of our internal range; a clash with a parallel writer is a
-        primary-key violation, which ``create`` retries."""
+        wanted = {pair for c in customers for pair in c.identifiers}
+        by_identifier = {
+            (id_type, number): kunnr
+            for kunnr, id_type, number in _in_chunks(
+                session, ids, SapCustomerIdentifier.id_number, [n for _, n in wanted], of_client
+            )
+            if (id_type, number) in wanted
+        }
+        kunnrs = sorted({*by_request.values(), *by_identifier.values()})
+        held: dict[str, set[tuple[str, str]]] = defaultdict(set)
+        for kunnr, id_type, number in _in_chunks(
+            session, ids, SapCustomerIdentifier.kunnr, kunnrs, of_client
+        ):
+            held[kunnr].add((id_type, number))
+        records = {
+            kunnr: CustomerRecord(kunnr, (name1 + name2).strip(), frozenset(held[kunnr]))
+            for kunnr, name1, name2 in _in_chunks(
+                session,
+                (SapKna1.kunnr, SapKna1.name1, SapKna1.name2),
+                SapKna1.kunnr,
+                kunnrs,
+                SapKna1.mandt == self.setup.client,
+            )
+        }
         top = session.scalar(
             select(func.max(SapKna1.kunnr)).where(
                 SapKna1.mandt == self.setup.client, SapKna1.kunnr.between(self.first, self.last)
             )
         )
-        number = int(top) + 1 if top else int(self.first)
+        return _Staged(self, records, by_request, by_identifier, int(top) + 1 if top else None)
+
+    def next_number(self, number: int | None) -> str:
+        """``number`` (None: the first of the range) as a KUNNR, if the range still has it."""
+        number = int(self.first) if number is None else number
         if number > int(self.last):
             raise StepFailed(
                 f"the customer number range {self.first}-{self.last} is exhausted; "
@@ -238,78 +295,141 @@ class StoreGateway:
             )
         return str(number).zfill(len(self.first))
 
-    def create(self, customer: CustomerMaster) -> tuple[CustomerRecord, bool]:
-        for _ in range(self._ATTEMPTS):
-            try:
-                with Session(self.engine) as session, session.begin():
-                    kunnr = self._next_number(session)
-                    session.add_all(self._rows(kunnr, customer))
-                return CustomerRecord(kunnr, customer.name, frozenset(customer.identifiers)), True
-            except IntegrityError:
-                # Someone else took the number, or created this very customer meanwhile.
-                existing = self.find_by_request_key(customer.request_key)
-                if existing is not None:
-                    return existing, False
-        raise TransientError("could not allocate a customer number; too many parallel creates")
-
-    def _rows(self, kunnr: str, customer: CustomerMaster) -> list[Any]:
+    def rows(self, kunnr: str, customer: CustomerMaster) -> list[tuple[type[Any], dict[str, Any]]]:
+        """The rows of a new customer, by table."""
         s = self.setup
         address = customer.address or Address()
         gln = next((n for t, n in customer.identifiers if t == "GLN" and len(n) == 13), "")
+        now = datetime.now(UTC)
         return [
-            SapKna1(
-                mandt=s.client,
-                kunnr=kunnr,
-                name1=customer.name[:35],
-                name2=customer.name[35:70],
-                stras=" ".join(address.lines)[:60],
-                ort01=(address.city or "")[:35],
-                pstlz=(address.postal_code or "")[:10],
-                regio=(address.state or "")[:3],
-                land1=(address.country or "US")[:3],
-                ktokd=s.account_group,
-                bbbnr=gln[:7],
-                bbsnr=gln[7:12],
-                bubkz=gln[12:],
-                erdat=datetime.now(UTC).date(),
-                ernam=s.created_by[:12],
+            (
+                SapKna1,
+                {
+                    "mandt": s.client,
+                    "kunnr": kunnr,
+                    "name1": customer.name[:35],
+                    "name2": customer.name[35:70],
+                    "stras": " ".join(address.lines)[:60],
+                    "ort01": (address.city or "")[:35],
+                    "pstlz": (address.postal_code or "")[:10],
+                    "regio": (address.state or "")[:3],
+                    "land1": (address.country or "US")[:3],
+                    "ktokd": s.account_group,
+                    "bbbnr": gln[:7],
+                    "bbsnr": gln[7:12],
+                    "bubkz": gln[12:],
+                    "erdat": now.date(),
+                    "ernam": s.created_by[:12],
+                },
             ),
-            SapKnb1(
-                mandt=s.client,
-                kunnr=kunnr,
-                bukrs=s.company_code,
-                akont=s.reconciliation_account,
-                zterm=s.payment_terms,
+            (
+                SapKnb1,
+                {
+                    "mandt": s.client,
+                    "kunnr": kunnr,
+                    "bukrs": s.company_code,
+                    "akont": s.reconciliation_account,
+                    "zterm": s.payment_terms,
+                },
             ),
-            SapKnvv(
-                mandt=s.client,
-                kunnr=kunnr,
-                vkorg=s.sales_org,
-                vtweg=s.distribution_channel,
-                spart=s.division,
-                waers=s.currency,
-                zterm=s.payment_terms,
+            (
+                SapKnvv,
+                {
+                    "mandt": s.client,
+                    "kunnr": kunnr,
+                    "vkorg": s.sales_org,
+                    "vtweg": s.distribution_channel,
+                    "spart": s.division,
+                    "waers": s.currency,
+                    "zterm": s.payment_terms,
+                },
             ),
-            *(
-                SapCustomerIdentifier(mandt=s.client, kunnr=kunnr, id_type=t, id_number=n)
-                for t, n in customer.identifiers
-            ),
-            SapCreateRequest(
-                request_key=customer.request_key, kunnr=kunnr, created_at=datetime.now(UTC)
+            *self.identifier_rows(kunnr, customer.identifiers),
+            (
+                SapCreateRequest,
+                {"request_key": customer.request_key, "kunnr": kunnr, "created_at": now},
             ),
         ]
+
+    def identifier_rows(
+        self, kunnr: str, identifiers: Sequence[tuple[str, str]]
+    ) -> list[tuple[type[Any], dict[str, Any]]]:
+        return [
+            (
+                SapCustomerIdentifier,
+                {"mandt": self.setup.client, "kunnr": kunnr, "id_type": t, "id_number": n},
+            )
+            for t, n in identifiers
+        ]
+
+
+def _in_chunks(
+    session: Session,
+    columns: Sequence[InstrumentedAttribute[str]],
+    key: InstrumentedAttribute[str],
+    values: Sequence[str],
+    *where: ColumnElement[bool],
+) -> list[Any]:
+    """``columns`` of the rows whose ``key`` is one of ``values``, a bounded IN at a time."""
+    found: list[Any] = []
+    for start in range(0, len(values), _KEYS_PER_QUERY):
+        chunk = values[start : start + _KEYS_PER_QUERY]
+        found += session.execute(select(*columns).where(key.in_(chunk), *where)).all()
+    return found
+
+
+class _Staged:
+    """The store's customer master as it will be once the claim's changes are written: what
+    was read up front plus what was decided since. Answers ``sync_customer`` from memory, so a
+    customer created for one line group is found by the next, as if written at once; the
+    changes are kept as rows for one transaction."""
+
+    def __init__(
+        self,
+        store: StoreGateway,
+        records: dict[str, CustomerRecord],
+        by_request: dict[str, str],
+        by_identifier: dict[tuple[str, str], str],
+        next_free: int | None,
+    ) -> None:
+        self.store = store
+        self.records = records
+        self.by_request = by_request
+        self.by_identifier = by_identifier
+        self.next_free = next_free
+        self.rows: dict[type[Any], list[dict[str, Any]]] = {}
+
+    def _stage(self, rows: list[tuple[type[Any], dict[str, Any]]]) -> None:
+        for model, row in rows:
+            self.rows.setdefault(model, []).append(row)
+
+    def find_by_request_key(self, key: str) -> CustomerRecord | None:
+        kunnr = self.by_request.get(key)
+        return None if kunnr is None else self.records.get(kunnr)
+
+    def find_by_identifier(self, id_type: str, number: str) -> list[CustomerRecord]:
+        kunnr = self.by_identifier.get((id_type, number))
+        record = None if kunnr is None else self.records.get(kunnr)
+        return [] if record is None else [record]
+
+    def create(self, customer: CustomerMaster) -> tuple[CustomerRecord, bool]:
+        kunnr = self.store.next_number(self.next_free)
+        self.next_free = int(kunnr) + 1
+        self._stage(self.store.rows(kunnr, customer))
+        record = CustomerRecord(kunnr, customer.name, frozenset(customer.identifiers))
+        self.records[kunnr] = record
+        self.by_request[customer.request_key] = kunnr
+        self.by_identifier.update(dict.fromkeys(customer.identifiers, kunnr))
+        return record, True
 
     def add_identifiers(
         self, number: str, identifiers: Sequence[tuple[str, str]]
     ) -> CustomerRecord:
-        with Session(self.engine) as session, session.begin():
-            session.add_all(
-                SapCustomerIdentifier(mandt=self.setup.client, kunnr=number, id_type=t, id_number=n)
-                for t, n in identifiers
-            )
-        with Session(self.engine) as session:
-            record = self._record(session, number)
-        assert record is not None  # it was found a moment ago and customers are not deleted
+        self._stage(self.store.identifier_rows(number, identifiers))
+        old = self.records[number]
+        record = CustomerRecord(number, old.name, old.identifiers | frozenset(identifiers))
+        self.records[number] = record
+        self.by_identifier.update(dict.fromkeys(identifiers, number))
         return record
 
 
@@ -554,7 +674,7 @@ class SapCustomerCreation:
             )
         self.identification_types = types
 
-    def gateway(self, context: StepContext) -> CustomerGateway:
+    def gateway(self, context: StepContext) -> CustomerSync:
         if self.gateway_kind == "odata":
             c = self.config
             credentials = Credentials.from_env(
@@ -570,7 +690,7 @@ class SapCustomerCreation:
                 sap_client=self.setup.client,
                 timeout=float(c.get("timeout", 30)),
             )
-            return BusinessPartnerGateway(client, self.setup, self.identification_types)
+            return OneAtATime(BusinessPartnerGateway(client, self.setup, self.identification_types))
         if not context.database_url:
             raise StepFailed("gateway: store needs the store database; no database URL in context")
         first, last = self.config.get("number_range", ("0000900000", "0000999999"))
@@ -582,24 +702,33 @@ class SapCustomerCreation:
             f.line for _, f in gather_findings(context, ()).findings if f.outcome == "reject"
         }
         gateway = self.gateway(context)
+        groups = customers_of(claim.lines)
+        outcomes: dict[int, Outcome] = {}
+        to_sync: dict[int, CustomerMaster] = {}
+        for index, (party, lines) in enumerate(groups):
+            ids = _identifiers(party)
+            if not ids:
+                outcomes[index] = Outcome("skipped", None, "no valid HIN, DEA, GLN, NPI or 340B ID")
+            elif 0 in rejected or all(line.line in rejected for line in lines):
+                outcomes[index] = Outcome(
+                    "skipped", None, "every line of this customer was rejected"
+                )
+            else:
+                to_sync[index] = CustomerMaster(
+                    request_key(ids), party.name or "", party.address, ids
+                )
+        try:
+            synced = gateway.sync_customers(list(to_sync.values()))
+        except SQLAlchemyError as exc:
+            raise TransientError(f"customer master store error: {type(exc).__name__}") from None
+        outcomes.update(zip(to_sync, synced, strict=True))
         counts = dict.fromkeys(("created", "updated", "unchanged", "conflict", "skipped"), 0)
         customers: list[dict[str, Any]] = []
         findings: list[Finding] = []
-        for party, lines in customers_of(claim.lines):
+        for index, (party, lines) in enumerate(groups):
+            outcome = outcomes[index]
             ids = _identifiers(party)
             numbers = [line.line for line in lines]
-            if not ids:
-                outcome = Outcome("skipped", None, "no valid HIN, DEA, GLN, NPI or 340B ID")
-            elif 0 in rejected or all(n in rejected for n in numbers):
-                outcome = Outcome("skipped", None, "every line of this customer was rejected")
-            else:
-                master = CustomerMaster(request_key(ids), party.name or "", party.address, ids)
-                try:
-                    outcome = sync_customer(gateway, master)
-                except SQLAlchemyError as exc:
-                    raise TransientError(
-                        f"customer master store error: {type(exc).__name__}"
-                    ) from None
             counts[outcome.action] += 1
             customers.append(
                 {

@@ -9,19 +9,22 @@ own rows, so checking the same claim twice in one run gives the same answer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from processors.chargeback.claim import Claim, LineDecision
 from processors.chargeback.reference.models import ClaimLineHistory
 
 
 def _part(value: object) -> str:
+    if type(value) is str:  # nearly every part: a claim's lines build tens of thousands of keys
+        return value.strip().upper()
     if value is None:
         return ""
     if isinstance(value, Decimal):
@@ -31,12 +34,48 @@ def _part(value: object) -> str:
     return str(value).strip().upper()
 
 
+def hard_keys(
+    wholesaler_ids: Iterable[str],
+    invoice_no: str,
+    invoice_line: str,
+    ndc11: str,
+    customer_keys: Iterable[str],
+) -> tuple[str, ...]:
+    """:func:`hard_key` for every (wholesaler, customer) pair, each once, wholesaler-major
+    (so the first is the key of the first wholesaler and customer).
+
+    A line is looked up under every key an earlier run may have filed it under; the parts
+    the keys share are normalised once instead of once per pair.
+    """
+    middle = "|".join(_part(p) for p in (invoice_no, invoice_line, ndc11))
+    customers = [_part(c) for c in customer_keys]
+    return tuple(
+        dict.fromkeys(f"{_part(w)}|{middle}|{c}" for w in wholesaler_ids for c in customers)
+    )
+
+
 def hard_key(
     wholesaler_id: str, invoice_no: str, invoice_line: str, ndc11: str, customer_key: str
 ) -> str:
     """DC id | invoice number | invoice line | NDC11 | canonical customer (brief §1.5 item 1)."""
-    return "|".join(
-        _part(p) for p in (wholesaler_id, invoice_no, invoice_line, ndc11, customer_key)
+    (key,) = hard_keys((wholesaler_id,), invoice_no, invoice_line, ndc11, (customer_key,))
+    return key
+
+
+def soft_keys(
+    wholesaler_ids: Iterable[str],
+    invoice_no: str,
+    ndc11: str,
+    customer_keys: Iterable[str],
+    invoice_date: date | None,
+    quantity: Decimal,
+) -> tuple[str, ...]:
+    """:func:`soft_key` for every (wholesaler, customer) pair, each once, wholesaler-major."""
+    middle = f"{_part(invoice_no)}|{_part(ndc11)}"
+    tail = f"{_part(invoice_date)}|{_part(abs(quantity))}"
+    customers = [_part(c) for c in customer_keys]
+    return tuple(
+        dict.fromkeys(f"{_part(w)}|{middle}|{c}|{tail}" for w in wholesaler_ids for c in customers)
     )
 
 
@@ -50,10 +89,8 @@ def soft_key(
 ) -> str:
     """DC id | invoice | NDC11 | customer | invoice date | abs(quantity): catches a renumbered
     or missing invoice line number (brief §1.5 item 2)."""
-    return "|".join(
-        _part(p)
-        for p in (wholesaler_id, invoice_no, ndc11, customer_key, invoice_date, abs(quantity))
-    )
+    (key,) = soft_keys((wholesaler_id,), invoice_no, ndc11, (customer_key,), invoice_date, quantity)
+    return key
 
 
 @dataclass(frozen=True)
@@ -85,16 +122,22 @@ def record_lines(
     dm_purpose: str,
     lines: Iterable[LineRecord],
 ) -> None:
-    """Upsert this run's lines as PENDING; idempotent per (run, DM, line)."""
+    """Upsert this run's lines as PENDING; idempotent per (run, DM, line).
+
+    A claim has thousands of lines, so rows go in as one bulk INSERT (and, on a retry, one
+    bulk UPDATE by primary key) rather than as ORM objects flushed one by one.
+    """
     now = datetime.now(UTC)
     existing = {
-        row.line_no: row
-        for row in session.scalars(
-            select(ClaimLineHistory).where(
+        line_no: (row_id, status)
+        for row_id, line_no, status in session.execute(
+            select(ClaimLineHistory.id, ClaimLineHistory.line_no, ClaimLineHistory.status).where(
                 ClaimLineHistory.run_id == run_id, ClaimLineHistory.dm_no == dm_no
             )
         )
     }
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
     for line in lines:
         values = {
             "hard_key": line.hard_key,
@@ -113,65 +156,89 @@ def record_lines(
             "net_quantity": line.net_quantity,
             "original_id": line.original_id,
         }
-        row = existing.get(line.line_no)
-        if row is None:
-            session.add(
-                ClaimLineHistory(
-                    run_id=run_id,
-                    dm_no=dm_no,
-                    line_no=line.line_no,
-                    status="PENDING",
-                    recorded_at=now,
+        found = existing.get(line.line_no)
+        if found is None:
+            inserts.append(
+                {
+                    "run_id": run_id,
+                    "dm_no": dm_no,
+                    "line_no": line.line_no,
+                    "status": "PENDING",
+                    "recorded_at": now,
                     **values,
-                )
+                }
             )
-        elif row.status == "PENDING":  # a settled line is history: a retry must not reopen it
-            for name, value in values.items():
-                setattr(row, name, value)
-    session.flush()
+        elif found[1] == "PENDING":  # a settled line is history: a retry must not reopen it
+            updates.append({"id": found[0], **values})
+    if inserts:
+        session.execute(insert(ClaimLineHistory), inserts)
+    if updates:
+        session.execute(update(ClaimLineHistory), updates)
 
 
-def prior_lines(session: Session, hard_keys: Sequence[str], run_id: str) -> list[ClaimLineHistory]:
-    """Lines of *other* runs under any of the hard keys, oldest first."""
-    if not hard_keys:
-        return []
-    return list(
-        session.scalars(
-            select(ClaimLineHistory)
-            .where(ClaimLineHistory.hard_key.in_(hard_keys), ClaimLineHistory.run_id != run_id)
-            .order_by(ClaimLineHistory.recorded_at, ClaimLineHistory.id)
-        )
-    )
+#: keys per IN list: well under every backend's bound-parameter limit (SQLite's was 999)
+_KEYS_PER_QUERY = 500
 
 
-def soft_matches(session: Session, soft_keys: Sequence[str], run_id: str) -> list[ClaimLineHistory]:
-    """Lines of other runs that look like the same sale under another line number."""
-    if not soft_keys:
-        return []
-    return list(
-        session.scalars(
-            select(ClaimLineHistory).where(
-                ClaimLineHistory.soft_key.in_(soft_keys),
-                ClaimLineHistory.run_id != run_id,
-                ClaimLineHistory.status != "REJECTED",
-            )
-        )
+def _by_key(
+    session: Session, column: InstrumentedAttribute[str], keys: Iterable[str], *where: Any
+) -> dict[str, list[ClaimLineHistory]]:
+    """Rows whose ``column`` is one of ``keys``, grouped by that key, oldest first."""
+    unique = list(dict.fromkeys(keys))
+    found: dict[str, list[ClaimLineHistory]] = {}
+    for start in range(0, len(unique), _KEYS_PER_QUERY):
+        chunk = unique[start : start + _KEYS_PER_QUERY]
+        for row in session.scalars(select(ClaimLineHistory).where(column.in_(chunk), *where)):
+            found.setdefault(getattr(row, column.key), []).append(row)
+    for rows in found.values():
+        rows.sort(key=recorded_order)
+    return found
+
+
+def recorded_order(row: ClaimLineHistory) -> tuple[datetime, int]:
+    """Oldest first: the order earlier claims of a sale were recorded in."""
+    return (row.recorded_at, row.id)
+
+
+def prior_lines(
+    session: Session, hard_keys: Iterable[str], run_id: str
+) -> dict[str, list[ClaimLineHistory]]:
+    """Lines of *other* runs under each of the hard keys, oldest first.
+
+    Asked once for a whole claim (thousands of lines, a few keys each), not once per line.
+    """
+    return _by_key(session, ClaimLineHistory.hard_key, hard_keys, ClaimLineHistory.run_id != run_id)
+
+
+def soft_matches(
+    session: Session, soft_keys: Iterable[str], run_id: str
+) -> dict[str, list[ClaimLineHistory]]:
+    """Lines of other runs that look like the same sale under another line number, by soft
+    key, oldest first (asked once per claim, like :func:`prior_lines`)."""
+    return _by_key(
+        session,
+        ClaimLineHistory.soft_key,
+        soft_keys,
+        ClaimLineHistory.run_id != run_id,
+        ClaimLineHistory.status != "REJECTED",
     )
 
 
 def debit_memo_seen(
     session: Session, wholesaler_id: str, dm_no: str, run_id: str
-) -> list[ClaimLineHistory]:
-    """Lines another run recorded for the same wholesaler and DM number (rule R05)."""
-    return list(
-        session.scalars(
-            select(ClaimLineHistory).where(
-                ClaimLineHistory.wholesaler_id == wholesaler_id,
-                ClaimLineHistory.dm_no == dm_no,
-                ClaimLineHistory.run_id != run_id,
-            )
+) -> ClaimLineHistory | None:
+    """The first line another run recorded for the same wholesaler and DM number (rule R05);
+    one row says the DM was seen, so the (possibly thousands of) others are not loaded."""
+    return session.scalars(
+        select(ClaimLineHistory)
+        .where(
+            ClaimLineHistory.wholesaler_id == wholesaler_id,
+            ClaimLineHistory.dm_no == dm_no,
+            ClaimLineHistory.run_id != run_id,
         )
-    )
+        .order_by(ClaimLineHistory.recorded_at, ClaimLineHistory.id)
+        .limit(1)
+    ).first()
 
 
 def net_paid_quantity(rows: Iterable[ClaimLineHistory]) -> Decimal:
@@ -198,20 +265,34 @@ def settle_claim(
     Accepted and adjusted lines become PAID for their net quantity (the delta of a
     resubmission, the full claim otherwise). That holds for a line allowed $0 (contract price
     >= WAC) too: the sale was adjudicated, so claiming it again is a duplicate.
+
+    The rows are read as plain columns and changed with one bulk UPDATE: a claim settles
+    thousands of lines at once.
     """
     dm_no = claim.debit_memo or ""
     rows = {
         row.line_no: row
-        for row in session.scalars(
-            select(ClaimLineHistory).where(
-                ClaimLineHistory.run_id == run_id, ClaimLineHistory.dm_no == dm_no
-            )
+        for row in session.execute(
+            select(
+                ClaimLineHistory.id,
+                ClaimLineHistory.line_no,
+                ClaimLineHistory.quantity,
+                ClaimLineHistory.net_quantity,
+                ClaimLineHistory.status,
+                ClaimLineHistory.paid_quantity,
+                ClaimLineHistory.allowed_amount,
+            ).where(ClaimLineHistory.run_id == run_id, ClaimLineHistory.dm_no == dm_no)
         )
     }
+    settled = {
+        line_no: (r.status, r.paid_quantity, r.allowed_amount) for line_no, r in rows.items()
+    }
     now = datetime.now(UTC)
+    changes: dict[int, dict[str, Any]] = {}
     changed = 0
     for decision in decisions:
-        row = rows.get(str(decision.line))
+        line_no = str(decision.line)
+        row = rows.get(line_no)
         if row is None:
             continue
         status = _STATUS_BY_DECISION[decision.status]
@@ -219,9 +300,16 @@ def settle_claim(
         if status == "PAID":
             paid = row.net_quantity if row.net_quantity is not None else row.quantity
         new = (status, paid, decision.accepted_amount if status != "PENDING" else None)
-        if (row.status, row.paid_quantity, row.allowed_amount) != new:
-            row.status, row.paid_quantity, row.allowed_amount = new
-            row.resolved_at = now if status != "PENDING" else None
+        if settled[line_no] != new:
+            settled[line_no] = new
+            changes[row.id] = {
+                "id": row.id,
+                "status": new[0],
+                "paid_quantity": new[1],
+                "allowed_amount": new[2],
+                "resolved_at": now if status != "PENDING" else None,
+            }
             changed += 1
-    session.flush()
+    if changes:
+        session.execute(update(ClaimLineHistory), list(changes.values()))
     return changed

@@ -1,0 +1,165 @@
+"""The trail step's cheap paths: redacting a step's data by its JSON text, and verifying the
+chain from the last checkpoint. Each must give what the thorough path gives, or fall back to it."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import create_engine, text
+
+from engine.processors import StepContext, Upstream
+from processors.chargeback.compliance import (
+    ComplianceTrail,
+    Redactor,
+    canonical_json,
+    main,
+    verify_chain,
+    verify_run,
+)
+
+SECRET = "sk-test-0123456789abcdef"
+QUOTED_SECRET = 'pa"ss\\word\n42'
+REDACT = Redactor(
+    {"OPENAI_API_KEY": SECRET, "DB_PASSWORD": QUOTED_SECRET, "LOG_LEVEL": "information"}
+)
+
+_text = st.one_of(
+    st.text(max_size=8),
+    st.sampled_from(
+        [
+            SECRET,
+            f"key {SECRET} here",
+            QUOTED_SECRET,
+            f"x{QUOTED_SECRET}",
+            "postgresql://cb:hunter22pw@db/cb",
+            "see https://example.org/a",
+            "information",
+        ]
+    ),
+)
+_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False),
+    _text,
+    st.just(Decimal("425.00")),
+)
+_key = st.one_of(_text, st.integers(0, 20), st.booleans())
+_value = st.recursive(
+    _scalar,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4),
+        st.lists(inner, max_size=4).map(tuple),
+        st.dictionaries(_key, inner, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_value)
+def test_canonical_redaction_is_the_redaction_of_every_value(value: Any) -> None:
+    assert REDACT.canonical(value) == canonical_json(REDACT(value))
+
+
+def test_a_secret_or_url_anywhere_in_a_large_value_is_redacted() -> None:
+    claim = {"lines": [{"line": n, "invoice": f"INV{n}"} for n in range(2000)]}
+    clean = REDACT.canonical(claim)
+    assert clean == canonical_json(claim)
+    claim["lines"][1234]["note"] = f"token {QUOTED_SECRET}"
+    claim["lines"][77]["src"] = "postgresql://cb:hunter22pw@db/cb"
+    redacted = REDACT.canonical(claim)
+    assert QUOTED_SECRET not in json.loads(redacted)["lines"][1234]["note"]
+    assert "[redacted:DB_PASSWORD]" in redacted and "hunter22pw" not in redacted
+    assert redacted == canonical_json(REDACT(claim))
+
+
+def _run(tmp_path: Path, run_id: str = "run-1") -> dict[str, object]:
+    """The trail step after a run that decided two lines: five records (two steps, two line
+    decisions, the workflow)."""
+    decisions: list[dict[str, Any]] = [
+        {"line": n, "status": "accept", "accepted_amount": "425.00", "reason_codes": []}
+        for n in (1, 2)
+    ]
+    context = StepContext(
+        run_id=run_id,
+        workflow="chargeback",
+        step="compliance-trail",
+        attempt=1,
+        params={},
+        env={},
+        upstream={
+            "extract-identifiers": Upstream("Succeeded", {"line_count": 2}, {}),
+            "chargeback-resolution": Upstream(
+                "Succeeded", {"accepted": 2, "total_paid": "850.00"}, {"decisions": decisions}
+            ),
+        },
+        workdir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'store.db'}",
+        workflow_status="Succeeded",
+    )
+    return dict(ComplianceTrail({"actor": "svc"}).process(context).outputs)
+
+
+def _sql(tmp_path: Path, statement: str) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    with engine.begin() as conn:
+        conn.execute(text(statement))
+    engine.dispose()
+
+
+def _engine(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+
+
+def _report(out: dict[str, object]) -> str:
+    return Path(str(out["report_path"])).read_text("utf-8")
+
+
+def test_each_run_verifies_from_the_last_checkpoint_and_the_command_from_the_start(
+    tmp_path: Path, capsys: Any
+) -> None:
+    first = _run(tmp_path, run_id="run-1")
+    assert "verification from the first record: intact\n" in _report(first)
+    second = _run(tmp_path, run_id="run-2")
+    assert "intact (records 1-5 as an earlier run verified them; 6-10 now)" in _report(second)
+    assert verify_run(_engine(tmp_path), "run-2").trusted == 10  # its own checkpoint
+
+    # A change before the checkpoint is for the full check; the step checks what is new.
+    _sql(
+        tmp_path, "UPDATE cb_audit SET payload = replace(payload, '425.00', '925.00') WHERE seq = 3"
+    )
+    third = _run(tmp_path, run_id="run-3")
+    assert "intact (records 1-10 as an earlier run verified them; 11-15 now)" in _report(third)
+    assert main(["verify", "--db", f"sqlite:///{tmp_path / 'store.db'}"]) == 1
+    assert "record seq 3 " in capsys.readouterr().out
+
+
+def test_a_checkpoint_whose_record_changed_is_not_trusted(tmp_path: Path) -> None:
+    _run(tmp_path, run_id="run-1")
+    _run(tmp_path, run_id="run-2")
+    # Record 10 (the newest checkpoint) changed, hash and all: verification falls back to
+    # checkpoint 5 and finds the change when it reaches record 10.
+    _sql(
+        tmp_path,
+        "UPDATE cb_audit SET payload = replace(payload, 'Succeeded', 'Failed') WHERE seq = 10",
+    )
+    _sql(tmp_path, f"UPDATE cb_audit SET record_hash = '{'f' * 64}' WHERE seq = 10")
+    third = _run(tmp_path, run_id="run-3")
+    assert "BROKEN: record seq 10 " in _report(third)
+    result = verify_run(_engine(tmp_path), "run-3")
+    assert not result.ok and result.trusted == 5
+    assert verify_chain(_engine(tmp_path), run_id="run-3").broken == result.broken
+
+
+def test_a_resumed_trail_step_appends_and_verifies_nothing_new(tmp_path: Path) -> None:
+    first = _run(tmp_path)
+    again = _run(tmp_path)
+    assert again["records"] == first["records"]
+    assert "intact (records 1-5 as an earlier run verified them)\n" in _report(again)
