@@ -58,7 +58,7 @@ from engine.processors import StepContext, StepFailed, StepResult, TransientErro
 from processors.chargeback.claim import ClaimLine
 from processors.chargeback.db import get_engine
 from processors.chargeback.reference import snapshots
-from processors.chargeback.resolution import claim_from_upstream
+from processors.chargeback.upstream import claim_from_upstream
 
 GENESIS_HASH = "0" * 64
 _APPEND_ATTEMPTS = 5

@@ -50,11 +50,11 @@ from processors.chargeback.claim import (
     LineDecision,
     Status,
     chargeback_amount,
-    shared_claim,
 )
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
 from processors.chargeback.reference.history import settle_claim
+from processors.chargeback.upstream import claim_from_upstream
 
 #: The rule steps of the chargeback workflow (brief, heading): a missing one is a skipped check.
 DEFAULT_CHECKS = (
@@ -72,29 +72,6 @@ _RULE_ORDER = re.compile(r"R(\d+)")
 
 
 # --------------------------------------------------------------------------- upstream
-
-
-def claim_from_upstream(context: StepContext, step: str | None = None) -> tuple[str, Claim]:
-    """The claim extract-identifiers published (``data["claim"]``), and the step that did.
-
-    Without ``step``, the first ancestor carrying a claim: the spec may name the intake step
-    anything.
-    """
-    names = [step] if step else list(context.upstream)
-    for name in names:
-        up = context.upstream.get(name)
-        if up is not None and "claim" in up.data:
-            try:
-                return name, shared_claim(up.data["claim"])
-            except ValueError as exc:
-                raise StepFailed(
-                    f"the claim published by step '{name}' is malformed: {exc}"
-                ) from None
-    where = f"step '{step}'" if step else "any upstream step"
-    raise StepFailed(
-        f"no claim found in {where}; the intake step (chargeback.extract-identifiers) must be an "
-        "ancestor of this step (add it to its dependencies)"
-    )
 
 
 @dataclass(frozen=True)
@@ -469,8 +446,9 @@ _STATUS_WORD = {
 }
 
 
-def render_table(claim: Claim, resolutions: Sequence[Resolution], sums: Totals,
-                 response: Path, summary: Path) -> str:
+def render_table(
+    claim: Claim, resolutions: Sequence[Resolution], sums: Totals, response: Path, summary: Path
+) -> str:
     """The per-line decision as a plain table for the terminal (``flowspec run`` prints it)."""
     lines = {line.line: line for line in claim.lines}
     header = ("line", "NDC", "qty", "submitted", "allowed", "decision", "codes")
@@ -478,20 +456,26 @@ def render_table(claim: Claim, resolutions: Sequence[Resolution], sums: Totals,
     for res in resolutions:
         d = res.decision
         line = lines.get(d.line)
-        rows.append((
-            str(d.line),
-            (line.ndc11 or line.ndc_submitted or "-") if line else "-",
-            str(line.quantity) if line and line.quantity is not None else "-",
-            format(res.submitted, "f") if res.submitted is not None else "-",
-            format(d.accepted_amount, "f"),
-            _STATUS_WORD.get(d.status, d.status),
-            ",".join(d.reason_codes) or "-",
-        ))
+        rows.append(
+            (
+                str(d.line),
+                (line.ndc11 or line.ndc_submitted or "-") if line else "-",
+                str(line.quantity) if line and line.quantity is not None else "-",
+                format(res.submitted, "f") if res.submitted is not None else "-",
+                format(d.accepted_amount, "f"),
+                _STATUS_WORD.get(d.status, d.status),
+                ",".join(d.reason_codes) or "-",
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    text = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-            for row in rows]
-    text.append(f"debit memo {claim.debit_memo or '?'}: submitted {format(sums.submitted, 'f')},"
-                f" allowed {format(sums.allowed, 'f')}")
+    text = [
+        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    ]
+    text.append(
+        f"debit memo {claim.debit_memo or '?'}: submitted {format(sums.submitted, 'f')},"
+        f" allowed {format(sums.allowed, 'f')}"
+    )
     text.append(f"849 response: {response}")
     text.append(f"summary:      {summary}")
     return "\n".join(text)

@@ -25,7 +25,8 @@ from engine.processors import StepContext, StepFailed, StepResult, TransientErro
 from processors.chargeback.claim import Claim
 from processors.chargeback.compliance import Redactor, canonical_json, ensure_tables
 from processors.chargeback.db import get_engine
-from processors.chargeback.resolution import Evidence, claim_from_upstream, gather_findings
+from processors.chargeback.resolution import Evidence, gather_findings
+from processors.chargeback.upstream import claim_from_upstream
 
 FAILED_PHASES = ("Failed", "Error")
 _MAX_REASON = 2000

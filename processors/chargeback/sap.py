@@ -48,13 +48,14 @@ from processors.chargeback.reference.models import (
     SapKnb1,
     SapKnvv,
 )
-from processors.chargeback.resolution import claim_from_upstream, gather_findings
+from processors.chargeback.resolution import gather_findings
 from processors.chargeback.sap_odata import (
     Credentials,
     ODataClient,
     quote_literal,
     results,
 )
+from processors.chargeback.upstream import claim_from_upstream
 
 #: Identifier kinds that identify a customer, strongest first (brief §6 "Idempotency").
 ID_TYPES: Mapping[IdentifierKind, str] = {

@@ -314,7 +314,7 @@ def test_step_needs_a_claim_and_a_store(tmp_path: Path) -> None:
         workdir=tmp_path,
         database_url=url,
     )
-    with pytest.raises(StepFailed, match="found no claim"):
+    with pytest.raises(StepFailed, match="no claim found in any upstream step"):
         DuplicateCheck({}).process(bare)
     with pytest.raises(StepFailed, match="needs the store"):
         DuplicateCheck({}).process(

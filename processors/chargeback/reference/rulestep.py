@@ -22,6 +22,7 @@ from processors.chargeback.db import session_scope
 from processors.chargeback.reference.loader import ReferenceLoadError, ensure_loaded
 from processors.chargeback.reference.lookup import Memo, prefetch_customers
 from processors.chargeback.reference.snapshots import in_force
+from processors.chargeback.upstream import claim_from_upstream
 
 _SEVERITY = {"pass": 0, "adjust": 1, "review": 2, "reject": 3}
 
@@ -31,21 +32,6 @@ LINE_COUNT_OUTPUTS: Mapping[str, str] = {
     "review_lines": "integer",
     "rejected_lines": "integer",
 }
-
-
-def claim_from(context: StepContext) -> Claim:
-    """The claim an ancestor extracted: whichever upstream step's data holds ``claim``
-    (the extract step is found, not named, so a spec may call it anything)."""
-    producers = sorted(name for name, up in context.upstream.items() if "claim" in up.data)
-    if not producers:
-        raise StepFailed(
-            f"step {context.step!r} found no claim: no upstream step returned data['claim']; "
-            "make it depend on chargeback.extract-identifiers"
-        )
-    try:
-        return Claim.from_json(context.upstream[producers[0]].data["claim"])
-    except ValueError as exc:
-        raise StepFailed(f"the claim from step {producers[0]!r} is malformed: {exc}") from None
 
 
 def store_url(context: StepContext) -> str:
@@ -108,7 +94,7 @@ class RuleStep:
         prefetch_customers(ref, (line.customer for line in claim.lines))
 
     def process(self, context: StepContext) -> StepResult:
-        claim = claim_from(context)
+        _, claim = claim_from_upstream(context)
         url = store_url(context)
         try:
             ensure_loaded(url)
