@@ -71,7 +71,9 @@ class Redactor:
             return value
         text = json.dumps(value, ensure_ascii=False)
         clean = self.scrub(text)
-        return value if clean == text else json.loads(clean)  # type: ignore[no-any-return]
+        if clean is None or clean == text:
+            return value
+        return json.loads(clean)  # type: ignore[no-any-return]
 
 
 def known_values(refs: Iterable[SecretRef], source: Mapping[str, str]) -> list[str]:

@@ -73,7 +73,7 @@ def _create_tables(engine: Engine, backend: str) -> None:
                 if backend == "sqlite":
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 REFERENCE_METADATA.create_all(conn)
-                _add_missing_columns(conn)
+                _bring_up_to_date(conn)
                 conn.commit()
             return
         except StepFailed:
@@ -89,14 +89,19 @@ def _create_tables(engine: Engine, backend: str) -> None:
             ) from None
 
 
-def _add_missing_columns(conn: Connection) -> None:
+def _bring_up_to_date(conn: Connection) -> None:
     """Bring tables an older flowspec created up to the models: ``create_all`` skips tables
     that exist, so a column added since (e.g. ``cb_dea_registration.inactive_from``) would
-    fail every query of a store kept across an upgrade. Only nullable columns are added, which
-    needs no data; anything else is a change no automatic step should guess, so it is said."""
+    fail every query of a store kept across an upgrade, and an index added since would be
+    missing. Only nullable columns are added, which needs no data; anything else is a change
+    no automatic step should guess, so it is said."""
     inspector = inspect(conn)
     preparer = conn.dialect.identifier_preparer
     for table in REFERENCE_METADATA.sorted_tables:
+        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+        for index in table.indexes:
+            if index.name not in indexes:
+                index.create(conn)
         present = {c["name"] for c in inspector.get_columns(table.name)}
         for column in table.columns:
             if column.name in present:

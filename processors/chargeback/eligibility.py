@@ -71,7 +71,19 @@ class ContractEligibility(RuleStep):
     }
 
     def prefetch(self, ref: lookup.Memo, claim: Claim) -> None:
+        super().prefetch(ref, claim)
         lookup.prefetch_roster(ref, (line.customer for line in claim.lines))
+        priced = [
+            (c.contract_id, p.ndc11, line.invoice_date)
+            for line in claim.lines
+            if line.contract_id
+            and line.ndc11
+            and line.invoice_date
+            and (c := ref(lookup.contract, line.contract_id)) is not None
+            and (p := ref(lookup.product, line.ndc11)) is not None
+        ]
+        ref.prefetch(lookup.contract_lines, ((c, n) for c, n, _ in priced))
+        ref.prefetch(lookup.wac_at, ((n, day) for _, n, day in priced))
 
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
@@ -104,7 +116,7 @@ class ContractEligibility(RuleStep):
         contract = _contract(ref, line, day)
         product = _product(ref, line, day)
         ndc = product.ndc11
-        on_contract = ref(lookup.contract_lines, contract.contract_id, ndc)
+        on_contract = ref(lookup.contract_lines, (contract.contract_id, ndc))
         if not on_contract:
             raise _Reject("R10", "03", f"NDC {ndc} is not on contract {contract.contract_id}")
         match = ref(lookup.resolve_customer, line.customer)
@@ -129,7 +141,7 @@ class ContractEligibility(RuleStep):
             raise _Reject(
                 "R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line"
             )
-        wac = ref(lookup.wac_at, ndc, day)
+        wac = ref(lookup.wac_at, (ndc, day))
         if wac is None:
             raise _Reject("R12", "07", f"no WAC on file for NDC {ndc} on {day}")
         findings, on_file = _pricing(line, price, wac.wac, tolerance, payable)

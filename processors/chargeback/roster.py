@@ -31,6 +31,7 @@ class GpoRosterValidation(RuleStep):
     datasets: ClassVar[tuple[str, ...]] = ("gpo_roster", "contracts", "sap_customers")
 
     def prefetch(self, ref: lookup.Memo, claim: Claim) -> None:
+        super().prefetch(ref, claim)
         lookup.prefetch_roster(ref, (line.customer for line in claim.lines))
 
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:

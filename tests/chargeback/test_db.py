@@ -36,6 +36,16 @@ def test_a_column_added_since_is_added_to_an_older_store(url: str) -> None:
     assert "inactive_from" in columns
 
 
+def test_an_index_added_since_is_created_in_an_older_store(url: str) -> None:
+    engine = create_engine(url)
+    REFERENCE_METADATA.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX ix_cb_history_customer_ndc"))
+    engine.dispose()
+    names = {i["name"] for i in inspect(db.get_engine(url)).get_indexes("cb_claim_line_history")}
+    assert "ix_cb_history_customer_ndc" in names
+
+
 def test_a_missing_required_column_is_a_clear_error(url: str) -> None:
     _older_store(url, "schedules")
     with pytest.raises(StepFailed, match="lacks the required column schedules"):

@@ -99,6 +99,13 @@ def test_bulk_answers_equal_single_answers(store: str) -> None:
     npis = [r["NPI"] for r in _rows("nppes")[::9]] + ["1234567893"]
     _both_ways(store, lookup.nppes, npis)
     _both_ways(store, lookup.opais_by_npi, [(n,) for n in npis] + [tuple(npis[:5]), ()])
+    contracts = [r["contract_id"] for r in _rows("contracts")]
+    _both_ways(store, lookup.contract, [*contracts, contracts[0].lower() + " ", "NO-SUCH"])
+    lines = [(r["contract_id"], r["ndc11"]) for r in _rows("contract_lines")[::4]]
+    _both_ways(store, lookup.contract_lines, [*lines, ("NO-SUCH", "00000000000")])
+    ndcs = sorted({r["ndc11"] for r in _rows("wac")})
+    _both_ways(store, lookup.product, [*ndcs, "99999999999"])
+    _both_ways(store, lookup.wac_at, [(n, d) for n in ndcs for d in DAYS])
     ids = [r["id340b"] for r in _rows("opais")[::3]]
     _both_ways(store, lookup.opais_entity, ids + ["XX000000"])
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Seq
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import cached_property
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
 
 from sqlalchemy import String, and_, or_, select
@@ -20,7 +21,7 @@ from sqlalchemy import column as column_
 from sqlalchemy import values as sa_values
 from sqlalchemy.orm import Session
 
-from processors.chargeback.claim import Party
+from processors.chargeback.claim import Claim, Party
 from processors.chargeback.reference import models as m
 
 #: The two exclusion lists share their matching columns (npi, name_key, zip5).
@@ -57,6 +58,15 @@ def _chunks(values: Iterable[_T], size: int = _CHUNK) -> Iterator[list[_T]]:
             batch = []
     if batch:
         yield batch
+
+
+def _by_key(session: Session, table: Any, column: Any, keys: Sequence[_K]) -> dict[_K, Any]:
+    """Rows of ``table`` whose ``column`` (unique) is one of ``keys``; None for the rest."""
+    found: dict[_K, Any] = dict.fromkeys(keys)
+    for chunk in _chunks(sorted(keys)):  # type: ignore[type-var]
+        for row in session.scalars(select(table).where(column.in_(chunk))):
+            found[getattr(row, column.key)] = row
+    return found
 
 
 class Batched(Generic[_K, _V]):
@@ -138,7 +148,8 @@ class CustomerMatch:
     ``by_identifier`` maps ``TYPE:VALUE`` to the KUNNR it belongs to; identifiers not in the
     master are in ``unknown``. ``kunnr`` is the canonical customer when every known
     identifier agrees; on a conflict it is the customer of the strongest identifier, and
-    ``conflict`` says a human must look (brief §9.8).
+    ``conflict`` says a human must look (brief §9.8). Every rule step asks these of every
+    line, so each is worked out once per match (cached; the match itself never changes).
     """
 
     identifiers: tuple[str, ...]
@@ -148,21 +159,21 @@ class CustomerMatch:
     postal_code: str = ""
     state: str = ""
 
-    @property
+    @cached_property
     def kunnrs(self) -> tuple[str, ...]:
         return tuple(sorted(set(self.by_identifier.values())))
 
-    @property
+    @cached_property
     def conflict(self) -> bool:
         return len(self.kunnrs) > 1
 
-    @property
+    @cached_property
     def kunnr(self) -> str | None:
         for ident in sorted(self.by_identifier, key=_priority):
             return self.by_identifier[ident]
         return None
 
-    @property
+    @cached_property
     def key(self) -> str:
         """The canonical customer key: the KUNNR, else the strongest identifier sent."""
         if self.kunnr is not None:
@@ -170,7 +181,7 @@ class CustomerMatch:
         ordered = sorted(self.identifiers, key=_priority)
         return ordered[0] if ordered else f"NAME:{normalize_name(self.name)}|{self.postal_code}"
 
-    @property
+    @cached_property
     def candidate_keys(self) -> tuple[str, ...]:
         """Every key an earlier run may have filed this customer under."""
         return tuple(dict.fromkeys((*self.kunnrs, self.key, *self.identifiers)))
@@ -277,28 +288,59 @@ def prefetch_roster(memo: Memo, parties: Iterable[Party | None]) -> None:
 # --- products, prices, contracts -----------------------------------------------------------
 
 
-def product(session: Session, ndc11: str) -> m.Product | None:
-    return session.get(m.Product, ndc11)
+@Batched
+def product(session: Session, ndcs: Sequence[str]) -> dict[str, m.Product | None]:
+    return _by_key(session, m.Product, m.Product.ndc11, ndcs)
 
 
-def wac_at(session: Session, ndc11: str, day: date) -> m.WacPrice | None:
-    rows = session.scalars(select(m.WacPrice).where(m.WacPrice.ndc11 == ndc11))
-    covering = [w for w in rows if in_period(day, w.effective_from, w.effective_to)]
-    return max(covering, key=lambda w: w.effective_from, default=None)
-
-
-def contract(session: Session, contract_id: str) -> m.Contract | None:
-    return session.get(m.Contract, contract_id.strip().upper())
-
-
-def contract_lines(session: Session, contract_id: str, ndc11: str) -> list[m.ContractLine]:
-    return list(
-        session.scalars(
-            select(m.ContractLine).where(
-                m.ContractLine.contract_id == contract_id, m.ContractLine.ndc11 == ndc11
-            )
+@Batched
+def wac_at(
+    session: Session, asked: Sequence[tuple[str, date]]
+) -> dict[tuple[str, date], m.WacPrice | None]:
+    """The WAC in force for each (NDC, day): the latest effective row covering the day."""
+    history: dict[str, list[m.WacPrice]] = {}
+    for chunk in _chunks(sorted({ndc for ndc, _ in asked})):
+        stmt = select(m.WacPrice).where(m.WacPrice.ndc11.in_(chunk)).order_by(m.WacPrice.id)
+        for row in session.scalars(stmt):
+            history.setdefault(row.ndc11, []).append(row)
+    return {
+        (ndc, day): max(
+            (w for w in history.get(ndc, ()) if in_period(day, w.effective_from, w.effective_to)),
+            key=lambda w: w.effective_from,
+            default=None,
         )
-    )
+        for ndc, day in asked
+    }
+
+
+@Batched
+def contract(session: Session, ids: Sequence[str]) -> dict[str, m.Contract | None]:
+    """Contracts by the number as claimed (CON02: case and spaces are not significant)."""
+    found = _by_key(session, m.Contract, m.Contract.contract_id, [i.strip().upper() for i in ids])
+    return {i: found[i.strip().upper()] for i in ids}
+
+
+@Batched
+def contract_lines(
+    session: Session, pairs: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[m.ContractLine]]:
+    """Each (contract, NDC11)'s price lines, all tiers and periods."""
+    lines: dict[tuple[str, str], list[m.ContractLine]] = {}
+    for chunk in _chunks(sorted({contract_id for contract_id, _ in pairs})):
+        stmt = (
+            select(m.ContractLine)
+            .where(m.ContractLine.contract_id.in_(chunk))
+            .order_by(m.ContractLine.id)
+        )
+        for row in session.scalars(stmt):
+            lines.setdefault((row.contract_id, row.ndc11), []).append(row)
+    return {pair: lines.get(pair, []) for pair in pairs}
+
+
+def prefetch_terms(memo: Memo, claim: Claim) -> None:
+    """The contracts and products a claim names, each read once."""
+    memo.prefetch(contract, (line.contract_id for line in claim.lines if line.contract_id))
+    memo.prefetch(product, (line.ndc11 for line in claim.lines if line.ndc11))
 
 
 @dataclass(frozen=True)
@@ -625,15 +667,6 @@ def npi_active(row: m.NppesProvider, day: date) -> bool:
     return (
         row.reactivation_date is not None and row.deactivation_date <= row.reactivation_date <= day
     )
-
-
-def _by_key(session: Session, table: Any, column: Any, keys: Sequence[_K]) -> dict[_K, Any]:
-    """Rows of ``table`` whose ``column`` (unique) is one of ``keys``; None for the rest."""
-    found: dict[_K, Any] = dict.fromkeys(keys)
-    for chunk in _chunks(sorted(keys)):  # type: ignore[type-var]
-        for row in session.scalars(select(table).where(column.in_(chunk))):
-            found[getattr(row, column.key)] = row
-    return found
 
 
 @Batched

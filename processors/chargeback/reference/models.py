@@ -586,6 +586,8 @@ class ClaimLineHistory(Base):
     __table_args__ = (
         UniqueConstraint("run_id", "dm_no", "line_no", name="uq_cb_history_run_line"),
         Index("ix_cb_history_dm", "wholesaler_id", "dm_no"),
+        # a customer's usual quantity of an NDC (edge case 12) without scanning the ledger
+        Index("ix_cb_history_customer_ndc", "customer_key", "ndc11"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

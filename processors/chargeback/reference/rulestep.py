@@ -20,7 +20,7 @@ from engine.processors import StepContext, StepFailed, StepResult, TransientErro
 from processors.chargeback.claim import Claim, Finding
 from processors.chargeback.db import session_scope
 from processors.chargeback.reference.loader import ReferenceLoadError, ensure_loaded
-from processors.chargeback.reference.lookup import Memo, prefetch_customers
+from processors.chargeback.reference.lookup import Memo, prefetch_customers, prefetch_terms
 from processors.chargeback.reference.snapshots import in_force
 from processors.chargeback.upstream import claim_from_upstream
 
@@ -90,8 +90,10 @@ class RuleStep:
 
     def prefetch(self, ref: Memo, claim: Claim) -> None:
         """Load, in a few bulk queries, what ``check`` will ask about every line; each rule
-        step asks about the claim's customers, so that much is done for all of them."""
+        step asks about the claim's customers, contracts and products, so that much is done
+        for all of them."""
         prefetch_customers(ref, (line.customer for line in claim.lines))
+        prefetch_terms(ref, claim)
 
     def process(self, context: StepContext) -> StepResult:
         _, claim = claim_from_upstream(context)
