@@ -12,7 +12,9 @@ The trail runs as a ``finally`` step, so it sees every step that ran. Running it
 same run (a resumed run) appends only what is new: each record has an ``entry_key``, the hash of
 its content without time and position, and an entry already in the trail is not written again.
 A step whose result changed (it ran again after a resume) gets a new record: corrections are
-appended, never written over.
+appended, never written over. After appending, the step verifies the chain up to its run from
+the newest checkpoint an earlier run left (``verify_run``), so its cost follows the claim, not
+the age of the trail; ``verify`` (the command) always checks from the first record.
 
 Secrets never enter the trail: env values are never recorded (only their names), and any
 string containing the value of a secret-looking env variable, or a password in a URL, is

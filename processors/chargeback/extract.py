@@ -154,9 +154,10 @@ class ExtractIdentifiers:
             raise StepFailed(f"{path}: {exc}") from None
         findings = intake_findings(claim)
         rejected = {f.line for f in findings if f.outcome == "reject"}
+        customers = claim.customers  # derived from every line: once
         identifiers = [
             i
-            for party in (claim.distributor, claim.manufacturer, *claim.customers)
+            for party in (claim.distributor, claim.manufacturer, *customers)
             if party is not None
             for i in party.identifiers
         ]
@@ -165,7 +166,7 @@ class ExtractIdentifiers:
                 "format": claim.format,
                 "debit_memo": claim.debit_memo or "",
                 "line_count": len(claim.lines),
-                "customer_count": len(claim.customers),
+                "customer_count": len(customers),
                 "invalid_identifier_count": sum(not i.valid for i in identifiers),
                 "issue_count": len(claim.issues) + sum(len(line.issues) for line in claim.lines),
                 "rejected_line_count": len(claim.lines) if 0 in rejected else len(rejected),
