@@ -7,6 +7,7 @@ sqlalchemy, openai) inside its ``main``: ``flowspec validate`` must start fast.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -32,6 +33,18 @@ COMMANDS: dict[str, str] = {
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+#: CPython collects its youngest generation every 700 allocations and, every hundred of those,
+#: walks every object the process holds; a run holding a 10,000-line claim's parsed form and its
+#: steps' findings spent 2.3-2.6 s of a 10 s chargeback run in such walks. Collecting the
+#: young generation 70x less often still collects cycles, for a few MB of garbage held longer.
+GC_THRESHOLDS = (50_000, 20, 20)
+
+
+def tune_gc() -> None:
+    """Set the process's collector thresholds (the command owns the process; a library,
+    which ``engine.run`` is, must not)."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -65,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    tune_gc()
     if not getattr(args, "handler", None):
         parser.print_help()
         return EXIT_USAGE

@@ -457,3 +457,21 @@ def test_schema_is_the_shipped_valid_schema(capsys: pytest.CaptureFixture[str]) 
 def test_every_shipped_spec_validates(path: Path) -> None:
     errors = [d for d in validate_file(str(path)) if d.severity == "error"]
     assert errors == [], "\n".join(f"{d.line}:{d.column} {d.message} [{d.code}]" for d in errors)
+
+
+def test_the_command_collects_garbage_less_often_than_a_library_may() -> None:
+    """``flowspec`` owns its process and sets the collector's thresholds; importing the
+    engine as a library leaves them alone."""
+    import gc
+
+    from engine.cli.main import GC_THRESHOLDS, main
+
+    before = gc.get_threshold()
+    import engine.local  # noqa: F401 - importing must not touch the collector
+
+    assert gc.get_threshold() == before
+    try:
+        assert main(["explain", "FS001"]) == 0
+        assert gc.get_threshold() == GC_THRESHOLDS
+    finally:
+        gc.set_threshold(*before)
