@@ -118,10 +118,7 @@ class CustomerGateway(Protocol):
 
     def find_by_identifier(self, id_type: str, number: str) -> list[CustomerRecord]: ...
 
-    def create(self, customer: CustomerMaster) -> tuple[CustomerRecord, bool]:
-        """The customer, and False if a parallel writer had just created it under the same
-        request key (so the caller does not count it twice)."""
-        ...
+    def create(self, customer: CustomerMaster) -> CustomerRecord: ...
 
     def add_identifiers(
         self, number: str, identifiers: Sequence[tuple[str, str]]
@@ -155,10 +152,7 @@ def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome
                 "merge or correct them before this customer is paid",
             )
         if not matches:
-            created, new = gateway.create(customer)
-            if new:
-                return Outcome("created", created.number, "new customer")
-            return Outcome("unchanged", created.number, "created meanwhile by a parallel run")
+            return Outcome("created", gateway.create(customer).number, "new customer")
         (record,) = matches.values()
     held = {t for t, _ in record.identifiers}
     clashes = [
@@ -413,7 +407,7 @@ class _Staged:
         record = None if kunnr is None else self.records.get(kunnr)
         return [] if record is None else [record]
 
-    def create(self, customer: CustomerMaster) -> tuple[CustomerRecord, bool]:
+    def create(self, customer: CustomerMaster) -> CustomerRecord:
         kunnr = self.store.next_number(self.next_free)
         self.next_free = int(kunnr) + 1
         self._stage(self.store.rows(kunnr, customer))
@@ -421,7 +415,7 @@ class _Staged:
         self.records[kunnr] = record
         self.by_request[customer.request_key] = kunnr
         self.by_identifier.update(dict.fromkeys(customer.identifiers, kunnr))
-        return record, True
+        return record
 
     def add_identifiers(
         self, number: str, identifiers: Sequence[tuple[str, str]]
@@ -508,7 +502,7 @@ class BusinessPartnerGateway:
         found = (self._partner(p) for p in partners)
         return [r for r in found if r is not None]
 
-    def create(self, customer: CustomerMaster) -> tuple[CustomerRecord, bool]:
+    def create(self, customer: CustomerMaster) -> CustomerRecord:
         s = self.setup
         address = customer.address or Address()
         strongest = customer.identifiers[0][1] if customer.identifiers else ""
@@ -558,7 +552,7 @@ class BusinessPartnerGateway:
         if not isinstance(created, Mapping) or not created.get("BusinessPartner"):
             raise StepFailed("SAP created a business partner but did not return its number")
         number = str(created["BusinessPartner"])
-        return CustomerRecord(number, customer.name, frozenset(customer.identifiers)), True
+        return CustomerRecord(number, customer.name, frozenset(customer.identifiers))
 
     def add_identifiers(
         self, number: str, identifiers: Sequence[tuple[str, str]]
