@@ -10,9 +10,9 @@ with "database is locked".
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
@@ -22,10 +22,26 @@ from sqlalchemy.orm import Session, sessionmaker
 from engine.processors import StepFailed, TransientError
 from processors.chargeback.reference.models import REFERENCE_METADATA
 
+#: keys per ``IN (...)`` list: far below any driver's bound-parameter limit (SQLite: 32,766)
+KEYS_PER_QUERY = 500
 _SQLITE_BUSY_MS = 30_000
 _CREATE_ATTEMPTS = 5
 _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
+_T = TypeVar("_T")
+
+
+def in_chunks(values: Iterable[_T], size: int = KEYS_PER_QUERY) -> Iterator[list[_T]]:
+    """``values`` in lists short enough for one ``IN (...)`` each: the steps ask about a whole
+    claim's keys at once, and a 10,000-line claim has thousands."""
+    batch: list[_T] = []
+    for value in values:
+        batch.append(value)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:

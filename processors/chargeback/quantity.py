@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import select
 
 from processors.chargeback.claim import Claim, ClaimLine, Finding
+from processors.chargeback.db import in_chunks
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
 
@@ -42,7 +43,6 @@ CODE = "25"
 PACKAGE_UNITS = frozenset({"", "UN", "PK"})
 DEFAULT_FACTOR = 5
 DEFAULT_MIN_LINES = 3
-_CHUNK = 500
 
 #: The step config keys this check reads, merged into the owning step's config schema.
 CONFIG_PROPERTIES: Mapping[str, Any] = {
@@ -166,13 +166,13 @@ def usual_quantities(
     keys = sorted({k for ks in keys_by_line.values() for k in ks})
     history = m.ClaimLineHistory
     seen: dict[tuple[str, str], dict[int, Decimal]] = defaultdict(dict)
-    for i in range(0, len(keys), _CHUNK):
+    for chunk in in_chunks(keys):
         rows = ref.session.execute(
             select(history.id, history.customer_key, history.ndc11, history.quantity).where(
                 history.status == "PAID",
                 history.run_id != run_id,
                 history.ndc11.in_(ndcs),
-                history.customer_key.in_(keys[i : i + _CHUNK]),
+                history.customer_key.in_(chunk),
             )
         )
         for row_id, customer_key, ndc11, qty in rows:

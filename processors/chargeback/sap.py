@@ -40,7 +40,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from processors.chargeback.claim import Address, ClaimLine, Finding, IdentifierKind, Party
-from processors.chargeback.db import get_engine
+from processors.chargeback.db import get_engine, in_chunks
 from processors.chargeback.reference.models import (
     SapCreateRequest,
     SapCustomerIdentifier,
@@ -194,10 +194,6 @@ class OneAtATime:
 
     def sync_customers(self, customers: Sequence[CustomerMaster]) -> list[Outcome]:
         return [sync_customer(self.gateway, customer) for customer in customers]
-
-
-#: keys per IN list, well under every backend's bound-parameter limit
-_KEYS_PER_QUERY = 500
 
 
 class StoreGateway:
@@ -367,8 +363,7 @@ def _in_chunks(
 ) -> list[Any]:
     """``columns`` of the rows whose ``key`` is one of ``values``, a bounded IN at a time."""
     found: list[Any] = []
-    for start in range(0, len(values), _KEYS_PER_QUERY):
-        chunk = values[start : start + _KEYS_PER_QUERY]
+    for chunk in in_chunks(values):
         found += session.execute(select(*columns).where(key.in_(chunk), *where)).all()
     return found
 

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.processors import StepContext, StepResult, Upstream
-from processors.chargeback import sap
 from processors.chargeback.claim import Claim, ClaimLine, Identifier, Party
-from processors.chargeback.db import get_engine
+from processors.chargeback.db import KEYS_PER_QUERY, get_engine
 from processors.chargeback.reference.models import SapCustomerIdentifier, SapKna1
 from processors.chargeback.sap import SapCustomerCreation, StoreGateway
 
@@ -72,7 +71,7 @@ def test_later_customers_of_a_claim_see_what_earlier_ones_created(tmp_path: Path
 
 
 def test_many_customers_are_found_and_created_across_lookups(tmp_path: Path) -> None:
-    many = 2 * sap._KEYS_PER_QUERY + 11
+    many = 2 * KEYS_PER_QUERY + 11
     parties = [_party(f"PHARMACY {n}", dea=f"AB{n:07d}") for n in range(many)]
     first = _run(tmp_path, *parties[: many // 2])
     assert first.outputs["created"] == many // 2

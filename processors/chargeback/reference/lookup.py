@@ -22,6 +22,7 @@ from sqlalchemy import values as sa_values
 from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Claim, Party
+from processors.chargeback.db import in_chunks
 from processors.chargeback.reference import models as m
 
 #: The two exclusion lists share their matching columns (npi, name_key, zip5).
@@ -45,25 +46,11 @@ _T = TypeVar("_T")
 _K = TypeVar("_K", bound=Hashable)
 _V = TypeVar("_V")
 
-#: keys per IN list: far below any driver's bound-parameter limit (SQLite: 32,766)
-_CHUNK = 500
-
-
-def _chunks(values: Iterable[_T], size: int = _CHUNK) -> Iterator[list[_T]]:
-    batch: list[_T] = []
-    for value in values:
-        batch.append(value)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
 
 def _by_key(session: Session, table: Any, column: Any, keys: Sequence[_K]) -> dict[_K, Any]:
     """Rows of ``table`` whose ``column`` (unique) is one of ``keys``; None for the rest."""
     found: dict[_K, Any] = dict.fromkeys(keys)
-    for chunk in _chunks(sorted(keys)):  # type: ignore[type-var]
+    for chunk in in_chunks(sorted(keys)):  # type: ignore[type-var]
         for row in session.scalars(select(table).where(column.in_(chunk))):
             found[getattr(row, column.key)] = row
     return found
@@ -218,7 +205,7 @@ def resolve_customer(
     idents = {party: party_identifiers(party) for party in parties}
     numbers = sorted({i.partition(":")[2] for ids in idents.values() for i in ids})
     known: dict[str, str] = {}
-    for chunk in _chunks(numbers):
+    for chunk in in_chunks(numbers):
         rows = session.execute(
             select(_ID.id_type, _ID.id_number, _ID.kunnr).where(_ID.id_number.in_(chunk))
         )
@@ -244,7 +231,7 @@ def master_identifiers(
 ) -> dict[str | None, tuple[str, ...]]:
     """Every identifier the customer master holds for a customer, as ``TYPE:VALUE``."""
     held: dict[str | None, list[str]] = {k: [] for k in kunnrs}
-    for chunk in _chunks(k for k in kunnrs if k is not None):
+    for chunk in in_chunks(k for k in kunnrs if k is not None):
         rows = session.execute(
             select(_ID.kunnr, _ID.id_type, _ID.id_number).where(_ID.kunnr.in_(chunk))
         )
@@ -256,7 +243,7 @@ def master_identifiers(
 @Batched
 def customer(session: Session, kunnrs: Sequence[str | None]) -> dict[str | None, m.SapKna1 | None]:
     found: dict[str | None, m.SapKna1 | None] = dict.fromkeys(kunnrs)
-    for chunk in _chunks(k for k in kunnrs if k is not None):
+    for chunk in in_chunks(k for k in kunnrs if k is not None):
         for row in session.scalars(select(m.SapKna1).where(m.SapKna1.kunnr.in_(chunk))):
             found[row.kunnr] = found[row.kunnr] or row
     return found
@@ -299,7 +286,7 @@ def wac_at(
 ) -> dict[tuple[str, date], m.WacPrice | None]:
     """The WAC in force for each (NDC, day): the latest effective row covering the day."""
     history: dict[str, list[m.WacPrice]] = {}
-    for chunk in _chunks(sorted({ndc for ndc, _ in asked})):
+    for chunk in in_chunks(sorted({ndc for ndc, _ in asked})):
         stmt = select(m.WacPrice).where(m.WacPrice.ndc11.in_(chunk)).order_by(m.WacPrice.id)
         for row in session.scalars(stmt):
             history.setdefault(row.ndc11, []).append(row)
@@ -326,7 +313,7 @@ def contract_lines(
 ) -> dict[tuple[str, str], list[m.ContractLine]]:
     """Each (contract, NDC11)'s price lines, all tiers and periods."""
     lines: dict[tuple[str, str], list[m.ContractLine]] = {}
-    for chunk in _chunks(sorted({contract_id for contract_id, _ in pairs})):
+    for chunk in in_chunks(sorted({contract_id for contract_id, _ in pairs})):
         stmt = (
             select(m.ContractLine)
             .where(m.ContractLine.contract_id.in_(chunk))
@@ -417,7 +404,7 @@ def roster_hits(
     by_value: dict[tuple[str, str], list[m.GpoRosterMember]] = {}
     for id_type, values in wanted.items():
         column = _ROSTER_COLUMNS[id_type]
-        for chunk in _chunks(sorted(values)):
+        for chunk in in_chunks(sorted(values)):
             if id_type == "HIN":
                 # each base a range, not LIKE 'base%' (SQLite's LIKE ignores case, so cannot use
                 # the index); joined to a VALUES list, as 500 OR'ed ranges cost more to build
@@ -551,11 +538,11 @@ def _exclusion_rows(
     npis = sorted({n for npi_list, _, _ in screened for n in npi_list})
     names = {(normalize_name(name), postal) for _, name, postal in screened if name and postal}
     by_npi: dict[str, list[_Excl]] = {}
-    for chunk in _chunks(npis):
+    for chunk in in_chunks(npis):
         for row in session.scalars(select(table).where(table.npi.in_(chunk)).order_by(table.id)):
             by_npi.setdefault(row.npi or "", []).append(row)
     by_name: dict[tuple[str, str], list[_Excl]] = {}
-    for chunk in _chunks(sorted({key for key, _ in names})):
+    for chunk in in_chunks(sorted({key for key, _ in names})):
         stmt = select(table).where(table.name_key.in_(chunk)).order_by(table.id)
         for row in session.scalars(stmt):
             if (row.name_key, row.zip5) in names:
@@ -615,7 +602,7 @@ def dea_status(
 ) -> dict[tuple[str, date], DeaStatus]:
     """The registration period covering each (number, day): a renewal keeps the number (§9.4)."""
     periods: dict[str, list[m.DeaRegistration]] = {}
-    for chunk in _chunks(sorted({number for number, _ in asked})):
+    for chunk in in_chunks(sorted({number for number, _ in asked})):
         stmt = (
             select(m.DeaRegistration)
             .where(m.DeaRegistration.dea_no.in_(chunk))
@@ -685,7 +672,7 @@ def opais_by_npi(
 ) -> dict[tuple[str, ...], list[m.OpaisEntity]]:
     """The 340B entities registered under any of each customer's NPIs, by 340B ID."""
     ids: dict[str, set[str]] = {}
-    for chunk in _chunks(sorted({n for npis in customers for n in npis})):
+    for chunk in in_chunks(sorted({n for npis in customers for n in npis})):
         rows = session.execute(
             select(m.OpaisNpi.npi, m.OpaisNpi.id340b).where(m.OpaisNpi.npi.in_(chunk))
         )
