@@ -3,9 +3,10 @@
 A realistic 844 is generated from the shipped reference data (processors/chargeback/reference/
 data): every line pairs an active, chargeback-eligible GPO contract with one of its contract
 NDCs (contract price and WAC in force on the invoice date) and a roster member of the
-contract's GPO whose class of trade the contract allows, whose DEA registration is in force
-and whose state the distributor is licensed for: a claim like a legitimate wholesaler's, mostly
-paid, with the planted exclusions and 340B flags of the reference set still turning up.
+contract's GPO whose class of trade the contract allows and whose state the distributor is
+licensed for; controlled products go only to members whose DEA registration is in force. A
+claim like a legitimate wholesaler's: hundreds of customers, mostly paid, with the planted
+exclusions and 340B flags of the reference set still turning up.
 Invoice numbers are distinct.
 
 Measured in one process, each on a fresh SQLite file:
@@ -108,7 +109,9 @@ def eligible_pairs() -> list[tuple[dict[str, str], list[tuple[str, Decimal, Deci
     # the example claim's distributor (DEA RA7301194) may ship only to the states it is licensed in
     dc = next(r for r in _csv("wholesaler_dc") if r["dea"] == "RA7301194")
     licensed = set(dc["licensed_states"].split("|"))
-    # and a buyer of controlled products needs a registration in force on the invoice date
+    # and a buyer of controlled products needs a registration in force on the invoice date:
+    # members without one are sent only non-controlled products
+    controlled = {r["ndc11"] for r in _csv("products") if r["dea_schedule"]}
     registered = {
         r["dea_no"]
         for r in _csv("dea")
@@ -117,10 +120,8 @@ def eligible_pairs() -> list[tuple[dict[str, str], list[tuple[str, Decimal, Deci
     }
     roster: dict[str, list[dict[str, str]]] = {}
     for r in _csv("gpo_roster"):
-        if (
-            r["dea"] in registered
-            and r["state"] in licensed
-            and _covers(r["membership_start_date"], r["membership_end_date"], INVOICE_DATE)
+        if r["state"] in licensed and _covers(
+            r["membership_start_date"], r["membership_end_date"], INVOICE_DATE
         ):
             roster.setdefault(r["gpo_id"], []).append(r)
     triples = []
@@ -135,8 +136,15 @@ def eligible_pairs() -> list[tuple[dict[str, str], list[tuple[str, Decimal, Deci
             continue
         allowed = set(filter(None, c["allowed_cot"].split("|")))
         for member in roster.get(c["gpo_id"], []):
-            if not allowed or member["class_of_trade"] in allowed:
-                triples.append((c, ndcs[c["contract_id"]], _customer(member)))
+            if allowed and member["class_of_trade"] not in allowed:
+                continue
+            sold = [
+                n
+                for n in ndcs[c["contract_id"]]
+                if member["dea"] in registered or n[0] not in controlled
+            ]
+            if sold:
+                triples.append((c, sold, _customer(member)))
     if not triples:
         raise SystemExit(f"no eligible contract/customer pair in {SHIPPED_DATA}")
     return triples
