@@ -125,7 +125,7 @@ def ship_to_state(ref: lookup.Memo, line: ClaimLine) -> str | None:
     customer = line.customer
     if customer is not None and customer.address is not None and customer.address.state:
         return customer.address.state.strip().upper()
-    master = ref(lookup.customer, ref(lookup.resolve_customer, customer).kunnr)
+    master = ref(lookup.customer, ref.match_of(customer).kunnr)
     return master.regio.strip().upper() if master is not None and master.regio else None
 
 

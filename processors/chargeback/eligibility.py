@@ -119,7 +119,7 @@ class ContractEligibility(RuleStep):
         on_contract = ref(lookup.contract_lines, (contract.contract_id, ndc))
         if not on_contract:
             raise _Reject("R10", "03", f"NDC {ndc} is not on contract {contract.contract_id}")
-        match = ref(lookup.resolve_customer, line.customer)
+        match = ref.match_of(line.customer)
         cot, tier, source = _class_and_tier(ref, contract, match, day)
         _eligible(ref, contract, match, cot, source, day)
         price = lookup.price_on_file(on_contract, day, tier, line.contract_price)

@@ -98,7 +98,7 @@ class _Screen:
         self, ref: lookup.Memo, line: ClaimLine, day: date, config: Mapping[str, Any]
     ) -> None:
         self.ref, self.line, self.day, self.config = ref, line, day, config
-        self.match = self.ref(lookup.resolve_customer, line.customer)
+        self.match = self.ref.match_of(line.customer)
         self.idents = tuple(dict.fromkeys(lookup.known_identifiers(ref, self.match)))
         master = self.ref(lookup.customer, self.match.kunnr)
         self.name = master.name1 if master is not None else self.match.name

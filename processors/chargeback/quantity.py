@@ -159,7 +159,7 @@ def usual_quantities(
     keys_by_line: dict[int, tuple[str, ...]] = {}
     for line in claim.lines:
         if line.ndc11 and line.quantity is not None and line.quantity > 0:
-            keys_by_line[line.line] = ref(lookup.resolve_customer, line.customer).candidate_keys
+            keys_by_line[line.line] = ref.match_of(line.customer).candidate_keys
     if not keys_by_line:
         return {}
     ndcs = sorted({line.ndc11 for line in claim.lines if line.line in keys_by_line and line.ndc11})

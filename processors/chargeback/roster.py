@@ -66,7 +66,7 @@ def _line(ref: lookup.Memo, line: ClaimLine) -> tuple[Finding, dict[str, Any]] |
             {"status": "not_roster_driven"},
         )
     day, gpo = line.invoice_date, contract.gpo_id
-    match = ref(lookup.resolve_customer, line.customer)
+    match = ref.match_of(line.customer)
     hits = ref(lookup.roster_hits, lookup.known_identifiers(ref, match))
     on_gpo = [h for h in hits if h.row.gpo_id == gpo]
     current = [h for h in on_gpo if lookup.member_on(h.row, day)]

@@ -88,6 +88,7 @@ class Memo:
     def __init__(self, session: Session) -> None:
         self.session = session
         self._answers: dict[tuple[Any, ...], Any] = {}
+        self._by_identity: dict[int, tuple[Party | None, CustomerMatch]] = {}
 
     def __call__(
         self,
@@ -101,6 +102,18 @@ class Memo:
         except KeyError:
             answer = self._answers[key] = question(self.session, *args, **kwargs)
             return answer
+
+    def match_of(self, party: Party | None) -> CustomerMatch:
+        """``resolve_customer`` for a party of the claim being checked, found by identity.
+
+        Each line of a decoded claim carries its own (equal) Party, and hashing one walks every
+        identifier and address field: asked by value on every line of every step, that cost
+        more than the rest of the lookups. The party is kept with its answer, so its id cannot
+        be reused while this memo lives."""
+        known = self._by_identity.get(id(party))
+        if known is None:
+            known = self._by_identity[id(party)] = (party, self(resolve_customer, party))
+        return known[1]
 
     def prefetch(self, question: Batched[_K, _V], keys: Iterable[_K]) -> dict[_K, _V]:
         """Answer ``question`` for all ``keys`` (one bulk query for those not yet known), so
