@@ -74,6 +74,14 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
         5: ("reject", ("04",)),
     },
     ("cb_rules_dea_retired.edi",): {1: ("accept", ()), 2: ("reject", ("26",))},
+    ("cb_rules_identity.edi",): {
+        1: ("accept", ()),
+        2: ("reject", ("26",)),
+        3: ("reject", ("26",)),
+        4: ("reject", ("26",)),
+        5: ("pend", ("25",)),
+        6: ("accept", ()),
+    },
 }
 
 #: Samples whose extraction fails by design (cb_intake_README.md): the claim goes to manual review.
@@ -114,6 +122,25 @@ def test_resubmission_pays_only_the_quantity_delta(tmp_path: Path) -> None:
         for d in result.steps["chargeback-resolution"].data["decisions"]
     }
     assert amounts == {1: "85.00", 2: "0.00", 3: "-425.00"}
+
+
+def test_identity_sample_is_decided_by_the_registrant_data(tmp_path: Path) -> None:
+    """§9.10: the DEA and NPPES data decide, not the check digit. Lines 2 and 3 would be 26 from
+    the roster alone too, so the verdicts of the identity rules themselves are asserted."""
+    result = _run(SAMPLES / "cb_rules_identity.edi", tmp_path)
+    findings = result.steps["federal-db-validation"].data["findings"]
+    verdicts = {
+        (f["line"], f["rule"]): (f["outcome"], f["code"])
+        for f in findings
+        if f["rule"] in ("R04", "NPI")
+    }
+    assert verdicts == {
+        (1, "R04"): ("pass", None),  # off-formula DEA, active registration: identifies
+        (2, "R04"): ("reject", "26"),  # off-formula DEA nobody holds
+        (3, "NPI"): ("reject", "26"),  # valid-looking NPI NPPES does not know, nothing else
+        (5, "R04"): ("review", "25"),  # off-formula DEA not registered yet on the invoice date
+        (6, "NPI"): ("pass", None),  # unknown NPI beside a DEA that identifies the customer
+    }
 
 
 @pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("*.edi")))

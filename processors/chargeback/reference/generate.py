@@ -15,7 +15,8 @@ On top of the random population the set always contains:
   exclusion, DEA expired then renewed, deactivated NPI, member of another GPO, roster end
   mid-month, WAC rise mid-period, contract price >= WAC, 340B DSH on a GPO contract, child
   340B site, a DEA retired after a sale, a DC whose DSA ended, a contract not started yet, a
-  per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract);
+  per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract,
+  a DEA registration that fails the check-digit formula and identifiers nobody was assigned);
   ``PLANTED`` lists them for tests and demos. Cases added later draw no random numbers
   (``World._planted_rows``), so a seed's random rows stay byte for byte what they were.
 """
@@ -310,6 +311,22 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
     },
     "usual_quantity": {"kunnr": "0000100001", "ndc11": "12345678901", "quantities": "8 10 12 10"},
     "child_site_340b_member": {"kunnr": "0000100009", "contract": "NWP-340B-00001"},
+    # §9.10: DEA issued this number though it fails the check-digit formula (8, the formula
+    # gives 3); the clinic joined GPO-MRD before its registration took effect
+    "dea_off_formula": {
+        "kunnr": "0000100011",
+        "dea": "BO6152038",
+        "registered": "2023-10-01",
+        "gpo": "GPO-MRD",
+        "member_since": "2023-09-01",
+    },
+    # §9.10: identifiers in no dataset at all, one failing its check digit, three passing it
+    "unassigned_ids": {
+        "dea_off_formula": "FG2750416",
+        "dea": dea_with_check("FS", "804417"),
+        "npi": npi_with_check("190844010"),
+        "npi_other": npi_with_check("190844028"),
+    },
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
@@ -811,31 +828,43 @@ class World:
                 periods = self._random_memberships(customer)
             for gpo, start, end in periods:
                 member += 1
-                customer.gpos.append(gpo)
                 tier = self.rng.choice(("1", "2", "3")) if customer.cot in HOSPITAL_COT else ""
-                self.tables["gpo_roster"].append(
-                    {
-                        "gpo_id": gpo,
-                        "gpo_member_id": f"{gpo[4:]}{member:06d}",
-                        "parent_member_id": "",
-                        "facility_name": customer.name,
-                        "addr1": customer.street,
-                        "city": customer.city,
-                        "state": customer.state,
-                        "zip": customer.zip,
-                        "hin": customer.hin,
-                        "dea": customer.dea,
-                        "gln": customer.gln,
-                        "npi": customer.npi,
-                        "id340b": customer.id340b,
-                        "class_of_trade": customer.cot,
-                        "primary_gpo_flag": "Y" if gpo == periods[0][0] else "N",
-                        "tier": tier,
-                        "contract_program": "PHARMACY",
-                        "membership_start_date": start.isoformat(),
-                        "membership_end_date": end.isoformat() if end else "",
-                    }
-                )
+                self._roster_row(customer, gpo, member, gpo == periods[0][0], tier, start, end)
+
+    def _roster_row(
+        self,
+        customer: Customer,
+        gpo: str,
+        member: int,
+        primary: bool,
+        tier: str,
+        start: date,
+        end: date | None,
+    ) -> None:
+        customer.gpos.append(gpo)
+        self.tables["gpo_roster"].append(
+            {
+                "gpo_id": gpo,
+                "gpo_member_id": f"{gpo[4:]}{member:06d}",
+                "parent_member_id": "",
+                "facility_name": customer.name,
+                "addr1": customer.street,
+                "city": customer.city,
+                "state": customer.state,
+                "zip": customer.zip,
+                "hin": customer.hin,
+                "dea": customer.dea,
+                "gln": customer.gln,
+                "npi": customer.npi,
+                "id340b": customer.id340b,
+                "class_of_trade": customer.cot,
+                "primary_gpo_flag": "Y" if primary else "N",
+                "tier": tier,
+                "contract_program": "PHARMACY",
+                "membership_start_date": start.isoformat(),
+                "membership_end_date": end.isoformat() if end else "",
+            }
+        )
 
     def _random_memberships(self, customer: Customer) -> list[tuple[str, date, date | None]]:
         roll = self.rng.random()
@@ -855,41 +884,9 @@ class World:
     # --- SAP customer master ---------------------------------------------------------------
 
     def _sap(self) -> None:
-        for c in self.customers:
-            if not c.in_sap:
-                continue
-            self.tables["sap_customers"].append(
-                {
-                    "kunnr": c.kunnr,
-                    "name1": c.name,
-                    "name2": "",
-                    "stras": c.street,
-                    "ort01": c.city,
-                    "pstlz": c.zip,
-                    "regio": c.state,
-                    "land1": "US",
-                    "telf1": "",
-                    "ktokd": "0001",
-                    "stcd1": "",
-                    "brsch": c.cot,
-                    "aufsd": "",
-                    "loevm": "",
-                    "erdat": "2019-01-02",
-                    "bukrs": "1000",
-                    "akont": "0012100000",
-                    "zterm": "NT30",
-                    "vkorg": "1000",
-                    "vtweg": "10",
-                    "spart": "00",
-                    "kdgrp": "01",
-                    "waers": "USD",
-                    "hin": c.hin,
-                    "dea": c.dea,
-                    "gln": c.gln,
-                    "npi": c.npi,
-                    "id340b": c.id340b,
-                }
-            )
+        self.tables["sap_customers"].extend(
+            _sap_row(c, "2019-01-02") for c in self.customers if c.in_sap
+        )
 
     # --- federal databases -----------------------------------------------------------------
 
@@ -898,21 +895,7 @@ class World:
         for c in self.customers:
             if not c.in_sap:
                 continue
-            base = {
-                "dea_no": c.dea,
-                "bac": FACILITY_KINDS[c.kind][1],
-                "bac_sub": "",
-                "schedules": ALL_SCHEDULES,
-                "effective_from": "",
-                "name": c.name,
-                "addl_info": "",
-                "addr1": c.street,
-                "addr2": "",
-                "city": c.city,
-                "state": c.state,
-                "zip": c.zip,
-                "active": "Y",
-            }
+            base = _dea_row(c)
             if c.dea == PLANTED["dea_retired"]["dea"]:
                 base["active"] = "N"
                 base["inactive_from"] = PLANTED["dea_retired"]["inactive_from"]
@@ -1259,6 +1242,7 @@ class World:
 
     def _planted_rows(self) -> None:
         """Rows of the later planted cases that are not a change to a drawn row (PLANTED)."""
+        self._dea_off_formula()
         dc = PLANTED["dc_dsa_ended"]
         self.used.update((dc["dea"], dc["gln"]))
         self.tables["wholesaler_dc"].append(
@@ -1331,6 +1315,41 @@ class World:
                 }
             )
 
+    def _dea_off_formula(self) -> None:
+        """§9.10: a clinic known only by a DEA number that fails the check-digit formula, in the
+        customer master, on GPO-MRD's roster and active in the DEA data from its registration
+        on; and identifiers that no dataset holds. Nothing is drawn: the clinic has no NPI, HIN
+        or GLN, so intake has nothing valid to identify it by."""
+        odd = PLANTED["dea_off_formula"]
+        taken = [v for v in (odd["dea"], *PLANTED["unassigned_ids"].values()) if v in self.used]
+        if taken:
+            raise ValueError(f"seed drew the planted identifiers {taken}: pick other ones")
+        self.used.add(odd["dea"])
+        clinic = Customer(
+            odd["kunnr"],
+            "OXBOW FREE CLINIC",
+            "clinic",
+            FACILITY_KINDS["clinic"][0],
+            "14 FERRY ST",
+            "MARIETTA",
+            "OH",
+            "45750",
+            dea=odd["dea"],
+            fixed=True,
+        )
+        self.customers.append(clinic)
+        self.tables["sap_customers"].append(_sap_row(clinic, odd["member_since"]))
+        members = len(self.tables["gpo_roster"])
+        since = date.fromisoformat(odd["member_since"])
+        self._roster_row(clinic, odd["gpo"], members + 1, True, "", since, None)
+        self.tables["dea"].append(
+            {
+                **_dea_row(clinic),
+                "effective_from": odd["registered"],
+                "expiration_date": "2026-09-30",
+            }
+        )
+
     # --- output ----------------------------------------------------------------------------
 
     def write(self, out_dir: Path) -> list[Path]:
@@ -1381,6 +1400,59 @@ class World:
             )
         )
         return written
+
+
+def _sap_row(c: Customer, created: str) -> dict[str, str]:
+    """The customer master record of a customer: one company code, one sales area."""
+    return {
+        "kunnr": c.kunnr,
+        "name1": c.name,
+        "name2": "",
+        "stras": c.street,
+        "ort01": c.city,
+        "pstlz": c.zip,
+        "regio": c.state,
+        "land1": "US",
+        "telf1": "",
+        "ktokd": "0001",
+        "stcd1": "",
+        "brsch": c.cot,
+        "aufsd": "",
+        "loevm": "",
+        "erdat": created,
+        "bukrs": "1000",
+        "akont": "0012100000",
+        "zterm": "NT30",
+        "vkorg": "1000",
+        "vtweg": "10",
+        "spart": "00",
+        "kdgrp": "01",
+        "waers": "USD",
+        "hin": c.hin,
+        "dea": c.dea,
+        "gln": c.gln,
+        "npi": c.npi,
+        "id340b": c.id340b,
+    }
+
+
+def _dea_row(c: Customer) -> dict[str, str]:
+    """A customer's registration, active and for every schedule, without its period."""
+    return {
+        "dea_no": c.dea,
+        "bac": FACILITY_KINDS[c.kind][1],
+        "bac_sub": "",
+        "schedules": ALL_SCHEDULES,
+        "effective_from": "",
+        "name": c.name,
+        "addl_info": "",
+        "addr1": c.street,
+        "addr2": "",
+        "city": c.city,
+        "state": c.state,
+        "zip": c.zip,
+        "active": "Y",
+    }
 
 
 _TAXONOMY = {
