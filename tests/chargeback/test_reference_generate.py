@@ -44,7 +44,12 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path: Path) -> None:
 
 def test_generated_identifiers_carry_valid_check_digits(tmp_path: Path) -> None:
     generate(tmp_path, seed=3, **SMALL)
+    off_formula = PLANTED["dea_off_formula"]  # §9.10: DEA issued it though it fails the formula
     customers = rows(tmp_path / "sap_customers.csv")
+    assert [r["dea"] for r in customers if r["kunnr"] == off_formula["kunnr"]] == [
+        off_formula["dea"]
+    ]
+    customers = [r for r in customers if r["kunnr"] != off_formula["kunnr"]]
     assert len(customers) == SMALL["customers"]
     for row in customers:
         assert check_npi(row["npi"]).valid, row
@@ -54,7 +59,7 @@ def test_generated_identifiers_carry_valid_check_digits(tmp_path: Path) -> None:
     for row in rows(tmp_path / "nppes.csv"):
         assert check_npi(row["NPI"]).valid
     for row in rows(tmp_path / "dea.csv"):
-        assert check_dea(row["dea_no"]).valid
+        assert check_dea(row["dea_no"]).valid or row["dea_no"] == off_formula["dea"]
 
 
 def test_generated_set_loads_and_cli_generate_works(
