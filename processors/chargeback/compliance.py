@@ -166,7 +166,13 @@ class Redactor:
 
     def canonical(self, value: Any) -> str:
         """``canonical_json(self(value))``, without rebuilding ``value`` when redaction would
-        change nothing in it.
+        change nothing in it (see :meth:`unchanged`)."""
+        text = self.unchanged(value)
+        return canonical_json(self(value)) if text is None else text
+
+    def unchanged(self, value: Any) -> str | None:
+        """``canonical_json(value)`` when redacting ``value`` would change nothing in its JSON
+        text, else None; then every part of ``value`` is unchanged by redaction too.
 
         A step's data can be a whole claim, a million strings: walking them in Python costs
         seconds, encoding them costs a fraction of one. Redaction changes nothing when
@@ -177,11 +183,11 @@ class Redactor:
         try:
             text = _PLAIN.encode(value)
         except (TypeError, ValueError):
-            return canonical_json(self(value))
+            return None
         if "://" in text or any(form in text for form in self._in_json):
-            return canonical_json(self(value))
+            return None
         if not _text_keys_only(value):
-            return canonical_json(self(value))
+            return None
         return text
 
     def __call__(self, value: Any) -> Any:
@@ -631,6 +637,8 @@ def build_entries(
             value = up.data.get(key)
             if isinstance(value, Mapping):
                 used.update({str(k): str(v) for k, v in value.items()})
+        result = {"outputs": dict(up.outputs), "data": dict(up.data)}
+        clean = redact.unchanged(result)
         content = {
             **common,
             "kind": "step",
@@ -638,12 +646,14 @@ def build_entries(
             "step_version": _step_version(up.data),
             "outputs": redact(dict(up.outputs)),
             "output_sha256": sha256_text(
-                redact.canonical({"outputs": dict(up.outputs), "data": dict(up.data)})
+                canonical_json(redact(result)) if clean is None else clean
             ),
             "reference_snapshots": used,
         }
         entries.append(Entry(context.run_id, name, content))
-        entries += _line_entries(context.run_id, name, up.data, common, claim_lines, redact)
+        entries += _line_entries(
+            context.run_id, name, up.data, common, claim_lines, redact, clean is not None
+        )
     document = context.document
     doc_sha = None
     if isinstance(document, str) and document:
@@ -708,7 +718,11 @@ def _line_entries(
     common: Mapping[str, Any],
     claim_lines: Mapping[int, ClaimLine],
     redact: Redactor,
+    data_clean: bool,
 ) -> list[Entry]:
+    """One record per decision in ``data``. ``data_clean``: redaction was found to change
+    nothing in ``data`` (:meth:`Redactor.unchanged`), so its decisions, thousands of them,
+    are not redacted one by one again."""
     decisions = data.get("decisions")
     if not isinstance(decisions, list):
         return []
@@ -735,7 +749,7 @@ def _line_entries(
                             ),
                         }
                     ),
-                    "decision": redact(dict(decision)),
+                    "decision": dict(decision) if data_clean else redact(dict(decision)),
                 },
             )
         )
