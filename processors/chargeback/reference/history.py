@@ -11,16 +11,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from processors.chargeback.claim import Claim, LineDecision
 from processors.chargeback.reference.models import ClaimLineHistory
+
+#: the ledger's table, for Core statements that skip the ORM's per-row work
+_LEDGER: Table = ClaimLineHistory.metadata.tables[ClaimLineHistory.__tablename__]
 
 
 def _part(value: object) -> str:
@@ -194,7 +197,7 @@ def record_lines(
         elif found[1] == "PENDING":  # a settled line is history: a retry must not reopen it
             updates.append({"id": found[0], **values})
     if inserts:
-        session.execute(insert(ClaimLineHistory.__table__), inserts)
+        session.execute(insert(_LEDGER), inserts)
     if updates:
         session.execute(update(ClaimLineHistory), updates)
 
