@@ -166,7 +166,13 @@ class Redactor:
 
     def canonical(self, value: Any) -> str:
         """``canonical_json(self(value))``, without rebuilding ``value`` when redaction would
-        change nothing in it.
+        change nothing in it (see :meth:`unchanged`)."""
+        text = self.unchanged(value)
+        return canonical_json(self(value)) if text is None else text
+
+    def unchanged(self, value: Any) -> str | None:
+        """``canonical_json(value)`` when redacting ``value`` would change nothing in its JSON
+        text, else None; then every part of ``value`` is unchanged by redaction too.
 
         A step's data can be a whole claim, a million strings: walking them in Python costs
         seconds, encoding them costs a fraction of one. Redaction changes nothing when
@@ -177,11 +183,11 @@ class Redactor:
         try:
             text = _PLAIN.encode(value)
         except (TypeError, ValueError):
-            return canonical_json(self(value))
+            return None
         if "://" in text or any(form in text for form in self._in_json):
-            return canonical_json(self(value))
+            return None
         if not _text_keys_only(value):
-            return canonical_json(self(value))
+            return None
         return text
 
     def __call__(self, value: Any) -> Any:
@@ -385,31 +391,36 @@ def _rows(conn: Connection, after: int, last: int | None) -> Iterator[Stored]:
     return _stored(conn, query)
 
 
-def _check_row(row: Stored, expected_seq: int, prev: str) -> str | None:
-    """The reason ``row`` breaks the chain, or None."""
+#: records a verification decoded, by position, with the payload each was decoded from
+Decoded = dict[int, tuple[str, dict[str, Any]]]
+
+
+def _check_row(row: Stored, expected_seq: int, prev: str) -> tuple[str | None, dict[str, Any]]:
+    """The reason ``row`` breaks the chain (or None), and its record as far as decoded."""
     if row.seq != expected_seq:
         if row.seq == expected_seq + 1:
-            return f"record {expected_seq} before it is missing (deleted)"
-        return f"records {expected_seq}-{row.seq - 1} before it are missing (deleted)"
+            return f"record {expected_seq} before it is missing (deleted)", {}
+        return f"records {expected_seq}-{row.seq - 1} before it are missing (deleted)", {}
     try:
         record = json.loads(row.payload)
     except ValueError:
-        return "payload is not valid JSON (changed)"
+        return "payload is not valid JSON (changed)", {}
     if not isinstance(record, dict):
-        return "payload is not a JSON object (changed)"
+        return "payload is not a JSON object (changed)", {}
     if (
         sha256_text(row.prev_hash + row.payload) != row.record_hash
         or canonical_json(record) != row.payload
     ):
-        return "content does not match its hash (changed)"
+        return "content does not match its hash (changed)", record
     for column in ("seq", "run_id", "step", "prev_hash"):
         if record.get(column) != getattr(row, column):
-            return f"column {column} differs from the hashed record (changed)"
+            return f"column {column} differs from the hashed record (changed)", record
     if row.prev_hash != prev:
         return (
-            "does not link to the record before it (inserted, reordered or the one before changed)"
+            "does not link to the record before it (inserted, reordered or the one before changed)",
+            record,
         )
-    return None
+    return None, record
 
 
 def _last_of_run(conn: Connection, run_id: str) -> int | None:
@@ -426,16 +437,18 @@ def _walk(
     last: int | None,
     run_id: str | None,
     head: str | None,
+    decoded: Decoded | None = None,
 ) -> Verification:
-    """Check the records after ``start`` (a position and the hash there) up to ``last``."""
+    """Check the records after ``start`` (a position and the hash there) up to ``last``;
+    ``decoded`` receives those of ``run_id`` found intact."""
     count, prev = start
     head_seen = head is None
     for row in _rows(conn, count, last):
-        reason = _check_row(row, count + 1, prev)
+        reason, record = _check_row(row, count + 1, prev)
         if reason is not None:
-            return Verification(
-                count, prev, Break(row.seq, row.run_id, row.step, reason), start[0]
-            )
+            return Verification(count, prev, Break(row.seq, row.run_id, row.step, reason), start[0])
+        if decoded is not None and row.run_id == run_id:
+            decoded[row.seq] = (row.payload, record)
         count += 1
         prev = row.record_hash
         head_seen = head_seen or prev == head
@@ -471,9 +484,10 @@ def verify_chain(
         return _walk(conn, (0, GENESIS_HASH), last, run_id, head)
 
 
-def verify_run(engine: Engine, run_id: str) -> Verification:
+def verify_run(engine: Engine, run_id: str, decoded: Decoded | None = None) -> Verification:
     """What the trail step checks after appending: the chain up to the run's last record, from
-    the newest checkpoint in it; an intact result is the next checkpoint.
+    the newest checkpoint in it; an intact result is the next checkpoint. ``decoded`` receives
+    the run's records it checked, so the report does not decode them again.
 
     Checking from the first record on every run would cost more with every claim ever
     decided (a claim adds a record per line). A checkpoint counts only while the record it
@@ -496,7 +510,7 @@ def verify_run(engine: Engine, run_id: str) -> Verification:
             .limit(1)
         ).first()
         start = (found[0], found[1]) if found is not None else (0, GENESIS_HASH)
-        verification = _walk(conn, start, last, run_id, None)
+        verification = _walk(conn, start, last, run_id, None, decoded)
     if verification.ok and verification.records > start[0]:
         try:
             with engine.begin() as conn:
@@ -566,7 +580,8 @@ class ComplianceTrail:
                 context, self._actor(context), snapshots.current(engine), redact
             )
             written = append_entries(engine, entries)
-            verification = verify_run(engine, context.run_id)
+            decoded: Decoded = {}
+            verification = verify_run(engine, context.run_id, decoded)
             rows = _run_rows(engine, context.run_id)
         except SQLAlchemyError as exc:
             raise TransientError(
@@ -577,7 +592,9 @@ class ComplianceTrail:
             out_dir = context.workdir / out_dir
         out_dir.mkdir(parents=True, exist_ok=True)
         report = out_dir / f"compliance-{_safe_name(context.run_id)}.md"
-        report.write_text(render_report(context, rows, written, verification, redact), "utf-8")
+        report.write_text(
+            render_report(context, rows, written, verification, redact, decoded), "utf-8"
+        )
         head = rows[-1].record_hash if rows else GENESIS_HASH
         return StepResult(
             outputs={"records": len(rows), "report_path": str(report), "head_hash": head},
@@ -631,6 +648,8 @@ def build_entries(
             value = up.data.get(key)
             if isinstance(value, Mapping):
                 used.update({str(k): str(v) for k, v in value.items()})
+        result = {"outputs": dict(up.outputs), "data": dict(up.data)}
+        clean = redact.unchanged(result)
         content = {
             **common,
             "kind": "step",
@@ -638,12 +657,14 @@ def build_entries(
             "step_version": _step_version(up.data),
             "outputs": redact(dict(up.outputs)),
             "output_sha256": sha256_text(
-                redact.canonical({"outputs": dict(up.outputs), "data": dict(up.data)})
+                canonical_json(redact(result)) if clean is None else clean
             ),
             "reference_snapshots": used,
         }
         entries.append(Entry(context.run_id, name, content))
-        entries += _line_entries(context.run_id, name, up.data, common, claim_lines, redact)
+        entries += _line_entries(
+            context.run_id, name, up.data, common, claim_lines, redact, clean is not None
+        )
     document = context.document
     doc_sha = None
     if isinstance(document, str) and document:
@@ -708,7 +729,11 @@ def _line_entries(
     common: Mapping[str, Any],
     claim_lines: Mapping[int, ClaimLine],
     redact: Redactor,
+    data_clean: bool,
 ) -> list[Entry]:
+    """One record per decision in ``data``. ``data_clean``: redaction was found to change
+    nothing in ``data`` (:meth:`Redactor.unchanged`), so its decisions, thousands of them,
+    are not redacted one by one again."""
     decisions = data.get("decisions")
     if not isinstance(decisions, list):
         return []
@@ -735,7 +760,7 @@ def _line_entries(
                             ),
                         }
                     ),
-                    "decision": redact(dict(decision)),
+                    "decision": dict(decision) if data_clean else redact(dict(decision)),
                 },
             )
         )
@@ -756,10 +781,21 @@ def render_report(
     appended: int,
     verification: Verification,
     redact: Redactor,
+    decoded: Decoded | None = None,
 ) -> str:
     """A Markdown report an auditor can read without the database; built from the stored
-    records (what was hashed), not from the context, so it shows exactly what the trail holds."""
-    records = [json.loads(row.payload) for row in rows]
+    records (what was hashed), not from the context, so it shows exactly what the trail holds.
+
+    A record the verification already decoded from the same payload (``decoded``) is not
+    decoded again: a claim's run has a record per line.
+    """
+    known = decoded or {}
+    records = [
+        found[1]
+        if (found := known.get(row.seq)) and found[0] == row.payload
+        else json.loads(row.payload)
+        for row in rows
+    ]
     head = rows[-1].record_hash if rows else GENESIS_HASH
     state = "intact" if verification.ok else f"BROKEN: {verification.broken}"
     trusted, total = verification.trusted, verification.records

@@ -1,0 +1,97 @@
+"""The trail step's shortcuts give what the thorough path gives: line records redact each
+decision only when the step's data needs it, and the report reuses the records verification
+decoded only while they are what the store holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine
+
+from engine.processors import StepContext, Upstream
+from processors.chargeback.compliance import (
+    Decoded,
+    Redactor,
+    _run_rows,
+    append_entries,
+    build_entries,
+    canonical_json,
+    ensure_schema,
+    render_report,
+    verify_run,
+)
+
+SECRET = "sk-test-0123456789abcdef"
+REDACT = Redactor({"OPENAI_API_KEY": SECRET})
+
+CLEAN = [
+    {"line": 1, "status": "accept", "reason_codes": ("06", "25"), "notes": {"b": 1, "a": [2]}},
+    {"line": 2, "status": "reject", "accepted_amount": "0.00", "reason_codes": ["28"]},
+]
+#: each makes redaction change the step's data: a secret, a URL password, a number as a key
+NEEDS_REDACTION = [
+    {"line": 3, "status": "pend", "note": f"called with {SECRET}"},
+    {"line": 4, "status": "pend", "source": "postgresql://cb:hunter22pw@db/cb"},
+    {"line": 5, "status": "accept", "by_code": {10: "b", 9: "a"}, "reason_codes": ("06",)},
+]
+
+
+def _decisions_recorded(tmp_path: Path, decisions: list[dict[str, Any]]) -> list[Any]:
+    context = StepContext(
+        run_id="run-1",
+        workflow="chargeback",
+        step="compliance-trail",
+        attempt=1,
+        params={},
+        env={"OPENAI_API_KEY": SECRET},
+        upstream={"chargeback-resolution": Upstream("Succeeded", {}, {"decisions": decisions})},
+        workdir=tmp_path,
+        workflow_status="Succeeded",
+    )
+    entries = build_entries(context, "svc", {}, REDACT)
+    return [e.content["decision"] for e in entries if e.content["kind"] == "line"]
+
+
+@pytest.mark.parametrize("extra", [[], *([d] for d in NEEDS_REDACTION)])
+def test_each_decision_is_recorded_as_its_redaction(tmp_path: Path, extra: list[Any]) -> None:
+    decisions = [*CLEAN, *extra]
+    recorded = _decisions_recorded(tmp_path, decisions)
+    assert [canonical_json(r) for r in recorded] == [canonical_json(REDACT(d)) for d in decisions]
+
+
+def test_a_secret_in_one_decision_is_redacted_there(tmp_path: Path) -> None:
+    recorded = canonical_json(_decisions_recorded(tmp_path, [*CLEAN, *NEEDS_REDACTION]))
+    assert SECRET not in recorded and "hunter22pw" not in recorded
+    assert "[redacted:OPENAI_API_KEY]" in recorded and "cb:[redacted]@db" in recorded
+    assert '"by_code":{"10":"b","9":"a"}' in recorded
+
+
+def test_the_report_shows_the_stored_record_not_a_stale_decoded_one(tmp_path: Path) -> None:
+    """The report reuses what verification decoded only for the payload it decoded."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    context = StepContext(
+        run_id="run-1",
+        workflow="chargeback",
+        step="compliance-trail",
+        attempt=1,
+        params={},
+        env={},
+        upstream={"chargeback-resolution": Upstream("Succeeded", {}, {"decisions": CLEAN})},
+        workdir=tmp_path,
+        database_url=url,
+        workflow_status="Succeeded",
+    )
+    engine = create_engine(url)
+    ensure_schema(engine)
+    written = append_entries(engine, build_entries(context, "svc", {}, REDACT))
+    decoded: Decoded = {}
+    verification = verify_run(engine, "run-1", decoded)
+    rows = _run_rows(engine, "run-1")
+    assert sorted(decoded) == [row.seq for row in rows]
+    fresh = render_report(context, rows, written, verification, REDACT)
+    assert render_report(context, rows, written, verification, REDACT, decoded) == fresh
+    stale = {seq: ("{}", {**record, "step": "forged"}) for seq, (_, record) in decoded.items()}
+    assert render_report(context, rows, written, verification, REDACT, stale) == fresh
+    engine.dispose()
