@@ -20,6 +20,7 @@ from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from processors.chargeback.claim import Claim, LineDecision
+from processors.chargeback.db import in_chunks
 from processors.chargeback.reference.models import ClaimLineHistory
 
 #: the ledger's table, for Core statements that skip the ORM's per-row work
@@ -202,18 +203,12 @@ def record_lines(
         session.execute(update(ClaimLineHistory), updates)
 
 
-#: keys per IN list: well under every backend's bound-parameter limit (SQLite's was 999)
-_KEYS_PER_QUERY = 500
-
-
 def _by_key(
     session: Session, column: InstrumentedAttribute[str], keys: Iterable[str], *where: Any
 ) -> dict[str, list[ClaimLineHistory]]:
     """Rows whose ``column`` is one of ``keys``, grouped by that key, oldest first."""
-    unique = list(dict.fromkeys(keys))
     found: dict[str, list[ClaimLineHistory]] = {}
-    for start in range(0, len(unique), _KEYS_PER_QUERY):
-        chunk = unique[start : start + _KEYS_PER_QUERY]
+    for chunk in in_chunks(dict.fromkeys(keys)):
         for row in session.scalars(select(ClaimLineHistory).where(column.in_(chunk), *where)):
             found.setdefault(getattr(row, column.key), []).append(row)
     for rows in found.values():
