@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from processors.chargeback.claim import Finding
+from processors.chargeback.db import KEYS_PER_QUERY
 from processors.chargeback.duplicates import DuplicateCheck
-from processors.chargeback.reference import history
 from processors.chargeback.reference.testing import (
     ReferenceSet,
     claim,
@@ -21,7 +21,7 @@ from processors.chargeback.reference.testing import (
 
 HOSPITAL = {"dea": "BS4182301", "hin": "A1B2C3D00"}
 #: more lines than the keys one query takes, times the three keys a line is looked up under
-LINES = 2 * history._KEYS_PER_QUERY // 3 + 7
+LINES = 2 * KEYS_PER_QUERY // 3 + 7
 
 
 def _invoice(n: int) -> str:
