@@ -847,18 +847,27 @@ class _TransactionReader:
 
 
 def _money(value: Decimal) -> str:
+    text = str(value)
+    if text[-3:-2] == ".":  # plain notation with two decimals: already cents (most amounts)
+        return text
     return str(value.quantize(CENT))
 
 
 def _price(value: Decimal) -> str:
     """At least cents, more only when the price really has them (4-decimal prices on file)."""
+    text = str(value)
+    if text[-3:-2] == ".":  # exactly cents, the usual price: nothing to normalise
+        return text
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         return format(value.normalize(), "f")
-    return _money(value)
+    return str(value.quantize(CENT))
 
 
 def _quantity(value: Decimal) -> str:
+    text = str(value)
+    if text.isdigit():  # a whole count, already as written (str of a Decimal has no lead zeros)
+        return text
     if value == value.to_integral_value():
         return str(int(value))
     return format(value.normalize(), "f")
@@ -880,7 +889,7 @@ class _Writer:
         )
 
     def add(self, seg_id: str, *elements: str | None) -> None:
-        values = ["" if e is None else str(e) for e in elements]
+        values = [e or "" for e in elements]
         # one search per segment (an 849 has a hundred thousand); which value only on a hit
         if self._unwritable.search("".join(values)):
             value = next(v for v in values if self._unwritable.search(v))
@@ -951,7 +960,8 @@ class _Writer:
         self.add("GE", "1", str(control))
         self.add("IEA", "1", f"{control:09d}")
         newline = "" if self.delims.segment in "\r\n" else "\n"
-        return "".join(f"{s}{self.delims.segment}{newline}" for s in self.segments)
+        terminator = self.delims.segment + newline
+        return terminator.join(self.segments) + terminator
 
     def party(self, party: Party | None, *, all_ids: bool = False) -> None:
         """N1 per identifier (the 844 way) or once with the first identifier (the 849 echo)."""
