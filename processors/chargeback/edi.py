@@ -970,10 +970,10 @@ class _Writer:
         ids = party.identifiers if all_ids else party.identifiers[:1]
         if not ids:
             self.add("N1", party.role, party.name)
-        for ident in ids:
+        for n, ident in enumerate(ids):
             qualifier = ident.qualifier or QUALIFIER_BY_KIND[ident.kind]
             self.add("N1", party.role, party.name, qualifier, ident.value)
-            if all_ids and ident is ids[0]:
+            if all_ids and n == 0:  # by position: equal identifiers are one shared object
                 self.address(party.address)
         if not ids and all_ids:
             self.address(party.address)
