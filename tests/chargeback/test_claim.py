@@ -114,6 +114,19 @@ def test_json_keeps_field_order_nulls_and_exact_decimals() -> None:
     }
 
 
+def test_equal_customers_are_written_alike_even_when_not_hashable() -> None:
+    """Equal text-only records share their JSON within a claim; a record that cannot be hashed
+    (a list where the annotation says tuple) is still written, just not shared."""
+    first, second = _claim().lines[0], dataclasses.replace(_claim().lines[0], line=2)
+    assert first.customer is not second.customer
+    wire = dataclasses.replace(_claim(), lines=(first, second)).to_json()
+    assert wire["lines"][0]["customer"] == wire["lines"][1]["customer"]
+    listed = Party("ST", "X", [Identifier("custom", "A1", True)])  # type: ignore[arg-type]
+    assert listed.to_json()["identifiers"] == [
+        {"kind": "custom", "value": "A1", "valid": True, "problem": None, "qualifier": None}
+    ]
+
+
 def test_derived_flags() -> None:
     claim = _claim()
     assert claim.is_resubmission
