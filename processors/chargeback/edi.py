@@ -887,19 +887,26 @@ class _Writer:
         self._unwritable = re.compile(
             f"[{re.escape(delims.element + delims.component + delims.segment)}\r\n]"
         )
+        #: what no written segment may hold at all; the element separator is counted instead
+        foreign = dict.fromkeys(delims.component + delims.segment + "\r\n")
+        foreign.pop(delims.element, None)
+        self._foreign = re.compile(f"[{re.escape(''.join(foreign))}]")
 
     def add(self, seg_id: str, *elements: str | None) -> None:
         values = [e or "" for e in elements]
-        # one search per segment (an 849 has a hundred thousand); which value only on a hit
-        if self._unwritable.search("".join(values)):
+        while values and not values[-1]:
+            values.pop()
+        element = self.delims.element
+        segment = element.join((seg_id, *values))
+        # one search and one count per segment (an 849 has a hundred thousand): a value holds a
+        # delimiter or line break exactly when the segment has more separators than joins
+        if self._foreign.search(segment) or segment.count(element) != len(values):
             value = next(v for v in values if self._unwritable.search(v))
             raise ValueError(
                 f"{seg_id} value {value!r} contains an X12 delimiter or line break; "
                 "it cannot be written without corrupting the file"
             )
-        while values and values[-1] == "":
-            values.pop()
-        self.segments.append(self.delims.element.join([seg_id, *values]))
+        self.segments.append(segment)
 
     def open(
         self,
