@@ -481,11 +481,10 @@ def render_table(
                 ",".join(d.reason_codes) or "-",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    text = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+    # all columns but the last padded by one format: a row per claim line
+    layout = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    text = [layout.format(*row).rstrip() for row in rows]
     text.append(
         f"debit memo {claim.debit_memo or '?'}: submitted {format(sums.submitted, 'f')},"
         f" allowed {format(sums.allowed, 'f')}"
