@@ -69,7 +69,8 @@ class JsonRecord:
     __slots__ = ()
 
     def to_json(self) -> dict[str, Any]:
-        return _record_encoder(type(self))(self, {})
+        record_type: type = type(self)  # as a plain type: the cache key mypy can hash
+        return _record_encoder(record_type)(self, {})
 
     @classmethod
     def from_json(cls, data: Any) -> Self:

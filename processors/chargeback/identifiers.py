@@ -217,10 +217,9 @@ def check_identifier(
 ) -> Identifier:
     """Dispatch on kind; custom ids are accepted as sent (there is nothing to check).
 
-    Cached: an 844 repeats a customer's identifiers in every contract loop it buys in (a
-    10,000-line claim asks about some 20,000 identifiers and has about a hundred distinct ones in the benchmark),
-    the verdict depends on the arguments alone, and an Identifier is frozen, so lines can
-    share one.
+    Cached: an 844 repeats a customer's identifiers in every contract loop it buys in (the
+    benchmark's 10,000-line claim asks about 20,000 identifiers, 138 of them distinct), the
+    verdict depends on the arguments alone, and an Identifier is frozen, so lines can share one.
     """
     checks: Mapping[IdentifierKind, Callable[[str], Identifier]] = {
         "npi": check_npi,
