@@ -180,9 +180,10 @@ def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHEC
 # --------------------------------------------------------------------------- deciding
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resolution:
-    """A decision and the reasons behind it, for the summary and the audit trail."""
+    """A decision and the reasons behind it, for the summary and the audit trail (slots: one
+    per claim line, and a per-instance dict is one more object for the cycle collector)."""
 
     decision: LineDecision
     submitted: Decimal | None
