@@ -847,18 +847,27 @@ class _TransactionReader:
 
 
 def _money(value: Decimal) -> str:
+    text = str(value)
+    if text[-3:-2] == ".":  # plain notation with two decimals: already cents (most amounts)
+        return text
     return str(value.quantize(CENT))
 
 
 def _price(value: Decimal) -> str:
     """At least cents, more only when the price really has them (4-decimal prices on file)."""
+    text = str(value)
+    if text[-3:-2] == ".":  # exactly cents, the usual price: nothing to normalise
+        return text
     exponent = value.normalize().as_tuple().exponent
     if isinstance(exponent, int) and exponent < -2:
         return format(value.normalize(), "f")
-    return _money(value)
+    return str(value.quantize(CENT))
 
 
 def _quantity(value: Decimal) -> str:
+    text = str(value)
+    if text.isdigit():  # a whole count, already as written (str of a Decimal has no lead zeros)
+        return text
     if value == value.to_integral_value():
         return str(int(value))
     return format(value.normalize(), "f")
@@ -878,19 +887,26 @@ class _Writer:
         self._unwritable = re.compile(
             f"[{re.escape(delims.element + delims.component + delims.segment)}\r\n]"
         )
+        #: what no written segment may hold at all; the element separator is counted instead
+        foreign = dict.fromkeys(delims.component + delims.segment + "\r\n")
+        foreign.pop(delims.element, None)
+        self._foreign = re.compile(f"[{re.escape(''.join(foreign))}]")
 
     def add(self, seg_id: str, *elements: str | None) -> None:
-        values = ["" if e is None else str(e) for e in elements]
-        # one search per segment (an 849 has a hundred thousand); which value only on a hit
-        if self._unwritable.search("".join(values)):
+        values = [e or "" for e in elements]
+        while values and not values[-1]:
+            values.pop()
+        element = self.delims.element
+        segment = element.join((seg_id, *values))
+        # one search and one count per segment (an 849 has a hundred thousand): a value holds a
+        # delimiter or line break exactly when the segment has more separators than joins
+        if self._foreign.search(segment) or segment.count(element) != len(values):
             value = next(v for v in values if self._unwritable.search(v))
             raise ValueError(
                 f"{seg_id} value {value!r} contains an X12 delimiter or line break; "
                 "it cannot be written without corrupting the file"
             )
-        while values and values[-1] == "":
-            values.pop()
-        self.segments.append(self.delims.element.join([seg_id, *values]))
+        self.segments.append(segment)
 
     def open(
         self,
@@ -951,7 +967,8 @@ class _Writer:
         self.add("GE", "1", str(control))
         self.add("IEA", "1", f"{control:09d}")
         newline = "" if self.delims.segment in "\r\n" else "\n"
-        return "".join(f"{s}{self.delims.segment}{newline}" for s in self.segments)
+        terminator = self.delims.segment + newline
+        return terminator.join(self.segments) + terminator
 
     def party(self, party: Party | None, *, all_ids: bool = False) -> None:
         """N1 per identifier (the 844 way) or once with the first identifier (the 849 echo)."""
@@ -960,10 +977,10 @@ class _Writer:
         ids = party.identifiers if all_ids else party.identifiers[:1]
         if not ids:
             self.add("N1", party.role, party.name)
-        for ident in ids:
+        for n, ident in enumerate(ids):
             qualifier = ident.qualifier or QUALIFIER_BY_KIND[ident.kind]
             self.add("N1", party.role, party.name, qualifier, ident.value)
-            if all_ids and ident is ids[0]:
+            if all_ids and n == 0:  # by position: equal identifiers are one shared object
                 self.address(party.address)
         if not ids and all_ids:
             self.address(party.address)

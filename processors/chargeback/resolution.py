@@ -28,7 +28,9 @@ All money is ``Decimal``; floats never touch an amount.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -63,6 +65,7 @@ DEFAULT_CHECKS = (
     "gpo-roster-validation",
     "federal-db-validation",
 )
+ZERO = Decimal("0.00")
 TOLERANCE = Decimal("0.01")  # R13: a difference above one cent is an error
 CODE_PENDING = "25"
 CODE_MISSING_DATA = "15"
@@ -85,19 +88,25 @@ class Evidence:
     #: line -> {"contract_price", "wac"} on file, from the pricing step's ``data["prices"]``
     prices: Mapping[int, Mapping[str, Decimal]] = field(default_factory=dict)
 
-    def for_line(self, line: int) -> list[tuple[str, Finding]]:
+    def for_line(self, line: int) -> list[Finding]:
         """Findings on this line and on the whole claim (line 0), in their original order."""
         by_line = self._by_line
-        both = by_line.get(0, []) + by_line.get(line, []) if line != 0 else by_line.get(0, [])
-        return [pair for _, pair in sorted(both, key=lambda x: x[0])]
+        own = by_line.get(line, []) if line != 0 else []
+        claim_wide = by_line.get(0, [])
+        both = sorted(claim_wide + own, key=_position) if own and claim_wide else own or claim_wide
+        return [finding for _, finding in both]
 
     @cached_property
-    def _by_line(self) -> dict[int, list[tuple[int, tuple[str, Finding]]]]:
-        """Findings grouped by line once: looking them up per line must not rescan them all."""
-        groups: dict[int, list[tuple[int, tuple[str, Finding]]]] = {}
-        for i, (step, finding) in enumerate(self.findings):
-            groups.setdefault(finding.line, []).append((i, (step, finding)))
+    def _by_line(self) -> dict[int, list[tuple[int, Finding]]]:
+        """Findings grouped by line once, in order: looking them up per line must not rescan
+        or re-sort them all."""
+        groups: dict[int, list[tuple[int, Finding]]] = {}
+        for i, (_step, finding) in enumerate(self.findings):
+            groups.setdefault(finding.line, []).append((i, finding))
         return groups
+
+
+_position = operator.itemgetter(0)
 
 
 def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
@@ -171,22 +180,29 @@ def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHEC
 # --------------------------------------------------------------------------- deciding
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Resolution:
-    """A decision and the reasons behind it, for the summary and the audit trail."""
+    """A decision and the reasons behind it, for the summary and the audit trail (slots: one
+    per claim line, and a per-instance dict is one more object for the cycle collector)."""
 
     decision: LineDecision
     submitted: Decimal | None
     reasons: tuple[str, ...]
 
 
+@functools.cache
 def _rule_rank(rule: str) -> tuple[int, str]:
+    """Cached: a workflow has a few dozen rule ids and each line's findings are ranked."""
     match = _RULE_ORDER.search(rule)
     return (int(match.group(1)) if match else 1000, rule)
 
 
-def _codes(findings: Sequence[Finding], default: str | None = None) -> tuple[str, ...]:
-    ordered = sorted(findings, key=lambda f: _rule_rank(f.rule))
+def _by_rule(finding: Finding) -> tuple[int, str]:
+    return _rule_rank(finding.rule)
+
+
+def _codes(ordered: Iterable[Finding], default: str | None = None) -> tuple[str, ...]:
+    """Distinct codes of findings already in rule order (``_by_rule``)."""
     codes = [f.code or default for f in ordered]
     return tuple(dict.fromkeys(c for c in codes if c))
 
@@ -211,14 +227,12 @@ def decide_line(
             wac=on_file.get("wac"),
         )
 
-    zero = Decimal("0.00")
-    messages = tuple(
-        f"{f.rule}: {f.message}" for f in sorted(findings, key=lambda f: _rule_rank(f.rule))
-    )
+    ordered = sorted(findings, key=_by_rule)  # once: each subset below keeps this order
+    messages = tuple(f"{f.rule}: {f.message}" for f in ordered)
     submitted = line.claimed_amount
-    rejects = [f for f in findings if f.outcome == "reject"]
+    rejects = [f for f in ordered if f.outcome == "reject"]
     if rejects:
-        return Resolution(decided("reject", zero, _codes(rejects)), submitted, messages)
+        return Resolution(decided("reject", ZERO, _codes(rejects)), submitted, messages)
     if (
         line.wac is None
         or line.contract_price is None
@@ -226,19 +240,20 @@ def decide_line(
         or submitted is None
     ):
         why = "resolution: WAC, contract price, quantity or claimed amount is missing"
-        return Resolution(decided("reject", zero, [CODE_MISSING_DATA]), submitted, (*messages, why))
-    reviews = [f for f in findings if f.outcome == "review"]
+        return Resolution(decided("reject", ZERO, [CODE_MISSING_DATA]), submitted, (*messages, why))
+    reviews = [f for f in ordered if f.outcome == "review"]
     if reviews:
-        return Resolution(decided("pend", zero, _codes(reviews, CODE_PENDING)), submitted, messages)
+        return Resolution(decided("pend", ZERO, _codes(reviews, CODE_PENDING)), submitted, messages)
     computed = chargeback_amount(line.wac, line.contract_price, line.quantity)
-    adjusts = [f for f in findings if f.outcome == "adjust"]
-    priced = [f for f in adjusts if f.amount is not None]
+    adjusts = [f for f in ordered if f.outcome == "adjust"]
+    # the given order, not rule order: of equal amounts, min() keeps the first one given
+    priced = [f for f in findings if f.outcome == "adjust" and f.amount is not None]
     if priced:
         amount = min(f.amount for f in priced if f.amount is not None)
         codes = list(_codes(adjusts))
         notes = messages
     elif line.wac <= line.contract_price and not line.is_credit:
-        amount, codes = zero, [*_codes(adjusts), CODE_NO_SPREAD]
+        amount, codes = ZERO, [*_codes(adjusts), CODE_NO_SPREAD]
         notes = (*messages, "resolution: contract price is not below WAC, nothing is owed (R14)")
     elif abs(computed - submitted) > TOLERANCE:
         amount, codes = computed, [*_codes(adjusts), CODE_AMOUNT]
@@ -251,7 +266,7 @@ def decide_line(
     else:
         return Resolution(decided("accept", submitted), submitted, messages)
     if amount < 0 and not line.is_credit:
-        amount = zero
+        amount = ZERO
         codes.append(CODE_NO_SPREAD)
         notes = (*notes, "resolution: a negative chargeback is never paid back (R14)")
     decision = decided("adjust", amount.quantize(CENT, rounding=ROUND_HALF_UP), codes)
@@ -261,7 +276,7 @@ def decide_line(
 def resolve(claim: Claim, evidence: Evidence) -> list[Resolution]:
     return [
         decide_line(
-            line, [f for _, f in evidence.for_line(line.line)], evidence.prices.get(line.line)
+            line, evidence.for_line(line.line), evidence.prices.get(line.line)
         )
         for line in claim.lines
     ]
@@ -467,11 +482,10 @@ def render_table(
                 ",".join(d.reason_codes) or "-",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    text = [
-        "  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
+    widths = [max(map(len, column)) for column in zip(*rows, strict=True)]
+    # all columns but the last padded by one format: a row per claim line
+    layout = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
+    text = [layout.format(*row).rstrip() for row in rows]
     text.append(
         f"debit memo {claim.debit_memo or '?'}: submitted {format(sums.submitted, 'f')},"
         f" allowed {format(sums.allowed, 'f')}"

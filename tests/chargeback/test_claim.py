@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from decimal import Decimal
@@ -92,6 +93,38 @@ def test_claim_round_trips_through_plain_json() -> None:
     assert line["wac"] == "125.00" and line["invoice_date"] == "2024-03-04"
     assert line["customer"]["identifiers"][1]["valid"] is False
     assert "is_credit" not in line  # derived, never stored
+
+
+def test_json_keeps_field_order_nulls_and_exact_decimals() -> None:
+    """The store and the compliance hash see this text, so its shape is pinned, not just its
+    round trip."""
+    line = _claim().to_json()["lines"][0]
+    assert list(line) == [f.name for f in dataclasses.fields(ClaimLine)]
+    assert (line["quantity"], line["claimed_amount"]) == ("-10", "-425.00")
+    assert (line["ship_date"], line["ndc_candidates"], line["description"]) == (None, [], None)
+    assert line["issues"] == [
+        {"field": "ship_date", "code": "27", "message": "DTM*011 '20240231' is not a date"}
+    ]
+    assert line["customer"]["address"] == {
+        "lines": ["1 HOSPITAL DR"],
+        "city": "SPRINGFIELD",
+        "state": "OH",
+        "postal_code": "45501",
+        "country": None,
+    }
+
+
+def test_equal_customers_are_written_alike_even_when_not_hashable() -> None:
+    """Equal text-only records share their JSON within a claim; a record that cannot be hashed
+    (a list where the annotation says tuple) is still written, just not shared."""
+    first, second = _claim().lines[0], dataclasses.replace(_claim().lines[0], line=2)
+    assert first.customer is not second.customer
+    wire = dataclasses.replace(_claim(), lines=(first, second)).to_json()
+    assert wire["lines"][0]["customer"] == wire["lines"][1]["customer"]
+    listed = Party("ST", "X", [Identifier("custom", "A1", True)])  # type: ignore[arg-type]
+    assert listed.to_json()["identifiers"] == [
+        {"kind": "custom", "value": "A1", "valid": True, "problem": None, "qualifier": None}
+    ]
 
 
 def test_derived_flags() -> None:

@@ -111,6 +111,26 @@ def test_write_844_reproduces_the_example() -> None:
     assert write_844(parse_844(EXAMPLE)) == EXAMPLE
 
 
+def test_a_customer_sent_the_same_identifier_twice_round_trips() -> None:
+    """Checked identifiers are shared objects, so the writer must place the address by
+    position, not by identity (once, after the first N1)."""
+    template = parse_844(EXAMPLE)
+
+    def doubled(party: Party | None) -> Party | None:
+        if party is None or not party.identifiers:
+            return party
+        return dataclasses.replace(party, identifiers=(party.identifiers[0], *party.identifiers))
+
+    claim = dataclasses.replace(
+        template,
+        lines=tuple(dataclasses.replace(ln, customer=doubled(ln.customer)) for ln in template.lines),
+    )
+    text = write_844(claim)
+    again = parse_844(text)
+    assert dataclasses.replace(again, document_sha256=claim.document_sha256) == claim
+    assert text.count("N3*") == write_844(template).count("N3*")
+
+
 _amount = st.decimals(min_value=Decimal("0.01"), max_value=Decimal(9999), places=2)
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from processors.chargeback.claim import LineDecision
-from processors.chargeback.edi import Segment, parse_844, tokenize, write_849
+from processors.chargeback.edi import Delimiters, Segment, parse_844, tokenize, write_849
 
 SHARED = (
     Path(os.environ.get("FLOWSPEC_SHARED", Path(__file__).resolve().parents[3] / "shared"))
@@ -143,6 +143,22 @@ def test_delimiters_in_values_are_refused() -> None:
         write_849(claim, DECISIONS, control_number=5, date=WHEN)
     with pytest.raises(ValueError, match="control number 0 must be"):
         write_849(CLAIM, DECISIONS, control_number=0, date=WHEN)
+
+
+@pytest.mark.parametrize("bad", ["A>1", "A~1", "A\n1", "A\r1", "A*1"])
+def test_every_delimiter_and_line_break_in_a_line_value_is_refused(bad: str) -> None:
+    lines = (dataclasses.replace(CLAIM.lines[0], invoice_number=bad), *CLAIM.lines[1:])
+    with pytest.raises(ValueError, match=r"REF value .* contains an X12 delimiter"):
+        write_849(dataclasses.replace(CLAIM, lines=lines), DECISIONS, control_number=5, date=WHEN)
+
+
+def test_another_files_delimiters_are_plain_text() -> None:
+    lines = (dataclasses.replace(CLAIM.lines[0], invoice_number="A*1>2"), *CLAIM.lines[1:])
+    claim = dataclasses.replace(CLAIM, lines=lines)
+    written = write_849(
+        claim, DECISIONS, control_number=5, date=WHEN, delimiters=Delimiters("|", ":", "\n")
+    )
+    assert "REF|IV|A*1>2\n" in written
 
 
 def test_zero_price_on_file_is_reported_not_replaced_by_the_submitted_one() -> None:

@@ -330,3 +330,14 @@ def test_the_real_rule_steps_on_the_shipped_reference_data_give_the_example_849(
     assert outputs["total_paid"] == "897.00"
     written = Path(str(outputs["response_path"])).read_text("utf-8")
     assert _segments(written) == _segments((EXAMPLES / "849_example.edi").read_text("utf-8"))
+
+
+def test_report_table_lines_up_its_columns(tmp_path: Path) -> None:
+    result = ChargebackResolution(CONFIG).process(_context(tmp_path, _example_upstream()))
+    rows = result.data["report"].splitlines()[:5]
+    header, line3 = rows[0], rows[3]
+    assert header.split() == ["line", "NDC", "qty", "submitted", "allowed", "decision", "codes"]
+    assert line3.split() == ["3", "12345678901", "6", "270.00", "255.00", "Adjusted", "06"]
+    for title, cell in zip(header.split(), line3.split(), strict=True):
+        assert header.index(title) == line3.index(cell, header.index(title))
+    assert all(row == row.rstrip() for row in rows)
