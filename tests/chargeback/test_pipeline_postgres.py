@@ -10,9 +10,9 @@ from pathlib import Path
 
 from engine.executor.result import RunResult
 from engine.local import run
-from engine.processors import StepContext, Upstream
 from processors.chargeback import compliance
 from processors.chargeback.claim import Claim, ClaimLine, Identifier, Party
+from processors.chargeback.reference.testing import step_context
 from processors.chargeback.sap import SapCustomerCreation
 
 REPO = Path(__file__).resolve().parents[2]
@@ -64,17 +64,7 @@ def test_new_customers_are_created_once_on_postgresql(pg_url: str, tmp_path: Pat
         for n, p in enumerate([*parties, parties[0]], start=1)
     )
     claim = Claim("x12-844", "x12-844", "0" * 64, "DM1", None, lines)
-    context = StepContext(
-        run_id="run-1",
-        workflow="chargeback",
-        step="sap-customer-creation",
-        attempt=1,
-        params={},
-        env={},
-        upstream={"intake": Upstream("Succeeded", {}, {"claim": claim.to_json()})},
-        workdir=tmp_path,
-        database_url=pg_url,
-    )
+    context = step_context(claim, pg_url, tmp_path)
     first = SapCustomerCreation({}).process(context)
     assert dict(first.outputs) == {"created": 3, "updated": 0, "unchanged": 0, "conflicts": 0}
     again = SapCustomerCreation({}).process(context)

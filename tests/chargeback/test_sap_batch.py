@@ -11,10 +11,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from engine.processors import StepContext, StepResult, Upstream
+from engine.processors import StepResult
 from processors.chargeback.claim import Claim, ClaimLine, Identifier, Party
 from processors.chargeback.db import KEYS_PER_QUERY, get_engine
 from processors.chargeback.reference.models import SapCustomerIdentifier, SapKna1
+from processors.chargeback.reference.testing import step_context
 from processors.chargeback.sap import SapCustomerCreation, StoreGateway
 
 
@@ -28,17 +29,7 @@ def _run(tmp_path: Path, *parties: Party) -> StepResult:
         for n, p in enumerate(parties, start=1)
     )
     claim = Claim("x12-844", "x12-844", "0" * 64, "DM1", None, lines)
-    context = StepContext(
-        run_id="run-1",
-        workflow="chargeback",
-        step="sap-customer-creation",
-        attempt=1,
-        params={},
-        env={},
-        upstream={"intake": Upstream("Succeeded", {}, {"claim": claim.to_json()})},
-        workdir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
-    )
+    context = step_context(claim, f"sqlite:///{tmp_path / 'store.db'}", tmp_path)
     return SapCustomerCreation({}).process(context)
 
 
