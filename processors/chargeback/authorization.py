@@ -21,59 +21,18 @@ It runs in ``chargeback.federal-db-validation`` with the other authorization che
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from processors.chargeback.claim import Claim, ClaimLine, Finding, Outcome, Party
+from processors.chargeback.claim import Claim, ClaimLine, Finding, Outcome
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
+from processors.chargeback.reference.lookup import find_dc
 
 RULE = "R20"
 CODE = "08"
-
-
-@dataclass(frozen=True)
-class DcMatch:
-    """The DC the claim's distributor resolved to; ``problem`` says why there is none."""
-
-    dc: m.WholesalerDc | None
-    problem: str | None = None
-
-
-def distributor_ids(party: Party | None) -> tuple[str, ...]:
-    """The DEA and GLN values the N1*DS carried (other qualifiers name no table column)."""
-    if party is None:
-        return ()
-    return tuple(
-        dict.fromkeys(
-            i.value.strip().upper().partition("-")[0]
-            for i in party.identifiers
-            if i.kind in ("dea", "gln") and i.value.strip()
-        )
-    )
-
-
-def find_dc(session: Session, party: Party | None) -> DcMatch:
-    """The ``cb_wholesaler_dc`` row the distributor's DEA or GLN names."""
-    ids = distributor_ids(party)
-    sent = ", ".join(ids) or "no DEA or GLN"
-    if not ids:
-        return DcMatch(None, f"the distributor is identified by {sent}")
-    table = m.WholesalerDc
-    rows = list(
-        session.scalars(
-            select(table).where(or_(table.dea.in_(ids), table.gln.in_(ids))).order_by(table.dc_key)
-        )
-    )
-    if not rows:
-        return DcMatch(None, f"{sent} is not a known distribution center")
-    if len(rows) > 1:
-        keys = ", ".join(r.dc_key for r in rows)
-        return DcMatch(None, f"{sent} name different distribution centers ({keys})")
-    return DcMatch(rows[0])
 
 
 def dc_table_loaded(session: Session) -> bool:

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from processors.chargeback.authorization import dc_verdict, distributor_ids
+from processors.chargeback.authorization import dc_verdict
 from processors.chargeback.claim import Claim, Finding, Identifier, Party
 from processors.chargeback.federal import FederalDbValidation
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.generate import dea_with_check, gln_with_check
+from processors.chargeback.reference.lookup import distributor_ids
 from processors.chargeback.reference.testing import (
     ReferenceSet,
     claim,

@@ -716,16 +716,53 @@ def parent_340b_candidates(id340b: str) -> tuple[str, ...]:
     return ()
 
 
+# --- distributors ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DcMatch:
+    """The DC the claim's distributor resolved to; ``problem`` says why there is none."""
+
+    dc: m.WholesalerDc | None
+    problem: str | None = None
+
+
+def distributor_ids(party: Party | None) -> tuple[str, ...]:
+    """The DEA and GLN values the N1*DS carried (other qualifiers name no table column)."""
+    if party is None:
+        return ()
+    return tuple(
+        dict.fromkeys(
+            i.value.strip().upper().partition("-")[0]
+            for i in party.identifiers
+            if i.kind in ("dea", "gln") and i.value.strip()
+        )
+    )
+
+
+def find_dc(session: Session, party: Party | None) -> DcMatch:
+    """The ``cb_wholesaler_dc`` row the distributor's DEA or GLN names."""
+    ids = distributor_ids(party)
+    sent = ", ".join(ids) or "no DEA or GLN"
+    if not ids:
+        return DcMatch(None, f"the distributor is identified by {sent}")
+    table = m.WholesalerDc
+    rows = list(
+        session.scalars(
+            select(table).where(or_(table.dea.in_(ids), table.gln.in_(ids))).order_by(table.dc_key)
+        )
+    )
+    if not rows:
+        return DcMatch(None, f"{sent} is not a known distribution center")
+    if len(rows) > 1:
+        keys = ", ".join(r.dc_key for r in rows)
+        return DcMatch(None, f"{sent} name different distribution centers ({keys})")
+    return DcMatch(rows[0])
+
+
 def wholesaler_keys(session: Session, party: Party | None) -> tuple[str, ...]:
-    """The DC's canonical key (its ``dc_key`` when known) first, then every id it was sent with."""
+    """The DC's canonical key (its ``dc_key`` when its DEA or GLN names one DC) first, then
+    every id it was sent with: what a claim line's hard key is filed under (brief §1.5)."""
     idents = [i.value.strip().upper() for i in (party.identifiers if party else ()) if i.value]
-    keys: list[str] = []
-    for value in idents:
-        dc = session.scalars(
-            select(m.WholesalerDc).where(
-                or_(m.WholesalerDc.dea == value, m.WholesalerDc.gln == value)
-            )
-        ).first()
-        if dc is not None:
-            keys.append(dc.dc_key)
-    return tuple(dict.fromkeys((*keys, *idents)))
+    dc = find_dc(session, party).dc
+    return tuple(dict.fromkeys(([dc.dc_key] if dc is not None else []) + idents))
