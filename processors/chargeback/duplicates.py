@@ -414,7 +414,7 @@ def _resolve_customers(ref: lookup.Memo, claim: Claim) -> dict[int, _Customer]:
     seen: dict[int, _Customer] = {}
     by_line: dict[int, _Customer] = {}
     for line in claim.lines:
-        match = ref(lookup.resolve_customer, line.customer)
+        match = ref.match_of(line.customer)
         customer = seen.get(id(match))  # seen holds the match: its id stays its own
         if customer is None:
             key = match.key
