@@ -38,18 +38,29 @@ NEEDS_REDACTION = [
 ]
 
 
-def _decisions_recorded(tmp_path: Path, decisions: list[dict[str, Any]]) -> list[Any]:
-    context = StepContext(
+def _trail_context(
+    tmp_path: Path,
+    decisions: list[dict[str, Any]],
+    env: dict[str, str] | None = None,
+    database_url: str | None = None,
+) -> StepContext:
+    """The compliance step's view after resolution published ``decisions``."""
+    return StepContext(
         run_id="run-1",
         workflow="chargeback",
         step="compliance-trail",
         attempt=1,
         params={},
-        env={"OPENAI_API_KEY": SECRET},
+        env=env or {},
         upstream={"chargeback-resolution": Upstream("Succeeded", {}, {"decisions": decisions})},
         workdir=tmp_path,
+        database_url=database_url,
         workflow_status="Succeeded",
     )
+
+
+def _decisions_recorded(tmp_path: Path, decisions: list[dict[str, Any]]) -> list[Any]:
+    context = _trail_context(tmp_path, decisions, env={"OPENAI_API_KEY": SECRET})
     entries = build_entries(context, "svc", {}, REDACT)
     return [e.content["decision"] for e in entries if e.content["kind"] == "line"]
 
@@ -71,18 +82,7 @@ def test_a_secret_in_one_decision_is_redacted_there(tmp_path: Path) -> None:
 def test_the_report_shows_the_stored_record_not_a_stale_decoded_one(tmp_path: Path) -> None:
     """The report reuses what verification decoded only for the payload it decoded."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    context = StepContext(
-        run_id="run-1",
-        workflow="chargeback",
-        step="compliance-trail",
-        attempt=1,
-        params={},
-        env={},
-        upstream={"chargeback-resolution": Upstream("Succeeded", {}, {"decisions": CLEAN})},
-        workdir=tmp_path,
-        database_url=url,
-        workflow_status="Succeeded",
-    )
+    context = _trail_context(tmp_path, CLEAN, database_url=url)
     engine = create_engine(url)
     ensure_schema(engine)
     written = append_entries(engine, build_entries(context, "svc", {}, REDACT))
