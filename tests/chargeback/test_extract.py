@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +20,10 @@ from processors.chargeback.text_extract import extract_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "specs/samples"
-EXAMPLE = ROOT.parent / "shared/domain/examples/844_example.edi"
+EXAMPLE = (
+    Path(os.environ.get("FLOWSPEC_SHARED", ROOT.parent / "shared"))
+    / "domain/examples/844_example.edi"
+)
 
 
 def context(document: Any, tmp_path: Path, env: dict[str, str] | None = None) -> StepContext:
