@@ -17,6 +17,8 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, ClassVar, Protocol, cast, runtime_checkable
 
+from engine.canonical import digest_of
+
 ENTRY_POINT_GROUP = "flowspec.processors"
 
 
@@ -40,6 +42,16 @@ class Upstream:
     outputs: Mapping[str, Any]
     data: Mapping[str, Any]
     error: str | None = None
+    #: the executor passes the digest it took of the stored text; otherwise it is computed
+    known_digest: str | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the result as the store keeps it (``engine.canonical.result_digest``):
+        what an audit names the result by, recomputable from the store alone."""
+        if self.known_digest is not None:
+            return self.known_digest
+        return digest_of(self.outputs, self.data)
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ def _final(step: Step, attempt: int, result: Result) -> bool:
 def execute(spec: Spec, step: Step, context: Any, output_types: Mapping[str, str]) -> Result:
     """One attempt through the executor's own parts (processor call, timeout, output check)."""
     from engine.executor import attempt as attempts
-    from engine.executor.outputs import OutputProblem, check
+    from engine.executor.outputs import OutputProblem, check, encode
     from engine.processors import ProcessorNotFound, resolve
 
     try:
@@ -249,6 +249,7 @@ def execute(spec: Spec, step: Step, context: Any, output_types: Mapping[str, str
         return Result(outcome.phase, {}, {}, outcome.error, outcome.error_type, outcome.transient)
     try:
         outputs, data = check(outcome.result, output_types)
+        encode(outputs, data)  # what the executor could not store fails here alike
     except OutputProblem as exc:
         return Result("Failed", {}, {}, str(exc), "OutputError")
     return Result("Succeeded", outputs, data)

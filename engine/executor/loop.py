@@ -26,6 +26,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
+from engine.canonical import result_digest
 from engine.executor import attempt as attempts
 from engine.executor.assess import assess_phase, with_finally
 from engine.executor.decide import (
@@ -96,9 +97,9 @@ class Node:
     allocate two dicts and a list per step that most no-op steps never use.
     """
 
-    __slots__ = ("attempt_no", "attempt_started", "data", "ends", "finished_at", "index",
-                 "interrupted", "item", "message", "name", "outputs", "parent", "phase",
-                 "started_at", "step")
+    __slots__ = ("attempt_no", "attempt_started", "data", "digest", "ends", "finished_at",
+                 "index", "interrupted", "item", "message", "name", "outputs", "parent",
+                 "phase", "started_at", "step")
 
     def __init__(self, name: str, step: Step, parent: str | None = None, item: Any = None,
                  index: int = 0) -> None:
@@ -114,6 +115,7 @@ class Node:
         self.interrupted = False  # resume: the last attempt never ended
         self.outputs: Mapping[str, Any] = _NOTHING  # shared until the node closes
         self.data: Mapping[str, Any] = _NOTHING
+        self.digest: str | None = None  # of the stored result, when this process stored it
         self.message: str | None = None
         self.started_at: float | None = None
         self.finished_at: float | None = None
@@ -189,7 +191,8 @@ class _Upstream(Mapping[str, Upstream]):
         if name not in self._ancestors():
             raise KeyError(name)
         node = self._ex.nodes[name]
-        return Upstream(node.phase, MappingProxyType(node.outputs), MappingProxyType(node.data))
+        return Upstream(node.phase, MappingProxyType(node.outputs), MappingProxyType(node.data),
+                        known_digest=node.digest)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._ancestors())
@@ -554,6 +557,8 @@ class Execution:
             self.observer.step_event("finished" if final else "retrying", node.name, phase,
                                      node.attempt_no, error)
         if final:
+            if out_json is not None:
+                node.digest = result_digest(out_json, data_json)
             self._close(node, phase, outputs, data, error, now)
         else:
             node.phase = PENDING

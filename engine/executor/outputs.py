@@ -13,19 +13,17 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
 
+from engine.canonical import ENCODER
 from engine.processors import StepResult
 from engine.values import parse_text, type_error
 
 #: Large enough for a 10,000-line claim's parsed form (about 7 MB of JSON), small enough that a
 #: runaway processor fails its step instead of filling the store and every descendant's memory.
 MAX_BYTES = 64 * 1024 * 1024
-# One encoder for every step: json.dumps with options builds a new one per call.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 class OutputProblem(Exception):
@@ -47,7 +45,7 @@ def _encode(value: Any, what: str) -> str:
     if not value:
         return "{}"
     try:
-        return _ENCODER.encode(value)
+        return ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise OutputProblem(f"{what} cannot be stored as JSON: {exc}") from None
 

@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.expression import ClauseElement
 
+from engine.canonical import ENCODER
 from engine.store import schema
 from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun, fail
 from engine.store.lease import DEFAULT_LEASE_SECONDS, describe_owner, holder_is_dead, new_owner
@@ -70,7 +71,8 @@ BUSY_TIMEOUT_SECONDS = 10.0
 
 
 def _dumps(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    """Canonical text, as the executor stores results, so digests agree (``engine.canonical``)."""
+    return None if value is None else ENCODER.encode(value)
 
 
 def _loads(text: str | None) -> Any:

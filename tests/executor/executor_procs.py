@@ -146,3 +146,16 @@ class Journal:
             raise StepFailed(f"{context.step} fails on purpose")
         total = sum(int(up.outputs.get("value") or 0) for up in context.upstream.values())
         return StepResult(outputs={"value": total + len(context.step)})
+
+
+class Digests:
+    """Outputs, as data, the digest of every ancestor's result it is handed."""
+
+    config_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
+    outputs: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        pass
+
+    def process(self, context: StepContext) -> StepResult:
+        return StepResult(data={n: up.digest for n, up in context.upstream.items()})

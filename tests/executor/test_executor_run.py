@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
 from pathlib import Path
@@ -13,6 +14,7 @@ from executor_helpers import spec_from
 from engine.loader import load_text
 from engine.local import run
 from engine.model import build_spec
+from engine.runner import PodStore
 from engine.store import open_store
 
 HEAD = """
@@ -284,6 +286,32 @@ steps:
     assert sorted(seen) == ["a", "b"]
     assert seen["a"]["outputs"] == {"n": 1}
     assert seen["b"]["data"] == {"extra": "x"}
+
+
+def test_upstream_digest_is_the_stored_texts_and_survives_the_store(db_url: str) -> None:
+    """The digest a step is handed is sha256 of its ancestor's result as stored (canonical
+    text, keys sorted), and a result read back from the store (a resumed run, a pod) digests
+    the same."""
+    result = run_text("""
+steps:
+  - {name: a, processor: noop, config: {outputs: {n: 1, z: [1, "é"], b: {y: 2, x: null}}},
+     outputs: {n: integer}}
+  - {name: b, processor: noop, dependencies: [a]}
+  - {name: c, processor: "executor_procs:Digests", dependencies: [b]}
+""", store=db_url)
+    handed = result.steps["c"].data
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        stored = {node: (data, out) for node, data, out in conn.execute(
+            "SELECT node, data, outputs FROM flowspec_events "
+            "WHERE run_id = ? AND kind = 'finished' AND node IN ('a', 'b')", (result.run_id,))}
+    assert stored["a"][0] == '{"b":{"x":null,"y":2},"z":[1,"é"]}'
+    for name in ("a", "b"):
+        data, out = stored[name]
+        text = f'{{"data":{data or "{}"},"outputs":{out}}}'
+        assert handed[name] == hashlib.sha256(text.encode()).hexdigest()
+    reread = PodStore(db_url).upstream(result.run_id, ["a", "b"])
+    assert {n: up.digest for n, up in reread.items()} == handed
+    assert handed["a"] != handed["b"]
 
 
 SECRET = "s3cr3t-Value-42"
