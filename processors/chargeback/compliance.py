@@ -16,9 +16,14 @@ appended, never written over. After appending, the step verifies the chain up to
 the newest checkpoint an earlier run left (``verify_run``), so its cost follows the claim, not
 the age of the trail; ``verify`` (the command) always checks from the first record.
 
+A step's record names its whole result by ``output_sha256``, the digest of the result as the
+engine's store holds it (``engine.canonical``): an auditor can recompute it from the store, and
+the trail does not encode a large claim's data again to get it.
+
 Secrets never enter the trail: env values are never recorded (only their names), and any
-string containing the value of a secret-looking env variable, or a password in a URL, is
-redacted before hashing.
+string in a record containing the value of a secret-looking env variable, or a password in a
+URL, is redacted before hashing (the engine has already masked the run's secrets in what it
+stored).
 """
 
 from __future__ import annotations
@@ -164,31 +169,22 @@ class Redactor:
             return value
         return _URL_PASSWORD.sub(r"\g<head>[redacted]@", value)
 
-    def canonical(self, value: Any) -> str:
-        """``canonical_json(self(value))``, without rebuilding ``value`` when redaction would
-        change nothing in it (see :meth:`unchanged`)."""
-        text = self.unchanged(value)
-        return canonical_json(self(value)) if text is None else text
+    def changes_nothing(self, value: Any) -> bool:
+        """Whether redacting ``value`` would change nothing in it, nor in any part of it.
 
-    def unchanged(self, value: Any) -> str | None:
-        """``canonical_json(value)`` when redacting ``value`` would change nothing in its JSON
-        text, else None; then every part of ``value`` is unchanged by redaction too.
-
-        A step's data can be a whole claim, a million strings: walking them in Python costs
-        seconds, encoding them costs a fraction of one. Redaction changes nothing when
-        ``value`` is plain JSON (what it would turn tuples and other mappings into) with text
-        keys only (it turns other keys into text before the keys are sorted) and its JSON
-        text holds neither a secret nor a URL.
+        A claim's decisions are thousands of records, ten strings each: walking them in
+        Python costs far more than encoding them. Redaction changes nothing when ``value`` is
+        plain JSON (what it would turn tuples and other mappings into) with text keys only (it
+        turns other keys into text before the keys are sorted) and its JSON text holds
+        neither a secret nor a URL.
         """
         try:
             text = _PLAIN.encode(value)
         except (TypeError, ValueError):
-            return None
+            return False
         if "://" in text or any(form in text for form in self._in_json):
-            return None
-        if not _text_keys_only(value):
-            return None
-        return text
+            return False
+        return _text_keys_only(value)
 
     def __call__(self, value: Any) -> Any:
         if isinstance(value, str):
@@ -277,22 +273,36 @@ def _head(conn: Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (row[0], row[1])
 
 
-def append_entries(engine: Engine, entries: Sequence[Entry], *, now: datetime | None = None) -> int:
+def append_entries(
+    engine: Engine,
+    entries: Sequence[Entry],
+    *,
+    now: datetime | None = None,
+    decoded: Decoded | None = None,
+) -> int:
     """Append the entries not yet in the trail, atomically; returns how many were written.
+    ``decoded`` receives the rows written with their records, so that neither verifying them
+    (``verify_run``) nor the report decodes what this process has just encoded.
 
     Two writers racing for the same position both read the same head; the primary key on
     ``seq`` lets one win and the other retry on the new head, so the chain never forks.
     """
     for _ in range(_APPEND_ATTEMPTS):
+        written: Decoded = {}
         try:
             with engine.begin() as conn:
-                return _append_once(conn, entries, now or datetime.now(UTC))
+                count = _append_once(conn, entries, now or datetime.now(UTC), written)
         except IntegrityError:
             continue
+        if decoded is not None:
+            decoded.update(written)
+        return count
     raise TransientError(f"could not append to the audit trail after {_APPEND_ATTEMPTS} attempts")
 
 
-def _append_once(conn: Connection, entries: Sequence[Entry], now: datetime) -> int:
+def _append_once(
+    conn: Connection, entries: Sequence[Entry], now: datetime, written: Decoded
+) -> int:
     """Chain the new entries in memory and insert them in one statement: a claim's trail is
     one record per line, thousands of them."""
     run_ids = {e.run_id for e in entries}
@@ -317,17 +327,9 @@ def _append_once(conn: Connection, entries: Sequence[Entry], now: datetime) -> i
         }
         payload = canonical_json(record)
         digest = sha256_text(prev + payload)  # chain_hash(prev, record), encoding it once
-        rows.append(
-            {
-                "seq": seq,
-                "run_id": entry.run_id,
-                "step": entry.step,
-                "entry_key": entry.key,
-                "payload": payload,
-                "prev_hash": prev,
-                "record_hash": digest,
-            }
-        )
+        stored = Stored(seq, entry.run_id, entry.step, payload, prev, digest)
+        rows.append({"entry_key": entry.key, **stored._asdict()})
+        written[seq] = (stored, record)
         prev = digest
     if rows:
         conn.execute(insert(AuditRecord), rows)
@@ -391,16 +393,25 @@ def _rows(conn: Connection, after: int, last: int | None) -> Iterator[Stored]:
     return _stored(conn, query)
 
 
-#: records a verification decoded, by position, with the payload each was decoded from
-Decoded = dict[int, tuple[str, dict[str, Any]]]
+#: records by position, with the row each was decoded from (or encoded into)
+Decoded = dict[int, tuple[Stored, dict[str, Any]]]
 
 
-def _check_row(row: Stored, expected_seq: int, prev: str) -> tuple[str | None, dict[str, Any]]:
-    """The reason ``row`` breaks the chain (or None), and its record as far as decoded."""
+def _check_row(
+    row: Stored, expected_seq: int, prev: str, known: tuple[Stored, dict[str, Any]] | None
+) -> tuple[str | None, dict[str, Any]]:
+    """The reason ``row`` breaks the chain (or None), and its record as far as decoded.
+
+    ``known``: the row as this process wrote or checked it, with its record. A row that is
+    still exactly that needs only its place in the chain checked: its hash was computed from
+    its payload, and its payload from its record, right here.
+    """
     if row.seq != expected_seq:
         if row.seq == expected_seq + 1:
             return f"record {expected_seq} before it is missing (deleted)", {}
         return f"records {expected_seq}-{row.seq - 1} before it are missing (deleted)", {}
+    if known is not None and known[0] == row:
+        return _link(row, prev), known[1]
     try:
         record = json.loads(row.payload)
     except ValueError:
@@ -415,12 +426,13 @@ def _check_row(row: Stored, expected_seq: int, prev: str) -> tuple[str | None, d
     for column in ("seq", "run_id", "step", "prev_hash"):
         if record.get(column) != getattr(row, column):
             return f"column {column} differs from the hashed record (changed)", record
+    return _link(row, prev), record
+
+
+def _link(row: Stored, prev: str) -> str | None:
     if row.prev_hash != prev:
-        return (
-            "does not link to the record before it (inserted, reordered or the one before changed)",
-            record,
-        )
-    return None, record
+        return "does not link to the record before it (inserted, reordered or the one before changed)"
+    return None
 
 
 def _last_of_run(conn: Connection, run_id: str) -> int | None:
@@ -440,15 +452,17 @@ def _walk(
     decoded: Decoded | None = None,
 ) -> Verification:
     """Check the records after ``start`` (a position and the hash there) up to ``last``;
-    ``decoded`` receives those of ``run_id`` found intact."""
+    ``decoded`` gives rows this process wrote (see ``_check_row``) and receives those of
+    ``run_id`` found intact."""
     count, prev = start
     head_seen = head is None
+    known = decoded or {}
     for row in _rows(conn, count, last):
-        reason, record = _check_row(row, count + 1, prev)
+        reason, record = _check_row(row, count + 1, prev, known.get(row.seq))
         if reason is not None:
             return Verification(count, prev, Break(row.seq, row.run_id, row.step, reason), start[0])
         if decoded is not None and row.run_id == run_id:
-            decoded[row.seq] = (row.payload, record)
+            decoded[row.seq] = (row, record)
         count += 1
         prev = row.record_hash
         head_seen = head_seen or prev == head
@@ -486,8 +500,9 @@ def verify_chain(
 
 def verify_run(engine: Engine, run_id: str, decoded: Decoded | None = None) -> Verification:
     """What the trail step checks after appending: the chain up to the run's last record, from
-    the newest checkpoint in it; an intact result is the next checkpoint. ``decoded`` receives
-    the run's records it checked, so the report does not decode them again.
+    the newest checkpoint in it; an intact result is the next checkpoint. ``decoded`` holds
+    the rows the step appended (``append_entries``) and receives the run's records it checked,
+    so the report does not decode them again.
 
     Checking from the first record on every run would cost more with every claim ever
     decided (a claim adds a record per line). A checkpoint counts only while the record it
@@ -579,8 +594,8 @@ class ComplianceTrail:
             entries = build_entries(
                 context, self._actor(context), snapshots.current(engine), redact
             )
-            written = append_entries(engine, entries)
             decoded: Decoded = {}
+            written = append_entries(engine, entries, decoded=decoded)
             verification = verify_run(engine, context.run_id, decoded)
             rows = _run_rows(engine, context.run_id)
         except SQLAlchemyError as exc:
@@ -648,23 +663,20 @@ def build_entries(
             value = up.data.get(key)
             if isinstance(value, Mapping):
                 used.update({str(k): str(v) for k, v in value.items()})
-        result = {"outputs": dict(up.outputs), "data": dict(up.data)}
-        clean = redact.unchanged(result)
         content = {
             **common,
             "kind": "step",
             "phase": up.phase,
             "step_version": _step_version(up.data),
             "outputs": redact(dict(up.outputs)),
-            "output_sha256": sha256_text(
-                canonical_json(redact(result)) if clean is None else clean
-            ),
+            # the result as the store keeps it (secrets already masked by the engine), so an
+            # auditor can check it against the store; digesting it here again would encode
+            # megabytes of claim a second time
+            "output_sha256": up.digest,
             "reference_snapshots": used,
         }
         entries.append(Entry(context.run_id, name, content))
-        entries += _line_entries(
-            context.run_id, name, up.data, common, claim_lines, redact, clean is not None
-        )
+        entries += _line_entries(context.run_id, name, up.data, common, claim_lines, redact)
     document = context.document
     doc_sha = None
     if isinstance(document, str) and document:
@@ -729,14 +741,13 @@ def _line_entries(
     common: Mapping[str, Any],
     claim_lines: Mapping[int, ClaimLine],
     redact: Redactor,
-    data_clean: bool,
 ) -> list[Entry]:
-    """One record per decision in ``data``. ``data_clean``: redaction was found to change
-    nothing in ``data`` (:meth:`Redactor.unchanged`), so its decisions, thousands of them,
-    are not redacted one by one again."""
+    """One record per decision in ``data``. Decisions, thousands of them, are redacted one by
+    one only when redaction would change something in them at all."""
     decisions = data.get("decisions")
     if not isinstance(decisions, list):
         return []
+    clean = redact.changes_nothing(decisions)
     found = data.get("subject")
     subject: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     entries = []
@@ -760,7 +771,7 @@ def _line_entries(
                             ),
                         }
                     ),
-                    "decision": dict(decision) if data_clean else redact(dict(decision)),
+                    "decision": dict(decision) if clean else redact(dict(decision)),
                 },
             )
         )
@@ -791,9 +802,7 @@ def render_report(
     """
     known = decoded or {}
     records = [
-        found[1]
-        if (found := known.get(row.seq)) and found[0] == row.payload
-        else json.loads(row.payload)
+        found[1] if (found := known.get(row.seq)) and found[0] == row else json.loads(row.payload)
         for row in rows
     ]
     head = rows[-1].record_hash if rows else GENESIS_HASH

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from engine.processors import StepContext, Upstream
 from processors.chargeback.compliance import (
@@ -92,6 +92,30 @@ def test_the_report_shows_the_stored_record_not_a_stale_decoded_one(tmp_path: Pa
     assert sorted(decoded) == [row.seq for row in rows]
     fresh = render_report(context, rows, written, verification, REDACT)
     assert render_report(context, rows, written, verification, REDACT, decoded) == fresh
-    stale = {seq: ("{}", {**record, "step": "forged"}) for seq, (_, record) in decoded.items()}
+    stale = {
+        seq: (row._replace(payload="{}"), {**record, "step": "forged"})
+        for seq, (row, record) in decoded.items()
+    }
     assert render_report(context, rows, written, verification, REDACT, stale) == fresh
+    engine.dispose()
+
+
+def test_rows_this_step_wrote_are_trusted_only_while_they_are_what_it_wrote(
+    tmp_path: Path,
+) -> None:
+    """Verification skips re-hashing the rows the step appended itself, but a row changed in
+    the database since is still caught, even one whose hash was left as it was."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    context = _trail_context(tmp_path, CLEAN, database_url=url)
+    engine = create_engine(url)
+    ensure_schema(engine)
+    decoded: Decoded = {}
+    written = append_entries(engine, build_entries(context, "svc", {}, REDACT), decoded=decoded)
+    assert sorted(decoded) == list(range(1, written + 1))
+    forged = canonical_json({**decoded[2][1], "actor": "mallory"})
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE cb_audit SET payload = :p WHERE seq = 2"), {"p": forged})
+    result = verify_run(engine, "run-1", dict(decoded))
+    assert result.broken is not None
+    assert (result.broken.seq, result.broken.reason) == (2, "content does not match its hash (changed)")
     engine.dispose()

@@ -1,9 +1,8 @@
-"""The trail step's cheap paths: redacting a step's data by its JSON text, and verifying the
+"""The trail step's cheap paths: redacting decisions by their JSON text, and verifying the
 chain from the last checkpoint. Each must give what the thorough path gives, or fall back to it."""
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -64,20 +63,20 @@ _value = st.recursive(
 
 @settings(max_examples=400, deadline=None)
 @given(_value)
-def test_canonical_redaction_is_the_redaction_of_every_value(value: Any) -> None:
-    assert REDACT.canonical(value) == canonical_json(REDACT(value))
+def test_changes_nothing_is_said_only_of_values_redaction_leaves_alone(value: Any) -> None:
+    if REDACT.changes_nothing(value):
+        assert canonical_json(value) == canonical_json(REDACT(value))
 
 
-def test_a_secret_or_url_anywhere_in_a_large_value_is_redacted() -> None:
+def test_a_secret_or_url_anywhere_in_a_large_value_is_seen() -> None:
     claim = {"lines": [{"line": n, "invoice": f"INV{n}"} for n in range(2000)]}
-    clean = REDACT.canonical(claim)
-    assert clean == canonical_json(claim)
+    assert REDACT.changes_nothing(claim)
     claim["lines"][1234]["note"] = f"token {QUOTED_SECRET}"
+    assert not REDACT.changes_nothing(claim)
+    del claim["lines"][1234]["note"]
     claim["lines"][77]["src"] = "postgresql://cb:hunter22pw@db/cb"
-    redacted = REDACT.canonical(claim)
-    assert QUOTED_SECRET not in json.loads(redacted)["lines"][1234]["note"]
-    assert "[redacted:DB_PASSWORD]" in redacted and "hunter22pw" not in redacted
-    assert redacted == canonical_json(REDACT(claim))
+    assert not REDACT.changes_nothing(claim)
+    assert "hunter22pw" not in canonical_json(REDACT(claim))
 
 
 def _run(tmp_path: Path, run_id: str = "run-1") -> dict[str, object]:

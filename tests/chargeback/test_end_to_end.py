@@ -7,9 +7,11 @@ hash-chained trail, which ``compliance verify`` then checks as a whole.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -106,6 +108,29 @@ def test_example_claim_is_answered_like_the_brief(
     run_id = _run_id(out)
     assert (root / f"compliance-{run_id}.md").is_file()
     assert compliance.main(["verify", "--db", db]) == 0
+    stored = _stored_digests(root / "state.db", run_id)
+    assert len(stored) == 7  # every step but the omitted manual-review and the trail itself
+    trail = _step_digests_in_trail(root / "state.db", run_id)
+    assert {step: trail[step] for step in stored} == stored
+
+
+def _step_digests_in_trail(db: Path, run_id: str) -> dict[str, str]:
+    with sqlite3.connect(db) as conn:
+        payloads = [json.loads(p) for (p,) in conn.execute(
+            "SELECT payload FROM cb_audit WHERE run_id = ? ORDER BY seq", (run_id,))]
+    return {p["step"]: p["output_sha256"] for p in payloads if p["kind"] == "step"}
+
+
+def _stored_digests(db: Path, run_id: str) -> dict[str, str]:
+    """What an auditor holding only the engine's store computes for each step that ran."""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT node, outputs, data FROM flowspec_events WHERE run_id = ? "
+            "AND kind = 'finished' AND node != 'compliance-trail'", (run_id,)).fetchall()
+    return {
+        node: hashlib.sha256(f'{{"data":{data or "{}"},"outputs":{out}}}'.encode()).hexdigest()
+        for node, out, data in rows
+    }
 
 
 def test_same_claim_again_is_rejected_as_duplicate(
