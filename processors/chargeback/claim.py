@@ -285,9 +285,20 @@ class DecodeOnce(Generic[_V]):
                 if obj is data:
                     return value
             value = self._decode(data)
-            self._kept.append((data, value))
-            del self._kept[: -self._size]
+            self._keep(data, value)
             return value
+
+    def keep(self, data: Any, value: _V) -> None:
+        """Remember that ``data`` is the JSON ``value`` was just encoded to (by the step that
+        publishes it), so no later step in this process decodes it at all. Decoding the JSON
+        gives back an equal value (the round trip is exact), which is what a resumed run or a
+        pod, reading the JSON from the store, gets."""
+        with self._lock:
+            self._keep(data, value)
+
+    def _keep(self, data: Any, value: _V) -> None:
+        self._kept.append((data, value))
+        del self._kept[: -self._size]
 
 
 #: ``Claim.from_json`` for the claim intake publishes (``data["claim"]``)

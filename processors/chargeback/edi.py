@@ -481,6 +481,7 @@ class _TransactionReader:
         self.contract: Segment | None = None
         self.contract_loops = 0
         self.customer: _PartyDraft | None = None
+        self.customers: dict[Party, Party] = {}
         self.draft: _LineDraft | None = None
         self.lines: list[ClaimLine] = []
         self.ctt: Segment | None = None
@@ -694,9 +695,15 @@ class _TransactionReader:
             contract_loop=self.contract_loops,
             contract_id=self.contract.el(2) or None,
             contract_status=self.contract.el(3) or None,
-            customer=self.customer.freeze() if self.customer else None,
+            customer=self._one_of(self.customer.freeze()) if self.customer else None,
         )
         self.state = "pad"
+
+    def _one_of(self, customer: Party) -> Party:
+        """The first equal customer of this claim: a wholesaler repeats each customer's N1 loop
+        in every contract loop, and one shared record per customer lets every later step
+        match it once by identity (``lookup.Memo.match_of``) instead of once per line."""
+        return self.customers.setdefault(customer, customer)
 
     def _line(self, seg: Segment) -> _LineDraft:
         if self.state != "pad" or self.draft is None:

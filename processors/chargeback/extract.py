@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.processors import StepContext, StepFailed, StepResult
-from processors.chargeback.claim import Claim, ClaimFormat, Finding, Issue
+from processors.chargeback.claim import Claim, ClaimFormat, Finding, Issue, shared_claim
 from processors.chargeback.dea_identity import deferred_deas
 from processors.chargeback.edi import ClaimFormatError, parse_844
 from processors.chargeback.identifiers import (
@@ -161,6 +161,8 @@ class ExtractIdentifiers:
             if party is not None
             for i in party.identifiers
         ]
+        published = claim.to_json()
+        shared_claim.keep(published, claim)
         return StepResult(
             outputs={
                 "format": claim.format,
@@ -171,7 +173,7 @@ class ExtractIdentifiers:
                 "issue_count": len(claim.issues) + sum(len(line.issues) for line in claim.lines),
                 "rejected_line_count": len(claim.lines) if 0 in rejected else len(rejected),
             },
-            data={"claim": claim.to_json(), "findings": [f.to_json() for f in findings]},
+            data={"claim": published, "findings": [f.to_json() for f in findings]},
         )
 
     def read(self, data: bytes, context: StepContext) -> Claim:
