@@ -42,13 +42,15 @@ class Upstream:
     outputs: Mapping[str, Any]
     data: Mapping[str, Any]
     error: str | None = None
-    #: the executor passes the digest it took of the stored text; otherwise it is computed
+    #: the digest the engine took of the stored text; otherwise computed from the values
     known_digest: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def digest(self) -> str:
         """sha256 of the result as the store keeps it (``engine.canonical.result_digest``):
-        what an audit names the result by, recomputable from the store alone."""
+        what an audit names the result by, recomputable from the store alone. Taken from the
+        stored text itself whenever the engine has it (a fresh or a resumed run, a pod), so
+        it is the same whichever of them hands it on."""
         if self.known_digest is not None:
             return self.known_digest
         return digest_of(self.outputs, self.data)

@@ -186,7 +186,8 @@ class PodStore:
             tries = state.attempts.get(name)
             if tries and tries[-1].final:
                 last = tries[-1]
-                found[name] = Upstream(last.phase, last.outputs or {}, last.data or {})
+                found[name] = Upstream(last.phase, last.outputs or {}, last.data or {},
+                                       known_digest=last.digest)
             elif name in state.nodes:
                 found[name] = Upstream(state.nodes[name].phase, {}, {})
         return found

@@ -719,6 +719,7 @@ class Execution:
                 if final is not None:
                     node.outputs = dict(final.outputs or {})
                     node.data = dict(final.data or {})
+                    node.digest = final.digest
             self.nodes[name] = node
         for inst in sorted((n for n in self.nodes.values() if n.parent), key=lambda n: n.index):
             self.groups.setdefault(inst.parent or "", []).append(inst)

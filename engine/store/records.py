@@ -55,6 +55,8 @@ class AttemptRecord:
     error_type: str | None = None
     #: this attempt decided the node's phase (no retry followed it)
     final: bool = False
+    #: of the result as stored (``engine.canonical.result_digest``), when read from the text
+    digest: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

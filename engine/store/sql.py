@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.expression import ClauseElement
 
-from engine.canonical import ENCODER
+from engine.canonical import ENCODER, result_digest
 from engine.store import schema
 from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun, fail
 from engine.store.lease import DEFAULT_LEASE_SECONDS, describe_owner, holder_is_dead, new_owner
@@ -498,7 +498,8 @@ def _fold(state: RunState, at: float, kind: str, node: str, attempt: int | None,
         begun = tries[-1]
         tries[-1] = AttemptRecord(node, begun.attempt, phase or "", begun.started_at, at,
                                   _loads(outputs), _loads(data), message, error_type,
-                                  kind == "finished")
+                                  kind == "finished",
+                                  None if outputs is None else result_digest(outputs, data))
         if kind == "finished":
             state.nodes[node] = NodeRecord(node, step, phase or "", begun.attempt, at,
                                            tries[0].started_at, message, parent)

@@ -159,3 +159,16 @@ class Digests:
 
     def process(self, context: StepContext) -> StepResult:
         return StepResult(data={n: up.digest for n, up in context.upstream.items()})
+
+
+class IntKeys:
+    """Data with integer keys, which JSON turns into text."""
+
+    config_schema: ClassVar[Mapping[str, Any]] = {"type": "object"}
+    outputs: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        pass
+
+    def process(self, context: StepContext) -> StepResult:
+        return StepResult(data={"by_line": {10: "b", 9: "a"}})
