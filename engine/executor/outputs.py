@@ -8,7 +8,9 @@
   descendants through ``context.upstream``/``outputs_of``), but it is not an output, so no
   condition and no Argo parameter can read it.
 - Outputs and data must be JSON and, together, at most MAX_BYTES: the store, Argo's
-  parameters and every descendant's context hold them.
+  parameters and every descendant's context hold them. Data is stored as JSON holds it
+  (``engine.canonical``): tuples as lists, keys as text, and a NaN or infinity, which JSON has
+  no way to write, as null; a declared output that is not a finite number fails instead.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from engine.canonical import ENCODER
+from engine.canonical import dumps
 from engine.processors import StepResult
 from engine.values import parse_text, type_error
 
@@ -45,7 +47,7 @@ def _encode(value: Any, what: str) -> str:
     if not value:
         return "{}"
     try:
-        return ENCODER.encode(value)
+        return dumps(value)
     except (TypeError, ValueError) as exc:
         raise OutputProblem(f"{what} cannot be stored as JSON: {exc}") from None
 

@@ -40,7 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.expression import ClauseElement
 
-from engine.canonical import ENCODER, result_digest
+from engine.canonical import dumps, result_digest
 from engine.store import schema
 from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun, fail
 from engine.store.lease import DEFAULT_LEASE_SECONDS, describe_owner, holder_is_dead, new_owner
@@ -72,7 +72,7 @@ BUSY_TIMEOUT_SECONDS = 10.0
 
 def _dumps(value: Any) -> str | None:
     """Canonical text, as the executor stores results, so digests agree (``engine.canonical``)."""
-    return None if value is None else ENCODER.encode(value)
+    return None if value is None else dumps(value)
 
 
 def _loads(text: str | None) -> Any:

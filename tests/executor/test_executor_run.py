@@ -316,6 +316,25 @@ steps:
     assert handed["a"] != handed["b"]
 
 
+def test_data_is_stored_as_json_holds_it_or_the_step_fails(db_url: str) -> None:
+    """YAML's .nan reaches a step's data; JSON cannot write it, so it is stored as null. A
+    value JSON cannot hold at all (here an integer beyond 64 bits) fails the step, named."""
+    result = run_text("""
+steps:
+  - {name: nan, processor: "executor_procs:Returns", config: {result: {x: .nan, y: [1]}}}
+  - {name: big, processor: "executor_procs:Returns", config: {result: {x: 100000000000000000000}}}
+""", store=db_url)
+    assert result.steps["nan"].phase == "Succeeded"
+    with sqlite3.connect(db_url.removeprefix("sqlite:///")) as conn:
+        (stored,) = conn.execute(
+            "SELECT data FROM flowspec_events WHERE run_id = ? AND kind = 'finished' "
+            "AND node = 'nan'", (result.run_id,)).fetchone()
+    assert stored == '{"x":null,"y":[1]}'
+    assert result.steps["big"].phase == "Failed"
+    assert result.steps["big"].error == (
+        "the data cannot be stored as JSON: Integer exceeds 64-bit range")
+
+
 SECRET = "s3cr3t-Value-42"
 
 
