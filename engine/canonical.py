@@ -40,8 +40,16 @@ def dumps(value: Any) -> str:
 def result_digest(outputs_json: str, data_json: str | None) -> str:
     """sha256 of ``{"data": DATA, "outputs": OUTPUTS}`` in canonical text, from the two texts
     as stored (no data is ``{}``): equal to :func:`digest_of` the values, without encoding."""
-    text = f'{{"data":{data_json or "{}"},"outputs":{outputs_json}}}'
+    if outputs_json == "{}" and not data_json:
+        return _NOTHING  # most steps of a large workflow: not worth a hash each
+    return _sha256(f'{{"data":{data_json or "{}"},"outputs":{outputs_json}}}')
+
+
+def _sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+_NOTHING = _sha256('{"data":{},"outputs":{}}')
 
 
 def digest_of(outputs: Mapping[str, Any], data: Mapping[str, Any]) -> str:
