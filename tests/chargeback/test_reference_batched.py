@@ -84,10 +84,10 @@ def test_bulk_answers_equal_single_answers(store: str) -> None:
     with session_scope(store) as session:
         memo = lookup.Memo(session)
         matches = lookup.prefetch_customers(memo, parties)
-        customers = [lookup.known_identifiers(memo, m) for m in matches.values()]
-        kunnrs = [m.kunnr for m in matches.values()]
-        screened = [(m.values("NPI"), m.name, m.postal_code) for m in matches.values()]
-    assert sum(1 for m in matches.values() if m.kunnr) > 10, "too few customers resolved"
+        customers = [lookup.known_identifiers(memo, m) for m in matches]
+        kunnrs = [m.kunnr for m in matches]
+        screened = [(m.values("NPI"), m.name, m.postal_code) for m in matches]
+    assert sum(1 for m in matches if m.kunnr) > 10, "too few customers resolved"
     _both_ways(store, lookup.resolve_customer, parties)
     _both_ways(store, lookup.master_identifiers, kunnrs)
     _both_ways(store, lookup.customer, kunnrs)
