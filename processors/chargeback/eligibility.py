@@ -185,7 +185,9 @@ class _Terms:
         self.ref = ref
         self._sales: dict[tuple[str, str, date], _Sale | _Reject] = {}
         self._coverage: dict[tuple[str, int, date], str | None | _Reject] = {}
-        self._prices: dict[tuple[Any, ...], _Priced | _Reject] = {}
+        self._prices: dict[
+            tuple[str, str, date, str | None, Decimal | None], _Priced | _Reject
+        ] = {}
 
     def sale(self, line: ClaimLine, day: date) -> _Sale:
         """The line's contract (R08, R09) and product (R03), the product on it (R10)."""
@@ -202,7 +204,7 @@ class _Terms:
             _eligible(self.ref, contract, match, cot, source, day)
             return tier
 
-        # the memo answers equal parties with one match, kept alive: its id names the customer
+        # id(match) names the customer (see Memo.match_of)
         return _once(self._coverage, (contract.contract_id, id(match), day), decide)
 
     def price(self, sale: _Sale, day: date, tier: str | None, submitted: Decimal | None) -> _Priced:
@@ -251,7 +253,7 @@ def _once(known: dict[_K, _V | _Reject], key: _K, decide: Callable[[], _V]) -> _
         try:
             answer = known[key] = decide()
         except _Reject as reject:
-            known[key] = reject
+            known[key] = _Reject(*reject.finding)  # not the raised one: its traceback holds frames
             raise
         return answer
     if isinstance(answer, _Reject):

@@ -68,16 +68,15 @@ class FederalDbValidation(RuleStep):
 
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         # a claim repeats each customer, product schedule and contract on many lines: each
-        # combination is screened once; the memo answers equal parties with one match, kept
-        # alive, so its id names the customer
+        # combination is screened once (id(match) names the customer: see Memo.match_of)
         screens: dict[tuple[int, date, str | None, str | None], _Screen] = {}
         dated: list[tuple[ClaimLine, _Screen]] = []
-        schedules = _Schedules(ref)
+        schedules = {ndc: _schedule(ref, ndc) for ndc in {line.ndc11 for line in claim.lines}}
         for line in claim.lines:
             if line.invoice_date is None:
                 continue
             match = ref.match_of(line.customer)
-            schedule = schedules(line.ndc11)
+            schedule = schedules[line.ndc11]
             key = (id(match), line.invoice_date, schedule, line.contract_id)
             screen = screens.get(key)
             if screen is None:
@@ -105,20 +104,10 @@ def _prefetch(ref: lookup.Memo, screens: list[_Screen]) -> None:
     )
 
 
-class _Schedules:
-    """The DEA schedule of each NDC (None: not controlled, or not in the product master)."""
-
-    def __init__(self, ref: lookup.Memo) -> None:
-        self.ref = ref
-        self._known: dict[str | None, str | None] = {}
-
-    def __call__(self, ndc11: str | None) -> str | None:
-        try:
-            return self._known[ndc11]
-        except KeyError:
-            product = self.ref(lookup.product, ndc11) if ndc11 else None
-            schedule = self._known[ndc11] = product.dea_schedule if product is not None else None
-            return schedule
+def _schedule(ref: lookup.Memo, ndc11: str | None) -> str | None:
+    """The NDC's DEA schedule; None: not controlled, or not in the product master."""
+    product = ref(lookup.product, ndc11) if ndc11 else None
+    return product.dea_schedule if product is not None else None
 
 
 class _Found(NamedTuple):
@@ -133,7 +122,7 @@ class _Found(NamedTuple):
 class _Screen:
     """All federal checks of the lines that sell one customer a product of one DEA schedule on
     one contract and invoice date: nothing else of a line enters them. Collects findings
-    instead of stopping at the first, and reaches them once (``run``)."""
+    instead of stopping at the first, and reaches them once (``found``)."""
 
     def __init__(
         self,

@@ -38,8 +38,8 @@ class GpoRosterValidation(RuleStep):
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         findings: list[Finding] = []
         statuses: dict[str, dict[str, Any]] = {}
-        # a claim repeats each (contract, day, customer) on many lines: each is judged once;
-        # the memo answers equal parties with one match, kept alive: its id names the customer
+        # a claim repeats each (contract, day, customer) on many lines: each is judged once
+        # (id(match) names the customer: see Memo.match_of)
         verdicts: dict[tuple[str, date, int], _Verdict | None] = {}
         for line in claim.lines:
             if not line.contract_id or line.invoice_date is None:
