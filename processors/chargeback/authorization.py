@@ -109,9 +109,13 @@ def authorization_findings(ref: lookup.Memo, claim: Claim) -> list[Finding]:
     if dc is None:
         message = f"DC not authorized: {match.problem}"
         return [Finding(line.line, RULE, "reject", CODE, message) for line in dated]
+    # the verdict depends on the day and the state only, and a claim repeats both on many lines
+    verdicts: dict[tuple[date, str | None], tuple[Outcome, str | None, str]] = {}
     findings = []
     for line in dated:
         assert line.invoice_date is not None
-        outcome, code, message = dc_verdict(dc, line.invoice_date, ship_to_state(ref, line))
-        findings.append(Finding(line.line, RULE, outcome, code, message))
+        key = (line.invoice_date, ship_to_state(ref, line))
+        if key not in verdicts:
+            verdicts[key] = dc_verdict(dc, *key)
+        findings.append(Finding(line.line, RULE, *verdicts[key]))
     return findings

@@ -21,10 +21,10 @@ only a delta payable (``data["net_quantity"]``, R07), allowed amounts are for th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from datetime import date
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from engine.processors import StepContext
 from processors.chargeback import quantity, timeliness
@@ -73,28 +73,37 @@ class ContractEligibility(RuleStep):
     def prefetch(self, ref: lookup.Memo, claim: Claim) -> None:
         super().prefetch(ref, claim)
         lookup.prefetch_roster(ref, (line.customer for line in claim.lines))
-        priced = [
-            (c.contract_id, p.ndc11, line.invoice_date)
+        sold = {
+            (line.contract_id, line.ndc11, line.invoice_date)
             for line in claim.lines
-            if line.contract_id
-            and line.ndc11
-            and line.invoice_date
-            and (c := ref(lookup.contract, line.contract_id)) is not None
-            and (p := ref(lookup.product, line.ndc11)) is not None
+            if line.contract_id and line.ndc11 and line.invoice_date
+        }
+        priced = [
+            (c.contract_id, p.ndc11, day)
+            for contract_id, ndc, day in sold
+            if (c := ref(lookup.contract, contract_id)) is not None
+            and (p := ref(lookup.product, ndc)) is not None
         ]
         ref.prefetch(lookup.contract_lines, ((c, n) for c, n, _ in priced))
         ref.prefetch(lookup.wac_at, ((n, day) for _, n, day in priced))
 
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
+        factor = quantity.norm_factor(self.config)
         payable = _payable_quantities(context)
         findings = timeliness.timeliness_findings(claim, self.config)  # R15
         norms = quantity.usual_quantities(ref, claim, context.run_id, self.config)  # §9.12
+        terms = _Terms(ref)
         prices: dict[str, dict[str, str]] = {}
         for line in claim.lines:
             try:
-                line_findings, on_file = self._line(
-                    ref, line, tolerance, payable.get(str(line.line)), norms.get(line.line)
+                line_findings, on_file = _line(
+                    terms,
+                    line,
+                    tolerance,
+                    factor,
+                    payable.get(str(line.line)),
+                    norms.get(line.line),
                 )
             except _Reject as reject:
                 rule, code, message = reject.finding
@@ -104,48 +113,152 @@ class ContractEligibility(RuleStep):
             prices[str(line.line)] = on_file
         return Checked(findings=findings, data={"prices": prices})
 
-    def _line(
-        self,
-        ref: lookup.Memo,
-        line: ClaimLine,
-        tolerance: Decimal,
-        payable: Decimal | None,
-        norm: quantity.Norm | None,
-    ) -> tuple[list[Finding], dict[str, str]]:
-        day = _invoice_date(line)
-        contract = _contract(ref, line, day)
-        product = _product(ref, line, day)
-        ndc = product.ndc11
-        on_contract = ref(lookup.contract_lines, (contract.contract_id, ndc))
-        if not on_contract:
-            raise _Reject("R10", "03", f"NDC {ndc} is not on contract {contract.contract_id}")
-        match = ref.match_of(line.customer)
-        cot, tier, source = _class_and_tier(ref, contract, match, day)
-        _eligible(ref, contract, match, cot, source, day)
-        price = lookup.price_on_file(on_contract, day, tier, line.contract_price)
-        if price is None:
-            raise _Reject(
-                "R10",
-                "03",
-                f"NDC {ndc} is on contract {contract.contract_id} but no price line is effective on {day}",
+
+def _line(
+    terms: _Terms,
+    line: ClaimLine,
+    tolerance: Decimal,
+    factor: Decimal,
+    payable: Decimal | None,
+    norm: quantity.Norm | None,
+) -> tuple[list[Finding], dict[str, str]]:
+    """One line's verdict: the terms on file it shares with other lines, then its own quantity
+    and amounts."""
+    day = _invoice_date(line)
+    sale = terms.sale(line, day)
+    tier = terms.coverage(sale.contract, terms.ref.match_of(line.customer), day)
+    price = terms.price(sale, day, tier, line.contract_price)
+    product, cap, wac = sale.product, price.qty_cap, price.wac
+    uom = quantity.unit_of_measure(line, product, cap, norm, factor)  # §9.12, review 25
+    if (
+        cap is not None
+        and line.quantity is not None
+        and line.quantity > cap
+        and not quantity.within_cap_in_packages(line.quantity, product.package_size, cap)
+    ):
+        raise _Reject(
+            "R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line"
+        )
+    if wac is None:
+        raise _Reject("R12", "07", f"no WAC on file for NDC {sale.ndc} on {day}")
+    findings, on_file = _pricing(line, price, wac, tolerance, payable)
+    return ([uom] if uom else []) + findings, on_file
+
+
+class _Sale(NamedTuple):
+    """A contract and product valid on a day, and the product's price lines on the contract."""
+
+    contract: m.Contract
+    product: m.Product
+    ndc: str
+    lines: list[m.ContractLine]
+
+
+class _Priced(NamedTuple):
+    """The contract price line on file for some lines' terms, its fields read off the ORM row
+    once rather than on every line, and the WAC in force."""
+
+    contract_id: str
+    ndc11: str
+    contract_price: Decimal
+    qty_cap: Decimal | None
+    basis: str
+    #: None is rejected only after the quantity cap (R10 is checked before R12)
+    wac: Decimal | None
+
+
+_K = TypeVar("_K", bound=Hashable)
+_V = TypeVar("_V")
+
+
+class _Terms:
+    """The reference verdicts the lines of one claim share, each reached once.
+
+    A line's terms depend only on its contract, NDC and invoice date, its customer (the class
+    of trade and tier) and the contract price it submitted (which tier price, when the tier is
+    unknown); a claim repeats few of those over many lines (thousands of lines, hundreds of
+    customers, tens of contracts), and deciding them line by line cost most of the step. A
+    rejection is kept too, and every line with the same terms gets it.
+    """
+
+    def __init__(self, ref: lookup.Memo) -> None:
+        self.ref = ref
+        self._sales: dict[tuple[str, str, date], _Sale | _Reject] = {}
+        self._coverage: dict[tuple[str, int, date], str | None | _Reject] = {}
+        self._prices: dict[
+            tuple[str, str, date, str | None, Decimal | None], _Priced | _Reject
+        ] = {}
+
+    def sale(self, line: ClaimLine, day: date) -> _Sale:
+        """The line's contract (R08, R09) and product (R03), the product on it (R10)."""
+        if not line.contract_id or not line.ndc11:  # rejected for what the line itself lacks
+            return _sale(self.ref, line, day)
+        key = (line.contract_id, line.ndc11, day)
+        return _once(self._sales, key, lambda: _sale(self.ref, line, day))
+
+    def coverage(self, contract: m.Contract, match: lookup.CustomerMatch, day: date) -> str | None:
+        """The customer's tier on the contract, once it is covered (R16)."""
+
+        def decide() -> str | None:
+            cot, tier, source = _class_and_tier(self.ref, contract, match, day)
+            _eligible(self.ref, contract, match, cot, source, day)
+            return tier
+
+        # id(match) names the customer (see Memo.match_of)
+        return _once(self._coverage, (contract.contract_id, id(match), day), decide)
+
+    def price(self, sale: _Sale, day: date, tier: str | None, submitted: Decimal | None) -> _Priced:
+        """The contract price for the tier (R10, R11) and the WAC (R12) in force on the day."""
+
+        def decide() -> _Priced:
+            price = lookup.price_on_file(sale.lines, day, tier, submitted)
+            if price is None:
+                raise _Reject(
+                    "R10",
+                    "03",
+                    f"NDC {sale.ndc} is on contract {sale.contract.contract_id} but no price line "
+                    f"is effective on {day}",
+                )
+            wac = self.ref(lookup.wac_at, (sale.ndc, day))
+            on_file = price.line
+            return _Priced(
+                on_file.contract_id,
+                on_file.ndc11,
+                on_file.contract_price,
+                on_file.qty_cap,
+                price.basis,
+                wac.wac if wac is not None else None,
             )
-        cap = price.line.qty_cap
-        factor = quantity.norm_factor(self.config)
-        uom = quantity.unit_of_measure(line, product, cap, norm, factor)  # §9.12, review 25
-        if (
-            cap is not None
-            and line.quantity is not None
-            and line.quantity > cap
-            and not quantity.within_cap_in_packages(line.quantity, product.package_size, cap)
-        ):
-            raise _Reject(
-                "R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line"
-            )
-        wac = ref(lookup.wac_at, (ndc, day))
-        if wac is None:
-            raise _Reject("R12", "07", f"no WAC on file for NDC {ndc} on {day}")
-        findings, on_file = _pricing(line, price, wac.wac, tolerance, payable)
-        return ([uom] if uom else []) + findings, on_file
+
+        key = (sale.contract.contract_id, sale.ndc, day, tier, submitted)
+        return _once(self._prices, key, decide)
+
+
+def _sale(ref: lookup.Memo, line: ClaimLine, day: date) -> _Sale:
+    contract = _contract(ref, line, day)
+    product = _product(ref, line, day)
+    ndc = product.ndc11
+    on_contract = ref(lookup.contract_lines, (contract.contract_id, ndc))
+    if not on_contract:
+        raise _Reject("R10", "03", f"NDC {ndc} is not on contract {contract.contract_id}")
+    return _Sale(contract, product, ndc, on_contract)
+
+
+def _once(known: dict[_K, _V | _Reject], key: _K, decide: Callable[[], _V]) -> _V:
+    """``decide()`` for the first line with ``key``; every later one gets the same answer, or
+    the same rejection (raised anew: raising one exception again would grow its traceback)."""
+    try:
+        answer = known[key]
+    except KeyError:
+        try:
+            answer = known[key] = decide()
+        except _Reject as reject:
+            known[key] = _Reject(*reject.finding)  # not the raised one: its traceback holds frames
+            raise
+        return answer
+    if isinstance(answer, _Reject):
+        raise _Reject(*answer.finding)
+    return answer
 
 
 def _payable_quantities(context: StepContext) -> dict[str, Decimal]:
@@ -267,13 +380,13 @@ def _eligible(
 
 def _pricing(
     line: ClaimLine,
-    price: lookup.PriceOnFile,
+    price: _Priced,
     wac: Decimal,
     tolerance: Decimal,
     payable: Decimal | None,
 ) -> tuple[list[Finding], dict[str, str]]:
     n = line.line
-    cp = price.line.contract_price
+    cp = price.contract_price
     findings: list[Finding] = []
     allowed = None
     quantity = payable if payable is not None else line.quantity
@@ -341,7 +454,7 @@ def _pricing(
                 "R08-R16",
                 "pass",
                 None,
-                f"contract {price.line.contract_id} covers NDC {price.line.ndc11} on "
+                f"contract {price.contract_id} covers NDC {price.ndc11} on "
                 f"{line.invoice_date} at {cp} ({price.basis}); WAC {wac}",
             )
         )

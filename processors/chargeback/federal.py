@@ -27,11 +27,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date
-from typing import Any, ClassVar
+from functools import cached_property
+from typing import Any, ClassVar, NamedTuple
 
 from engine.processors import StepContext
 from processors.chargeback.authorization import authorization_findings
-from processors.chargeback.claim import Claim, ClaimLine, Finding
+from processors.chargeback.claim import Claim, ClaimLine, Finding, Outcome
 from processors.chargeback.dea_identity import dea_identity_findings
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
@@ -66,13 +67,25 @@ class FederalDbValidation(RuleStep):
     }
 
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
-        screens = [
-            _Screen(ref, line, line.invoice_date, self.config)
-            for line in claim.lines
-            if line.invoice_date is not None
-        ]
-        _prefetch(ref, screens)
-        findings = [finding for screen in screens for finding in screen.run()]
+        # a claim repeats each customer, product schedule and contract on many lines: each
+        # combination is screened once (id(match) names the customer: see Memo.match_of)
+        screens: dict[tuple[int, date, str | None, str | None], _Screen] = {}
+        dated: list[tuple[ClaimLine, _Screen]] = []
+        schedules = {ndc: _schedule(ref, ndc) for ndc in {line.ndc11 for line in claim.lines}}
+        for line in claim.lines:
+            if line.invoice_date is None:
+                continue
+            match = ref.match_of(line.customer)
+            schedule = schedules[line.ndc11]
+            key = (id(match), line.invoice_date, schedule, line.contract_id)
+            screen = screens.get(key)
+            if screen is None:
+                screen = screens[key] = _Screen(
+                    ref, match, line.invoice_date, schedule, line.contract_id, self.config
+                )
+            dated.append((line, screen))
+        _prefetch(ref, list(screens.values()))
+        findings = [Finding(line.line, *found) for line, screen in dated for found in screen.found]
         findings += dea_identity_findings(ref, claim)  # R04 deferred by intake (§9.10)
         findings += authorization_findings(ref, claim)  # R20
         return Checked(findings=findings)
@@ -91,20 +104,43 @@ def _prefetch(ref: lookup.Memo, screens: list[_Screen]) -> None:
     )
 
 
+def _schedule(ref: lookup.Memo, ndc11: str | None) -> str | None:
+    """The NDC's DEA schedule; None: not controlled, or not in the product master."""
+    product = ref(lookup.product, ndc11) if ndc11 else None
+    return product.dea_schedule if product is not None else None
+
+
+class _Found(NamedTuple):
+    """A finding for every line of a screen: ``Finding(line, *found)``."""
+
+    rule: str
+    outcome: Outcome
+    code: str | None
+    message: str
+
+
 class _Screen:
-    """All federal checks of one line; collects findings instead of stopping at the first."""
+    """All federal checks of the lines that sell one customer a product of one DEA schedule on
+    one contract and invoice date: nothing else of a line enters them. Collects findings
+    instead of stopping at the first, and reaches them once (``found``)."""
 
     def __init__(
-        self, ref: lookup.Memo, line: ClaimLine, day: date, config: Mapping[str, Any]
+        self,
+        ref: lookup.Memo,
+        match: lookup.CustomerMatch,
+        day: date,
+        schedule: str | None,
+        contract_id: str | None,
+        config: Mapping[str, Any],
     ) -> None:
-        self.ref, self.line, self.day, self.config = ref, line, day, config
-        self.match = self.ref.match_of(line.customer)
+        self.ref, self.match, self.day, self.config = ref, match, day, config
+        self.schedule, self.contract_id = schedule, contract_id
         self.idents = tuple(dict.fromkeys(lookup.known_identifiers(ref, self.match)))
         master = self.ref(lookup.customer, self.match.kunnr)
         self.name = master.name1 if master is not None else self.match.name
         self.postal = zip5(master.pstlz) if master is not None else self.match.postal_code
         self.state = master.regio if master is not None else self.match.state
-        self.findings: list[Finding] = []
+        self.findings: list[_Found] = []
         self._values: dict[str, tuple[str, ...]] = {}
 
     def values(self, id_type: str) -> tuple[str, ...]:
@@ -120,10 +156,12 @@ class _Screen:
         """Who the exclusion lists are asked about: the NPIs, name and ZIP5."""
         return self.values("NPI"), self.name, self.postal
 
-    def add(self, rule: str, outcome: str, code: str | None, message: str) -> None:
-        self.findings.append(Finding(self.line.line, rule, outcome, code, message))  # type: ignore[arg-type]
+    def add(self, rule: str, outcome: Outcome, code: str | None, message: str) -> None:
+        self.findings.append(_Found(rule, outcome, code, message))
 
-    def run(self) -> list[Finding]:
+    @cached_property
+    def found(self) -> list[_Found]:
+        """Every check's findings, reached once for all the lines of the screen."""
         self.leie()
         self.sam()
         self.dea()
@@ -166,8 +204,7 @@ class _Screen:
                 )
 
     def dea(self) -> None:
-        product = self.ref(lookup.product, self.line.ndc11) if self.line.ndc11 else None
-        schedule = product.dea_schedule if product is not None else None
+        schedule = self.schedule
         numbers = self.values("DEA")
         statuses = [self.ref(lookup.dea_status, (n, self.day)) for n in numbers]
         if schedule is None:
@@ -228,9 +265,7 @@ class _Screen:
                 )
 
     def opais(self) -> None:
-        contract = (
-            self.ref(lookup.contract, self.line.contract_id) if self.line.contract_id else None
-        )
+        contract = self.ref(lookup.contract, self.contract_id) if self.contract_id else None
         entities: dict[str, m.OpaisEntity] = {}
         for id340b in self.values("340B"):
             entity = self.ref(lookup.opais_entity, id340b)

@@ -156,14 +156,17 @@ def usual_quantities(
     for a customer not in the master), so every key the customer may have had is asked for.
     """
     min_lines = int(config.get("quantity_norm_min_lines", DEFAULT_MIN_LINES))
-    keys_by_line: dict[int, tuple[str, ...]] = {}
-    for line in claim.lines:
-        if line.ndc11 and line.quantity is not None and line.quantity > 0:
-            keys_by_line[line.line] = ref.match_of(line.customer).candidate_keys
-    if not keys_by_line:
+    # a claim repeats each (customer, NDC) on many lines: each is looked up and summed once
+    asked: dict[int, tuple[tuple[str, ...], str]] = {
+        line.line: (ref.match_of(line.customer).candidate_keys, line.ndc11)
+        for line in claim.lines
+        if line.ndc11 and line.quantity is not None and line.quantity > 0
+    }
+    if not asked:
         return {}
-    ndcs = sorted({line.ndc11 for line in claim.lines if line.line in keys_by_line and line.ndc11})
-    keys = sorted({k for ks in keys_by_line.values() for k in ks})
+    distinct = set(asked.values())
+    ndcs = sorted({ndc for _, ndc in distinct})
+    keys = sorted({k for ks, _ in distinct for k in ks})
     history = m.ClaimLineHistory
     seen: dict[tuple[str, str], dict[int, Decimal]] = defaultdict(dict)
     for chunk in in_chunks(keys):
@@ -177,14 +180,10 @@ def usual_quantities(
         )
         for row_id, customer_key, ndc11, qty in rows:
             seen[(customer_key, ndc11)][row_id] = qty
-    norms: dict[int, Norm] = {}
-    for line in claim.lines:
-        if line.line not in keys_by_line:
-            continue
+    usual: dict[tuple[tuple[str, ...], str], Norm | None] = {}
+    for customer_keys, ndc in distinct:
         quantities: dict[int, Decimal] = {}
-        for key in keys_by_line[line.line]:
-            quantities.update(seen.get((key, line.ndc11 or ""), {}))
-        norm = norm_of(list(quantities.values()), min_lines)
-        if norm is not None:
-            norms[line.line] = norm
-    return norms
+        for key in customer_keys:
+            quantities.update(seen.get((key, ndc), {}))
+        usual[(customer_keys, ndc)] = norm_of(list(quantities.values()), min_lines)
+    return {n: norm for n, terms in asked.items() if (norm := usual[terms]) is not None}

@@ -15,11 +15,12 @@ checks their explicit member lists.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 from engine.processors import StepContext
-from processors.chargeback.claim import Claim, ClaimLine, Finding
+from processors.chargeback.claim import Claim, Finding, Outcome
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.rulestep import Checked, RuleStep
@@ -37,66 +38,72 @@ class GpoRosterValidation(RuleStep):
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         findings: list[Finding] = []
         statuses: dict[str, dict[str, Any]] = {}
+        # a claim repeats each (contract, day, customer) on many lines: each is judged once
+        # (id(match) names the customer: see Memo.match_of)
+        verdicts: dict[tuple[str, date, int], _Verdict | None] = {}
         for line in claim.lines:
-            result = _line(ref, line)
-            if result is None:
+            if not line.contract_id or line.invoice_date is None:
+                continue  # contract-eligibility rejects those lines already
+            match = ref.match_of(line.customer)
+            key = (line.contract_id, line.invoice_date, id(match))
+            if key not in verdicts:
+                verdicts[key] = _verdict(ref, line.contract_id, line.invoice_date, match)
+            verdict = verdicts[key]
+            if verdict is None:
                 continue
-            finding, status = result
-            findings.append(finding)
-            statuses[str(line.line)] = status
+            findings.append(
+                Finding(line.line, RULE, verdict.outcome, verdict.code, verdict.message)
+            )
+            statuses[str(line.line)] = dict(verdict.status)
         return Checked(findings=findings, data={"roster": statuses})
 
 
-def _line(ref: lookup.Memo, line: ClaimLine) -> tuple[Finding, dict[str, Any]] | None:
-    """None when the line cannot be judged here (no contract, unknown contract, no date):
-    contract-eligibility rejects those lines already."""
-    n = line.line
-    contract = ref(lookup.contract, line.contract_id) if line.contract_id else None
-    if contract is None or line.invoice_date is None:
+class _Verdict(NamedTuple):
+    """R17 on the lines of one contract, day and customer."""
+
+    outcome: Outcome
+    code: str | None
+    message: str
+    status: Mapping[str, Any]
+
+
+def _verdict(
+    ref: lookup.Memo, contract_id: str, day: date, match: lookup.CustomerMatch
+) -> _Verdict | None:
+    """None for a contract that does not exist: contract-eligibility rejects its lines."""
+    contract = ref(lookup.contract, contract_id)
+    if contract is None:
         return None
     if contract.contract_type != "GPO" or not contract.gpo_id:
-        return (
-            Finding(
-                n,
-                RULE,
-                "pass",
-                None,
-                f"contract {contract.contract_id} is not roster-driven ({contract.contract_type})",
-            ),
+        return _Verdict(
+            "pass",
+            None,
+            f"contract {contract.contract_id} is not roster-driven ({contract.contract_type})",
             {"status": "not_roster_driven"},
         )
-    day, gpo = line.invoice_date, contract.gpo_id
-    match = ref.match_of(line.customer)
+    gpo = contract.gpo_id
     hits = ref(lookup.roster_hits, lookup.known_identifiers(ref, match))
     on_gpo = [h for h in hits if h.row.gpo_id == gpo]
     current = [h for h in on_gpo if lookup.member_on(h.row, day)]
     if current:
         hit = current[0]
-        return (
-            Finding(
-                n,
-                RULE,
-                "pass",
-                None,
-                f"member {hit.row.gpo_member_id} of {gpo} on {day} (matched by {hit.matched_by})",
-            ),
+        return _Verdict(
+            "pass",
+            None,
+            f"member {hit.row.gpo_member_id} of {gpo} on {day} (matched by {hit.matched_by})",
             _status("member", hit),
         )
     elsewhere = [h for h in hits if h.row.gpo_id != gpo and lookup.member_on(h.row, day)]
     if on_gpo:
         hit = max(on_gpo, key=lambda h: h.row.membership_start_date)
-        return _outside_membership(n, gpo, day, hit, elsewhere)
+        return _outside_membership(gpo, day, hit, elsewhere)
     if elsewhere:
         others = sorted({h.row.gpo_id for h in elsewhere})
-        return (
-            Finding(
-                n,
-                RULE,
-                "reject",
-                "26",
-                f"customer not covered: member of {', '.join(others)} on {day}, not of {gpo} "
-                f"(matched by {elsewhere[0].matched_by})",
-            ),
+        return _Verdict(
+            "reject",
+            "26",
+            f"customer not covered: member of {', '.join(others)} on {day}, not of {gpo} "
+            f"(matched by {elsewhere[0].matched_by})",
             _status("other_gpo", elsewhere[0]),
         )
     by_name = [
@@ -106,32 +113,24 @@ def _line(ref: lookup.Memo, line: ClaimLine) -> tuple[Finding, dict[str, Any]] |
     ]
     if by_name:
         row = by_name[0]
-        return (
-            Finding(
-                n,
-                RULE,
-                "review",
-                "25",
-                f"no identifier matches the {gpo} roster, but member {row.gpo_member_id} has the "
-                f"same name and ZIP; confirm and update the identifiers",
-            ),
+        return _Verdict(
+            "review",
+            "25",
+            f"no identifier matches the {gpo} roster, but member {row.gpo_member_id} has the "
+            f"same name and ZIP; confirm and update the identifiers",
             {"status": "name_match", "gpo_id": gpo, "gpo_member_id": row.gpo_member_id},
         )
-    return (
-        Finding(
-            n,
-            RULE,
-            "reject",
-            "26",
-            f"customer not covered: not on any GPO roster on {day} ({gpo} expected)",
-        ),
+    return _Verdict(
+        "reject",
+        "26",
+        f"customer not covered: not on any GPO roster on {day} ({gpo} expected)",
         {"status": "not_found", "gpo_id": gpo},
     )
 
 
 def _outside_membership(
-    n: int, gpo: str, day: date, hit: lookup.RosterHit, elsewhere: list[lookup.RosterHit]
-) -> tuple[Finding, dict[str, Any]]:
+    gpo: str, day: date, hit: lookup.RosterHit, elsewhere: list[lookup.RosterHit]
+) -> _Verdict:
     row = hit.row
     if day < row.membership_start_date:
         why, status = f"joins {gpo} only on {row.membership_start_date}", "not_yet_member"
@@ -142,8 +141,10 @@ def _outside_membership(
         if elsewhere
         else ""
     )
-    return (
-        Finding(n, RULE, "reject", "26", f"customer not covered: {why}, invoice dated {day}{also}"),
+    return _Verdict(
+        "reject",
+        "26",
+        f"customer not covered: {why}, invoice dated {day}{also}",
         _status(status, hit),
     )
 

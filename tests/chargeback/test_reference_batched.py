@@ -10,6 +10,7 @@ from the roster, the customer master, the exclusion lists and made-up identifier
 from __future__ import annotations
 
 import csv
+import dataclasses
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -84,10 +85,10 @@ def test_bulk_answers_equal_single_answers(store: str) -> None:
     with session_scope(store) as session:
         memo = lookup.Memo(session)
         matches = lookup.prefetch_customers(memo, parties)
-        customers = [lookup.known_identifiers(memo, m) for m in matches.values()]
-        kunnrs = [m.kunnr for m in matches.values()]
-        screened = [(m.values("NPI"), m.name, m.postal_code) for m in matches.values()]
-    assert sum(1 for m in matches.values() if m.kunnr) > 10, "too few customers resolved"
+        customers = [lookup.known_identifiers(memo, m) for m in matches]
+        kunnrs = [m.kunnr for m in matches]
+        screened = [(m.values("NPI"), m.name, m.postal_code) for m in matches]
+    assert sum(1 for m in matches if m.kunnr) > 10, "too few customers resolved"
     _both_ways(store, lookup.resolve_customer, parties)
     _both_ways(store, lookup.master_identifiers, kunnrs)
     _both_ways(store, lookup.customer, kunnrs)
@@ -120,3 +121,18 @@ def test_roster_hits_keep_the_strongest_match_first(store: str) -> None:
     assert hits[exact][0].matched_by == f"HIN {row['hin']}"
     assert {h.row.hin for h in hits[sibling]} >= {row["hin"]}
     assert all(h.matched_by == f"HIN base {row['hin'][:7]}" for h in hits[sibling])
+
+
+def test_equal_parties_get_one_match_known_by_identity(store: str) -> None:
+    """The rule steps tell customers apart by their match's identity, whether a claim sends
+    one Party object per customer or an equal one on every line."""
+    row = next(r for r in _rows("gpo_roster") if r["hin"])
+    sent = Party("ST", row["facility_name"], (Identifier("hin", row["hin"], True),))
+    again, other = dataclasses.replace(sent), Party("ST", "Nobody Known", ())
+    with session_scope(store) as session:
+        memo = lookup.Memo(session)
+        matches = memo.match_all([sent, again, other, sent])
+        assert len(matches) == 2 and matches[0].kunnr is not None
+        assert memo.match_of(sent) is memo.match_of(again) is matches[0]
+        assert memo.match_of(other) is matches[1]
+        assert memo.match_all([again, other]) == matches

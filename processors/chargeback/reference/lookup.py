@@ -106,14 +106,33 @@ class Memo:
     def match_of(self, party: Party | None) -> CustomerMatch:
         """``resolve_customer`` for a party of the claim being checked, found by identity.
 
-        Each line of a decoded claim carries its own (equal) Party, and hashing one walks every
-        identifier and address field: asked by value on every line of every step, that cost
-        more than the rest of the lookups. The party is kept with its answer, so its id cannot
-        be reused while this memo lives."""
+        Each line of a decoded claim may carry its own (equal) Party, and hashing one walks
+        every identifier and address field: asked by value on every line of every step, that
+        cost more than the rest of the lookups. The party is kept with its answer, so its id
+        cannot be reused while this memo lives. Equal parties get the same match object, so
+        its identity tells which lines share a customer."""
         known = self._by_identity.get(id(party))
         if known is None:
             known = self._by_identity[id(party)] = (party, self(resolve_customer, party))
         return known[1]
+
+    def match_all(self, parties: Iterable[Party | None]) -> list[CustomerMatch]:
+        """The distinct matches of ``parties`` (first seen first), resolving in one bulk query
+        those ``match_of`` does not know yet, so that it then knows every one by identity.
+
+        Each party is compared by value once, against the others new to this memo: a claim
+        whose lines share one Party per customer costs a hash per customer, not per line."""
+        parties = list(parties)
+        fresh = {id(p): p for p in parties if id(p) not in self._by_identity}
+        equal: dict[Party | None, list[Party | None]] = {}
+        for party in fresh.values():
+            equal.setdefault(party, []).append(party)
+        answers = self.prefetch(resolve_customer, equal)
+        for value, same in equal.items():
+            for party in same:
+                self._by_identity[id(party)] = (party, answers[value])
+        distinct = {id(m): m for m in (self._by_identity[id(p)][1] for p in parties)}
+        return list(distinct.values())
 
     def prefetch(self, question: Batched[_K, _V], keys: Iterable[_K]) -> dict[_K, _V]:
         """Answer ``question`` for all ``keys`` (one bulk query for those not yet known), so
@@ -262,13 +281,11 @@ def customer(session: Session, kunnrs: Sequence[str | None]) -> dict[str | None,
     return found
 
 
-def prefetch_customers(
-    memo: Memo, parties: Iterable[Party | None]
-) -> dict[Party | None, CustomerMatch]:
+def prefetch_customers(memo: Memo, parties: Iterable[Party | None]) -> list[CustomerMatch]:
     """Resolve every customer of a claim and load what the rule steps ask about each (the
-    master identifiers and KNA1 record) in a handful of queries."""
-    matches = memo.prefetch(resolve_customer, parties)
-    kunnrs = {match.kunnr for match in matches.values()}
+    master identifiers and KNA1 record) in a handful of queries; the distinct matches."""
+    matches = memo.match_all(parties)
+    kunnrs = {match.kunnr for match in matches}
     memo.prefetch(master_identifiers, kunnrs)
     memo.prefetch(customer, kunnrs)
     return matches
@@ -282,7 +299,7 @@ def known_identifiers(memo: Memo, match: CustomerMatch) -> tuple[str, ...]:
 def prefetch_roster(memo: Memo, parties: Iterable[Party | None]) -> None:
     """Every roster row any of the claim's customers matches, in a few bulk queries."""
     matches = prefetch_customers(memo, parties)
-    memo.prefetch(roster_hits, (known_identifiers(memo, match) for match in matches.values()))
+    memo.prefetch(roster_hits, (known_identifiers(memo, match) for match in matches))
 
 
 # --- products, prices, contracts -----------------------------------------------------------
