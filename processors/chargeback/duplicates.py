@@ -30,7 +30,6 @@ from processors.chargeback.claim import Claim, ClaimLine, Finding, chargeback_am
 from processors.chargeback.reference import history, lookup
 from processors.chargeback.reference.datasets import LOADED_HISTORY_RUN
 from processors.chargeback.reference.fields import normalize_name
-from processors.chargeback.reference.models import ClaimLineHistory
 from processors.chargeback.reference.rulestep import Checked, RuleStep
 
 RULE_DM = "R05"
@@ -40,7 +39,7 @@ RULE_CUSTOMER = "R06-customer"
 ZERO = Decimal("0.00")
 
 
-def _ref(row: ClaimLineHistory) -> str:
+def _ref(row: history.EarlierLine) -> str:
     where = "" if row.run_id == LOADED_HISTORY_RUN else f" (run {row.run_id})"
     return f"DM {row.dm_no} line {row.line_no}{where}"
 
@@ -103,13 +102,7 @@ class DuplicateCheck(RuleStep):
         prior_by_key = history.prior_lines(
             session, (k for line, keys in keyed if not line.is_credit for k in keys.hards), run_id
         )
-        prior = {
-            line.line: sorted(
-                (r for k in keys.hards for r in prior_by_key.get(k, ())),
-                key=history.recorded_order,
-            )
-            for line, keys in keyed
-        }
+        prior = {line.line: _earlier(prior_by_key, keys.hards) for line, keys in keyed}
         soft_by_key = history.soft_matches(
             session,
             (
@@ -127,15 +120,7 @@ class DuplicateCheck(RuleStep):
         duplicates = 0
         for line, keys in keyed:
             assert line.quantity is not None
-            similar = sorted(
-                (
-                    r
-                    for k in keys.softs
-                    for r in soft_by_key.get(k, ())
-                    if r.hard_key not in keys.hards
-                ),
-                key=history.recorded_order,
-            )
+            similar = _earlier(soft_by_key, keys.softs, other_than=keys.hards)
             finding, net, original = self._line(
                 line, keys.hard, prior[line.line], similar, seen_in_claim
             )
@@ -276,8 +261,8 @@ class DuplicateCheck(RuleStep):
     def _line(
         line: ClaimLine,
         hard: str,
-        prior: list[ClaimLineHistory],
-        similar: list[ClaimLineHistory],
+        prior: list[history.EarlierLine],
+        similar: list[history.EarlierLine],
         seen_in_claim: dict[str, int],
     ) -> tuple[Finding, Decimal | None, int | None]:
         """(finding, quantity still payable, id of the line this one resubmits).
@@ -390,6 +375,21 @@ class DuplicateCheck(RuleStep):
                 None,
             )
         return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None
+
+
+def _earlier(
+    by_key: Mapping[str, list[history.EarlierLine]],
+    keys: tuple[str, ...],
+    *,
+    other_than: tuple[str, ...] = (),
+) -> list[history.EarlierLine]:
+    """The rows filed under any of ``keys`` (and under none of the hard keys ``other_than``),
+    oldest first. Most lines of a claim were never claimed before: for them this is a few
+    dictionary misses, with no sort."""
+    found = [r for k in keys if k in by_key for r in by_key[k] if r.hard_key not in other_than]
+    if len(found) > 1:
+        found.sort(key=history.recorded_order)
+    return found
 
 
 def _invoice_line(line: ClaimLine) -> str:

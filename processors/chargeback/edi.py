@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import re
 from collections.abc import Callable, Iterator, Sequence
@@ -880,7 +881,9 @@ def _quantity(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+@functools.lru_cache(maxsize=256)
 def _yyyymmdd(value: dt.date) -> str:
+    """Cached: a claim's lines share a few dates, and ``strftime`` was a tenth of an 849."""
     return value.strftime("%Y%m%d")
 
 
@@ -900,9 +903,13 @@ class _Writer:
         self._foreign = re.compile(f"[{re.escape(''.join(foreign))}]")
 
     def add(self, seg_id: str, *elements: str | None) -> None:
-        values = [e or "" for e in elements]
-        while values and not values[-1]:
-            values.pop()
+        values: Sequence[str]
+        if None in elements or not elements or not elements[-1]:  # blanks and trailing empties
+            values = [e or "" for e in elements]
+            while values and not values[-1]:
+                values.pop()
+        else:  # the usual segment, taken as it is: an 849 has a hundred thousand
+            values = elements  # type: ignore[assignment]  # no None among them, as checked
         element = self.delims.element
         segment = element.join((seg_id, *values))
         # one search and one count per segment (an 849 has a hundred thousand): a value holds a

@@ -28,6 +28,8 @@ All money is ``Decimal``; floats never touch an amount.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
 import hashlib
 import operator
@@ -35,10 +37,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, get_args
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -50,6 +52,7 @@ from processors.chargeback.claim import (
     DecodeOnce,
     Finding,
     LineDecision,
+    Outcome,
     Status,
     chargeback_amount,
 )
@@ -130,11 +133,45 @@ class _MalformedFinding(ValueError):
         self.index, self.reason = index, reason
 
 
+#: every field of a finding, as ``Finding.to_json`` writes them
+_FINDING_KEYS = frozenset(field.name for field in dataclasses.fields(Finding))
+#: each outcome a finding may have, as its typed value
+_OUTCOMES: Mapping[str, Outcome] = {outcome: outcome for outcome in get_args(Outcome)}
+
+
+def _decode_finding(item: Any) -> Finding:
+    """``Finding.from_json``, with the shape rule steps publish read directly.
+
+    The three rule steps publish some 50,000 findings for a 10,000-line claim, and the
+    generic decoder (a call per field, keyword construction) took a quarter of a second.
+    A finding exactly as ``to_json`` writes it (every field, each of its JSON type) gives the
+    same record read here; anything else, valid or not, goes to ``from_json``, which decides
+    and words any error as it always has.
+    """
+    if type(item) is dict and item.keys() == _FINDING_KEYS:
+        line, rule, code, message = item["line"], item["rule"], item["code"], item["message"]
+        outcome = _OUTCOMES.get(item["outcome"]) if type(item["outcome"]) is str else None
+        amount = item["amount"]
+        if (
+            type(line) is int
+            and type(rule) is str
+            and outcome is not None
+            and (code is None or type(code) is str)
+            and type(message) is str
+        ):
+            if amount is None:
+                return Finding(line, rule, outcome, code, message)
+            if type(amount) is str:
+                with contextlib.suppress(InvalidOperation):
+                    return Finding(line, rule, outcome, code, message, Decimal(amount))
+    return Finding.from_json(item)
+
+
 def _decode_findings(raw: list[Any]) -> tuple[Finding, ...]:
     findings = []
     for i, item in enumerate(raw):
         try:
-            findings.append(Finding.from_json(item))
+            findings.append(_decode_finding(item))
         except ValueError as exc:
             raise _MalformedFinding(i, str(exc)) from None
     return tuple(findings)

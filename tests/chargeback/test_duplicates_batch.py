@@ -1,6 +1,7 @@
-"""duplicate-check on a claim large enough that its ledger reads span several batched queries:
-every line must get the same verdict it would get alone (R06 paid, R07 delta, pending review,
-soft-key review, never claimed), wherever its keys fall among the chunks."""
+"""duplicate-check on a claim with more keys than one IN list takes (the store is asked about
+all of them at once): every line must get the same verdict it would get alone (R06 paid, R07
+delta, pending review, soft-key review, never claimed), wherever its keys fall among the
+others. test_history checks the look-up itself on PostgreSQL and the other databases' way."""
 
 from __future__ import annotations
 

@@ -91,6 +91,18 @@ def test_pend_and_several_reasons() -> None:
     assert aaa == [("Y",), ("Y",), ("N", "", "25", "Y"), ("N", "", "26", "C"), ("N", "", "09", "C")]
 
 
+def test_absent_values_are_blank_and_trailing_ones_left_out() -> None:
+    """An empty or absent element keeps its place between others and is dropped at the end."""
+    line = dataclasses.replace(CLAIM.lines[0], unit=None, ndc_qualifier=None)
+    claim = dataclasses.replace(CLAIM, lines=(line, *CLAIM.lines[1:]))
+    decisions = [LineDecision(1, "reject", Decimal("0.00")), *DECISIONS[1:]]
+    written = write_849(claim, decisions, control_number=5, date=WHEN).split("~\n")
+    first = written[written.index("PAD*1") : written.index("PAD*2")]
+    assert first[:3] == ["PAD*1", "LIN**N4*12345678901", "AAA*N***N"]
+    assert "QTY*39*10" in first and "UIT*UN*82.50*CT" in first
+    assert "QTY*39*4*UN" in written
+
+
 def test_lines_grouped_by_their_con_loop() -> None:
     merged = dataclasses.replace(
         CLAIM,

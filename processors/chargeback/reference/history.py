@@ -9,15 +9,28 @@ own rows, so checking the same claim twice in one run gives the same answer.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from operator import attrgetter
+from typing import Any, NamedTuple
 
-from sqlalchemy import Table, insert, select, update
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import (
+    ARRAY,
+    Column,
+    ColumnElement,
+    String,
+    Table,
+    any_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Claim, LineDecision
 from processors.chargeback.db import in_chunks
@@ -119,9 +132,10 @@ def soft_key(
     return key
 
 
-@dataclass(frozen=True)
-class LineRecord:
-    """What duplicate-check knows about one line when it records it."""
+class LineRecord(NamedTuple):
+    """What duplicate-check knows about one line when it records it; the fields are the
+    ledger's columns of the same names. A named tuple: a claim records thousands of lines,
+    and a frozen dataclass costs a ``setattr`` per field of each."""
 
     line_no: str
     hard_key: str
@@ -152,96 +166,135 @@ def record_lines(
 
     A claim has thousands of lines, so rows go in as one Core executemany INSERT of plain
     dicts (the ORM's bulk insert still sorts every row through the unit of work) and, on a
-    retry, one bulk UPDATE by primary key.
+    retry, one executemany UPDATE by primary key.
     """
-    now = datetime.now(UTC)
+    ledger = _LEDGER.c
     existing = {
         line_no: (row_id, status)
         for row_id, line_no, status in session.execute(
-            select(ClaimLineHistory.id, ClaimLineHistory.line_no, ClaimLineHistory.status).where(
-                ClaimLineHistory.run_id == run_id, ClaimLineHistory.dm_no == dm_no
+            select(ledger.id, ledger.line_no, ledger.status).where(
+                ledger.run_id == run_id, ledger.dm_no == dm_no
             )
         )
+    }
+    claim_wide = {"wholesaler_id": wholesaler_id, "dm_date": dm_date, "dm_purpose": dm_purpose}
+    new_row = {
+        "run_id": run_id,
+        "dm_no": dm_no,
+        "status": "PENDING",
+        "recorded_at": datetime.now(UTC),
+        **claim_wide,
     }
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     for line in lines:
-        values = {
-            "hard_key": line.hard_key,
-            "soft_key": line.soft_key,
-            "wholesaler_id": wholesaler_id,
-            "dm_date": dm_date,
-            "dm_purpose": dm_purpose,
-            "invoice_no": line.invoice_no,
-            "invoice_line": line.invoice_line,
-            "invoice_date": line.invoice_date,
-            "ndc11": line.ndc11,
-            "customer_key": line.customer_key,
-            "contract_id": line.contract_id,
-            "quantity": line.quantity,
-            "amount": line.amount,
-            "net_quantity": line.net_quantity,
-            "original_id": line.original_id,
-        }
         found = existing.get(line.line_no)
         if found is None:
-            inserts.append(
-                {
-                    "run_id": run_id,
-                    "dm_no": dm_no,
-                    "line_no": line.line_no,
-                    "status": "PENDING",
-                    "recorded_at": now,
-                    **values,
-                }
-            )
+            inserts.append({**new_row, **line._asdict()})
         elif found[1] == "PENDING":  # a settled line is history: a retry must not reopen it
-            updates.append({"id": found[0], **values})
+            values = line._asdict()
+            del values["line_no"]  # the row's own: it was found by it
+            updates.append({_ROW_ID: found[0], **claim_wide, **values})
     if inserts:
         session.execute(insert(_LEDGER), inserts)
-    if updates:
-        session.execute(update(ClaimLineHistory), updates)
+    _update_by_id(session, updates)
+
+
+#: the bind parameter naming the row in :data:`_BY_ID` (a column's name would clash with SET)
+_ROW_ID = "row_id"
+#: ledger rows changed by primary key, setting the columns each row's values name
+_BY_ID = update(_LEDGER).where(_LEDGER.c.id == bindparam(_ROW_ID))
+
+
+def _update_by_id(session: Session, rows: list[dict[str, Any]]) -> None:
+    """One Core executemany UPDATE: the ORM's bulk UPDATE checks each row against the mapper
+    first, which cost more than the update itself for a claim's thousands of rows."""
+    if rows:
+        session.execute(_BY_ID, rows)
+
+
+class EarlierLine(NamedTuple):
+    """A ledger row as the duplicate rules read it: only the columns they use, as plain values
+    (a claim looks back at thousands of rows; a mapped entity per row costs far more)."""
+
+    id: int
+    run_id: str
+    dm_no: str
+    line_no: str
+    hard_key: str
+    soft_key: str
+    status: str
+    paid_quantity: Decimal | None
+    recorded_at: datetime
+
+
+_EARLIER_COLUMNS = tuple(_LEDGER.c[name] for name in EarlierLine._fields)
+
+
+def key_filters(
+    dialect: str, column: ColumnElement[str], keys: list[str]
+) -> list[ColumnElement[bool]]:
+    """``column`` is one of ``keys``, as one condition per statement to run.
+
+    A claim asks about tens of thousands of keys. Spelled as ``IN (...)`` lists, each key is
+    a bound parameter SQLAlchemy expands and the lists must be cut to the driver's limits:
+    hundreds of statements, most of the time spent building them. SQLite and PostgreSQL take
+    the whole list as one value instead (a JSON array read by ``json_each``, a text array
+    compared with ``= ANY``), one statement that finds every key through the column's index;
+    any other database gets the portable chunked lists.
+    """
+    if dialect == "postgresql":
+        return [column == any_(bindparam("keys", keys, type_=ARRAY(String())))]
+    if dialect == "sqlite":
+        listed = func.json_each(bindparam("keys", json.dumps(keys))).table_valued("value")
+        return [column.in_(select(listed.c.value))]
+    return [column.in_(chunk) for chunk in in_chunks(keys)]
 
 
 def _by_key(
-    session: Session, column: InstrumentedAttribute[str], keys: Iterable[str], *where: Any
-) -> dict[str, list[ClaimLineHistory]]:
+    session: Session, column: Column[str], keys: Iterable[str], *where: ColumnElement[bool]
+) -> dict[str, list[EarlierLine]]:
     """Rows whose ``column`` is one of ``keys``, grouped by that key, oldest first."""
-    found: dict[str, list[ClaimLineHistory]] = {}
-    for chunk in in_chunks(dict.fromkeys(keys)):
-        for row in session.scalars(select(ClaimLineHistory).where(column.in_(chunk), *where)):
-            found.setdefault(getattr(row, column.key), []).append(row)
+    wanted = list(dict.fromkeys(keys))
+    if not wanted:
+        return {}
+    found: dict[str, list[EarlierLine]] = {}
+    key_of = attrgetter(column.key)
+    for condition in key_filters(session.get_bind().dialect.name, column, wanted):
+        for values in session.execute(select(*_EARLIER_COLUMNS).where(condition, *where)).all():
+            row = EarlierLine._make(values)
+            found.setdefault(key_of(row), []).append(row)
     for rows in found.values():
         rows.sort(key=recorded_order)
     return found
 
 
-def recorded_order(row: ClaimLineHistory) -> tuple[datetime, int]:
+def recorded_order(row: EarlierLine) -> tuple[datetime, int]:
     """Oldest first: the order earlier claims of a sale were recorded in."""
     return (row.recorded_at, row.id)
 
 
 def prior_lines(
     session: Session, hard_keys: Iterable[str], run_id: str
-) -> dict[str, list[ClaimLineHistory]]:
+) -> dict[str, list[EarlierLine]]:
     """Lines of *other* runs under each of the hard keys, oldest first.
 
     Asked once for a whole claim (thousands of lines, a few keys each), not once per line.
     """
-    return _by_key(session, ClaimLineHistory.hard_key, hard_keys, ClaimLineHistory.run_id != run_id)
+    return _by_key(session, _LEDGER.c.hard_key, hard_keys, _LEDGER.c.run_id != run_id)
 
 
 def soft_matches(
     session: Session, soft_keys: Iterable[str], run_id: str
-) -> dict[str, list[ClaimLineHistory]]:
+) -> dict[str, list[EarlierLine]]:
     """Lines of other runs that look like the same sale under another line number, by soft
     key, oldest first (asked once per claim, like :func:`prior_lines`)."""
     return _by_key(
         session,
-        ClaimLineHistory.soft_key,
+        _LEDGER.c.soft_key,
         soft_keys,
-        ClaimLineHistory.run_id != run_id,
-        ClaimLineHistory.status != "REJECTED",
+        _LEDGER.c.run_id != run_id,
+        _LEDGER.c.status != "REJECTED",
     )
 
 
@@ -262,7 +315,7 @@ def debit_memo_seen(
     ).first()
 
 
-def net_paid_quantity(rows: Iterable[ClaimLineHistory]) -> Decimal:
+def net_paid_quantity(rows: Iterable[EarlierLine]) -> Decimal:
     """Sum of what was actually paid (credits are negative), so deltas never pay twice."""
     return sum(
         (r.paid_quantity for r in rows if r.status == "PAID" and r.paid_quantity is not None),
@@ -287,23 +340,24 @@ def settle_claim(
     resubmission, the full claim otherwise). That holds for a line allowed $0 (contract price
     >= WAC) too: the sale was adjudicated, so claiming it again is a duplicate.
 
-    The rows are read as plain columns and changed with one bulk UPDATE: a claim settles
-    thousands of lines at once.
+    The rows are read as plain columns and changed with one Core executemany UPDATE by id: a
+    claim settles thousands of lines at once.
     """
     dm_no = claim.debit_memo or ""
+    ledger = _LEDGER.c
     rows = {
         row.line_no: row
         for row in session.execute(
             select(
-                ClaimLineHistory.id,
-                ClaimLineHistory.line_no,
-                ClaimLineHistory.quantity,
-                ClaimLineHistory.net_quantity,
-                ClaimLineHistory.status,
-                ClaimLineHistory.paid_quantity,
-                ClaimLineHistory.allowed_amount,
-            ).where(ClaimLineHistory.run_id == run_id, ClaimLineHistory.dm_no == dm_no)
-        )
+                ledger.id,
+                ledger.line_no,
+                ledger.quantity,
+                ledger.net_quantity,
+                ledger.status,
+                ledger.paid_quantity,
+                ledger.allowed_amount,
+            ).where(ledger.run_id == run_id, ledger.dm_no == dm_no)
+        ).all()
     }
     settled = {
         line_no: (r.status, r.paid_quantity, r.allowed_amount) for line_no, r in rows.items()
@@ -324,13 +378,12 @@ def settle_claim(
         if settled[line_no] != new:
             settled[line_no] = new
             changes[row.id] = {
-                "id": row.id,
+                _ROW_ID: row.id,
                 "status": new[0],
                 "paid_quantity": new[1],
                 "allowed_amount": new[2],
                 "resolved_at": now if status != "PENDING" else None,
             }
             changed += 1
-    if changes:
-        session.execute(update(ClaimLineHistory), list(changes.values()))
+    _update_by_id(session, list(changes.values()))
     return changed
