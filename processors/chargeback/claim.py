@@ -348,6 +348,30 @@ class Finding(JsonRecord):
     amount: Decimal | None = None
 
 
+class MalformedFinding(ValueError):
+    """A published finding that does not decode; ``index`` is its place in the list."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(reason)
+        self.index, self.reason = index, reason
+
+
+def decode_findings(raw: list[Any]) -> tuple[Finding, ...]:
+    findings = []
+    for i, item in enumerate(raw):
+        try:
+            findings.append(Finding.from_json(item))
+        except ValueError as exc:
+            raise MalformedFinding(i, str(exc)) from None
+    return tuple(findings)
+
+
+#: a rule step's published findings (``data["findings"]``), decoded once for every later step
+#: that reads them (SAP, resolution), or never when the rule step ran in this process and kept
+#: what it published (``DecodeOnce.keep``); a workflow has a handful of steps with findings
+shared_findings: DecodeOnce[tuple[Finding, ...]] = DecodeOnce(decode_findings, kept=8)
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class LineDecision(JsonRecord):
     """The final answer for one claim line, as the 849 reports it.

@@ -28,8 +28,6 @@ All money is ``Decimal``; floats never touch an amount.
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
 import functools
 import hashlib
 import operator
@@ -37,10 +35,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import Any, ClassVar, get_args
+from typing import Any, ClassVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -49,12 +47,12 @@ from processors.chargeback.claim import (
     CENT,
     Claim,
     ClaimLine,
-    DecodeOnce,
     Finding,
     LineDecision,
-    Outcome,
+    MalformedFinding,
     Status,
     chargeback_amount,
+    shared_findings,
 )
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
@@ -127,61 +125,6 @@ def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
     return prices
 
 
-class _MalformedFinding(ValueError):
-    def __init__(self, index: int, reason: str) -> None:
-        super().__init__(reason)
-        self.index, self.reason = index, reason
-
-
-#: every field of a finding, as ``Finding.to_json`` writes them
-_FINDING_KEYS = frozenset(field.name for field in dataclasses.fields(Finding))
-#: each outcome a finding may have, as its typed value
-_OUTCOMES: Mapping[str, Outcome] = {outcome: outcome for outcome in get_args(Outcome)}
-
-
-def _decode_finding(item: Any) -> Finding:
-    """``Finding.from_json``, with the shape rule steps publish read directly.
-
-    The three rule steps publish some 50,000 findings for a 10,000-line claim, and the
-    generic decoder (a call per field, keyword construction) took a quarter of a second.
-    A finding exactly as ``to_json`` writes it (every field, each of its JSON type) gives the
-    same record read here; anything else, valid or not, goes to ``from_json``, which decides
-    and words any error as it always has.
-    """
-    if type(item) is dict and item.keys() == _FINDING_KEYS:
-        line, rule, code, message = item["line"], item["rule"], item["code"], item["message"]
-        outcome = _OUTCOMES.get(item["outcome"]) if type(item["outcome"]) is str else None
-        amount = item["amount"]
-        if (
-            type(line) is int
-            and type(rule) is str
-            and outcome is not None
-            and (code is None or type(code) is str)
-            and type(message) is str
-        ):
-            if amount is None:
-                return Finding(line, rule, outcome, code, message)
-            if type(amount) is str:
-                with contextlib.suppress(InvalidOperation):
-                    return Finding(line, rule, outcome, code, message, Decimal(amount))
-    return Finding.from_json(item)
-
-
-def _decode_findings(raw: list[Any]) -> tuple[Finding, ...]:
-    findings = []
-    for i, item in enumerate(raw):
-        try:
-            findings.append(_decode_finding(item))
-        except ValueError as exc:
-            raise _MalformedFinding(i, str(exc)) from None
-    return tuple(findings)
-
-
-#: a rule step's findings, decoded once for every later step that reads them (SAP, resolution);
-#: a workflow has a handful of steps with findings
-_shared_findings = DecodeOnce(_decode_findings, kept=8)
-
-
 def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS) -> Evidence:
     """Collect ``data["findings"]`` (and ``data["prices"]``) from every ancestor that succeeded."""
     found: list[tuple[str, Finding]] = []
@@ -203,8 +146,8 @@ def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHEC
             raise StepFailed(f"step '{name}' published findings that are not a list")
         performed.append(name)
         try:
-            found.extend((name, finding) for finding in _shared_findings(raw))
-        except _MalformedFinding as exc:
+            found.extend((name, finding) for finding in shared_findings(raw))
+        except MalformedFinding as exc:
             raise StepFailed(
                 f"finding {exc.index} of step '{name}' is malformed: {exc.reason}"
             ) from None

@@ -3,6 +3,7 @@ and only that very object's decoding is reused."""
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +11,17 @@ from pathlib import Path
 import pytest
 
 from engine.processors import StepContext, Upstream
-from processors.chargeback.claim import Claim, ClaimLine, Finding, shared_claim
+from processors.chargeback.claim import (
+    Claim,
+    ClaimLine,
+    Finding,
+    decode_findings,
+    shared_claim,
+    shared_findings,
+)
+from processors.chargeback.edi import parse_844
+from processors.chargeback.eligibility import ContractEligibility
+from processors.chargeback.reference.testing import step_context
 from processors.chargeback.resolution import gather_findings
 
 
@@ -73,3 +84,26 @@ def test_findings_are_decoded_once_for_every_step_reading_them(tmp_path: Path) -
     again = [f for _, f in gather_findings(context).findings]
     assert [f.line for f in first] == [1, 2]
     assert all(a is b for a, b in zip(first, again, strict=True))
+
+
+def test_what_a_step_published_and_kept_is_never_decoded() -> None:
+    wire = _wire()
+    claim = Claim.from_json(_wire())
+    shared_claim.keep(wire, claim)
+    assert shared_claim(wire) is claim
+    findings = (Finding(1, "R10", "adjust", "06", "price", Decimal("12.50")),)
+    raw = [f.to_json() for f in findings]
+    shared_findings.keep(raw, findings)
+    assert shared_findings(raw) is findings
+
+
+def test_a_rule_step_keeps_exactly_what_decoding_its_findings_gives(tmp_path: Path) -> None:
+    """A rule step hands later steps its findings themselves; a resumed run or a pod decodes
+    the published JSON instead, and must get the same findings."""
+    document = Path(__file__).resolve().parents[2] / "specs/samples/cb_rules_contract.edi"
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    context = step_context(parse_844(document.read_bytes()), url, tmp_path)
+    published = ContractEligibility({}).process(context).data["findings"]
+    kept = shared_findings(published)
+    assert any(f.outcome != "pass" for f in kept)
+    assert decode_findings(json.loads(json.dumps(published))) == kept

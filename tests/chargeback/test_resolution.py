@@ -17,7 +17,7 @@ from processors.chargeback.db import session_scope
 from processors.chargeback.edi import parse_844
 from processors.chargeback.reference.history import LineRecord, record_lines
 from processors.chargeback.reference.models import ClaimLineHistory
-from processors.chargeback.resolution import ChargebackResolution, decide_line, gather_findings
+from processors.chargeback.resolution import ChargebackResolution, decide_line
 
 #: The brief's example pair, in the shared folder beside the repository (FLOWSPEC_SHARED).
 EXAMPLES = (
@@ -195,45 +195,6 @@ def test_malformed_findings_and_a_missing_claim_fail_clearly(tmp_path: Path) -> 
         ChargebackResolution(CONFIG).process(orphan)
     with pytest.raises(StepFailed, match="YYYY-MM-DD"):
         ChargebackResolution({"response_time": "22/03/2024"})
-
-
-PUBLISHED = {"line": 3, "rule": "R10", "outcome": "adjust", "code": "06", "message": "m"}
-
-
-@pytest.mark.parametrize(
-    "item",
-    [
-        {**PUBLISHED, "amount": "255.00"},
-        {**PUBLISHED, "amount": None, "code": None},
-        {**PUBLISHED, "amount": " 1E+1 "},
-        dict(PUBLISHED),  # amount left out: its default
-        {**PUBLISHED, "amount": "12,50"},
-        {**PUBLISHED, "amount": 12.5},
-        {**PUBLISHED, "amount": None, "outcome": "approve"},
-        {**PUBLISHED, "amount": None, "outcome": ["adjust"]},
-        {**PUBLISHED, "amount": None, "line": True},
-        {**PUBLISHED, "amount": None, "line": "3"},
-        {**PUBLISHED, "amount": None, "code": 6},
-        {**PUBLISHED, "amount": None, "extra": 1},
-        ["not", "an", "object"],
-    ],
-)
-def test_findings_read_as_the_record_decoder_reads_them(tmp_path: Path, item: Any) -> None:
-    """Published findings are read by a shortcut: it must give the same finding, or fail with
-    the same reason, as ``Finding.from_json``."""
-    context = _context(
-        tmp_path, {"duplicate-check": Upstream("Succeeded", {}, {"findings": [PUBLISHED, item]})}
-    )
-    try:
-        expected = Finding.from_json(item)
-    except ValueError as exc:
-        with pytest.raises(StepFailed) as failed:
-            gather_findings(context)
-        assert str(failed.value) == f"finding 1 of step 'duplicate-check' is malformed: {exc}"
-    else:
-        found = [f for _, f in gather_findings(context).findings]
-        assert found == [Finding.from_json(PUBLISHED), expected]
-        assert type(found[1].amount) is type(expected.amount)
 
 
 # --- one line at a time ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
-from processors.chargeback.claim import Claim, Finding
+from processors.chargeback.claim import Claim, Finding, shared_findings
 from processors.chargeback.db import session_scope
 from processors.chargeback.reference.loader import ReferenceLoadError, ensure_loaded
 from processors.chargeback.reference.lookup import Memo, prefetch_customers, prefetch_terms
@@ -114,10 +114,12 @@ class RuleStep:
         except SQLAlchemyError as exc:
             raise StepFailed(f"reference store error: {type(exc).__name__}") from None
         outputs = checked.outputs or count_outputs(claim, checked.findings)
+        published = [f.to_json() for f in checked.findings]
+        shared_findings.keep(published, tuple(checked.findings))
         return StepResult(
             outputs=outputs,
             data={
-                "findings": [f.to_json() for f in checked.findings],
+                "findings": published,
                 "reference_snapshots": snapshots,
                 **checked.data,
             },
