@@ -18,7 +18,7 @@ written as null instead of failing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -31,10 +31,10 @@ _OPTIONS = (
 )
 
 
-def dumps(value: Any) -> str:
+def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     """The canonical text of ``value``; TypeError (orjson's JSONEncodeError) when ``value`` is
-    not JSON data."""
-    return orjson.dumps(value, option=_OPTIONS).decode("utf-8")
+    not JSON data and ``default`` (as ``json.dumps``'s) does not make it so."""
+    return orjson.dumps(value, default=default, option=_OPTIONS).decode("utf-8")
 
 
 def result_digest(outputs_json: str, data_json: str | None) -> str:

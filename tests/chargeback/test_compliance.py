@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
@@ -247,6 +248,43 @@ def trail(tmp_path: Path) -> Path:
 def test_untouched_trail_verifies(trail: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["verify", "--db", f"sqlite:///{trail / 'store.db'}"]) == 0
     assert capsys.readouterr().out.startswith("OK: 14 records")
+
+
+def test_a_record_written_by_the_former_encoder_still_verifies(
+    trail: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Records used to be encoded by the standard library, which writes some float exponents
+    differently (1e-07, not 1e-7); such a record is as it was written, not changed."""
+    engine = _engine(trail)
+    with engine.begin() as conn:
+        seq, prev = conn.execute(
+            text("SELECT seq, record_hash FROM cb_audit ORDER BY seq DESC LIMIT 1")
+        ).one()
+        record = {
+            "kind": "step",
+            "outputs": {"rate": 1e-07},
+            "prev_hash": prev,
+            "run_id": "run-0",
+            "seq": seq + 1,
+            "step": "legacy",
+        }
+        payload = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert payload != canonical_json(record)  # the case this test is about
+        conn.execute(
+            text(
+                "INSERT INTO cb_audit (seq, run_id, step, entry_key, payload, prev_hash, "
+                "record_hash) VALUES (:seq, 'run-0', 'legacy', 'k', :p, :prev, :h)"
+            ),
+            {
+                "seq": seq + 1,
+                "p": payload,
+                "prev": prev,
+                "h": hashlib.sha256((prev + payload).encode()).hexdigest(),
+            },
+        )
+    engine.dispose()
+    assert main(["verify", "--db", f"sqlite:///{trail / 'store.db'}"]) == 0
+    assert capsys.readouterr().out.startswith("OK: 15 records")
 
 
 def _broken(trail: Path, capsys: pytest.CaptureFixture[str], *args: str) -> str:
