@@ -89,16 +89,20 @@ def test_example_lines() -> None:
     assert all(line.issues == () for line in claim.lines)
 
 
-@pytest.mark.parametrize(
-    "name", ["844_example.edi", *sorted(p.name for p in SAMPLES.glob("cb_*.edi"))]
-)
-def test_claim_survives_the_store_exactly(name: str) -> None:
+def _readable_samples() -> list[Claim]:
+    claims = []
+    for path in sorted(SAMPLES.glob("*.edi")):
+        try:
+            claims.append(parse_844(path.read_bytes()))
+        except ClaimFormatError:
+            continue  # a sample of a file that is refused
+    return claims
+
+
+@pytest.mark.parametrize("claim", _readable_samples(), ids=lambda c: c.debit_memo)
+def test_claim_survives_the_store_exactly(claim: Claim) -> None:
     """The extraction step hands later steps the parsed claim itself (``DecodeOnce.keep``);
     what a resumed run or a pod decodes from the stored text must be the same value."""
-    try:
-        claim = parse_844((SAMPLES / name).read_bytes())
-    except ClaimFormatError:
-        pytest.skip(f"{name} is a sample of a file that is refused")
     assert Claim.from_json(json.loads(json.dumps(claim.to_json()))) == claim
 
 
