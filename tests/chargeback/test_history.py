@@ -115,7 +115,7 @@ def test_soft_matches_leave_out_rejected_lines_and_the_asking_run(url: str) -> N
         "S1": [("1", "PAID")],
         "S2": [("2", "PAID")],
     }
-    assert history.net_paid_quantity(found["S1"]) == Decimal(10)
+    assert str(history.net_paid_quantity(found["S1"])) == "10"  # not 10.000 on PostgreSQL
 
 
 @pytest.mark.parametrize("dialect", ["sqlite", "mysql"])

@@ -316,11 +316,16 @@ def debit_memo_seen(
 
 
 def net_paid_quantity(rows: Iterable[EarlierLine]) -> Decimal:
-    """Sum of what was actually paid (credits are negative), so deltas never pay twice."""
-    return sum(
+    """Sum of what was actually paid (credits are negative), so deltas never pay twice.
+
+    Without the trailing zeros a NUMERIC(14,3) column gives back on PostgreSQL (``4.000``
+    where SQLite gives ``4``): the messages and deltas built from it read alike on both.
+    """
+    total = sum(
         (r.paid_quantity for r in rows if r.status == "PAID" and r.paid_quantity is not None),
         Decimal(0),
     )
+    return total.quantize(Decimal(1)) if total == total.to_integral_value() else total.normalize()
 
 
 _STATUS_BY_DECISION: Mapping[str, str] = {
