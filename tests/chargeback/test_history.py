@@ -5,16 +5,17 @@ would, whatever the keys hold; recording and settling rewrite rows by id."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from processors.chargeback.claim import Claim, ClaimLine, LineDecision
-from processors.chargeback.db import KEYS_PER_QUERY, session_scope
+from processors.chargeback.db import KEYS_PER_QUERY, get_engine, session_scope
 from processors.chargeback.reference import history
 from processors.chargeback.reference.models import ClaimLineHistory
 
@@ -160,3 +161,51 @@ def test_a_retry_rewrites_its_pending_lines_but_not_settled_ones(url: str) -> No
         ("1", "H1", Decimal(10), "PAID"),
         ("2", "H2b", Decimal(4), "PENDING"),
     ]
+
+
+def test_rows_are_stored_as_the_orm_stores_them(url: str) -> None:
+    """The ledger's bulk writes hand the driver values converted by each column's own type
+    (text decimals and dates on SQLite): a row recorded and settled must read back, raw, as
+    the same row written by the ORM."""
+    line = _line(1, "H1", quantity="12.500")._replace(net_quantity=Decimal("2.5"))
+    _record(url, "bulk", [line])
+    with session_scope(url) as session:
+        decision = LineDecision(1, "adjust", Decimal("85.00"), ("28",))
+        history.settle_claim(session, "bulk", _claim("DM1", 1), [decision])
+        stamp = datetime(2024, 3, 16, 8, 30, 5, 123456, tzinfo=UTC)
+        session.add(
+            ClaimLineHistory(
+                run_id="orm",
+                wholesaler_id="DC1",
+                dm_no="DM1",
+                dm_date=date(2024, 3, 15),
+                dm_purpose="00",
+                status="PAID",
+                paid_quantity=Decimal("2.5"),
+                allowed_amount=Decimal("85.00"),
+                recorded_at=stamp,
+                resolved_at=stamp,
+                **line._asdict(),
+            )
+        )
+
+    with get_engine(url).connect() as conn:
+        bulk, orm = (
+            conn.execute(
+                text("SELECT * FROM cb_claim_line_history WHERE run_id = :run"), {"run": run}
+            )
+            .one()
+            ._asdict()
+            for run in ("bulk", "orm")
+        )
+    stamps = ("id", "run_id", "recorded_at", "resolved_at")
+    assert {k: v for k, v in bulk.items() if k not in stamps} == {
+        k: v for k, v in orm.items() if k not in stamps
+    }
+    assert bulk["quantity"] in ("12.500", Decimal("12.500"))  # SQLite text, PostgreSQL numeric
+    for column in ("recorded_at", "resolved_at"):
+        assert type(bulk[column]) is type(orm[column])
+        if isinstance(orm[column], str):  # SQLite's text: the same layout, digit for digit
+            assert re.sub(r"\d", "9", bulk[column]) == re.sub(r"\d", "9", orm[column])
+        else:
+            assert bulk[column].utcoffset() == orm[column].utcoffset()
