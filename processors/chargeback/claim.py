@@ -481,10 +481,8 @@ def _shared_encoder(cls: type) -> Callable[[Any, _Memo], dict[str, Any]]:
     return encode_shared
 
 
-#: the records already decoded from JSON objects met before in one decode, by the object's id
-_DecodeMemo = dict[int, Any]
 #: decodes one JSON value to an annotated type
-_Decoder = Callable[[Any, _DecodeMemo], Any]
+_Decoder = Callable[[Any], Any]
 
 
 class _Invalid(ValueError):
@@ -503,7 +501,7 @@ class _Invalid(ValueError):
 def _decode(tp: Any, data: Any, root: str) -> Any:
     """``data`` as ``tp``; ValueError naming the path from ``root`` to the bad value."""
     try:
-        return _decoder(tp)(data, {})
+        return _decoder(tp)(data)
     except _Invalid as exc:
         raise ValueError(exc.message(root)) from None
 
@@ -522,12 +520,12 @@ def _decoder(tp: Any) -> _Decoder:
             return _scalar_decoder(inner, nullable)
         decode_inner = _decoder(inner)
 
-        def decode_optional(data: Any, memo: _DecodeMemo) -> Any:
+        def decode_optional(data: Any) -> Any:
             if data is None:
                 if nullable:
                     return None
                 raise _null()
-            return decode_inner(data, memo)
+            return decode_inner(data)
 
         return decode_optional
     if origin is Literal:
@@ -536,7 +534,7 @@ def _decoder(tp: Any) -> _Decoder:
         (item_type, _ellipsis) = get_args(tp)
         return _tuple_decoder(_decoder(item_type))
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _shared_decoder(tp) if _text_only(tp) else _record_decoder(tp)
+        return _record_decoder(tp)
     return _scalar_decoder(tp, nullable=False)
 
 
@@ -549,7 +547,7 @@ def _scalar_decoder(tp: type, nullable: bool) -> _Decoder:
     # JSON's own types arrive as they are (bool is an int subclass, so compare exact types)
     exact = tp if tp in (str, int, bool, float) else None
 
-    def decode_scalar(data: Any, _memo: _DecodeMemo) -> Any:
+    def decode_scalar(data: Any) -> Any:
         if type(data) is exact:
             return data
         if data is None:
@@ -566,7 +564,7 @@ def _null() -> _Invalid:
 
 
 def _literal_decoder(allowed: tuple[Any, ...]) -> _Decoder:
-    def decode_literal(data: Any, _memo: _DecodeMemo) -> Any:
+    def decode_literal(data: Any) -> Any:
         if data is None:
             raise _null()
         if data not in allowed:
@@ -577,7 +575,7 @@ def _literal_decoder(allowed: tuple[Any, ...]) -> _Decoder:
 
 
 def _tuple_decoder(decode_item: _Decoder) -> _Decoder:
-    def decode_tuple(data: Any, memo: _DecodeMemo) -> Any:
+    def decode_tuple(data: Any) -> Any:
         if data is None:
             raise _null()
         if type(data) is not list and not isinstance(data, list):
@@ -585,7 +583,7 @@ def _tuple_decoder(decode_item: _Decoder) -> _Decoder:
         items: list[Any] = []
         try:
             for item in data:
-                items.append(decode_item(item, memo))
+                items.append(decode_item(item))
         except _Invalid as exc:
             exc.where.append(f"[{len(items)}]")
             raise
@@ -598,7 +596,7 @@ def _record_decoder(cls: type) -> _Decoder:
     hints = get_type_hints(cls)
     fields = {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
 
-    def decode_record(data: Any, memo: _DecodeMemo) -> Any:
+    def decode_record(data: Any) -> Any:
         if data is None:
             raise _null()
         if type(data) is not dict and not isinstance(data, Mapping):
@@ -610,7 +608,7 @@ def _record_decoder(cls: type) -> _Decoder:
         name = ""
         try:
             for name, value in data.items():
-                kwargs[name] = fields[name](value, memo)
+                kwargs[name] = fields[name](value)
         except _Invalid as exc:
             exc.where.append(f".{name}")
             raise
@@ -620,23 +618,6 @@ def _record_decoder(cls: type) -> _Decoder:
             raise _Invalid(str(exc)) from None
 
     return decode_record
-
-
-def _shared_decoder(cls: type) -> _Decoder:
-    """The JSON object ``to_json`` shared between equal records (``_shared_encoder``) decodes
-    to one shared record: a claim handed on in memory names each customer once, not once per
-    line, and every later step that matches customers by identity (``lookup.Memo.match_of``)
-    then does each once. JSON read back from the store shares nothing and decodes as before."""
-    decode_record = _record_decoder(cls)
-
-    def decode_shared(data: Any, memo: _DecodeMemo) -> Any:
-        # keyed by id: the root of the decode holds every object in it alive until it ends
-        found = memo.get(id(data))
-        if found is None:
-            found = memo[id(data)] = decode_record(data, memo)
-        return found
-
-    return decode_shared
 
 
 def _decode_scalar(tp: type[_T], data: Any) -> _T:
