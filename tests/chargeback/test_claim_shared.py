@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.processors import StepContext, Upstream
+from engine.processors import Upstream
 from processors.chargeback.claim import (
     Claim,
     ClaimLine,
@@ -21,6 +21,7 @@ from processors.chargeback.claim import (
 )
 from processors.chargeback.edi import parse_844
 from processors.chargeback.eligibility import ContractEligibility
+from processors.chargeback.reference import testing
 from processors.chargeback.reference.testing import step_context
 from processors.chargeback.resolution import gather_findings
 
@@ -69,17 +70,7 @@ def test_parallel_steps_share_one_decoding() -> None:
 def test_findings_are_decoded_once_for_every_step_reading_them(tmp_path: Path) -> None:
     raw = [Finding(n, "R10", "pass", None, "in force").to_json() for n in (1, 2)]
     upstream = {"contract-eligibility": Upstream("Succeeded", {}, {"findings": raw})}
-    context = StepContext(
-        run_id="run-1",
-        workflow="chargeback",
-        step="sap-customer-creation",
-        attempt=1,
-        params={},
-        env={},
-        upstream=upstream,
-        workdir=tmp_path,
-        database_url=None,
-    )
+    context = testing.context(tmp_path, upstream, step="sap-customer-creation")
     first = [f for _, f in gather_findings(context).findings]
     again = [f for _, f in gather_findings(context).findings]
     assert [f.line for f in first] == [1, 2]

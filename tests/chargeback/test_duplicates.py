@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from engine.processors import StepContext, StepFailed, StepResult
+from engine.processors import StepFailed, StepResult
 from processors.chargeback.claim import Claim, Finding, LineDecision
 from processors.chargeback.db import session_scope
 from processors.chargeback.duplicates import DuplicateCheck
-from processors.chargeback.reference import history
+from processors.chargeback.reference import history, testing
 from processors.chargeback.reference.models import ClaimLineHistory
 from processors.chargeback.reference.testing import (
     ReferenceSet,
@@ -303,17 +303,7 @@ def test_line_without_invoice_number_cannot_be_keyed(tmp_path: Path) -> None:
 
 def test_step_needs_a_claim_and_a_store(tmp_path: Path) -> None:
     url = store(tmp_path)
-    bare = StepContext(
-        run_id="r",
-        workflow="w",
-        step="duplicate-check",
-        attempt=1,
-        params={},
-        env={},
-        upstream={},
-        workdir=tmp_path,
-        database_url=url,
-    )
+    bare = testing.context(tmp_path, {}, url, step="duplicate-check")
     with pytest.raises(StepFailed, match="no claim found in any upstream step"):
         DuplicateCheck({}).process(bare)
     with pytest.raises(StepFailed, match="needs the store"):

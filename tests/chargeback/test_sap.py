@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from engine.processors import StepContext, StepFailed, StepResult, Upstream
 from processors.chargeback.claim import Address, Claim, ClaimLine, Finding, Identifier, Party
 from processors.chargeback.db import get_engine
+from processors.chargeback.reference import testing
 from processors.chargeback.reference.models import (
     SapCreateRequest,
     SapCustomerIdentifier,
@@ -57,17 +58,8 @@ def _context(tmp_path: Path, claim: Claim, findings: list[Finding] | None = None
         upstream["contract-eligibility"] = Upstream(
             "Succeeded", {}, {"findings": [f.to_json() for f in findings]}
         )
-    return StepContext(
-        run_id="run-1",
-        workflow="chargeback",
-        step="sap-customer-creation",
-        attempt=1,
-        params={},
-        env={},
-        upstream=upstream,
-        workdir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'store.db'}",
-    )
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    return testing.context(tmp_path, upstream, url, step="sap-customer-creation")
 
 
 def _run(

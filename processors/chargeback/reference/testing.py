@@ -221,18 +221,32 @@ def claim(
     )
 
 
+def context(
+    workdir: Path,
+    upstream: Mapping[str, Upstream],
+    database_url: str | None = None,
+    *,
+    step: str = "check",
+    run_id: str = "run-1",
+) -> StepContext:
+    """The context a chargeback step sees in a run of the ``chargeback`` workflow, first
+    attempt, no params or env, after ``upstream``."""
+    return StepContext(
+        run_id=run_id,
+        workflow="chargeback",
+        step=step,
+        attempt=1,
+        params={},
+        env={},
+        upstream=upstream,
+        workdir=workdir,
+        database_url=database_url,
+    )
+
+
 def step_context(
     the_claim: Claim, database_url: str, workdir: Path, run_id: str = "run-1"
 ) -> StepContext:
     """The context a rule step sees after an intake step named ``intake`` published the claim."""
-    return StepContext(
-        run_id=run_id,
-        workflow="chargeback",
-        step="check",
-        attempt=1,
-        params={},
-        env={},
-        upstream={"intake": Upstream("Succeeded", {}, {"claim": the_claim.to_json()})},
-        workdir=workdir,
-        database_url=database_url,
-    )
+    upstream = {"intake": Upstream("Succeeded", {}, {"claim": the_claim.to_json()})}
+    return context(workdir, upstream, database_url, run_id=run_id)
