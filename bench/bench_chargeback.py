@@ -33,7 +33,6 @@ import csv
 import dataclasses
 import datetime as dt
 import io
-import os
 import pstats
 import resource
 import statistics
@@ -65,12 +64,7 @@ from processors.chargeback.reference.loader import SHIPPED_DATA, ensure_loaded
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = REPO / "specs" / "chargeback.yaml"
-EXAMPLE_844 = (
-    Path(os.environ.get("FLOWSPEC_SHARED", REPO.parent / "shared"))
-    / "domain"
-    / "examples"
-    / "844_example.edi"
-)
+EXAMPLE_844 = REPO / "specs" / "samples" / "844_example.edi"
 #: The invoice date of every generated line: inside the shipped contracts' current terms.
 INVOICE_DATE = dt.date(2024, 3, 4)
 

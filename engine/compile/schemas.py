@@ -3,7 +3,7 @@
 The bundle (``data/argo-schemas.json.gz``) is derived from Argo's ``schema.json`` and the
 openAPIV3Schema of its v4 full CRDs (descriptions dropped, nothing else changed), so
 ``flowspec compile --check`` works without a copy of Argo's sources; a test rebuilds it from
-``shared/argo`` and fails on any drift.
+the copy of Argo's files under ``tests/fixtures/argo`` and fails on any drift.
 
 On load both schemas get ``additionalProperties: false`` on every object that lists its
 properties and does not preserve unknown fields: the API server prunes (or, with strict
@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 BUNDLE = Path(__file__).with_name("data") / "argo-schemas.json.gz"
-#: kind -> (CRD file under shared/argo/crds, schema.json definition)
+#: kind -> (CRD file under crds/ of an Argo release, schema.json definition)
 KIND_SOURCES = {
     "Workflow": ("argoproj.io_workflows.yaml", "io.argoproj.workflow.v1alpha1.Workflow"),
     "WorkflowTemplate": ("argoproj.io_workflowtemplates.yaml",
@@ -95,16 +95,26 @@ def _strip_descriptions(node: Any, names: bool = False) -> Any:
     return node
 
 
+def _source(argo_dir: Path, name: str) -> bytes:
+    """A source file as Argo ships it, or gzipped beside that name (the repository keeps its
+    test copy of Argo's files compressed); the bundle records the uncompressed checksum, so
+    both forms build the same bytes."""
+    plain = argo_dir / name
+    if plain.is_file():
+        return plain.read_bytes()
+    return gzip.decompress((argo_dir / f"{name}.gz").read_bytes())
+
+
 def build_bundle(argo_dir: Path) -> bytes:
     """The bundle bytes from a folder holding ``schema.json`` and ``crds/`` (deterministic)."""
     import yaml
 
     sources: dict[str, str] = {}
-    schema_bytes = (argo_dir / "schema.json").read_bytes()
+    schema_bytes = _source(argo_dir, "schema.json")
     sources["schema.json"] = hashlib.sha256(schema_bytes).hexdigest()
     crds = {}
     for kind, (crd_file, _) in KIND_SOURCES.items():
-        raw = (argo_dir / "crds" / crd_file).read_bytes()
+        raw = _source(argo_dir, f"crds/{crd_file}")
         sources[f"crds/{crd_file}"] = hashlib.sha256(raw).hexdigest()
         doc = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         version = doc["spec"]["versions"][0]

@@ -24,8 +24,8 @@ from processors.chargeback.edi import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = (ROOT.parent / "shared/domain/examples/844_example.edi").read_text()
 SAMPLES = ROOT / "specs/samples"
+EXAMPLE = (SAMPLES / "844_example.edi").read_text()
 
 
 def sample(name: str) -> Claim:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,12 +12,10 @@ import pytest
 from processors.chargeback.claim import LineDecision
 from processors.chargeback.edi import Delimiters, Segment, parse_844, tokenize, write_849
 
-SHARED = (
-    Path(os.environ.get("FLOWSPEC_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-    / "domain" / "examples"
-)
-CLAIM = parse_844((SHARED / "844_example.edi").read_bytes())
-EXPECTED = (SHARED / "849_example.edi").read_text()
+REPO = Path(__file__).resolve().parents[2]
+#: The domain brief's example pair: the claim ships as a sample, its answer is a test fixture.
+CLAIM = parse_844((REPO / "specs/samples/844_example.edi").read_bytes())
+EXPECTED = (REPO / "tests/fixtures/domain/849_example.edi").read_text()
 
 # what the brief says the manufacturer decided (§2.5)
 DECISIONS = [

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import sqlite3
 from pathlib import Path
@@ -21,7 +20,9 @@ from processors.chargeback import compliance
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "specs" / "chargeback.yaml"
-EXAMPLES = Path(os.environ.get("FLOWSPEC_SHARED", REPO.parent / "shared")) / "domain" / "examples"
+#: The domain brief's example pair: the claim ships as a sample, its answer is a test fixture.
+EXAMPLE_844 = REPO / "specs" / "samples" / "844_example.edi"
+EXAMPLE_849 = REPO / "tests" / "fixtures" / "domain" / "849_example.edi"
 
 #: Envelope fields that carry the moment the response was written or a fresh control number,
 #: by segment tag and element position (1-based). Everything else must match the brief's 849.
@@ -91,7 +92,7 @@ def test_example_claim_is_answered_like_the_brief(
     root, db = workspace
     monkeypatch.chdir(root)
 
-    assert _run(EXAMPLES / "844_example.edi", db) == 0
+    assert _run(EXAMPLE_844, db) == 0
     out = capsys.readouterr().out
 
     assert _decisions(out) == {
@@ -101,7 +102,7 @@ def test_example_claim_is_answered_like_the_brief(
         4: ("Rejected", "28"),
     }
     written = _segments((root / "849-DM0315240012.edi").read_text())
-    expected = _segments((EXAMPLES / "849_example.edi").read_text())
+    expected = _segments((EXAMPLE_849).read_text())
     assert _masked(written) == _masked(expected)
     assert (root / "849-DM0315240012.md").is_file()
 
@@ -139,10 +140,10 @@ def test_same_claim_again_is_rejected_as_duplicate(
     root, db = workspace
     monkeypatch.chdir(root)
     if not list(root.glob("849-*.edi")):  # run on its own: pay the claim first
-        assert _run(EXAMPLES / "844_example.edi", db) == 0
+        assert _run(EXAMPLE_844, db) == 0
         capsys.readouterr()
 
-    assert _run(EXAMPLES / "844_example.edi", db) == 0
+    assert _run(EXAMPLE_844, db) == 0
     out = capsys.readouterr().out
 
     decisions = _decisions(out)
@@ -168,7 +169,7 @@ def test_truncated_claim_is_routed_to_review(
     """
     root, db = workspace
     monkeypatch.chdir(root)
-    full = (EXAMPLES / "844_example.edi").read_text()
+    full = (EXAMPLE_844).read_text()
     truncated = root / "truncated_844.edi"
     truncated.write_text(full[: len(full) // 2])
 

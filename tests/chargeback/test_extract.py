@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,10 +19,7 @@ from processors.chargeback.text_extract import extract_text
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "specs/samples"
-EXAMPLE = (
-    Path(os.environ.get("FLOWSPEC_SHARED", ROOT.parent / "shared"))
-    / "domain/examples/844_example.edi"
-)
+EXAMPLE = SAMPLES / "844_example.edi"
 
 
 def context(document: Any, tmp_path: Path, env: dict[str, str] | None = None) -> StepContext:

@@ -4,7 +4,6 @@ server the CI provides, not only on SQLite."""
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,12 +16,7 @@ from processors.chargeback.sap import SapCustomerCreation
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "specs" / "chargeback.yaml"
-EXAMPLE = (
-    Path(os.environ.get("FLOWSPEC_SHARED", REPO.parent / "shared"))
-    / "domain"
-    / "examples"
-    / "844_example.edi"
-)
+EXAMPLE = REPO / "specs" / "samples" / "844_example.edi"
 
 
 def _decisions(result: RunResult) -> dict[int, tuple[str, tuple[str, ...]]]:

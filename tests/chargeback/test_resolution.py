@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,11 +18,10 @@ from processors.chargeback.reference.history import LineRecord, record_lines
 from processors.chargeback.reference.models import ClaimLineHistory
 from processors.chargeback.resolution import ChargebackResolution, decide_line
 
-#: The brief's example pair, in the shared folder beside the repository (FLOWSPEC_SHARED).
-EXAMPLES = (
-    Path(os.environ.get("FLOWSPEC_SHARED", Path(__file__).resolve().parents[3] / "shared"))
-    / "domain" / "examples"
-)
+REPO = Path(__file__).resolve().parents[2]
+#: The domain brief's example pair: the claim ships as a sample, its answer is a test fixture.
+EXAMPLE_844 = REPO / "specs" / "samples" / "844_example.edi"
+EXAMPLE_849 = REPO / "tests" / "fixtures" / "domain" / "849_example.edi"
 
 
 def _segments(text: str) -> list[str]:
@@ -41,13 +39,13 @@ def _finding(
 def _context(
     tmp_path: Path, upstream: dict[str, Upstream], database_url: str | None = None
 ) -> StepContext:
-    claim = parse_844((EXAMPLES / "844_example.edi").read_text("utf-8"))
+    claim = parse_844((EXAMPLE_844).read_text("utf-8"))
     return StepContext(
         run_id="run-1",
         workflow="chargeback",
         step="chargeback-resolution",
         attempt=1,
-        params={"document": str(EXAMPLES / "844_example.edi")},
+        params={"document": str(EXAMPLE_844)},
         env={},
         upstream={
             "extract-identifiers": Upstream(
@@ -110,7 +108,7 @@ def test_example_claim_gets_the_example_849(tmp_path: Path) -> None:
         "skipped_checks": [],
     }
     written = Path(str(result.outputs["response_path"])).read_text("utf-8")
-    expected = (EXAMPLES / "849_example.edi").read_text("utf-8")
+    expected = (EXAMPLE_849).read_text("utf-8")
     assert _segments(written) == _segments(expected)
     decisions = {d["line"]: d for d in result.data["decisions"]}
     assert decisions[3]["contract_price"] == "82.50"
@@ -137,7 +135,7 @@ def test_summary_explains_each_line_and_names_skipped_checks(tmp_path: Path) -> 
 
 def test_decisions_settle_the_claim_line_ledger_once(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    claim = parse_844((EXAMPLES / "844_example.edi").read_text("utf-8"))
+    claim = parse_844((EXAMPLE_844).read_text("utf-8"))
     with session_scope(url) as session:  # what duplicate-check leaves behind
         record_lines(
             session,
@@ -317,7 +315,7 @@ def test_the_real_rule_steps_on_the_shipped_reference_data_give_the_example_849(
             workflow="chargeback",
             step=name,
             attempt=1,
-            params={"document": str(EXAMPLES / "844_example.edi")},
+            params={"document": str(EXAMPLE_844)},
             env={},
             upstream=dict(upstream),
             workdir=tmp_path,
@@ -329,7 +327,7 @@ def test_the_real_rule_steps_on_the_shipped_reference_data_give_the_example_849(
     outputs = upstream["chargeback-resolution"].outputs
     assert outputs["total_paid"] == "897.00"
     written = Path(str(outputs["response_path"])).read_text("utf-8")
-    assert _segments(written) == _segments((EXAMPLES / "849_example.edi").read_text("utf-8"))
+    assert _segments(written) == _segments((EXAMPLE_849).read_text("utf-8"))
 
 
 def test_report_table_lines_up_its_columns(tmp_path: Path) -> None:

@@ -1,6 +1,6 @@
 """A local stand-in for the Argo Server, strict about what it is sent.
 
-Every request body is validated against Argo's OpenAPI document (``shared/argo/swagger.json``)
+Every request body is validated against Argo's OpenAPI document (``tests/fixtures/argo/swagger.json.gz``)
 for the endpoint's body type; a body that does not validate gets 400 and is recorded in
 ``violations`` (tests assert there are none). Answers are realistic Workflow documents: a
 created workflow gets a generated name, uid and timestamps; each later GET advances it one
@@ -13,6 +13,7 @@ Failure modes (401, 403, 409, garbage) are switched on per test.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import secrets
 import ssl
@@ -28,7 +29,7 @@ from typing import Any
 
 from jsonschema import Draft4Validator
 
-from .conftest import shared_dir
+from .conftest import ARGO
 
 BODY_TYPES = {
     "workflows": "io.argoproj.workflow.v1alpha1.WorkflowCreateRequest",
@@ -41,7 +42,7 @@ BODY_KEYS = {"workflows": "workflow", "workflow-templates": "template",
 
 @cache
 def _swagger() -> dict[str, Any]:
-    return json.loads((shared_dir() / "argo" / "swagger.json").read_text(encoding="utf-8"))
+    return json.loads(gzip.decompress((ARGO / "swagger.json.gz").read_bytes()))
 
 
 @cache

@@ -1,7 +1,7 @@
 """Shared paths and helpers for the compiler tests.
 
-Argo's own schemas, CRDs and examples are read from the shared folder at test time
-(``FLOWSPEC_SHARED``, default: ``shared`` beside the repository root).
+Argo's own schemas, CRDs, OpenAPI document and examples are read from the repository's copy
+of an Argo release (``tests/fixtures/argo``, see its README), so a fresh clone tests alone.
 """
 
 from __future__ import annotations
@@ -21,16 +21,8 @@ GOLDEN = HERE / "golden"
 FIXTURE_SPECS = HERE / "specs"
 
 
-def shared_dir() -> Path:
-    return Path(os.environ.get("FLOWSPEC_SHARED", REPO.parent / "shared"))
-
-
-@pytest.fixture(scope="session")
-def shared() -> Path:
-    path = shared_dir()
-    if not (path / "argo" / "schema.json").is_file():
-        pytest.fail(f"Argo's schemas are not in {path}/argo; set FLOWSPEC_SHARED")
-    return path
+#: Argo's own files (schema.json, swagger.json, CRDs gzipped; examples as Argo ships them).
+ARGO = REPO / "tests" / "fixtures" / "argo"
 
 
 def regen() -> bool:

@@ -30,7 +30,7 @@ from engine.compile.schemas import (
     json_schema_validator,
 )
 
-from .conftest import REPO, compiled_from, regen, spec_from
+from .conftest import ARGO, REPO, compiled_from, regen, spec_from
 
 SPEC = """
     apiVersion: flowspec/v1
@@ -55,26 +55,26 @@ SPEC = """
 """
 
 
-def test_shipped_bundle_is_built_from_the_shared_argo_sources(shared: Path) -> None:
-    fresh = build_bundle(shared / "argo")
+def test_shipped_bundle_is_built_from_argos_own_files() -> None:
+    fresh = build_bundle(ARGO)
     if regen():
         BUNDLE.write_bytes(fresh)
     assert BUNDLE.read_bytes() == fresh, (
         "engine/compile/data/argo-schemas.json.gz is stale; rebuild it with "
-        "FLOWSPEC_REGEN=1 or python -m engine.compile.schemas ../shared/argo")
+        "FLOWSPEC_REGEN=1 or python -m engine.compile.schemas tests/fixtures/argo")
 
 
-def _argo_examples(shared: Path) -> list[tuple[str, dict[str, Any]]]:
+def _argo_examples() -> list[tuple[str, dict[str, Any]]]:
     found = []
-    for path in sorted((shared / "argo" / "examples").rglob("*.yaml")):
+    for path in sorted((ARGO / "examples").rglob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text(encoding="utf-8")):
             if isinstance(doc, dict) and doc.get("kind") in KIND_SOURCES:
-                found.append((str(path.relative_to(shared / "argo" / "examples")), doc))
+                found.append((str(path.relative_to(ARGO / "examples")), doc))
     return found
 
 
-def test_strict_crd_layer_and_cel_rules_accept_every_argo_example(shared: Path) -> None:
-    examples = _argo_examples(shared)
+def test_strict_crd_layer_and_cel_rules_accept_every_argo_example() -> None:
+    examples = _argo_examples()
     assert len(examples) > 150
     rejected = []
     for name, doc in examples:
@@ -86,11 +86,11 @@ def test_strict_crd_layer_and_cel_rules_accept_every_argo_example(shared: Path) 
     assert rejected == []
 
 
-def test_json_schema_layer_rejects_only_the_integers_argo_types_as_strings(shared: Path) -> None:
+def test_json_schema_layer_rejects_only_the_integers_argo_types_as_strings() -> None:
     # SEMANTICS 1.3: schema.json types IntOrString as string, so 11 examples fail on exactly
     # that; strict unknown-field checking must add no other failure.
     other = []
-    for name, doc in _argo_examples(shared):
+    for name, doc in _argo_examples():
         for error in json_schema_validator(doc["kind"]).iter_errors(doc):
             if not (isinstance(error.instance, int) and error.validator == "type"):
                 other.append((name, error.message))
