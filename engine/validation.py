@@ -18,7 +18,8 @@ SPEC_SUFFIXES = (".yaml", ".yml")
 API_VERSION = "flowspec/v1"
 
 
-def check_document(doc: Document) -> tuple[Spec, list[Diagnostic]]:
+def check_document(doc: Document, *, import_processors: bool = False,
+                   ) -> tuple[Spec, list[Diagnostic]]:
     from engine.rules import run_passes
     from engine.rules.context import Context
     from engine.schema import check_schema
@@ -26,14 +27,14 @@ def check_document(doc: Document) -> tuple[Spec, list[Diagnostic]]:
     with gc_paused():
         diagnostics = list(check_schema(doc))
         spec = build_spec(doc)
-        diagnostics.extend(run_passes(Context(doc, spec)))
+        diagnostics.extend(run_passes(Context(doc, spec, import_processors)))
     return spec, diagnostics
 
 
-def validate_file(path: str) -> list[Diagnostic]:
+def validate_file(path: str, *, import_processors: bool = False) -> list[Diagnostic]:
     doc, diagnostics = load_file(path)
     if doc is not None:
-        diagnostics = diagnostics + check_document(doc)[1]
+        diagnostics = diagnostics + check_document(doc, import_processors=import_processors)[1]
     return finish(diagnostics)
 
 

@@ -18,6 +18,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--skip-non-specs", action="store_true",
                    help="ignore given files that do not declare apiVersion: flowspec/v1 "
                         "(for pre-commit, which passes every changed YAML file)")
+    p.add_argument("--import-processors", action="store_true",
+                   help="import package.module:Class processors to check their config; "
+                        "this runs their modules' code, so use it only on specs you trust "
+                        "(by default their source is read, never executed)")
 
 
 def main(args: argparse.Namespace) -> int:
@@ -33,7 +37,8 @@ def main(args: argparse.Namespace) -> int:
     files = list(expand_paths(args.paths))
     if args.skip_non_specs:
         files = [f for f in files if is_spec_file(Path(f))]
-    diagnostics = finish(d for path in files for d in validate_file(path))
+    diagnostics = finish(d for path in files
+                         for d in validate_file(path, import_processors=args.import_processors))
 
     @cache
     def source(path: str) -> Source | None:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 class Context:
     doc: Document
     spec: Spec
+    #: import ``module:Class`` processors to check their config (validate --import-processors)
+    import_processors: bool = False
 
     @cached_property
     def graph(self) -> nx.DiGraph[str]:

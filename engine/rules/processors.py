@@ -1,4 +1,8 @@
-"""Processors: the name resolves, the config fits the processor's schema, outputs agree."""
+"""Processors: the name resolves, the config fits the processor's schema, outputs agree.
+
+Nothing here imports a module the spec names (``engine.processor_info``): validation runs on
+untrusted pull requests.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +13,8 @@ from typing import Any
 
 from engine.diagnostics import Diagnostic, code, did_you_mean
 from engine.model import Step
-from engine.processors import (
-    ProcessorNotFound,
-    config_schema,
-    declared_outputs,
-    open_ended_outputs,
-    resolve,
-)
+from engine.processor_info import ProcessorInfo, describe
+from engine.processors import ProcessorNotFound
 from engine.rules.context import Context
 
 UNKNOWN_PROCESSOR = code("FS401", "unknown processor", """
@@ -32,27 +31,37 @@ A step declares an output its processor does not produce, or with another type t
 processor declares. Conditions and Argo output parameters rely on declared outputs, so they
 must match what the processor returns.
 """)
-PROCESSOR_IMPORT = code("FS404", "processor cannot be imported", """
-The processor is given as `package.module:Class`, but importing it failed. Check the module
-is installed in the same environment as flowspec and that the class name is right.
+PROCESSOR_IMPORT = code("FS404", "processor cannot be found", """
+The processor is given as `package.module:Class`, but no such class was found: the module is
+not on the import path as Python source, or it defines no class of that name. Validation
+finds the module and reads its source without importing it (a spec must not run code when it
+is validated); check the module is installed in the same environment as flowspec and that the
+class name is right.
 """)
+NOT_CHECKED = code("FS405", "processor interface not read", """
+The processor's `config_schema`, `outputs` or `open_outputs` is computed, or inherited from a
+class in another module, so it cannot be read from the source without running the module's
+code, and the step's config or outputs were not checked against it. Validation never imports
+a module a spec names; `flowspec validate --import-processors` does, for specs you trust, and
+checks everything. Writing those attributes as literals in the class makes them readable.
+""", severity="warning")
 
 
 @cache
-def _validator(cls: type) -> Any:
+def _validator(info: ProcessorInfo) -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(dict(config_schema(cls)))
+    return Draft202012Validator(dict(info.config_schema or {}))
 
 
-def _config_problems(ctx: Context, cls: type, step: Step) -> Iterator[Diagnostic]:
+def _config_problems(ctx: Context, info: ProcessorInfo, step: Step) -> Iterator[Diagnostic]:
     """The processor's config schema, read and placed like the spec's own schema errors (typos
     with did-you-mean, missing keys at their mapping, bad values at the value), as FS402."""
     from engine.schema import validate_at
 
     path = (*step.path, "config")
     if path not in ctx.doc.nodes:
-        required = list(config_schema(cls).get("required", ()))
+        required = list((info.config_schema or {}).get("required", ()))
         if required:
             yield ctx.at((*step.path, "processor"), BAD_CONFIG,
                          f"processor '{step.processor}' needs a config with "
@@ -61,7 +70,7 @@ def _config_problems(ctx: Context, cls: type, step: Step) -> Iterator[Diagnostic
         return
     if not isinstance(ctx.doc.value_at(path), dict):
         return  # the spec's schema pass has reported it
-    for d in validate_at(ctx.doc, _validator(cls), path):
+    for d in validate_at(ctx.doc, _validator(info), path):
         yield replace(d, code=BAD_CONFIG.id, severity=BAD_CONFIG.severity)
 
 
@@ -71,7 +80,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             continue
         path = (*step.path, "processor")
         try:
-            cls = resolve(step.processor)
+            info = describe(step.processor, import_code=ctx.import_processors)
         except ProcessorNotFound as exc:
             if ":" in step.processor:
                 yield ctx.at(path, PROCESSOR_IMPORT, exc.reason,
@@ -82,9 +91,16 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                 yield ctx.at(path, UNKNOWN_PROCESSOR,
                              f"no processor is registered as '{step.processor}'", hint)
             continue
-        yield from _config_problems(ctx, cls, step)
-        declared = declared_outputs(cls)
-        open_ended = open_ended_outputs(cls)
+        if info.unknown_because:
+            yield ctx.at(path, NOT_CHECKED, f"{info.unknown_because}: the step's config and "
+                         "outputs were not checked against it",
+                         "run `flowspec validate --import-processors` on a spec you trust")
+        if info.config_schema is not None:
+            yield from _config_problems(ctx, info, step)
+        if info.outputs is None:
+            continue
+        declared = info.outputs
+        open_ended = info.open_outputs
         for name, type_name in step.outputs.items():
             out_path = (*step.path, "outputs", name)
             if name in declared and declared[name] != type_name:
@@ -108,8 +124,10 @@ def step_output_types(ctx: Context) -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {}
     for step in ctx.spec.all_steps:
         try:
-            declared = dict(declared_outputs(resolve(step.processor))) if step.processor else {}
+            info = describe(step.processor, import_code=ctx.import_processors) \
+                if step.processor else None
         except ProcessorNotFound:
-            declared = {}
+            info = None
+        declared = dict(info.outputs or {}) if info is not None else {}
         result[step.name] = {**declared, **step.outputs}
     return result
