@@ -1,7 +1,9 @@
 """The argo-expr oracle as one long-lived subprocess per test session.
 
-Build it with ``.ci/build-oracle.sh`` and point ``FLOWSPEC_ORACLE`` at the binary; without
-that variable every parity test is skipped (they need Go and Debian packages to build).
+The oracle is the project's own Go program in ``tests/parity/oracle/`` (its README.md gives
+the protocol). Build it with ``.ci/build-oracle.sh``, which compiles it from Debian packages
+in a scratch directory, and point ``FLOWSPEC_ORACLE`` at the binary; without that variable
+every parity test is skipped (they need Go and Debian packages to build).
 """
 
 from __future__ import annotations
