@@ -17,7 +17,9 @@ from __future__ import annotations
 import codecs
 import gc
 import math
+import os
 import re
+import stat
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -35,7 +37,10 @@ except AttributeError:  # pragma: no cover - libyaml missing: slower, same behav
 
 Path = tuple[str | int, ...]
 
+#: The bounds of a spec, refused before the work they would cost: a 10,000-step spec is well
+#: inside both, and anything past them is a mistake or an attack on the validator.
 MAX_BYTES = 8 * 1024 * 1024
+MAX_NODES = 1_000_000
 MIN_ALIAS_BUDGET = 10_000
 
 YAML_SYNTAX = code("FS001", "YAML syntax error", """
@@ -68,7 +73,9 @@ BAD_ENCODING = code("FS008", "not UTF-8 text", """
 The file is not UTF-8 text (or holds binary data). Save it as UTF-8.
 """)
 UNREADABLE = code("FS010", "file cannot be read", """
-The file could not be opened, or it is too large to be a spec (over 8 MiB).
+The file could not be opened, is not a regular file (a folder, a pipe, a device), or is too
+large to be a spec: over 8 MiB, or over 1,000,000 YAML values (nodes). A spec is far smaller;
+split a huge one, or generate its repetitive parts with fan-out (`items`).
 """)
 
 _CORE_TAGS = {
@@ -165,6 +172,9 @@ class Document:
     nodes: dict[Path, NodeInfo] = field(default_factory=dict)
     #: paths of plain scalars whose reading is ambiguous, with the reason
     ambiguous: dict[Path, str] = field(default_factory=dict)
+    #: each scalar's character offsets, rebuilt once: a condition with thousands of problems
+    #: asks for spans inside it thousands of times
+    _offsets: dict[Path, list[int] | None] = field(default_factory=dict, repr=False)
 
     @property
     def file(self) -> str:
@@ -201,7 +211,10 @@ class Document:
         value_span = info.value
         value = self.value_at(path)
         if isinstance(value, str) and (info.plain or info.style in ("|", ">")):
-            offsets = _value_offsets(self.source.text, info, value)
+            key = tuple(path)
+            if key not in self._offsets:
+                self._offsets[key] = _value_offsets(self.source.text, info, value)
+            offsets = self._offsets[key]
             if offsets:
                 first = offsets[start] if start < len(offsets) else offsets[-1] + 1
                 last = offsets[end - 1] + 1 if start < end <= len(offsets) else first + 1
@@ -464,8 +477,13 @@ def _decode(path: str, raw: bytes) -> str:
 
 
 def read_source(path: str) -> Source:
+    """The file's text; a pipe or device is refused without waiting on it (O_NONBLOCK)."""
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with open(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                raise LoadError(Diagnostic.at(path, Span.point(1, 1), UNREADABLE,
+                                              "not a regular file", "give the path of a spec file"))
             raw = fh.read(MAX_BYTES + 1)
     except OSError as exc:
         raise LoadError(Diagnostic.at(path, Span.point(1, 1), UNREADABLE,
@@ -548,8 +566,45 @@ def load_source(source: Source) -> tuple[Document | None, list[Diagnostic]]:
         return _load_source(source)
 
 
+def _too_many_nodes(text: str) -> bool:
+    """More than MAX_NODES YAML nodes, decided without building any.
+
+    Every node but the root follows one of ``: , - [ { ?`` and each of those starts at most
+    two nodes (a key and its value), so counting them bounds the nodes in a few passes of
+    C code; only past that bound are the parser's events counted, and never beyond
+    MAX_NODES of them, so a flood of tiny values costs no more than the limit.
+    """
+    if 2 * sum(text.count(c) for c in ":,-[{?") + 1 <= MAX_NODES:
+        return False
+    loader = _BaseLoader(text)
+    nodes = 0
+    try:
+        while loader.check_event():
+            if isinstance(loader.get_event(), _NODE_EVENTS):
+                nodes += 1
+                if nodes > MAX_NODES:
+                    return True
+    except yaml.YAMLError:
+        return False  # the parse that follows reports it where it is
+    finally:
+        loader.dispose()
+    return False
+
+
+_NODE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent,
+                yaml.AliasEvent)
+
+
 def _load_source(source: Source) -> tuple[Document | None, list[Diagnostic]]:
     path = source.path
+    if len(source.text) > MAX_BYTES:
+        return None, [Diagnostic.at(path, Span.point(1, 1), UNREADABLE,
+                                    "the text is larger than 8 MiB; a spec is much smaller")]
+    if _too_many_nodes(source.text):
+        return None, [Diagnostic.at(
+            path, Span.point(1, 1), UNREADABLE,
+            f"the document holds more than {MAX_NODES:,} YAML values; a spec is much smaller",
+            "split it, or generate repetitive steps with fan-out (items)")]
     loader = _BaseLoader(source.text)
     try:
         docs = _documents(loader)

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from engine.diagnostics import did_you_mean
+from engine.expr.to_argo import NULL_MARKER
 from engine.model import Spec
 from engine.values import parse_text, type_error
 
@@ -29,6 +30,23 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
     return result
 
 
+def _text_problem(value: Any) -> str | None:
+    """A text no run can carry: bytes the shell could not decode as UTF-8 (Python keeps them as
+    lone surrogates, which no JSON, database or Argo manifest holds), or the text that stands
+    for null on Argo, which would read back as null there and as itself here."""
+    if isinstance(value, str):
+        if value == NULL_MARKER:
+            return f"is {NULL_MARKER!r}, a text reserved for null on Argo; pass another value"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return ("is not UTF-8 text (the shell passed bytes that are not UTF-8, such as a "
+                    "file name in another encoding); rename the file or pass UTF-8 text")
+    elif isinstance(value, list):
+        return next((p for p in map(_text_problem, value) if p), None)
+    return None
+
+
 def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True) -> dict[str, Any]:
     """Typed values for every declared param: given, else default; text is read by type.
 
@@ -42,8 +60,12 @@ def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True
                 f"declared params: {', '.join(spec.params) or 'none'}")
             problems.append(f"unknown param '{name}'; {hint}")
     for name, param in spec.params.items():
-        if name in given:
+        if given.get(name) is not None:  # None is "not given": resolved params read again
             raw = given[name]
+            text_problem = _text_problem(raw)
+            if text_problem:
+                problems.append(f"param '{name}' {text_problem}")
+                continue
             if isinstance(raw, str) and param.type != "string":
                 try:
                     value = parse_text(raw, param.type)
@@ -52,7 +74,7 @@ def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True
                     continue
             else:
                 value = raw
-                problem = type_error(value, param.type)
+                problem = type_error(value, param.type) or _text_problem(value)
                 if problem:
                     problems.append(f"param '{name}' {problem}")
                     continue

@@ -48,19 +48,37 @@ def is_spec_file(path: Path) -> bool:
     return API_VERSION in head
 
 
+class NothingToCheck(Exception):
+    """A folder that cannot be read or holds no spec: validating it would check nothing, and
+    "0 files valid" would pass a CI job that checked nothing."""
+
+
 def expand_paths(paths: Iterable[str]) -> Iterator[str]:
-    """Files as given; folders walked for ``*.yaml``/``*.yml`` files that are flowspec specs."""
+    """Files as given; folders walked for ``*.yaml``/``*.yml`` files that are flowspec specs.
+
+    Raises NothingToCheck for a folder that cannot be read, in part or whole, or has no spec.
+    """
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            for root, dirs, files in os.walk(path):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    candidate = Path(root, name)
-                    if candidate.suffix in SPEC_SUFFIXES and is_spec_file(candidate):
-                        yield str(candidate)
-        else:
+        if not path.is_dir():
             yield raw
+            continue
+        found = 0
+
+        def unreadable(exc: OSError) -> None:
+            raise NothingToCheck(f"cannot read the folder {exc.filename}: "
+                                 f"{exc.strerror or exc}")
+
+        for root, dirs, files in os.walk(path, onerror=unreadable):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(files):
+                candidate = Path(root, name)
+                if candidate.suffix in SPEC_SUFFIXES and is_spec_file(candidate):
+                    found += 1
+                    yield str(candidate)
+        if not found:
+            raise NothingToCheck(f"no flowspec spec in the folder {raw} (a spec is a .yaml or "
+                                 f".yml file declaring apiVersion: {API_VERSION})")
 
 
 def load_spec(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Spec:

@@ -28,13 +28,17 @@ def main(args: argparse.Namespace) -> int:
     from engine.diagnostics import finish
     from engine.loader import LoadError, read_source
     from engine.source import Source
-    from engine.validation import expand_paths, is_spec_file, validate_file
+    from engine.validation import NothingToCheck, expand_paths, is_spec_file, validate_file
 
     missing = [p for p in args.paths if not os.path.exists(p)]
     if missing:
         print(f"flowspec validate: no such file or folder: {', '.join(missing)}", file=sys.stderr)
         return 2
-    files = list(expand_paths(args.paths))
+    try:
+        files = list(expand_paths(args.paths))
+    except NothingToCheck as exc:
+        print(f"flowspec validate: {exc}", file=sys.stderr)
+        return 2
     if args.skip_non_specs:
         files = [f for f in files if is_spec_file(Path(f))]
     diagnostics = finish(d for path in files

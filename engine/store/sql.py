@@ -547,6 +547,13 @@ def _sqlite_engine(parsed: Any, create: bool) -> Engine:
     if not create and not path.exists():
         raise StoreError(f"no run store at {path}: runs are recorded there by flowspec run "
                          "(choose another store with --db or FLOWSPEC_DB)")
+    if path.exists() and (not path.is_file() or path.stat().st_size == 0):
+        # SQLite would take an empty file as a new database: a store that lost its contents
+        # (truncated, or a stray file) must not silently become an empty history.
+        what = "is empty" if path.is_file() else "is not a file"
+        raise StoreError(f"{path} {what}, so it is not a flowspec run store; a store is never "
+                         "empty. Move it away to start a new store there, or choose another "
+                         "with --db or FLOWSPEC_DB")
     folder = path.resolve().parent
     if not folder.exists():
         try:
