@@ -6,7 +6,10 @@ to trust that nobody changed it afterwards. Each record is chained to the one be
 ``record_hash = sha256(prev_hash + canonical_json(record))``, so changing, deleting, inserting or
 reordering any row breaks every hash after it; ``verify_chain`` finds the first broken record.
 A chain cannot, on its own, detect its last rows being cut off: the ``head_hash`` output is the
-anchor to keep elsewhere (the run store keeps it as a step output) and to pass as ``--head``.
+anchor. The run store keeps it with the run (the step's recorded outputs), and ``verify``
+checks every head anchored there by default, so deleting the newest records is found without
+any argument; a head kept outside the database is passed as ``--head`` (what the run store
+cannot prove when the same hand rewrote both).
 
 The trail runs as a ``finally`` step, so it sees every step that ran. Running it again for the
 same run (a resumed run) appends only what is new: each record has an ``entry_key``, the hash of
@@ -446,19 +449,44 @@ def _no_records(run_id: str) -> Verification:
     return Verification(0, GENESIS_HASH, Break(0, run_id, "-", "no audit records for this run"))
 
 
+def anchored_heads(conn: Connection, run_id: str | None = None) -> dict[str, str]:
+    """head hash -> the run that recorded it, for every trail step result the run store holds
+    in this database (the ``head_hash`` output of a Succeeded attempt); only ``run_id``'s when
+    given. Empty when the run store lives elsewhere."""
+    from engine.store.tables import events
+
+    if not inspect(conn).has_table(events.name):
+        return {}
+    query = select(events.c.run_id, events.c.outputs).where(
+        events.c.kind == "finished", events.c.phase == "Succeeded",
+        events.c.outputs.like('%"head_hash"%'))
+    if run_id is not None:
+        query = query.where(events.c.run_id == run_id)
+    heads: dict[str, str] = {}
+    for run, outputs in conn.execute(query):
+        try:
+            head = json.loads(outputs).get("head_hash")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(head, str) and len(head) == len(GENESIS_HASH):
+            heads[head] = f"the head of run {run}, anchored in the run store,"
+    return heads
+
+
 def _walk(
     conn: Connection,
     start: tuple[int, str],
     last: int | None,
     run_id: str | None,
-    head: str | None,
+    heads: Mapping[str, str],
     decoded: Decoded | None = None,
 ) -> Verification:
-    """Check the records after ``start`` (a position and the hash there) up to ``last``;
-    ``decoded`` gives rows this process wrote (see ``_check_row``) and receives those of
-    ``run_id`` found intact."""
+    """Check the records after ``start`` (a position and the hash there) up to ``last``, and
+    that each of ``heads`` (hash -> what it is) is among them; ``decoded`` gives rows this
+    process wrote (see ``_check_row``) and receives those of ``run_id`` found intact."""
     count, prev = start
-    head_seen = head is None
+    missing = dict(heads)
+    missing.pop(prev, None)
     known = decoded or {}
     for row in _rows(conn, count, last):
         reason, record = _check_row(row, count + 1, prev, known.get(row.seq))
@@ -468,8 +496,9 @@ def _walk(
             decoded[row.seq] = (row, record)
         count += 1
         prev = row.record_hash
-        head_seen = head_seen or prev == head
-    if not head_seen:
+        if missing:
+            missing.pop(prev, None)
+    for head, what in missing.items():
         return Verification(
             count,
             prev,
@@ -477,7 +506,7 @@ def _walk(
                 count + 1,
                 run_id or "-",
                 "-",
-                f"head {head} is not in the chain (records cut off or replaced)",
+                f"{what} {head} is not in the chain (records cut off or replaced)",
             ),
         )
     return Verification(count, prev, None, start[0])
@@ -489,8 +518,9 @@ def verify_chain(
     """Check the chain from its first record.
 
     With ``run_id``, the chain is checked up to that run's last record (everything it depends
-    on) and the run must have records. With ``head``, the hash that was handed out as the head
-    must be in the chain, which catches a cut-off tail.
+    on) and the run must have records. Every head the run store anchored (of ``run_id`` only,
+    when given) must be in the chain, and so must ``head``, a hash handed out earlier: both
+    catch a cut-off tail.
     """
     with engine.connect() as conn:
         last: int | None = None
@@ -498,7 +528,10 @@ def verify_chain(
             last = _last_of_run(conn, run_id)
             if last is None:
                 return _no_records(run_id)
-        return _walk(conn, (0, GENESIS_HASH), last, run_id, head)
+        heads = anchored_heads(conn, run_id)
+        if head is not None:
+            heads[head] = "head"
+        return _walk(conn, (0, GENESIS_HASH), last, run_id, heads)
 
 
 def verify_run(engine: Engine, run_id: str, decoded: Decoded | None = None) -> Verification:
@@ -528,7 +561,7 @@ def verify_run(engine: Engine, run_id: str, decoded: Decoded | None = None) -> V
             .limit(1)
         ).first()
         start = (found[0], found[1]) if found is not None else (0, GENESIS_HASH)
-        verification = _walk(conn, start, last, run_id, None, decoded)
+        verification = _walk(conn, start, last, run_id, {}, decoded)
     if verification.ok and verification.records > start[0]:
         try:
             with engine.begin() as conn:

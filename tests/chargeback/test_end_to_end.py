@@ -189,3 +189,26 @@ def test_truncated_claim_is_routed_to_review(
     for name in ("duplicate-check", "chargeback-resolution"):
         assert steps[name]["phase"] == "Omitted", name
     assert compliance.main(["verify", "--db", db]) == 0
+
+
+def test_a_cut_off_tail_of_the_trail_is_found_without_a_head(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run store anchors each run's head, so deleting the newest records is found by
+    a plain ``verify`` (issue 10, item 8): before, it said OK unless ``--head`` was given."""
+    from sqlalchemy import create_engine, delete, func, select
+
+    monkeypatch.chdir(tmp_path)
+    db = f"sqlite:///{tmp_path}/state.db"
+    assert _run(EXAMPLE_844, db) == 0
+    assert compliance.main(["verify", "--db", db]) == 0
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        last = conn.scalar(select(func.max(compliance.AuditRecord.seq)))
+        conn.execute(delete(compliance.AuditRecord).where(compliance.AuditRecord.seq > last - 3))
+    engine.dispose()
+    capsys.readouterr()
+    assert compliance.main(["verify", "--db", db]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"BROKEN after {last - 3} good records")
+    assert "anchored in the run store" in out and "records cut off or replaced" in out
