@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets as _random
-import string
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -22,20 +20,13 @@ from typing import Any
 from engine.executor.loop import Execution, Observer
 from engine.executor.result import RunResult
 from engine.model import Spec
+from engine.run_id import new_run_id
 from engine.store import Store, open_store
 from engine.store.errors import StoreError
 from engine.store.memory import MemoryStore
 from engine.store.records import RUN_ACTIVE, RunRecord
 
 __all__ = ["RunResult", "aresume", "arun", "resume", "run"]
-
-_ALPHABET = string.ascii_lowercase + string.digits
-
-
-def new_run_id(workflow: str) -> str:
-    """Argo-style ``workflow-xxxxx``: short enough to type, random enough not to collide."""
-    return f"{workflow or 'run'}-" + "".join(_random.choice(_ALPHABET) for _ in range(5))
-
 
 def _as_spec(spec: Spec | str | os.PathLike[str]) -> Spec:
     if isinstance(spec, Spec):

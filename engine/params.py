@@ -47,6 +47,37 @@ def _text_problem(value: Any) -> str | None:
     return None
 
 
+#: A params file is a handful of values; anything larger is a wrong path.
+MAX_PARAMS_FILE_BYTES = 1024 * 1024
+
+
+def read_params_file(path: str) -> dict[str, Any]:
+    """``{name: value}`` from a YAML or JSON mapping (JSON is YAML); values keep their types
+    (a YAML ``3`` is the integer 3, as ``-p n=3`` reads it for an integer param)."""
+    import yaml
+
+    try:
+        with open(path, "rb") as fh:
+            raw = fh.read(MAX_PARAMS_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ParamError(f"--params-file {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_PARAMS_FILE_BYTES:
+        raise ParamError(f"--params-file {path}: larger than 1 MiB; a params file is a mapping "
+                         "of a few values")
+    try:
+        data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
+        raise ParamError(f"--params-file {path}{where}: {exc.problem or exc}") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ParamError(f"--params-file {path}: not YAML or JSON text ({exc})") from None
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise ParamError(f"--params-file {path}: expected a mapping of param names to values, "
+                         "such as 'document: claim.edi'")
+    return data
+
+
 def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True) -> dict[str, Any]:
     """Typed values for every declared param: given, else default; text is read by type.
 

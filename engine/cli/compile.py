@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from engine.cli.common import add_param_argument, load_or_report
+from engine.cli.common import add_param_argument, given_params, load_or_report
 from engine.diagnostics import Diagnostic
 
 KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
@@ -47,13 +47,13 @@ def compiled_or_report(args: argparse.Namespace, *, require_values: bool = False
     ``require_values``: every required param needs a value now (``submit``)."""
     from engine.compile import build
     from engine.diagnostics import SpecError
-    from engine.params import ParamError, parse_pairs
+    from engine.params import ParamError
 
     spec = load_or_report(args.spec)
     if isinstance(spec, int):
         return spec
     try:
-        compiled = build(spec, kind=args.kind, params=parse_pairs(args.param),
+        compiled = build(spec, kind=args.kind, params=given_params(args),
                          require_values=require_values)
     except ParamError as exc:
         for line in str(exc).splitlines():

@@ -21,7 +21,9 @@ COMMANDS: dict[str, str] = {
     "graph": "draw the DAG as mermaid, dot or json",
     "plan": "show the resolved order, effective env (with origins), retries and timeouts per step",
     "run": "run a spec locally: Argo's decisions, parallel steps, durable and resumable state",
-    "runs": "list runs, newest first, with their phase and step counts",
+    "runs": "list runs, newest first, with their phase and step counts (filter by workflow, "
+            "phase, age)",
+    "prune": "forget finished runs older than an age or date (never running or resumable ones)",
     "show": "show one run: steps, phases, attempts, durations, errors and outputs",
     "resume": "continue a stopped or killed run from where its store says it was",
     "compile": "compile a spec to an Argo Workflow, WorkflowTemplate or CronWorkflow (YAML)",
@@ -61,8 +63,18 @@ def _chosen(argv: Sequence[str]) -> str | None:
     return None
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("flowspec")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     parser = _Parser(prog="flowspec", description="Declarative YAML workflows with Argo's semantics.")
+    parser.add_argument("--version", action="version", version=f"flowspec {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     chosen = _chosen(argv)
     for name, help_text in COMMANDS.items():

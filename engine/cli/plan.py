@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from engine.cli.common import add_param_argument
+from engine.cli.common import add_param_argument, given_params
 from engine.model import EnvVar, SecretRef, Spec, Step
 
 
@@ -115,13 +115,13 @@ def _print_text(plan: dict[str, Any]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from engine.cli.common import load_or_report
-    from engine.params import ParamError, parse_pairs, resolve_params
+    from engine.params import ParamError, resolve_params
 
     spec = load_or_report(args.spec)
     if isinstance(spec, int):
         return spec
     try:
-        params = resolve_params(spec, parse_pairs(args.param), require=False)
+        params = resolve_params(spec, given_params(args), require=False)
     except ParamError as exc:
         print(f"flowspec plan: {exc}", file=sys.stderr)
         return 2

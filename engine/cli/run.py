@@ -1,8 +1,8 @@
 """``flowspec run SPEC``: run locally with Argo's semantics, durably, with live progress.
 
-Exit 0 only when the workflow Succeeded; 1 when it Failed or ended in Error (or was
-interrupted: 130 after Ctrl-C); 2 for usage problems (bad spec path, bad ``-p``, a store that
-cannot be used).
+Exit 0 only when the workflow Succeeded; 1 when it Failed or ended in Error, or when the spec
+has problems (the rule of every command: 1 problems found); 130 after Ctrl-C; 2 for usage
+and I/O problems (bad spec path, bad ``-p``, a store that cannot be used).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from engine.cli.common import add_param_argument
+from engine.cli.common import add_param_argument, given_params
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -57,15 +57,16 @@ def fail(command: str, message: str, code: int = EXIT_USAGE) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from engine.cli.common import load_or_report
-    from engine.local import arun, new_run_id
-    from engine.params import ParamError, parse_pairs, resolve_params
+    from engine.local import arun
+    from engine.params import ParamError, resolve_params
+    from engine.run_id import new_run_id
     from engine.store import StoreError, open_store
 
     spec = load_or_report(args.spec)
     if isinstance(spec, int):
-        return EXIT_USAGE  # an invalid or missing spec never ran: a usage error
+        return spec  # 1: the spec has problems (as validate says), 2: it cannot be read
     try:
-        params = resolve_params(spec, parse_pairs(args.param))
+        params = resolve_params(spec, given_params(args))
     except ParamError as exc:
         return fail("run", str(exc).replace("\n", "\n  "))
     try:

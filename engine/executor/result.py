@@ -2,13 +2,16 @@
 
 ``RunResult.document()`` is the JSON of ``flowspec show --format json`` and
 ``flowspec run --format json``: ``{run_id, phase, steps: {NAME: {phase, attempts, outputs,
-error}}}`` plus timings. Instances of a for_each step appear as ``step(i:item)``.
+error}}}`` plus timings: moments as ISO 8601 UTC text (what every JSON reader, jq and a
+person can compare), durations as seconds. Instances of a for_each step appear as
+``step(i:item)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from engine.executor.phases import FAILED_OR_ERROR, PENDING, RUNNING, SUCCEEDED
@@ -39,8 +42,8 @@ class StepReport:
             "attempts": self.attempts,
             "outputs": dict(self.outputs),
             "error": self.error,
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
+            "started_at": iso8601(self.started_at),
+            "finished_at": iso8601(self.finished_at),
             "duration": self.duration,
         }
 
@@ -87,10 +90,18 @@ class RunResult:
             "phase": self.phase,
             "message": self.message,
             "params": dict(self.params),
-            "started_at": self.started_at,
-            "finished_at": self.finished_at,
+            "started_at": iso8601(self.started_at),
+            "finished_at": iso8601(self.finished_at),
             "steps": {name: step.document() for name, step in self.steps.items()},
         }
+
+
+def iso8601(moment: float | None) -> str | None:
+    """Seconds since the epoch as ``2026-12-06T19:29:27.123Z`` (milliseconds, UTC)."""
+    if moment is None:
+        return None
+    return datetime.fromtimestamp(moment, UTC).isoformat(timespec="milliseconds") \
+        .replace("+00:00", "Z")
 
 
 def from_state(state: RunState, step_order: Sequence[str], phase: str) -> RunResult:

@@ -38,7 +38,12 @@ class MemoryStore:
     def resolve_run_id(self, text: str) -> str:
         raise UnknownRun(f"no run '{text}': runs without a store are not kept")
 
-    def list_runs(self, limit: int = 20) -> list[tuple[RunRecord, dict[str, int]]]:
+    def list_runs(self, limit: int = 20, *, workflow: str | None = None,
+                  phases: Sequence[str] = (), since: float | None = None,
+                  ) -> list[tuple[RunRecord, dict[str, int]]]:
+        return []
+
+    def delete_runs(self, finished_before: float, *, dry_run: bool = False) -> list[str]:
         return []
 
     def events(self, run_id: str) -> list[EventRecord]:

@@ -45,6 +45,7 @@ from engine.store import schema
 from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun, fail
 from engine.store.lease import DEFAULT_LEASE_SECONDS, describe_owner, holder_is_dead, new_owner
 from engine.store.records import (
+    RUN_ACTIVE,
     AttemptRecord,
     EventRecord,
     NodeRecord,
@@ -60,6 +61,8 @@ EVENT_COLUMNS = ("run_id", "seq", "at", "kind", "node", "attempt", "phase", "mes
 _WIDTH = len(EVENT_COLUMNS)
 #: Rows per INSERT: far below every database's bound-parameter limit.
 _ROWS_PER_INSERT = 64
+#: run ids per DELETE: well inside every database's limit on bound parameters
+_DELETE_BATCH = 500
 
 #: Every event column None: a multi-row INSERT needs the same keys in every row.
 _BLANK_EVENT: dict[str, Any] = dict.fromkeys(events.columns.keys())
@@ -426,12 +429,21 @@ class SqlStore:
             raise StoreError(f"run {run_id} in {self.display_url} holds damaged JSON") from None
         return state
 
-    def list_runs(self, limit: int = 20) -> list[tuple[RunRecord, dict[str, int]]]:
-        """The newest runs, each with a count of its finished nodes by phase (instances aside)."""
+    def list_runs(self, limit: int = 20, *, workflow: str | None = None,
+                  phases: Sequence[str] = (), since: float | None = None,
+                  ) -> list[tuple[RunRecord, dict[str, int]]]:
+        """The newest runs (of ``workflow``, in one of the stored ``phases``, created at or
+        after ``since``), each with a count of its finished nodes by phase (instances aside)."""
+        query = select(runs).order_by(runs.c.created_at.desc()).limit(limit)
+        if workflow is not None:
+            query = query.where(runs.c.workflow == workflow)
+        if phases:
+            query = query.where(runs.c.phase.in_(list(phases)))
+        if since is not None:
+            query = query.where(runs.c.created_at >= since)
         try:
             with self.engine.connect() as conn:
-                rows = conn.execute(select(runs).order_by(runs.c.created_at.desc())
-                                    .limit(limit)).mappings().all()
+                rows = conn.execute(query).mappings().all()
                 ids = [r["run_id"] for r in rows]
                 counts: dict[str, dict[str, int]] = {i: {} for i in ids}
                 if ids:
@@ -447,6 +459,23 @@ class SqlStore:
         except SQLAlchemyError as exc:
             fail(exc, f"cannot read {self.display_url}")
         return [(_run_record(r), counts[r["run_id"]]) for r in rows]
+
+    def delete_runs(self, finished_before: float, *, dry_run: bool = False) -> list[str]:
+        """Forget runs that finished before ``finished_before``: their records and events, in
+        one transaction. A run still going or interrupted (resumable) is never removed."""
+        query = select(runs.c.run_id).where(runs.c.finished_at.is_not(None),
+                                            runs.c.finished_at < finished_before,
+                                            runs.c.phase.not_in(RUN_ACTIVE))
+        try:
+            with self.engine.begin() as conn:
+                ids = [str(i) for i in conn.execute(query).scalars()]
+                for start in range(0, len(ids) if not dry_run else 0, _DELETE_BATCH):
+                    batch = ids[start:start + _DELETE_BATCH]
+                    conn.execute(events.delete().where(events.c.run_id.in_(batch)))
+                    conn.execute(runs.delete().where(runs.c.run_id.in_(batch)))
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot prune runs in {self.display_url}")
+        return ids
 
     def events(self, run_id: str) -> list[EventRecord]:
         try:
