@@ -417,7 +417,6 @@ class ChargebackResolution:
         resolutions = resolve(claim, evidence)
         sums = totals(resolutions)
         decisions = [r.decision for r in resolutions]
-        settled = self._settle(context, claim, decisions)
         out_dir = Path(self.output_dir) if self.output_dir else context.workdir
         if not out_dir.is_absolute():
             out_dir = context.workdir / out_dir
@@ -436,6 +435,9 @@ class ChargebackResolution:
         )
         summary = out_dir / f"{stem}.md"
         summary.write_text(render_summary(claim, resolutions, sums, evidence), encoding="utf-8")
+        # last: a line is recorded PAID only once its answer is written, so a step that fails
+        # before that leaves no payment on the ledger for a claim that goes to review
+        settled = self._settle(context, claim, decisions)
         return StepResult(
             outputs={
                 "accepted": sums.counts["accept"],

@@ -22,6 +22,7 @@ from engine.executor.result import RunResult
 from engine.local import run
 from engine.processors import StepContext, StepResult, Upstream
 from engine.processors import resolve as resolve_processor
+from processors.chargeback import resolution
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.eligibility import ContractEligibility
 from processors.chargeback.federal import FederalDbValidation
@@ -160,6 +161,22 @@ def test_a_rule_step_that_published_no_findings_pays_nothing(
         step: "Succeeded without publishing findings"
     }
     assert "PAID" not in _ledger(tmp_path / "state.db").values()
+
+
+def test_a_resolution_that_fails_before_answering_records_no_payment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger says PAID only once the 849 is written: a resolution step that fails goes to
+    review, and a later claim of the same sale must not be rejected as already paid."""
+
+    def no_answer(*args: Any, **kwargs: Any) -> str:
+        raise ValueError("the 849 cannot be written")
+
+    monkeypatch.setattr(resolution, "write_849", no_answer)
+    result = _run(tmp_path)
+    assert result.steps["chargeback-resolution"].phase == "Failed"
+    assert result.steps["manual-review"].phase == "Succeeded"
+    assert set(_ledger(tmp_path / "state.db").values()) == {"PENDING"}
 
 
 # --------------------------------------------------------------------------- the step itself
