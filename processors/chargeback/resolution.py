@@ -10,6 +10,9 @@ become PAID, rejected ones REJECTED, so the next claim of the same sale is caugh
 How findings combine (brief §8 "cross-cutting"):
 
 * any ``reject`` finding rejects the line, allowed amount 0.00, with every reject code;
+* otherwise, unless every expected rule step ran and gave a verdict on the line, it is
+  pended (901 code 25) with the checks it lacks named: money is paid only on checks that
+  were made, so a check that was not made is never read as one that passed;
 * otherwise any ``review`` finding pends it (901 code 25 unless the rule gave another);
 * otherwise ``adjust`` findings adjust it. Each carries the allowed amount after its
   correction; when several rules adjust one line the lowest amount is paid, so no rule's
@@ -19,9 +22,12 @@ How findings combine (brief §8 "cross-cutting"):
   0.01 (R13, else adjusted, code 06), and a contract price at or above WAC pays 0.00 (R14,
   code 17). A chargeback is never negative except for a credit line (negative quantity).
 
-A finding on line 0 applies to every line (a duplicate debit memo rejects all of them).
-A rule step that did not run (absent, Skipped, Omitted, Failed, Error) is a check that was not
-made: the decisions stand on the checks that were, and the summary says which were not.
+A finding on line 0 applies to every line (a duplicate debit memo rejects all of them), but
+only a finding of its own is a step's verdict on a line: a debit-memo level pass says nothing
+about the line checks. An expected rule step that did not run (absent, Skipped, Omitted,
+Failed, Error), ran without publishing findings, or published none for a line, has not
+checked that line. Its rejections elsewhere still stand, since they pay nothing; a duplicate
+debit memo, on which the rule checks are skipped by design, is rejected all the same.
 
 All money is ``Decimal``; floats never touch an amount.
 """
@@ -59,13 +65,17 @@ from processors.chargeback.edi import write_849
 from processors.chargeback.reference.history import settle_claim
 from processors.chargeback.upstream import claim_from_upstream
 
-#: The rule steps of the chargeback workflow (brief, heading): a missing one is a skipped check.
+#: The rule steps of the chargeback workflow (brief, heading): a line is paid only when each of
+#: them ran and gave a verdict on it.
 DEFAULT_CHECKS = (
     "duplicate-check",
     "contract-eligibility",
     "gpo-roster-validation",
     "federal-db-validation",
 )
+#: Required as well where the workflow has it: a chargeback is booked against the customer
+#: master. It judges customers, not lines, so it must have succeeded but need not name each line.
+SAP_CHECK = "sap-customer-creation"
 ZERO = Decimal("0.00")
 TOLERANCE = Decimal("0.01")  # R13: a difference above one cent is an error
 CODE_PENDING = "25"
@@ -88,6 +98,26 @@ class Evidence:
     skipped_reasons: Mapping[str, str] = field(default_factory=dict)
     #: line -> {"contract_price", "wac"} on file, from the pricing step's ``data["prices"]``
     prices: Mapping[int, Mapping[str, Decimal]] = field(default_factory=dict)
+    #: expected check that ran -> the lines it gave a verdict on (a finding on that line)
+    verdicts: Mapping[str, frozenset[int]] = field(default_factory=dict)
+
+    def unchecked(self, line: int) -> tuple[str, ...]:
+        """The checks this line lacks, each with why: not run, or no verdict on the line."""
+        missing = [f"{name} ({why})" for name, why in self.skipped_reasons.items()]
+        missing += [
+            f"{name} (no verdict on this line)"
+            for name, lines in self.verdicts.items()
+            if line not in lines
+        ]
+        return tuple(missing)
+
+    def lines_without_verdict(self, lines: Iterable[int]) -> dict[str, list[int]]:
+        """Expected check that ran -> the claim lines it gave no verdict on, for the summary."""
+        numbers = list(lines)
+        gaps = {
+            name: [n for n in numbers if n not in given] for name, given in self.verdicts.items()
+        }
+        return {name: missing for name, missing in gaps.items() if missing}
 
     def for_line(self, line: int) -> list[Finding]:
         """Findings on this line and on the whole claim (line 0), in their original order."""
@@ -125,36 +155,49 @@ def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
     return prices
 
 
-def gather_findings(context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS) -> Evidence:
-    """Collect ``data["findings"]`` (and ``data["prices"]``) from every ancestor that succeeded."""
+def gather_findings(
+    context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS, required: Iterable[str] = ()
+) -> Evidence:
+    """Collect ``data["findings"]`` (and ``data["prices"]``) from every ancestor that succeeded.
+
+    Each ``expected`` check must have succeeded and published findings; the lines it gave a
+    verdict on are kept. Each ``required`` step need only have succeeded.
+    """
+    expected, required = tuple(expected), tuple(required)
     found: list[tuple[str, Finding]] = []
     prices: dict[int, dict[str, Decimal]] = {}
     performed: list[str] = []
     reasons: dict[str, str] = {}
+    verdicts: dict[str, frozenset[int]] = {}
     for name, up in context.upstream.items():
         raw = up.data.get("findings")
         if up.phase != "Succeeded":
-            if raw is not None or name in expected:
+            if raw is not None or name in expected or name in required:
                 reasons[name] = up.phase
             continue
         if "prices" in up.data:
             for line, values in _prices(name, up.data["prices"]).items():
                 prices.setdefault(line, {}).update(values)
         if raw is None:
+            if name in expected:
+                reasons[name] = "Succeeded without publishing findings"
             continue
         if not isinstance(raw, list):
             raise StepFailed(f"step '{name}' published findings that are not a list")
         performed.append(name)
         try:
-            found.extend((name, finding) for finding in shared_findings(raw))
+            published = shared_findings(raw)
         except MalformedFinding as exc:
             raise StepFailed(
                 f"finding {exc.index} of step '{name}' is malformed: {exc.reason}"
             ) from None
+        found.extend((name, finding) for finding in published)
+        if name in expected:
+            verdicts[name] = frozenset(f.line for f in published)
     for name in expected:
         if name not in context.upstream:
             reasons.setdefault(name, "not in this workflow")
-    return Evidence(tuple(found), tuple(performed), tuple(reasons), reasons, prices)
+    return Evidence(tuple(found), tuple(performed), tuple(reasons), reasons, prices, verdicts)
 
 
 # --------------------------------------------------------------------------- deciding
@@ -188,12 +231,17 @@ def _codes(ordered: Iterable[Finding], default: str | None = None) -> tuple[str,
 
 
 def decide_line(
-    line: ClaimLine, findings: Sequence[Finding], on_file: Mapping[str, Decimal] | None = None
+    line: ClaimLine,
+    findings: Sequence[Finding],
+    on_file: Mapping[str, Decimal] | None = None,
+    unchecked: Sequence[str] = (),
 ) -> Resolution:
     """Fold one line's findings (its own and the debit memo's) into its decision.
 
     ``on_file`` holds the ``contract_price`` and ``wac`` the pricing rules found on file; the
     decision carries them so the 849 shows them next to the submitted prices (UIT CT/WH).
+    ``unchecked`` names the expected checks the line lacks (``Evidence.unchecked``): such a
+    line is rejected if a check that ran rejects it, and otherwise pended, never paid.
     """
     on_file = on_file or {}
 
@@ -222,6 +270,11 @@ def decide_line(
         why = "resolution: WAC, contract price, quantity or claimed amount is missing"
         return Resolution(decided("reject", ZERO, [CODE_MISSING_DATA]), submitted, (*messages, why))
     reviews = [f for f in ordered if f.outcome == "review"]
+    if unchecked:
+        why = "resolution: pending, a line is paid only when every check judged it; missing: "
+        why += ", ".join(unchecked)
+        codes = [*_codes(reviews, CODE_PENDING), CODE_PENDING]
+        return Resolution(decided("pend", ZERO, codes), submitted, (*messages, why))
     if reviews:
         return Resolution(decided("pend", ZERO, _codes(reviews, CODE_PENDING)), submitted, messages)
     computed = chargeback_amount(line.wac, line.contract_price, line.quantity)
@@ -256,7 +309,10 @@ def decide_line(
 def resolve(claim: Claim, evidence: Evidence) -> list[Resolution]:
     return [
         decide_line(
-            line, evidence.for_line(line.line), evidence.prices.get(line.line)
+            line,
+            evidence.for_line(line.line),
+            evidence.prices.get(line.line),
+            evidence.unchecked(line.line),
         )
         for line in claim.lines
     ]
@@ -313,7 +369,9 @@ class ChargebackResolution:
             "checks": {
                 "type": "array",
                 "items": {"type": "string"},
-                "description": "Rule steps whose absence the summary reports as a skipped check.",
+                "minItems": 1,
+                "description": "Rule steps every line needs a verdict from before it is paid "
+                "(sap-customer-creation, where the workflow has it, must succeed as well).",
             },
             "control_number": {
                 "type": "integer",
@@ -354,11 +412,11 @@ class ChargebackResolution:
 
     def process(self, context: StepContext) -> StepResult:
         claim_step, claim = claim_from_upstream(context, self.claim_step)
-        evidence = gather_findings(context, self.checks)
+        required = (SAP_CHECK,) if SAP_CHECK in context.upstream else ()
+        evidence = gather_findings(context, self.checks, required)
         resolutions = resolve(claim, evidence)
         sums = totals(resolutions)
         decisions = [r.decision for r in resolutions]
-        settled = self._settle(context, claim, decisions)
         out_dir = Path(self.output_dir) if self.output_dir else context.workdir
         if not out_dir.is_absolute():
             out_dir = context.workdir / out_dir
@@ -377,6 +435,9 @@ class ChargebackResolution:
         )
         summary = out_dir / f"{stem}.md"
         summary.write_text(render_summary(claim, resolutions, sums, evidence), encoding="utf-8")
+        # last: a line is recorded PAID only once its answer is written, so a step that fails
+        # before that leaves no payment on the ledger for a claim that goes to review
+        settled = self._settle(context, claim, decisions)
         return StepResult(
             outputs={
                 "accepted": sums.counts["accept"],
@@ -396,6 +457,9 @@ class ChargebackResolution:
                     "allowed": format(sums.allowed, "f"),
                     "checks_performed": list(evidence.performed),
                     "checks_skipped": dict(evidence.skipped_reasons),
+                    "lines_without_verdict": evidence.lines_without_verdict(
+                        line.line for line in claim.lines
+                    ),
                     "summary_path": str(summary),
                     "ledger_rows_settled": settled,
                 },
@@ -403,7 +467,7 @@ class ChargebackResolution:
                     "wholesaler": _party_id(claim),
                     "dm_no": claim.debit_memo,
                 },
-                "report": render_table(claim, resolutions, sums, response, summary),
+                "report": render_table(claim, resolutions, sums, response, summary, evidence),
             },
         )
 
@@ -442,9 +506,15 @@ _STATUS_WORD = {
 
 
 def render_table(
-    claim: Claim, resolutions: Sequence[Resolution], sums: Totals, response: Path, summary: Path
+    claim: Claim,
+    resolutions: Sequence[Resolution],
+    sums: Totals,
+    response: Path,
+    summary: Path,
+    evidence: Evidence,
 ) -> str:
-    """The per-line decision as a plain table for the terminal (``flowspec run`` prints it)."""
+    """The per-line decision as a plain table for the terminal (``flowspec run`` prints it),
+    with the checks that were not made, since they are why a line is pending."""
     lines = {line.line: line for line in claim.lines}
     header = ("line", "NDC", "qty", "submitted", "allowed", "decision", "codes")
     rows = [header]
@@ -470,6 +540,11 @@ def render_table(
         f"debit memo {claim.debit_memo or '?'}: submitted {format(sums.submitted, 'f')},"
         f" allowed {format(sums.allowed, 'f')}"
     )
+    if evidence.skipped_reasons:
+        text.append(
+            "checks not made, so no line is paid on them: "
+            + ", ".join(f"{name} ({why})" for name, why in evidence.skipped_reasons.items())
+        )
     text.append(f"849 response: {response}")
     text.append(f"summary:      {summary}")
     return "\n".join(text)
@@ -510,7 +585,14 @@ def render_summary(
     )
     if evidence.skipped_reasons:
         out.append("")
-        out.append("**Not performed** (the decisions above do not cover these checks):")
+        out.append("**Not performed**, so no line is accepted or adjusted on them:")
         out += [f"- {_md(name)}: {_md(why)}" for name, why in evidence.skipped_reasons.items()]
+    gaps = evidence.lines_without_verdict(lines)
+    if gaps:
+        out.append("")
+        out.append("**No verdict** on these lines, which are therefore not paid:")
+        out += [
+            f"- {_md(name)}: lines {', '.join(map(str, numbers))}" for name, numbers in gaps.items()
+        ]
     out.append("")
     return "\n".join(out)

@@ -58,6 +58,13 @@ def _context(
     )
 
 
+def _verdicts(rule: str, *given: Any) -> list[Any]:
+    """``given`` findings plus a pass on every other line of the example: like the real rule
+    steps, each judges every line, and resolution pays none it did not judge."""
+    judged = {finding["line"] for finding in given}
+    return [*given, *(_finding(n, rule, "pass", None) for n in (1, 2, 3, 4) if n not in judged)]
+
+
 def _example_upstream() -> dict[str, Upstream]:
     """What the rule steps find for the example given its reference data (brief §2.4/2.5):
     line 3 claims contract price 80.00 where 82.50 is on file, line 4 re-claims a paid line."""
@@ -65,18 +72,13 @@ def _example_upstream() -> dict[str, Upstream]:
         "duplicate-check": Upstream(
             "Succeeded",
             {"is_duplicate": False},
-            {
-                "findings": [
-                    _finding(4, "R06", "reject", "28", "0.00"),
-                    _finding(1, "R06", "pass", None),
-                ]
-            },
+            {"findings": _verdicts("R06", _finding(4, "R06", "reject", "28", "0.00"))},
         ),
         "contract-eligibility": Upstream(
             "Succeeded",
             {},
             {
-                "findings": [_finding(3, "R11", "adjust", "06", "255.00")],
+                "findings": _verdicts("R08-R16", _finding(3, "R11", "adjust", "06", "255.00")),
                 "prices": {
                     str(n): {"contract_price": cp, "wac": wac, "allowed_amount": "0"}
                     for n, cp, wac in [
@@ -88,8 +90,8 @@ def _example_upstream() -> dict[str, Upstream]:
                 },
             },
         ),
-        "gpo-roster-validation": Upstream("Succeeded", {}, {"findings": []}),
-        "federal-db-validation": Upstream("Succeeded", {}, {"findings": []}),
+        "gpo-roster-validation": Upstream("Succeeded", {}, {"findings": _verdicts("R17")}),
+        "federal-db-validation": Upstream("Succeeded", {}, {"findings": _verdicts("R18-R19")}),
     }
 
 
@@ -118,19 +120,32 @@ def test_example_claim_gets_the_example_849(tmp_path: Path) -> None:
     assert result.data["subject"] == {"wholesaler": "RA7301194", "dm_no": "DM0315240012"}
 
 
-def test_summary_explains_each_line_and_names_skipped_checks(tmp_path: Path) -> None:
+def test_checks_not_made_pay_nothing_and_the_summary_names_them(tmp_path: Path) -> None:
+    """A check that did not run passed nothing: the lines it should have judged are pended, not
+    paid on the checks that did run; a rejection by a check that ran still stands."""
     upstream = _example_upstream()
     del upstream["federal-db-validation"]
     upstream["gpo-roster-validation"] = Upstream("Skipped", {}, {})
     result = ChargebackResolution(CONFIG).process(_context(tmp_path, upstream))
     assert result.outputs["skipped_checks"] == ["gpo-roster-validation", "federal-db-validation"]
+    assert (result.outputs["accepted"], result.outputs["adjusted"]) == (0, 0)
+    assert (result.outputs["pending"], result.outputs["rejected"]) == (3, 1)
+    assert result.outputs["total_paid"] == "0.00"
+    decisions = {d["line"]: (d["status"], d["reason_codes"]) for d in result.data["decisions"]}
+    assert decisions == {
+        1: ("pend", ["25"]),
+        2: ("pend", ["25"]),
+        3: ("pend", ["25"]),
+        4: ("reject", ["28"]),
+    }
     text = Path(result.data["summary"]["summary_path"]).read_text("utf-8")
-    assert (
-        "| 3 | 12345678901 | 6 | 270.00 | 255.00 | Adjusted | 06 | R11: R11 says adjust |" in text
-    )
+    missing = "gpo-roster-validation (Skipped), federal-db-validation (not in this workflow)"
+    assert "| 3 | 12345678901 | 6 | 270.00 | 0.00 | Pending review | 25 |" in text
+    assert f"every check judged it; missing: {missing} |" in text
     assert "- gpo-roster-validation: Skipped" in text
     assert "- federal-db-validation: not in this workflow" in text
-    assert "allowed: **897.00**" in text
+    assert "allowed: **0.00**" in text
+    assert f"checks not made, so no line is paid on them: {missing}" in result.data["report"]
 
 
 def test_decisions_settle_the_claim_line_ledger_once(tmp_path: Path) -> None:
