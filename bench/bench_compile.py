@@ -138,26 +138,26 @@ def measure(steps: int, repeat: int) -> dict[str, Any]:
     from engine.diagnostics import SpecError
     from engine.loader import load_text
     from engine.model import build_spec
-    from engine.validation import load_spec
+    from engine.validation import load_spec_text
 
     text = generate(steps)
     row: dict[str, Any] = {"steps": steps}
     try:
-        spec = load_spec(text)
+        spec = load_spec_text(text)
     except SpecError as exc:
         codes = sorted({d.code for d in exc.diagnostics})
-        row["validate_ms"] = best(lambda: _refused(load_spec, text), repeat)
+        row["validate_ms"] = best(lambda: _refused(load_spec_text, text), repeat)
         doc, _ = load_text(text, "bench.yaml")
         assert doc is not None
         unchecked = build_spec(doc)  # what the compiler does when handed it anyway
         row["compile_ms"] = best(lambda: _refused(build, unchecked), repeat)
         row["refused"] = codes + sorted({d.code for d in _refused(build, unchecked)})
-        manifest = build(load_spec(generate(200))).manifest
+        manifest = build(load_spec_text(generate(200))).manifest
         manifest = _scaled(manifest, steps)
     else:
-        row["validate_ms"] = best(lambda: load_spec(text), max(3, repeat // 3))
+        row["validate_ms"] = best(lambda: load_spec_text(text), max(3, repeat // 3))
         row["compile_ms"] = best_with(lambda s: build(s).to_yaml(), repeat,
-                                      lambda: load_spec(text))
+                                      lambda: load_spec_text(text))
         row["compile_mb"] = peak_mb(lambda: build(spec).to_yaml())
         manifest = build(spec).manifest
         row["templates"] = len(manifest["spec"]["templates"])
@@ -203,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     import hera.workflows  # noqa: F401  (imported up front: its import is not a compile cost)
 
     from engine.compile import build
-    from engine.validation import load_spec
+    from engine.validation import load_spec_text
 
-    build(load_spec(generate(20))).to_yaml()  # warm imports and caches
+    build(load_spec_text(generate(20))).to_yaml()  # warm imports and caches
     rows = [measure(n, args.repeat) for n in args.sizes]
     for row in rows:
         print(f"\n{row['steps']} steps")

@@ -2,8 +2,9 @@
 
 The public API, imported lazily so that ``import engine`` stays cheap for the validator:
 
-- ``load(path_or_text) -> Spec`` raises ``SpecError`` carrying every diagnostic;
-- ``validate(path_or_text) -> list[Diagnostic]``;
+- ``load_file(path) -> Spec`` and ``load_text(text) -> Spec`` raise ``SpecError`` carrying
+  every diagnostic (two functions: a mistyped file name must not be read as YAML text);
+- ``validate_file(path)`` and ``validate_text(text)`` return ``list[Diagnostic]``;
 - ``spec.graph`` is the networkx DiGraph of the steps;
 - ``run(spec, params, store=...) -> RunResult`` and ``arun(...)``, its async twin (both in
   ``engine.local``: a module named ``engine.run`` would shadow the function);
@@ -27,28 +28,39 @@ __all__ = [
     "aresume",
     "arun",
     "compile",
-    "load",
+    "load_file",
+    "load_text",
     "resume",
     "run",
-    "validate",
+    "validate_file",
+    "validate_text",
 ]
 
 
-def load(path_or_text: str | os.PathLike[str]) -> Spec:
-    from engine.validation import load_spec
+def load_file(path: str | os.PathLike[str]) -> Spec:
+    from engine.validation import load_spec_file
 
-    return load_spec(path_or_text)
+    return load_spec_file(path)
 
 
-def validate(path_or_text: str | os.PathLike[str]) -> list[Diagnostic]:
+def load_text(text: str, *, name: str = "<string>") -> Spec:
+    from engine.validation import load_spec_text
+
+    return load_spec_text(text, name=name)
+
+
+def validate_file(path: str | os.PathLike[str]) -> list[Diagnostic]:
+    from engine.validation import validate_file as validate
+
+    return validate(os.fspath(path))
+
+
+def validate_text(text: str, *, name: str = "<string>") -> list[Diagnostic]:
     from engine.diagnostics import finish
-    from engine.loader import load_text
-    from engine.validation import check_document, validate_file
+    from engine.loader import load_text as load
+    from engine.validation import check_document
 
-    text = str(path_or_text)
-    if isinstance(path_or_text, os.PathLike) or ("\n" not in text and os.path.isfile(text)):
-        return validate_file(text)
-    doc, diagnostics = load_text(text)
+    doc, diagnostics = load(text, name)
     if doc is not None:
         diagnostics = diagnostics + check_document(doc)[1]
     return finish(diagnostics)

@@ -15,13 +15,11 @@ plain Python values ourselves so that we decide, not the library:
 from __future__ import annotations
 
 import codecs
-import gc
 import math
 import os
 import re
 import stat
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -543,27 +541,12 @@ def _documents(loader: Any) -> Iterator[yaml.Node]:
         yield loader.get_node()
 
 
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection while a spec is built or checked.
-
-    Both create many small objects and no reference cycles; with the collector on, each of its
-    full passes walks every object built so far, which makes a 10,000-step spec cost twice
-    what ten 1,000-step specs do.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def load_source(source: Source) -> tuple[Document | None, list[Diagnostic]]:
-    """Parse one source; returns the document (None if unusable) and every load diagnostic."""
-    with gc_paused():
-        return _load_source(source)
+    """Parse one source; returns the document (None if unusable) and every load diagnostic.
+
+    The collector is left as the process set it: a library must not change process-wide
+    state (the ``flowspec`` command tunes it for itself, see ``engine.cli.main.tune_gc``)."""
+    return _load_source(source)
 
 
 def _too_many_nodes(text: str) -> bool:

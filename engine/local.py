@@ -31,9 +31,9 @@ __all__ = ["RunResult", "aresume", "arun", "resume", "run"]
 def _as_spec(spec: Spec | str | os.PathLike[str]) -> Spec:
     if isinstance(spec, Spec):
         return spec
-    from engine.validation import load_spec
+    from engine.validation import load_spec_file
 
-    return load_spec(spec)
+    return load_spec_file(spec)
 
 
 def _open(store: Store | str | None) -> tuple[Store, bool]:
@@ -85,7 +85,7 @@ async def aresume(run_id: str, *, store: Store | str | None = None,
     ``store`` defaults to ``$FLOWSPEC_DB``, else ``sqlite:///.flowspec/state.db``.
     """
     from engine.diagnostics import SpecError
-    from engine.validation import load_spec
+    from engine.validation import load_spec_text
 
     opened, owned = (open_store(None), True) if store is None else _open(store)
     try:
@@ -96,7 +96,7 @@ async def aresume(run_id: str, *, store: Store | str | None = None,
             raise StoreError(f"run {run_id} already finished ({state.run.phase}); "
                              "nothing to resume")
         try:
-            spec = load_spec(state.run.spec_text, name=state.run.spec_file)
+            spec = load_spec_text(state.run.spec_text, name=state.run.spec_file)
         except SpecError as exc:
             raise StoreError(f"run {run_id}'s stored spec no longer validates: {exc}") from None
         opened.claim(run_id)

@@ -81,10 +81,10 @@ def read_spec(path: Path, expected_sha256: str | None) -> str:
 
 def load(text: str) -> Spec:
     from engine.diagnostics import SpecError
-    from engine.validation import load_spec
+    from engine.validation import load_spec_text
 
     try:
-        return load_spec(text, name="<argo spec>")
+        return load_spec_text(text, name="<argo spec>")
     except SpecError as exc:
         raise RunnerError(f"the embedded spec is not valid: {exc}") from None
 

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from engine.diagnostics import Diagnostic, SpecError, finish
-from engine.loader import Document, gc_paused, load_file, load_text
+from engine.loader import Document, load_file, load_text
 from engine.model import Spec, build_spec
 
 SPEC_SUFFIXES = (".yaml", ".yml")
@@ -24,10 +24,9 @@ def check_document(doc: Document, *, import_processors: bool = False,
     from engine.rules.context import Context
     from engine.schema import check_schema
 
-    with gc_paused():
-        diagnostics = list(check_schema(doc))
-        spec = build_spec(doc)
-        diagnostics.extend(run_passes(Context(doc, spec, import_processors)))
+    diagnostics = list(check_schema(doc))
+    spec = build_spec(doc)
+    diagnostics.extend(run_passes(Context(doc, spec, import_processors)))
     return spec, diagnostics
 
 
@@ -81,13 +80,18 @@ def expand_paths(paths: Iterable[str]) -> Iterator[str]:
                                  f".yml file declaring apiVersion: {API_VERSION})")
 
 
-def load_spec(path_or_text: str | os.PathLike[str], *, name: str | None = None) -> Spec:
-    """A valid spec from a file path or YAML text; raises SpecError with every error found."""
-    text = str(path_or_text)
-    if isinstance(path_or_text, os.PathLike) or ("\n" not in text and Path(text).is_file()):
-        doc, diagnostics = load_file(text)
-    else:
-        doc, diagnostics = load_text(text, name or "<string>")
+def load_spec_file(path: str | os.PathLike[str]) -> Spec:
+    """A valid spec from a file; raises SpecError with every error found (a missing or
+    unreadable file is one of them, FS010)."""
+    return _valid(*load_file(os.fspath(path)))
+
+
+def load_spec_text(text: str, *, name: str = "<string>") -> Spec:
+    """A valid spec from YAML text; ``name`` is the file name its diagnostics give."""
+    return _valid(*load_text(text, name))
+
+
+def _valid(doc: Document | None, diagnostics: list[Diagnostic]) -> Spec:
     spec = None
     if doc is not None:
         spec, more = check_document(doc)

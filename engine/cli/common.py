@@ -15,13 +15,13 @@ def load_or_report(path: str) -> Spec | int:
     from engine.cli.reporters import REPORTERS
     from engine.diagnostics import SpecError
     from engine.loader import LoadError, read_source
-    from engine.validation import load_spec
+    from engine.validation import load_spec_file
 
     if not os.path.isfile(path):
         print(f"flowspec: no such spec file: {path}", file=sys.stderr)
         return 2
     try:
-        return load_spec(path)
+        return load_spec_file(path)
     except SpecError as exc:
         def source(p: str) -> Any:
             try:

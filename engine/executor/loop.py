@@ -15,7 +15,6 @@ step's retry policy covers Error) and continues.
 from __future__ import annotations
 
 import asyncio
-import gc
 import heapq
 import os
 import time
@@ -250,16 +249,6 @@ class Execution:
 
     # --- the run ----------------------------------------------------------------------------
     async def execute(self) -> RunResult:
-        # Objects that exist before the run (the spec, its YAML positions, the caller's own)
-        # cannot become garbage because of it; keeping them out of the collector's full passes
-        # saves a third of a big run's overhead. unfreeze() hands them back at the end.
-        gc.freeze()
-        try:
-            return await self._execute()
-        finally:
-            gc.unfreeze()
-
-    async def _execute(self) -> RunResult:
         if self.observer is not None:
             self.observer.run_started(self.run_id, self.spec.name, len(self.spec.all_steps),
                                       self.resumed)

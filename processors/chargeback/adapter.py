@@ -1,7 +1,7 @@
 """The seed's Argo face, kept for its callers: ``ChargebackWorkflowOrchestrationAdapter``.
 
 Both of its methods write a flowspec spec and hand it to the one validator and the one
-compiler (``engine.validation.load_spec``, ``engine.compile.compile_spec``), so what they
+compiler (``engine.validation.load_spec_text``, ``engine.compile.compile_spec``), so what they
 produce is exactly what ``flowspec compile`` produces for the same spec; they return the
 Hera workflow (``.to_yaml()``, ``.create()``).
 
@@ -105,12 +105,12 @@ class ChargebackWorkflowOrchestrationAdapter:
         from engine.compile import compile_spec
         from engine.compile.yaml_out import dump
         from engine.diagnostics import SpecError
-        from engine.validation import load_spec
+        from engine.validation import load_spec_text
 
         data["argo"] = {**(data.get("argo") or {}), **self.argo}
         text = dump(data)
         try:
-            spec = load_spec(text, name=name)
+            spec = load_spec_text(text, name=name)
         except SpecError as exc:
             _refuse_literal_secrets(exc, text, given)
             raise

@@ -92,11 +92,11 @@ class ChargebackWorkflowOrchestrator:
         Raises engine.diagnostics.SpecError when the steps do not make a valid workflow.
         """
         from engine.local import arun
-        from engine.validation import load_spec
+        from engine.validation import load_spec_text
 
         if not self.steps:
             raise ValueError("no steps: call add_step(name, processor) first")
-        spec = load_spec(self.spec_text(), name=f"<{self.config.get('name', 'chargeback')}>")
+        spec = load_spec_text(self.spec_text(), name=f"<{self.config.get('name', 'chargeback')}>")
         params = {"document": str(document), **dict(self.config.get("params") or {})}
         db = self.config.get("db", DEFAULT_DB)
         if isinstance(db, str) and db.startswith("sqlite:///") and db != "sqlite:///:memory:":

@@ -30,9 +30,9 @@ def regen() -> bool:
 
 
 def spec_from(text: str, name: str = "<test>") -> Spec:
-    from engine.validation import load_spec
+    from engine.validation import load_spec_text
 
-    return load_spec(textwrap.dedent(text).lstrip(), name=name)
+    return load_spec_text(textwrap.dedent(text).lstrip(), name=name)
 
 
 def compiled_from(text: str, **kwargs: Any) -> Any:

@@ -10,7 +10,7 @@ import pytest
 from engine.compile import build
 from engine.compile.checks import check_manifest
 from engine.diagnostics import SpecError
-from engine.validation import load_spec
+from engine.validation import load_spec_file
 from processors.chargeback.adapter import (
     DEFAULT_SPEC,
     ChargebackWorkflowOrchestrationAdapter,
@@ -35,7 +35,7 @@ def test_chargeback_workflow_is_the_compiled_shipped_spec_with_the_claim() -> No
     assert (params["document"], params["basket_id"]) == ("s3://claims/844-0001.edi", "basket-7")
     manifest = workflow.to_dict()
     assert check_manifest(manifest) == []
-    reference = build(load_spec(str(DEFAULT_SPEC))).manifest
+    reference = build(load_spec_file(DEFAULT_SPEC)).manifest
     tasks = manifest["spec"]["templates"][0]["dag"]["tasks"]
     assert tasks == reference["spec"]["templates"][0]["dag"]["tasks"]
     env = {e["name"]: e for t in manifest["spec"]["templates"] if "container" in t

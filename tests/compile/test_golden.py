@@ -13,7 +13,7 @@ import yaml
 
 from engine.compile import build
 from engine.compile.checks import check_manifest
-from engine.validation import load_spec
+from engine.validation import load_spec_file
 
 from .conftest import FIXTURE_SPECS, GOLDEN, REPO, regen, shipped_specs
 
@@ -31,7 +31,7 @@ def _golden_path(spec: Path, kind: str) -> Path:
 @pytest.mark.parametrize(("spec_path", "kind"), CASES,
                          ids=[f"{p.relative_to(REPO)}:{k}" for p, k in CASES])
 def test_manifest_matches_golden_and_passes_argo_checks(spec_path: Path, kind: str) -> None:
-    spec = load_spec(str(spec_path))
+    spec = load_spec_file(spec_path)
     compiled = build(spec, kind=kind)
     text = compiled.to_yaml()
     golden = _golden_path(spec_path, kind)

@@ -23,7 +23,7 @@ from engine.expr.parser import parse_condition
 from engine.expr.to_argo import NULL_MARKER, argo_value_text
 from engine.rules.context import Context
 from engine.rules.processors import step_output_types
-from engine.validation import load_spec
+from engine.validation import load_spec_file
 
 from .conftest import shipped_specs
 
@@ -90,7 +90,7 @@ def _cases(step: Any, spec: Any, types: dict[str, dict[str, str]],
 
 @pytest.mark.parametrize("path", shipped_specs(), ids=lambda p: p.name)
 def test_compiled_conditions_match_local_decisions(path: Path, oracle: Any) -> None:
-    spec = load_spec(str(path))
+    spec = load_spec_file(path)
     types = step_output_types(Context(spec.document, spec))
     compiled = build(spec)
     tasks = {t["name"]: t for tmpl in compiled.manifest_spec()["templates"] if "dag" in tmpl

@@ -23,7 +23,7 @@ from engine.compile.checks import check_manifest
 from engine.expr.depends import TaskState, depends_names, evaluate_depends, parse_depends
 from engine.graph import step_parents
 from engine.model import Spec, Step
-from engine.validation import load_spec
+from engine.validation import load_spec_file, load_spec_text
 
 from .conftest import shipped_specs
 
@@ -96,7 +96,7 @@ def assert_round_trip(spec: Spec, kind: str = "Workflow") -> None:
 
 @pytest.mark.parametrize("path", shipped_specs(), ids=lambda p: p.name)
 def test_shipped_specs_round_trip(path: Path) -> None:
-    assert_round_trip(load_spec(str(path)))
+    assert_round_trip(load_spec_file(path))
 
 
 @st.composite
@@ -133,6 +133,6 @@ def dag_specs(draw: st.DrawFn) -> str:
 @settings(max_examples=60, deadline=None)
 @given(dag_specs())
 def test_generated_dags_round_trip_and_pass_argo_checks(text: str) -> None:
-    spec = load_spec(text)
+    spec = load_spec_text(text)
     assert_round_trip(spec)
     assert [str(p) for p in check_manifest(build(spec).manifest)] == []

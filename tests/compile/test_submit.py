@@ -223,11 +223,11 @@ def _created(fake: FakeArgo) -> dict[str, Any]:
 
 def test_the_body_sent_is_the_compiled_manifest(capsys: pytest.CaptureFixture[str]) -> None:
     from engine.compile import build
-    from engine.validation import load_spec
+    from engine.validation import load_spec_file
 
     with argo_server() as fake:
         assert submit(fake, "--no-wait") == 0
     sent = _created(fake)
-    compiled = build(load_spec(str(SPEC))).manifest
+    compiled = build(load_spec_file(SPEC)).manifest
     assert sent["spec"] == compiled["spec"]
     assert sent["metadata"] == {**compiled["metadata"], "namespace": "batch"}

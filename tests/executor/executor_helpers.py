@@ -23,6 +23,6 @@ def make_step(name: str, deps: list[str] | None = None, *, depends: str | None =
 
 
 def spec_from(text: str) -> Spec:
-    from engine.validation import load_spec
+    from engine.validation import load_spec_text
 
-    return load_spec(textwrap.dedent(text).lstrip())
+    return load_spec_text(textwrap.dedent(text).lstrip())
