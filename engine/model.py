@@ -112,6 +112,8 @@ class Step:
     retry: Retry = field(default_factory=Retry)
     timeout: float | None = None
     continue_on: ContinueOn = field(default_factory=ContinueOn)
+    #: resume re-runs an attempt flowspec's own stop interrupted, unless this is "fail"
+    on_interrupt: str = "retry"
     resources: Mapping[str, str] = field(default_factory=dict)
     for_each: str | None = None
     argo: Mapping[str, Any] = field(default_factory=dict)
@@ -245,6 +247,7 @@ def _step(raw: dict[str, Any], index: int, path: Path, defaults: dict[str, Any],
         retry=retry,
         timeout=parse_duration(timeout_raw),
         continue_on=ContinueOn(continue_on.get("failed") is True, continue_on.get("error") is True),
+        on_interrupt="fail" if raw.get("on_interrupt") == "fail" else "retry",
         resources={k: str(v) for k, v in resources.items() if isinstance(v, (str, int, float))},
         for_each=raw.get("for_each") if isinstance(raw.get("for_each"), str) else None,
         argo=_dict(raw.get("argo")),

@@ -93,7 +93,7 @@ def test_step_keys_are_exactly_the_contracts() -> None:
     step = SCHEMA["$defs"]["step"]
     assert set(step["properties"]) == {
         "name", "processor", "config", "env", "outputs", "dependencies", "depends", "when",
-        "retry", "timeout", "continue_on", "resources", "for_each", "argo",
+        "retry", "timeout", "on_interrupt", "continue_on", "resources", "for_each", "argo",
     }
     assert step["required"] == ["name", "processor"]
     assert set(SCHEMA["properties"]) == {
