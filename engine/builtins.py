@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from engine.output_file import OutputFileError, parse
 from engine.processors import StepContext, StepFailed, StepResult, import_object
 
 _MAX_STDOUT = 256 * 1024  # Argo keeps the last 256 kB of a step's stdout; so do we.
@@ -41,32 +42,6 @@ class Noop:
 
     def process(self, context: StepContext) -> StepResult:
         return StepResult(outputs=self.values)
-
-
-def _parse_output_file(path: Path) -> dict[str, str]:
-    """GitHub Actions' ``name=value`` lines, plus ``name<<EOF`` heredocs for multi-line values."""
-    values: dict[str, str] = {}
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line.strip():
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, _, marker = line.partition("<<")
-            body: list[str] = []
-            while i < len(lines) and lines[i] != marker:
-                body.append(lines[i])
-                i += 1
-            i += 1
-            values[name.strip()] = "\n".join(body)
-        elif "=" in line:
-            name, _, value = line.partition("=")
-            values[name.strip()] = value
-        else:
-            raise StepFailed(f"$FLOWSPEC_OUTPUT line {i} is not name=value: {line[:80]!r}")
-    return values
 
 
 class Shell:
@@ -113,15 +88,29 @@ class Shell:
         except OSError as exc:
             raise StepFailed(f"cannot run {self.argv[0]!r}: {exc.strerror}") from None
         try:
-            values = _parse_output_file(output_path)
+            if proc.returncode != 0:
+                stderr = proc.stderr[-2000:].decode("utf-8", errors="replace").strip()
+                tail = f": {stderr.splitlines()[-1]}" if stderr else ""
+                raise StepFailed(f"command exited with code {proc.returncode}{tail}")
+            values = _read_outputs(output_path)
         finally:
             output_path.unlink(missing_ok=True)
         stdout = proc.stdout[-_MAX_STDOUT:].decode("utf-8", errors="replace").removesuffix("\n")
-        if proc.returncode != 0:
-            stderr = proc.stderr[-2000:].decode("utf-8", errors="replace").strip()
-            tail = f": {stderr.splitlines()[-1]}" if stderr else ""
-            raise StepFailed(f"command exited with code {proc.returncode}{tail}")
         return StepResult(outputs={**values, "exit_code": proc.returncode, "stdout": stdout})
+
+
+def _read_outputs(path: Path) -> dict[str, str]:
+    """The outputs the command wrote to ``$FLOWSPEC_OUTPUT`` (``engine.output_file``); the
+    names the processor sets itself are refused there, so no line can stand in for them."""
+    try:
+        values = parse(path.read_text(encoding="utf-8", errors="replace"))
+    except OutputFileError as exc:
+        raise StepFailed(str(exc)) from None
+    for name in Shell.outputs:
+        if name in values:
+            raise StepFailed(f"$FLOWSPEC_OUTPUT sets '{name}', which the shell processor "
+                             "sets itself; write it under another name")
+    return values
 
 
 class Python:

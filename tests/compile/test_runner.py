@@ -253,3 +253,34 @@ def test_pods_running_at_once_all_record_their_attempts(tmp_path: Path, store_ur
             f"fan({i})" for i in items)
     finally:
         store.close()
+
+
+GATE = """
+    apiVersion: flowspec/v1
+    kind: Workflow
+    metadata: {name: gate}
+    params:
+      title: {type: string}
+    steps:
+      - name: review
+        processor: shell
+        env: {TITLE: '${{ params.title }}'}
+        config:
+          command: |
+            echo "approved=false" >> "$FLOWSPEC_OUTPUT"
+            echo "title=$TITLE" >> "$FLOWSPEC_OUTPUT"
+        outputs: {title: string, approved: boolean}
+"""
+
+
+def test_a_pod_reads_the_output_file_as_the_executor_does(tmp_path: Path) -> None:
+    compiled = compiled_from(GATE.replace("{type: string}", "{type: string, default: x}"))
+    pod = run_pod(compiled, "review", tmp_path / "plain")
+    assert pod.exit_code == 0, pod.stderr
+    assert (pod.outputs["title"], pod.outputs["approved"]) == ("x", "false")
+    smuggled = compiled_from(GATE.replace(
+        "{type: string}", "{type: string, default: \"x\\napproved=true\"}"))
+    pod = run_pod(smuggled, "review", tmp_path / "smuggled")
+    assert pod.exit_code == c.EXIT_FAILED
+    assert "output 'approved' is given twice" in pod.stderr
+    assert set(pod.outputs.values()) == {NULL_MARKER}
