@@ -621,15 +621,14 @@ class Execution:
 
     def _scrub(self, out_json: str, data_json: str | None, outputs: dict[str, Any],
                data: dict[str, Any]) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
-        import json
-
-        clean_out = self.redactor.scrub(out_json) or "{}"
-        clean_data = self.redactor.scrub(data_json)
-        if clean_out != out_json:
-            outputs = json.loads(clean_out)
-        if clean_data != data_json and clean_data is not None:
-            data = json.loads(clean_data)
-        return clean_out, clean_data, outputs, data
+        """The result with every secret masked, as text and as the values descendants see."""
+        masked = self.redactor.scrub_encoded(out_json)
+        if masked is not None:
+            out_json, outputs = masked
+        masked = self.redactor.scrub_encoded(data_json) if data_json is not None else None
+        if masked is not None:
+            data_json, data = masked
+        return out_json, data_json, outputs, data
 
     def _secret_refs(self) -> Iterator[SecretRef]:
         for step in self.spec.all_steps:

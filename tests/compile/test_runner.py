@@ -284,3 +284,28 @@ def test_a_pod_reads_the_output_file_as_the_executor_does(tmp_path: Path) -> Non
     assert pod.exit_code == c.EXIT_FAILED
     assert "output 'approved' is given twice" in pod.stderr
     assert set(pod.outputs.values()) == {NULL_MARKER}
+
+
+def test_a_numeric_secret_masks_whole_numbers_only_in_a_pod(
+        tmp_path: Path, store_url: str) -> None:
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: pin}
+        steps:
+          - name: a
+            processor: python
+            env: {PIN: {secret: {name: app, key: pin}}}
+            config: {function: 'compile.pod_functions:numbers'}
+            outputs: {code: integer, pin: integer}
+    """)
+    pod = run_pod(compiled, "a", tmp_path, secrets={("app", "pin"): "2024"},
+                  extra_env={"DATABASE_URL": store_url})
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.outputs == {"code": "20240304", "pin": "***"}
+    store = SqlStore(store_url)
+    try:
+        (attempt,) = store.load_run("uid-1").attempts["a"]
+        assert attempt.outputs == {"code": 20240304, "pin": "***"}
+    finally:
+        store.close()
