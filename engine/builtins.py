@@ -6,13 +6,13 @@ the engine has no special case for them.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from engine.command_env import command_env
 from engine.output_file import OutputFileError, parse
 from engine.processors import StepContext, StepFailed, StepResult, import_object
 
@@ -48,7 +48,8 @@ class Shell:
     """Runs a command; a string goes through ``sh -c``, a list is executed directly.
 
     Values reach the command only through environment variables (the step's ``env``), never by
-    text substitution into the command, so an upstream output cannot inject shell code.
+    text substitution into the command, so an upstream output cannot inject shell code. The
+    command sees its step's env and a small base, not flowspec's (``engine.command_env``).
     """
 
     config_schema: ClassVar[Mapping[str, Any]] = {
@@ -79,7 +80,7 @@ class Shell:
             "w", prefix="flowspec-output-", dir=context.workdir, delete=False
         ) as out:
             output_path = Path(out.name)
-        env = {**os.environ, **context.env, "FLOWSPEC_OUTPUT": str(output_path)}
+        env = command_env(context.env, {"FLOWSPEC_OUTPUT": str(output_path)})
         cwd = Path(self.cwd) if self.cwd else context.workdir
         try:
             proc = subprocess.run(
@@ -114,7 +115,11 @@ def _read_outputs(path: Path) -> dict[str, str]:
 
 
 class Python:
-    """Calls ``package.module:function(context, **args)``; the function returns its outputs."""
+    """Calls ``package.module:function(context, **args)``; the function returns its outputs.
+
+    It runs inside flowspec's process: ``context.env`` is the step's declared env, but nothing
+    stops the function from reading ``os.environ`` or anything else the process can reach.
+    """
 
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",

@@ -309,3 +309,26 @@ def test_a_numeric_secret_masks_whole_numbers_only_in_a_pod(
         assert attempt.outputs == {"code": 20240304, "pin": "***"}
     finally:
         store.close()
+
+
+def test_a_pod_hands_its_command_only_the_steps_env_and_the_base(tmp_path: Path) -> None:
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: env}
+        params:
+          who: {type: string, default: me}
+        steps:
+          - name: a
+            processor: shell
+            env: {WHO: '${{ params.who }}'}
+            config:
+              command: |
+                names=$(env | cut -d= -f1 | sort | tr "\\n" " ")
+                printf "names=%s\\n" "$names" >> "$FLOWSPEC_OUTPUT"
+            outputs: {names: string}
+    """)
+    pod = run_pod(compiled, "a", tmp_path, extra_env={"LC_ALL": "C"})
+    assert pod.exit_code == 0, pod.stderr
+    names = set(pod.outputs["names"].split()) - {"PWD", "SHLVL", "_"}
+    assert names == {"PATH", "HOME", "LC_ALL", "WHO", "FLOWSPEC_OUTPUT"}
