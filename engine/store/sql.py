@@ -41,6 +41,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.expression import ClauseElement
 
 from engine.canonical import dumps, result_digest
+from engine.process_group import GroupId
 from engine.store import schema
 from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun, fail
 from engine.store.lease import DEFAULT_LEASE_SECONDS, describe_owner, holder_is_dead, new_owner
@@ -52,12 +53,13 @@ from engine.store.records import (
     RunRecord,
     RunState,
 )
-from engine.store.tables import events, runs
+from engine.store.tables import events, processes, runs
 
 #: Column order of an event row as ``write`` builds it.
 EVENT_COLUMNS = ("run_id", "seq", "at", "kind", "node", "attempt", "phase", "message",
                  "outputs", "data", "error_type")
 _WIDTH = len(EVENT_COLUMNS)
+_GROUP_COLUMNS = ("run_id", "node", "attempt", "pgid", "boot_id", "leader_start", "at")
 #: Rows per INSERT: far below every database's bound-parameter limit.
 _ROWS_PER_INSERT = 64
 
@@ -160,6 +162,8 @@ class SqlStore:
                 finished_at=bindparam("finished_at"), lease_owner=null(), lease_expires=null()),
                 ("phase", "message", "finished_at", "run_id", "owner")),
         }
+        stmts["group"] = (insert(processes).values(
+            {name: bindparam(name) for name in _GROUP_COLUMNS}), _GROUP_COLUMNS)
         self._stmts = {name: _Prepared(stmt, self.engine, fields)
                        for name, (stmt, fields) in stmts.items()}
         try:
@@ -192,7 +196,13 @@ class SqlStore:
             self._prepare()
         seq = self._seq.get(run_id, 0)
         values: list[Any] = []
+        groups: list[tuple[Any, ...]] = []
         for op in ops:
+            if op[0] == "group":
+                _, node, attempt, at, group = op
+                groups.append((run_id, node, attempt, group.pgid, group.boot_id,
+                               group.leader_start, at))
+                continue
             seq += 1
             if op[0] == "start":
                 _, node, attempt, at = op
@@ -207,10 +217,13 @@ class SqlStore:
                 values += (run_id, seq, r.finished_at, "decided", r.name, r.attempts or None,
                            r.phase, r.message, None, None, None)
         with self._transaction(run_id, "the run's progress") as cur:
-            for start in range(0, len(ops), _ROWS_PER_INSERT):
+            for start in range(0, len(values) // _WIDTH, _ROWS_PER_INSERT):
                 chunk = values[start * _WIDTH:(start + _ROWS_PER_INSERT) * _WIDTH]
                 stmt = self._insert_events(len(chunk) // _WIDTH)
                 cur.execute(stmt.sql, stmt.args(tuple(chunk), self._named))
+            group_stmt = self._stmts["group"]
+            for row in groups:
+                cur.execute(group_stmt.sql, group_stmt.args(row, self._named))
         self._seq[run_id] = seq
 
     @contextmanager
@@ -420,6 +433,12 @@ class SqlStore:
                     .order_by(events.c.seq))
                 for event in log:
                     _fold(state, *event)
+                for node, attempt, pgid, boot_id, leader_start in conn.execute(
+                        select(processes.c.node, processes.c.attempt, processes.c.pgid,
+                               processes.c.boot_id, processes.c.leader_start)
+                        .where(processes.c.run_id == run_id)):
+                    state.groups.setdefault((node, attempt), []).append(
+                        GroupId(pgid, boot_id, leader_start))
         except SQLAlchemyError as exc:
             fail(exc, f"cannot read run {run_id} from {self.display_url}")
         except json.JSONDecodeError:

@@ -332,3 +332,25 @@ def test_a_pod_hands_its_command_only_the_steps_env_and_the_base(tmp_path: Path)
     assert pod.exit_code == 0, pod.stderr
     names = set(pod.outputs["names"].split()) - {"PWD", "SHLVL", "_"}
     assert names == {"PATH", "HOME", "LC_ALL", "WHO", "FLOWSPEC_OUTPUT"}
+
+
+def test_a_pod_stops_the_whole_command_when_its_step_times_out(tmp_path: Path) -> None:
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: slow}
+        params:
+          dir: {type: string}
+        steps:
+          - name: a
+            processor: shell
+            timeout: 0.5s
+            env: {DIR: '${{ params.dir }}'}
+            config: {command: 'sleep 30 & echo $! > "$DIR/child"; wait'}
+    """.replace("{type: string}", f'{{type: string, default: "{tmp_path}"}}'))
+    pod = run_pod(compiled, "a", tmp_path / "pod")
+    assert pod.exit_code == c.EXIT_FAILED
+    assert "timed out after 0.5s" in pod.stderr
+    child = (tmp_path / "child").read_text().strip()
+    state = Path(f"/proc/{child}/stat")
+    assert not state.exists() or state.read_bytes().split(b") ")[1][:1] in (b"Z", b"X")
