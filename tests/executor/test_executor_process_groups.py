@@ -8,6 +8,7 @@ allowed to sleep its full length; the tests assert on those facts, never on dura
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -194,6 +195,10 @@ def test_resume_after_kill_9_stops_the_old_command_before_the_new_attempt(
     assert f"its process group {old}, still running, was stopped" in (first.error or "")
     assert second.phase == "Succeeded"
     assert [g.pgid for g in state.groups[("slow", 1)]] == [old]
+    # the killed process could not remove its attempt's folder; the resumed attempt's is gone
+    first_dir, second_dir = (Path(words[2]).parent for words in _journal(tmp_path)[:2])
+    assert first_dir.exists() and not second_dir.exists()
+    shutil.rmtree(first_dir)
 
 
 def _group(command: str) -> subprocess.Popen[bytes]:
