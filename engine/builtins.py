@@ -6,16 +6,18 @@ the engine has no special case for them.
 
 from __future__ import annotations
 
-import os
-import subprocess
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from engine import process_group
+from engine.command_env import command_env
+from engine.output_file import OutputFileError, parse
 from engine.processors import StepContext, StepFailed, StepResult, import_object
 
 _MAX_STDOUT = 256 * 1024  # Argo keeps the last 256 kB of a step's stdout; so do we.
+_MAX_STDERR = 2000  # the end of stderr, for the message of a failed command
 
 
 class Noop:
@@ -43,37 +45,14 @@ class Noop:
         return StepResult(outputs=self.values)
 
 
-def _parse_output_file(path: Path) -> dict[str, str]:
-    """GitHub Actions' ``name=value`` lines, plus ``name<<EOF`` heredocs for multi-line values."""
-    values: dict[str, str] = {}
-    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    i = 0
-    while i < len(lines):
-        line = lines[i]
-        i += 1
-        if not line.strip():
-            continue
-        if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
-            name, _, marker = line.partition("<<")
-            body: list[str] = []
-            while i < len(lines) and lines[i] != marker:
-                body.append(lines[i])
-                i += 1
-            i += 1
-            values[name.strip()] = "\n".join(body)
-        elif "=" in line:
-            name, _, value = line.partition("=")
-            values[name.strip()] = value
-        else:
-            raise StepFailed(f"$FLOWSPEC_OUTPUT line {i} is not name=value: {line[:80]!r}")
-    return values
-
-
 class Shell:
     """Runs a command; a string goes through ``sh -c``, a list is executed directly.
 
     Values reach the command only through environment variables (the step's ``env``), never by
-    text substitution into the command, so an upstream output cannot inject shell code.
+    text substitution into the command, so an upstream output cannot inject shell code. The
+    command sees its step's env and a small base, not flowspec's (``engine.command_env``), and
+    runs in a process group of its own that does not outlive its attempt
+    (``engine.process_group``).
     """
 
     config_schema: ClassVar[Mapping[str, Any]] = {
@@ -93,6 +72,8 @@ class Shell:
     }
     outputs: ClassVar[Mapping[str, str]] = {"exit_code": "integer", "stdout": "string"}
     open_outputs: ClassVar[bool] = True
+    #: It stops its command's process group when its attempt is cancelled (AttemptControl).
+    cancellable: ClassVar[bool] = True
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         command = config["command"]
@@ -100,32 +81,52 @@ class Shell:
         self.cwd = config.get("cwd")
 
     def process(self, context: StepContext) -> StepResult:
-        with tempfile.NamedTemporaryFile(
-            "w", prefix="flowspec-output-", dir=context.workdir, delete=False
-        ) as out:
-            output_path = Path(out.name)
-        env = {**os.environ, **context.env, "FLOWSPEC_OUTPUT": str(output_path)}
-        cwd = Path(self.cwd) if self.cwd else context.workdir
-        try:
-            proc = subprocess.run(
-                self.argv, cwd=cwd, env=env, capture_output=True, check=False
-            )
-        except OSError as exc:
-            raise StepFailed(f"cannot run {self.argv[0]!r}: {exc.strerror}") from None
-        try:
-            values = _parse_output_file(output_path)
-        finally:
-            output_path.unlink(missing_ok=True)
-        stdout = proc.stdout[-_MAX_STDOUT:].decode("utf-8", errors="replace").removesuffix("\n")
-        if proc.returncode != 0:
-            stderr = proc.stderr[-2000:].decode("utf-8", errors="replace").strip()
-            tail = f": {stderr.splitlines()[-1]}" if stderr else ""
-            raise StepFailed(f"command exited with code {proc.returncode}{tail}")
-        return StepResult(outputs={**values, "exit_code": proc.returncode, "stdout": stdout})
+        control = context.control
+        # The outputs file lives in a folder of the attempt's own under the system's temporary
+        # folder (mode 0700, removed afterwards): never among the user's files.
+        with tempfile.TemporaryDirectory(prefix="flowspec-attempt-") as scratch:
+            output_path = Path(scratch) / "outputs"
+            output_path.touch()
+            env = command_env(context.env, {"FLOWSPEC_OUTPUT": str(output_path)})
+            cwd = Path(self.cwd) if self.cwd else context.workdir
+            try:
+                done = process_group.run(
+                    self.argv, cwd=cwd, env=env, cancelled=lambda: control.cancelled,
+                    started=control.started_group, keep_stdout=_MAX_STDOUT,
+                    keep_stderr=_MAX_STDERR)
+            except OSError as exc:
+                raise StepFailed(f"cannot run {self.argv[0]!r}: {exc.strerror}") from None
+            if done.returncode is None:
+                raise StepFailed("the command was stopped: its attempt was cancelled")
+            if done.returncode != 0:
+                stderr = done.stderr.decode("utf-8", errors="replace").strip()
+                tail = f": {stderr.splitlines()[-1]}" if stderr else ""
+                raise StepFailed(f"command exited with code {done.returncode}{tail}")
+            values = _read_outputs(output_path)
+        stdout = done.stdout.decode("utf-8", errors="replace").removesuffix("\n")
+        return StepResult(outputs={**values, "exit_code": done.returncode, "stdout": stdout})
+
+
+def _read_outputs(path: Path) -> dict[str, str]:
+    """The outputs the command wrote to ``$FLOWSPEC_OUTPUT`` (``engine.output_file``); the
+    names the processor sets itself are refused there, so no line can stand in for them."""
+    try:
+        values = parse(path.read_text(encoding="utf-8", errors="replace"))
+    except OutputFileError as exc:
+        raise StepFailed(str(exc)) from None
+    for name in Shell.outputs:
+        if name in values:
+            raise StepFailed(f"$FLOWSPEC_OUTPUT sets '{name}', which the shell processor "
+                             "sets itself; write it under another name")
+    return values
 
 
 class Python:
-    """Calls ``package.module:function(context, **args)``; the function returns its outputs."""
+    """Calls ``package.module:function(context, **args)``; the function returns its outputs.
+
+    It runs inside flowspec's process: ``context.env`` is the step's declared env, but nothing
+    stops the function from reading ``os.environ`` or anything else the process can reach.
+    """
 
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",

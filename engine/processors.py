@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Awaitable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, cast, runtime_checkable
 
 from engine.canonical import digest_of
+
+if TYPE_CHECKING:
+    from engine.process_group import GroupId
 
 ENTRY_POINT_GROUP = "flowspec.processors"
 
@@ -56,6 +59,31 @@ class Upstream:
         return digest_of(self.outputs, self.data)
 
 
+class AttemptControl:
+    """The engine's hold on a running attempt, for processors that start processes.
+
+    Python cannot stop a thread: when an attempt times out or is cancelled (Ctrl-C or SIGTERM
+    of flowspec, the workflow's deadline) the engine only sets ``cancelled``, and a processor
+    that runs a command must stop it itself (the shell processor stops its process group). A
+    processor whose class says ``cancellable = True`` is waited for until it has, so nothing
+    of an attempt overlaps the next. ``started_group`` tells the engine of a process group a
+    processor started: a run resumed after flowspec itself was killed stops what is left of it.
+    """
+
+    __slots__ = ("_on_group", "cancelled")
+
+    def __init__(self, on_group: Callable[[GroupId], None] | None = None) -> None:
+        self.cancelled = False
+        self._on_group = on_group
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    def started_group(self, group: GroupId) -> None:
+        if self._on_group is not None:
+            self._on_group(group)
+
+
 @dataclass(frozen=True)
 class StepContext:
     """Everything a processor may read. Secrets are in ``env`` only, never in ``params``."""
@@ -71,6 +99,7 @@ class StepContext:
     database_url: str | None = None
     item: Any = None
     workflow_status: str | None = None
+    control: AttemptControl = field(default_factory=AttemptControl, repr=False, compare=False)
 
     @property
     def document(self) -> Any:

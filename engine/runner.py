@@ -30,10 +30,13 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.compile import contract as c
 from engine.model import SecretRef, Spec, Step
+
+if TYPE_CHECKING:
+    from engine.executor.secrets import Redactor
 
 
 class RunnerError(Exception):
@@ -382,8 +385,8 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
     workdir.mkdir(parents=True, exist_ok=True)
     result = execute(spec, step, context, types.get(step.name, {}))
     redactor = Redactor(secrets.values())
-    result = replace(result, outputs=redactor.scrub_value(result.outputs),
-                     data=redactor.scrub_value(result.data), error=redactor.scrub(result.error))
+    result = replace(result, outputs=_masked(redactor, result.outputs),
+                     data=_masked(redactor, result.data), error=redactor.scrub(result.error))
     result = write_outputs(output_dir, output_names or list(types.get(step.name, {})), result)
     if store is not None:
         try:
@@ -397,6 +400,14 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
     if result.phase != "Succeeded":
         print(f"flowspec step: {step.name} {result.phase}: {result.error}", file=sys.stderr)
     return result.exit_code
+
+
+def _masked(redactor: Redactor, value: dict[str, Any]) -> dict[str, Any]:
+    """``value`` with every secret masked, as the executor masks what it stores."""
+    from engine.canonical import dumps
+
+    masked = redactor.scrub_encoded(dumps(value)) if redactor and value else None
+    return value if masked is None else dict(masked[1])
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:

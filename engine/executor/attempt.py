@@ -5,7 +5,8 @@
 - ``async def process`` is awaited on the loop.
 - Anything else is blocking and runs in its own daemon thread. A daemon thread, not a pool:
   a processor that hangs past its timeout is abandoned (Python cannot kill a thread) and must
-  neither hold a pool slot nor keep the process alive at exit.
+  neither hold a pool slot nor keep the process alive at exit. A processor that runs commands
+  learns of the timeout (``StepContext.control``) and stops them itself, and is waited for.
 
 A processor ends an attempt by returning (Succeeded, if its outputs check out) or by raising:
 StepFailed -> Failed, TransientError -> Failed and transient (``retry.on: transient``), any
@@ -24,7 +25,12 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from engine.executor.phases import ERROR, FAILED, SUCCEEDED
+from engine.process_group import KILL_GRACE
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
+
+#: How long a cancelled attempt of a cancellable processor is waited for at most: its process
+#: group's SIGTERM grace, SIGKILL's own wait and a margin.
+WIND_DOWN = 2 * KILL_GRACE + 5.0
 
 
 @dataclass(slots=True)  # not frozen: frozen dataclasses pay a setattr call per field
@@ -93,19 +99,55 @@ def call_inline(processor: Any, context: StepContext) -> Outcome | Any:
 
 async def call(processor: Any, context: StepContext, timeout: float | None,
                blocking: bool) -> Outcome:
-    """Run ``process`` to its end (or its timeout)."""
+    """Run ``process`` to its end (or its timeout).
+
+    An attempt that times out or is cancelled has ``context.control`` cancelled. A blocking
+    processor that is ``cancellable`` (the shell processor) is then waited for until it has
+    stopped what it started, so nothing of this attempt runs beside the next one; any other
+    thread is abandoned, as Python cannot stop it.
+    """
+    thread = _in_thread(processor.process, context) if blocking else None
     try:
-        if blocking:
-            pending: Any = _in_thread(processor.process, context)
-        else:
-            pending = processor.process(context)
-        result = await asyncio.wait_for(_settle(pending), timeout)
-    except TimeoutError:
+        async with asyncio.timeout(timeout) as deadline:
+            result = await _settle(processor.process(context) if thread is None
+                                   else asyncio.shield(thread))
+    except asyncio.CancelledError:
+        await _wind_down(processor, context, thread)
+        raise
+    except TimeoutError as exc:
+        if not deadline.expired():
+            return failure(exc)  # the processor's own TimeoutError, not the step's timeout
+        if await _wind_down(processor, context, thread):
+            raise asyncio.CancelledError from None
         return Outcome(FAILED, error=f"timed out after {timeout:g}s (the step's timeout)",
                        error_type="Timeout")
     except Exception as exc:  # noqa: BLE001 - whatever a processor raises fails its attempt
         return failure(exc)
     return Outcome(SUCCEEDED, result)
+
+
+async def _wind_down(processor: Any, context: StepContext,
+                     thread: asyncio.Future[Any] | None) -> bool:
+    """Cancel the attempt; wait, up to WIND_DOWN seconds, for a cancellable processor's thread
+    to end; abandon any other. True if this task was itself cancelled meanwhile (the caller
+    re-raises: a second Ctrl-C must neither leave a process group behind nor be lost)."""
+    context.control.cancel()
+    if thread is None:
+        return False
+    interrupted = False
+    if getattr(processor, "cancellable", False):
+        loop = asyncio.get_running_loop()
+        until = loop.time() + WIND_DOWN
+        while not thread.done() and loop.time() < until:
+            try:
+                await asyncio.wait((thread,), timeout=until - loop.time())
+            except asyncio.CancelledError:
+                interrupted = True
+    if thread.done():
+        thread.exception()  # ended, and nobody wants its result: no "never retrieved" report
+    else:
+        thread.cancel()  # abandoned: its late result is dropped
+    return interrupted
 
 
 async def _settle(value: Any) -> Any:

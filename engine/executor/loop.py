@@ -7,7 +7,8 @@ queue drained up to ``max_parallel``; their attempts run inline, as coroutines o
 just before the executor acts on them (calls a processor, or waits), so a crash can only lose
 decisions nobody acted on, and resume takes them again from the same recorded inputs.
 
-Resume rebuilds the nodes from the store, replays ``done()`` for every fulfilled step, turns
+Resume rebuilds the nodes from the store, replays ``done()`` for every fulfilled step, stops
+the process groups the dead process's attempts left running (``engine.process_group``), turns
 an attempt that was running when the process died into an Error attempt (retried if the
 step's retry policy covers Error) and continues.
 """
@@ -15,6 +16,7 @@ step's retry policy covers Error) and continues.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import os
 import time
@@ -60,7 +62,9 @@ from engine.expr.depends import TaskState
 from engine.expr.errors import ExprEvalError, ExprSyntaxError
 from engine.graph import step_parents
 from engine.model import SecretRef, Spec, Step
+from engine.process_group import GroupId, stop_leftovers
 from engine.processors import (
+    AttemptControl,
     ProcessorNotFound,
     StepContext,
     Upstream,
@@ -234,6 +238,10 @@ class Execution:
         self.ops: list[Op] = []
         self.expired = False
         self.stopping = False
+        #: resume: process groups of attempts the stopped flowspec left, by node
+        self._leftovers: list[tuple[str, GroupId]] = []
+        #: resume: what became of an interrupted attempt's processes, for its message
+        self._notes: dict[str, str] = {}
         self._declared: dict[str, dict[str, str]] = {}
         self._seq = 0
         self._durable = bool(getattr(store, "durable", False))
@@ -254,6 +262,8 @@ class Execution:
                                       self.resumed)
         message: str | None = None
         try:
+            if self._leftovers:
+                await self._stop_leftovers()
             main = await self._run_dag(self.main)
             if self.expired:
                 main = FAILED
@@ -271,14 +281,14 @@ class Execution:
             self._flush()
             self.store.run_ended(self.run_id, phase, message, time.time())
         except asyncio.CancelledError:
-            self._stop("interrupted: the run was stopped (Ctrl-C or a signal) while this "
-                       "attempt was running")
+            await self._stop("interrupted: the run was stopped (Ctrl-C or a signal) while "
+                             "this attempt was running")
             raise
         except LeaseLost:
-            self._abandon()
+            await self._abandon()
             raise
         except StoreError as exc:
-            self._abandon()
+            await self._abandon()
             try:
                 self.ops.clear()
                 self.store.run_ended(self.run_id, _INTERRUPTED, str(exc), time.time())
@@ -342,7 +352,7 @@ class Execution:
             self.ready.append(heapq.heappop(self.backoff)[2])
         if self.deadline is not None and now >= self.deadline and not self.expired \
                 and not self.dag.is_finally:
-            self._expire()
+            await self._expire()
         self._renew()
 
     # --- decisions --------------------------------------------------------------------------
@@ -486,17 +496,20 @@ class Execution:
             self._end(node, attempts.errored(f"cannot build the step's env: {exc}",
                                              type(exc).__name__))
             return True
+        inline = attempts.is_inline(cls)
+        on_group = None if inline or not self._durable else partial(
+            self._started_group, asyncio.get_running_loop(), node.name, number)
         context = attempts.new_context(self._context_base, {
             "step": step.name, "attempt": number, "env": env, "item": node.item,
             "upstream": _Upstream(self, self.dag, step.name),
-            "workflow_status": self.workflow_status})
+            "workflow_status": self.workflow_status, "control": AttemptControl(on_group)})
         try:
             processor = cls(dict(step.config))
         except Exception as exc:  # noqa: BLE001 - a processor may reject its config any way
             self._flush()
             self._end(node, attempts.config_error(step.processor, exc))
             return True
-        if attempts.is_inline(cls):
+        if inline:
             self._flush()
             outcome = attempts.call_inline(processor, context)
             if isinstance(outcome, attempts.Outcome):
@@ -559,7 +572,8 @@ class Execution:
             node.interrupted = False
             self._end(node, attempts.Outcome(
                 ERROR, error="interrupted: the flowspec process stopped while this attempt "
-                "was running", error_type=_INTERRUPTED, transient=True))
+                f"was running{self._notes.pop(node.name, '')}", error_type=_INTERRUPTED,
+                transient=True))
             return
         last = node.ends[-1]
         due = last.finished_at + backoff_wait(node.step.retry, len(node.ends))
@@ -610,15 +624,14 @@ class Execution:
 
     def _scrub(self, out_json: str, data_json: str | None, outputs: dict[str, Any],
                data: dict[str, Any]) -> tuple[str, str | None, dict[str, Any], dict[str, Any]]:
-        import json
-
-        clean_out = self.redactor.scrub(out_json) or "{}"
-        clean_data = self.redactor.scrub(data_json)
-        if clean_out != out_json:
-            outputs = json.loads(clean_out)
-        if clean_data != data_json and clean_data is not None:
-            data = json.loads(clean_data)
-        return clean_out, clean_data, outputs, data
+        """The result with every secret masked, as text and as the values descendants see."""
+        masked = self.redactor.scrub_encoded(out_json)
+        if masked is not None:
+            out_json, outputs = masked
+        masked = self.redactor.scrub_encoded(data_json) if data_json is not None else None
+        if masked is not None:
+            data_json, data = masked
+        return out_json, data_json, outputs, data
 
     def _secret_refs(self) -> Iterator[SecretRef]:
         for step in self.spec.all_steps:
@@ -638,27 +651,23 @@ class Execution:
             self.store.renew(self.run_id)
             self._renew_at = time.monotonic() + self._renew_every
 
-    def _expire(self) -> None:
+    async def _expire(self) -> None:
         """The workflow timeout passed: running attempts fail, nothing new starts."""
         self.expired = True
         message = f"the workflow timeout of {self.spec.timeout:g}s was exceeded"
-        for task, node in list(self.running.items()):
-            task.cancel()
-            del self.running[task]
+        for node in await self._cancel_running():
             self._end(node, attempts.Outcome(FAILED, error=message, error_type="WorkflowTimeout"))
         while self.backoff:
             node = heapq.heappop(self.backoff)[2]
             self._close(node, node.ends[-1].phase, None, None, message, time.time(),
                         record=True)
 
-    def _stop(self, message: str) -> None:
+    async def _stop(self, message: str) -> None:
         """Ctrl-C: cancel running attempts, record them as interrupted Error attempts."""
         self.stopping = True
-        for task, node in list(self.running.items()):
-            task.cancel()
+        for node in await self._cancel_running():
             self._end(node, attempts.Outcome(ERROR, error=message, error_type=_INTERRUPTED,
                                              transient=True))
-        self.running.clear()
         try:
             self._flush()
             self.store.run_ended(self.run_id, _INTERRUPTED, "stopped before it finished; "
@@ -666,13 +675,47 @@ class Execution:
         except StoreError:
             pass  # nothing more can be recorded; resume will treat the attempts as interrupted
 
-    def _abandon(self) -> None:
+    async def _abandon(self) -> None:
         """The store failed or the lease was lost: stop without writing anything more."""
         self.stopping = True
-        for task in self.running:
-            task.cancel()
-        self.running.clear()
+        await self._cancel_running()
         self.ops.clear()
+
+    async def _cancel_running(self) -> list[Node]:
+        """Cancel the running attempts and wait until each has stopped what it started
+        (``attempts.call``), so nothing of them runs on beside what comes next."""
+        running, self.running = self.running, {}
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.wait(running)
+        return list(running.values())
+
+    def _started_group(self, loop: asyncio.AbstractEventLoop, node: str, attempt: int,
+                       group: GroupId) -> None:
+        """From a processor's thread: an attempt started a process group. Recorded at once,
+        so that a resume after flowspec itself was killed can stop what is left of it."""
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the run is over
+            loop.call_soon_threadsafe(self._record_group, node, attempt, group)
+
+    def _record_group(self, node: str, attempt: int, group: GroupId) -> None:
+        self.ops.append(("group", node, attempt, time.time(), group))
+        if self.stopping:
+            return  # _stop flushes it once the attempts are stopped; _abandon drops it
+        # A failure here meets the run's next commit too, where the run handles it.
+        with contextlib.suppress(StoreError):
+            self._flush()
+
+    async def _stop_leftovers(self) -> None:
+        """Resume: stop the process groups that attempts of the stopped flowspec left running,
+        before any attempt starts (on a thread: stopping one takes up to KILL_GRACE)."""
+        groups = [group for _, group in self._leftovers]
+        stopped = await asyncio.to_thread(stop_leftovers, groups)
+        for name, group in self._leftovers:
+            if group.pgid in stopped:
+                self._notes[name] = (f"; its process group {group.pgid}, still running, was "
+                                     "stopped")
+        self._leftovers = []
 
     # --- resume -----------------------------------------------------------------------------
     def _restore(self, state: RunState) -> None:
@@ -690,6 +733,8 @@ class Execution:
                 node.index = instance_index(name)  # its item comes back when the group expands
             tries = state.attempts.get(name, [])
             for t in tries:
+                if t.finished_at is None or t.error_type == _INTERRUPTED:
+                    self._leftovers += [(name, g) for g in state.groups.get((name, t.attempt), ())]
                 if t.finished_at is None:
                     node.interrupted = True
                 else:

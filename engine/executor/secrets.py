@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import Any
 
+from engine.canonical import dumps
 from engine.model import SecretRef
-
-_J = TypeVar("_J", bound=Any)
 
 MASK = "***"
 #: Shorter values are not masked: masking "1" or "on" would garble every message.
@@ -36,19 +35,27 @@ def lookup(ref: SecretRef, source: Mapping[str, str]) -> str | None:
 
 
 class Redactor:
-    """Replaces every known secret value (and its JSON-escaped form) with ***."""
+    """Masks every known secret value with *** in the texts and the JSON values a run keeps.
 
-    __slots__ = ("_needles",)
+    Values are masked where they are data, never by editing encoded JSON: a secret ``2024``
+    replaced inside the text ``{"code":20240304}`` leaves ``{"code":***0304}``, which no JSON
+    reader takes (and a run whose step keeps failing to store its result can never finish).
+    """
+
+    __slots__ = ("_needles", "_whole")
 
     def __init__(self, values: Iterable[str] = ()) -> None:
         self._needles: list[str] = []
+        self._whole: set[str] = set()
         for value in values:
             self.add(value)
 
     def add(self, value: str) -> None:
         if len(value) < MIN_MASKED:
             return
-        for needle in (value, json.dumps(value, ensure_ascii=False)[1:-1]):
+        self._whole.add(value)
+        # inside JSON text a secret may stand escaped: such text is masked in its escaped form
+        for needle in (value, dumps(value)[1:-1]):
             if needle not in self._needles:
                 self._needles.append(needle)
         self._needles.sort(key=len, reverse=True)
@@ -57,6 +64,7 @@ class Redactor:
         return bool(self._needles)
 
     def scrub(self, text: str | None) -> str | None:
+        """``text`` with every secret in it masked (the same object when none is there)."""
         if text is None or not self._needles:
             return text
         for needle in self._needles:
@@ -64,16 +72,42 @@ class Redactor:
                 text = text.replace(needle, MASK)
         return text
 
-    def scrub_value(self, value: _J) -> _J:
-        """A JSON value with every secret masked inside its strings (the same object when
-        none is there): what a step returns is kept and shown, so it is cleaned like text."""
-        if not self._needles or not value:
+    def scrub_encoded(self, text: str) -> tuple[str, Any] | None:
+        """Canonical JSON text (``engine.canonical``) made safe to keep: None when there is
+        nothing to mask (no secret occurs in the text: the common case, found at the speed of
+        a substring search), else the masked text and the value it encodes.
+
+        The value is masked, not its text: every string and key with each secret in it
+        masked, and a number whose JSON text is a secret (``2024`` for a secret ``2024``)
+        replaced by the string ``***``, since a number cannot hold a mask and the secret must
+        not be kept. A secret's digits inside a longer number (``20240304``) are left alone:
+        a number is one value, and masking part of it would make it another.
+        """
+        if not any(needle in text for needle in self._needles):
+            return None
+        value = json.loads(text)
+        clean = self._walk(value)
+        if clean is value:
+            return None
+        return dumps(clean), clean
+
+    def _walk(self, value: Any) -> Any:
+        """``value`` masked as ``scrub_encoded`` says; the same object when nothing changed."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if value is None or isinstance(value, bool):
             return value
-        text = json.dumps(value, ensure_ascii=False)
-        clean = self.scrub(text)
-        if clean is None or clean == text:
-            return value
-        return json.loads(clean)  # type: ignore[no-any-return]
+        if isinstance(value, int | float):
+            return MASK if dumps(value) in self._whole else value
+        if isinstance(value, dict):
+            masked = {self.scrub(k): self._walk(v) for k, v in value.items()}
+            same = len(masked) == len(value) and all(
+                a is b and masked[a] is value[b] for a, b in zip(masked, value, strict=True))
+            return value if same else masked
+        if isinstance(value, list):
+            items = [self._walk(v) for v in value]
+            return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+        return value
 
 
 def known_values(refs: Iterable[SecretRef], source: Mapping[str, str]) -> list[str]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engine.process_group import GroupId
+
 #: Run phases are Argo's workflow phases, plus Interrupted for a run stopped before it
 #: finished (Ctrl-C, a store error); ``flowspec resume`` continues the runs in RUN_ACTIVE.
 RUN_ACTIVE = ("Running", "Interrupted")
@@ -77,14 +79,18 @@ class RunState:
     run: RunRecord
     nodes: dict[str, NodeRecord] = field(default_factory=dict)
     attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
+    #: the process groups each (node, attempt) started
+    groups: dict[tuple[str, int], list[GroupId]] = field(default_factory=dict)
 
 
 #: State changes the executor hands to ``Store.write``, one commit for a batch of them:
 #: ("start", node, attempt, at),
 #: ("end", node, attempt, phase, at, outputs_json, data_json, error, error_type, final),
-#: ("node", NodeRecord) for a node that finished without an attempt of its own.
+#: ("node", NodeRecord) for a node that finished without an attempt of its own,
+#: ("group", node, attempt, at, GroupId) for a process group an attempt started.
 StartOp = tuple[Literal["start"], str, int, float]
 EndOp = tuple[Literal["end"], str, int, str, float, str | None, str | None, str | None,
               str | None, bool]
 NodeOp = tuple[Literal["node"], NodeRecord]
-Op = StartOp | EndOp | NodeOp
+GroupOp = tuple[Literal["group"], str, int, float, GroupId]
+Op = StartOp | EndOp | NodeOp | GroupOp

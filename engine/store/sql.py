@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import secrets
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -41,6 +43,7 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.expression import ClauseElement
 
 from engine.canonical import dumps, result_digest
+from engine.process_group import GroupId
 from engine.store import schema
 from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun, fail
 from engine.store.lease import DEFAULT_LEASE_SECONDS, describe_owner, holder_is_dead, new_owner
@@ -53,12 +56,13 @@ from engine.store.records import (
     RunRecord,
     RunState,
 )
-from engine.store.tables import events, runs
+from engine.store.tables import events, processes, runs
 
 #: Column order of an event row as ``write`` builds it.
 EVENT_COLUMNS = ("run_id", "seq", "at", "kind", "node", "attempt", "phase", "message",
                  "outputs", "data", "error_type")
 _WIDTH = len(EVENT_COLUMNS)
+_GROUP_COLUMNS = ("run_id", "node", "attempt", "pgid", "boot_id", "leader_start", "at")
 #: Rows per INSERT: far below every database's bound-parameter limit.
 _ROWS_PER_INSERT = 64
 #: run ids per DELETE: well inside every database's limit on bound parameters
@@ -163,6 +167,8 @@ class SqlStore:
                 finished_at=bindparam("finished_at"), lease_owner=null(), lease_expires=null()),
                 ("phase", "message", "finished_at", "run_id", "owner")),
         }
+        stmts["group"] = (insert(processes).values(
+            {name: bindparam(name) for name in _GROUP_COLUMNS}), _GROUP_COLUMNS)
         self._stmts = {name: _Prepared(stmt, self.engine, fields)
                        for name, (stmt, fields) in stmts.items()}
         try:
@@ -195,7 +201,13 @@ class SqlStore:
             self._prepare()
         seq = self._seq.get(run_id, 0)
         values: list[Any] = []
+        groups: list[tuple[Any, ...]] = []
         for op in ops:
+            if op[0] == "group":
+                _, node, attempt, at, group = op
+                groups.append((run_id, node, attempt, group.pgid, group.boot_id,
+                               group.leader_start, at))
+                continue
             seq += 1
             if op[0] == "start":
                 _, node, attempt, at = op
@@ -210,10 +222,13 @@ class SqlStore:
                 values += (run_id, seq, r.finished_at, "decided", r.name, r.attempts or None,
                            r.phase, r.message, None, None, None)
         with self._transaction(run_id, "the run's progress") as cur:
-            for start in range(0, len(ops), _ROWS_PER_INSERT):
+            for start in range(0, len(values) // _WIDTH, _ROWS_PER_INSERT):
                 chunk = values[start * _WIDTH:(start + _ROWS_PER_INSERT) * _WIDTH]
                 stmt = self._insert_events(len(chunk) // _WIDTH)
                 cur.execute(stmt.sql, stmt.args(tuple(chunk), self._named))
+            group_stmt = self._stmts["group"]
+            for row in groups:
+                cur.execute(group_stmt.sql, group_stmt.args(row, self._named))
         self._seq[run_id] = seq
 
     @contextmanager
@@ -423,6 +438,12 @@ class SqlStore:
                     .order_by(events.c.seq))
                 for event in log:
                     _fold(state, *event)
+                for node, attempt, pgid, boot_id, leader_start in conn.execute(
+                        select(processes.c.node, processes.c.attempt, processes.c.pgid,
+                               processes.c.boot_id, processes.c.leader_start)
+                        .where(processes.c.run_id == run_id)):
+                    state.groups.setdefault((node, attempt), []).append(
+                        GroupId(pgid, boot_id, leader_start))
         except SQLAlchemyError as exc:
             fail(exc, f"cannot read run {run_id} from {self.display_url}")
         except json.JSONDecodeError:
@@ -472,6 +493,7 @@ class SqlStore:
                 for start in range(0, len(ids) if not dry_run else 0, _DELETE_BATCH):
                     batch = ids[start:start + _DELETE_BATCH]
                     conn.execute(events.delete().where(events.c.run_id.in_(batch)))
+                    conn.execute(processes.delete().where(processes.c.run_id.in_(batch)))
                     conn.execute(runs.delete().where(runs.c.run_id.in_(batch)))
         except SQLAlchemyError as exc:
             fail(exc, f"cannot prune runs in {self.display_url}")
@@ -576,19 +598,46 @@ def _sqlite_engine(parsed: Any, create: bool) -> Engine:
     if not create and not path.exists():
         raise StoreError(f"no run store at {path}: runs are recorded there by flowspec run "
                          "(choose another store with --db or FLOWSPEC_DB)")
-    if path.exists() and (not path.is_file() or path.stat().st_size == 0):
+    if create and not path.exists():
+        _create_sqlite_store(parsed, path)
+    if not path.is_file() or path.stat().st_size == 0:
         # SQLite would take an empty file as a new database: a store that lost its contents
-        # (truncated, or a stray file) must not silently become an empty history.
+        # (truncated, or a stray file) must not silently become an empty history. New stores
+        # appear whole (above), so an empty file is never one being created.
         what = "is empty" if path.is_file() else "is not a file"
         raise StoreError(f"{path} {what}, so it is not a flowspec run store; a store is never "
                          "empty. Move it away to start a new store there, or choose another "
                          "with --db or FLOWSPEC_DB")
+    return _configured_sqlite_engine(parsed)
+
+
+def _create_sqlite_store(parsed: Any, path: Path) -> None:
+    """A new store file appears at ``path`` with its schema, in one step: it is built under a
+    temporary name beside it and linked into place, so no process (pods starting together
+    included) ever sees it empty; when another process links first, its store is used."""
     folder = path.resolve().parent
-    if not folder.exists():
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"cannot create the store folder {folder}: {exc.strerror}") from None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store folder {folder}: {exc.strerror}") from None
+    staging = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.new"
+    engine = _configured_sqlite_engine(parsed.set(database=str(staging)))
+    try:
+        schema.ensure(engine)
+        engine.dispose()
+        with contextlib.suppress(FileExistsError):
+            os.link(staging, path)
+    except SQLAlchemyError as exc:
+        fail(exc, f"cannot create the store {path}")
+    except OSError as exc:
+        raise StoreError(f"cannot create the store {path}: {exc.strerror}") from None
+    finally:
+        engine.dispose()
+        for leftover in (staging, Path(f"{staging}-wal"), Path(f"{staging}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _configured_sqlite_engine(parsed: Any) -> Engine:
     engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")

@@ -1,7 +1,8 @@
 """The store's tables, defined once with SQLAlchemy Core for every dialect.
 
 Two tables are written: ``flowspec_runs`` (one row per run: its spec, params, phase and
-lease) and ``flowspec_events``, the append-only log of everything that happened to a run.
+lease) and ``flowspec_events``, the append-only log of everything that happened to a run;
+a third, ``flowspec_processes``, lists the process groups its attempts started.
 The log is the truth: an attempt is its ``started`` event plus its ``finished``/``retrying``
 event (phase, outputs, data, error and its type), a node decided without running is one
 ``decided`` event. Each executor commit is a single multi-row INSERT into the log, the
@@ -15,7 +16,7 @@ identically on SQLite and PostgreSQL and cost no type processing on the hot path
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -59,6 +60,21 @@ events = Table(
     Column("data", Text, nullable=True),
     Column("error_type", String(200), nullable=True),
     sqlite_with_rowid=False,
+)
+
+#: The process groups attempts started (``engine.process_group``), so that a run resumed after
+#: flowspec was killed can stop what the dead process left running. Not events: a fact about
+#: processes on one machine, read only by resume.
+processes = Table(
+    "flowspec_processes",
+    metadata,
+    Column("run_id", String(80), primary_key=True),
+    Column("node", String(400), primary_key=True),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("pgid", Integer, primary_key=True, autoincrement=False),
+    Column("boot_id", String(64), nullable=True),
+    Column("leader_start", BigInteger, nullable=True),  # clock ticks after boot
+    Column("at", Float, nullable=False),
 )
 
 _END = "kind IN ('finished', 'retrying')"

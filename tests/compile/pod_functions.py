@@ -34,3 +34,7 @@ def echo_key(context: StepContext) -> StepResult:
 
 def marker(context: StepContext) -> dict[str, Any]:
     return {"text": "__flowspec_null__"}
+
+
+def numbers(context: StepContext) -> dict[str, Any]:
+    return {"code": 20240304, "pin": int(context.env["PIN"])}

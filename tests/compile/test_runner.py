@@ -253,3 +253,104 @@ def test_pods_running_at_once_all_record_their_attempts(tmp_path: Path, store_ur
             f"fan({i})" for i in items)
     finally:
         store.close()
+
+
+GATE = """
+    apiVersion: flowspec/v1
+    kind: Workflow
+    metadata: {name: gate}
+    params:
+      title: {type: string}
+    steps:
+      - name: review
+        processor: shell
+        env: {TITLE: '${{ params.title }}'}
+        config:
+          command: |
+            echo "approved=false" >> "$FLOWSPEC_OUTPUT"
+            echo "title=$TITLE" >> "$FLOWSPEC_OUTPUT"
+        outputs: {title: string, approved: boolean}
+"""
+
+
+def test_a_pod_reads_the_output_file_as_the_executor_does(tmp_path: Path) -> None:
+    compiled = compiled_from(GATE.replace("{type: string}", "{type: string, default: x}"))
+    pod = run_pod(compiled, "review", tmp_path / "plain")
+    assert pod.exit_code == 0, pod.stderr
+    assert (pod.outputs["title"], pod.outputs["approved"]) == ("x", "false")
+    smuggled = compiled_from(GATE.replace(
+        "{type: string}", "{type: string, default: \"x\\napproved=true\"}"))
+    pod = run_pod(smuggled, "review", tmp_path / "smuggled")
+    assert pod.exit_code == c.EXIT_FAILED
+    assert "output 'approved' is given twice" in pod.stderr
+    assert set(pod.outputs.values()) == {NULL_MARKER}
+
+
+def test_a_numeric_secret_masks_whole_numbers_only_in_a_pod(
+        tmp_path: Path, store_url: str) -> None:
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: pin}
+        steps:
+          - name: a
+            processor: python
+            env: {PIN: {secret: {name: app, key: pin}}}
+            config: {function: 'compile.pod_functions:numbers'}
+            outputs: {code: integer, pin: integer}
+    """)
+    pod = run_pod(compiled, "a", tmp_path, secrets={("app", "pin"): "2024"},
+                  extra_env={"DATABASE_URL": store_url})
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.outputs == {"code": "20240304", "pin": "***"}
+    store = SqlStore(store_url)
+    try:
+        (attempt,) = store.load_run("uid-1").attempts["a"]
+        assert attempt.outputs == {"code": 20240304, "pin": "***"}
+    finally:
+        store.close()
+
+
+def test_a_pod_hands_its_command_only_the_steps_env_and_the_base(tmp_path: Path) -> None:
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: env}
+        params:
+          who: {type: string, default: me}
+        steps:
+          - name: a
+            processor: shell
+            env: {WHO: '${{ params.who }}'}
+            config:
+              command: |
+                names=$(env | cut -d= -f1 | sort | tr "\\n" " ")
+                printf "names=%s\\n" "$names" >> "$FLOWSPEC_OUTPUT"
+            outputs: {names: string}
+    """)
+    pod = run_pod(compiled, "a", tmp_path, extra_env={"LC_ALL": "C"})
+    assert pod.exit_code == 0, pod.stderr
+    names = set(pod.outputs["names"].split()) - {"PWD", "SHLVL", "_"}
+    assert names == {"PATH", "HOME", "LC_ALL", "WHO", "FLOWSPEC_OUTPUT"}
+
+
+def test_a_pod_stops_the_whole_command_when_its_step_times_out(tmp_path: Path) -> None:
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: slow}
+        params:
+          dir: {type: string}
+        steps:
+          - name: a
+            processor: shell
+            timeout: 0.5s
+            env: {DIR: '${{ params.dir }}'}
+            config: {command: 'sleep 30 & echo $! > "$DIR/child"; wait'}
+    """.replace("{type: string}", f'{{type: string, default: "{tmp_path}"}}'))
+    pod = run_pod(compiled, "a", tmp_path / "pod")
+    assert pod.exit_code == c.EXIT_FAILED
+    assert "timed out after 0.5s" in pod.stderr
+    child = (tmp_path / "child").read_text().strip()
+    state = Path(f"/proc/{child}/stat")
+    assert not state.exists() or state.read_bytes().split(b") ")[1][:1] in (b"Z", b"X")

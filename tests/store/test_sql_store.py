@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from engine.process_group import GroupId
 from engine.store import LeaseLost, RunBusy, StoreError, UnknownRun, open_store, sql
 from engine.store.records import AttemptRecord, NodeRecord, RunRecord
 from engine.store.sql import SqlStore
@@ -61,6 +62,50 @@ def test_a_run_round_trips(store_url: str) -> None:
                      (4, "started", "a"), (5, "finished", "a"), (6, "decided", "b"),
                      (7, "started", "c"), (8, "interrupted", None)]
     again.close()
+
+
+def test_process_groups_are_kept_with_their_attempts(store_url: str) -> None:
+    store = open_store(store_url)
+    store.create_run(record())
+    now = time.time()
+    store.write("wf-abcde", [("start", "a", 1, now)])
+    store.write("wf-abcde", [("group", "a", 1, now, GroupId(4321, "boot-1", 987654321012))])
+    store.write("wf-abcde", [
+        ("group", "a", 1, now, GroupId(4330, None, None)),
+        ("end", "a", 1, "Failed", now + 1, None, None, "boom", "StepFailed", False)])
+    store.close()
+    again = open_store(store_url)
+    try:
+        state = again.load_run("wf-abcde")
+    finally:
+        again.close()
+    assert state.groups == {("a", 1): [GroupId(4321, "boot-1", 987654321012),
+                                       GroupId(4330, None, None)]}
+    assert [t.phase for t in state.attempts["a"]] == ["Failed"]
+
+
+def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    from alembic import command
+
+    from engine.store import schema
+
+    from sqlalchemy.engine import make_url
+
+    # an engine on a new file, without the store's own creation (which builds the head schema)
+    engine = sql._configured_sqlite_engine(make_url(f"sqlite:///{tmp_path}/old.db"))
+    try:
+        with engine.begin() as conn:
+            command.upgrade(schema.alembic_config(conn), "0001_initial")  # type: ignore[arg-type]
+        assert schema.current_revision(engine) == "0001_initial"
+        store = open_store(f"sqlite:///{tmp_path}/old.db")
+        store.create_run(record())
+        store.write("wf-abcde", [("start", "a", 1, 1.0),
+                                 ("group", "a", 1, 1.0, GroupId(7, "b", 3))])
+        assert store.load_run("wf-abcde").groups == {("a", 1): [GroupId(7, "b", 3)]}
+        store.close()
+        assert schema.current_revision(engine) == schema.HEAD
+    finally:
+        engine.dispose()
 
 
 def test_run_ids_resolve_by_unique_prefix(store_url: str) -> None:
@@ -360,3 +405,21 @@ def test_a_pod_that_cannot_write_says_so_in_one_sentence(tmp_path: Path) -> None
             pod.record_attempt(record(), pod_attempt("a"))
     finally:
         pod.close()
+
+
+def test_stores_opened_at_once_on_a_new_file_all_work(tmp_path: Path) -> None:
+    """A new SQLite store appears with its schema in one step, so processes opening it at the
+    same moment (pods of one fan-out) never see the empty file an interrupted creation would
+    leave, which is refused (issue 10, item 8)."""
+    import multiprocessing
+
+    url = f"sqlite:///{tmp_path}/new.db"
+    with multiprocessing.get_context("spawn").Pool(6) as pool:
+        opened = pool.map(_open_and_close, [url] * 12)
+    assert opened == ["ok"] * 12
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("new.db")) == []
+
+
+def _open_and_close(url: str) -> str:
+    open_store(url).close()
+    return "ok"
