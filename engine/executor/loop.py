@@ -102,7 +102,7 @@ class Node:
 
     __slots__ = ("attempt_no", "attempt_started", "data", "digest", "ends", "finished_at",
                  "index", "interrupted", "item", "message", "name", "outputs", "parent",
-                 "phase", "started_at", "step")
+                 "phase", "started_at", "step", "unended")
 
     def __init__(self, name: str, step: Step, parent: str | None = None, item: Any = None,
                  index: int = 0) -> None:
@@ -115,7 +115,9 @@ class Node:
         self.ends: tuple[AttemptEnd, ...] = ()  # finished attempts, read by the retry rules
         self.attempt_no = 0
         self.attempt_started = 0.0
-        self.interrupted = False  # resume: the last attempt never ended
+        #: resume: flowspec stopped during the last attempt, which must run again
+        self.interrupted = False
+        self.unended = False  # ... and it was killed before it could record the attempt's end
         self.outputs: Mapping[str, Any] = _NOTHING  # shared until the node closes
         self.data: Mapping[str, Any] = _NOTHING
         self.digest: str | None = None  # of the stored result, when this process stored it
@@ -567,13 +569,26 @@ class Execution:
             self._later(node, verdict.delay)
 
     def _continue(self, node: Node) -> None:
-        """Resume a node that had attempts: end an interrupted one, or wait out its backoff."""
+        """Resume a node that had attempts: run an interrupted one again, or wait out its
+        backoff.
+
+        An attempt cut short because flowspec itself stopped (Ctrl-C, SIGTERM, kill -9, power
+        loss) says nothing about the step, so it is not charged to the retry limit and the
+        step runs again, and the run ends as an uninterrupted run would; a step whose side
+        effects must not happen twice opts out with ``on_interrupt: fail`` and ends in Error.
+        """
         if node.interrupted:
             node.interrupted = False
-            self._end(node, attempts.Outcome(
-                ERROR, error="interrupted: the flowspec process stopped while this attempt "
-                f"was running{self._notes.pop(node.name, '')}", error_type=_INTERRUPTED,
-                transient=True))
+            if node.unended:
+                node.unended = False
+                self._interrupted(node, "interrupted: the flowspec process stopped while this "
+                                  f"attempt was running{self._notes.pop(node.name, '')}")
+            if node.step.on_interrupt == "fail":
+                self._close(node, ERROR, None, None, "interrupted, and not run again "
+                            "(on_interrupt: fail): its attempt may have done part of its work",
+                            time.time(), record=True)
+            else:
+                self.ready.append(node)
             return
         last = node.ends[-1]
         due = last.finished_at + backoff_wait(node.step.retry, len(node.ends))
@@ -666,14 +681,25 @@ class Execution:
         """Ctrl-C: cancel running attempts, record them as interrupted Error attempts."""
         self.stopping = True
         for node in await self._cancel_running():
-            self._end(node, attempts.Outcome(ERROR, error=message, error_type=_INTERRUPTED,
-                                             transient=True))
+            self._interrupted(node, message)
         try:
             self._flush()
             self.store.run_ended(self.run_id, _INTERRUPTED, "stopped before it finished; "
                                  f"continue with: flowspec resume {self.run_id}", time.time())
         except StoreError:
             pass  # nothing more can be recorded; resume will treat the attempts as interrupted
+
+    def _interrupted(self, node: Node, message: str) -> None:
+        """Record an attempt flowspec's own stop cut short: an Error attempt that is not final
+        and not one of the attempts the retry rules count (see ``_continue``)."""
+        if self.redactor:
+            message = self.redactor.scrub(message) or message
+        if self._durable:
+            self.ops.append(("end", node.name, node.attempt_no, ERROR, time.time(), None, None,
+                             message, _INTERRUPTED, False))
+        if self.observer is not None:
+            self.observer.step_event("retrying", node.name, ERROR, node.attempt_no, message)
+        node.phase = PENDING
 
     async def _abandon(self) -> None:
         """The store failed or the lease was lost: stop without writing anything more."""
@@ -733,13 +759,18 @@ class Execution:
                 node.index = instance_index(name)  # its item comes back when the group expands
             tries = state.attempts.get(name, [])
             for t in tries:
+                cut_short = t.finished_at is None or (t.error_type == _INTERRUPTED
+                                                      and not t.final)
                 if t.finished_at is None or t.error_type == _INTERRUPTED:
                     self._leftovers += [(name, g) for g in state.groups.get((name, t.attempt), ())]
-                if t.finished_at is None:
-                    node.interrupted = True
-                else:
-                    node.ends += (AttemptEnd(t.phase, t.started_at, t.finished_at,
-                                             t.error_type == _INTERRUPTED),)
+                if not cut_short:  # (its retry verdict was made and recorded when it ended)
+                    assert t.finished_at is not None
+                    node.ends += (AttemptEnd(t.phase, t.started_at, t.finished_at),)
+            if tries and record is None:
+                last = tries[-1]
+                node.unended = last.finished_at is None
+                node.interrupted = node.unended or (last.error_type == _INTERRUPTED
+                                                    and not last.final)
             if tries:
                 node.attempt_no = tries[-1].attempt
                 node.started_at = tries[0].started_at

@@ -2,9 +2,10 @@
 
 Each seed runs ``flowspec run`` in a child process, kills it with SIGKILL after a random
 delay (during start-up, mid-step or mid-commit), then resumes with ``flowspec resume`` (killed
-again, sometimes) until the run finishes. Steps retry on Error, so the attempts the kills
-interrupt (Error attempts, as the rules say) are retried; deliberate failures are Failed and
-not retried, so the final phases are deterministic.
+again, sometimes) until the run finishes. The spec has no retry policy: an attempt a kill cut
+short is recorded as an interrupted Error attempt, not charged to any retry limit, and run
+again by the resume (the contract's "the resumed run ends as an uninterrupted run would");
+deliberate failures are Failed, so the final phases are deterministic.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ kind: Workflow
 metadata: {name: crashy}
 params:
   regions: {type: list, default: [eu, us, ap]}
-defaults:
-  retry: {limit: 50, on: error}
 steps:
   - {name: a, processor: "executor_procs:Journal", config: {seconds: 0.05}}
   - {name: b, processor: "executor_procs:Journal", dependencies: [a]}
