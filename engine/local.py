@@ -18,15 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from engine.executor.loop import Execution, Observer
+from engine.executor.phases import FAILED_OR_ERROR
 from engine.executor.result import RunResult
 from engine.model import Spec
 from engine.run_id import new_run_id
 from engine.store import Store, open_store
-from engine.store.errors import StoreError
+from engine.store.errors import NothingToRetry, RunBusy, StoreError
 from engine.store.memory import MemoryStore
-from engine.store.records import RUN_ACTIVE, RunRecord
+from engine.store.records import RUN_ACTIVE, RunRecord, RunState
 
-__all__ = ["RunResult", "aresume", "arun", "resume", "run"]
+__all__ = ["RunResult", "aresume", "aretry", "arun", "resume", "retry", "run"]
 
 def _as_spec(spec: Spec | str | os.PathLike[str]) -> Spec:
     if isinstance(spec, Spec):
@@ -112,6 +113,66 @@ async def aresume(run_id: str, *, store: Store | str | None = None,
             opened.close()
 
 
+def nodes_to_retry(spec: Spec, state: RunState, from_step: str | None = None) -> list[str]:
+    """What ``flowspec retry`` runs again, as Argo's ``argo retry`` does: every Failed or
+    Error step of the DAG (or ``from_step``, whatever its phase) and every step after it,
+    with their fan-out instances, and the ``finally`` steps; what succeeded elsewhere keeps
+    its results. Empty when there is nothing to retry."""
+    import networkx as nx
+
+    graph = spec.graph
+    if from_step is not None:
+        if from_step not in graph:
+            from engine.diagnostics import did_you_mean
+
+            hint = did_you_mean(from_step, list(graph)) or f"its steps: {', '.join(graph)}"
+            raise NothingToRetry(f"--from {from_step}: the run's workflow has no such step; "
+                                 f"{hint}")
+        roots = {from_step}
+    else:
+        roots = {name for name in graph if state.nodes.get(name) is not None
+                 and state.nodes[name].phase in FAILED_OR_ERROR}
+    if not roots:
+        return []
+    again = set(roots).union(*(nx.descendants(graph, r) for r in roots))
+    again |= {s.name for s in spec.finally_steps}
+    recorded = set(state.nodes) | set(state.attempts)
+    return sorted(n for n in recorded if n.partition("(")[0] in again)
+
+
+async def aretry(run_id: str, *, store: Store | str | None = None, from_step: str | None = None,
+                 max_parallel: int | None = None, secrets: Mapping[str, str] | None = None,
+                 observer: Observer | None = None) -> RunResult:
+    """Run a finished run's failed part again (``nodes_to_retry``), keeping what succeeded;
+    the attempts before stay in the run's history. ``run_id`` may be a unique prefix."""
+    from engine.diagnostics import SpecError
+    from engine.validation import load_spec_text
+
+    opened, owned = (open_store(None), True) if store is None else _open(store)
+    try:
+        run_id = opened.resolve_run_id(run_id)
+        state = opened.load_run(run_id)
+        if state.run.phase in RUN_ACTIVE:
+            raise RunBusy(f"run {run_id} has not finished ({state.run.phase}); continue it "
+                          f"with: flowspec resume {run_id}")
+        try:
+            spec = load_spec_text(state.run.spec_text, name=state.run.spec_file)
+        except SpecError as exc:
+            raise StoreError(f"run {run_id}'s stored spec no longer validates: {exc}") from None
+        again = nodes_to_retry(spec, state, from_step)
+        if not again:
+            raise NothingToRetry(f"run {run_id} {state.run.phase}: no step failed, so nothing "
+                                 "to retry; run a step and what follows it again with --from "
+                                 "STEP")
+        what = f"from {from_step}" if from_step else "its failed steps"
+        opened.reset_nodes(run_id, again, f"retried {what}")
+    finally:
+        if owned:
+            opened.close()
+    return await aresume(run_id, store=store, max_parallel=max_parallel, secrets=secrets,
+                         observer=observer)
+
+
 def run(spec: Spec | str | os.PathLike[str], params: Mapping[str, Any] | None = None, *,
         store: Store | str | None = None, max_parallel: int | None = None,
         secrets: Mapping[str, str] | None = None, workdir: str | Path | None = None,
@@ -129,6 +190,15 @@ def resume(run_id: str, *, store: Store | str | None = None, max_parallel: int |
     _no_running_loop("resume")
     return asyncio.run(aresume(run_id, store=store, max_parallel=max_parallel, secrets=secrets,
                                observer=observer))
+
+
+def retry(run_id: str, *, store: Store | str | None = None, from_step: str | None = None,
+          max_parallel: int | None = None, secrets: Mapping[str, str] | None = None,
+          observer: Observer | None = None) -> RunResult:
+    """The blocking face of ``aretry``."""
+    _no_running_loop("retry")
+    return asyncio.run(aretry(run_id, store=store, from_step=from_step,
+                              max_parallel=max_parallel, secrets=secrets, observer=observer))
 
 
 def _no_running_loop(name: str) -> None:

@@ -1,8 +1,8 @@
 """``flowspec resume RUN_ID``: continue a run that was stopped (Ctrl-C) or killed.
 
-Finished steps keep their results; an attempt that was running when the process stopped
-counts as an Error attempt and is retried only if the step's retry policy covers Error.
-Output and exit codes are those of ``flowspec run``.
+Finished steps keep their results; an attempt that was running when the process stopped is
+recorded as interrupted and the step runs again (``on_interrupt: fail`` opts out), so the run
+ends as an uninterrupted one would. Output and exit codes are those of ``flowspec run``.
 """
 
 from __future__ import annotations

@@ -88,6 +88,7 @@ def drive(command: str, run_id: str, fmt: str,
     """Run (or resume) with progress on stderr and the summary on stdout; the exit code."""
     from engine.cli.progress import make_progress, print_summary
     from engine.store import RunBusy, StoreError, UnknownRun
+    from engine.store.errors import NothingToRetry
 
     progress = make_progress()
     # Objects that exist before the run (the spec, its YAML positions) cannot become garbage
@@ -100,7 +101,7 @@ def drive(command: str, run_id: str, fmt: str,
         progress.close()
         return fail(command, f"interrupted; the run can be continued with: flowspec resume "
                              f"{run_id}", EXIT_INTERRUPTED)
-    except (RunBusy, UnknownRun) as exc:
+    except (RunBusy, UnknownRun, NothingToRetry) as exc:
         progress.close()
         return fail(command, str(exc))
     except StoreError as exc:

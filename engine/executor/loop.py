@@ -379,7 +379,7 @@ class Execution:
         if step.for_each is not None:
             self._expand(step)
             return
-        if node is not None and node.attempt_no:
+        if node is not None and (node.ends or node.interrupted):
             self._continue(node)  # resume: it was already decided and ran
             return
         decision = decide(step, self.states, lambda: self._values(None))
@@ -442,7 +442,7 @@ class Execution:
         for inst in instances:
             if inst.phase in FULFILLED:
                 continue
-            if inst.attempt_no:
+            if inst.ends or inst.interrupted:
                 self._continue(inst)
                 continue
             decision = decide_when(step, partial(self._values, inst.item))
@@ -757,7 +757,7 @@ class Execution:
             node = Node(name, step, parent=step_name if step_name != name else None)
             if node.parent is not None:
                 node.index = instance_index(name)  # its item comes back when the group expands
-            tries = state.attempts.get(name, [])
+            tries = state.live_attempts(name)
             for t in tries:
                 cut_short = t.finished_at is None or (t.error_type == _INTERRUPTED
                                                       and not t.final)
@@ -771,8 +771,10 @@ class Execution:
                 node.unended = last.finished_at is None
                 node.interrupted = node.unended or (last.error_type == _INTERRUPTED
                                                     and not last.final)
+            numbered = state.attempts.get(name)
+            if numbered:  # a retried node's attempts go on numbering after its history's
+                node.attempt_no = numbered[-1].attempt
             if tries:
-                node.attempt_no = tries[-1].attempt
                 node.started_at = tries[0].started_at
                 node.attempt_started = tries[-1].started_at
             if record is not None:

@@ -19,6 +19,11 @@ class UnknownRun(StoreError):
     """No run has this id (or the prefix matches none or several)."""
 
 
+class NothingToRetry(StoreError):
+    """``flowspec retry`` of a run with no failed step (and no ``--from``), or of a step its
+    workflow does not have: nothing is changed."""
+
+
 class RunBusy(StoreError):
     """Another live process holds this run's lease."""
 

@@ -46,6 +46,9 @@ class MemoryStore:
     def delete_runs(self, finished_before: float, *, dry_run: bool = False) -> list[str]:
         return []
 
+    def reset_nodes(self, run_id: str, nodes: Sequence[str], message: str) -> None:
+        raise UnknownRun(f"run {run_id} ran without a store and cannot be retried")
+
     def events(self, run_id: str) -> list[EventRecord]:
         return []
 

@@ -81,6 +81,15 @@ class RunState:
     attempts: dict[str, list[AttemptRecord]] = field(default_factory=dict)
     #: the process groups each (node, attempt) started
     groups: dict[tuple[str, int], list[GroupId]] = field(default_factory=dict)
+    #: ``flowspec retry``: node -> its last attempt before it was reset; those attempts are
+    #: history, and the node's retry budget and phase start afresh after them
+    retired: dict[str, int] = field(default_factory=dict)
+
+    def live_attempts(self, node: str) -> list[AttemptRecord]:
+        """The node's attempts since it was last reset (all of them if it never was)."""
+        tries = self.attempts.get(node, [])
+        after = self.retired.get(node)
+        return tries if after is None else [t for t in tries if t.attempt > after]
 
 
 #: State changes the executor hands to ``Store.write``, one commit for a batch of them:

@@ -468,18 +468,46 @@ class SqlStore:
                 ids = [r["run_id"] for r in rows]
                 counts: dict[str, dict[str, int]] = {i: {} for i in ids}
                 if ids:
-                    # A node's final event; instances of a for_each step are named
-                    # step(i:item) and not counted as steps.
+                    # A node's latest final event (a retried node has several); instances
+                    # of a for_each step are named step(i:item) and not counted as steps.
+                    latest = (select(events.c.run_id, func.max(events.c.seq).label("seq"))
+                              .where(events.c.run_id.in_(ids),
+                                     events.c.kind.in_(("finished", "decided")),
+                                     ~events.c.node.contains("("))
+                              .group_by(events.c.run_id, events.c.node).subquery())
                     final = (select(events.c.run_id, events.c.phase, func.count())
-                             .where(events.c.run_id.in_(ids),
-                                    events.c.kind.in_(("finished", "decided")),
-                                    ~events.c.node.contains("("))
+                             .join(latest, and_(events.c.run_id == latest.c.run_id,
+                                                events.c.seq == latest.c.seq))
                              .group_by(events.c.run_id, events.c.phase))
                     for run_id, phase, n in conn.execute(final):
                         counts[run_id][phase] = n
         except SQLAlchemyError as exc:
             fail(exc, f"cannot read {self.display_url}")
         return [(_run_record(r), counts[r["run_id"]]) for r in rows]
+
+    def reset_nodes(self, run_id: str, nodes: Sequence[str], message: str) -> None:
+        """``flowspec retry``: a finished run's ``nodes`` run afresh. One transaction appends a
+        ``reset`` event per node (their attempts stay in the log, as history) and makes the
+        run resumable again; ``resume`` then runs them."""
+        now = time.time()
+        try:
+            with self.engine.begin() as conn:
+                phase = conn.execute(select(runs.c.phase).where(runs.c.run_id == run_id)
+                                     .with_for_update()).scalar()
+                if phase is None:
+                    raise UnknownRun(f"no run {run_id} in {self.display_url}")
+                if phase in RUN_ACTIVE:
+                    raise RunBusy(f"run {run_id} has not finished ({phase}); continue it with: "
+                                  f"flowspec resume {run_id}")
+                seq = conn.execute(select(func.coalesce(func.max(events.c.seq), 0))
+                                   .where(events.c.run_id == run_id)).scalar_one()
+                conn.execute(insert(events), [
+                    {"run_id": run_id, "seq": seq + i, "at": now, "kind": "reset", "node": node,
+                     "message": message} for i, node in enumerate(nodes, start=1)])
+                conn.execute(update(runs).where(runs.c.run_id == run_id).values(
+                    phase="Interrupted", finished_at=None, message=message))
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot reset run {run_id} in {self.display_url}")
 
     def delete_runs(self, finished_before: float, *, dry_run: bool = False) -> list[str]:
         """Forget runs that finished before ``finished_before``: their records and events, in
@@ -540,6 +568,12 @@ def _fold(state: RunState, at: float, kind: str, node: str, attempt: int | None,
           phase: str | None, message: str | None, outputs: str | None, data: str | None,
           error_type: str | None) -> None:
     """Apply one event to the run's nodes and attempts (the views do the same in SQL)."""
+    if kind == "reset":  # flowspec retry: the node runs afresh, its attempts become history
+        state.nodes.pop(node, None)
+        tried = state.attempts.get(node)
+        if tried:
+            state.retired[node] = tried[-1].attempt
+        return
     step = node.partition("(")[0]  # instances are named step(i:item), as on Argo
     parent = step if step != node else None
     tries = state.attempts.setdefault(node, []) if kind != "decided" else None
