@@ -68,10 +68,20 @@ def finish(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(set(diagnostics), key=lambda d: d.sort_key)
 
 
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The known name ``name`` most likely misspells, or None when nothing is close.
+
+    Every did-you-mean goes through here, so a hint and any check that assumes the fix (a
+    condition below a misspelled dependency) agree on which name was meant.
+    """
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest known name, or None when nothing is close."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    meant = closest(name, candidates)
+    return f"did you mean '{meant}'?" if meant else None
 
 
 class SpecError(Exception):

@@ -21,7 +21,7 @@ from .ast import (
     WorkflowNameRef,
     WorkflowStatusRef,
 )
-from .check import Scope, check_reference
+from .check import Scope, check_references
 from .errors import INTERPOLATION_SYNTAX, ExprProblem, ExprSyntaxError
 from .evaluate import Values, resolve_reference
 from .parser import parse_reference
@@ -72,11 +72,7 @@ def parse_interpolation(text: str) -> list[Part]:
 
 def check_interpolation(parts: Sequence[Part], scope: Scope) -> list[ExprProblem]:
     """Problems of every reference (the FS30x codes of conditions)."""
-    problems: list[ExprProblem] = []
-    for part in parts:
-        if not isinstance(part, str):
-            problems.extend(check_reference(part, scope)[1])
-    return problems
+    return check_references((part for part in parts if not isinstance(part, str)), scope)
 
 
 def render(parts: Sequence[Part], values: Values) -> str:

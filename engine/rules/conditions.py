@@ -106,11 +106,12 @@ class _Shared:
 def _scope(ctx: Context, step: Step, shared: _Shared) -> Scope:
     return Scope(
         params=shared.params,
-        steps=_Ancestors(ctx.parents_of(step), step.name, shared.outputs),
+        steps=_Ancestors(ctx.meant_parents_of(step), step.name, shared.outputs),
         all_steps=shared.finally_names if step.is_finally else shared.names,
         in_finally=step.is_finally,
         item_type=item_type(ctx, step, shared.outputs) if step.for_each else None,
         current_step=step.name,
+        waits_with="depends" if step.depends is not None else "dependencies",
     )
 
 
@@ -189,7 +190,7 @@ def _check_for_each(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnost
 
 
 def _check_env(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
-    from engine.expr.interpolate import parse_interpolation
+    from engine.expr.interpolate import check_interpolation, parse_interpolation
 
     for var in step.env.values():
         if not isinstance(var.value, str) or "${{" not in var.value:
@@ -201,12 +202,8 @@ def _check_env(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
         except ExprSyntaxError as exc:
             yield _syntax(ctx, var.path, exc, "FS309")
             continue
-        for part in parts:
-            if isinstance(part, str):
-                continue
-            _, problems = check_reference(part, scope)
-            for p in problems:
-                yield _problem(ctx, var.path, p)
+        for p in check_interpolation(parts, scope):
+            yield _problem(ctx, var.path, p)
 
 
 def _env_checked_here(ctx: Context, step: Step, path: Path) -> bool:

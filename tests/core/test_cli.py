@@ -65,7 +65,7 @@ def test_valid_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_file_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "validate", GOLDEN_INPUT)
     assert code == 1
-    assert out.endswith("8 error(s), 0 warning(s) in 1 file(s)\n")
+    assert out.endswith("7 error(s), 0 warning(s) in 1 file(s)\n")
 
 
 def test_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,7 +138,7 @@ def test_text_form_has_source_line_and_caret(capsys: pytest.CaptureFixture[str])
 def test_json_records(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "validate", "--format", "json", GOLDEN_INPUT)
     records = json.loads(out)
-    assert code == 1 and len(records) == 8
+    assert code == 1 and len(records) == 7
     assert all(set(r) == RECORD_KEYS for r in records)
     assert records == [d.to_dict() for d in validate_file(GOLDEN_INPUT)]
     typo = next(r for r in records if r["code"] == "FS101")
@@ -159,7 +159,7 @@ _GITHUB = re.compile(r"^::error file=([^,]+),line=(\d+),col=(\d+),endLine=(\d+),
 def test_github_annotations(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "validate", "--format", "github", GOLDEN_INPUT)
     matches = [_GITHUB.match(line) for line in out.splitlines()]
-    assert all(matches) and len(matches) == 8
+    assert all(matches) and len(matches) == 7
     records = validate_file(GOLDEN_INPUT)
     for m, d in zip(matches, records, strict=True):
         assert m is not None
@@ -229,7 +229,7 @@ def test_sarif_shape(capsys: pytest.CaptureFixture[str]) -> None:
     rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
     assert len(rule_ids) == len(set(rule_ids))
     assert {r["ruleId"] for r in run_["results"]} == set(rule_ids)
-    assert len(run_["results"]) == 8
+    assert len(run_["results"]) == 7
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
