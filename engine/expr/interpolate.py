@@ -8,6 +8,7 @@ lesson. References are the condition language's, minus ``steps.S.status`` and pl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -33,6 +34,16 @@ CLOSE = "}}"
 INTERPOLATION_REFERENCES: frozenset[type] = frozenset(
     {ParamRef, StepOutputRef, WorkflowNameRef, WorkflowStatusRef, ItemRef}
 )
+
+
+_WRAPPED = re.compile(r"\s*\$\{\{(.*)\}\}\s*", re.DOTALL)
+
+
+def wrapped(text: str) -> tuple[int, int] | None:
+    """Where the inside of a text that is one ``${{ ... }}`` and nothing else starts and ends
+    (GitHub Actions wraps whole conditions so); None for any other text."""
+    match = _WRAPPED.fullmatch(text)
+    return match.span(1) if match and CLOSE not in match.group(1) else None
 
 
 #: Literal text, or a reference (whose offsets point inside the env value).

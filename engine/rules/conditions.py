@@ -28,6 +28,7 @@ CODES: dict[str, Code] = {c.id: c for c in (
 `steps.STEP.outputs.NAME`, `steps.STEP.status`, `workflow.status` in `finally`, `item` in
 `for_each`), literals (`'text'`, numbers, `true`, `false`, `null`, `[lists]`), comparisons
 (`== != < <= > >= in`) joined by `&&`, `||`, `!` and parentheses. There is no arithmetic.
+A condition is written bare, not wrapped in `${{ }}` as GitHub Actions' `if:` is.
 """),
     code("FS301", "unknown param", """
 The expression reads a param the spec does not declare under `params:`. Declare it (with a
@@ -151,20 +152,35 @@ def _problem(ctx: Context, path: Path, p: ExprProblem, offset: int = 0) -> Diagn
     return ctx.at_span(span, CODES.get(p.code, CODES["FS306"]), p.message, p.hint)
 
 
-def _syntax(ctx: Context, path: Path, exc: ExprSyntaxError, c: str) -> Diagnostic:
-    span = ctx.doc.text_span(path, exc.start, exc.end)
+def _syntax(ctx: Context, path: Path, exc: ExprSyntaxError, c: str,
+            offset: int = 0) -> Diagnostic:
+    span = ctx.doc.text_span(path, exc.start + offset, exc.end + offset)
     return ctx.at_span(span, CODES.get(exc.code, CODES[c]), exc.message, exc.hint)
 
 
 def _check_when(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
+    """A condition wrapped whole in GitHub's ``${{ }}`` is said so once, on the ``${{``, and
+    the condition inside is still checked, so the wrapper hides none of its problems."""
+    from engine.expr.interpolate import OPEN, wrapped
+
     path = (*step.path, "when")
+    text = step.when or ""
+    offset = 0
+    inside = wrapped(text)
+    if inside is not None:
+        offset, end = inside
+        opening = text.index(OPEN)
+        yield ctx.at_span(ctx.doc.text_span(path, opening, opening + len(OPEN)),
+                          CODES["FS300"], "a condition is not wrapped in '${{ }}'",
+                          f"write it without: when: {text[offset:end].strip()}")
+        text = text[offset:end]
     try:
-        expr = parse_condition(step.when or "")
+        expr = parse_condition(text)
     except ExprSyntaxError as exc:
-        yield _syntax(ctx, path, exc, "FS300")
+        yield _syntax(ctx, path, exc, "FS300", offset)
         return
     for p in check_condition(expr, scope):
-        yield _problem(ctx, path, p)
+        yield _problem(ctx, path, p, offset)
 
 
 def _check_for_each(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
