@@ -6,7 +6,7 @@ accepted by all, and read the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.diagnostics import did_you_mean
@@ -16,7 +16,14 @@ from engine.values import parse_text, type_error
 
 
 class ParamError(ValueError):
-    """Every problem with the given params, one per line."""
+    """Every problem with the given params, one per line: first those given wrongly
+    (``problems``), then the required params not given at all (``missing``), which ``plan``
+    reports as a spec that cannot run yet (exit 1) rather than as a usage error (exit 2)."""
+
+    def __init__(self, problems: Sequence[str] = (), missing: Sequence[str] = ()) -> None:
+        self.problems = tuple(problems)
+        self.missing = tuple(missing)
+        super().__init__("\n".join([*self.problems, *self.missing]))
 
 
 def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
@@ -25,7 +32,7 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or ():
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ParamError(f"-p {pair!r}: expected NAME=VALUE")
+            raise ParamError([f"-p {pair!r}: expected NAME=VALUE"])
         result[name.strip()] = value
     return result
 
@@ -53,6 +60,7 @@ def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True
     ``require=False`` (for ``plan``) leaves a missing required param as None instead of failing.
     """
     problems: list[str] = []
+    missing: list[str] = []
     values: dict[str, Any] = {}
     for name in given:
         if name not in spec.params:
@@ -85,9 +93,11 @@ def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True
         elif param.default is not None:
             values[name] = param.default
         elif param.required and require:
-            problems.append(f"param '{name}' is required; pass it with -p {name}=VALUE")
+            about = " ".join([f"{param.type}:", *param.description.split()]).rstrip(":")
+            missing.append(f"param '{name}' ({about}) is required; pass it with "
+                           f"-p {name}=VALUE")
         else:
             values[name] = None
-    if problems:
-        raise ParamError("\n".join(problems))
+    if problems or missing:
+        raise ParamError(problems, missing)
     return values

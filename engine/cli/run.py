@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -57,6 +58,7 @@ def fail(command: str, message: str, code: int = EXIT_USAGE) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from engine.cli.common import load_or_report
+    from engine.executor.secrets import missing_secrets, spec_secrets
     from engine.local import arun, new_run_id
     from engine.params import ParamError, parse_pairs, resolve_params
     from engine.store import StoreError, open_store
@@ -68,6 +70,14 @@ def main(args: argparse.Namespace) -> int:
         params = resolve_params(spec, parse_pairs(args.param))
     except ParamError as exc:
         return fail("run", str(exc).replace("\n", "\n  "))
+    needed = spec_secrets(spec)
+    unset = missing_secrets(needed, os.environ)
+    if unset:
+        return fail("run", f"{len(unset)} secret(s) the run needs are not set, so nothing was "
+                    "run; locally each is read from an environment variable:\n  "
+                    + "\n  ".join(f"{ref}: export {ref.local_variable}=...  (read by "
+                                  f"{', '.join(needed[ref])})" for ref in unset)
+                    + "\n  (mark a secret 'optional: true' if the run can do without it)")
     try:
         store = open_store(args.db)
     except StoreError as exc:

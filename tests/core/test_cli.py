@@ -400,6 +400,57 @@ steps:
     assert "  stage 1: fetch\n  stage 2: post\n" in out
 
 
+def test_plan_reports_missing_required_params(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A run could not start without them, so neither does the plan: exit 1, each missing
+    param with how to pass it (it printed `document=None` and exited 0)."""
+    spec = write_spec(tmp_path / "needs.yaml").read_text(encoding="utf-8").replace(
+        "steps:\n", "params:\n  document: {type: string, required: true, description: "
+                    "The claim}\n  day: {type: integer, required: true}\n"
+                    "  mode: {type: string, default: fast}\nsteps:\n")
+    (tmp_path / "needs.yaml").write_text(spec, encoding="utf-8")
+    code, out, err = run(capsys, "plan", str(tmp_path / "needs.yaml"))
+    assert (code, out) == (1, "")
+    assert err == ("flowspec plan: param 'document' (string: The claim) is required; pass it "
+                   "with -p document=VALUE\n  param 'day' (integer) is required; pass it with "
+                   "-p day=VALUE\n")
+    code, _, err = run(capsys, "plan", str(tmp_path / "needs.yaml"), "-p", "day=x")
+    assert code == 2 and "expected a whole number" in err and "-p document=VALUE" in err
+    code, out, _ = run(capsys, "plan", str(tmp_path / "needs.yaml"), "-p", "document=c.edi",
+                       "-p", "day=3")
+    assert code == 0 and "params: document='c.edi', day=3, mode='fast'" in out
+
+
+def test_plan_shows_the_secrets_a_run_needs_and_which_are_not_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path / "secrets.yaml", """\
+  - name: a
+    processor: noop
+    env:
+      TOKEN: {secret: {name: deploy, key: token}}
+      AI: {secret: {name: openai, key: api-key}, optional: true}
+  - name: b
+    processor: noop
+    env:
+      TOKEN: {secret: {name: deploy, key: token}, optional: true}
+      DB: {secret: {name: ledger-db, key: url}}
+""")
+    monkeypatch.setenv("LEDGER_DB_URL", "postgresql://ledger-THIS-MUST-NOT-LEAK")
+    monkeypatch.delenv("DEPLOY_TOKEN", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, out, _ = run(capsys, "plan", str(spec))
+    assert code == 0 and "MUST-NOT-LEAK" not in out
+    assert ("secrets (locally read from environment variables):\n"
+            "- deploy/token  $DEPLOY_TOKEN  MISSING  (read by every step)\n"
+            "- openai/api-key  $OPENAI_API_KEY  not set, optional  (read by a)\n"
+            "- ledger-db/url  $LEDGER_DB_URL  set  (read by b)\n") in out
+    code, out, _ = run(capsys, "plan", "--format", "json", str(spec))
+    assert json.loads(out)["secrets"][0] == {
+        "name": "deploy", "key": "token", "optional": False, "local": "$DEPLOY_TOKEN",
+        "set": False, "steps": ["a", "b"]}
+
+
 def test_plan_rejects_unknown_params(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "plan", "specs/examples/hello.yaml", "-p", "whom=x")
     assert (code, out) == (2, "")
