@@ -41,17 +41,13 @@ def load(path_or_text: str | os.PathLike[str]) -> Spec:
 
 
 def validate(path_or_text: str | os.PathLike[str]) -> list[Diagnostic]:
-    from engine.diagnostics import finish
     from engine.loader import load_text
-    from engine.validation import check_document, validate_file
+    from engine.validation import check_loaded, validate_file
 
     text = str(path_or_text)
     if isinstance(path_or_text, os.PathLike) or ("\n" not in text and os.path.isfile(text)):
         return validate_file(text)
-    doc, diagnostics = load_text(text)
-    if doc is not None:
-        diagnostics = diagnostics + check_document(doc)[1]
-    return finish(diagnostics)
+    return check_loaded(*load_text(text))[1]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,16 +23,26 @@ class Code:
     title: str
     severity: Severity
     explanation: str
+    #: an ``# flowspec: ignore[...]`` comment may silence it (see engine.ignores)
+    silenceable: bool
 
 
 CODES: dict[str, Code] = {}
 
 
-def code(id: str, title: str, explanation: str, severity: Severity = "error") -> Code:
-    """Declare a diagnostic code; declaring one twice is a programming error."""
+def code(id: str, title: str, explanation: str, severity: Severity = "error", *,
+         silenceable: bool | None = None) -> Code:
+    """Declare a diagnostic code; declaring one twice is a programming error.
+
+    Warnings can always be silenced. An error can be only when it is declared ``silenceable``:
+    one whose check guards a policy or another tool (a literal secret, an Argo limit, a
+    processor installed only where the spec runs), not something ``run`` and ``compile``
+    rely on (a typed condition, an acyclic graph), which would then fail in their hands.
+    """
     if id in CODES:
         raise ValueError(f"diagnostic code {id} declared twice")
-    CODES[id] = c = Code(id, title, severity, explanation.strip())
+    may_silence = severity == "warning" if silenceable is None else silenceable
+    CODES[id] = c = Code(id, title, severity, explanation.strip(), may_silence)
     return c
 
 

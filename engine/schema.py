@@ -43,7 +43,7 @@ Keys of GitHub Actions and other CI tools are translated in the hint: `if` is `w
 `uses` is `processor`, `with` is `config`, `timeout-minutes` is `timeout` (a duration such
 as `10m`), `continue-on-error` is `continue_on`; `runs-on` is not needed (on Argo the image is
 `argo.image`).
-""")
+""", silenceable=True)
 MISSING_KEY = code("FS102", "missing required key", """
 A key that this mapping must have is absent: a workflow needs `apiVersion`, `kind`,
 `metadata` (with `name`) and `steps`; a step needs `name` and `processor`; a param needs `type`.

@@ -31,7 +31,7 @@ A step uses `dependencies` and `depends` together. Use one: `dependencies: [a, b
 CONTINUE_ON_WITH_DEPENDS = code("FS206", "`continue_on` in a workflow that uses `depends`", """
 Argo rejects `continueOn` on every task of a DAG in which any task uses `depends`. Express it
 in the dependants instead: `depends: a.Succeeded || a.Failed` continues after a failure.
-""")
+""", silenceable=True)
 CYCLE = code("FS207", "dependency cycle", """
 Steps wait for each other in a circle, so none of them could ever start. The message shows
 the circle as a path; break it by removing one of its dependencies.

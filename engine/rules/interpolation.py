@@ -30,7 +30,7 @@ become part of a command). Pass the value through env and read the variable:
 
 A command given as a list runs without a shell, so `$BRANCH` is not expanded there: read the
 variable in the program, or write the command as one string.
-""")
+""", silenceable=True)
 
 #: the reference roots whose name says nothing about the value (``steps.a.outputs.n`` is A_N)
 _NOISE = {"params", "steps", "outputs", "inputs", "secrets", "env", "vars", "matrix"}

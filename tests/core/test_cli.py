@@ -65,7 +65,7 @@ def test_valid_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_file_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "validate", GOLDEN_INPUT)
     assert code == 1
-    assert out.endswith("7 error(s), 0 warning(s) in 1 file(s)\n")
+    assert out.endswith("7 error(s), 1 warning(s) in 1 file(s)\n")
 
 
 def test_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -138,7 +138,7 @@ def test_text_form_has_source_line_and_caret(capsys: pytest.CaptureFixture[str])
 def test_json_records(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "validate", "--format", "json", GOLDEN_INPUT)
     records = json.loads(out)
-    assert code == 1 and len(records) == 7
+    assert code == 1 and len(records) == 8
     assert all(set(r) == RECORD_KEYS for r in records)
     assert records == [d.to_dict() for d in validate_file(GOLDEN_INPUT)]
     typo = next(r for r in records if r["code"] == "FS101")
@@ -148,24 +148,96 @@ def test_json_records(capsys: pytest.CaptureFixture[str]) -> None:
                     "hint": "did you mean 'dependencies'?"}
 
 
+WARNED = """\
+apiVersion: flowspec/v1
+kind: Workflow
+metadata: {name: warned}
+steps:
+  - name: a
+    processor: noop  # flowspec: ignore[FS401]
+  - name: b
+    processor: processors.chargeback.eligibility:ContractEligibility
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_warnings_are_rendered_as_warnings_and_do_not_fail(
+        fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "warned.yaml"
+    spec.write_text(WARNED, encoding="utf-8")
+    code, out, _ = run(capsys, "validate", "--format", fmt, str(spec))
+    assert code == 0
+    found = validate_file(str(spec))
+    assert [(d.code, d.severity) for d in found] == [("FS011", "warning"), ("FS405", "warning")]
+    if fmt == "text":
+        assert f"{spec}:6:41: warning: 'ignore[FS401]' silences nothing" in out
+        assert out.endswith("0 error(s), 2 warning(s) in 1 file(s)\n")
+    elif fmt == "json":
+        assert [r["severity"] for r in json.loads(out)] == ["warning", "warning"]
+    elif fmt == "github":
+        assert [line.split(" ", 1)[0] for line in out.splitlines()] == ["::warning"] * 2
+    else:
+        run_ = json.loads(out)["runs"][0]
+        assert [r["level"] for r in run_["results"]] == ["warning", "warning"]
+        assert {r["id"]: r["defaultConfiguration"]["level"]
+                for r in run_["tool"]["driver"]["rules"]} == {"FS011": "warning",
+                                                               "FS405": "warning"}
+
+
+def test_an_ignore_comment_silences_its_codes_on_its_line_only(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path / "ignored.yaml", """\
+  - name: a
+    processor: shell
+    env: {API_KEY: sk_test_fixture_1}  # flowspec: ignore[FS501, FS310]
+    config: {command: 'echo ${{ params.x }}'}
+  - name: b
+    processor: noop
+    env: {API_KEY: sk_test_fixture_2}
+""")
+    code, out, _ = run(capsys, "validate", str(spec))
+    assert code == 1
+    assert f"{spec}:8:20: error" not in out  # FS501 silenced on its line ...
+    assert f"{spec}:8:66: warning: 'ignore[FS310]' silences nothing" in out  # ... FS310 not
+    assert f"{spec}:9:29: error: '${{{{ }}}}' is not replaced in a shell command" in out
+    assert f"{spec}:12:20: error: env 'API_KEY' looks like a secret" in out
+    assert out.endswith("2 error(s), 1 warning(s) in 1 file(s)\n")
+
+
+def test_an_error_run_relies_on_cannot_be_silenced(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """validate never passes a spec that run and compile would then mishandle."""
+    spec = write_spec(tmp_path / "unsilenced.yaml", """\
+  - name: a
+    processor: noop
+    when: params.x == 1  # flowspec: ignore[FS301]
+""")
+    code, out, _ = run(capsys, "validate", str(spec))
+    assert code == 1
+    assert f"{spec}:8:18: error: unknown param 'x' [FS301]" in out
+    assert "FS301 cannot be silenced: run and compile rely on its check [FS011]" in out
+    code, _, err = run(capsys, "run", str(spec), "--db", f"sqlite:///{tmp_path}/s.db")
+    assert code == 2 and "unknown param 'x' [FS301]" in err
+
+
 def test_json_of_a_valid_file_is_an_empty_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "validate", "--format", "json", "specs/examples/hello.yaml") == (0, "[]\n", "")
 
 
-_GITHUB = re.compile(r"^::error file=([^,]+),line=(\d+),col=(\d+),endLine=(\d+),"
+_GITHUB = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+),col=(\d+),endLine=(\d+),"
                      r"endColumn=(\d+),title=(FS\d{3})::(.+)$")
 
 
 def test_github_annotations(capsys: pytest.CaptureFixture[str]) -> None:
     _, out, _ = run(capsys, "validate", "--format", "github", GOLDEN_INPUT)
     matches = [_GITHUB.match(line) for line in out.splitlines()]
-    assert all(matches) and len(matches) == 7
+    assert all(matches) and len(matches) == 8
     records = validate_file(GOLDEN_INPUT)
     for m, d in zip(matches, records, strict=True):
         assert m is not None
-        assert m.groups()[:6] == (d.file, str(d.line), str(d.column), str(d.end_line),
-                                  str(d.end_column), d.code)
-        assert m.group(7).startswith(d.message)
+        assert m.groups()[:7] == (d.severity, d.file, str(d.line), str(d.column),
+                                  str(d.end_line), str(d.end_column), d.code)
+        assert m.group(8).startswith(d.message)
 
 
 def test_github_is_the_default_under_github_actions(
@@ -229,7 +301,7 @@ def test_sarif_shape(capsys: pytest.CaptureFixture[str]) -> None:
     rule_ids = [r["id"] for r in run_["tool"]["driver"]["rules"]]
     assert len(rule_ids) == len(set(rule_ids))
     assert {r["ruleId"] for r in run_["results"]} == set(rule_ids)
-    assert len(run_["results"]) == 7
+    assert len(run_["results"]) == 8
 
 
 @pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
@@ -488,8 +560,10 @@ def test_explain_unknown_code(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_explain_lists_every_code(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "explain")
-    listed = [line.split()[0] for line in out.splitlines()]
+    table, footer = out.split("\n\n")
+    listed = [line.split()[0] for line in table.splitlines()]
     assert code == 0 and listed == sorted(CODES) and len(listed) > 40
+    assert "# flowspec: ignore[CODE]" in footer
 
 
 def test_schema_is_the_shipped_valid_schema(capsys: pytest.CaptureFixture[str]) -> None:
