@@ -105,6 +105,16 @@ def test_usage_errors_are_one_line_and_exit_2(argv: list[str], message: str,
     assert "Traceback" not in err
 
 
+def test_a_number_param_too_wide_for_64_bits_stays_a_number(
+        files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "number.yaml"
+    spec.write_text(OK.replace("{type: integer, default: 2}", "{type: number, default: 2}"))
+    wide = "9" * 30
+    assert main(["run", str(spec), "--db", files["db"], "-p", f"n={wide}", "--format",
+                 "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"]["b"]["phase"] == "Succeeded"
+
+
 SECRETS = """\
 apiVersion: flowspec/v1
 kind: Workflow
