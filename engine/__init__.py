@@ -56,14 +56,10 @@ def validate_file(path: str | os.PathLike[str]) -> list[Diagnostic]:
 
 
 def validate_text(text: str, *, name: str = "<string>") -> list[Diagnostic]:
-    from engine.diagnostics import finish
     from engine.loader import load_text as load
-    from engine.validation import check_document
+    from engine.validation import check_loaded
 
-    doc, diagnostics = load(text, name)
-    if doc is not None:
-        diagnostics = diagnostics + check_document(doc)[1]
-    return finish(diagnostics)
+    return check_loaded(*load(text, name))[1]
 
 
 def __getattr__(name: str) -> Any:

@@ -23,16 +23,26 @@ class Code:
     title: str
     severity: Severity
     explanation: str
+    #: an ``# flowspec: ignore[...]`` comment may silence it (see engine.ignores)
+    silenceable: bool
 
 
 CODES: dict[str, Code] = {}
 
 
-def code(id: str, title: str, explanation: str, severity: Severity = "error") -> Code:
-    """Declare a diagnostic code; declaring one twice is a programming error."""
+def code(id: str, title: str, explanation: str, severity: Severity = "error", *,
+         silenceable: bool | None = None) -> Code:
+    """Declare a diagnostic code; declaring one twice is a programming error.
+
+    Warnings can always be silenced. An error can be only when it is declared ``silenceable``:
+    one whose check guards a policy or another tool (a literal secret, an Argo limit, a
+    processor installed only where the spec runs), not something ``run`` and ``compile``
+    rely on (a typed condition, an acyclic graph), which would then fail in their hands.
+    """
     if id in CODES:
         raise ValueError(f"diagnostic code {id} declared twice")
-    CODES[id] = c = Code(id, title, severity, explanation.strip())
+    may_silence = severity == "warning" if silenceable is None else silenceable
+    CODES[id] = c = Code(id, title, severity, explanation.strip(), may_silence)
     return c
 
 
@@ -68,10 +78,20 @@ def finish(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
     return sorted(set(diagnostics), key=lambda d: d.sort_key)
 
 
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The known name ``name`` most likely misspells, or None when nothing is close.
+
+    Every did-you-mean goes through here, so a hint and any check that assumes the fix (a
+    condition below a misspelled dependency) agree on which name was meant.
+    """
+    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest known name, or None when nothing is close."""
-    close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
+    meant = closest(name, candidates)
+    return f"did you mean '{meant}'?" if meant else None
 
 
 class SpecError(Exception):

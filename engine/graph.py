@@ -46,6 +46,24 @@ def known_parents(steps: Sequence[Step]) -> dict[str, list[str]]:
     return parents
 
 
+def meant_parents(steps: Sequence[Step], elsewhere: Sequence[Step] = ()) -> dict[str, list[str]]:
+    """``known_parents`` with each unknown name replaced by the step of ``steps`` it most
+    likely misspells (the did-you-mean of its diagnostic); left out when none is close or
+    when it names a step of the other list (``elsewhere``), which is no typo."""
+    from engine.diagnostics import closest
+
+    names = [step.name for step in steps]
+    known = set(names)
+    other = {step.name for step in elsewhere}
+    parents: dict[str, list[str]] = {step.name: [] for step in steps}
+    for step in steps:
+        for parent in step_parents(step):
+            meant = parent if parent in known or parent in other else closest(parent, names)
+            if meant in known and meant != step.name:
+                parents[step.name].append(meant)
+    return parents
+
+
 def build_graph(spec: Spec, *, finally_steps: bool = False) -> nx.DiGraph[str]:
     """The DAG of the main steps (or of the ``finally`` steps); unknown names are left out."""
     import networkx as nx

@@ -19,6 +19,7 @@ import math
 import os
 import re
 import stat
+from bisect import bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -624,6 +625,27 @@ def _load_source(source: Source) -> tuple[Document | None, list[Diagnostic]]:
         return None, builder.diagnostics
     doc = Document(source, data, builder.nodes, builder.ambiguous)
     return doc, builder.diagnostics
+
+
+def comments(text: str, among: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """The matches of ``among`` (a pattern starting with ``#``) that are YAML comments.
+
+    The scanner drops comments, so a match counts when its ``#`` begins a line or follows a
+    blank, and lies outside every scalar (``echo '# x'`` and a block scalar's lines are text,
+    not comments). The text is scanned only when ``among`` matches somewhere at all.
+    """
+    candidates = [m for m in among.finditer(text)
+                  if m.start() == 0 or text[m.start() - 1] in " \t\n"]
+    if not candidates:
+        return
+    scalars = [(token.start_mark.index, token.end_mark.index)
+               for token in yaml.scan(text, Loader=_BaseLoader)
+               if isinstance(token, yaml.ScalarToken)]
+    starts = [start for start, _ in scalars]
+    for match in candidates:
+        i = bisect_right(starts, match.start()) - 1
+        if i < 0 or match.start() >= scalars[i][1]:
+            yield match
 
 
 def load_file(path: str) -> tuple[Document | None, list[Diagnostic]]:

@@ -6,7 +6,7 @@ accepted by all, and read the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from engine.diagnostics import did_you_mean
@@ -16,7 +16,14 @@ from engine.values import parse_text, type_error
 
 
 class ParamError(ValueError):
-    """Every problem with the given params, one per line."""
+    """Every problem with the given params, one per line: first those given wrongly
+    (``problems``), then the required params not given at all (``missing``), which ``plan``
+    reports as a spec that cannot run yet (exit 1) rather than as a usage error (exit 2)."""
+
+    def __init__(self, problems: Sequence[str] = (), missing: Sequence[str] = ()) -> None:
+        self.problems = tuple(problems)
+        self.missing = tuple(missing)
+        super().__init__("\n".join([*self.problems, *self.missing]))
 
 
 def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
@@ -25,7 +32,7 @@ def parse_pairs(pairs: list[str] | None) -> dict[str, str]:
     for pair in pairs or ():
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise ParamError(f"-p {pair!r}: expected NAME=VALUE")
+            raise ParamError([f"-p {pair!r}: expected NAME=VALUE"])
         result[name.strip()] = value
     return result
 
@@ -60,21 +67,21 @@ def read_params_file(path: str) -> dict[str, Any]:
         with open(path, "rb") as fh:
             raw = fh.read(MAX_PARAMS_FILE_BYTES + 1)
     except OSError as exc:
-        raise ParamError(f"--params-file {path}: {exc.strerror or exc}") from None
+        raise ParamError([f"--params-file {path}: {exc.strerror or exc}"]) from None
     if len(raw) > MAX_PARAMS_FILE_BYTES:
-        raise ParamError(f"--params-file {path}: larger than 1 MiB; a params file is a mapping "
-                         "of a few values")
+        raise ParamError([(f"--params-file {path}: larger than 1 MiB; a params file is a mapping "
+                          "of a few values")])
     try:
         data = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        raise ParamError(f"--params-file {path}{where}: {exc.problem or exc}") from None
+        raise ParamError([f"--params-file {path}{where}: {exc.problem or exc}"]) from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ParamError(f"--params-file {path}: not YAML or JSON text ({exc})") from None
+        raise ParamError([f"--params-file {path}: not YAML or JSON text ({exc})"]) from None
     if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
-        raise ParamError(f"--params-file {path}: expected a mapping of param names to values, "
-                         "such as 'document: claim.edi'")
+        raise ParamError([(f"--params-file {path}: expected a mapping of param names to values, "
+                          "such as 'document: claim.edi'")])
     return data
 
 
@@ -84,6 +91,7 @@ def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True
     ``require=False`` (for ``plan``) leaves a missing required param as None instead of failing.
     """
     problems: list[str] = []
+    missing: list[str] = []
     values: dict[str, Any] = {}
     for name in given:
         if name not in spec.params:
@@ -116,9 +124,11 @@ def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True
         elif param.default is not None:
             values[name] = param.default
         elif param.required and require:
-            problems.append(f"param '{name}' is required; pass it with -p {name}=VALUE")
+            about = " ".join([f"{param.type}:", *param.description.split()]).rstrip(":")
+            missing.append(f"param '{name}' ({about}) is required; pass it with "
+                           f"-p {name}=VALUE")
         else:
             values[name] = None
-    if problems:
-        raise ParamError("\n".join(problems))
+    if problems or missing:
+        raise ParamError(problems, missing)
     return values

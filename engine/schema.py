@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path as FilePath
 from typing import Any
@@ -37,7 +37,13 @@ The mapping has a key the spec language does not define here. It is often a typo
 (`dependecies`), a key at the wrong level (`image` belongs under a step's `argo`), or a key
 from another tool. Unknown keys are errors rather than being ignored, so a typo never silently
 drops a setting.
-""")
+
+Keys of GitHub Actions and other CI tools are translated in the hint: `if` is `when` (without
+`${{ }}`), `needs` is `dependencies`, `run` is `processor: shell` with `config: {command: ...}`,
+`uses` is `processor`, `with` is `config`, `timeout-minutes` is `timeout` (a duration such
+as `10m`), `continue-on-error` is `continue_on`; `runs-on` is not needed (on Argo the image is
+`argo.image`).
+""", silenceable=True)
 MISSING_KEY = code("FS102", "missing required key", """
 A key that this mapping must have is absent: a workflow needs `apiVersion`, `kind`,
 `metadata` (with `name`) and `steps`; a step needs `name` and `processor`; a param needs `type`.
@@ -188,12 +194,17 @@ class _Translator:
         allowed = list(error.schema.get("properties", {}))
         patterns = list(error.schema.get("patternProperties", {}))
         where = _where(error.path, self.doc.data)
-        for key in error.value:
+        meant = self.meant.setdefault(error.path, set())
+        for key, value in error.value.items():
             if key in allowed or any(re.search(p, key) for p in patterns):
                 continue
-            hint = did_you_mean(key, allowed)
-            if hint:
-                self.meant.setdefault(error.path, set()).add(_suggested(hint))
+            foreign = FOREIGN_KEYS.get(key)
+            hint: str | None
+            if foreign is not None and foreign.home in allowed:
+                hint = foreign.hint(value)
+                meant.update(foreign.supplies)
+            elif hint := did_you_mean(key, allowed):
+                meant.add(_suggested(hint))
             else:
                 hint = self.nested_home(key, error.schema) or (
                     f"allowed here: {', '.join(allowed)}" if allowed else None)
@@ -335,6 +346,74 @@ class _Translator:
                     if isinstance(target, Mapping) else {}
             schema, seen = target, seen + 1
         return schema if isinstance(schema, Mapping) else {}
+
+
+# -- keys of other tools ----------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class _Foreign:
+    """A key GitHub Actions (or another CI or workflow tool) uses, and flowspec's way to say it.
+
+    ``home`` is the flowspec key it becomes: the hint is given only in a mapping that allows
+    it, so ``if`` is translated on a step, not in ``metadata``. ``supplies`` are the required
+    keys the translation provides (``run`` becomes ``processor: shell``), which are then not
+    also reported as missing.
+    """
+
+    home: str
+    hint: Callable[[Any], str]
+    supplies: tuple[str, ...] = ()
+
+
+def _condition(value: Any) -> str:
+    """A GitHub ``if:`` as a flowspec condition: the same text without ``${{ }}``."""
+    from engine.expr.interpolate import wrapped
+
+    text = str(value) if value is not None else "steps.STEP.outputs.NAME == 'x'"
+    inside = wrapped(text)
+    return text[inside[0]:inside[1]].strip() if inside else text
+
+
+def _command_hint(value: Any) -> str:
+    command = _inline(value) if isinstance(value, (str, list)) else "..."
+    command = command if len(command) <= _MAX_SHOWN else "..."
+    return ("a command is run by the shell processor: processor: shell, and "
+            f"config: {{command: {command}}}")
+
+
+def _minutes(value: Any) -> str:
+    number = _plain(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
+        else "10"
+    return f"flowspec's timeout is a duration per attempt: timeout: {number}m"
+
+
+FOREIGN_KEYS: dict[str, _Foreign] = {
+    "if": _Foreign("when", lambda v: "flowspec calls it 'when', and a condition needs no "
+                                     f"'${{{{ }}}}': when: {_condition(v)}"),
+    "needs": _Foreign("dependencies", lambda v: "flowspec calls it 'dependencies': "
+                                                f"dependencies: {_inline(_as_list(v))}"),
+    "runAfter": _Foreign("dependencies", lambda v: "flowspec calls it 'dependencies': "
+                                                   f"dependencies: {_inline(_as_list(v))}"),
+    "runs-on": _Foreign("argo", lambda v: "not needed: a step runs where flowspec runs, and on "
+                                          "Argo in the image set by argo.image (per step or "
+                                          "for the workflow); remove it"),
+    "run": _Foreign("processor", _command_hint, ("processor",)),
+    "script": _Foreign("processor", _command_hint, ("processor",)),
+    "uses": _Foreign("processor", lambda v: "a step names what it runs in 'processor': shell, "
+                                            "python, noop, a registered processor or "
+                                            "package.module:Class", ("processor",)),
+    "with": _Foreign("config", lambda v: "a processor's inputs go under 'config'"
+                                         + (f": config: {_inline(v)}" if isinstance(v, dict)
+                                            else "")),
+    "timeout-minutes": _Foreign("timeout", _minutes),
+    "continue-on-error": _Foreign("continue_on", lambda v: "flowspec calls it 'continue_on': "
+                                                           "continue_on: {failed: true}"),
+    "jobs": _Foreign("steps", lambda v: "flowspec has no jobs: list the work under 'steps', "
+                                        "ordered by each step's 'dependencies'"),
+    "on": _Foreign("argo", lambda v: "a spec runs when started (flowspec run, flowspec "
+                                     "submit); for a schedule set argo.schedules and compile "
+                                     "with --kind CronWorkflow"),
+}
 
 
 # -- helpers (pure) -------------------------------------------------------------------------

@@ -30,11 +30,20 @@ def check_document(doc: Document, *, import_processors: bool = False,
     return spec, diagnostics
 
 
+def check_loaded(doc: Document | None, loaded: list[Diagnostic], *,
+                 import_processors: bool = False) -> tuple[Spec | None, list[Diagnostic]]:
+    """Every diagnostic of one loaded file, the loader's (``loaded``) included, after its
+    ``# flowspec: ignore[...]`` comments, sorted; and the spec, if the file had a document."""
+    from engine.ignores import apply_ignores
+
+    if doc is None:
+        return None, finish(loaded)
+    spec, found = check_document(doc, import_processors=import_processors)
+    return spec, finish(apply_ignores(doc, loaded + found))
+
+
 def validate_file(path: str, *, import_processors: bool = False) -> list[Diagnostic]:
-    doc, diagnostics = load_file(path)
-    if doc is not None:
-        diagnostics = diagnostics + check_document(doc, import_processors=import_processors)[1]
-    return finish(diagnostics)
+    return check_loaded(*load_file(path), import_processors=import_processors)[1]
 
 
 def is_spec_file(path: Path) -> bool:
@@ -91,12 +100,9 @@ def load_spec_text(text: str, *, name: str = "<string>") -> Spec:
     return _valid(*load_text(text, name))
 
 
-def _valid(doc: Document | None, diagnostics: list[Diagnostic]) -> Spec:
-    spec = None
-    if doc is not None:
-        spec, more = check_document(doc)
-        diagnostics = diagnostics + more
-    errors = [d for d in finish(diagnostics) if d.severity == "error"]
+def _valid(doc: Document | None, loaded: list[Diagnostic]) -> Spec:
+    spec, diagnostics = check_loaded(doc, loaded)
+    errors = [d for d in diagnostics if d.severity == "error"]
     if errors or spec is None:
-        raise SpecError(errors or finish(diagnostics))
+        raise SpecError(errors or diagnostics)
     return spec

@@ -76,7 +76,9 @@ def parse_text(text: str, type_name: str) -> Any:
             raise ValueError(f"expected a number, got {text!r}") from None
         if not math.isfinite(number):
             raise ValueError(f"expected a finite number, got {text!r}")
-        return int(number) if number.is_integer() and "." not in text and "e" not in text.lower() else number
+        written_whole = number.is_integer() and "." not in text and "e" not in text.lower()
+        # a whole number stays an integer only where every store and Argo's asInt can hold it
+        return int(number) if written_whole and INT64_MIN <= number <= INT64_MAX else number
     if type_name == "boolean":
         lowered = text.strip().lower()
         if lowered in ("true", "false"):

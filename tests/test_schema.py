@@ -181,6 +181,20 @@ CASES: list[tuple[str, str, int, int, list[str], str | None]] = [
      ["unknown key 'when_' in finally step 'z'"], "did you mean 'when'?"),
     (HEAD + STEP + "    env: {DB: {secrets: {name: db, key: url}}}\n", "FS101", 7, 16,
      ["unknown key 'secrets' in 'env.DB' of step 'a'"], "did you mean 'secret'?"),
+    # keys of other tools, translated (before any did-you-mean: 'needs' is not 'depends')
+    (HEAD + STEP + "    needs: [b, c]\n", "FS101", 7, 5,
+     ["unknown key 'needs' in step 'a'"], "dependencies: [b, c]"),
+    (HEAD + STEP + "    runAfter: [b]\n", "FS101", 7, 5,
+     ["unknown key 'runAfter'"], "dependencies: [b]"),
+    (HEAD + "steps:\n  - name: a\n    script: pytest -q\n", "FS101", 6, 5,
+     ["unknown key 'script'"], "processor: shell, and config: {command: pytest -q}"),
+    (HEAD + STEP + "    timeout-minutes: 2.5\n", "FS101", 7, 5,
+     ["unknown key 'timeout-minutes'"], "timeout: 2.5m"),
+    (HEAD + STEP + "    if: \"github.ref == 'main'\"\n", "FS101", 7, 5,
+     ["unknown key 'if'"], "when: github.ref == 'main'"),
+    # ... only where their flowspec key would be allowed
+    (HEAD.replace("{name: demo}", "{name: demo, if: x}") + STEP, "FS101", 3, 24,
+     ["unknown key 'if' in 'metadata'"], "allowed here: name"),
     # a misspelt required key is one problem, not also a missing key
     (HEAD + "steps:\n  - nme: a\n    processor: noop\n", "FS101", 5, 5,
      ["unknown key 'nme' in steps[0]"], "did you mean 'name'?"),

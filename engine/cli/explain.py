@@ -12,6 +12,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     import engine.compile.codes
+    import engine.ignores
     import engine.loader
     import engine.rules
     import engine.schema  # noqa: F401
@@ -19,7 +20,10 @@ def main(args: argparse.Namespace) -> int:
 
     if not args.code:
         for listed in sorted(CODES.values(), key=lambda c: c.id):
-            print(f"{listed.id}  {listed.severity:<7}  {listed.title}")
+            silenceable = " (silenceable)" if listed.silenceable else ""
+            print(f"{listed.id}  {listed.severity:<7}  {listed.title}{silenceable}")
+        print("\nTo accept a warning (or a silenceable error) where it is, end its line with "
+              "`# flowspec: ignore[CODE]`; `flowspec explain FS011` tells more.")
         return 0
     wanted = args.code.strip().upper()
     if wanted.isdigit():
@@ -30,4 +34,7 @@ def main(args: argparse.Namespace) -> int:
         print(f"flowspec explain: unknown code {args.code!r}; {hint}", file=sys.stderr)
         return 2
     print(f"{c.id}: {c.title} ({c.severity})\n\n{c.explanation}")
+    if c.silenceable:
+        print(f"\nSilenceable: where it is wanted, end the line with "
+              f"`# flowspec: ignore[{c.id}]`.")
     return 0

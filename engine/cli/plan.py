@@ -1,14 +1,18 @@
 """``flowspec plan SPEC``: what would run, in which order, with which env, retries, timeouts.
 
-Secrets are shown as references; nothing is resolved from the environment, so a plan is safe
-to paste into a ticket.
+Secrets are shown as references, with whether their local variable is set, never with their
+value, so a plan is safe to paste into a ticket. A required param that is not given makes the
+plan fail (exit 1) with what to pass, since a run could not start either; a secret that is
+not set is shown, not failed, as a plan may be made on a machine that will not run it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 from engine.cli.common import add_param_argument, given_params
@@ -60,7 +64,17 @@ def _step_plan(step: Step) -> dict[str, Any]:
     }
 
 
-def build_plan(spec: Spec, params: dict[str, Any]) -> dict[str, Any]:
+def _secrets(spec: Spec, environ: Mapping[str, str]) -> list[dict[str, Any]]:
+    from engine.executor.secrets import spec_secrets
+
+    return [{"name": ref.name, "key": ref.key, "optional": ref.optional,
+             "local": f"${ref.local_variable}", "set": ref.local_variable in environ,
+             "steps": list(steps)}
+            for ref, steps in spec_secrets(spec).items()]
+
+
+def build_plan(spec: Spec, params: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """The plan as data; ``environ`` is only asked which secrets' variables are set."""
     from engine.graph import build_graph, generations
 
     return {
@@ -69,6 +83,7 @@ def build_plan(spec: Spec, params: dict[str, Any]) -> dict[str, Any]:
         "parallelism": spec.parallelism,
         "timeout": _seconds(spec.timeout),
         "order": generations(spec.graph),
+        "secrets": _secrets(spec, environ),
         "steps": [_step_plan(spec.step(n)) for gen in generations(spec.graph) for n in gen],
         "finally": [_step_plan(spec.step(n))
                     for gen in generations(build_graph(spec, finally_steps=True)) for n in gen],
@@ -83,6 +98,15 @@ def _print_text(plan: dict[str, Any]) -> None:
     out.write("\n")
     for i, gen in enumerate(plan["order"], 1):
         out.write(f"  stage {i}: {', '.join(gen)}\n")
+    if plan["secrets"]:
+        every = {s["name"] for s in plan["steps"] + plan["finally"]}
+        out.write("\nsecrets (locally read from environment variables):\n")
+        for e in plan["secrets"]:
+            state = "set" if e["set"] else "not set" if e["optional"] else "MISSING"
+            optional = ", optional" if e["optional"] else ""
+            readers = "every step" if set(e["steps"]) == every else ", ".join(e["steps"])
+            out.write(f"- {e['name']}/{e['key']}  {e['local']}  {state}{optional}"
+                      f"  (read by {readers})\n")
     for title, steps in (("steps", plan["steps"]), ("finally", plan["finally"])):
         if not steps:
             continue
@@ -121,11 +145,11 @@ def main(args: argparse.Namespace) -> int:
     if isinstance(spec, int):
         return spec
     try:
-        params = resolve_params(spec, given_params(args), require=False)
+        params = resolve_params(spec, given_params(args))
     except ParamError as exc:
-        print(f"flowspec plan: {exc}", file=sys.stderr)
-        return 2
-    plan = build_plan(spec, params)
+        print("flowspec plan: " + str(exc).replace("\n", "\n  "), file=sys.stderr)
+        return 2 if exc.problems else 1
+    plan = build_plan(spec, params, os.environ)
     if args.format == "json":
         json.dump(plan, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")

@@ -21,7 +21,8 @@ def _text(diags: Sequence[Diagnostic], files: int, out: IO[str], sources: Source
     red, yellow, dim, bold, reset = (("\x1b[31m", "\x1b[33m", "\x1b[2m", "\x1b[1m", "\x1b[0m")
                                      if color else ("",) * 5)
     for d in diags:
-        sev = f"{red if d.severity == 'error' else yellow}{d.severity}{reset}"
+        tint = red if d.severity == "error" else yellow
+        sev = f"{tint}{d.severity}{reset}"
         out.write(f"{bold}{d.file}:{d.line}:{d.column}{reset}: {sev}: {d.message} [{d.code}]\n")
         source = sources(d.file)
         line = source.line_text(d.line) if source else ""
@@ -30,7 +31,7 @@ def _text(diags: Sequence[Diagnostic], files: int, out: IO[str], sources: Source
             gutter = f"{d.line:>4} | "
             out.write(f"{dim}{gutter}{reset}{line}\n")
             caret = " " * (d.column - 1) + "^" + "~" * max(0, min(width, 200) - 1)
-            out.write(f"{dim}{' ' * (len(gutter) - 2)}| {reset}{red}{caret}{reset}\n")
+            out.write(f"{dim}{' ' * (len(gutter) - 2)}| {reset}{tint}{caret}{reset}\n")
         if d.hint:
             out.write(f"     = hint: {d.hint}\n")
     errors = sum(d.severity == "error" for d in diags)
@@ -68,6 +69,7 @@ def _sarif(diags: Sequence[Diagnostic], files: int, out: IO[str], sources: Sourc
         "id": c, "name": CODES[c].title if c in CODES else c,
         "shortDescription": {"text": CODES[c].title if c in CODES else c},
         "fullDescription": {"text": CODES[c].explanation if c in CODES else c},
+        "defaultConfiguration": {"level": CODES[c].severity if c in CODES else "error"},
         "helpUri": f"https://flowspec.dev/codes/{c}",
     } for c in used]
     results: list[dict[str, Any]] = [{

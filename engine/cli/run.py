@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import gc
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -58,6 +59,7 @@ def fail(command: str, message: str, code: int = EXIT_USAGE) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from engine.cli.common import load_or_report
+    from engine.executor.secrets import missing_secrets, spec_secrets
     from engine.local import arun
     from engine.params import ParamError, resolve_params
     from engine.run_id import new_run_id
@@ -70,6 +72,14 @@ def main(args: argparse.Namespace) -> int:
         params = resolve_params(spec, given_params(args))
     except ParamError as exc:
         return fail("run", str(exc).replace("\n", "\n  "))
+    needed = spec_secrets(spec)
+    unset = missing_secrets(needed, os.environ)
+    if unset:
+        return fail("run", f"{len(unset)} secret(s) the run needs are not set, so nothing was "
+                    "run; locally each is read from an environment variable:\n  "
+                    + "\n  ".join(f"{ref}: export {ref.local_variable}=...  (read by "
+                                  f"{', '.join(needed[ref])})" for ref in unset)
+                    + "\n  (mark a secret 'optional: true' if the run can do without it)")
     try:
         store = open_store(args.db)
     except StoreError as exc:

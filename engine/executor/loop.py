@@ -57,11 +57,11 @@ from engine.executor.phases import (
 from engine.executor.result import RunResult, StepReport
 from engine.executor.retry import AttemptEnd, RetryVerdict, backoff_wait, next_retry
 from engine.executor.scheduler import Scheduler
-from engine.executor.secrets import MissingSecret, Redactor, known_values
+from engine.executor.secrets import MissingSecret, Redactor, known_values, spec_secrets
 from engine.expr.depends import TaskState
 from engine.expr.errors import ExprEvalError, ExprSyntaxError
 from engine.graph import step_parents
-from engine.model import SecretRef, Spec, Step
+from engine.model import Spec, Step
 from engine.process_group import GroupId, stop_leftovers
 from engine.processors import (
     AttemptControl,
@@ -225,7 +225,7 @@ class Execution:
         self.created_at = created_at or time.time()
         self.deadline = self.created_at + spec.timeout if spec.timeout else None
         self.database_url: str | None = getattr(store, "url", None)
-        self.redactor = Redactor(known_values(self._secret_refs(), self.secrets))
+        self.redactor = Redactor(known_values(spec_secrets(spec), self.secrets))
         self.main = _Dag(spec.steps, False)
         self.fin = _Dag(spec.finally_steps, True)
         self.dag = self.main
@@ -647,12 +647,6 @@ class Execution:
         if masked is not None:
             data_json, data = masked
         return out_json, data_json, outputs, data
-
-    def _secret_refs(self) -> Iterator[SecretRef]:
-        for step in self.spec.all_steps:
-            for var in step.env.values():
-                if isinstance(var.value, SecretRef):
-                    yield var.value
 
     # --- durability -----------------------------------------------------------------------
     def _flush(self) -> None:

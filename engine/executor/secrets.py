@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.canonical import dumps
-from engine.model import SecretRef
+from engine.model import SecretRef, Spec
 
 MASK = "***"
 #: Shorter values are not masked: masking "1" or "on" would garble every message.
@@ -108,6 +108,33 @@ class Redactor:
             items = [self._walk(v) for v in value]
             return value if all(a is b for a, b in zip(items, value, strict=True)) else items
         return value
+
+
+def spec_secrets(spec: Spec) -> dict[SecretRef, tuple[str, ...]]:
+    """Every secret a run of ``spec`` may read, once each in spec order, with the steps whose
+    env reads it. A secret is optional only if every one of those steps marks it optional.
+
+    Which steps will run is known only at run time (``when``, ``depends``), so every step
+    that could run counts: a run that may need a secret needs it before it starts.
+    """
+    readers: dict[tuple[str, str], list[str]] = {}
+    required: set[tuple[str, str]] = set()
+    for step in spec.all_steps:
+        for var in step.env.values():
+            ref = var.value
+            if isinstance(ref, SecretRef):
+                steps = readers.setdefault((ref.name, ref.key), [])
+                if step.name not in steps:
+                    steps.append(step.name)
+                if not ref.optional:
+                    required.add((ref.name, ref.key))
+    return {SecretRef(name, key, (name, key) not in required): tuple(steps)
+            for (name, key), steps in readers.items()}
+
+
+def missing_secrets(refs: Iterable[SecretRef], source: Mapping[str, str]) -> list[SecretRef]:
+    """The required secrets that ``source`` (the environment) has no value for."""
+    return [ref for ref in refs if not ref.optional and ref.local_variable not in source]
 
 
 def known_values(refs: Iterable[SecretRef], source: Mapping[str, str]) -> list[str]:

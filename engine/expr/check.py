@@ -22,6 +22,8 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.diagnostics import closest
+
 from . import types as t
 from .ast import (
     Compare,
@@ -65,7 +67,8 @@ class Scope:
 
     ``steps`` holds the step's ancestors only; ``all_steps`` every step name of the workflow,
     so that a non-ancestor (FS303) is told apart from a typo (FS302). ``item_type`` is None
-    outside for_each, else one of ``types.ITEM_TYPES``.
+    outside for_each, else one of ``types.ITEM_TYPES``. ``waits_with`` is the key the step
+    names its parents in, so the fix for a non-ancestor names the key the step really uses.
     """
 
     params: Mapping[str, str] = field(default_factory=dict)
@@ -74,6 +77,7 @@ class Scope:
     in_finally: bool = False
     item_type: str | None = None
     current_step: str | None = None
+    waits_with: str = "dependencies"
 
 
 def check_condition(expr: Expr, scope: Scope) -> list[ExprProblem]:
@@ -86,21 +90,43 @@ def check_condition(expr: Expr, scope: Scope) -> list[ExprProblem]:
 
 
 def check_reference(ref: Reference, scope: Scope) -> tuple[str | None, list[ExprProblem]]:
-    """The type of one reference (None if unknown) and its problems; used by interpolation."""
+    """The type of one reference (None if unknown) and its problems (``for_each``)."""
     checker = _Checker(scope)
     return checker.type_of(ref), checker.problems
 
 
+def check_references(refs: Iterable[Reference], scope: Scope) -> list[ExprProblem]:
+    """The problems of the references of one text (an env value's ``${{ }}``), each name's
+    problem said once however often the text repeats it."""
+    checker = _Checker(scope)
+    for ref in refs:
+        checker.type_of(ref)
+    return checker.problems
+
+
+#: problems about a name (param, step, output, ``workflow.status``, ``item``): one expression
+#: says each once, at its first use, however often it repeats the name
+_NAME_PROBLEMS = frozenset({
+    UNKNOWN_PARAM, UNKNOWN_STEP, NOT_ANCESTOR, UNKNOWN_OUTPUT, STATUS_OUTSIDE_FINALLY,
+    ITEM_OUTSIDE_FOR_EACH,
+})
+
+
 class _Checker:
-    __slots__ = ("problems", "scope")
+    __slots__ = ("named", "problems", "scope")
 
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
         self.problems: list[ExprProblem] = []
+        self.named: set[tuple[str, str]] = set()
 
     def report(
         self, code: str, message: str, span: tuple[int, int], hint: str | None = None
     ) -> None:
+        if code in _NAME_PROBLEMS:
+            if (code, message) in self.named:
+                return
+            self.named.add((code, message))
         self.problems.append(ExprProblem(code, message, span[0], span[1], hint))
 
     def type_of(self, expr: Expr) -> str | None:
@@ -137,16 +163,17 @@ class _Checker:
         return _known(declared)
 
     def step_output(self, ref: StepOutputRef) -> str | None:
-        step = self.ancestor(ref.step, ref.step_span)
-        if step is None:
+        found = self.ancestor(ref.step, ref.step_span)
+        if found is None:
             return None
+        name, step = found
         declared = step.outputs.get(ref.output)
         if declared is None:
             hint = _suggest(ref.output, step.outputs, "outputs") if step.outputs else (
-                f"declare it in step '{ref.step}': outputs: {{{ref.output}: string}}"
+                f"declare it in step '{name}': outputs: {{{ref.output}: string}}"
             )
             self.report(UNKNOWN_OUTPUT,
-                        f"step '{ref.step}' declares no output '{ref.output}'",
+                        f"step '{name}' declares no output '{ref.output}'",
                         ref.output_span, hint)
             return None
         return _known(declared)
@@ -154,11 +181,17 @@ class _Checker:
     def step_status(self, ref: StepStatusRef) -> str | None:
         return t.STRING if self.ancestor(ref.step, ref.step_span) is not None else None
 
-    def ancestor(self, name: str, span: tuple[int, int]) -> StepScope | None:
+    def ancestor(self, name: str, span: tuple[int, int]) -> tuple[str, StepScope] | None:
+        """The ancestor a reference reads, with its name; None (reported) if it has none.
+
+        A misspelled name is reported once and then read as the step it most likely means,
+        when that one is an ancestor, so the rest of the expression (the output's name, the
+        comparison's types) is still checked in the same run.
+        """
         scope = self.scope
         step = scope.steps.get(name)
         if step is not None:
-            return step
+            return name, step
         if name == scope.current_step:
             self.report(NOT_ANCESTOR, f"step '{name}' cannot read its own outputs or status",
                         span, "a condition is decided before its step runs")
@@ -166,10 +199,14 @@ class _Checker:
             self.report(NOT_ANCESTOR,
                         f"step '{name}' is not an ancestor of this step, so its value is "
                         "never available (Argo would wait for ever)",
-                        span, f"add '{name}' to this step's dependencies")
+                        span, f"add '{name}' to this step's {scope.waits_with}")
         else:
             self.report(UNKNOWN_STEP, f"unknown step '{name}'", span,
                         _suggest(name, scope.all_steps, "steps"))
+            meant = closest(name, sorted(scope.all_steps))
+            read = scope.steps.get(meant) if meant not in (None, scope.current_step) else None
+            if meant is not None and read is not None:
+                return meant, read
         return None
 
     def workflow_status(self, ref: WorkflowStatusRef) -> str | None:
@@ -294,9 +331,9 @@ def _known(declared: str) -> str | None:
 
 def _suggest(word: str, choices: Iterable[str], what: str) -> str:
     names = sorted(choices)
-    close = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean '{close[0]}'?"
+    meant = closest(word, names)
+    if meant:
+        return f"did you mean '{meant}'?"
     if not names:
         return f"there are no {what}"
     shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")

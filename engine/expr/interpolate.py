@@ -8,6 +8,7 @@ lesson. References are the condition language's, minus ``steps.S.status`` and pl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TypeAlias
 
@@ -21,7 +22,7 @@ from .ast import (
     WorkflowNameRef,
     WorkflowStatusRef,
 )
-from .check import Scope, check_reference
+from .check import Scope, check_references
 from .errors import INTERPOLATION_SYNTAX, ExprProblem, ExprSyntaxError
 from .evaluate import Values, resolve_reference
 from .parser import parse_reference
@@ -33,6 +34,16 @@ CLOSE = "}}"
 INTERPOLATION_REFERENCES: frozenset[type] = frozenset(
     {ParamRef, StepOutputRef, WorkflowNameRef, WorkflowStatusRef, ItemRef}
 )
+
+
+_WRAPPED = re.compile(r"\s*\$\{\{(.*)\}\}\s*", re.DOTALL)
+
+
+def wrapped(text: str) -> tuple[int, int] | None:
+    """Where the inside of a text that is one ``${{ ... }}`` and nothing else starts and ends
+    (GitHub Actions wraps whole conditions so); None for any other text."""
+    match = _WRAPPED.fullmatch(text)
+    return match.span(1) if match and CLOSE not in match.group(1) else None
 
 
 #: Literal text, or a reference (whose offsets point inside the env value).
@@ -72,11 +83,7 @@ def parse_interpolation(text: str) -> list[Part]:
 
 def check_interpolation(parts: Sequence[Part], scope: Scope) -> list[ExprProblem]:
     """Problems of every reference (the FS30x codes of conditions)."""
-    problems: list[ExprProblem] = []
-    for part in parts:
-        if not isinstance(part, str):
-            problems.extend(check_reference(part, scope)[1])
-    return problems
+    return check_references((part for part in parts if not isinstance(part, str)), scope)
 
 
 def render(parts: Sequence[Part], values: Values) -> str:

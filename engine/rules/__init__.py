@@ -15,6 +15,7 @@ from engine.rules import (
     conditions,
     dependencies,
     env,
+    interpolation,
     names,
     params,
     processors,
@@ -23,7 +24,7 @@ from engine.rules import (
 from engine.rules.context import Context
 
 PASSES: tuple[ModuleType, ...] = (
-    yaml11, names, params, dependencies, conditions, processors, env, argo_limits,
+    yaml11, names, params, dependencies, conditions, interpolation, processors, env, argo_limits,
 )
 
 

@@ -14,12 +14,12 @@ MAX_TASKS = 200
 NAME_TOO_LONG = code("FS601", "workflow name too long for Argo", """
 Argo uses `metadata.name` as a label value, so it may have at most 63 characters; a
 CronWorkflow at most 52, leaving room for the timestamp suffix of each run.
-""")
+""", silenceable=True)
 TOO_MANY_STEPS = code("FS602", "too many steps for one Argo DAG", """
 Argo's CRD allows at most 200 tasks in one DAG template. Split the workflow into several
 specs chained by their outputs, or fan out with `for_each` over a list param instead of
 writing one step per item.
-""")
+""", silenceable=True)
 
 
 def check(ctx: Context) -> Iterator[Diagnostic]:

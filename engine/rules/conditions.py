@@ -28,6 +28,7 @@ CODES: dict[str, Code] = {c.id: c for c in (
 `steps.STEP.outputs.NAME`, `steps.STEP.status`, `workflow.status` in `finally`, `item` in
 `for_each`), literals (`'text'`, numbers, `true`, `false`, `null`, `[lists]`), comparisons
 (`== != < <= > >= in`) joined by `&&`, `||`, `!` and parentheses. There is no arithmetic.
+A condition is written bare, not wrapped in `${{ }}` as GitHub Actions' `if:` is.
 """),
     code("FS301", "unknown param", """
 The expression reads a param the spec does not declare under `params:`. Declare it (with a
@@ -106,11 +107,12 @@ class _Shared:
 def _scope(ctx: Context, step: Step, shared: _Shared) -> Scope:
     return Scope(
         params=shared.params,
-        steps=_Ancestors(ctx.parents_of(step), step.name, shared.outputs),
+        steps=_Ancestors(ctx.meant_parents_of(step), step.name, shared.outputs),
         all_steps=shared.finally_names if step.is_finally else shared.names,
         in_finally=step.is_finally,
         item_type=item_type(ctx, step, shared.outputs) if step.for_each else None,
         current_step=step.name,
+        waits_with="depends" if step.depends is not None else "dependencies",
     )
 
 
@@ -150,20 +152,35 @@ def _problem(ctx: Context, path: Path, p: ExprProblem, offset: int = 0) -> Diagn
     return ctx.at_span(span, CODES.get(p.code, CODES["FS306"]), p.message, p.hint)
 
 
-def _syntax(ctx: Context, path: Path, exc: ExprSyntaxError, c: str) -> Diagnostic:
-    span = ctx.doc.text_span(path, exc.start, exc.end)
+def _syntax(ctx: Context, path: Path, exc: ExprSyntaxError, c: str,
+            offset: int = 0) -> Diagnostic:
+    span = ctx.doc.text_span(path, exc.start + offset, exc.end + offset)
     return ctx.at_span(span, CODES.get(exc.code, CODES[c]), exc.message, exc.hint)
 
 
 def _check_when(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
+    """A condition wrapped whole in GitHub's ``${{ }}`` is said so once, on the ``${{``, and
+    the condition inside is still checked, so the wrapper hides none of its problems."""
+    from engine.expr.interpolate import OPEN, wrapped
+
     path = (*step.path, "when")
+    text = step.when or ""
+    offset = 0
+    inside = wrapped(text)
+    if inside is not None:
+        offset, end = inside
+        opening = text.index(OPEN)
+        yield ctx.at_span(ctx.doc.text_span(path, opening, opening + len(OPEN)),
+                          CODES["FS300"], "a condition is not wrapped in '${{ }}'",
+                          f"write it without: when: {text[offset:end].strip()}")
+        text = text[offset:end]
     try:
-        expr = parse_condition(step.when or "")
+        expr = parse_condition(text)
     except ExprSyntaxError as exc:
-        yield _syntax(ctx, path, exc, "FS300")
+        yield _syntax(ctx, path, exc, "FS300", offset)
         return
     for p in check_condition(expr, scope):
-        yield _problem(ctx, path, p)
+        yield _problem(ctx, path, p, offset)
 
 
 def _check_for_each(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
@@ -189,7 +206,7 @@ def _check_for_each(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnost
 
 
 def _check_env(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
-    from engine.expr.interpolate import parse_interpolation
+    from engine.expr.interpolate import check_interpolation, parse_interpolation
 
     for var in step.env.values():
         if not isinstance(var.value, str) or "${{" not in var.value:
@@ -201,12 +218,8 @@ def _check_env(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
         except ExprSyntaxError as exc:
             yield _syntax(ctx, var.path, exc, "FS309")
             continue
-        for part in parts:
-            if isinstance(part, str):
-                continue
-            _, problems = check_reference(part, scope)
-            for p in problems:
-                yield _problem(ctx, var.path, p)
+        for p in check_interpolation(parts, scope):
+            yield _problem(ctx, var.path, p)
 
 
 def _env_checked_here(ctx: Context, step: Step, path: Path) -> bool:

@@ -31,7 +31,7 @@ A step uses `dependencies` and `depends` together. Use one: `dependencies: [a, b
 CONTINUE_ON_WITH_DEPENDS = code("FS206", "`continue_on` in a workflow that uses `depends`", """
 Argo rejects `continueOn` on every task of a DAG in which any task uses `depends`. Express it
 in the dependants instead: `depends: a.Succeeded || a.Failed` continues after a failure.
-""")
+""", silenceable=True)
 CYCLE = code("FS207", "dependency cycle", """
 Steps wait for each other in a circle, so none of them could ever start. The message shows
 the circle as a path; break it by removing one of its dependencies.
@@ -75,7 +75,7 @@ def _check_step(ctx: Context, step: Step, uses_depends: bool, scope: dict[str, S
         return did_you_mean(name, scope) or f"known steps: {', '.join(sorted(scope)) or 'none'}"
 
     if step.dependencies is not None:
-        for i, name in enumerate(step.dependencies):
+        for i, name in _first_uses(step.dependencies):
             path = (*step.path, "dependencies", i)
             if name == step.name:
                 yield ctx.at(path, SELF_DEPENDENCY, f"step '{step.name}' depends on itself",
@@ -91,13 +91,18 @@ def _check_step(ctx: Context, step: Step, uses_depends: bool, scope: dict[str, S
             c = _BY_CODE.get(exc.code, DEPENDS_SYNTAX)
             yield ctx.at_span(ctx.doc.text_span(path, exc.start, exc.end), c, exc.message, exc.hint)
             return
+        reported: set[str] = set()  # `x.Succeeded || x.Failed` names one wrong step once
         for ref in references(expr):
             name_span = ctx.doc.text_span(path, *ref.name_span)
+            if ref.name in reported:
+                continue
             if ref.name == step.name:
+                reported.add(ref.name)
                 yield ctx.at_span(name_span, SELF_DEPENDENCY,
                                   f"step '{step.name}' depends on itself",
                                   "remove it from its own depends")
             elif ref.name not in scope:
+                reported.add(ref.name)
                 yield ctx.at_span(name_span, UNKNOWN_DEPENDENCY,
                                   f"step '{step.name}' depends on unknown step '{ref.name}'",
                                   unknown(ref.name))
@@ -106,6 +111,14 @@ def _check_step(ctx: Context, step: Step, uses_depends: bool, scope: dict[str, S
                                   f"'{ref.name}.{ref.result}' needs '{ref.name}' to fan out "
                                   "with for_each",
                                   f"use '{ref.name}.Succeeded' or '{ref.name}.Failed'")
+
+
+def _first_uses(names: tuple[str, ...]) -> list[tuple[int, str]]:
+    """Each name with the index of its first use (a repeat is the schema's FS104)."""
+    first: dict[str, int] = {}
+    for i, name in enumerate(names):
+        first.setdefault(name, i)
+    return [(i, name) for name, i in first.items()]
 
 
 def _edge_span(ctx: Context, step: Step, parent: str) -> Span:

@@ -24,11 +24,11 @@ the run store. Reference it instead:
 
 On Argo this becomes a Kubernetes secretKeyRef; locally the value is read from the
 environment variable MY_SECRET_API_KEY (the secret name and key, upper-cased).
-""")
+""", silenceable=True)
 URL_PASSWORD = code("FS502", "password inside a URL in env", """
 An env value is a URL with a password in it (`scheme://user:password@host`). Move the whole
 URL into a secret and reference it with `{secret: {name, key}}`.
-""")
+""", silenceable=True)
 
 _SECRET_NAME = re.compile(r"(?:_KEY$|^KEY$|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE)", re.IGNORECASE)
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s]*:[^/\s]*@")

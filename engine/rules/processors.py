@@ -21,23 +21,23 @@ UNKNOWN_PROCESSOR = code("FS401", "unknown processor", """
 `processor` names no installed processor. Use a registered name (`noop`, `shell`, `python`,
 `chargeback.extract-identifiers`, ... as listed by the `flowspec.processors` entry points) or
 an import path `package.module:Class`.
-""")
+""", silenceable=True)
 BAD_CONFIG = code("FS402", "config does not fit the processor", """
 A step's `config` is checked against the JSON Schema that its processor declares. The message
 names the key and what the processor expects.
-""")
+""", silenceable=True)
 OUTPUT_MISMATCH = code("FS403", "output not produced by the processor", """
 A step declares an output its processor does not produce, or with another type than the
 processor declares. Conditions and Argo output parameters rely on declared outputs, so they
 must match what the processor returns.
-""")
+""", silenceable=True)
 PROCESSOR_IMPORT = code("FS404", "processor cannot be found", """
 The processor is given as `package.module:Class`, but no such class was found: the module is
 not on the import path as Python source, or it defines no class of that name. Validation
 finds the module and reads its source without importing it (a spec must not run code when it
 is validated); check the module is installed in the same environment as flowspec and that the
 class name is right.
-""")
+""", silenceable=True)
 NOT_CHECKED = code("FS405", "processor interface not read", """
 The processor's `config_schema`, `outputs` or `open_outputs` is computed, or inherited from a
 class in another module, so it cannot be read from the source without running the module's

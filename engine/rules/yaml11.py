@@ -20,7 +20,7 @@ An unquoted value means different things to different YAML readers: `on`, `yes`,
 are booleans in YAML 1.1 (Kubernetes, Argo) but text in YAML 1.2; `010` is 8 in YAML 1.1 and
 10 in YAML 1.2; `1.10` is the number 1.1 everywhere, not the version text "1.10". Quote the
 value so that every reader, local and on Argo, sees the same thing.
-""")
+""", silenceable=True)
 
 
 def _matters(path: Path) -> bool:

@@ -52,6 +52,19 @@ def test_validate_returns_diagnostics() -> None:
     assert [d.code for d in engine.validate_text(SPEC.replace("noop", "nope", 1))] == ["FS401"]
 
 
+def test_ignore_comments_apply_to_load_and_validate_alike() -> None:
+    ignored = SPEC.replace("processor: noop\n    dependencies: [a]\n    when: steps.a.outputs.x < ",
+                           "processor: nop  # flowspec: ignore[FS401]\n    dependencies: [a]\n"
+                           "    when: steps.a.outputs.x < ")
+    assert ignored != SPEC
+    assert engine.validate_text(ignored) == []
+    assert engine.load_text(ignored).name == "api"
+    stale = SPEC.replace("processor: noop\n    config", "processor: noop  # flowspec: "
+                         "ignore[FS401]\n    config")
+    assert [(d.code, d.severity) for d in engine.validate_text(stale)] == [("FS011", "warning")]
+    assert engine.load_text(stale).name == "api"  # a warning never stops a spec from loading
+
+
 def test_run_is_the_function_even_after_its_module_is_imported() -> None:
     import engine.local
 

@@ -65,7 +65,7 @@ def test_valid_file_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
 def test_bad_file_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "validate", GOLDEN_INPUT)
     assert code == 1
-    assert out.endswith("8 error(s), 0 warning(s) in 1 file(s)\n")
+    assert out.endswith("7 error(s), 1 warning(s) in 1 file(s)\n")
 
 
 def test_missing_path_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
@@ -148,11 +148,83 @@ def test_json_records(capsys: pytest.CaptureFixture[str]) -> None:
                     "hint": "did you mean 'dependencies'?"}
 
 
+WARNED = """\
+apiVersion: flowspec/v1
+kind: Workflow
+metadata: {name: warned}
+steps:
+  - name: a
+    processor: noop  # flowspec: ignore[FS401]
+  - name: b
+    processor: processors.chargeback.eligibility:ContractEligibility
+"""
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_warnings_are_rendered_as_warnings_and_do_not_fail(
+        fmt: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "warned.yaml"
+    spec.write_text(WARNED, encoding="utf-8")
+    code, out, _ = run(capsys, "validate", "--format", fmt, str(spec))
+    assert code == 0
+    found = validate_file(str(spec))
+    assert [(d.code, d.severity) for d in found] == [("FS011", "warning"), ("FS405", "warning")]
+    if fmt == "text":
+        assert f"{spec}:6:41: warning: 'ignore[FS401]' silences nothing" in out
+        assert out.endswith("0 error(s), 2 warning(s) in 1 file(s)\n")
+    elif fmt == "json":
+        assert [r["severity"] for r in json.loads(out)] == ["warning", "warning"]
+    elif fmt == "github":
+        assert [line.split(" ", 1)[0] for line in out.splitlines()] == ["::warning"] * 2
+    else:
+        run_ = json.loads(out)["runs"][0]
+        assert [r["level"] for r in run_["results"]] == ["warning", "warning"]
+        assert {r["id"]: r["defaultConfiguration"]["level"]
+                for r in run_["tool"]["driver"]["rules"]} == {"FS011": "warning",
+                                                               "FS405": "warning"}
+
+
+def test_an_ignore_comment_silences_its_codes_on_its_line_only(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path / "ignored.yaml", """\
+  - name: a
+    processor: shell
+    env: {API_KEY: sk_test_fixture_1}  # flowspec: ignore[FS501, FS310]
+    config: {command: 'echo ${{ params.x }}'}
+  - name: b
+    processor: noop
+    env: {API_KEY: sk_test_fixture_2}
+""")
+    code, out, _ = run(capsys, "validate", str(spec))
+    assert code == 1
+    assert f"{spec}:8:20: error" not in out  # FS501 silenced on its line ...
+    assert f"{spec}:8:66: warning: 'ignore[FS310]' silences nothing" in out  # ... FS310 not
+    assert f"{spec}:9:29: error: '${{{{ }}}}' is not replaced in a shell command" in out
+    assert f"{spec}:12:20: error: env 'API_KEY' looks like a secret" in out
+    assert out.endswith("2 error(s), 1 warning(s) in 1 file(s)\n")
+
+
+def test_an_error_run_relies_on_cannot_be_silenced(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """validate never passes a spec that run and compile would then mishandle."""
+    spec = write_spec(tmp_path / "unsilenced.yaml", """\
+  - name: a
+    processor: noop
+    when: params.x == 1  # flowspec: ignore[FS301]
+""")
+    code, out, _ = run(capsys, "validate", str(spec))
+    assert code == 1
+    assert f"{spec}:8:18: error: unknown param 'x' [FS301]" in out
+    assert "FS301 cannot be silenced: run and compile rely on its check [FS011]" in out
+    code, _, err = run(capsys, "run", str(spec), "--db", f"sqlite:///{tmp_path}/s.db")
+    assert code == 1 and "unknown param 'x' [FS301]" in err
+
+
 def test_json_of_a_valid_file_is_an_empty_list(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "validate", "--format", "json", "specs/examples/hello.yaml") == (0, "[]\n", "")
 
 
-_GITHUB = re.compile(r"^::error file=([^,]+),line=(\d+),col=(\d+),endLine=(\d+),"
+_GITHUB = re.compile(r"^::(error|warning) file=([^,]+),line=(\d+),col=(\d+),endLine=(\d+),"
                      r"endColumn=(\d+),title=(FS\d{3})::(.+)$")
 
 
@@ -163,9 +235,9 @@ def test_github_annotations(capsys: pytest.CaptureFixture[str]) -> None:
     records = validate_file(GOLDEN_INPUT)
     for m, d in zip(matches, records, strict=True):
         assert m is not None
-        assert m.groups()[:6] == (d.file, str(d.line), str(d.column), str(d.end_line),
-                                  str(d.end_column), d.code)
-        assert m.group(7).startswith(d.message)
+        assert m.groups()[:7] == (d.severity, d.file, str(d.line), str(d.column),
+                                  str(d.end_line), str(d.end_column), d.code)
+        assert m.group(8).startswith(d.message)
 
 
 def test_github_is_the_default_under_github_actions(
@@ -400,6 +472,57 @@ steps:
     assert "  stage 1: fetch\n  stage 2: post\n" in out
 
 
+def test_plan_reports_missing_required_params(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """A run could not start without them, so neither does the plan: exit 1, each missing
+    param with how to pass it (it printed `document=None` and exited 0)."""
+    spec = write_spec(tmp_path / "needs.yaml").read_text(encoding="utf-8").replace(
+        "steps:\n", "params:\n  document: {type: string, required: true, description: "
+                    "The claim}\n  day: {type: integer, required: true}\n"
+                    "  mode: {type: string, default: fast}\nsteps:\n")
+    (tmp_path / "needs.yaml").write_text(spec, encoding="utf-8")
+    code, out, err = run(capsys, "plan", str(tmp_path / "needs.yaml"))
+    assert (code, out) == (1, "")
+    assert err == ("flowspec plan: param 'document' (string: The claim) is required; pass it "
+                   "with -p document=VALUE\n  param 'day' (integer) is required; pass it with "
+                   "-p day=VALUE\n")
+    code, _, err = run(capsys, "plan", str(tmp_path / "needs.yaml"), "-p", "day=x")
+    assert code == 2 and "expected a whole number" in err and "-p document=VALUE" in err
+    code, out, _ = run(capsys, "plan", str(tmp_path / "needs.yaml"), "-p", "document=c.edi",
+                       "-p", "day=3")
+    assert code == 0 and "params: document='c.edi', day=3, mode='fast'" in out
+
+
+def test_plan_shows_the_secrets_a_run_needs_and_which_are_not_set(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    spec = write_spec(tmp_path / "secrets.yaml", """\
+  - name: a
+    processor: noop
+    env:
+      TOKEN: {secret: {name: deploy, key: token}}
+      AI: {secret: {name: openai, key: api-key}, optional: true}
+  - name: b
+    processor: noop
+    env:
+      TOKEN: {secret: {name: deploy, key: token}, optional: true}
+      DB: {secret: {name: ledger-db, key: url}}
+""")
+    monkeypatch.setenv("LEDGER_DB_URL", "postgresql://ledger-THIS-MUST-NOT-LEAK")
+    monkeypatch.delenv("DEPLOY_TOKEN", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    code, out, _ = run(capsys, "plan", str(spec))
+    assert code == 0 and "MUST-NOT-LEAK" not in out
+    assert ("secrets (locally read from environment variables):\n"
+            "- deploy/token  $DEPLOY_TOKEN  MISSING  (read by every step)\n"
+            "- openai/api-key  $OPENAI_API_KEY  not set, optional  (read by a)\n"
+            "- ledger-db/url  $LEDGER_DB_URL  set  (read by b)\n") in out
+    code, out, _ = run(capsys, "plan", "--format", "json", str(spec))
+    assert json.loads(out)["secrets"][0] == {
+        "name": "deploy", "key": "token", "optional": False, "local": "$DEPLOY_TOKEN",
+        "set": False, "steps": ["a", "b"]}
+
+
 def test_plan_rejects_unknown_params(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "plan", "specs/examples/hello.yaml", "-p", "whom=x")
     assert (code, out) == (2, "")
@@ -437,8 +560,10 @@ def test_explain_unknown_code(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_explain_lists_every_code(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(capsys, "explain")
-    listed = [line.split()[0] for line in out.splitlines()]
+    table, footer = out.split("\n\n")
+    listed = [line.split()[0] for line in table.splitlines()]
     assert code == 0 and listed == sorted(CODES) and len(listed) > 40
+    assert "# flowspec: ignore[CODE]" in footer
 
 
 def test_schema_is_the_shipped_valid_schema(capsys: pytest.CaptureFixture[str]) -> None:

@@ -105,16 +105,19 @@ def test_good_spec_has_no_diagnostics(path: Path) -> None:
 
 
 def validation_codes() -> set[str]:
-    """The codes ``flowspec validate`` can give: those the loader, the schema pass and the
-    rules declare (other commands, such as compile, declare their own)."""
+    """The codes ``flowspec validate`` can give: those the loader, the schema pass, the rules
+    and ignore comments declare (other commands, such as compile, declare their own)."""
+    import engine.ignores
     import engine.loader
     import engine.rules
     import engine.schema
 
-    modules = [engine.loader, engine.schema, *engine.rules.PASSES]
+    modules = [engine.loader, engine.schema, *engine.rules.PASSES, engine.ignores]
     found = set()
     for module in modules:
         for value in vars(module).values():
+            if value is CODES:  # the registry of every code, imported by name
+                continue
             values = value.values() if isinstance(value, dict) else [value]
             found |= {v.id for v in values if isinstance(v, Code)}
     return found

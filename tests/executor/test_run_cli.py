@@ -105,6 +105,54 @@ def test_usage_errors_are_one_line_and_exit_2(argv: list[str], message: str,
     assert "Traceback" not in err
 
 
+def test_a_number_param_too_wide_for_64_bits_stays_a_number(
+        files: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "number.yaml"
+    spec.write_text(OK.replace("{type: integer, default: 2}", "{type: number, default: 2}"))
+    wide = "9" * 30
+    assert main(["run", str(spec), "--db", files["db"], "-p", f"n={wide}", "--format",
+                 "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["steps"]["b"]["phase"] == "Succeeded"
+
+
+SECRETS = """\
+apiVersion: flowspec/v1
+kind: Workflow
+metadata: {name: secrets}
+env:
+  TOKEN: {secret: {name: deploy, key: token}}
+  MAYBE: {secret: {name: maybe, key: x}, optional: true}
+steps:
+  - {name: a, processor: shell, config: {command: 'touch started'}}
+  - name: b
+    processor: noop
+    env: {DB: {secret: {name: ledger-db, key: url}}}
+"""
+
+
+def test_run_refuses_to_start_without_its_secrets(files: dict[str, str], tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """Every required secret is checked before the first step: one message naming each and
+    its variable, exit 2, no step started and no run recorded."""
+    spec = tmp_path / "secrets.yaml"
+    spec.write_text(SECRETS)
+    monkeypatch.chdir(tmp_path)
+    for variable in ("DEPLOY_TOKEN", "LEDGER_DB_URL", "MAYBE_X"):
+        monkeypatch.delenv(variable, raising=False)
+    assert main(["run", str(spec), "--db", files["db"]]) == 2
+    err = capsys.readouterr().err
+    assert "2 secret(s) the run needs are not set, so nothing was run" in err
+    assert "secret deploy/token: export DEPLOY_TOKEN=...  (read by a, b)" in err
+    assert "secret ledger-db/url: export LEDGER_DB_URL=...  (read by b)" in err
+    assert "maybe" not in err  # optional
+    assert not (tmp_path / "started").exists()
+    assert not Path(files["db"].removeprefix("sqlite:///")).exists()
+    monkeypatch.setenv("DEPLOY_TOKEN", "t0ken-value")
+    monkeypatch.setenv("LEDGER_DB_URL", "sqlite://")
+    assert main(["run", str(spec), "--db", files["db"]]) == 0
+
+
 def test_resume_refuses_a_finished_run(files: dict[str, str],
                                        capsys: pytest.CaptureFixture[str]) -> None:
     main(["run", files["ok"], "--db", files["db"], "--format", "json"])

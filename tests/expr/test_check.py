@@ -121,6 +121,30 @@ def test_one_mistake_gives_one_problem_and_problems_are_in_source_order() -> Non
     assert [code for code, _, _ in found] == ["FS301", "FS302", "FS307"]
 
 
+def test_a_name_is_reported_once_per_expression() -> None:
+    found = problems("steps.later.outputs.a > 1 && steps.later.outputs.b > 2 "
+                     "&& params.nope > 1 && params.nope < 9")
+    assert [(code, text) for code, text, _ in found] == [("FS303", "later"), ("FS301", "nope")]
+
+
+def test_a_misspelled_step_is_read_as_the_step_it_means() -> None:
+    """The typo is said once, and the rest is checked as if fixed: the output's name and the
+    comparison's types are not hidden behind it."""
+    found = problems("steps.extrat.outputs.customer_count == 'x' "
+                     "&& steps.extrat.outputs.labl == 'y'")
+    assert found == [
+        ("FS306", "steps.extrat.outputs.customer_count == 'x'", None),
+        ("FS302", "extrat", "did you mean 'extract'?"),
+        ("FS304", "labl", "did you mean 'label'?"),
+    ]
+
+
+def test_the_fix_for_a_non_ancestor_names_the_key_the_step_uses() -> None:
+    depends = Scope(steps=SCOPE.steps, all_steps=SCOPE.all_steps, waits_with="depends")
+    assert problems("steps.later.status == 'Failed'", depends) == [
+        ("FS303", "later", "add 'later' to this step's depends")]
+
+
 def test_a_badly_declared_type_is_left_to_the_spec_checks() -> None:
     assert problems("params.broken == 1") == []
 

@@ -86,10 +86,9 @@ def test_process_groups_are_kept_with_their_attempts(store_url: str) -> None:
 
 def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
     from alembic import command
+    from sqlalchemy.engine import make_url
 
     from engine.store import schema
-
-    from sqlalchemy.engine import make_url
 
     # an engine on a new file, without the store's own creation (which builds the head schema)
     engine = sql._configured_sqlite_engine(make_url(f"sqlite:///{tmp_path}/old.db"))
