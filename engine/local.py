@@ -90,8 +90,7 @@ async def aresume(run_id: str, *, store: Store | str | None = None,
 
     opened, owned = (open_store(None), True) if store is None else _open(store)
     try:
-        resolve = getattr(opened, "resolve_run_id", None)
-        run_id = resolve(run_id) if resolve is not None else run_id
+        run_id = opened.resolve_run_id(run_id)
         state = opened.load_run(run_id)
         if state.run.phase not in RUN_ACTIVE:
             raise StoreError(f"run {run_id} already finished ({state.run.phase}); "

@@ -71,6 +71,7 @@ from engine.processors import (
     declared_outputs,
     resolve,
 )
+from engine.store import Store
 from engine.store.errors import LeaseLost, StoreError
 from engine.store.records import NodeRecord, Op, RunState
 from engine.values import to_text
@@ -209,7 +210,7 @@ class _Upstream(Mapping[str, Upstream]):
 class Execution:
     """Runs (or resumes) one run of a spec against a store; ``await execute()`` once."""
 
-    def __init__(self, spec: Spec, params: Mapping[str, Any], store: Any, run_id: str, *,
+    def __init__(self, spec: Spec, params: Mapping[str, Any], store: Store, run_id: str, *,
                  max_parallel: int | None = None, secrets: Mapping[str, str] | None = None,
                  workdir: Path | None = None, observer: Observer | None = None,
                  created_at: float | None = None, restored: RunState | None = None) -> None:
@@ -224,7 +225,7 @@ class Execution:
         self.observer = observer
         self.created_at = created_at or time.time()
         self.deadline = self.created_at + spec.timeout if spec.timeout else None
-        self.database_url: str | None = getattr(store, "url", None)
+        self.database_url = store.url
         self.redactor = Redactor(known_values(spec_secrets(spec), self.secrets))
         self.main = _Dag(spec.steps, False)
         self.fin = _Dag(spec.finally_steps, True)
@@ -246,8 +247,8 @@ class Execution:
         self._notes: dict[str, str] = {}
         self._declared: dict[str, dict[str, str]] = {}
         self._seq = 0
-        self._durable = bool(getattr(store, "durable", False))
-        lease = float(getattr(store, "lease_seconds", 30.0))
+        self._durable = store.durable
+        lease = store.lease_seconds
         self._renew_every = lease / 3
         self._renew_at = time.monotonic() + self._renew_every
         #: the StepContext fields every attempt of this run shares
@@ -817,7 +818,7 @@ class Execution:
             run_id=self.run_id, workflow=self.spec.name, phase=phase,
             steps=_Reports(order, self.nodes),
             params=self.params, message=message, started_at=self.created_at,
-            finished_at=time.time(), store=getattr(self.store, "display_url", "memory"))
+            finished_at=time.time(), store=self.store.display_url)
 
 
 class _Reports(Mapping[str, StepReport]):

@@ -23,10 +23,25 @@ __all__ = [
 
 
 class Store(Protocol):
-    """What the executor needs from a store; SqlStore and MemoryStore implement it."""
+    """What the executor and the commands need from a store; SqlStore and MemoryStore
+    implement it (mypy checks both against it, see ``_IMPLEMENTATIONS``)."""
 
-    durable: bool
-    display_url: str
+    @property
+    def durable(self) -> bool:
+        """Whether anything is kept: the executor then commits each change before acting."""
+
+    @property
+    def url(self) -> str | None:
+        """The database processors may share (the run store's URL); None when nothing is kept."""
+
+    @property
+    def display_url(self) -> str:
+        """The URL as it may be shown (no password)."""
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a run's lease lasts without renewal."""
+
 
     def create_run(self, run: RunRecord) -> None: ...
     def claim(self, run_id: str) -> None: ...
@@ -60,3 +75,11 @@ def open_store(url: str | None = None, *, lease_seconds: float | None = None,
     if lease_seconds is None:
         return SqlStore(store_url(url), create=create)
     return SqlStore(store_url(url), lease_seconds=lease_seconds, create=create)
+
+
+def _implementations() -> None:
+    """Never called: mypy checks here that each store class is a Store."""
+    from engine.store.memory import MemoryStore
+    from engine.store.sql import SqlStore
+
+    _: list[Store] = [MemoryStore(), SqlStore("sqlite:///")]

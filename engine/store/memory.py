@@ -16,6 +16,7 @@ class MemoryStore:
     durable = False
     url: str | None = None
     display_url = "memory"
+    lease_seconds = 0.0
 
     def create_run(self, run: RunRecord) -> None:
         """Nothing to record: the executor holds the run's state itself."""
