@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "show": "show one run: steps, phases, attempts, durations, errors and outputs",
     "resume": "continue a stopped or killed run from where its store says it was",
     "retry": "run a finished run's failed steps (or --from STEP) and what follows them again",
+    "cancel": "stop a run from another terminal (finally steps still run; --terminate skips them)",
     "compile": "compile a spec to an Argo Workflow, WorkflowTemplate or CronWorkflow (YAML)",
     "submit": "compile a spec, create it on an Argo Server and follow it (exit code from its phase)",
     "watch": "follow a workflow on an Argo Server until it ends (exit code from its phase)",

@@ -79,6 +79,8 @@ from engine.values import to_text
 #: Inline (instant) processors run back to back without giving the loop a turn; every so
 #: many we yield so that timers, signals and the lease keep being served.
 _INLINE_BURST = 128
+#: how often a durable run looks for a ``flowspec cancel`` request while attempts run
+STOP_POLL_SECONDS = 1.0
 _ACTION = {SKIP: SKIPPED, OMIT: OMITTED, FAIL: ERROR}
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
 _SUCCESS = RetryVerdict(False)
@@ -239,7 +241,11 @@ class Execution:
         self.running: dict[asyncio.Task[attempts.Outcome], Node] = {}
         self.backoff: list[tuple[float, int, Node]] = []
         self.ops: list[Op] = []
-        self.expired = False
+        #: the DAG was halted (its deadline passed, or flowspec cancel): why; nothing new starts
+        self.halted: str | None = None
+        #: flowspec cancel --terminate: the finally steps do not run either
+        self.terminated = False
+        self._poll_at = 0.0
         self.stopping = False
         #: resume: process groups of attempts the stopped flowspec left, by node
         self._leftovers: list[tuple[str, GroupId]] = []
@@ -267,14 +273,15 @@ class Execution:
         try:
             if self._leftovers:
                 await self._stop_leftovers()
+            await self._obey_stop_request()
             main = await self._run_dag(self.main)
-            if self.expired:
+            if self.halted:
                 main = FAILED
-                message = f"the workflow timeout of {self.spec.timeout:g}s was exceeded"
+                message = self.halted
             elif main != SUCCEEDED:
                 message = self._first_problem(self.main)
             phase = main
-            if self.spec.finally_steps:
+            if self.spec.finally_steps and not self.terminated:
                 self.workflow_status = main
                 self.dag = self.fin
                 final = await self._run_dag(self.fin)
@@ -323,9 +330,9 @@ class Execution:
             if self.stopping or not self.ready or len(self.running) >= self.limit:
                 return False
             node = self.ready.popleft()
-            if self.expired and not self.dag.is_finally:
-                self._close(node, FAILED, None, None, "not started: the workflow timeout "
-                            "was exceeded", time.time(), record=True)
+            if self.halted and not self.dag.is_finally:
+                self._close(node, FAILED, None, None, f"not started: {self.halted}",
+                            time.time(), record=True)
                 continue
             if self._begin(node):
                 burst += 1
@@ -338,8 +345,10 @@ class Execution:
         wake = [self._renew_every]
         if self.backoff:
             wake.append(self.backoff[0][0] - now)
-        if self.deadline is not None and not self.expired and not self.dag.is_finally:
+        if self.deadline is not None and not self.halted and not self.dag.is_finally:
             wake.append(self.deadline - now)
+        if self._durable and not self.halted:
+            wake.append(STOP_POLL_SECONDS)
         timeout = max(0.0, min(wake))
         if self.running:
             done, _ = await asyncio.wait(self.running, timeout=timeout,
@@ -353,9 +362,11 @@ class Execution:
         now = time.time()
         while self.backoff and self.backoff[0][0] <= now:
             self.ready.append(heapq.heappop(self.backoff)[2])
-        if self.deadline is not None and now >= self.deadline and not self.expired \
+        if self.deadline is not None and now >= self.deadline and not self.halted \
                 and not self.dag.is_finally:
-            await self._expire()
+            await self._halt(f"the workflow timeout of {self.spec.timeout:g}s was exceeded",
+                             "WorkflowTimeout")
+        await self._obey_stop_request()
         self._renew()
 
     # --- decisions --------------------------------------------------------------------------
@@ -374,8 +385,10 @@ class Execution:
         node = self.nodes.get(name)
         if node is not None and node.phase in FULFILLED:
             return  # resume: finished before the crash
-        if self.expired and not self.dag.is_finally:
-            return  # after the deadline no new node is created (as on Argo)
+        if self.halted and not self.dag.is_finally:
+            if node is not None and (node.ends or node.interrupted):
+                self._end_halted(node)  # resumed after a stop: its attempts are over
+            return  # after the deadline or a stop no new node is created (as on Argo)
         step = self.dag.by_name[name]
         if step.for_each is not None:
             self._expand(step)
@@ -595,6 +608,15 @@ class Execution:
         due = last.finished_at + backoff_wait(node.step.retry, len(node.ends))
         self._later(node, due - time.time())
 
+    def _end_halted(self, node: Node) -> None:
+        """A resumed node with attempts, in a run halted before it could run again."""
+        if node.unended:
+            node.unended = False
+            self._interrupted(node, "interrupted: the flowspec process stopped while this "
+                              f"attempt was running{self._notes.pop(node.name, '')}")
+        self._close(node, FAILED, None, None, f"not run again: {self.halted}", time.time(),
+                    record=True)
+
     def _later(self, node: Node, delay: float) -> None:
         if delay <= 0:
             self.ready.append(node)
@@ -661,16 +683,29 @@ class Execution:
             self.store.renew(self.run_id)
             self._renew_at = time.monotonic() + self._renew_every
 
-    async def _expire(self) -> None:
-        """The workflow timeout passed: running attempts fail, nothing new starts."""
-        self.expired = True
-        message = f"the workflow timeout of {self.spec.timeout:g}s was exceeded"
+    async def _halt(self, message: str, error_type: str) -> None:
+        """The workflow timeout passed, or ``flowspec cancel`` asked (Argo's ``stop``): running
+        attempts fail (their processes stopped), nothing new starts, the finally steps run."""
+        self.halted = message
         for node in await self._cancel_running():
-            self._end(node, attempts.Outcome(FAILED, error=message, error_type="WorkflowTimeout"))
+            self._end(node, attempts.Outcome(FAILED, error=message, error_type=error_type))
         while self.backoff:
             node = heapq.heappop(self.backoff)[2]
             self._close(node, node.ends[-1].phase, None, None, message, time.time(),
                         record=True)
+
+    async def _obey_stop_request(self) -> None:
+        """``flowspec cancel`` from another process: the request waits in the store, read at
+        most every STOP_POLL_SECONDS while attempts run."""
+        if not self._durable or self.halted or time.monotonic() < self._poll_at:
+            return
+        self._poll_at = time.monotonic() + STOP_POLL_SECONDS
+        mode = self.store.stop_requested(self.run_id)
+        if mode is None:
+            return
+        self.terminated = mode == "terminate"
+        await self._halt("stopped by flowspec cancel" + (" --terminate" if self.terminated
+                                                         else ""), "Stopped")
 
     async def _stop(self, message: str) -> None:
         """Ctrl-C: cancel running attempts, record them as interrupted Error attempts."""

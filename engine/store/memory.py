@@ -47,6 +47,12 @@ class MemoryStore:
     def delete_runs(self, finished_before: float, *, dry_run: bool = False) -> list[str]:
         return []
 
+    def request_stop(self, run_id: str, mode: str) -> str:
+        raise UnknownRun(f"run {run_id} runs without a store: stop it where it runs (Ctrl-C)")
+
+    def stop_requested(self, run_id: str) -> str | None:
+        return None
+
     def reset_nodes(self, run_id: str, nodes: Sequence[str], message: str) -> None:
         raise UnknownRun(f"run {run_id} ran without a store and cannot be retried")
 

@@ -485,6 +485,32 @@ class SqlStore:
             fail(exc, f"cannot read {self.display_url}")
         return [(_run_record(r), counts[r["run_id"]]) for r in rows]
 
+    def request_stop(self, run_id: str, mode: str) -> str:
+        """``flowspec cancel``: ask the process running ``run_id`` to stop it (``mode``:
+        "stop" or "terminate"); the run's phase when asked. Only an unfinished run takes it."""
+        try:
+            with self.engine.begin() as conn:
+                phase = conn.execute(select(runs.c.phase).where(runs.c.run_id == run_id)
+                                     .with_for_update()).scalar()
+                if phase is None:
+                    raise UnknownRun(f"no run {run_id} in {self.display_url}")
+                if phase in RUN_ACTIVE:
+                    conn.execute(update(runs).where(runs.c.run_id == run_id)
+                                 .values(stop_requested=mode))
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot ask run {run_id} in {self.display_url} to stop")
+        return str(phase)
+
+    def stop_requested(self, run_id: str) -> str | None:
+        """The stop ``flowspec cancel`` asked for this run, if any (read by its runner)."""
+        try:
+            with self.engine.connect() as conn:
+                mode = conn.execute(select(runs.c.stop_requested)
+                                    .where(runs.c.run_id == run_id)).scalar()
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read run {run_id} from {self.display_url}")
+        return None if mode is None else str(mode)
+
     def reset_nodes(self, run_id: str, nodes: Sequence[str], message: str) -> None:
         """``flowspec retry``: a finished run's ``nodes`` run afresh. One transaction appends a
         ``reset`` event per node (their attempts stay in the log, as history) and makes the
@@ -505,7 +531,8 @@ class SqlStore:
                     {"run_id": run_id, "seq": seq + i, "at": now, "kind": "reset", "node": node,
                      "message": message} for i, node in enumerate(nodes, start=1)])
                 conn.execute(update(runs).where(runs.c.run_id == run_id).values(
-                    phase="Interrupted", finished_at=None, message=message))
+                    phase="Interrupted", finished_at=None, message=message,
+                    stop_requested=None))
         except SQLAlchemyError as exc:
             fail(exc, f"cannot reset run {run_id} in {self.display_url}")
 

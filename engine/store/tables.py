@@ -38,6 +38,8 @@ runs = Table(
     # The lease: who may write this run's events, and until when (see engine/store/lease.py).
     Column("lease_owner", String(200), nullable=True),
     Column("lease_expires", Float, nullable=True),
+    # flowspec cancel: "stop" (finally steps still run) or "terminate"; read by the lease holder
+    Column("stop_requested", String(16), nullable=True),
 )
 Index("ix_flowspec_runs_created", runs.c.created_at)
 
