@@ -63,6 +63,7 @@ from processors.chargeback.claim import (
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
 from processors.chargeback.reference.history import settle_claim
+from processors.chargeback.reference.lookup import find_dc
 from processors.chargeback.upstream import claim_from_upstream
 
 #: The rule steps of the chargeback workflow (brief, heading): a line is paid only when each of
@@ -384,6 +385,19 @@ class ChargebackResolution:
                 "description": "849 date and time, YYYY-MM-DD or YYYY-MM-DDTHH:MM; "
                 "default: now (UTC).",
             },
+            "interchange": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id"],
+                "properties": {
+                    "qualifier": {"type": "string", "pattern": "^[0-9A-Z]{2}$", "default": "ZZ"},
+                    "id": {"type": "string", "minLength": 1, "maxLength": 15},
+                },
+                "description": "Our own EDI interchange address (the 844's receiver, the 849's "
+                "sender), for claims that did not come as X12 (text, PDF): an 844 is answered "
+                "from its own envelope. The wholesaler's address is its DC's edi_id in the "
+                "reference data.",
+            },
         },
     }
     outputs: ClassVar[Mapping[str, str]] = {
@@ -401,6 +415,10 @@ class ChargebackResolution:
         self.claim_step: str | None = config.get("claim_step")
         self.checks: tuple[str, ...] = tuple(config.get("checks", DEFAULT_CHECKS))
         self.control_number: int | None = config.get("control_number")
+        interchange = config.get("interchange")
+        self.interchange: tuple[str, str] | None = (
+            (interchange.get("qualifier", "ZZ"), interchange["id"]) if interchange else None
+        )
         raw = config.get("response_time")
         try:
             self.response_time = datetime.fromisoformat(raw) if raw else None
@@ -423,6 +441,7 @@ class ChargebackResolution:
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = f"849-{_safe_name(claim.debit_memo or context.run_id)}"
         response = out_dir / f"{stem}.edi"
+        sender, receiver = self._addresses(context, claim)
         response.write_text(
             write_849(
                 claim,
@@ -430,6 +449,8 @@ class ChargebackResolution:
                 control_number=self.control_number
                 or default_control_number(context.run_id, claim.debit_memo or ""),
                 date=self.response_time or datetime.now(UTC),
+                sender=sender,
+                receiver=receiver,
             ),
             encoding="utf-8",
         )
@@ -470,6 +491,40 @@ class ChargebackResolution:
                 "report": render_table(claim, resolutions, sums, response, summary, evidence),
             },
         )
+
+    def _addresses(
+        self, context: StepContext, claim: Claim
+    ) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+        """Who the 849 is from and to: an 844's own envelope, swapped (None, None); for a
+        claim read from text or PDF, our address from the config and the wholesaler's from
+        the reference data of the DC that sent it. Without either the claim cannot be
+        answered, which fails the step (and the claim goes to review) rather than guessing
+        an address."""
+        if claim.envelope is not None:
+            return None, None
+        kind = f"a {claim.format} claim"
+        if self.interchange is None:
+            raise StepFailed(
+                f"{kind} has no EDI envelope to answer: set this step's config interchange "
+                "({qualifier, id}: our own EDI address)"
+            )
+        if not context.database_url:
+            raise StepFailed(
+                f"{kind} is answered at its DC's EDI address: the step needs the store"
+            )
+        try:
+            with session_scope(context.database_url) as session:
+                found = find_dc(session, claim.distributor)
+        except SQLAlchemyError as exc:
+            raise TransientError(f"reference store error: {type(exc).__name__}") from None
+        if found.dc is None:
+            raise StepFailed(f"{kind} cannot be answered: {found.problem}")
+        if not found.dc.edi_id:
+            raise StepFailed(
+                f"{kind} cannot be answered: distribution center {found.dc.dc_key} has no EDI "
+                "address in the reference data (wholesaler_dc.edi_id)"
+            )
+        return self.interchange, (found.dc.edi_qualifier or "ZZ", found.dc.edi_id)
 
     @staticmethod
     def _settle(

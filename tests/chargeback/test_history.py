@@ -143,7 +143,11 @@ def test_a_retry_rewrites_its_pending_lines_but_not_settled_ones(url: str) -> No
         changed = history.settle_claim(
             session, "run-1", _claim("DM1", 1, 2), [LineDecision(1, "pend", Decimal(0))]
         )
-        assert changed == 0  # pending already
+        assert changed == 1  # still PENDING, now decided: its debit memo was answered
+        changed = history.settle_claim(
+            session, "run-1", _claim("DM1", 1, 2), [LineDecision(1, "pend", Decimal(0))]
+        )
+        assert changed == 0  # decided the same way already
         changed = history.settle_claim(
             session, "run-1", _claim("DM1", 1), [LineDecision(1, "accept", Decimal("425.00"))]
         )

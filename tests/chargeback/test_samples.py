@@ -74,6 +74,17 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
         5: ("reject", ("04",)),
     },
     ("cb_rules_dea_retired.edi",): {1: ("accept", ()), 2: ("reject", ("26",))},
+    # the debit-memo letter, read offline: 10 and 6 EA of a 100-count bottle look like eaches
+    # (§9.12), line 4's NDC is ambiguous (R03) and, unreadable, leaves nothing to key (R02)
+    **{
+        (letter,): {
+            1: ("pend", ("25",)),
+            2: ("accept", ()),
+            3: ("pend", ("25",)),
+            4: ("reject", ("14", "15")),
+        }
+        for letter in ("cb_intake_freetext_claim.txt", "cb_intake_freetext_claim.pdf")
+    },
     ("cb_rules_identity.edi",): {
         1: ("accept", ()),
         2: ("reject", ("26",)),
@@ -86,6 +97,13 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
 
 #: Samples whose extraction fails by design (cb_intake_README.md): the claim goes to manual review.
 FAILS_TO_REVIEW = {"cb_intake_bad_envelope.edi"}
+#: Every claim document shipped as a sample: X12, text and PDF.
+DOCUMENTS = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".edi", ".txt", ".pdf"))
+
+
+def _segments(interchange: str) -> list[list[str]]:
+    """The brief's delimiters: ``*`` between elements, ``~`` after each segment."""
+    return [seg.strip().split("*") for seg in interchange.split("~") if seg.strip()]
 
 
 def _run(document: Path, tmp_path: Path):
@@ -107,10 +125,25 @@ def test_rule_samples_decide_each_line_as_the_brief_says(
     assert got == EXPECTED[files]
     # the 849 answers every line with its codes: AAA*Y, or one AAA*N per reason code
     response = Path(resolution.outputs["response_path"]).read_text(encoding="utf-8")
-    segments = [seg.strip().split("*") for seg in response.split("~")]
+    segments = _segments(response)
     answered = Counter("Y" if seg[1] == "Y" else seg[3] for seg in segments if seg[0] == "AAA")
     expected = Counter(c for _status, codes in got.values() for c in (codes or ("Y",)))
     assert answered == expected
+
+
+@pytest.mark.parametrize("letter", ["cb_intake_freetext_claim.txt", "cb_intake_freetext_claim.pdf"])
+def test_a_text_or_pdf_claim_is_answered_from_our_address_to_its_dcs(
+    letter: str, tmp_path: Path
+) -> None:
+    """A claim that came without an X12 envelope is answered all the same (issue 13): from our
+    EDI address in the spec's config, to the one the reference data gives the DC that sent it."""
+    result = _run(SAMPLES / letter, tmp_path)
+    response = Path(result.steps["chargeback-resolution"].outputs["response_path"])
+    segments = {seg[0]: seg for seg in _segments(response.read_text(encoding="utf-8"))}
+    isa, gs, brc = segments["ISA"], segments["GS"], segments["BRC"]
+    assert [v.strip() for v in isa[5:9]] == ["ZZ", "NORTHWINDPH", "ZZ", "ACMEDRUG012"]
+    assert gs[1:4] == ["CF", "NORTHWINDPH", "ACMEDRUG012"]
+    assert brc[3:5] == ["AM", "DM0410240201"]
 
 
 def test_resubmission_pays_only_the_quantity_delta(tmp_path: Path) -> None:
@@ -143,12 +176,17 @@ def test_identity_sample_is_decided_by_the_registrant_data(tmp_path: Path) -> No
     }
 
 
-@pytest.mark.parametrize("sample", sorted(p.name for p in SAMPLES.glob("*.edi")))
+@pytest.mark.parametrize("sample", DOCUMENTS)
 def test_every_sample_runs_to_its_documented_phase(sample: str, tmp_path: Path) -> None:
+    """A sample that cannot be decided goes to review and fails the run (it was not decided);
+    every other one, the text and PDF claims included, is answered with an 849."""
     result = _run(SAMPLES / sample, tmp_path)
     if sample in FAILS_TO_REVIEW:
+        assert result.phase == "Failed"
         assert result.steps["extract-identifiers"].phase == "Failed"
-        assert result.steps["manual-review"].phase == "Succeeded"
+        assert result.steps["manual-review"].phase == "Failed"
     else:
         assert result.phase == "Succeeded", result.message
-        assert result.steps["chargeback-resolution"].phase == "Succeeded"
+        resolution = result.steps["chargeback-resolution"]
+        assert resolution.phase == "Succeeded"
+        assert Path(resolution.outputs["response_path"]).is_file()

@@ -604,10 +604,12 @@ WHOLESALER_DC = Dataset(
         _c("dsa_start", f.iso_date, True),
         _c("dsa_end", f.iso_date),
         _c("licensed_states", f.listing(f.state)),
+        _c("edi_qualifier", f.upper(2), default="ZZ"),
+        _c("edi_id", f.text(15)),
     ),
     tables=(m.WholesalerDc,),
     key=("dc_key",),
-    rows=lambda r, _ctx: [(m.WholesalerDc, _none_if_blank(r, "dea", "gln"))],
+    rows=lambda r, _ctx: [(m.WholesalerDc, _none_if_blank(r, "dea", "gln", "edi_id"))],
     checks=(_one_of("dea", "gln"), _dates_ordered("dsa_start", "dsa_end")),
 )
 
@@ -712,7 +714,7 @@ def _history_rows(r: Record, ctx: LoadContext) -> list[Row]:
                 **r,
                 "run_id": LOADED_HISTORY_RUN,
                 "recorded_at": ctx.loaded_at,
-                "resolved_at": None if r["status"] == "PENDING" else ctx.loaded_at,
+                "resolved_at": ctx.loaded_at,  # every loaded line was decided (and answered)
                 "hard_key": hard_key(
                     r["wholesaler_id"],
                     r["invoice_no"],

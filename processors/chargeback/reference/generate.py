@@ -330,7 +330,7 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
-EXAMPLE_DC = {"dc_key": "ACME-DC012", "dea": "RA7301194"}
+EXAMPLE_DC = {"dc_key": "ACME-DC012", "dea": "RA7301194", "edi_id": "ACMEDRUG012"}
 
 
 def _money(value: Decimal, places: str = "0.01") -> Decimal:
@@ -1154,6 +1154,8 @@ class World:
                 "dsa_start": "2020-01-01",
                 "dsa_end": "",
                 "licensed_states": "OH|IN|KY|MI|PA|TN|WV",
+                "edi_qualifier": "ZZ",
+                "edi_id": EXAMPLE_DC["edi_id"],
             },
         ]
         for i, (name, states) in enumerate(

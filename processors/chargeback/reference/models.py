@@ -445,6 +445,10 @@ class WholesalerDc(Base):
     dsa_start: Mapped[date] = mapped_column(Date)
     dsa_end: Mapped[date | None] = mapped_column(Date)
     licensed_states: Mapped[str] = mapped_column(String(200), default="")  # "|"-separated
+    # the DC's EDI interchange address (ISA05/ISA06): where an 849 answering a claim that did
+    # not come as X12 (text, PDF) is sent; an 844 carries its own
+    edi_qualifier: Mapped[str | None] = mapped_column(String(2))
+    edi_id: Mapped[str | None] = mapped_column(String(15))
     snapshot_id: Mapped[int] = _snapshot_fk()
 
 
