@@ -6,7 +6,10 @@
   already paid for the same quantity: reject, 28, allowed 0. A line previously *rejected* is
   a resubmission and goes on. A reversal (negative quantity) is a credit, never a duplicate.
 - **R07** the same key paid for another quantity: pay only the delta (net of every earlier
-  payment and credit); a delta <= 0 is a duplicate (28).
+  payment and credit); a delta <= 0 is a duplicate (28). A credit of the same key in the same
+  debit memo counts as well: a paid line credited and rebilled in one claim pays the whole
+  rebill (credit and rebill, brief §1.5), but only if the credit is paid too, so the rebill
+  is published as contingent on it (``data["contingent_on"]``, read by resolution).
 - **Soft key** (same invoice, NDC, customer, date and |quantity| under another line number)
   and a same key still pending in another run go to review (25), never auto-reject.
 - **Duplicate customers**: one claim customer whose identifiers belong to different customer
@@ -50,7 +53,8 @@ class DuplicateCheck(RuleStep):
     Outputs: ``is_duplicate`` (the whole debit memo is one: R05, or every line was rejected
     as a duplicate; later checks can be skipped), ``duplicate_lines`` (lines rejected 28; a
     resubmission paying a delta is not counted) and ``duplicate_customers``. ``data`` adds
-    ``net_quantity`` (line -> quantity still payable, for delta lines) and ``customer_keys``.
+    ``net_quantity`` (line -> quantity still payable, for delta lines), ``customer_keys`` and
+    ``contingent_on`` (rebill line -> the credit lines of this claim it is paid on).
     """
 
     datasets: ClassVar[tuple[str, ...]] = ("claim_history", "sap_customers", "wholesaler_dc")
@@ -114,16 +118,25 @@ class DuplicateCheck(RuleStep):
             run_id,
         )
 
+        credits: dict[str, list[ClaimLine]] = {}
+        for line, keys in keyed:
+            if line.is_credit:
+                credits.setdefault(keys.hard, []).append(line)
+
         records: list[history.LineRecord] = []
         net_quantity: dict[str, str] = {}
+        contingent_on: dict[str, list[int]] = {}
         seen_in_claim: dict[str, int] = {}
         duplicates = 0
         for line, keys in keyed:
             assert line.quantity is not None
             similar = _earlier(soft_by_key, keys.softs, other_than=keys.hards)
-            finding, net, original = self._line(
-                line, keys.hard, prior[line.line], similar, seen_in_claim
+            credited = [c for key in keys.hards for c in credits.get(key, ())]
+            finding, net, original, rebills = self._line(
+                line, keys.hard, prior[line.line], similar, seen_in_claim, credited
             )
+            if rebills:
+                contingent_on[str(line.line)] = rebills
             findings.append(finding)
             if finding.code == "28" and finding.outcome == "reject":
                 duplicates += 1
@@ -162,6 +175,7 @@ class DuplicateCheck(RuleStep):
             data={
                 "net_quantity": net_quantity,
                 "customer_keys": {str(n): c.key for n, c in customers.items()},
+                "contingent_on": contingent_on,
             },
             outputs={
                 "is_duplicate": is_duplicate,
@@ -264,11 +278,14 @@ class DuplicateCheck(RuleStep):
         prior: list[history.EarlierLine],
         similar: list[history.EarlierLine],
         seen_in_claim: dict[str, int],
-    ) -> tuple[Finding, Decimal | None, int | None]:
-        """(finding, quantity still payable, id of the line this one resubmits).
+        credited: list[ClaimLine],
+    ) -> tuple[Finding, Decimal | None, int | None, list[int]]:
+        """(finding, quantity still payable, id of the line this one resubmits, credit lines
+        of this claim it is paid on).
 
         ``prior`` holds the earlier lines under the line's hard keys, ``similar`` those under
-        its soft keys only, both oldest first.
+        its soft keys only, both oldest first; ``credited`` the credit lines of this claim
+        under its hard keys, which reverse an earlier payment before this line is netted.
         """
         assert line.quantity is not None
         n = line.line
@@ -279,6 +296,7 @@ class DuplicateCheck(RuleStep):
                 ),
                 line.quantity,
                 None,
+                [],
             )
         first = seen_in_claim.setdefault(hard, n)
         if first != n:
@@ -293,9 +311,19 @@ class DuplicateCheck(RuleStep):
                 ),
                 ZERO,
                 None,
+                [],
             )
         paid = [r for r in prior if r.status == "PAID"]
         net_paid = history.net_paid_quantity(paid)
+        rebills = [c.line for c in credited] if paid and net_paid > 0 else []
+        # credits in this claim reverse the earlier payment first; what they leave is netted
+        net_paid += sum((c.quantity for c in credited if c.quantity is not None), Decimal(0))
+        reversed_by = (
+            f" less the credit on line{'s' if len(rebills) > 1 else ''} "
+            f"{', '.join(map(str, rebills))} of this debit memo"
+            if rebills
+            else ""
+        )
         if paid and net_paid > 0:
             ref = _ref(paid[-1])
             if line.quantity <= net_paid:
@@ -306,11 +334,12 @@ class DuplicateCheck(RuleStep):
                         RULE_LINE if line.quantity == net_paid else RULE_DELTA,
                         "reject",
                         "28",
-                        f"duplicate: quantity {net_paid} {verb} ({ref})",
+                        f"duplicate: quantity {net_paid} {verb} ({ref}{reversed_by})",
                         ZERO,
                     ),
                     ZERO,
                     paid[-1].id,
+                    [],
                 )
             delta = line.quantity - net_paid
             amount = (
@@ -324,11 +353,13 @@ class DuplicateCheck(RuleStep):
                     RULE_DELTA,
                     "adjust",
                     "28",
-                    f"resubmission: quantity {net_paid} already paid ({ref}); pays the delta of {delta}",
+                    f"resubmission: quantity {net_paid} already paid ({ref}{reversed_by}); "
+                    f"pays the delta of {delta}",
                     amount,
                 ),
                 delta,
                 paid[-1].id,
+                rebills,
             )
         pending = [r for r in prior if r.status == "PENDING"]
         if pending:
@@ -342,6 +373,7 @@ class DuplicateCheck(RuleStep):
                 ),
                 line.quantity,
                 pending[-1].id,
+                [],
             )
         rejected = [r for r in prior if r.status == "REJECTED"]
         if rejected:
@@ -355,12 +387,20 @@ class DuplicateCheck(RuleStep):
                 ),
                 line.quantity,
                 rejected[-1].id,
+                [],
             )
         if paid:  # paid and fully credited back: this is the rebill
             return (
-                Finding(n, RULE_LINE, "pass", None, f"rebill after credit ({_ref(paid[-1])})"),
+                Finding(
+                    n,
+                    RULE_LINE,
+                    "pass",
+                    None,
+                    f"rebill after credit ({_ref(paid[-1])}{reversed_by})",
+                ),
                 line.quantity,
                 paid[-1].id,
+                rebills,
             )
         if similar:
             return (
@@ -373,8 +413,9 @@ class DuplicateCheck(RuleStep):
                 ),
                 line.quantity,
                 None,
+                [],
             )
-        return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None
+        return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None, []
 
 
 def _earlier(

@@ -22,6 +22,10 @@ How findings combine (brief §8 "cross-cutting"):
   0.01 (R13, else adjusted, code 06), and a contract price at or above WAC pays 0.00 (R14,
   code 17). A chargeback is never negative except for a credit line (negative quantity).
 
+A line a rule step made contingent on others (``data["contingent_on"]``: a rebill that is
+paid in full only because a credit in the same debit memo reverses the earlier payment) is
+pended (25) unless each of those lines is paid (accepted or adjusted) as well.
+
 A finding on line 0 applies to every line (a duplicate debit memo rejects all of them), but
 only a finding of its own is a step's verdict on a line: a debit-memo level pass says nothing
 about the line checks. An expected rule step that did not run (absent, Skipped, Omitted,
@@ -39,7 +43,7 @@ import hashlib
 import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
@@ -101,6 +105,8 @@ class Evidence:
     prices: Mapping[int, Mapping[str, Decimal]] = field(default_factory=dict)
     #: expected check that ran -> the lines it gave a verdict on (a finding on that line)
     verdicts: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    #: line -> the lines that must be paid for it to be paid (``data["contingent_on"]``)
+    contingent: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
 
     def unchecked(self, line: int) -> tuple[str, ...]:
         """The checks this line lacks, each with why: not run, or no verdict on the line."""
@@ -156,10 +162,21 @@ def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
     return prices
 
 
+def _contingent(step: str, raw: Any) -> dict[int, tuple[int, ...]]:
+    """``{"5": [4]}`` (line 5 is paid only with line 4) as line numbers."""
+    if not isinstance(raw, Mapping):
+        raise StepFailed(f"step '{step}' published contingent_on that is not an object by line")
+    try:
+        return {int(line): tuple(int(n) for n in on) for line, on in raw.items()}
+    except (ValueError, TypeError):
+        raise StepFailed(f"step '{step}' published unreadable contingent_on") from None
+
+
 def gather_findings(
     context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS, required: Iterable[str] = ()
 ) -> Evidence:
-    """Collect ``data["findings"]`` (and ``data["prices"]``) from every ancestor that succeeded.
+    """Collect ``data["findings"]`` (with ``data["prices"]`` and ``data["contingent_on"]``)
+    from every ancestor that succeeded.
 
     Each ``expected`` check must have succeeded and published findings; the lines it gave a
     verdict on are kept. Each ``required`` step need only have succeeded.
@@ -170,6 +187,7 @@ def gather_findings(
     performed: list[str] = []
     reasons: dict[str, str] = {}
     verdicts: dict[str, frozenset[int]] = {}
+    contingent: dict[int, tuple[int, ...]] = {}
     for name, up in context.upstream.items():
         raw = up.data.get("findings")
         if up.phase != "Succeeded":
@@ -179,6 +197,9 @@ def gather_findings(
         if "prices" in up.data:
             for line, values in _prices(name, up.data["prices"]).items():
                 prices.setdefault(line, {}).update(values)
+        if "contingent_on" in up.data:
+            for line, on in _contingent(name, up.data["contingent_on"]).items():
+                contingent[line] = (*contingent.get(line, ()), *on)
         if raw is None:
             if name in expected:
                 reasons[name] = "Succeeded without publishing findings"
@@ -198,7 +219,9 @@ def gather_findings(
     for name in expected:
         if name not in context.upstream:
             reasons.setdefault(name, "not in this workflow")
-    return Evidence(tuple(found), tuple(performed), tuple(reasons), reasons, prices, verdicts)
+    return Evidence(
+        tuple(found), tuple(performed), tuple(reasons), reasons, prices, verdicts, contingent
+    )
 
 
 # --------------------------------------------------------------------------- deciding
@@ -307,8 +330,13 @@ def decide_line(
     return Resolution(decision, submitted, notes)
 
 
+_PAID = ("accept", "adjust")
+
+
 def resolve(claim: Claim, evidence: Evidence) -> list[Resolution]:
-    return [
+    """Every line decided on its own findings, then each contingent line that is to be paid
+    checked against the lines it depends on (see the module docstring)."""
+    decided = [
         decide_line(
             line,
             evidence.for_line(line.line),
@@ -317,6 +345,31 @@ def resolve(claim: Claim, evidence: Evidence) -> list[Resolution]:
         )
         for line in claim.lines
     ]
+    status = {r.decision.line: r.decision.status for r in decided}
+    return [
+        _unpaid_dependency(r, evidence.contingent[r.decision.line], status)
+        if r.decision.status in _PAID and r.decision.line in evidence.contingent
+        else r
+        for r in decided
+    ]
+
+
+def _unpaid_dependency(
+    resolution: Resolution, on: Sequence[int], status: Mapping[int, str]
+) -> Resolution:
+    """The resolution, pended if a line it is paid on is not paid itself."""
+    unpaid = [n for n in on if status.get(n) not in _PAID]
+    if not unpaid:
+        return resolution
+    decision = replace(
+        resolution.decision,
+        status="pend",
+        accepted_amount=ZERO,
+        reason_codes=(*resolution.decision.reason_codes, CODE_PENDING),
+    )
+    lines = ", ".join(f"line {n} ({status.get(n, 'absent')})" for n in unpaid)
+    why = f"resolution: pending, paid only together with {lines}, which is not paid"
+    return Resolution(decision, resolution.submitted, (*resolution.reasons, why))
 
 
 @dataclass(frozen=True)

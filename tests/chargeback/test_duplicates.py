@@ -150,6 +150,51 @@ def test_a_reversal_is_a_credit_not_a_duplicate_and_allows_the_rebill(tmp_path: 
     assert "rebill after credit" in rebill.data["findings"][0]["message"]
 
 
+def test_a_credit_and_its_rebill_in_one_debit_memo_pay_the_whole_rebill(tmp_path: Path) -> None:
+    """Issue 13: paid 10, then one claim credits the 10 and rebills 12. The credit reverses
+    the payment first, so the rebill is not a resubmission paying the delta of 2 but a fresh
+    sale of 12 (-425 + 510), paid only together with the credit; the ledger then holds 12."""
+    url = store(tmp_path, history_row())
+    both = claim(
+        claim_line(1, party(**HOSPITAL), quantity="-10"),
+        claim_line(2, party(**HOSPITAL), quantity="12"),
+    )
+    result = run(both, url, tmp_path)
+    assert findings(result) == [(1, "pass", None, None), (2, "pass", None, None)]
+    rebill = result.data["findings"][1]["message"]
+    assert (
+        rebill
+        == "rebill after credit (DM DM-OLD line 1 less the credit on line 1 of this debit memo)"
+    )
+    assert result.data["contingent_on"] == {"2": [1]}
+    assert result.data["net_quantity"] == {}
+    settle(
+        url,
+        both,
+        "run-1",
+        LineDecision(1, "accept", Decimal("-425.00")),
+        LineDecision(2, "accept", Decimal("510.00")),
+    )
+    with session_scope(url) as s:
+        paid = s.scalars(select(ClaimLineHistory.paid_quantity)).all()
+    assert sum(paid, Decimal(0)) == Decimal(12)
+
+
+def test_a_partial_credit_leaves_the_rest_paid_and_the_rebill_pays_the_delta(
+    tmp_path: Path,
+) -> None:
+    """Paid 10, credited 4 and rebilled 12 in one claim: 6 stay paid, so 6 more are due."""
+    url = store(tmp_path, history_row())
+    both = claim(
+        claim_line(1, party(**HOSPITAL), quantity="-4"),
+        claim_line(2, party(**HOSPITAL), quantity="12"),
+    )
+    result = run(both, url, tmp_path)
+    assert findings(result) == [(1, "pass", None, None), (2, "adjust", "28", Decimal("255.00"))]
+    assert result.data["net_quantity"] == {"2": "6"}
+    assert result.data["contingent_on"] == {"2": [1]}
+
+
 def test_a_previously_rejected_line_is_a_resubmission_linked_to_it(tmp_path: Path) -> None:
     url = store(tmp_path, history_row(status="REJECTED", paid_quantity="", allowed_amount="0.00"))
     result = run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path)

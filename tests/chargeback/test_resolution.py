@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,10 @@ from engine.processors import resolve as resolve_processor
 from processors.chargeback.claim import ClaimLine, Finding, Outcome
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import parse_844
+from processors.chargeback.reference import testing
 from processors.chargeback.reference.history import LineRecord, record_lines
 from processors.chargeback.reference.models import ClaimLineHistory
-from processors.chargeback.resolution import ChargebackResolution, decide_line
+from processors.chargeback.resolution import ChargebackResolution, Evidence, decide_line, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 #: The domain brief's example pair: the claim ships as a sample, its answer is a test fixture.
@@ -302,6 +304,32 @@ def test_contract_price_not_below_wac_pays_nothing() -> None:
 def test_credit_line_keeps_its_negative_amount() -> None:
     d = decide_line(_line(qty="-10", claimed="-425.00"), []).decision
     assert (d.status, d.accepted_amount) == ("accept", Decimal("-425.00"))
+
+
+def test_a_rebill_is_paid_only_together_with_the_credit_it_follows() -> None:
+    """A rebill paid in full because a credit in the same claim reverses the earlier payment
+    (duplicate-check's ``contingent_on``) is pended when that credit is not paid: paying it
+    alone would pay the sale twice."""
+    claim = testing.claim(
+        testing.claim_line(1, testing.party(), quantity="-10"),
+        testing.claim_line(2, testing.party(), quantity="12"),
+    )
+    judged = [_f("pass", None, line=1), _f("pass", None, line=2)]
+    paid = Evidence(tuple(("duplicate-check", f) for f in judged), ("duplicate-check",))
+    paid = replace(paid, contingent={2: (1,)})
+    assert [r.decision.status for r in resolve(claim, paid)] == ["accept", "accept"]
+
+    rejected = replace(
+        paid,
+        findings=(*paid.findings, ("contract-eligibility", _f("reject", "02", rule="R09"))),
+    )
+    credit, rebill = resolve(claim, rejected)
+    assert credit.decision.status == "reject"
+    assert (rebill.decision.status, rebill.decision.reason_codes) == ("pend", ("25",))
+    assert rebill.decision.accepted_amount == Decimal("0.00")
+    assert rebill.reasons[-1] == (
+        "resolution: pending, paid only together with line 1 (reject), which is not paid"
+    )
 
 
 def test_line_without_prices_is_rejected_as_missing_data() -> None:

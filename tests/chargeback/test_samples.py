@@ -8,7 +8,9 @@ its documented phase without a traceback.
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -52,6 +54,8 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
         2: ("reject", ("28",)),
         3: ("accept", ()),
     },
+    # the example paid INV88123401 line 1 (10 units); one claim credits it and rebills 12
+    ("844_example.edi", "cb_intake_credit_rebill.edi"): {1: ("accept", ()), 2: ("accept", ())},
     ("cb_rules_timeliness.edi",): {
         1: ("accept", ()),
         2: ("reject", ("29",)),
@@ -155,6 +159,23 @@ def test_resubmission_pays_only_the_quantity_delta(tmp_path: Path) -> None:
         for d in result.steps["chargeback-resolution"].data["decisions"]
     }
     assert amounts == {1: "85.00", 2: "0.00", 3: "-425.00"}
+
+
+def test_credit_and_rebill_in_one_debit_memo_pay_the_rebill_whole(tmp_path: Path) -> None:
+    """Brief §1.5: the credit reverses the paid 10 units, so the rebill of 12 is paid in full:
+    -425 + 510, net +85 (not -425 + 85), and the ledger holds the 12 units now sold."""
+    _run(SAMPLES / "844_example.edi", tmp_path)
+    result = _run(SAMPLES / "cb_intake_credit_rebill.edi", tmp_path)
+    resolution = result.steps["chargeback-resolution"]
+    amounts = {d["line"]: d["accepted_amount"] for d in resolution.data["decisions"]}
+    assert amounts == {1: "-425.00", 2: "510.00"}
+    assert resolution.outputs["total_paid"] == "85.00"
+    with closing(sqlite3.connect(tmp_path / "state.db")) as db:
+        (held,) = db.execute(
+            "SELECT SUM(CAST(paid_quantity AS INTEGER)) FROM cb_claim_line_history "
+            "WHERE invoice_no = 'INV88123401' AND invoice_line = '1'"
+        ).fetchone()
+    assert held == 12
 
 
 def test_identity_sample_is_decided_by_the_registrant_data(tmp_path: Path) -> None:
