@@ -4,7 +4,10 @@
   whole DM is a duplicate (901 code 11). A replacement (05/CO) is fine: its lines are netted.
 - **R06** a line whose hard key (DC | invoice | invoice line | NDC | canonical customer) was
   already paid for the same quantity: reject, 28, allowed 0. A line previously *rejected* is
-  a resubmission and goes on. A reversal (negative quantity) is a credit, never a duplicate.
+  a resubmission and goes on, within the resubmission limit: resubmitted (the debit memo's
+  date) more than ``resubmission_limit_days`` after the 849 that rejected it, it is rejected
+  29 ("past exercise period", brief §1.4: 90 days); with no 849 date on file it is held (25).
+  A reversal (negative quantity) is a credit, never a duplicate.
 - **R07** the same key paid for another quantity: pay only the delta (net of every earlier
   payment and credit); a delta <= 0 is a duplicate (28). A credit of the same key in the same
   debit memo counts as well: a paid line credited and rebilled in one claim pays the whole
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
 
@@ -39,7 +43,20 @@ RULE_DM = "R05"
 RULE_LINE = "R06"
 RULE_DELTA = "R07"
 RULE_CUSTOMER = "R06-customer"
+RULE_RESUBMISSION = "R06-resubmission"
+CODE_LATE = "29"
 ZERO = Decimal("0.00")
+#: Brief §1.4 (an assumption it asks to keep configurable): a rejected line may be sent again
+#: until this many days after the 849 that rejected it.
+DEFAULT_RESUBMISSION_LIMIT_DAYS = 90
+
+
+class _Limit(NamedTuple):
+    """When a rejected line may still be resubmitted: ``days`` after its 849, as of ``on``
+    (the date of the debit memo resubmitting it)."""
+
+    days: int
+    on: date
 
 
 def _ref(row: history.EarlierLine) -> str:
@@ -66,7 +83,14 @@ class DuplicateCheck(RuleStep):
                 "type": "boolean",
                 "default": True,
                 "description": "Record the claim's lines in the ledger (false: a dry run).",
-            }
+            },
+            "resubmission_limit_days": {
+                "type": "integer",
+                "minimum": 0,
+                "default": DEFAULT_RESUBMISSION_LIMIT_DAYS,
+                "description": "R06: days after the 849 that rejected a line that it may be "
+                "resubmitted (901 code 29 beyond), counted to the resubmitting debit memo's date.",
+            },
         },
     }
     outputs: ClassVar[Mapping[str, str]] = {
@@ -123,6 +147,10 @@ class DuplicateCheck(RuleStep):
             if line.is_credit:
                 credits.setdefault(keys.hard, []).append(line)
 
+        limit = _Limit(
+            int(self.config.get("resubmission_limit_days", DEFAULT_RESUBMISSION_LIMIT_DAYS)),
+            claim.claim_date or datetime.now(UTC).date(),
+        )
         records: list[history.LineRecord] = []
         net_quantity: dict[str, str] = {}
         contingent_on: dict[str, list[int]] = {}
@@ -133,7 +161,7 @@ class DuplicateCheck(RuleStep):
             similar = _earlier(soft_by_key, keys.softs, other_than=keys.hards)
             credited = [c for key in keys.hards for c in credits.get(key, ())]
             finding, net, original, rebills = self._line(
-                line, keys.hard, prior[line.line], similar, seen_in_claim, credited
+                line, keys.hard, prior[line.line], similar, seen_in_claim, credited, limit
             )
             if rebills:
                 contingent_on[str(line.line)] = rebills
@@ -279,13 +307,15 @@ class DuplicateCheck(RuleStep):
         similar: list[history.EarlierLine],
         seen_in_claim: dict[str, int],
         credited: list[ClaimLine],
+        limit: _Limit,
     ) -> tuple[Finding, Decimal | None, int | None, list[int]]:
         """(finding, quantity still payable, id of the line this one resubmits, credit lines
         of this claim it is paid on).
 
         ``prior`` holds the earlier lines under the line's hard keys, ``similar`` those under
         its soft keys only, both oldest first; ``credited`` the credit lines of this claim
-        under its hard keys, which reverse an earlier payment before this line is netted.
+        under its hard keys, which reverse an earlier payment before this line is netted;
+        ``limit`` how long a rejected line may be resubmitted.
         """
         assert line.quantity is not None
         n = line.line
@@ -377,18 +407,7 @@ class DuplicateCheck(RuleStep):
             )
         rejected = [r for r in prior if r.status == "REJECTED"]
         if rejected:
-            return (
-                Finding(
-                    n,
-                    RULE_LINE,
-                    "pass",
-                    None,
-                    f"resubmission of a rejected line ({_ref(rejected[-1])})",
-                ),
-                line.quantity,
-                rejected[-1].id,
-                [],
-            )
+            return _resubmission(n, rejected[-1], limit), line.quantity, rejected[-1].id, []
         if paid:  # paid and fully credited back: this is the rebill
             return (
                 Finding(
@@ -416,6 +435,39 @@ class DuplicateCheck(RuleStep):
                 [],
             )
         return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None, []
+
+
+def _resubmission(n: int, rejection: history.EarlierLine, limit: _Limit) -> Finding:
+    """R06 on line ``n``, which resubmits the line ``rejection`` rejected: accepted as a
+    resubmission within the limit after that 849, rejected 29 past it, held without its date."""
+    ref = _ref(rejection)
+    if rejection.responded_on is None:
+        return Finding(
+            n,
+            RULE_RESUBMISSION,
+            "review",
+            "25",
+            f"resubmission of a rejected line ({ref}) whose 849 date is not on file: the "
+            "resubmission limit cannot be checked",
+        )
+    days = (limit.on - rejection.responded_on).days
+    if days > limit.days:
+        return Finding(
+            n,
+            RULE_RESUBMISSION,
+            "reject",
+            CODE_LATE,
+            f"resubmitted {days} days after the 849 of {rejection.responded_on} that rejected "
+            f"it ({ref}); the resubmission limit is {limit.days} days",
+            ZERO,
+        )
+    return Finding(
+        n,
+        RULE_LINE,
+        "pass",
+        None,
+        f"resubmission of a rejected line ({ref}), {days} days after its 849",
+    )
 
 
 def _earlier(

@@ -8,7 +8,8 @@ Rules R08-R14 and R16 of the brief, all decided on the **invoice date** (§9.1):
 - R03/R10 the NDC is in the product master and active (14), and on the contract with a line
   effective at the invoice date (03); a per-line quantity cap (04); a quantity that looks
   counted in eaches for a multi-unit package NDC goes to review (25, §9.12): ``quantity``;
-- R15 timeliness (29 late, 18 invoice after the DM or processing date): ``timeliness``;
+- R15 timeliness (29 late, by the contract's own claim window or the configured one; 18
+  invoice after the DM or processing date): ``timeliness``;
 - R16 the customer's class of trade is one the contract allows, and for contracts that are
   not roster-driven the customer is an explicit member (26, "customer not covered");
 - R11 contract price on file for the customer's tier (06), R12 WAC on file at the invoice
@@ -91,7 +92,7 @@ class ContractEligibility(RuleStep):
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
         factor = quantity.norm_factor(self.config)
         payable = _payable_quantities(context)
-        findings = timeliness.timeliness_findings(claim, self.config)  # R15
+        findings = timeliness.timeliness_findings(claim, self.config, _windows(ref, claim))
         norms = quantity.usual_quantities(ref, claim, context.run_id, self.config)  # §9.12
         terms = _Terms(ref)
         prices: dict[str, dict[str, str]] = {}
@@ -259,6 +260,16 @@ def _once(known: dict[_K, _V | _Reject], key: _K, decide: Callable[[], _V]) -> _
     if isinstance(answer, _Reject):
         raise _Reject(*answer.finding)
     return answer
+
+
+def _windows(ref: lookup.Memo, claim: Claim) -> dict[str, int]:
+    """R15: contract as claimed -> the claim window the contract sets, where it sets one."""
+    windows: dict[str, int] = {}
+    for contract_id in {line.contract_id for line in claim.lines if line.contract_id}:
+        contract = ref(lookup.contract, contract_id)
+        if contract is not None and contract.claim_window_days is not None:
+            windows[contract_id] = contract.claim_window_days
+    return windows
 
 
 def _payable_quantities(context: StepContext) -> dict[str, Decimal]:

@@ -44,7 +44,7 @@ import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from pathlib import Path
@@ -495,13 +495,14 @@ class ChargebackResolution:
         stem = f"849-{_safe_name(claim.debit_memo or context.run_id)}"
         response = out_dir / f"{stem}.edi"
         sender, receiver = self._addresses(context, claim)
+        answered = self.response_time or datetime.now(UTC)
         response.write_text(
             write_849(
                 claim,
                 decisions,
                 control_number=self.control_number
                 or default_control_number(context.run_id, claim.debit_memo or ""),
-                date=self.response_time or datetime.now(UTC),
+                date=answered,
                 sender=sender,
                 receiver=receiver,
             ),
@@ -511,7 +512,7 @@ class ChargebackResolution:
         summary.write_text(render_summary(claim, resolutions, sums, evidence), encoding="utf-8")
         # last: a line is recorded PAID only once its answer is written, so a step that fails
         # before that leaves no payment on the ledger for a claim that goes to review
-        settled = self._settle(context, claim, decisions)
+        settled = self._settle(context, claim, decisions, answered.date())
         return StepResult(
             outputs={
                 "accepted": sums.counts["accept"],
@@ -581,15 +582,18 @@ class ChargebackResolution:
 
     @staticmethod
     def _settle(
-        context: StepContext, claim: Claim, decisions: Sequence[LineDecision]
+        context: StepContext, claim: Claim, decisions: Sequence[LineDecision], answered: date
     ) -> int | None:
-        """Mark the lines duplicate-check recorded as PAID/REJECTED, so the next claim of the
-        same sale is caught (R06/R07); None when the workflow has no store."""
+        """Mark the lines duplicate-check recorded as PAID/REJECTED/PENDING, answered on
+        ``answered``, so the next claim of the same sale is caught (R06/R07) and a rejected
+        line's resubmission is measured from its 849; None when the workflow has no store."""
         if not context.database_url:
             return None
         try:
             with session_scope(context.database_url) as session:
-                return settle_claim(session, context.run_id, claim, decisions)
+                return settle_claim(
+                    session, context.run_id, claim, decisions, responded_on=answered
+                )
         except SQLAlchemyError as exc:
             raise TransientError(f"claim-line ledger store error: {type(exc).__name__}") from None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -183,12 +184,15 @@ def test_decisions_settle_the_claim_line_ledger_once(tmp_path: Path) -> None:
     assert result.data["summary"]["ledger_rows_settled"] == 4
     with session_scope(url) as session:
         rows = session.scalars(select(ClaimLineHistory).order_by(ClaimLineHistory.line_no)).all()
-        settled = [(r.status, r.paid_quantity, r.allowed_amount) for r in rows]
+        settled = [(r.status, r.paid_quantity, r.allowed_amount, r.responded_on) for r in rows]
+    answered = date(
+        2024, 3, 22
+    )  # the 849's date (CONFIG response_time): resubmissions count from it
     assert settled == [
-        ("PAID", Decimal(10), Decimal("425.00")),
-        ("PAID", Decimal(4), Decimal("217.00")),
-        ("PAID", Decimal(6), Decimal("255.00")),
-        ("REJECTED", None, Decimal("0.00")),
+        ("PAID", Decimal(10), Decimal("425.00"), answered),
+        ("PAID", Decimal(4), Decimal("217.00"), answered),
+        ("PAID", Decimal(6), Decimal("255.00"), answered),
+        ("REJECTED", None, Decimal("0.00"), answered),
     ]
     again = ChargebackResolution(CONFIG).process(_context(tmp_path, _example_upstream(), url))
     assert again.data["summary"]["ledger_rows_settled"] == 0

@@ -4,6 +4,7 @@ and that the step then fails, since a queued claim is not a decided one."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -162,7 +163,8 @@ def test_the_claim_lines_of_the_undecided_run_are_released(tmp_path: Path) -> No
     _record(url, "run-0", "1")
     with session_scope(url) as session:  # recorded by runs still deciding: not received yet
         assert history.debit_memo_seen(session, "RA7301194", "DM0315240012", "run-2") is None
-        history.settle_claim(session, "run-0", CLAIM, [LineDecision(1, "pend", Decimal("0.00"))])
+        pended = [LineDecision(1, "pend", Decimal("0.00"))]
+        history.settle_claim(session, "run-0", CLAIM, pended, responded_on=date(2024, 3, 22))
     _record(url, "run-1", "2")
     with session_scope(url) as session:
         seen = history.debit_memo_seen(session, "RA7301194", "DM0315240012", "run-2")

@@ -16,7 +16,8 @@ On top of the random population the set always contains:
   mid-month, WAC rise mid-period, contract price >= WAC, 340B DSH on a GPO contract, child
   340B site, a DEA retired after a sale, a DC whose DSA ended, a contract not started yet, a
   per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract,
-  a DEA registration that fails the check-digit formula and identifiers nobody was assigned);
+  a DEA registration that fails the check-digit formula, identifiers nobody was assigned, a
+  contract with its own claim window and two lines rejected by 849s of known dates);
   ``PLANTED`` lists them for tests and demos. Cases added later draw no random numbers
   (``World._planted_rows``), so a seed's random rows stay byte for byte what they were.
 """
@@ -311,6 +312,17 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
     },
     "usual_quantity": {"kunnr": "0000100001", "ndc11": "12345678901", "quantities": "8 10 12 10"},
     "child_site_340b_member": {"kunnr": "0000100009", "contract": "NWP-340B-00001"},
+    # R15: a contract that sets its own claim window, shorter than the default 180 days
+    "contract_claim_window": {"contract": "NWP-340B-00001", "days": "90"},
+    # §1.4: lines of the example hospital rejected by 849s of these dates, one resubmitted
+    # within the 90-day limit by a debit memo of 2024-03-15, one past it
+    "resubmission_limit": {
+        "kunnr": "0000100001",
+        "ndc11": "12345678901",
+        "quantity": "10",
+        "within": "INVRSB0001 2024-01-10 2024-01-12 2024-01-19",
+        "late": "INVRSB0002 2023-09-20 2023-09-30 2023-10-10",
+    },
     # §9.10: DEA issued this number though it fails the check-digit formula (8, the formula
     # gives 3); the clinic joined GPO-MRD before its registration took effect
     "dea_off_formula": {
@@ -330,6 +342,9 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
+#: how long after its debit memo the history's lines were answered (the brief's 849 SLA is
+#: 10 business days)
+ANSWERED_AFTER = timedelta(days=7)
 EXAMPLE_DC = {"dc_key": "ACME-DC012", "dea": "RA7301194", "edi_id": "ACMEDRUG012"}
 
 
@@ -1197,6 +1212,7 @@ class World:
                 "status": "PAID",
                 "paid_quantity": "5",
                 "allowed_amount": "271.25",
+                "response_date": (date(2024, 3, 1) + ANSWERED_AFTER).isoformat(),
             }
         )
         members = [c for c in self.customers if c.in_sap and "GPO-MRD" in c.gpos and not c.fixed]
@@ -1239,6 +1255,7 @@ class World:
                         "status": status,
                         "paid_quantity": str(qty) if status == "PAID" else "",
                         "allowed_amount": str(amount) if status == "PAID" else "0.00",
+                        "response_date": (dm_date + ANSWERED_AFTER).isoformat(),
                     }
                 )
 
@@ -1277,6 +1294,10 @@ class World:
         )
         member = PLANTED["child_site_340b_member"]
         term = next(c for c in self.tables["contracts"] if c["contract_id"] == member["contract"])
+        windowed = PLANTED["contract_claim_window"]
+        for contract in self.tables["contracts"]:
+            if contract["contract_id"] == windowed["contract"]:
+                contract["claim_window_days"] = windowed["days"]
         self.tables["contract_eligibility"].append(
             {
                 "contract_id": member["contract"],
@@ -1314,6 +1335,45 @@ class World:
                     "status": "PAID",
                     "paid_quantity": qty,
                     "allowed_amount": str(amount),
+                    "response_date": (dm_date + ANSWERED_AFTER).isoformat(),
+                }
+            )
+        self._rejected_history()
+
+    def _rejected_history(self) -> None:
+        """§1.4: the lines of PLANTED["resubmission_limit"] (invoice, invoice date, DM date,
+        849 date), each rejected by that 849, at the prices on file, so a resubmission of
+        either is decided by the limit alone."""
+        planted = PLANTED["resubmission_limit"]
+        quantity = Decimal(planted["quantity"])
+        price = next(
+            Decimal(line["contract_price"])
+            for line in self.tables["contract_lines"]
+            if line["contract_id"] == EXAMPLE_CONTRACT and line["ndc11"] == planted["ndc11"]
+        )
+        for case in ("within", "late"):
+            invoice, invoiced, dm_date, answered = planted[case].split()
+            wac = self.wac_at(planted["ndc11"], date.fromisoformat(invoiced))
+            amount = _money((wac - price) * quantity)
+            self.tables["claim_history"].append(
+                {
+                    "wholesaler_id": EXAMPLE_DC["dc_key"],
+                    "dm_no": f"DM{date.fromisoformat(dm_date):%m%d%y}{invoice[-4:]}",
+                    "dm_date": dm_date,
+                    "dm_purpose": "00",
+                    "line_no": "1",
+                    "invoice_no": invoice,
+                    "invoice_line": "1",
+                    "invoice_date": invoiced,
+                    "ndc11": planted["ndc11"],
+                    "customer_key": planted["kunnr"],
+                    "contract_id": EXAMPLE_CONTRACT,
+                    "quantity": planted["quantity"],
+                    "amount": str(amount),
+                    "status": "REJECTED",
+                    "paid_quantity": "",
+                    "allowed_amount": "0.00",
+                    "response_date": answered,
                 }
             )
 

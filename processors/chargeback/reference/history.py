@@ -260,6 +260,7 @@ class EarlierLine(NamedTuple):
     status: str
     paid_quantity: Decimal | None
     recorded_at: datetime
+    responded_on: date | None
 
 
 _EARLIER_COLUMNS = tuple(_LEDGER.c[name] for name in EarlierLine._fields)
@@ -374,9 +375,15 @@ _STATUS_BY_DECISION: Mapping[str, str] = {
 
 
 def settle_claim(
-    session: Session, run_id: str, claim: Claim, decisions: Iterable[LineDecision]
+    session: Session,
+    run_id: str,
+    claim: Claim,
+    decisions: Iterable[LineDecision],
+    *,
+    responded_on: date,
 ) -> int:
-    """Record the final outcome of each decided line; returns how many rows changed.
+    """Record the final outcome of each decided line, answered by the 849 of ``responded_on``;
+    returns how many rows changed.
 
     Accepted and adjusted lines become PAID for their net quantity (the delta of a
     resubmission, the full claim otherwise). That holds for a line allowed $0 (contract price
@@ -427,6 +434,7 @@ def settle_claim(
                 "paid_quantity": new[1],
                 "allowed_amount": new[2],
                 "resolved_at": now,
+                "responded_on": responded_on,
             }
     _executemany(session, _BY_ID, list(changes.values()))
     return len(changes)

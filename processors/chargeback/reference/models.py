@@ -173,6 +173,9 @@ class Contract(Base):
     end_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12))  # ACTIVE | TERMINATED | VOID
     allowed_cot: Mapped[str] = mapped_column(String(400), default="")
+    # R15: days after the invoice date a debit memo may claim a sale on this contract; None:
+    # the contract sets none, the configured window applies
+    claim_window_days: Mapped[int | None] = mapped_column(Integer)
     snapshot_id: Mapped[int] = _snapshot_fk()
 
     @property
@@ -617,6 +620,9 @@ class ClaimLineHistory(Base):
     net_quantity: Mapped[Decimal | None] = mapped_column(Quantity())
     paid_quantity: Mapped[Decimal | None] = mapped_column(Quantity())
     allowed_amount: Mapped[Decimal | None] = mapped_column(Amount())
+    # the date of the 849 that answered the line: a rejected line may be resubmitted only
+    # for a while after it (brief §1.4)
+    responded_on: Mapped[date | None] = mapped_column(Date)
     original_id: Mapped[int | None] = mapped_column(ForeignKey("cb_claim_line_history.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
