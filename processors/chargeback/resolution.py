@@ -16,7 +16,10 @@ How findings combine (brief §8 "cross-cutting"):
 * otherwise any ``review`` finding pends it (901 code 25 unless the rule gave another);
 * otherwise ``adjust`` findings adjust it. Each carries the allowed amount after its
   correction; when several rules adjust one line the lowest amount is paid, so no rule's
-  correction can be undone by another's;
+  correction can be undone by another's. An adjustment that would pay the wholesaler more
+  than the line claims (a decimal slip in the claimed amount, a WAC claimed below the one on
+  file) is pended instead (25, after the adjustment's own codes): money the wholesaler did not
+  ask for is paid only after a person looked;
 * otherwise the line is accepted as claimed, after this step's own arithmetic check: the
   claimed amount must be ``(WAC - contract price) x quantity`` half-up to the cent within
   0.01 (R13, else adjusted, code 06), and a contract price at or above WAC pays 0.00 (R14,
@@ -326,8 +329,14 @@ def decide_line(
         amount = ZERO
         codes.append(CODE_NO_SPREAD)
         notes = (*notes, "resolution: a negative chargeback is never paid back (R14)")
-    decision = decided("adjust", amount.quantize(CENT, rounding=ROUND_HALF_UP), codes)
-    return Resolution(decision, submitted, notes)
+    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount > max(submitted, ZERO):  # a payment above the claim; 0 for a negative claim is R14
+        why = (
+            f"resolution: pending, the adjustment would pay {amount}, more than the {submitted} "
+            "claimed; an upward adjustment is paid only after review"
+        )
+        return Resolution(decided("pend", ZERO, [*codes, CODE_PENDING]), submitted, (*notes, why))
+    return Resolution(decided("adjust", amount, codes), submitted, notes)
 
 
 _PAID = ("accept", "adjust")

@@ -291,11 +291,33 @@ def test_prices_on_file_travel_with_the_decision() -> None:
 
 def test_wrong_claimed_amount_is_adjusted_to_the_half_up_arithmetic() -> None:
     # (7.0050 - 5.0000) x 5 = 10.025 -> 10.03 half-up (banker's rounding would give 10.02)
-    d = decide_line(_line("7.0050", "5.0000", "5", "9.00"), []).decision
+    d = decide_line(_line("7.0050", "5.0000", "5", "11.00"), []).decision
     assert (d.status, d.accepted_amount, d.reason_codes) == ("adjust", Decimal("10.03"), ("06",))
     # one cent off is within tolerance: accepted as claimed
     d = decide_line(_line("7.0050", "5.0000", "5", "10.02"), []).decision
     assert (d.status, d.accepted_amount) == ("accept", Decimal("10.02"))
+
+
+def test_an_adjustment_paying_more_than_claimed_is_held_for_review() -> None:
+    """Issue 13: a decimal slip (42.50 claimed for 425.00 of spread) would have been adjusted
+    up to 10x the claim and paid; a correction in the wholesaler's favour waits for a person.
+    The same slip the other way (4250.00 claimed) is corrected down and paid as before."""
+    slip = decide_line(_line(claimed="42.50"), [])
+    assert (slip.decision.status, slip.decision.accepted_amount) == ("pend", Decimal("0.00"))
+    assert slip.decision.reason_codes == ("06", "25")
+    assert slip.reasons[-1] == (
+        "resolution: pending, the adjustment would pay 425.00, more than the 42.50 claimed; "
+        "an upward adjustment is paid only after review"
+    )
+    # a WAC claimed below the one on file: the rule step's allowed amount is above the claim
+    low_wac = decide_line(_line("120.00", claimed="375.00"), [_f("adjust", "07", "425.00", "R12")])
+    assert (low_wac.decision.status, low_wac.decision.reason_codes) == ("pend", ("07", "25"))
+    down = decide_line(_line(claimed="4250.00"), []).decision
+    assert (down.status, down.accepted_amount, down.reason_codes) == (
+        "adjust",
+        Decimal("425.00"),
+        ("06",),
+    )
 
 
 def test_contract_price_not_below_wac_pays_nothing() -> None:

@@ -63,6 +63,13 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
         4: ("reject", ("18",)),
     },
     ("cb_rules_claim_window.edi",): {1: ("accept", ()), 2: ("reject", ("29",)), 3: ("accept", ())},
+    ("cb_rules_held_pricing.edi",): {
+        1: ("accept", ()),
+        2: ("pend", ("25",)),
+        3: ("pend", ("06", "25")),
+        4: ("pend", ("07", "25")),
+        5: ("adjust", ("06",)),
+    },
     ("cb_rules_resubmit_limit.edi",): {1: ("accept", ()), 2: ("reject", ("29",))},
     ("cb_rules_dc.edi",): {1: ("accept", ()), 2: ("reject", ("08",)), 3: ("reject", ("08",))},
     ("cb_rules_dc_unknown.edi",): {1: ("reject", ("08",))},

@@ -17,7 +17,8 @@ On top of the random population the set always contains:
   340B site, a DEA retired after a sale, a DC whose DSA ended, a contract not started yet, a
   per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract,
   a DEA registration that fails the check-digit formula, identifiers nobody was assigned, a
-  contract with its own claim window and two lines rejected by 849s of known dates);
+  contract with its own claim window, a contract priced by tier only and two lines rejected by
+  849s of known dates);
   ``PLANTED`` lists them for tests and demos. Cases added later draw no random numbers
   (``World._planted_rows``), so a seed's random rows stay byte for byte what they were.
 """
@@ -314,6 +315,14 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
     "child_site_340b_member": {"kunnr": "0000100009", "contract": "NWP-340B-00001"},
     # R15: a contract that sets its own claim window, shorter than the default 180 days
     "contract_claim_window": {"contract": "NWP-340B-00001", "days": "90"},
+    # R11: a contract that prices the example's tablet by tier only (tier price pairs); on
+    # GPO-MRD's roster the example clinic has no tier (only hospitals draw one; the example
+    # hospital drew tier 3 with seed 844)
+    "tiered_contract": {
+        "contract": "NWP-GPO-00201",
+        "ndc11": "12345678901",
+        "prices": "1 80.00 2 78.00 3 76.00",
+    },
     # §1.4: lines of the example hospital rejected by 849s of these dates, one resubmitted
     # within the 90-day limit by a debit memo of 2024-03-15, one past it
     "resubmission_limit": {
@@ -1292,6 +1301,7 @@ class World:
         self.tables["contract_lines"].append(
             self._line(later["contract"], "12345678901", "", Decimal("80.00"), start, end)
         )
+        self._tiered_contract()
         member = PLANTED["child_site_340b_member"]
         term = next(c for c in self.tables["contracts"] if c["contract_id"] == member["contract"])
         windowed = PLANTED["contract_claim_window"]
@@ -1339,6 +1349,19 @@ class World:
                 }
             )
         self._rejected_history()
+
+    def _tiered_contract(self) -> None:
+        """R11: PLANTED["tiered_contract"], on the example contract's terms, priced by tier only."""
+        tiered = PLANTED["tiered_contract"]
+        example = next(c for c in self.tables["contracts"] if c["contract_id"] == EXAMPLE_CONTRACT)
+        self.tables["contracts"].append({**example, "contract_id": tiered["contract"]})
+        prices = tiered["prices"].split()
+        start = date.fromisoformat(example["start_date"])
+        end = date.fromisoformat(example["end_date"])
+        for tier, price in zip(prices[::2], prices[1::2], strict=True):
+            self.tables["contract_lines"].append(
+                self._line(tiered["contract"], tiered["ndc11"], tier, Decimal(price), start, end)
+            )
 
     def _rejected_history(self) -> None:
         """§1.4: the lines of PLANTED["resubmission_limit"] (invoice, invoice date, DM date,

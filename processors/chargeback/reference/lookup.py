@@ -12,7 +12,6 @@ import functools
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from functools import cached_property
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
 
@@ -363,18 +362,30 @@ def prefetch_terms(memo: Memo, claim: Claim) -> None:
 @dataclass(frozen=True)
 class PriceOnFile:
     line: m.ContractLine
-    basis: str  # why this line: "tier 2", "all tiers", "tier unknown: highest price"
+    basis: str  # why this line: "tier 2", "all tiers"
+
+
+@dataclass(frozen=True)
+class TierUnknown:
+    """Only tiered prices are in force, and none for the customer's tier (it has none on the
+    contract): which tier price applies is for a person to decide, not the claim."""
+
+    lines: tuple[m.ContractLine, ...]
+
+    @property
+    def prices(self) -> str:
+        """``tier 1 80.00, tier 2 82.50``, for the message."""
+        ordered = sorted(self.lines, key=lambda line: (line.tier or "", line.contract_price))
+        return ", ".join(f"tier {line.tier} {line.contract_price}" for line in ordered)
 
 
 def price_on_file(
-    lines: Iterable[m.ContractLine], day: date, tier: str | None, submitted: Decimal | None
-) -> PriceOnFile | None:
-    """The contract price in force at ``day`` for the customer's tier (brief R11).
-
-    Exact tier first, then an all-tiers line. With tiered lines only and no known tier, the
-    submitted price is accepted if it is one of the tier prices; otherwise the highest tier
-    price applies, so an unknown tier never pays more than some tier would.
-    """
+    lines: Iterable[m.ContractLine], day: date, tier: str | None
+) -> PriceOnFile | TierUnknown | None:
+    """The contract price in force at ``day`` for the customer's tier (brief R11): the exact
+    tier first, then an all-tiers line; with tiered lines only and no line for the tier,
+    :class:`TierUnknown` (the claimed price is never taken as the tier, since a wholesaler
+    may claim whichever tier pays most). None when no line is in force."""
     effective = [line for line in lines if in_period(day, line.start_date, line.end_date)]
     if not effective:
         return None
@@ -384,11 +395,7 @@ def price_on_file(
     for line in effective:
         if line.tier is None:
             return PriceOnFile(line, "all tiers")
-    for line in effective:
-        if submitted is not None and line.contract_price == submitted:
-            return PriceOnFile(line, f"tier {line.tier} (tier of customer unknown)")
-    highest = max(effective, key=lambda line: line.contract_price)
-    return PriceOnFile(highest, "customer tier unknown: highest tier price")
+    return TierUnknown(tuple(effective))
 
 
 def explicit_eligibility(
