@@ -108,6 +108,14 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
     },
 }
 
+#: AAA04 the 849 gives a rejection, by reason (issue 13): C where the sender can correct the
+#: line and resend it, N where nothing can make the sale payable, D for a reused debit memo.
+REJECTION_FOLLOW_UP = {
+    **dict.fromkeys(("01", "02", "03", "04", "14", "15", "18", "19", "26"), "C"),
+    **dict.fromkeys(("08", "09", "28", "29"), "N"),
+    "11": "D",
+}
+
 #: Samples whose extraction fails by design (cb_intake_README.md): the claim goes to manual review.
 FAILS_TO_REVIEW = {"cb_intake_bad_envelope.edi"}
 #: Every claim document shipped as a sample: X12, text and PDF.
@@ -117,6 +125,17 @@ DOCUMENTS = sorted(p.name for p in SAMPLES.iterdir() if p.suffix in (".edi", ".t
 def _segments(interchange: str) -> list[list[str]]:
     """The brief's delimiters: ``*`` between elements, ``~`` after each segment."""
     return [seg.strip().split("*") for seg in interchange.split("~") if seg.strip()]
+
+
+def _follow_ups(segments: list[list[str]]) -> list[tuple[str, str, str]]:
+    """(PAD01, AAA03 reason, AAA04 follow-up) of every AAA*N: the samples' PAD01 is the line."""
+    found, pad = [], ""
+    for seg in segments:
+        if seg[0] == "PAD":
+            pad = seg[1]
+        elif seg[0] == "AAA" and seg[1] == "N":
+            found.append((pad, seg[3], seg[4]))
+    return found
 
 
 def _run(document: Path, tmp_path: Path):
@@ -142,6 +161,13 @@ def test_rule_samples_decide_each_line_as_the_brief_says(
     answered = Counter("Y" if seg[1] == "Y" else seg[3] for seg in segments if seg[0] == "AAA")
     expected = Counter(c for _status, codes in got.values() for c in (codes or ("Y",)))
     assert answered == expected
+    # and each reason with what the wholesaler may do next: Y pending, N adjusted (settled)
+    status = {str(line): decided for line, (decided, _codes) in got.items()}
+    follow_ups = _follow_ups(segments)
+    assert all(
+        follow_up == ({"pend": "Y", "adjust": "N"}.get(status[pad]) or REJECTION_FOLLOW_UP[code])
+        for pad, code, follow_up in follow_ups
+    ), follow_ups
 
 
 @pytest.mark.parametrize("letter", ["cb_intake_freetext_claim.txt", "cb_intake_freetext_claim.pdf"])
