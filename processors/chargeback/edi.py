@@ -652,7 +652,13 @@ class _TransactionReader:
                     f"{', '.join(KIND_BY_QUALIFIER)}"
                 )
             party.identifiers.append(
-                check_identifier(kind, seg.el(4), qualifier=seg.el(3), options=self.options)
+                check_identifier(
+                    kind,
+                    seg.el(4),
+                    qualifier=seg.el(3),
+                    options=self.options,
+                    name=seg.el(2) or party.name,
+                )
             )
 
     def _n1_detail(self, seg: Segment) -> None:

@@ -14,9 +14,13 @@ repeat, and OData POST has no idempotency key (brief §6), so:
    customers).
 
 What is never done automatically: two identifiers pointing at two customers, or a customer
-already holding a *different* HIN/DEA/... than the claim (a new HIN can be a new location of
-the same customer; brief §3.3, §9.8). Those lines get a ``review`` finding (901 code 25) and
-the resolution step pends them. A customer whose every line an upstream rule rejected is not
+already holding a *different* HIN, DEA or 340B ID than the claim (a new HIN can be a new
+location of the same customer; brief §3.3, §9.8). Those lines get a ``review`` finding (901
+code 25) and the resolution step pends them. GLN and NPI are different: one customer has
+many (a GLN per dock, pharmacy or department; an NPI per subpart), so a valid one the master
+lacks, beside identifiers that found the customer, is no conflict; it is not added either
+(nothing has confirmed it), and the claim is told so in a warning. A GLN failing its check
+digit never gets here: only valid identifiers are synced, and intake's R04 warns about it. A customer whose every line an upstream rule rejected is not
 created either: the master data is not the place for customers nobody will be paid for.
 
 The gateway is pluggable (:class:`CustomerGateway`): ``store`` writes the KNA1/KNB1/KNVV
@@ -66,6 +70,8 @@ ID_TYPES: Mapping[IdentifierKind, str] = {
     "340b": "340B",
 }
 SEARCH_ORDER = tuple(ID_TYPES.values())
+#: Identifier types a customer may hold several of (see the module docstring).
+MANY_PER_CUSTOMER = frozenset({"GLN", "NPI"})
 Action = Literal["created", "updated", "unchanged", "conflict", "skipped"]
 
 
@@ -133,6 +139,8 @@ class Outcome:
     action: Action
     number: str | None
     message: str
+    #: identifiers of the claim the customer does not hold and that were not added
+    not_added: tuple[tuple[str, str], ...] = ()
 
 
 def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome:
@@ -155,10 +163,13 @@ def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome
             return Outcome("created", gateway.create(customer).number, "new customer")
         (record,) = matches.values()
     held = {t for t, _ in record.identifiers}
+    others = [
+        (t, n) for t, n in customer.identifiers if t in held and (t, n) not in record.identifiers
+    ]
     clashes = [
         f"{t} {n} (SAP has {', '.join(sorted(m for s, m in record.identifiers if s == t))})"
-        for t, n in customer.identifiers
-        if t in held and (t, n) not in record.identifiers
+        for t, n in others
+        if t not in MANY_PER_CUSTOMER
     ]
     if clashes:
         return Outcome(
@@ -168,12 +179,12 @@ def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome
             f"{'; '.join(clashes)}; a new identifier may be a new location, so raise a "
             "change request instead of creating a customer",
         )
-    missing = [(t, n) for t, n in customer.identifiers if (t, n) not in record.identifiers]
+    missing = [(t, n) for t, n in customer.identifiers if t not in held]
     if missing:
         gateway.add_identifiers(record.number, missing)
         added = ", ".join(f"{t} {n}" for t, n in missing)
-        return Outcome("updated", record.number, f"added {added}")
-    return Outcome("unchanged", record.number, "already in SAP")
+        return Outcome("updated", record.number, f"added {added}", tuple(others))
+    return Outcome("unchanged", record.number, "already in SAP", tuple(others))
 
 
 # --------------------------------------------------------------------------- store gateway
@@ -736,6 +747,14 @@ class SapCustomerCreation:
                     Finding(n, "SAP", "review", "25", f"customer master: {outcome.message}")
                     for n in numbers
                 ]
+            if outcome.not_added:
+                kept = ", ".join(f"{t} {n}" for t, n in outcome.not_added)
+                note = (
+                    f"warning: customer master {outcome.number} does not hold {kept}; a "
+                    "customer has several, so it was neither a conflict nor added: add it by "
+                    "change request once confirmed"
+                )
+                findings += [Finding(n, "SAP", "pass", None, note) for n in numbers]
         return StepResult(
             outputs={
                 "created": counts["created"],

@@ -70,6 +70,13 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
         4: ("pend", ("07", "25")),
         5: ("adjust", ("06",)),
     },
+    ("cb_rules_identifiers.edi",): {
+        1: ("reject", ("14", "15")),
+        2: ("accept", ()),
+        3: ("accept", ()),
+        4: ("pend", ("25",)),
+        5: ("accept", ()),
+    },
     ("cb_rules_resubmit_limit.edi",): {1: ("accept", ()), 2: ("reject", ("29",))},
     ("cb_rules_dc.edi",): {1: ("accept", ()), 2: ("reject", ("08",)), 3: ("reject", ("08",))},
     ("cb_rules_dc_unknown.edi",): {1: ("reject", ("08",))},
@@ -229,6 +236,27 @@ def test_identity_sample_is_decided_by_the_registrant_data(tmp_path: Path) -> No
         (3, "NPI"): ("reject", "26"),  # valid-looking NPI NPPES does not know, nothing else
         (5, "R04"): ("review", "25"),  # off-formula DEA not registered yet on the invoice date
         (6, "NPI"): ("pass", None),  # unknown NPI beside a DEA that identifies the customer
+    }
+
+
+def test_identifier_sample_is_decided_by_the_identifier_rules(tmp_path: Path) -> None:
+    """Issue 13: the verdicts behind cb_rules_identifiers.edi, rule by rule: intake knows an
+    all-zero labeler is no NDC (R03) and a tribal FQHC's 340B ID (no R04 reject), a GLN
+    failing its check digit is a warning (R04) and a valid one the master lacks a warning too
+    (SAP), and a DEA whose letter is not the claimed party's is held (R04, registrant data)."""
+    result = _run(SAMPLES / "cb_rules_identifiers.edi", tmp_path)
+    verdicts = {
+        (step, f["line"], f["rule"]): (f["outcome"], f["code"])
+        for step in ("extract-identifiers", "federal-db-validation", "sap-customer-creation")
+        for f in result.steps[step].data["findings"]
+        if f["rule"] in ("R03", "R04", "SAP")
+    }
+    assert verdicts == {
+        ("extract-identifiers", 1, "R03"): ("reject", "14"),
+        ("sap-customer-creation", 2, "SAP"): ("pass", None),
+        ("extract-identifiers", 3, "R04"): ("pass", None),
+        ("extract-identifiers", 4, "R04"): ("pass", None),  # deferred to the registrant data
+        ("federal-db-validation", 4, "R04"): ("review", "25"),
     }
 
 

@@ -17,8 +17,8 @@ On top of the random population the set always contains:
   340B site, a DEA retired after a sale, a DC whose DSA ended, a contract not started yet, a
   per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract,
   a DEA registration that fails the check-digit formula, identifiers nobody was assigned, a
-  contract with its own claim window, a contract priced by tier only and two lines rejected by
-  849s of known dates);
+  contract with its own claim window, a contract priced by tier only, a tribal health center
+  known only by its 340B ID and two lines rejected by 849s of known dates);
   ``PLANTED`` lists them for tests and demos. Cases added later draw no random numbers
   (``World._planted_rows``), so a seed's random rows stay byte for byte what they were.
 """
@@ -35,7 +35,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from processors.chargeback.identifiers import dea_check_digit, gs1_check_digit, luhn_valid
+from processors.chargeback.identifiers import (
+    ID340B_PREFIXES,
+    dea_check_digit,
+    gs1_check_digit,
+    luhn_valid,
+)
 from processors.chargeback.reference.datasets import DATASETS, LEIE_HEADER, SAM_HEADER, headers
 
 LABELER = "12345"
@@ -315,6 +320,14 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
     "child_site_340b_member": {"kunnr": "0000100009", "contract": "NWP-340B-00001"},
     # R15: a contract that sets its own claim window, shorter than the default 180 days
     "contract_claim_window": {"contract": "NWP-340B-00001", "days": "90"},
+    # §3.5: a tribal health center whose 340B ID has a prefix intake did not know (FQHC638),
+    # known by that ID alone, a member of the 340B contract
+    "tribal_fqhc_340b": {
+        "kunnr": "0000100012",
+        "id340b": "FQHC63800042",
+        "contract": "NWP-340B-00001",
+        "since": "2020-01-01",
+    },
     # R11: a contract that prices the example's tablet by tier only (tier price pairs); on
     # GPO-MRD's roster the example clinic has no tier (only hospitals draw one; the example
     # hospital drew tier 3 with seed 844)
@@ -1032,7 +1045,9 @@ class World:
     def _opais_row(
         c: Customer, id340b: str, parent: str, start: date, end: date | None
     ) -> dict[str, str]:
-        entity_type = next(p for p in ("DSH", "CH", "BL") if id340b.startswith(p))
+        entity_type = next(
+            p for p in sorted(ID340B_PREFIXES, key=len, reverse=True) if id340b.startswith(p)
+        )
         return {
             "id340b": id340b,
             "ce_id": str(10000 + sum(map(ord, id340b)) * 7 % 89999),
@@ -1302,6 +1317,7 @@ class World:
             self._line(later["contract"], "12345678901", "", Decimal("80.00"), start, end)
         )
         self._tiered_contract()
+        self._tribal_fqhc()
         member = PLANTED["child_site_340b_member"]
         term = next(c for c in self.tables["contracts"] if c["contract_id"] == member["contract"])
         windowed = PLANTED["contract_claim_window"]
@@ -1349,6 +1365,39 @@ class World:
                 }
             )
         self._rejected_history()
+
+    def _tribal_fqhc(self) -> None:
+        """§3.5: PLANTED["tribal_fqhc_340b"], in the customer master, OPAIS and the 340B
+        contract's members; nothing drawn, so it has no other identifier."""
+        planted = PLANTED["tribal_fqhc_340b"]
+        if planted["id340b"] in self.used:
+            raise ValueError(f"seed drew the planted 340B ID {planted['id340b']}: pick another")
+        self.used.add(planted["id340b"])
+        center = Customer(
+            planted["kunnr"],
+            "CEDAR FALLS TRIBAL HEALTH CENTER",
+            "fqhc",
+            FACILITY_KINDS["fqhc"][0],
+            "400 RIVER RD",
+            "COLUMBUS",
+            "OH",
+            "43215",
+            id340b=planted["id340b"],
+            fixed=True,
+        )
+        self.customers.append(center)
+        self.tables["sap_customers"].append(_sap_row(center, planted["since"]))
+        since = date.fromisoformat(planted["since"])
+        self.tables["opais"].append(self._opais_row(center, center.id340b, "", since, None))
+        self.tables["contract_eligibility"].append(
+            {
+                "contract_id": planted["contract"],
+                "kunnr": center.kunnr,
+                "tier": "",
+                "start_date": planted["since"],
+                "end_date": "",
+            }
+        )
 
     def _tiered_contract(self) -> None:
         """R11: PLANTED["tiered_contract"], on the example contract's terms, priced by tier only."""
