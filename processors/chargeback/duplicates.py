@@ -16,7 +16,9 @@
 - **Soft key** (same invoice, NDC, customer, date and |quantity| under another line number)
   and a same key still pending in another run go to review (25), never auto-reject.
 - **Duplicate customers**: one claim customer whose identifiers belong to different customer
-  records, or one identifier sent under differently named customers: review (25, §9.8).
+  records, or one identifier sent under differently named customers: review (25, §9.8). A
+  registered 340B contract pharmacy sent with its covered entity's 340B ID is that entity
+  (``lookup.ContractPharmacy``), not a second name for the ID.
 
 Every line is then recorded in the claim-line ledger under this run, once per (run, DM,
 line): a retried or resumed step rewrites its own rows and ignores them when looking back.
@@ -275,6 +277,8 @@ class DuplicateCheck(RuleStep):
                     customer.key,
                     f"identifiers belong to different customers ({owners}); not picking one",
                 )
+        # a 340B contract pharmacy carries its covered entity's 340B ID on the entity's behalf
+        # (a registered arrangement): only its own identifiers are sent under its name
         names_by_ident: dict[str, set[str]] = defaultdict(set)
         normalized: dict[str, str] = {}
         for line in claim.lines:
@@ -282,12 +286,12 @@ class DuplicateCheck(RuleStep):
             name = normalized.get(raw)
             if name is None:
                 name = normalized[raw] = normalize_name(raw)
-            for ident in lookup.party_identifiers(line.customer):
+            for ident in customers[line.line].match.named_identifiers:
                 names_by_ident[ident].add(name)
         shared = {i: n for i, n in names_by_ident.items() if len(n) > 1}
         for line in claim.lines:
             customer = customers[line.line]
-            clash = [i for i in customer.match.identifiers if i in shared]
+            clash = [i for i in customer.match.named_identifiers if i in shared]
             if clash:
                 flagged.setdefault(
                     customer.key,

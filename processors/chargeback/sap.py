@@ -23,6 +23,11 @@ lacks, beside identifiers that found the customer, is no conflict; it is not add
 digit never gets here: only valid identifiers are synced, and intake's R04 warns about it. A customer whose every line an upstream rule rejected is not
 created either: the master data is not the place for customers nobody will be paid for.
 
+A 340B contract pharmacy named with its covered entity's 340B ID (federal-db-validation
+publishes which lines, ``data["contract_pharmacies"]``) is not a customer of its own on those
+lines: the entity buys, so the entity is synced, by its 340B ID, and the pharmacy's
+identifiers are not added to it.
+
 The gateway is pluggable (:class:`CustomerGateway`): ``store`` writes the KNA1/KNB1/KNVV
 shaped tables of the reference data through SQLAlchemy (offline and tests), ``odata`` calls
 ``API_BUSINESS_PARTNER`` on an S/4HANA system.
@@ -43,7 +48,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
-from processors.chargeback.claim import Address, ClaimLine, Finding, IdentifierKind, Party
+from processors.chargeback.claim import (
+    Address,
+    ClaimLine,
+    Finding,
+    Identifier,
+    IdentifierKind,
+    Party,
+)
 from processors.chargeback.db import get_engine, in_chunks
 from processors.chargeback.reference.models import (
     SapCreateRequest,
@@ -606,6 +618,33 @@ def customers_of(lines: Sequence[ClaimLine]) -> list[tuple[Party, list[ClaimLine
     return list(groups.values())
 
 
+def _covered_entities(context: StepContext) -> dict[int, tuple[str, str]]:
+    """line -> (340B ID, name) of the covered entity a contract pharmacy on it buys for, as an
+    upstream step (federal-db-validation) published them."""
+    entities: dict[int, tuple[str, str]] = {}
+    for up in context.upstream.values():
+        published = up.data.get("contract_pharmacies") if up.phase == "Succeeded" else None
+        if isinstance(published, Mapping):
+            for line, named in published.items():
+                entities[int(line)] = (named["covered_entity"], named["covered_entity_name"])
+    return entities
+
+
+def _buyer(
+    party: Party, lines: Sequence[ClaimLine], entities: Mapping[int, tuple[str, str]]
+) -> Party:
+    """The customer a group of lines is booked to: the covered entity when the party is its
+    contract pharmacy on those lines, else the party itself."""
+    bought_for = {entities.get(line.line) for line in lines}
+    if len(bought_for) != 1:
+        return party
+    (entity,) = bought_for
+    if entity is None:
+        return party
+    id340b, name = entity
+    return Party(party.role, name or party.name, (Identifier("340b", id340b, True),))
+
+
 _STRING = {"type": "string"}
 
 
@@ -703,7 +742,10 @@ class SapCustomerCreation:
             f.line for _, f in gather_findings(context, ()).findings if f.outcome == "reject"
         }
         gateway = self.gateway(context)
-        groups = customers_of(claim.lines)
+        entities = _covered_entities(context)
+        groups = [
+            (_buyer(party, lines, entities), lines) for party, lines in customers_of(claim.lines)
+        ]
         outcomes: dict[int, Outcome] = {}
         to_sync: dict[int, CustomerMaster] = {}
         for index, (party, lines) in enumerate(groups):

@@ -86,6 +86,12 @@ EXPECTED: dict[tuple[str, ...], dict[int, tuple[str, tuple[str, ...]]]] = {
     ("cb_rules_dm_1.edi", "cb_rules_dm_1.edi"): {1: ("reject", ("11", "28"))},
     ("cb_rules_customer_ids.edi",): {1: ("pend", ("25",)), 2: ("accept", ())},
     ("cb_rules_340b.edi",): {1: ("accept", ()), 2: ("accept", ()), 3: ("pend", ("25",))},
+    ("cb_rules_340b_contract_pharmacy.edi",): {
+        1: ("accept", ()),
+        2: ("accept", ()),
+        3: ("reject", ("26",)),
+        4: ("pend", ("25",)),
+    },
     ("cb_rules_uom.edi",): {
         1: ("accept", ()),
         2: ("pend", ("25",)),

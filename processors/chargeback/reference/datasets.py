@@ -591,6 +591,30 @@ OPAIS = Dataset(
     checks=(_dates_ordered("participating_start_date", "termination_date"),),
 )
 
+OPAIS_CONTRACT_PHARMACIES = Dataset(
+    name="opais_contract_pharmacies",
+    description="HRSA 340B OPAIS contract pharmacy registrations of covered entities.",
+    mode="replace",
+    columns=(
+        _c("id340b", f.id340b, True),
+        _c("pharmacy_id", f.upper(20), True),
+        _c("name", f.text(200), True),
+        _c("hin", f.hin),
+        _c("dea", f.dea),
+        _c("npi", f.npi),
+        _c("street", f.text(120)),
+        _c("city", f.text(60)),
+        _c("state", f.state),
+        _c("zip", f.zip_code, attr="zip5"),
+        _c("begin_date", f.iso_date, True),
+        _c("end_date", f.iso_date),
+    ),
+    tables=(m.OpaisContractPharmacy,),
+    key=("id340b", "pharmacy_id", "begin_date"),
+    rows=lambda r, _ctx: [(m.OpaisContractPharmacy, _none_if_blank(r, "hin", "dea", "npi"))],
+    checks=(_one_of("hin", "dea", "npi"), _dates_ordered("begin_date", "end_date")),
+)
+
 # --- wholesaler DCs ------------------------------------------------------------------------
 
 WHOLESALER_DC = Dataset(
@@ -787,6 +811,7 @@ DATASETS: Mapping[str, Dataset] = {
         DEA,
         NPPES,
         OPAIS,
+        OPAIS_CONTRACT_PHARMACIES,
         WHOLESALER_DC,
         SAP_CUSTOMERS,
         CLAIM_HISTORY,

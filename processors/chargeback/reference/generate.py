@@ -18,7 +18,8 @@ On top of the random population the set always contains:
   per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract,
   a DEA registration that fails the check-digit formula, identifiers nobody was assigned, a
   contract with its own claim window, a contract priced by tier only, a tribal health center
-  known only by its 340B ID and two lines rejected by 849s of known dates);
+  known only by its 340B ID, a 340B contract pharmacy and two lines rejected by 849s of known
+  dates);
   ``PLANTED`` lists them for tests and demos. Cases added later draw no random numbers
   (``World._planted_rows``), so a seed's random rows stay byte for byte what they were.
 """
@@ -327,6 +328,18 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
         "id340b": "FQHC63800042",
         "contract": "NWP-340B-00001",
         "since": "2020-01-01",
+    },
+    # §3.3, §4.5: a retail pharmacy (a customer in its own right) registered in OPAIS as a
+    # contract pharmacy of the 340B child site from a day in 2024, under a HIN of that
+    # relationship; claims name it with that HIN, its DEA and the entity's 340B ID
+    "contract_pharmacy_340b": {
+        "kunnr": "0000100013",
+        "covered_entity": "BL03074A",
+        "pharmacy_id": "CP10731",
+        "own_hin": "S8N4R2P00",
+        "hin": "B3S8N4R00",
+        "dea": dea_with_check("AS", "731104"),
+        "registered": "2024-01-01",
     },
     # R11: a contract that prices the example's tablet by tier only (tier price pairs); on
     # GPO-MRD's roster the example clinic has no tier (only hospitals draw one; the example
@@ -1318,6 +1331,7 @@ class World:
         )
         self._tiered_contract()
         self._tribal_fqhc()
+        self._contract_pharmacy()
         member = PLANTED["child_site_340b_member"]
         term = next(c for c in self.tables["contracts"] if c["contract_id"] == member["contract"])
         windowed = PLANTED["contract_claim_window"]
@@ -1365,6 +1379,49 @@ class World:
                 }
             )
         self._rejected_history()
+
+    def _contract_pharmacy(self) -> None:
+        """PLANTED["contract_pharmacy_340b"]: the pharmacy in the customer master and the DEA
+        data as itself, and in OPAIS as a contract pharmacy of the covered entity; nothing
+        drawn, so it has no NPI and no roster membership."""
+        planted = PLANTED["contract_pharmacy_340b"]
+        ids = (planted["own_hin"], planted["hin"], planted["dea"])
+        taken = [v for v in ids if v in self.used]
+        if taken:
+            raise ValueError(f"seed drew the planted identifiers {taken}: pick other ones")
+        self.used.update(ids)
+        pharmacy = Customer(
+            planted["kunnr"],
+            "SUNRISE COMMUNITY PHARMACY",
+            "retail",
+            FACILITY_KINDS["retail"][0],
+            "90 SPRING ST",
+            "COLUMBUS",
+            "OH",
+            "43206",
+            hin=planted["own_hin"],
+            dea=planted["dea"],
+            fixed=True,
+        )
+        self.customers.append(pharmacy)
+        self.tables["sap_customers"].append(_sap_row(pharmacy, "2019-01-02"))
+        self.tables["dea"].append({**_dea_row(pharmacy), "expiration_date": "2026-06-30"})
+        self.tables["opais_contract_pharmacies"].append(
+            {
+                "id340b": planted["covered_entity"],
+                "pharmacy_id": planted["pharmacy_id"],
+                "name": pharmacy.name,
+                "hin": planted["hin"],
+                "dea": planted["dea"],
+                "npi": "",
+                "street": pharmacy.street,
+                "city": pharmacy.city,
+                "state": pharmacy.state,
+                "zip": pharmacy.zip,
+                "begin_date": planted["registered"],
+                "end_date": "",
+            }
+        )
 
     def _tribal_fqhc(self) -> None:
         """§3.5: PLANTED["tribal_fqhc_340b"], in the customer master, OPAIS and the 340B
@@ -1499,6 +1556,7 @@ class World:
             "dea": "2024-03-14",
             "nppes": "2024-03-11",
             "opais": "2024-03-15",
+            "opais_contract_pharmacies": "2024-03-15",
             "wholesaler_dc": "2024-01-02",
             "sap_customers": "2024-03-15",
             "claim_history": "2024-03-15",

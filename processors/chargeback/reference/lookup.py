@@ -160,6 +160,23 @@ def in_period(
 
 
 @dataclass(frozen=True)
+class ContractPharmacy:
+    """The claim party is a 340B contract pharmacy registered (at some time) with the covered
+    entity whose 340B ID it was sent with: the entity is the customer, the pharmacy its
+    ship-to. ``identifiers`` are the party's own (``TYPE:VALUE``), which a registration holds;
+    ``periods`` when it was registered ((begin, first day no longer), end None: still)."""
+
+    covered_entity: str
+    pharmacy_id: str
+    name: str
+    identifiers: tuple[str, ...]
+    periods: tuple[tuple[date, date | None], ...]
+
+    def registered_on(self, day: date) -> bool:
+        return any(in_period(day, b, e, end_inclusive=False) for b, e in self.periods)
+
+
+@dataclass(frozen=True)
 class CustomerMatch:
     """A claim customer resolved against the customer master.
 
@@ -168,6 +185,10 @@ class CustomerMatch:
     identifier agrees; on a conflict it is the customer of the strongest identifier, and
     ``conflict`` says a human must look (brief §9.8). Every rule step asks these of every
     line, so each is worked out once per match (cached; the match itself never changes).
+
+    A 340B contract pharmacy sent with its covered entity's 340B ID (``pharmacy``) is matched
+    as that entity: its own identifiers are the ship-to's, not the customer's, so they
+    neither name another customer nor clash with the entity's.
     """
 
     identifiers: tuple[str, ...]
@@ -176,6 +197,13 @@ class CustomerMatch:
     name: str = ""
     postal_code: str = ""
     state: str = ""
+    pharmacy: ContractPharmacy | None = None
+
+    @property
+    def named_identifiers(self) -> tuple[str, ...]:
+        """The identifiers sent under the party's own name: the pharmacy's, when it is one
+        (the entity's 340B ID is sent on the entity's behalf)."""
+        return self.pharmacy.identifiers if self.pharmacy is not None else self.identifiers
 
     @cached_property
     def kunnrs(self) -> tuple[str, ...]:
@@ -233,7 +261,14 @@ _ID = m.SapCustomerIdentifier
 def resolve_customer(
     session: Session, parties: Sequence[Party | None]
 ) -> dict[Party | None, CustomerMatch]:
-    idents = {party: party_identifiers(party) for party in parties}
+    sent = {party: party_identifiers(party) for party in parties}
+    pharmacies = _contract_pharmacies(session, sent)
+    idents = {
+        party: tuple(
+            i for i in ids if party not in pharmacies or i not in pharmacies[party].identifiers
+        )
+        for party, ids in sent.items()
+    }
     numbers = sorted({i.partition(":")[2] for ids in idents.values() for i in ids})
     known: dict[str, str] = {}
     for chunk in in_chunks(numbers):
@@ -241,10 +276,68 @@ def resolve_customer(
             select(_ID.id_type, _ID.id_number, _ID.kunnr).where(_ID.id_number.in_(chunk))
         )
         known.update({f"{id_type}:{number}": kunnr for id_type, number, kunnr in rows})
-    return {party: _match(party, ids, known) for party, ids in idents.items()}
+    return {
+        party: _match(party, ids, known, pharmacies.get(party)) for party, ids in idents.items()
+    }
 
 
-def _match(party: Party | None, idents: tuple[str, ...], known: Mapping[str, str]) -> CustomerMatch:
+_CP = m.OpaisContractPharmacy
+#: customer id type -> the registration column a claim may name a contract pharmacy by
+_CP_COLUMNS = {"HIN": "hin", "DEA": "dea", "NPI": "npi"}
+
+
+def _contract_pharmacies(
+    session: Session, sent: Mapping[Party | None, tuple[str, ...]]
+) -> dict[Party | None, ContractPharmacy]:
+    """The parties that are contract pharmacies of the covered entity whose 340B ID they were
+    sent with, the registrations of every such entity read in a few queries."""
+    entities = sorted({i.partition(":")[2] for ids in sent.values() for i in ids if _is_340b(i)})
+    registered: dict[str, list[m.OpaisContractPharmacy]] = {}
+    for chunk in in_chunks(entities):
+        for row in session.scalars(select(_CP).where(_CP.id340b.in_(chunk)).order_by(_CP.id)):
+            registered.setdefault(row.id340b, []).append(row)
+    found = {party: _registered_pharmacy(ids, registered) for party, ids in sent.items()}
+    return {party: pharmacy for party, pharmacy in found.items() if pharmacy is not None}
+
+
+def _own(pharmacy: ContractPharmacy | None) -> tuple[str, ...]:
+    return pharmacy.identifiers if pharmacy is not None else ()
+
+
+def _is_340b(ident: str) -> bool:
+    return ident.startswith("340B:")
+
+
+def _registered_pharmacy(
+    ids: tuple[str, ...], registered: Mapping[str, list[m.OpaisContractPharmacy]]
+) -> ContractPharmacy | None:
+    """The pharmacy of the first registration, of an entity whose 340B ID is among ``ids``,
+    that holds another of ``ids``."""
+    for entity in (i.partition(":")[2] for i in ids if _is_340b(i)):
+        rows = registered.get(entity, [])
+        for row in rows:
+            own = tuple(i for i in ids if _holds(row, i))
+            if own:
+                periods = tuple(
+                    (r.begin_date, r.end_date) for r in rows if r.pharmacy_id == row.pharmacy_id
+                )
+                return ContractPharmacy(entity, row.pharmacy_id, row.name, own, periods)
+    return None
+
+
+def _holds(row: m.OpaisContractPharmacy, ident: str) -> bool:
+    """Whether the registration names the pharmacy by ``ident`` (``TYPE:VALUE``)."""
+    id_type, _, value = ident.partition(":")
+    column = _CP_COLUMNS.get(id_type)
+    return column is not None and getattr(row, column) == value
+
+
+def _match(
+    party: Party | None,
+    idents: tuple[str, ...],
+    known: Mapping[str, str],
+    pharmacy: ContractPharmacy | None,
+) -> CustomerMatch:
     address = party.address if party is not None else None
     return CustomerMatch(
         identifiers=idents,
@@ -253,6 +346,7 @@ def _match(party: Party | None, idents: tuple[str, ...], known: Mapping[str, str
         name=(party.name or "") if party is not None else "",
         postal_code=zip5(address.postal_code or "") if address is not None else "",
         state=(address.state or "") if address is not None else "",
+        pharmacy=pharmacy,
     )
 
 

@@ -436,6 +436,34 @@ class OpaisNpi(Base):
     npi: Mapped[str] = mapped_column(String(10), primary_key=True, index=True)
 
 
+class OpaisContractPharmacy(Base):
+    """One registration period of a 340B contract pharmacy of a covered entity (OPAIS
+    ``contractPharmacies[]``). The pharmacy dispenses 340B drugs for the entity, which buys
+    them: a claim names the pharmacy (its HIN for this entity, its DEA or NPI) with the
+    entity's 340B ID. ``end_date`` is the first day it is no longer registered."""
+
+    __tablename__ = "cb_opais_contract_pharmacy"
+    __table_args__ = (
+        UniqueConstraint("id340b", "pharmacy_id", "begin_date", name="uq_cb_opais_cp_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id340b: Mapped[str] = mapped_column(String(12), index=True)  # the covered entity
+    pharmacy_id: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    # the HIN of the entity-plus-pharmacy relationship (brief §3.3), not the pharmacy's own
+    hin: Mapped[str | None] = mapped_column(String(9))
+    dea: Mapped[str | None] = mapped_column(String(9))
+    npi: Mapped[str | None] = mapped_column(String(10))
+    street: Mapped[str] = mapped_column(String(120), default="")
+    city: Mapped[str] = mapped_column(String(60), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip5: Mapped[str] = mapped_column(String(5), default="")
+    begin_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    snapshot_id: Mapped[int] = _snapshot_fk()
+
+
 class WholesalerDc(Base):
     """A wholesaler distribution center and its distribution services agreement (R20)."""
 
