@@ -85,6 +85,8 @@ DEFAULT_CHECKS = (
 #: master. It judges customers, not lines, so it must have succeeded but need not name each line.
 SAP_CHECK = "sap-customer-creation"
 ZERO = Decimal("0.00")
+#: ISA05 "mutually defined": the interchange id qualifier when none is configured
+MUTUALLY_DEFINED = "ZZ"
 TOLERANCE = Decimal("0.01")  # R13: a difference above one cent is an error
 CODE_PENDING = "25"
 CODE_MISSING_DATA = "15"
@@ -452,7 +454,11 @@ class ChargebackResolution:
                 "additionalProperties": False,
                 "required": ["id"],
                 "properties": {
-                    "qualifier": {"type": "string", "pattern": "^[0-9A-Z]{2}$", "default": "ZZ"},
+                    "qualifier": {
+                        "type": "string",
+                        "pattern": "^[0-9A-Z]{2}$",
+                        "default": MUTUALLY_DEFINED,
+                    },
                     "id": {"type": "string", "minLength": 1, "maxLength": 15},
                 },
                 "description": "Our own EDI interchange address (the 844's receiver, the 849's "
@@ -479,7 +485,9 @@ class ChargebackResolution:
         self.control_number: int | None = config.get("control_number")
         interchange = config.get("interchange")
         self.interchange: tuple[str, str] | None = (
-            (interchange.get("qualifier", "ZZ"), interchange["id"]) if interchange else None
+            (interchange.get("qualifier", MUTUALLY_DEFINED), interchange["id"])
+            if interchange
+            else None
         )
         raw = config.get("response_time")
         try:
@@ -587,7 +595,7 @@ class ChargebackResolution:
                 f"{kind} cannot be answered: distribution center {found.dc.dc_key} has no EDI "
                 "address in the reference data (wholesaler_dc.edi_id)"
             )
-        return self.interchange, (found.dc.edi_qualifier or "ZZ", found.dc.edi_id)
+        return self.interchange, (found.dc.edi_qualifier or MUTUALLY_DEFINED, found.dc.edi_id)
 
     @staticmethod
     def _settle(
