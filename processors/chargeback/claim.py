@@ -377,8 +377,9 @@ class LineDecision(JsonRecord):
     """The final answer for one claim line, as the 849 reports it.
 
     ``contract_price``/``wac`` are the prices the decision used (on file); None means "as
-    submitted". ``follow_up`` is AAA04 (889); None picks the usual one for the status:
-    N (resubmission not allowed) for adjust/reject, Y (we will respond again) for pend.
+    submitted". ``follow_up`` is AAA04 (889); None picks the usual one for the status and
+    reason (``edi.FOLLOW_UP_BY_REASON``): Y (we will respond again) for pend, N
+    (resubmission not allowed) for adjust, C (correct and resubmit), N or D for a rejection.
     """
 
     line: int

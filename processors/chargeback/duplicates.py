@@ -4,13 +4,21 @@
   whole DM is a duplicate (901 code 11). A replacement (05/CO) is fine: its lines are netted.
 - **R06** a line whose hard key (DC | invoice | invoice line | NDC | canonical customer) was
   already paid for the same quantity: reject, 28, allowed 0. A line previously *rejected* is
-  a resubmission and goes on. A reversal (negative quantity) is a credit, never a duplicate.
+  a resubmission and goes on, within the resubmission limit: resubmitted (the debit memo's
+  date) more than ``resubmission_limit_days`` after the 849 that rejected it, it is rejected
+  29 ("past exercise period", brief §1.4: 90 days); with no 849 date on file it is held (25).
+  A reversal (negative quantity) is a credit, never a duplicate.
 - **R07** the same key paid for another quantity: pay only the delta (net of every earlier
-  payment and credit); a delta <= 0 is a duplicate (28).
+  payment and credit); a delta <= 0 is a duplicate (28). A credit of the same key in the same
+  debit memo counts as well: a paid line credited and rebilled in one claim pays the whole
+  rebill (credit and rebill, brief §1.5), but only if the credit is paid too, so the rebill
+  is published as contingent on it (``data["contingent_on"]``, read by resolution).
 - **Soft key** (same invoice, NDC, customer, date and |quantity| under another line number)
   and a same key still pending in another run go to review (25), never auto-reject.
 - **Duplicate customers**: one claim customer whose identifiers belong to different customer
-  records, or one identifier sent under differently named customers: review (25, §9.8).
+  records, or one identifier sent under differently named customers: review (25, §9.8). A
+  registered 340B contract pharmacy sent with its covered entity's 340B ID is that entity
+  (``lookup.ContractPharmacy``), not a second name for the ID.
 
 Every line is then recorded in the claim-line ledger under this run, once per (run, DM,
 line): a retried or resumed step rewrites its own rows and ignores them when looking back.
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple
 
@@ -36,7 +45,20 @@ RULE_DM = "R05"
 RULE_LINE = "R06"
 RULE_DELTA = "R07"
 RULE_CUSTOMER = "R06-customer"
+RULE_RESUBMISSION = "R06-resubmission"
+CODE_LATE = "29"
 ZERO = Decimal("0.00")
+#: Brief §1.4 (an assumption it asks to keep configurable): a rejected line may be sent again
+#: until this many days after the 849 that rejected it.
+DEFAULT_RESUBMISSION_LIMIT_DAYS = 90
+
+
+class _Limit(NamedTuple):
+    """When a rejected line may still be resubmitted: ``days`` after its 849, as of ``on``
+    (the date of the debit memo resubmitting it)."""
+
+    days: int
+    on: date
 
 
 def _ref(row: history.EarlierLine) -> str:
@@ -50,7 +72,8 @@ class DuplicateCheck(RuleStep):
     Outputs: ``is_duplicate`` (the whole debit memo is one: R05, or every line was rejected
     as a duplicate; later checks can be skipped), ``duplicate_lines`` (lines rejected 28; a
     resubmission paying a delta is not counted) and ``duplicate_customers``. ``data`` adds
-    ``net_quantity`` (line -> quantity still payable, for delta lines) and ``customer_keys``.
+    ``net_quantity`` (line -> quantity still payable, for delta lines), ``customer_keys`` and
+    ``contingent_on`` (rebill line -> the credit lines of this claim it is paid on).
     """
 
     datasets: ClassVar[tuple[str, ...]] = ("claim_history", "sap_customers", "wholesaler_dc")
@@ -62,7 +85,14 @@ class DuplicateCheck(RuleStep):
                 "type": "boolean",
                 "default": True,
                 "description": "Record the claim's lines in the ledger (false: a dry run).",
-            }
+            },
+            "resubmission_limit_days": {
+                "type": "integer",
+                "minimum": 0,
+                "default": DEFAULT_RESUBMISSION_LIMIT_DAYS,
+                "description": "R06: days after the 849 that rejected a line that it may be "
+                "resubmitted (901 code 29 beyond), counted to the resubmitting debit memo's date.",
+            },
         },
     }
     outputs: ClassVar[Mapping[str, str]] = {
@@ -114,16 +144,29 @@ class DuplicateCheck(RuleStep):
             run_id,
         )
 
+        credits: dict[str, list[ClaimLine]] = {}
+        for line, keys in keyed:
+            if line.is_credit:
+                credits.setdefault(keys.hard, []).append(line)
+
+        limit = _Limit(
+            int(self.config.get("resubmission_limit_days", DEFAULT_RESUBMISSION_LIMIT_DAYS)),
+            claim.claim_date or datetime.now(UTC).date(),
+        )
         records: list[history.LineRecord] = []
         net_quantity: dict[str, str] = {}
+        contingent_on: dict[str, list[int]] = {}
         seen_in_claim: dict[str, int] = {}
         duplicates = 0
         for line, keys in keyed:
             assert line.quantity is not None
             similar = _earlier(soft_by_key, keys.softs, other_than=keys.hards)
-            finding, net, original = self._line(
-                line, keys.hard, prior[line.line], similar, seen_in_claim
+            credited = [c for key in keys.hards for c in credits.get(key, ())]
+            finding, net, original, rebills = self._line(
+                line, keys.hard, prior[line.line], similar, seen_in_claim, credited, limit
             )
+            if rebills:
+                contingent_on[str(line.line)] = rebills
             findings.append(finding)
             if finding.code == "28" and finding.outcome == "reject":
                 duplicates += 1
@@ -162,6 +205,7 @@ class DuplicateCheck(RuleStep):
             data={
                 "net_quantity": net_quantity,
                 "customer_keys": {str(n): c.key for n, c in customers.items()},
+                "contingent_on": contingent_on,
             },
             outputs={
                 "is_duplicate": is_duplicate,
@@ -233,6 +277,8 @@ class DuplicateCheck(RuleStep):
                     customer.key,
                     f"identifiers belong to different customers ({owners}); not picking one",
                 )
+        # a 340B contract pharmacy carries its covered entity's 340B ID on the entity's behalf
+        # (a registered arrangement): only its own identifiers are sent under its name
         names_by_ident: dict[str, set[str]] = defaultdict(set)
         normalized: dict[str, str] = {}
         for line in claim.lines:
@@ -240,12 +286,12 @@ class DuplicateCheck(RuleStep):
             name = normalized.get(raw)
             if name is None:
                 name = normalized[raw] = normalize_name(raw)
-            for ident in lookup.party_identifiers(line.customer):
+            for ident in customers[line.line].match.named_identifiers:
                 names_by_ident[ident].add(name)
         shared = {i: n for i, n in names_by_ident.items() if len(n) > 1}
         for line in claim.lines:
             customer = customers[line.line]
-            clash = [i for i in customer.match.identifiers if i in shared]
+            clash = [i for i in customer.match.named_identifiers if i in shared]
             if clash:
                 flagged.setdefault(
                     customer.key,
@@ -264,11 +310,16 @@ class DuplicateCheck(RuleStep):
         prior: list[history.EarlierLine],
         similar: list[history.EarlierLine],
         seen_in_claim: dict[str, int],
-    ) -> tuple[Finding, Decimal | None, int | None]:
-        """(finding, quantity still payable, id of the line this one resubmits).
+        credited: list[ClaimLine],
+        limit: _Limit,
+    ) -> tuple[Finding, Decimal | None, int | None, list[int]]:
+        """(finding, quantity still payable, id of the line this one resubmits, credit lines
+        of this claim it is paid on).
 
         ``prior`` holds the earlier lines under the line's hard keys, ``similar`` those under
-        its soft keys only, both oldest first.
+        its soft keys only, both oldest first; ``credited`` the credit lines of this claim
+        under its hard keys, which reverse an earlier payment before this line is netted;
+        ``limit`` how long a rejected line may be resubmitted.
         """
         assert line.quantity is not None
         n = line.line
@@ -279,6 +330,7 @@ class DuplicateCheck(RuleStep):
                 ),
                 line.quantity,
                 None,
+                [],
             )
         first = seen_in_claim.setdefault(hard, n)
         if first != n:
@@ -293,9 +345,19 @@ class DuplicateCheck(RuleStep):
                 ),
                 ZERO,
                 None,
+                [],
             )
         paid = [r for r in prior if r.status == "PAID"]
         net_paid = history.net_paid_quantity(paid)
+        rebills = [c.line for c in credited] if paid and net_paid > 0 else []
+        # credits in this claim reverse the earlier payment first; what they leave is netted
+        net_paid += sum((c.quantity for c in credited if c.quantity is not None), Decimal(0))
+        reversed_by = (
+            f" less the credit on line{'s' if len(rebills) > 1 else ''} "
+            f"{', '.join(map(str, rebills))} of this debit memo"
+            if rebills
+            else ""
+        )
         if paid and net_paid > 0:
             ref = _ref(paid[-1])
             if line.quantity <= net_paid:
@@ -306,11 +368,12 @@ class DuplicateCheck(RuleStep):
                         RULE_LINE if line.quantity == net_paid else RULE_DELTA,
                         "reject",
                         "28",
-                        f"duplicate: quantity {net_paid} {verb} ({ref})",
+                        f"duplicate: quantity {net_paid} {verb} ({ref}{reversed_by})",
                         ZERO,
                     ),
                     ZERO,
                     paid[-1].id,
+                    [],
                 )
             delta = line.quantity - net_paid
             amount = (
@@ -324,11 +387,13 @@ class DuplicateCheck(RuleStep):
                     RULE_DELTA,
                     "adjust",
                     "28",
-                    f"resubmission: quantity {net_paid} already paid ({ref}); pays the delta of {delta}",
+                    f"resubmission: quantity {net_paid} already paid ({ref}{reversed_by}); "
+                    f"pays the delta of {delta}",
                     amount,
                 ),
                 delta,
                 paid[-1].id,
+                rebills,
             )
         pending = [r for r in prior if r.status == "PENDING"]
         if pending:
@@ -342,25 +407,23 @@ class DuplicateCheck(RuleStep):
                 ),
                 line.quantity,
                 pending[-1].id,
+                [],
             )
         rejected = [r for r in prior if r.status == "REJECTED"]
         if rejected:
+            return _resubmission(n, rejected[-1], limit), line.quantity, rejected[-1].id, []
+        if paid:  # paid and fully credited back: this is the rebill
             return (
                 Finding(
                     n,
                     RULE_LINE,
                     "pass",
                     None,
-                    f"resubmission of a rejected line ({_ref(rejected[-1])})",
+                    f"rebill after credit ({_ref(paid[-1])}{reversed_by})",
                 ),
                 line.quantity,
-                rejected[-1].id,
-            )
-        if paid:  # paid and fully credited back: this is the rebill
-            return (
-                Finding(n, RULE_LINE, "pass", None, f"rebill after credit ({_ref(paid[-1])})"),
-                line.quantity,
                 paid[-1].id,
+                rebills,
             )
         if similar:
             return (
@@ -373,8 +436,42 @@ class DuplicateCheck(RuleStep):
                 ),
                 line.quantity,
                 None,
+                [],
             )
-        return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None
+        return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None, []
+
+
+def _resubmission(n: int, rejection: history.EarlierLine, limit: _Limit) -> Finding:
+    """R06 on line ``n``, which resubmits the line ``rejection`` rejected: accepted as a
+    resubmission within the limit after that 849, rejected 29 past it, held without its date."""
+    ref = _ref(rejection)
+    if rejection.responded_on is None:
+        return Finding(
+            n,
+            RULE_RESUBMISSION,
+            "review",
+            "25",
+            f"resubmission of a rejected line ({ref}) whose 849 date is not on file: the "
+            "resubmission limit cannot be checked",
+        )
+    days = (limit.on - rejection.responded_on).days
+    if days > limit.days:
+        return Finding(
+            n,
+            RULE_RESUBMISSION,
+            "reject",
+            CODE_LATE,
+            f"resubmitted {days} days after the 849 of {rejection.responded_on} that rejected "
+            f"it ({ref}); the resubmission limit is {limit.days} days",
+            ZERO,
+        )
+    return Finding(
+        n,
+        RULE_LINE,
+        "pass",
+        None,
+        f"resubmission of a rejected line ({ref}), {days} days after its 849",
+    )
 
 
 def _earlier(

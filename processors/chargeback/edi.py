@@ -25,7 +25,7 @@ import datetime as dt
 import functools
 import hashlib
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -652,7 +652,13 @@ class _TransactionReader:
                     f"{', '.join(KIND_BY_QUALIFIER)}"
                 )
             party.identifiers.append(
-                check_identifier(kind, seg.el(4), qualifier=seg.el(3), options=self.options)
+                check_identifier(
+                    kind,
+                    seg.el(4),
+                    qualifier=seg.el(3),
+                    options=self.options,
+                    name=seg.el(2) or party.name,
+                )
             )
 
     def _n1_detail(self, seg: Segment) -> None:
@@ -1124,10 +1130,31 @@ def _used(on_file: Decimal | None, submitted: Decimal | None) -> Decimal | None:
     return submitted if on_file is None else on_file
 
 
-def _follow_up(decision: LineDecision) -> str:
+#: AAA04 (X12 889) of a rejection, by its 901 reason (brief §2.3): what the wholesaler may do
+#: next. C (correct and resubmit) where the line's data is what is wrong (contract, product,
+#: customer, dates, quantity, missing fields), so a corrected line may be paid; N
+#: (resubmission not allowed) where no correction can make this sale payable: already paid
+#: (28), an excluded party (09), past the exercise period (29), a DC not authorized (08), no
+#: funds left (05); D (resubmit the entire claim) for a debit memo number already used
+#: (11, 12), which is corrected as a whole (BAA01 05/CO or a new number).
+FOLLOW_UP_BY_REASON: Mapping[str, str] = {
+    **dict.fromkeys(("01", "02", "03", "04", "14", "15", "16", "18", "19", "23", "26", "27"), "C"),
+    **dict.fromkeys(("05", "08", "09", "28", "29"), "N"),
+    **dict.fromkeys(("11", "12"), "D"),
+}
+
+
+def _follow_up(decision: LineDecision, code: str) -> str:
+    """AAA04 for one reason of a decision: Y (we will respond again) for a pended line, N for
+    an adjusted one (it is settled at the right amount: sending it again would be a
+    duplicate), and for a rejection what its reason allows (C for a reason not listed)."""
     if decision.follow_up:
         return decision.follow_up
-    return "Y" if decision.status == "pend" else "N"
+    if decision.status == "pend":
+        return "Y"
+    if decision.status == "adjust":
+        return "N"
+    return FOLLOW_UP_BY_REASON.get(code, "C")
 
 
 def write_849(
@@ -1204,7 +1231,7 @@ def write_849(
                 w.add("AAA", "Y")
             else:
                 for code in decision.reason_codes or ("",):
-                    w.add("AAA", "N", "", code, _follow_up(decision))
+                    w.add("AAA", "N", "", code, _follow_up(decision, code))
             unit = line.unit or "UN"
             for price, basis in (
                 (_used(decision.contract_price, line.contract_price), "CT"),

@@ -8,11 +8,14 @@ Rules R08-R14 and R16 of the brief, all decided on the **invoice date** (§9.1):
 - R03/R10 the NDC is in the product master and active (14), and on the contract with a line
   effective at the invoice date (03); a per-line quantity cap (04); a quantity that looks
   counted in eaches for a multi-unit package NDC goes to review (25, §9.12): ``quantity``;
-- R15 timeliness (29 late, 18 invoice after the DM or processing date): ``timeliness``;
+- R15 timeliness (29 late, by the contract's own claim window or the configured one; 18
+  invoice after the DM or processing date): ``timeliness``;
 - R16 the customer's class of trade is one the contract allows, and for contracts that are
   not roster-driven the customer is an explicit member (26, "customer not covered");
-- R11 contract price on file for the customer's tier (06), R12 WAC on file at the invoice
-  date (07), R13 the claimed amount matches (WAC - CP) x qty (06), R14 CP >= WAC pays 0 (17).
+- R11 contract price on file for the customer's tier (06); a contract priced by tier only,
+  for a customer without a tier on it, holds the line (25): the claimed price does not pick
+  the tier; R12 WAC on file at the invoice date (07), R13 the claimed amount matches
+  (WAC - CP) x qty (06), R14 CP >= WAC pays 0 (17).
 
 The prices and amount on file go to ``data["prices"]`` so resolution and the 849 can show
 them (UIT*CT / UIT*WH) next to what was submitted. When duplicate-check (an ancestor) left
@@ -28,7 +31,7 @@ from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from engine.processors import StepContext
 from processors.chargeback import quantity, timeliness
-from processors.chargeback.claim import Claim, ClaimLine, Finding, chargeback_amount
+from processors.chargeback.claim import Claim, ClaimLine, Finding, Outcome, chargeback_amount
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.rulestep import Checked, RuleStep
@@ -40,9 +43,18 @@ ROSTER_DRIVEN = ("GPO",)
 class _Reject(Exception):
     """One line's first hard failure: the rest of its checks would be meaningless."""
 
+    outcome: ClassVar[Outcome] = "reject"
+
     def __init__(self, rule: str, code: str, message: str) -> None:
         super().__init__(message)
         self.finding = (rule, code, message)
+
+
+class _Hold(_Reject):
+    """A line only a person can price (e.g. which tier price applies): its remaining checks
+    would be as meaningless as after a rejection, but it is held for review, not refused."""
+
+    outcome: ClassVar[Outcome] = "review"
 
 
 class ContractEligibility(RuleStep):
@@ -91,7 +103,7 @@ class ContractEligibility(RuleStep):
         tolerance = Decimal(str(self.config.get("amount_tolerance", "0.01")))
         factor = quantity.norm_factor(self.config)
         payable = _payable_quantities(context)
-        findings = timeliness.timeliness_findings(claim, self.config)  # R15
+        findings = timeliness.timeliness_findings(claim, self.config, _windows(ref, claim))
         norms = quantity.usual_quantities(ref, claim, context.run_id, self.config)  # §9.12
         terms = _Terms(ref)
         prices: dict[str, dict[str, str]] = {}
@@ -105,9 +117,10 @@ class ContractEligibility(RuleStep):
                     payable.get(str(line.line)),
                     norms.get(line.line),
                 )
-            except _Reject as reject:
-                rule, code, message = reject.finding
-                findings.append(Finding(line.line, rule, "reject", code, message, ZERO))
+            except _Reject as stop:
+                rule, code, message = stop.finding
+                amount = ZERO if stop.outcome == "reject" else None
+                findings.append(Finding(line.line, rule, stop.outcome, code, message, amount))
                 continue
             findings += line_findings
             prices[str(line.line)] = on_file
@@ -127,7 +140,7 @@ def _line(
     day = _invoice_date(line)
     sale = terms.sale(line, day)
     tier = terms.coverage(sale.contract, terms.ref.match_of(line.customer), day)
-    price = terms.price(sale, day, tier, line.contract_price)
+    price = terms.price(sale, day, tier)
     product, cap, wac = sale.product, price.qty_cap, price.wac
     uom = quantity.unit_of_measure(line, product, cap, norm, factor)  # §9.12, review 25
     if (
@@ -174,9 +187,8 @@ _V = TypeVar("_V")
 class _Terms:
     """The reference verdicts the lines of one claim share, each reached once.
 
-    A line's terms depend only on its contract, NDC and invoice date, its customer (the class
-    of trade and tier) and the contract price it submitted (which tier price, when the tier is
-    unknown); a claim repeats few of those over many lines (thousands of lines, hundreds of
+    A line's terms depend only on its contract, NDC and invoice date and its customer (the
+    class of trade and tier); a claim repeats few of those over many lines (thousands of lines, hundreds of
     customers, tens of contracts), and deciding them line by line cost most of the step. A
     rejection is kept too, and every line with the same terms gets it.
     """
@@ -185,9 +197,7 @@ class _Terms:
         self.ref = ref
         self._sales: dict[tuple[str, str, date], _Sale | _Reject] = {}
         self._coverage: dict[tuple[str, int, date], str | None | _Reject] = {}
-        self._prices: dict[
-            tuple[str, str, date, str | None, Decimal | None], _Priced | _Reject
-        ] = {}
+        self._prices: dict[tuple[str, str, date, str | None], _Priced | _Reject] = {}
 
     def sale(self, line: ClaimLine, day: date) -> _Sale:
         """The line's contract (R08, R09) and product (R03), the product on it (R10)."""
@@ -207,17 +217,28 @@ class _Terms:
         # id(match) names the customer (see Memo.match_of)
         return _once(self._coverage, (contract.contract_id, id(match), day), decide)
 
-    def price(self, sale: _Sale, day: date, tier: str | None, submitted: Decimal | None) -> _Priced:
-        """The contract price for the tier (R10, R11) and the WAC (R12) in force on the day."""
+    def price(self, sale: _Sale, day: date, tier: str | None) -> _Priced:
+        """The contract price for the tier (R10, R11) and the WAC (R12) in force on the day;
+        a customer without a tier the contract prices is held (R11, 25)."""
 
         def decide() -> _Priced:
-            price = lookup.price_on_file(sale.lines, day, tier, submitted)
+            contract_id = sale.contract.contract_id
+            price = lookup.price_on_file(sale.lines, day, tier)
             if price is None:
                 raise _Reject(
                     "R10",
                     "03",
-                    f"NDC {sale.ndc} is on contract {sale.contract.contract_id} but no price line "
+                    f"NDC {sale.ndc} is on contract {contract_id} but no price line "
                     f"is effective on {day}",
+                )
+            if isinstance(price, lookup.TierUnknown):
+                held = f"tier {tier}, which the contract does not price" if tier else "no tier"
+                raise _Hold(
+                    "R11",
+                    "25",
+                    f"the customer has {held} on contract {contract_id}, which prices NDC "
+                    f"{sale.ndc} by tier only on {day} ({price.prices}): the tier is a "
+                    "person's call, not the claim's",
                 )
             wac = self.ref(lookup.wac_at, (sale.ndc, day))
             on_file = price.line
@@ -230,7 +251,7 @@ class _Terms:
                 wac.wac if wac is not None else None,
             )
 
-        key = (sale.contract.contract_id, sale.ndc, day, tier, submitted)
+        key = (sale.contract.contract_id, sale.ndc, day, tier)
         return _once(self._prices, key, decide)
 
 
@@ -252,13 +273,24 @@ def _once(known: dict[_K, _V | _Reject], key: _K, decide: Callable[[], _V]) -> _
     except KeyError:
         try:
             answer = known[key] = decide()
-        except _Reject as reject:
-            known[key] = _Reject(*reject.finding)  # not the raised one: its traceback holds frames
+        except _Reject as stop:
+            # not the raised one: its traceback holds frames
+            known[key] = type(stop)(*stop.finding)
             raise
         return answer
     if isinstance(answer, _Reject):
-        raise _Reject(*answer.finding)
+        raise type(answer)(*answer.finding)
     return answer
+
+
+def _windows(ref: lookup.Memo, claim: Claim) -> dict[str, int]:
+    """R15: contract as claimed -> the claim window the contract sets, where it sets one."""
+    windows: dict[str, int] = {}
+    for contract_id in {line.contract_id for line in claim.lines if line.contract_id}:
+        contract = ref(lookup.contract, contract_id)
+        if contract is not None and contract.claim_window_days is not None:
+            windows[contract_id] = contract.claim_window_days
+    return windows
 
 
 def _payable_quantities(context: StepContext) -> dict[str, Decimal]:

@@ -13,7 +13,13 @@
   NPPES does not know rejects only when nothing else identifies the customer (§9.10).
 - **340B** (OPAIS): a 340B contract needs an entity participating at the invoice date (26); a
   child site must be registered itself (review otherwise); an active DSH/PED/CAN hospital
-  buying on a GPO pharmacy contract is a GPO-prohibition flag (25, §4.5, §9.9).
+  buying on a GPO pharmacy contract is a GPO-prohibition flag (25, §4.5, §9.9). A contract
+  pharmacy sent with its covered entity's 340B ID (``lookup.ContractPharmacy``) buys for the
+  entity: the entity's status decides as above, the pharmacy must be registered with it at
+  the invoice date (26), and only a 340B contract prices a 340B dispensation (another
+  contract: 25). The pharmacy's own identifiers are screened too (exclusions, DEA, NPI), and
+  the lines it is named on are published (``data["contract_pharmacies"]``) so the SAP step
+  books them to the entity.
 - **R04** for a line intake left to the registrant data (its only customer id a DEA failing
   its check digit, §9.10): ``dea_identity``.
 - **R20 wholesaler authorization** (DC known, DSA in force, licensed for the ship-to state;
@@ -88,7 +94,7 @@ class FederalDbValidation(RuleStep):
         findings = [Finding(line.line, *found) for line, screen in dated for found in screen.found]
         findings += dea_identity_findings(ref, claim)  # R04 deferred by intake (§9.10)
         findings += authorization_findings(ref, claim)  # R20
-        return Checked(findings=findings)
+        return Checked(findings=findings, data={"contract_pharmacies": _pharmacies(ref, claim)})
 
 
 def _prefetch(ref: lookup.Memo, screens: list[_Screen]) -> None:
@@ -102,6 +108,24 @@ def _prefetch(ref: lookup.Memo, screens: list[_Screen]) -> None:
     ref.prefetch(
         lookup.opais_entity, (*ids, *(p for i in ids for p in lookup.parent_340b_candidates(i)))
     )
+
+
+def _pharmacies(ref: lookup.Memo, claim: Claim) -> dict[str, dict[str, str]]:
+    """line -> the covered entity a contract pharmacy named on it buys for (see the module
+    docstring); the entity's name from OPAIS where it is registered."""
+    named: dict[str, dict[str, str]] = {}
+    for line in claim.lines:
+        pharmacy = ref.match_of(line.customer).pharmacy
+        if pharmacy is None:
+            continue
+        entity = ref(lookup.opais_entity, pharmacy.covered_entity)
+        named[str(line.line)] = {
+            "covered_entity": pharmacy.covered_entity,
+            "covered_entity_name": entity.name if entity is not None else "",
+            "pharmacy": pharmacy.name,
+            "pharmacy_id": pharmacy.pharmacy_id,
+        }
+    return named
 
 
 def _schedule(ref: lookup.Memo, ndc11: str | None) -> str | None:
@@ -135,7 +159,9 @@ class _Screen:
     ) -> None:
         self.ref, self.match, self.day, self.config = ref, match, day, config
         self.schedule, self.contract_id = schedule, contract_id
-        self.idents = tuple(dict.fromkeys(lookup.known_identifiers(ref, self.match)))
+        # a contract pharmacy is screened with the entity it buys for: both take the goods
+        ship_to = match.pharmacy.identifiers if match.pharmacy is not None else ()
+        self.idents = tuple(dict.fromkeys((*lookup.known_identifiers(ref, match), *ship_to)))
         master = self.ref(lookup.customer, self.match.kunnr)
         self.name = master.name1 if master is not None else self.match.name
         self.postal = zip5(master.pstlz) if master is not None else self.match.postal_code
@@ -266,6 +292,8 @@ class _Screen:
 
     def opais(self) -> None:
         contract = self.ref(lookup.contract, self.contract_id) if self.contract_id else None
+        if self.match.pharmacy is not None:
+            self.contract_pharmacy(self.match.pharmacy, contract)
         entities: dict[str, m.OpaisEntity] = {}
         for id340b in self.values("340B"):
             entity = self.ref(lookup.opais_entity, id340b)
@@ -312,6 +340,32 @@ class _Screen:
                         f"GPO prohibition: {entity.id340b} is a participating 340B {entity.entity_type} on "
                         f"{self.day} buying on GPO pharmacy contract {contract.contract_id}",
                     )
+
+    def contract_pharmacy(
+        self, pharmacy: lookup.ContractPharmacy, contract: m.Contract | None
+    ) -> None:
+        """The pharmacy's own conditions; the entity it buys for is checked like any other."""
+        who = f"340B contract pharmacy {pharmacy.name} of {pharmacy.covered_entity}"
+        if not pharmacy.registered_on(self.day):
+            periods = ", ".join(
+                f"from {begin}" + (f" to {end}" if end else "") for begin, end in pharmacy.periods
+            )
+            self.add(
+                "340B",
+                "reject",
+                "26",
+                f"customer not covered: {who} is not registered with it in OPAIS on "
+                f"{self.day} (registered {periods})",
+            )
+        if contract is not None and contract.contract_type != "340B":
+            self.add(
+                "340B",
+                "review",
+                "25",
+                f"{who} on {contract.contract_type} contract {contract.contract_id}: a 340B "
+                "dispensation is bought on the covered entity's 340B account; confirm the "
+                "contract",
+            )
 
 
 def _participation(entity: m.OpaisEntity) -> str:

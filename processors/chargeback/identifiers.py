@@ -39,7 +39,9 @@ QUALIFIER_BY_KIND: Mapping[IdentifierKind, str] = {
 #: First letters DEA assigns by registrant type (brief §3.2); X is legacy DATA-waiver only.
 DEA_REGISTRANT_TYPES = frozenset("ABFGMPRX")
 
-#: HRSA OPAIS entity-type prefixes (brief §3.5); configurable because the list is open-ended.
+#: HRSA OPAIS entity-type prefixes (brief §3.5, HRSA's list of covered entity acronyms);
+#: configurable because the list is open-ended. FQHC638 is a tribal (638) health center, HV
+#: an HIV (Ryan White) grantee, RWIIR a Ryan White Part II (ADAP) rebate entity.
 ID340B_PREFIXES: tuple[str, ...] = (
     "DSH",
     "PED",
@@ -49,14 +51,17 @@ ID340B_PREFIXES: tuple[str, ...] = (
     "SCH",
     "CH",
     "FQHCLA",
+    "FQHC638",
     "BL",
     "HM",
+    "HV",
     "FP",
     "STD",
     "TB",
     "RWI",
     "RWII",
     "RWIII",
+    "RWIIR",
     "RWIV",
     "RW4",
     "UI",
@@ -132,8 +137,10 @@ def check_dea(
     """DEA registration: type letter, name letter (or 9), six digits and a check digit.
 
     An institutional practitioner's ``-suffix`` is kept in the value; only the 9-character base
-    is checked. ``last_name`` (when known) must start with the second letter unless it is 9
-    (a business-address registrant).
+    is checked. ``last_name`` (when known: the name the claim gives the party, a business name
+    or a person's ``LAST, FIRST``) must start with the second letter unless it is 9 (a
+    business-address registrant): DEA assigns it from the registrant's name, so a number
+    whose letter is not the name's belongs to someone else or was mistyped.
     """
     dea = _clean(value)
     base, dash, suffix = dea.partition("-")
@@ -151,11 +158,12 @@ def check_dea(
     expected = dea_check_digit(base[2:8])
     if int(base[8]) != expected:
         return _result("dea", dea, f"DEA check digit is {base[8]}, expected {expected}")
-    if last_name and base[1] != "9" and _clean(last_name)[:1] != base[1]:
+    initial = next((c for c in (last_name or "").upper() if c.isalpha()), None)
+    if initial is not None and base[1] != "9" and initial != base[1]:
         return _result(
             "dea",
             dea,
-            f"DEA second letter {base[1]} does not match last name {last_name!r}",
+            f"DEA second letter {base[1]} does not match the name {last_name!r}",
         )
     return _result("dea", dea, None)
 
@@ -214,8 +222,11 @@ def check_identifier(
     *,
     qualifier: str | None = None,
     options: CheckOptions = DEFAULT_OPTIONS,
+    name: str | None = None,
 ) -> Identifier:
     """Dispatch on kind; custom ids are accepted as sent (there is nothing to check).
+    ``name`` is the name the party was sent with: a DEA number's second letter is checked
+    against it.
 
     Cached: an 844 repeats a customer's identifiers in every contract loop it buys in (the
     benchmark's 10,000-line claim asks about 20,000 identifiers, 138 of them distinct), the
@@ -223,7 +234,9 @@ def check_identifier(
     """
     checks: Mapping[IdentifierKind, Callable[[str], Identifier]] = {
         "npi": check_npi,
-        "dea": lambda v: check_dea(v, registrant_types=options.dea_registrant_types),
+        "dea": lambda v: check_dea(
+            v, registrant_types=options.dea_registrant_types, last_name=name
+        ),
         "gln": check_gln,
         "hin": check_hin,
         "340b": lambda v: check_340b(v, prefixes=options.id340b_prefixes),
@@ -261,15 +274,26 @@ def _to_ndc11(segments: tuple[str, str, str]) -> str:
     return "".join(s.rjust(n, "0") for s, n in zip(segments, (5, 4, 2), strict=True))
 
 
+#: FDA assigns labeler codes; none is all zeros, so no product has such an NDC
+_NO_LABELER = "00000"
+_UNASSIGNED = f"labeler code {_NO_LABELER} is not assigned by FDA; no product has this NDC"
+
+
+def _assigned(ndc11: str) -> bool:
+    """Whether an 11-digit reading could name a product at all: its labeler code exists."""
+    return not ndc11.startswith(_NO_LABELER)
+
+
 def _split(digits: str, layout: str) -> tuple[str, str, str]:
     a, b, _ = NDC_LAYOUTS[layout]
     return digits[:a], digits[a : a + b], digits[a + b :]
 
 
 def _readings(digits10: str) -> tuple[str, ...]:
-    """The three 11-digit readings of an unhyphenated 10-digit label code, deduplicated."""
+    """The 11-digit readings of an unhyphenated 10-digit label code that could name a product
+    (an all-zero labeler names none), deduplicated."""
     found = (_to_ndc11(_split(digits10, lay)) for lay in ("4-4-2", "5-3-2", "5-4-1"))
-    return tuple(dict.fromkeys(found))
+    return tuple(dict.fromkeys(r for r in found if _assigned(r)))
 
 
 def ndc11_candidates(value: str) -> tuple[str, ...]:
@@ -285,8 +309,18 @@ def normalize_ndc(value: str, *, layout: str | None = None) -> NdcResult:
     """Normalise any label or billing form to the 11-digit 5-4-2 NDC, never guessing.
 
     ``layout`` is a hint (e.g. from LIN qualifier N1/N2/N3) that resolves an unhyphenated
-    10-digit code; a hint that contradicts the value is itself a problem.
+    10-digit code; a hint that contradicts the value is itself a problem. A well-formed code
+    whose labeler part is all zeros (``00000-0000-00``) is no NDC: FDA assigns no such
+    labeler, so it is a problem too, not a product the master merely lacks.
     """
+    result = _normalize_ndc(value, layout)
+    if result.ndc11 is not None and not _assigned(result.ndc11):
+        return NdcResult(result.submitted, None, None, f"NDC {result.submitted!r}: {_UNASSIGNED}")
+    return result
+
+
+def _normalize_ndc(value: str, layout: str | None) -> NdcResult:
+    """:func:`normalize_ndc` but for the labeler check."""
     raw = value.strip()
     if layout is not None and layout not in NDC_LAYOUTS:
         raise ValueError(f"unknown NDC layout hint {layout!r}; use one of {', '.join(NDC_LAYOUTS)}")
@@ -321,13 +355,18 @@ def normalize_ndc(value: str, *, layout: str | None = None) -> NdcResult:
         if layout == "5-4-2":
             return bad("has 10 digits but the layout given is 5-4-2 (11 digits)")
         readings = _readings(digits)
+        if not readings:
+            return bad(_UNASSIGNED)
         return bad(
             "10 digits without hyphens are ambiguous (4-4-2, 5-3-2 or 5-4-1 give "
             f"{', '.join(readings)}); send the 11-digit 5-4-2 form or the hyphenated label form",
             readings,
         )
     if len(digits) in (8, 9):
-        readings = tuple(dict.fromkeys((digits.rjust(11, "0"), *_readings(digits.rjust(10, "0")))))
+        padded = (digits.rjust(11, "0"), *_readings(digits.rjust(10, "0")))
+        readings = tuple(dict.fromkeys(r for r in padded if _assigned(r)))
+        if not readings:
+            return bad(_UNASSIGNED)
         return bad(
             f"has only {len(digits)} digits: leading zeros were probably lost (stored as a "
             f"number); possible readings {', '.join(readings)}; send the NDC as text",

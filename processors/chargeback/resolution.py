@@ -16,11 +16,18 @@ How findings combine (brief §8 "cross-cutting"):
 * otherwise any ``review`` finding pends it (901 code 25 unless the rule gave another);
 * otherwise ``adjust`` findings adjust it. Each carries the allowed amount after its
   correction; when several rules adjust one line the lowest amount is paid, so no rule's
-  correction can be undone by another's;
+  correction can be undone by another's. An adjustment that would pay the wholesaler more
+  than the line claims (a decimal slip in the claimed amount, a WAC claimed below the one on
+  file) is pended instead (25, after the adjustment's own codes): money the wholesaler did not
+  ask for is paid only after a person looked;
 * otherwise the line is accepted as claimed, after this step's own arithmetic check: the
   claimed amount must be ``(WAC - contract price) x quantity`` half-up to the cent within
   0.01 (R13, else adjusted, code 06), and a contract price at or above WAC pays 0.00 (R14,
   code 17). A chargeback is never negative except for a credit line (negative quantity).
+
+A line a rule step made contingent on others (``data["contingent_on"]``: a rebill that is
+paid in full only because a credit in the same debit memo reverses the earlier payment) is
+pended (25) unless each of those lines is paid (accepted or adjusted) as well.
 
 A finding on line 0 applies to every line (a duplicate debit memo rejects all of them), but
 only a finding of its own is a step's verdict on a line: a debit-memo level pass says nothing
@@ -39,8 +46,8 @@ import hashlib
 import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 from pathlib import Path
@@ -63,6 +70,7 @@ from processors.chargeback.claim import (
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
 from processors.chargeback.reference.history import settle_claim
+from processors.chargeback.reference.lookup import find_dc
 from processors.chargeback.upstream import claim_from_upstream
 
 #: The rule steps of the chargeback workflow (brief, heading): a line is paid only when each of
@@ -77,6 +85,8 @@ DEFAULT_CHECKS = (
 #: master. It judges customers, not lines, so it must have succeeded but need not name each line.
 SAP_CHECK = "sap-customer-creation"
 ZERO = Decimal("0.00")
+#: ISA05 "mutually defined": the interchange id qualifier when none is configured
+MUTUALLY_DEFINED = "ZZ"
 TOLERANCE = Decimal("0.01")  # R13: a difference above one cent is an error
 CODE_PENDING = "25"
 CODE_MISSING_DATA = "15"
@@ -100,6 +110,8 @@ class Evidence:
     prices: Mapping[int, Mapping[str, Decimal]] = field(default_factory=dict)
     #: expected check that ran -> the lines it gave a verdict on (a finding on that line)
     verdicts: Mapping[str, frozenset[int]] = field(default_factory=dict)
+    #: line -> the lines that must be paid for it to be paid (``data["contingent_on"]``)
+    contingent: Mapping[int, tuple[int, ...]] = field(default_factory=dict)
 
     def unchecked(self, line: int) -> tuple[str, ...]:
         """The checks this line lacks, each with why: not run, or no verdict on the line."""
@@ -155,10 +167,21 @@ def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
     return prices
 
 
+def _contingent(step: str, raw: Any) -> dict[int, tuple[int, ...]]:
+    """``{"5": [4]}`` (line 5 is paid only with line 4) as line numbers."""
+    if not isinstance(raw, Mapping):
+        raise StepFailed(f"step '{step}' published contingent_on that is not an object by line")
+    try:
+        return {int(line): tuple(int(n) for n in on) for line, on in raw.items()}
+    except (ValueError, TypeError):
+        raise StepFailed(f"step '{step}' published unreadable contingent_on") from None
+
+
 def gather_findings(
     context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS, required: Iterable[str] = ()
 ) -> Evidence:
-    """Collect ``data["findings"]`` (and ``data["prices"]``) from every ancestor that succeeded.
+    """Collect ``data["findings"]`` (with ``data["prices"]`` and ``data["contingent_on"]``)
+    from every ancestor that succeeded.
 
     Each ``expected`` check must have succeeded and published findings; the lines it gave a
     verdict on are kept. Each ``required`` step need only have succeeded.
@@ -169,6 +192,7 @@ def gather_findings(
     performed: list[str] = []
     reasons: dict[str, str] = {}
     verdicts: dict[str, frozenset[int]] = {}
+    contingent: dict[int, tuple[int, ...]] = {}
     for name, up in context.upstream.items():
         raw = up.data.get("findings")
         if up.phase != "Succeeded":
@@ -178,6 +202,9 @@ def gather_findings(
         if "prices" in up.data:
             for line, values in _prices(name, up.data["prices"]).items():
                 prices.setdefault(line, {}).update(values)
+        if "contingent_on" in up.data:
+            for line, on in _contingent(name, up.data["contingent_on"]).items():
+                contingent[line] = (*contingent.get(line, ()), *on)
         if raw is None:
             if name in expected:
                 reasons[name] = "Succeeded without publishing findings"
@@ -197,7 +224,9 @@ def gather_findings(
     for name in expected:
         if name not in context.upstream:
             reasons.setdefault(name, "not in this workflow")
-    return Evidence(tuple(found), tuple(performed), tuple(reasons), reasons, prices, verdicts)
+    return Evidence(
+        tuple(found), tuple(performed), tuple(reasons), reasons, prices, verdicts, contingent
+    )
 
 
 # --------------------------------------------------------------------------- deciding
@@ -302,12 +331,23 @@ def decide_line(
         amount = ZERO
         codes.append(CODE_NO_SPREAD)
         notes = (*notes, "resolution: a negative chargeback is never paid back (R14)")
-    decision = decided("adjust", amount.quantize(CENT, rounding=ROUND_HALF_UP), codes)
-    return Resolution(decision, submitted, notes)
+    amount = amount.quantize(CENT, rounding=ROUND_HALF_UP)
+    if amount > max(submitted, ZERO):  # a payment above the claim; 0 for a negative claim is R14
+        why = (
+            f"resolution: pending, the adjustment would pay {amount}, more than the {submitted} "
+            "claimed; an upward adjustment is paid only after review"
+        )
+        return Resolution(decided("pend", ZERO, [*codes, CODE_PENDING]), submitted, (*notes, why))
+    return Resolution(decided("adjust", amount, codes), submitted, notes)
+
+
+_PAID = ("accept", "adjust")
 
 
 def resolve(claim: Claim, evidence: Evidence) -> list[Resolution]:
-    return [
+    """Every line decided on its own findings, then each contingent line that is to be paid
+    checked against the lines it depends on (see the module docstring)."""
+    decided = [
         decide_line(
             line,
             evidence.for_line(line.line),
@@ -316,6 +356,31 @@ def resolve(claim: Claim, evidence: Evidence) -> list[Resolution]:
         )
         for line in claim.lines
     ]
+    status = {r.decision.line: r.decision.status for r in decided}
+    return [
+        _unpaid_dependency(r, evidence.contingent[r.decision.line], status)
+        if r.decision.status in _PAID and r.decision.line in evidence.contingent
+        else r
+        for r in decided
+    ]
+
+
+def _unpaid_dependency(
+    resolution: Resolution, on: Sequence[int], status: Mapping[int, str]
+) -> Resolution:
+    """The resolution, pended if a line it is paid on is not paid itself."""
+    unpaid = [n for n in on if status.get(n) not in _PAID]
+    if not unpaid:
+        return resolution
+    decision = replace(
+        resolution.decision,
+        status="pend",
+        accepted_amount=ZERO,
+        reason_codes=(*resolution.decision.reason_codes, CODE_PENDING),
+    )
+    lines = ", ".join(f"line {n} ({status.get(n, 'absent')})" for n in unpaid)
+    why = f"resolution: pending, paid only together with {lines}, which is not paid"
+    return Resolution(decision, resolution.submitted, (*resolution.reasons, why))
 
 
 @dataclass(frozen=True)
@@ -384,6 +449,23 @@ class ChargebackResolution:
                 "description": "849 date and time, YYYY-MM-DD or YYYY-MM-DDTHH:MM; "
                 "default: now (UTC).",
             },
+            "interchange": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["id"],
+                "properties": {
+                    "qualifier": {
+                        "type": "string",
+                        "pattern": "^[0-9A-Z]{2}$",
+                        "default": MUTUALLY_DEFINED,
+                    },
+                    "id": {"type": "string", "minLength": 1, "maxLength": 15},
+                },
+                "description": "Our own EDI interchange address (the 844's receiver, the 849's "
+                "sender), for claims that did not come as X12 (text, PDF): an 844 is answered "
+                "from its own envelope. The wholesaler's address is its DC's edi_id in the "
+                "reference data.",
+            },
         },
     }
     outputs: ClassVar[Mapping[str, str]] = {
@@ -401,6 +483,12 @@ class ChargebackResolution:
         self.claim_step: str | None = config.get("claim_step")
         self.checks: tuple[str, ...] = tuple(config.get("checks", DEFAULT_CHECKS))
         self.control_number: int | None = config.get("control_number")
+        interchange = config.get("interchange")
+        self.interchange: tuple[str, str] | None = (
+            (interchange.get("qualifier", MUTUALLY_DEFINED), interchange["id"])
+            if interchange
+            else None
+        )
         raw = config.get("response_time")
         try:
             self.response_time = datetime.fromisoformat(raw) if raw else None
@@ -423,13 +511,17 @@ class ChargebackResolution:
         out_dir.mkdir(parents=True, exist_ok=True)
         stem = f"849-{_safe_name(claim.debit_memo or context.run_id)}"
         response = out_dir / f"{stem}.edi"
+        sender, receiver = self._addresses(context, claim)
+        answered = self.response_time or datetime.now(UTC)
         response.write_text(
             write_849(
                 claim,
                 decisions,
                 control_number=self.control_number
                 or default_control_number(context.run_id, claim.debit_memo or ""),
-                date=self.response_time or datetime.now(UTC),
+                date=answered,
+                sender=sender,
+                receiver=receiver,
             ),
             encoding="utf-8",
         )
@@ -437,7 +529,7 @@ class ChargebackResolution:
         summary.write_text(render_summary(claim, resolutions, sums, evidence), encoding="utf-8")
         # last: a line is recorded PAID only once its answer is written, so a step that fails
         # before that leaves no payment on the ledger for a claim that goes to review
-        settled = self._settle(context, claim, decisions)
+        settled = self._settle(context, claim, decisions, answered.date())
         return StepResult(
             outputs={
                 "accepted": sums.counts["accept"],
@@ -471,17 +563,54 @@ class ChargebackResolution:
             },
         )
 
+    def _addresses(
+        self, context: StepContext, claim: Claim
+    ) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+        """Who the 849 is from and to: an 844's own envelope, swapped (None, None); for a
+        claim read from text or PDF, our address from the config and the wholesaler's from
+        the reference data of the DC that sent it. Without either the claim cannot be
+        answered, which fails the step (and the claim goes to review) rather than guessing
+        an address."""
+        if claim.envelope is not None:
+            return None, None
+        kind = f"a {claim.format} claim"
+        if self.interchange is None:
+            raise StepFailed(
+                f"{kind} has no EDI envelope to answer: set this step's config interchange "
+                "({qualifier, id}: our own EDI address)"
+            )
+        if not context.database_url:
+            raise StepFailed(
+                f"{kind} is answered at its DC's EDI address: the step needs the store"
+            )
+        try:
+            with session_scope(context.database_url) as session:
+                found = find_dc(session, claim.distributor)
+        except SQLAlchemyError as exc:
+            raise TransientError(f"reference store error: {type(exc).__name__}") from None
+        if found.dc is None:
+            raise StepFailed(f"{kind} cannot be answered: {found.problem}")
+        if not found.dc.edi_id:
+            raise StepFailed(
+                f"{kind} cannot be answered: distribution center {found.dc.dc_key} has no EDI "
+                "address in the reference data (wholesaler_dc.edi_id)"
+            )
+        return self.interchange, (found.dc.edi_qualifier or MUTUALLY_DEFINED, found.dc.edi_id)
+
     @staticmethod
     def _settle(
-        context: StepContext, claim: Claim, decisions: Sequence[LineDecision]
+        context: StepContext, claim: Claim, decisions: Sequence[LineDecision], answered: date
     ) -> int | None:
-        """Mark the lines duplicate-check recorded as PAID/REJECTED, so the next claim of the
-        same sale is caught (R06/R07); None when the workflow has no store."""
+        """Mark the lines duplicate-check recorded as PAID/REJECTED/PENDING, answered on
+        ``answered``, so the next claim of the same sale is caught (R06/R07) and a rejected
+        line's resubmission is measured from its 849; None when the workflow has no store."""
         if not context.database_url:
             return None
         try:
             with session_scope(context.database_url) as session:
-                return settle_claim(session, context.run_id, claim, decisions)
+                return settle_claim(
+                    session, context.run_id, claim, decisions, responded_on=answered
+                )
         except SQLAlchemyError as exc:
             raise TransientError(f"claim-line ledger store error: {type(exc).__name__}") from None
 

@@ -6,25 +6,34 @@ vanish with a failed run, and the wholesaler's 849 deadline keeps running. The s
 the claim (when intake got that far), which steps failed and why, and the findings that
 asked for review, in the ``cb_review_queue`` table an analyst's tool reads.
 
-One queue item per run and step: a retried or resumed run finds its item and returns it
-instead of queueing the claim twice. Error texts pass through the same secret redaction as
-the compliance trail before they are stored.
+Then it fails, on purpose: the claim is queued, not decided, and a run that did not decide
+its claim must not look like one that did. On Argo the workflow's phase is assessed from its
+leaf tasks, and this step is the spec's leaf on every path that reaches it, so its failure
+is what makes the workflow Failed (locally, ``flowspec run`` exits 1); the message names the
+queue item. Before failing it releases the claim lines duplicate-check recorded for this run
+(``history.release_undecided``): nothing was answered or paid, so the wholesaler's next
+sending of the claim is checked afresh, not rejected as a duplicate debit memo.
+
+One queue item per run and step: a retried or resumed run finds its item instead of
+queueing the claim twice. Error texts pass through the same secret redaction as the
+compliance trail before they are stored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NoReturn
 
 from sqlalchemy import DateTime, Engine, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from engine.processors import StepContext, StepFailed, StepResult, TransientError, Upstream
+from engine.processors import StepContext, StepFailed, TransientError, Upstream
 from processors.chargeback.claim import Claim
 from processors.chargeback.compliance import Redactor, canonical_json, ensure_tables
-from processors.chargeback.db import get_engine
+from processors.chargeback.db import get_engine, session_scope
+from processors.chargeback.reference.history import release_undecided
 from processors.chargeback.resolution import Evidence, gather_findings
 from processors.chargeback.upstream import claim_from_upstream
 
@@ -105,13 +114,14 @@ class RouteToReview:
             },
         },
     }
-    outputs: ClassVar[Mapping[str, str]] = {"review_id": "integer", "reason": "string"}
+    outputs: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         self.reason: str | None = config.get("reason")
         self.claim_step: str | None = config.get("claim_step")
 
-    def process(self, context: StepContext) -> StepResult:
+    def process(self, context: StepContext) -> NoReturn:
+        """Queue the claim and release its recorded lines, then fail: see the module doc."""
         if not context.database_url:
             raise StepFailed("route-to-review needs the store: no database URL in the step context")
         redact = Redactor(context.env)
@@ -156,10 +166,12 @@ class RouteToReview:
             created_at=datetime.now(UTC),
         )
         try:
-            stored, inserted = enqueue(get_engine(context.database_url), item)
+            stored, _inserted = enqueue(get_engine(context.database_url), item)
+            with session_scope(context.database_url) as session:
+                release_undecided(session, context.run_id)
         except SQLAlchemyError as exc:
             raise TransientError(f"review queue store error: {type(exc).__name__}") from None
-        return StepResult(
-            outputs={"review_id": stored.id, "reason": stored.reason},
-            data={"review": {"id": stored.id, "queued_now": inserted, "failed_steps": failed}},
+        raise StepFailed(
+            f"not decided: the claim is queued for manual review as item {stored.id}: "
+            f"{stored.reason}"
         )

@@ -14,10 +14,19 @@ repeat, and OData POST has no idempotency key (brief §6), so:
    customers).
 
 What is never done automatically: two identifiers pointing at two customers, or a customer
-already holding a *different* HIN/DEA/... than the claim (a new HIN can be a new location of
-the same customer; brief §3.3, §9.8). Those lines get a ``review`` finding (901 code 25) and
-the resolution step pends them. A customer whose every line an upstream rule rejected is not
+already holding a *different* HIN, DEA or 340B ID than the claim (a new HIN can be a new
+location of the same customer; brief §3.3, §9.8). Those lines get a ``review`` finding (901
+code 25) and the resolution step pends them. GLN and NPI are different: one customer has
+many (a GLN per dock, pharmacy or department; an NPI per subpart), so a valid one the master
+lacks, beside identifiers that found the customer, is no conflict; it is not added either
+(nothing has confirmed it), and the claim is told so in a warning. A GLN failing its check
+digit never gets here: only valid identifiers are synced, and intake's R04 warns about it. A customer whose every line an upstream rule rejected is not
 created either: the master data is not the place for customers nobody will be paid for.
+
+A 340B contract pharmacy named with its covered entity's 340B ID (federal-db-validation
+publishes which lines, ``data["contract_pharmacies"]``) is not a customer of its own on those
+lines: the entity buys, so the entity is synced, by its 340B ID, and the pharmacy's
+identifiers are not added to it.
 
 The gateway is pluggable (:class:`CustomerGateway`): ``store`` writes the KNA1/KNB1/KNVV
 shaped tables of the reference data through SQLAlchemy (offline and tests), ``odata`` calls
@@ -39,7 +48,14 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
-from processors.chargeback.claim import Address, ClaimLine, Finding, IdentifierKind, Party
+from processors.chargeback.claim import (
+    Address,
+    ClaimLine,
+    Finding,
+    Identifier,
+    IdentifierKind,
+    Party,
+)
 from processors.chargeback.db import get_engine, in_chunks
 from processors.chargeback.reference.models import (
     SapCreateRequest,
@@ -66,6 +82,8 @@ ID_TYPES: Mapping[IdentifierKind, str] = {
     "340b": "340B",
 }
 SEARCH_ORDER = tuple(ID_TYPES.values())
+#: Identifier types a customer may hold several of (see the module docstring).
+MANY_PER_CUSTOMER = frozenset({"GLN", "NPI"})
 Action = Literal["created", "updated", "unchanged", "conflict", "skipped"]
 
 
@@ -133,6 +151,8 @@ class Outcome:
     action: Action
     number: str | None
     message: str
+    #: identifiers of the claim the customer does not hold and that were not added
+    not_added: tuple[tuple[str, str], ...] = ()
 
 
 def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome:
@@ -155,10 +175,13 @@ def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome
             return Outcome("created", gateway.create(customer).number, "new customer")
         (record,) = matches.values()
     held = {t for t, _ in record.identifiers}
+    others = [
+        (t, n) for t, n in customer.identifiers if t in held and (t, n) not in record.identifiers
+    ]
     clashes = [
         f"{t} {n} (SAP has {', '.join(sorted(m for s, m in record.identifiers if s == t))})"
-        for t, n in customer.identifiers
-        if t in held and (t, n) not in record.identifiers
+        for t, n in others
+        if t not in MANY_PER_CUSTOMER
     ]
     if clashes:
         return Outcome(
@@ -168,12 +191,12 @@ def sync_customer(gateway: CustomerGateway, customer: CustomerMaster) -> Outcome
             f"{'; '.join(clashes)}; a new identifier may be a new location, so raise a "
             "change request instead of creating a customer",
         )
-    missing = [(t, n) for t, n in customer.identifiers if (t, n) not in record.identifiers]
+    missing = [(t, n) for t, n in customer.identifiers if t not in held]
     if missing:
         gateway.add_identifiers(record.number, missing)
         added = ", ".join(f"{t} {n}" for t, n in missing)
-        return Outcome("updated", record.number, f"added {added}")
-    return Outcome("unchanged", record.number, "already in SAP")
+        return Outcome("updated", record.number, f"added {added}", tuple(others))
+    return Outcome("unchanged", record.number, "already in SAP", tuple(others))
 
 
 # --------------------------------------------------------------------------- store gateway
@@ -595,6 +618,33 @@ def customers_of(lines: Sequence[ClaimLine]) -> list[tuple[Party, list[ClaimLine
     return list(groups.values())
 
 
+def _covered_entities(context: StepContext) -> dict[int, tuple[str, str]]:
+    """line -> (340B ID, name) of the covered entity a contract pharmacy on it buys for, as an
+    upstream step (federal-db-validation) published them."""
+    entities: dict[int, tuple[str, str]] = {}
+    for up in context.upstream.values():
+        published = up.data.get("contract_pharmacies") if up.phase == "Succeeded" else None
+        if isinstance(published, Mapping):
+            for line, named in published.items():
+                entities[int(line)] = (named["covered_entity"], named["covered_entity_name"])
+    return entities
+
+
+def _buyer(
+    party: Party, lines: Sequence[ClaimLine], entities: Mapping[int, tuple[str, str]]
+) -> Party:
+    """The customer a group of lines is booked to: the covered entity when the party is its
+    contract pharmacy on those lines, else the party itself."""
+    bought_for = {entities.get(line.line) for line in lines}
+    if len(bought_for) != 1:
+        return party
+    (entity,) = bought_for
+    if entity is None:
+        return party
+    id340b, name = entity
+    return Party(party.role, name or party.name, (Identifier("340b", id340b, True),))
+
+
 _STRING = {"type": "string"}
 
 
@@ -692,7 +742,10 @@ class SapCustomerCreation:
             f.line for _, f in gather_findings(context, ()).findings if f.outcome == "reject"
         }
         gateway = self.gateway(context)
-        groups = customers_of(claim.lines)
+        entities = _covered_entities(context)
+        groups = [
+            (_buyer(party, lines, entities), lines) for party, lines in customers_of(claim.lines)
+        ]
         outcomes: dict[int, Outcome] = {}
         to_sync: dict[int, CustomerMaster] = {}
         for index, (party, lines) in enumerate(groups):
@@ -736,6 +789,14 @@ class SapCustomerCreation:
                     Finding(n, "SAP", "review", "25", f"customer master: {outcome.message}")
                     for n in numbers
                 ]
+            if outcome.not_added:
+                kept = ", ".join(f"{t} {n}" for t, n in outcome.not_added)
+                note = (
+                    f"warning: customer master {outcome.number} does not hold {kept}; a "
+                    "customer has several, so it was neither a conflict nor added: add it by "
+                    "change request once confirmed"
+                )
+                findings += [Finding(n, "SAP", "pass", None, note) for n in numbers]
         return StepResult(
             outputs={
                 "created": counts["created"],

@@ -195,18 +195,19 @@ class _Fields:
 def _party(raw: Any, role: str, options: CheckOptions) -> Party | None:
     if not isinstance(raw, Mapping):
         return None
+    fields = _Fields(raw, role)
+    name = fields.text("name")
     ids: list[Identifier] = [
-        check_identifier(i["kind"], i["value"], options=options)
+        check_identifier(i["kind"], i["value"], options=options, name=name)
         for i in raw.get("identifiers") or ()
         if isinstance(i, Mapping) and i.get("value")
     ]
-    fields = _Fields(raw, role)
     street, city = fields.text("street"), fields.text("city")
     state, postal = fields.text("state"), fields.text("postal_code")
     address = None
     if street or city or state or postal:
         address = Address((street,) if street else (), city, state, postal, None)
-    return Party(role, fields.text("name"), tuple(ids), address)
+    return Party(role, name, tuple(ids), address)
 
 
 def _line(number: int, raw: Mapping[str, Any], options: CheckOptions) -> ClaimLine:

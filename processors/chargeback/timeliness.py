@@ -5,7 +5,9 @@ Brief §1.4 and §8 R15, all decided per line:
 - **29** "Claim Submitted Past Exercise Period": the debit memo date is more than the claim
   window after the invoice date (DM date - invoice date > window; exactly the window is on
   time). There is no federal window; it comes from the contract or the distribution services
-  agreement, so it is configurable (default 180 days, an assumption of the brief).
+  agreement: a contract's own window (``claim_window_days`` in the contracts reference data)
+  decides its lines, the step's configured window (default 180 days, an assumption of the
+  brief) every other line.
 - **18** "Ship date must not be after current date": the invoice date is after the debit memo
   date (a debit memo cannot claim a sale it predates) or after the processing date.
 
@@ -41,7 +43,8 @@ CONFIG_PROPERTIES: Mapping[str, Any] = {
         "minimum": 0,
         "default": DEFAULT_WINDOW_DAYS,
         "description": "R15: days after the invoice date a debit memo may claim it (901 code 29 "
-        "beyond); set it to the contract's or DSA's exercise period.",
+        "beyond), for lines whose contract has no window of its own (contracts reference "
+        "data, claim_window_days); set it to the DSA's exercise period.",
     },
     "as_of": {
         "type": "string",
@@ -64,12 +67,17 @@ def processing_date(config: Mapping[str, Any]) -> date:
 
 
 def line_timeliness(
-    line: ClaimLine, dm_date: date | None, today: date, window_days: int
+    line: ClaimLine,
+    dm_date: date | None,
+    today: date,
+    window_days: int,
+    contract: str | None = None,
 ) -> Finding | None:
     """The R15 verdict on one line, or None when it is on time.
 
     A line without an invoice date is intake's business (R02 15 or R15 27) and gets nothing
-    here; without a DM date only the processing date can be checked.
+    here; without a DM date only the processing date can be checked. ``contract`` names the
+    contract whose own window ``window_days`` is, for the message.
     """
     invoice = line.invoice_date
     if invoice is None:
@@ -83,24 +91,32 @@ def line_timeliness(
             line, CODE_FUTURE, f"invoice date {invoice} is after the processing date {today}"
         )
     if dm_date is not None and (dm_date - invoice).days > window_days:
+        whose = f" of contract {contract}" if contract else ""
         return _reject(
             line,
             CODE_LATE,
             f"claimed {(dm_date - invoice).days} days after the invoice date {invoice} "
-            f"(debit memo {dm_date}); the claim window is {window_days} days",
+            f"(debit memo {dm_date}); the claim window{whose} is {window_days} days",
         )
     return None
 
 
-def timeliness_findings(claim: Claim, config: Mapping[str, Any]) -> list[Finding]:
-    """R15 on every line of the claim, with the window and processing date from ``config``."""
-    window = int(config.get("claim_window_days", DEFAULT_WINDOW_DAYS))
+def timeliness_findings(
+    claim: Claim, config: Mapping[str, Any], contract_windows: Mapping[str, int]
+) -> list[Finding]:
+    """R15 on every line of the claim: the window of the line's contract where
+    ``contract_windows`` (contract as claimed -> days) has one, else the one in ``config``,
+    which also gives the processing date."""
+    default = int(config.get("claim_window_days", DEFAULT_WINDOW_DAYS))
     today = processing_date(config)
-    return [
-        finding
-        for line in claim.lines
-        if (finding := line_timeliness(line, claim.claim_date, today, window)) is not None
-    ]
+    findings: list[Finding] = []
+    for line in claim.lines:
+        own = contract_windows.get(line.contract_id or "")
+        window, contract = (default, None) if own is None else (own, line.contract_id)
+        finding = line_timeliness(line, claim.claim_date, today, window, contract)
+        if finding is not None:
+            findings.append(finding)
+    return findings
 
 
 def _reject(line: ClaimLine, code: str, message: str) -> Finding:

@@ -9,6 +9,7 @@ import pytest
 
 from processors.chargeback.claim import Finding, Identifier, Party
 from processors.chargeback.dea_identity import database_decides, deferred_deas
+from processors.chargeback.edi import parse_844
 from processors.chargeback.extract import intake_findings
 from processors.chargeback.federal import FederalDbValidation
 from processors.chargeback.identifiers import check_dea, check_npi
@@ -19,6 +20,7 @@ from processors.chargeback.reference.testing import (
     step_context,
 )
 
+EXAMPLE = Path(__file__).resolve().parents[2] / "specs" / "samples" / "844_example.edi"
 ODD = "BJ1234564"  # the brief's "bad check digit" example, here an active registration
 LAPSED = "BJ1234574"  # registered, expired before the invoice
 GHOST = "BJ1234584"  # fails the check digit and is nobody's
@@ -88,3 +90,48 @@ def test_lines_intake_did_not_defer_get_no_r04_verdict_here(url: str, tmp_path: 
     valid = claim_line(1, _customer(check_dea("BJ1234563")))
     result = FederalDbValidation({}).process(step_context(claim(valid), url, tmp_path))
     assert not [f for f in result.data["findings"] if f["rule"] == "R04"]
+
+
+# --------------------------------------------------------------------------- the name letter
+
+OTHERS = "BJ1234563"  # valid digits; J is not the initial of the clinic the tests send it for
+
+
+def test_the_name_a_claim_sends_is_checked_against_the_dea_letter() -> None:
+    """Issue 13: the last-name check existed but nothing passed it a name. The 844's N1 name
+    is now passed, so a DEA number whose letter is not the party's initial is not valid
+    offline; with nothing else valid it is left to the registrant data, not rejected."""
+    edi = (EXAMPLE.read_text("utf-8")).replace(
+        "N1*ST*ST ELSEWHERE GENERAL HOSPITAL*11*BS4182301", "N1*ST*ODD BUT REAL CLINIC*11*BS4182301"
+    )
+    first = parse_844(edi).lines[0].customer
+    assert first is not None
+    dea = first.identifiers_of("dea")[0]
+    assert not dea.valid
+    assert dea.problem == "DEA second letter S does not match the name 'ODD BUT REAL CLINIC'"
+    assert database_decides(dea)
+    alone = claim(claim_line(1, _customer(dea)))
+    assert deferred_deas(alone.lines[0]) == ("BS4182301",)
+    (finding,) = intake_findings(alone)
+    assert (finding.rule, finding.outcome) == ("R04", "pass")
+
+
+@pytest.mark.parametrize(
+    ("registrant", "expected"),
+    [("ST ELSEWHERE GENERAL HOSPITAL", ("review", "25")), ("ODD BUT REAL CLINIC", ("pass", None))],
+)
+def test_an_active_dea_of_another_name_is_held(
+    tmp_path: Path, registrant: str, expected: tuple[str, str | None]
+) -> None:
+    """The registration is active, but its letter says it is not the claimed party's: unless
+    the registrant data names that very party (renamed since), a person confirms who bought."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    ref = ReferenceSet()
+    ref.add("products", ndc11="12345678901")
+    ref.add("dea", dea_no=OTHERS, expiration_date="2026-06-30", name=registrant)
+    ref.load(tmp_path / "ref", url)
+    line = claim_line(1, _customer(check_dea(OTHERS, last_name="ODD BUT REAL CLINIC")))
+    result = FederalDbValidation({}).process(step_context(claim(line), url, tmp_path))
+    (r04,) = [Finding.from_json(f) for f in result.data["findings"] if f["rule"] == "R04"]
+    assert (r04.outcome, r04.code) == expected
+    assert registrant in r04.message

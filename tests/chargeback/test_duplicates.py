@@ -3,6 +3,7 @@ credits, soft-key review, duplicate customers, and an idempotent ledger (brief ย
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,8 @@ from processors.chargeback.reference.testing import (
 )
 
 HOSPITAL = {"dea": "BS4182301", "hin": "A1B2C3D00"}
+#: the 849 date of the lines the tests settle, a week after the claims' debit memo date
+ANSWERED = date(2024, 3, 22)
 CLINIC = {"dea": "FR5529017", "hin": "R7K2M9P00"}
 
 
@@ -85,8 +88,9 @@ def ledger(url: str) -> list[ClaimLineHistory]:
 
 
 def settle(url: str, the_claim: Claim, run_id: str, *decisions: LineDecision) -> int:
+    """Resolution's settling of ``decisions``, answered by an 849 a week after the claim."""
     with session_scope(url) as s:
-        return history.settle_claim(s, run_id, the_claim, decisions)
+        return history.settle_claim(s, run_id, the_claim, decisions, responded_on=ANSWERED)
 
 
 def test_line_paid_for_the_same_quantity_is_rejected_28(tmp_path: Path) -> None:
@@ -150,16 +154,98 @@ def test_a_reversal_is_a_credit_not_a_duplicate_and_allows_the_rebill(tmp_path: 
     assert "rebill after credit" in rebill.data["findings"][0]["message"]
 
 
+def test_a_credit_and_its_rebill_in_one_debit_memo_pay_the_whole_rebill(tmp_path: Path) -> None:
+    """Issue 13: paid 10, then one claim credits the 10 and rebills 12. The credit reverses
+    the payment first, so the rebill is not a resubmission paying the delta of 2 but a fresh
+    sale of 12 (-425 + 510), paid only together with the credit; the ledger then holds 12."""
+    url = store(tmp_path, history_row())
+    both = claim(
+        claim_line(1, party(**HOSPITAL), quantity="-10"),
+        claim_line(2, party(**HOSPITAL), quantity="12"),
+    )
+    result = run(both, url, tmp_path)
+    assert findings(result) == [(1, "pass", None, None), (2, "pass", None, None)]
+    rebill = result.data["findings"][1]["message"]
+    assert (
+        rebill
+        == "rebill after credit (DM DM-OLD line 1 less the credit on line 1 of this debit memo)"
+    )
+    assert result.data["contingent_on"] == {"2": [1]}
+    assert result.data["net_quantity"] == {}
+    settle(
+        url,
+        both,
+        "run-1",
+        LineDecision(1, "accept", Decimal("-425.00")),
+        LineDecision(2, "accept", Decimal("510.00")),
+    )
+    with session_scope(url) as s:
+        paid = s.scalars(select(ClaimLineHistory.paid_quantity)).all()
+    assert sum(paid, Decimal(0)) == Decimal(12)
+
+
+def test_a_partial_credit_leaves_the_rest_paid_and_the_rebill_pays_the_delta(
+    tmp_path: Path,
+) -> None:
+    """Paid 10, credited 4 and rebilled 12 in one claim: 6 stay paid, so 6 more are due."""
+    url = store(tmp_path, history_row())
+    both = claim(
+        claim_line(1, party(**HOSPITAL), quantity="-4"),
+        claim_line(2, party(**HOSPITAL), quantity="12"),
+    )
+    result = run(both, url, tmp_path)
+    assert findings(result) == [(1, "pass", None, None), (2, "adjust", "28", Decimal("255.00"))]
+    assert result.data["net_quantity"] == {"2": "6"}
+    assert result.data["contingent_on"] == {"2": [1]}
+
+
+def rejected(response_date: str = "2024-03-01") -> dict[str, Any]:
+    """The history row of a line an 849 of ``response_date`` rejected."""
+    return history_row(
+        status="REJECTED", paid_quantity="", allowed_amount="0.00", response_date=response_date
+    )
+
+
 def test_a_previously_rejected_line_is_a_resubmission_linked_to_it(tmp_path: Path) -> None:
-    url = store(tmp_path, history_row(status="REJECTED", paid_quantity="", allowed_amount="0.00"))
+    url = store(tmp_path, rejected())
     result = run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path)
     assert findings(result) == [(1, "pass", None, None)]
-    assert (
-        "resubmission of a rejected line (DM DM-OLD line 1)"
-        in result.data["findings"][0]["message"]
+    assert result.data["findings"][0]["message"] == (
+        "resubmission of a rejected line (DM DM-OLD line 1), 14 days after its 849"
     )
     (row,) = ledger(url)
     assert row.original_id is not None
+
+
+def test_a_rejected_line_resubmitted_past_the_limit_is_rejected_29(tmp_path: Path) -> None:
+    """Brief ยง1.4: a rejected line may be sent again until 90 days after the 849 (issue 13:
+    157 days after it was accepted). The debit memo resubmitting it is dated 2024-03-15."""
+    url = store(tmp_path, rejected("2023-10-10"))
+    resent = claim(claim_line(1, party(**HOSPITAL)))
+    result = run(resent, url, tmp_path)
+    assert findings(result) == [(1, "reject", "29", Decimal("0.00"))]
+    (finding,) = map(Finding.from_json, result.data["findings"])
+    assert finding.rule == "R06-resubmission"
+    assert finding.message == (
+        "resubmitted 157 days after the 849 of 2023-10-10 that rejected it (DM DM-OLD line 1); "
+        "the resubmission limit is 90 days"
+    )
+    longer = run(resent, url, tmp_path, resubmission_limit_days=180)  # the same run, again
+    assert findings(longer) == [(1, "pass", None, None)]
+
+
+def test_on_the_last_day_of_the_limit_a_resubmission_is_in_time(tmp_path: Path) -> None:
+    url = store(tmp_path, rejected("2023-12-16"))  # 90 days before the debit memo
+    result = run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path)
+    assert findings(result) == [(1, "pass", None, None)]
+
+
+def test_a_rejection_without_its_849_date_holds_the_resubmission(tmp_path: Path) -> None:
+    """History loaded without response_date: the limit cannot be checked, so a person looks."""
+    url = store(tmp_path, rejected(""))
+    result = run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path)
+    assert findings(result) == [(1, "review", "25", None)]
+    assert "849 date is not on file" in result.data["findings"][0]["message"]
 
 
 def test_same_line_pending_in_another_run_goes_to_review(tmp_path: Path) -> None:

@@ -88,6 +88,31 @@ def test_pend_and_several_reasons() -> None:
     assert aaa == [("Y",), ("Y",), ("N", "", "25", "Y"), ("N", "", "26", "C"), ("N", "", "09", "C")]
 
 
+def test_follow_up_says_what_the_wholesaler_may_do_next() -> None:
+    """Issue 13: AAA04 was N (resubmission not allowed) on every rejection. Now a rejection the
+    sender can correct says C, one nothing can cure N (a duplicate, an excluded party, past
+    the exercise period), a reused debit memo number D; an adjustment stays N (settled at the
+    right amount) and a pended line Y, as in the brief's 849."""
+    decisions = [
+        LineDecision(1, "reject", Decimal("0.00"), ("01", "26")),
+        LineDecision(2, "reject", Decimal("0.00"), ("11", "28", "29")),
+        LineDecision(3, "adjust", Decimal("255.00"), ("06",)),
+        LineDecision(4, "pend", Decimal("0.00"), ("07", "25")),
+    ]
+    segs = segments(write_849(CLAIM, decisions, control_number=5, date=WHEN))
+    aaa = [(s.elements[2], s.elements[3]) for s in segs if s.id == "AAA"]
+    assert aaa == [
+        ("01", "C"),
+        ("26", "C"),
+        ("11", "D"),
+        ("28", "N"),
+        ("29", "N"),
+        ("06", "N"),
+        ("07", "Y"),
+        ("25", "Y"),
+    ]
+
+
 def test_absent_values_are_blank_and_trailing_ones_left_out() -> None:
     """An empty or absent element keeps its place between others and is dropped at the end."""
     line = dataclasses.replace(CLAIM.lines[0], unit=None, ndc_qualifier=None)
@@ -95,7 +120,7 @@ def test_absent_values_are_blank_and_trailing_ones_left_out() -> None:
     decisions = [LineDecision(1, "reject", Decimal("0.00")), *DECISIONS[1:]]
     written = write_849(claim, decisions, control_number=5, date=WHEN).split("~\n")
     first = written[written.index("PAD*1") : written.index("PAD*2")]
-    assert first[:3] == ["PAD*1", "LIN**N4*12345678901", "AAA*N***N"]
+    assert first[:3] == ["PAD*1", "LIN**N4*12345678901", "AAA*N***C"]
     assert "QTY*39*10" in first and "UIT*UN*82.50*CT" in first
     assert "QTY*39*4*UN" in written
 

@@ -26,6 +26,7 @@ HEPARIN = "12345078920"  # WAC 14.90, contract price 15.25
 BOTTLE = "12345033330"  # a bottle of 100 tablets
 HOSPITAL = party(hin="A1B2C3D00")
 PHARMACY = party("CORNER DRUG", dea="AC1234563")
+CLINIC = party("RIVERBEND CLINIC", hin="R7K2M9P00")  # on G1's roster without a tier
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,8 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
         dea="AC1234563",
         class_of_trade="RETAIL_PHARM",
     )
+    ref.add("sap_customers", kunnr="3", name1="RIVERBEND CLINIC", hin="R7K2M9P00", brsch="CLINIC")
+    ref.add("gpo_roster", gpo_id="G1", gpo_member_id="M3", hin="R7K2M9P00", class_of_trade="CLINIC")
     ref.add("contract_eligibility", contract_id="C-IDN", kunnr="1")
     ref.load(base / "ref", url)
     return url
@@ -252,6 +255,28 @@ def test_class_of_trade_not_allowed_is_26(url: str, tmp_path: Path) -> None:
 def test_explicit_members_of_a_non_roster_contract(url: str, tmp_path: Path) -> None:
     assert one(url, tmp_path, contract_id="C-IDN")[1] == "pass"
     assert one(url, tmp_path, contract_id="C-IDN", customer=PHARMACY)[:3] == ("R16", "reject", "26")
+
+
+@pytest.mark.parametrize("claimed_price", ["10.00", "11.00", "12.00"])
+def test_a_customer_without_a_tier_is_held_whatever_tier_price_is_claimed(
+    url: str, tmp_path: Path, claimed_price: str
+) -> None:
+    """Issue 13: C-1 prices 12345011110 by tier only (1: 10.00, 2: 11.00) and the clinic has no
+    tier on G1's roster. The claimed price must not pick the tier (the cheapest tier pays the
+    wholesaler most): the line waits for a person to assign one."""
+    result = check(
+        claim(
+            claim_line(1, CLINIC, ndc11="12345011110", wac="20.00", contract_price=claimed_price)
+        ),
+        url,
+        tmp_path,
+    )
+    assert verdicts(result) == [("R11", "review", "25", None)]
+    (finding,) = map(Finding.from_json, result.data["findings"])
+    assert finding.message == (
+        "the customer has no tier on contract C-1, which prices NDC 12345011110 by tier only "
+        "on 2024-03-04 (tier 1 10.00, tier 2 11.00): the tier is a person's call, not the claim's"
+    )
 
 
 def test_tier_price_follows_the_roster_tier_and_quantity_cap(url: str, tmp_path: Path) -> None:

@@ -163,9 +163,9 @@ def test_truncated_claim_is_routed_to_review(
 ) -> None:
     """A claim cut in half fails extraction and goes to a person, with the trail still written.
 
-    Argo's DAG phase is decided by its leaf tasks: manual-review depends on every check and
-    handles their failure, so when it succeeds the workflow succeeds (exit 0) although
-    extract-identifiers is Failed.
+    The claim was not decided, so the run must not look as if it had been (issue 13): Argo's
+    DAG phase is decided by its leaf tasks, and manual-review, the leaf that handles every
+    check's failure, queues the claim and then fails, so the workflow fails (exit 1).
     """
     root, db = workspace
     monkeypatch.chdir(root)
@@ -177,14 +177,16 @@ def test_truncated_claim_is_routed_to_review(
     out = capsys.readouterr().out
     shown = _show(_run_id(out), db, capsys)
 
-    assert code == (0 if shown["phase"] == "Succeeded" else 1)
-    assert shown["phase"] == "Succeeded"
+    assert code == 1
+    assert shown["phase"] == "Failed"
     steps = shown["steps"]
     extract = steps["extract-identifiers"]
     assert extract["phase"] == "Failed"
     assert "segment" in extract["error"] and "ends inside" in extract["error"], extract["error"]
     assert str(truncated) in extract["error"]
-    assert steps["manual-review"]["phase"] == "Succeeded"
+    review = steps["manual-review"]
+    assert review["phase"] == "Failed"
+    assert review["error"].startswith("not decided: the claim is queued for manual review")
     assert steps["compliance-trail"]["phase"] == "Succeeded"
     for name in ("duplicate-check", "chargeback-resolution"):
         assert steps[name]["phase"] == "Omitted", name

@@ -43,6 +43,10 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield request.getfixturevalue("pg_url")
 
 
+#: the date of the 849 the settled lines are answered by
+ANSWERED = date(2024, 3, 22)
+
+
 def _line(n: int, hard_key: str, soft_key: str = "", quantity: str = "10") -> history.LineRecord:
     return history.LineRecord(
         line_no=str(n),
@@ -106,6 +110,7 @@ def test_soft_matches_leave_out_rejected_lines_and_the_asking_run(url: str) -> N
                 LineDecision(2, "accept", Decimal("425.00")),
                 LineDecision(3, "reject", Decimal("0.00"), ("28",)),
             ],
+            responded_on=ANSWERED,
         )
     _record(url, "asking", [_line(1, "H9", "S1")], dm_no="DM9")
 
@@ -141,11 +146,27 @@ def test_a_retry_rewrites_its_pending_lines_but_not_settled_ones(url: str) -> No
     _record(url, "run-1", [_line(1, "H1"), _line(2, "H2")])
     with session_scope(url) as session:
         changed = history.settle_claim(
-            session, "run-1", _claim("DM1", 1, 2), [LineDecision(1, "pend", Decimal(0))]
+            session,
+            "run-1",
+            _claim("DM1", 1, 2),
+            [LineDecision(1, "pend", Decimal(0))],
+            responded_on=ANSWERED,
         )
-        assert changed == 0  # pending already
+        assert changed == 1  # still PENDING, now decided: its debit memo was answered
         changed = history.settle_claim(
-            session, "run-1", _claim("DM1", 1), [LineDecision(1, "accept", Decimal("425.00"))]
+            session,
+            "run-1",
+            _claim("DM1", 1, 2),
+            [LineDecision(1, "pend", Decimal(0))],
+            responded_on=ANSWERED,
+        )
+        assert changed == 0  # decided the same way already
+        changed = history.settle_claim(
+            session,
+            "run-1",
+            _claim("DM1", 1),
+            [LineDecision(1, "accept", Decimal("425.00"))],
+            responded_on=ANSWERED,
         )
         assert changed == 1
 
@@ -171,7 +192,7 @@ def test_rows_are_stored_as_the_orm_stores_them(url: str) -> None:
     _record(url, "bulk", [line])
     with session_scope(url) as session:
         decision = LineDecision(1, "adjust", Decimal("85.00"), ("28",))
-        history.settle_claim(session, "bulk", _claim("DM1", 1), [decision])
+        history.settle_claim(session, "bulk", _claim("DM1", 1), [decision], responded_on=ANSWERED)
         stamp = datetime(2024, 3, 16, 8, 30, 5, 123456, tzinfo=UTC)
         session.add(
             ClaimLineHistory(
@@ -185,6 +206,7 @@ def test_rows_are_stored_as_the_orm_stores_them(url: str) -> None:
                 allowed_amount=Decimal("85.00"),
                 recorded_at=stamp,
                 resolved_at=stamp,
+                responded_on=ANSWERED,
                 **line._asdict(),
             )
         )

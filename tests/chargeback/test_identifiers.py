@@ -79,8 +79,11 @@ def test_dea_suffix_and_name_and_types() -> None:
     assert check_dea("BJ1234563", last_name="Jones").valid
     smith = check_dea("BJ1234563", last_name="Smith")
     assert (
-        not smith.valid and smith.problem == "DEA second letter J does not match last name 'Smith'"
+        not smith.valid and smith.problem == "DEA second letter J does not match the name 'Smith'"
     )
+    # the name as a claim sends it: business names, punctuation and case
+    assert check_dea("BS4182301", last_name="St. Elsewhere General Hospital").valid
+    assert not check_dea("BS4182301", last_name="RIVERBEND COMMUNITY CLINIC").valid
     assert check_dea("F91234563", last_name="Smith").valid  # business registrant: no name letter
     assert not check_dea("XJ1234563", registrant_types=frozenset("ABFGMPR")).valid
 
@@ -223,8 +226,31 @@ def test_ndc11_to_ndc10_candidates() -> None:
     st.sampled_from(["4-4-2", "5-3-2", "5-4-1"]),
 )
 def test_ndc_label_round_trip(digits: str, layout: str) -> None:
-    ndc11 = normalize_ndc(digits, layout=layout).ndc11
+    result = normalize_ndc(digits, layout=layout)
+    if not digits[: int(layout[0])].strip("0"):  # an all-zero labeler: no NDC at all
+        assert result.ndc11 is None and "labeler code 00000" in (result.problem or "")
+        return
+    ndc11 = result.ndc11
     assert ndc11 is not None and len(ndc11) == 11
     a, b = int(layout[0]), int(layout[2])
     label = f"{digits[:a]}-{digits[a : a + b]}-{digits[a + b :]}"
     assert label in ndc11_to_ndc10_candidates(ndc11)
+
+
+@pytest.mark.parametrize("value", ["00000-0000-00", "00000000000", "0000-0000-00", "000000000"])
+def test_an_all_zero_labeler_is_no_ndc(value: str) -> None:
+    """Issue 13: 00000-0000-00 normalised to a valid NDC. FDA assigns no labeler code 00000."""
+    result = normalize_ndc(value)
+    assert result.ndc11 is None and result.candidates == ()
+    assert result.problem == (
+        f"NDC {value!r}: labeler code 00000 is not assigned by FDA; no product has this NDC"
+    )
+    # a reading with a zero labeler is no candidate of an ambiguous code either
+    assert "00000123456" not in normalize_ndc("0000123456").candidates
+
+
+@pytest.mark.parametrize("value", ["FQHC63800042", "HV123456", "RWIIR04051"])
+def test_newer_340b_entity_prefixes_are_known(value: str) -> None:
+    """Issue 13: tribal FQHCs (FQHC638), HIV grantees (HV) and Ryan White Part II rebate
+    entities (RWIIR) are OPAIS entity types too."""
+    assert check_340b(value).valid, check_340b(value).problem

@@ -77,19 +77,21 @@ def test_claim_over_max_lines_pays_nothing_and_goes_to_review_every_time(
     tmp_path: Path,
 ) -> None:
     """No rule step runs on a claim over the limit, so nothing may be paid on it: the claim is
-    queued for a person with the reason, as often as it is sent, and once it is checked it is
+    queued for a person with the reason, as often as it is sent, the run fails since it did
+    not decide the claim (`flowspec run` exits 1), and once the claim is checked it is
     answered as the brief says, as if the oversized runs had never been."""
     for attempt in (1, 2):
         result = _run(tmp_path, max_lines=3)
-        assert result.phase == "Succeeded", result.message  # handled: `flowspec run` exits 0
+        assert result.phase == "Failed", result.message
         steps = result.steps
         assert steps["duplicate-check"].phase == "Skipped"
         assert steps["chargeback-resolution"].phase == "Omitted"
         assert steps["manual-review"].phase == "Omitted"
         review = steps["unchecked-claim-review"]
-        assert review.phase == "Succeeded"
-        assert "more than max_lines" in review.outputs["reason"]
-        assert "nothing is paid" in review.outputs["reason"]
+        assert review.phase == "Failed"
+        assert review.error is not None and review.error.startswith("not decided")
+        assert "more than max_lines" in review.error
+        assert "nothing is paid" in review.error
         assert not list(tmp_path.glob("849-*"))
         queued = _query(tmp_path / "state.db", "SELECT step, debit_memo FROM cb_review_queue")
         assert queued == [("unchecked-claim-review", "DM0315240012")] * attempt
@@ -167,16 +169,23 @@ def test_a_resolution_that_fails_before_answering_records_no_payment(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The ledger says PAID only once the 849 is written: a resolution step that fails goes to
-    review, and a later claim of the same sale must not be rejected as already paid."""
+    review, the run fails, and the claim is not recorded as received, so sending it again is
+    answered as the brief says, not rejected as a duplicate debit memo (issue 13)."""
 
     def no_answer(*args: Any, **kwargs: Any) -> str:
         raise ValueError("the 849 cannot be written")
 
-    monkeypatch.setattr(resolution, "write_849", no_answer)
-    result = _run(tmp_path)
+    with monkeypatch.context() as patched:
+        patched.setattr(resolution, "write_849", no_answer)
+        result = _run(tmp_path)
+    assert result.phase == "Failed"
     assert result.steps["chargeback-resolution"].phase == "Failed"
-    assert result.steps["manual-review"].phase == "Succeeded"
-    assert set(_ledger(tmp_path / "state.db").values()) == {"PENDING"}
+    assert result.steps["manual-review"].phase == "Failed"
+    assert _ledger(tmp_path / "state.db") == {}
+
+    again = _run(tmp_path)
+    assert again.phase == "Succeeded", again.message
+    assert _decisions(again.steps["chargeback-resolution"].data) == ANSWERED
 
 
 # --------------------------------------------------------------------------- the step itself

@@ -116,28 +116,23 @@ def line(
 
 def test_price_on_file_prefers_the_customer_tier_then_all_tiers() -> None:
     lines = [line("1", "80.00"), line("2", "82.50"), line(None, "90.00")]
-    chosen = lookup.price_on_file(lines, D("2024-03-04"), "2", None)
-    assert (
-        chosen is not None
-        and chosen.line.contract_price == Decimal("82.50")
-        and chosen.basis == "tier 2"
-    )
-    chosen = lookup.price_on_file(lines, D("2024-03-04"), "9", None)
-    assert chosen is not None and chosen.basis == "all tiers"
+    chosen = lookup.price_on_file(lines, D("2024-03-04"), "2")
+    assert isinstance(chosen, lookup.PriceOnFile)
+    assert (chosen.line.contract_price, chosen.basis) == (Decimal("82.50"), "tier 2")
+    chosen = lookup.price_on_file(lines, D("2024-03-04"), "9")
+    assert isinstance(chosen, lookup.PriceOnFile) and chosen.basis == "all tiers"
 
 
-def test_price_on_file_with_unknown_tier_never_pays_more_than_a_tier() -> None:
-    lines = [line("1", "80.00"), line("2", "82.50")]
-    submitted_tier = lookup.price_on_file(lines, D("2024-03-04"), None, Decimal("80.00"))
-    assert submitted_tier is not None and submitted_tier.line.tier == "1"
-    unknown = lookup.price_on_file(lines, D("2024-03-04"), None, Decimal("70.00"))
-    assert unknown is not None and unknown.line.contract_price == Decimal("82.50")
-    assert (
-        lookup.price_on_file(
-            [line(None, "1", "2023-01-01", "2023-12-31")], D("2024-03-04"), None, None
-        )
-        is None
-    )
+def test_price_on_file_never_lets_the_claim_pick_the_tier() -> None:
+    """Issue 13: tiered prices only and no tier for the customer (none, or one the contract
+    does not price): the price a wholesaler claims is not taken as the tier; a person decides."""
+    lines = [line("2", "82.50"), line("1", "80.00")]
+    for tier in (None, "9"):
+        unknown = lookup.price_on_file(lines, D("2024-03-04"), tier)
+        assert isinstance(unknown, lookup.TierUnknown)
+        assert unknown.prices == "tier 1 80.00, tier 2 82.50"
+    expired = [line(None, "1", "2023-01-01", "2023-12-31")]
+    assert lookup.price_on_file(expired, D("2024-03-04"), None) is None
 
 
 def test_child_340b_site_maps_to_its_parent() -> None:

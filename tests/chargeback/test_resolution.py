@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,9 +16,10 @@ from engine.processors import resolve as resolve_processor
 from processors.chargeback.claim import ClaimLine, Finding, Outcome
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import parse_844
+from processors.chargeback.reference import testing
 from processors.chargeback.reference.history import LineRecord, record_lines
 from processors.chargeback.reference.models import ClaimLineHistory
-from processors.chargeback.resolution import ChargebackResolution, decide_line
+from processors.chargeback.resolution import ChargebackResolution, Evidence, decide_line, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 #: The domain brief's example pair: the claim ships as a sample, its answer is a test fixture.
@@ -181,12 +184,15 @@ def test_decisions_settle_the_claim_line_ledger_once(tmp_path: Path) -> None:
     assert result.data["summary"]["ledger_rows_settled"] == 4
     with session_scope(url) as session:
         rows = session.scalars(select(ClaimLineHistory).order_by(ClaimLineHistory.line_no)).all()
-        settled = [(r.status, r.paid_quantity, r.allowed_amount) for r in rows]
+        settled = [(r.status, r.paid_quantity, r.allowed_amount, r.responded_on) for r in rows]
+    answered = date(
+        2024, 3, 22
+    )  # the 849's date (CONFIG response_time): resubmissions count from it
     assert settled == [
-        ("PAID", Decimal(10), Decimal("425.00")),
-        ("PAID", Decimal(4), Decimal("217.00")),
-        ("PAID", Decimal(6), Decimal("255.00")),
-        ("REJECTED", None, Decimal("0.00")),
+        ("PAID", Decimal(10), Decimal("425.00"), answered),
+        ("PAID", Decimal(4), Decimal("217.00"), answered),
+        ("PAID", Decimal(6), Decimal("255.00"), answered),
+        ("REJECTED", None, Decimal("0.00"), answered),
     ]
     again = ChargebackResolution(CONFIG).process(_context(tmp_path, _example_upstream(), url))
     assert again.data["summary"]["ledger_rows_settled"] == 0
@@ -285,11 +291,33 @@ def test_prices_on_file_travel_with_the_decision() -> None:
 
 def test_wrong_claimed_amount_is_adjusted_to_the_half_up_arithmetic() -> None:
     # (7.0050 - 5.0000) x 5 = 10.025 -> 10.03 half-up (banker's rounding would give 10.02)
-    d = decide_line(_line("7.0050", "5.0000", "5", "9.00"), []).decision
+    d = decide_line(_line("7.0050", "5.0000", "5", "11.00"), []).decision
     assert (d.status, d.accepted_amount, d.reason_codes) == ("adjust", Decimal("10.03"), ("06",))
     # one cent off is within tolerance: accepted as claimed
     d = decide_line(_line("7.0050", "5.0000", "5", "10.02"), []).decision
     assert (d.status, d.accepted_amount) == ("accept", Decimal("10.02"))
+
+
+def test_an_adjustment_paying_more_than_claimed_is_held_for_review() -> None:
+    """Issue 13: a decimal slip (42.50 claimed for 425.00 of spread) would have been adjusted
+    up to 10x the claim and paid; a correction in the wholesaler's favour waits for a person.
+    The same slip the other way (4250.00 claimed) is corrected down and paid as before."""
+    slip = decide_line(_line(claimed="42.50"), [])
+    assert (slip.decision.status, slip.decision.accepted_amount) == ("pend", Decimal("0.00"))
+    assert slip.decision.reason_codes == ("06", "25")
+    assert slip.reasons[-1] == (
+        "resolution: pending, the adjustment would pay 425.00, more than the 42.50 claimed; "
+        "an upward adjustment is paid only after review"
+    )
+    # a WAC claimed below the one on file: the rule step's allowed amount is above the claim
+    low_wac = decide_line(_line("120.00", claimed="375.00"), [_f("adjust", "07", "425.00", "R12")])
+    assert (low_wac.decision.status, low_wac.decision.reason_codes) == ("pend", ("07", "25"))
+    down = decide_line(_line(claimed="4250.00"), []).decision
+    assert (down.status, down.accepted_amount, down.reason_codes) == (
+        "adjust",
+        Decimal("425.00"),
+        ("06",),
+    )
 
 
 def test_contract_price_not_below_wac_pays_nothing() -> None:
@@ -302,6 +330,32 @@ def test_contract_price_not_below_wac_pays_nothing() -> None:
 def test_credit_line_keeps_its_negative_amount() -> None:
     d = decide_line(_line(qty="-10", claimed="-425.00"), []).decision
     assert (d.status, d.accepted_amount) == ("accept", Decimal("-425.00"))
+
+
+def test_a_rebill_is_paid_only_together_with_the_credit_it_follows() -> None:
+    """A rebill paid in full because a credit in the same claim reverses the earlier payment
+    (duplicate-check's ``contingent_on``) is pended when that credit is not paid: paying it
+    alone would pay the sale twice."""
+    claim = testing.claim(
+        testing.claim_line(1, testing.party(), quantity="-10"),
+        testing.claim_line(2, testing.party(), quantity="12"),
+    )
+    judged = [_f("pass", None, line=1), _f("pass", None, line=2)]
+    paid = Evidence(tuple(("duplicate-check", f) for f in judged), ("duplicate-check",))
+    paid = replace(paid, contingent={2: (1,)})
+    assert [r.decision.status for r in resolve(claim, paid)] == ["accept", "accept"]
+
+    rejected = replace(
+        paid,
+        findings=(*paid.findings, ("contract-eligibility", _f("reject", "02", rule="R09"))),
+    )
+    credit, rebill = resolve(claim, rejected)
+    assert credit.decision.status == "reject"
+    assert (rebill.decision.status, rebill.decision.reason_codes) == ("pend", ("25",))
+    assert rebill.decision.accepted_amount == Decimal("0.00")
+    assert rebill.reasons[-1] == (
+        "resolution: pending, paid only together with line 1 (reject), which is not paid"
+    )
 
 
 def test_line_without_prices_is_rejected_as_missing_data() -> None:

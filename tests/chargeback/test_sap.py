@@ -165,6 +165,22 @@ def test_a_different_hin_on_the_customer_is_not_silently_added(tmp_path: Path) -
     assert _count(tmp_path, SapCustomerIdentifier) == 2
 
 
+def test_another_gln_or_npi_of_the_customer_is_a_warning_not_a_conflict(tmp_path: Path) -> None:
+    """Issue 13: a valid GLN nobody holds, sent with the DEA and HIN that found the customer,
+    held the line (25) while a GLN failing its check digit passed. A customer has a GLN per
+    location and an NPI per subpart: a new one is noted, not added and not a conflict."""
+    held = [("DEA", "BS4182301"), ("HIN", "A1B2C3D00"), ("GLN", "0360007777771")]
+    _existing(tmp_path, "0000100001", "ST ELSEWHERE", [*held, ("NPI", "1234567893")])
+    other_npi = Party("ST", HOSPITAL.name, (*HOSPITAL.identifiers, _id("npi", "2987654326")))
+    result = _run(tmp_path, _claim(HOSPITAL, other_npi))
+    assert dict(result.outputs) == {"created": 0, "updated": 0, "unchanged": 2, "conflicts": 0}
+    findings = [Finding.from_json(f) for f in result.data["findings"]]
+    assert [(f.line, f.outcome) for f in findings] == [(1, "pass"), (2, "pass")]
+    assert "does not hold GLN 1234567890128;" in findings[0].message
+    assert "does not hold GLN 1234567890128, NPI 2987654326;" in findings[1].message
+    assert _count(tmp_path, SapCustomerIdentifier) == 4
+
+
 def test_customers_without_usable_ids_or_with_every_line_rejected_are_skipped(
     tmp_path: Path,
 ) -> None:

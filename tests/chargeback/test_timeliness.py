@@ -83,9 +83,10 @@ def test_every_line_of_a_claim_is_judged_with_the_claim_dm_date() -> None:
         claim_line(2, HOSPITAL, invoice_date="2023-01-02"),
         claim_line(3, HOSPITAL, invoice_date="2024-04-01"),
     )
-    found = timeliness_findings(the_claim, {"as_of": "2024-06-01"})
+    found = timeliness_findings(the_claim, {"as_of": "2024-06-01"}, {})
     assert [(f.line, f.code) for f in found] == [(2, "29"), (3, "18")]
-    assert timeliness_findings(replace(the_claim, claim_date=None), {"as_of": "2024-06-01"}) == []
+    undated = replace(the_claim, claim_date=None)
+    assert timeliness_findings(undated, {"as_of": "2024-06-01"}, {}) == []
 
 
 def test_contract_eligibility_reports_r15_next_to_its_contract_rules(tmp_path: Path) -> None:
@@ -120,3 +121,45 @@ def test_contract_eligibility_reports_r15_next_to_its_contract_rules(tmp_path: P
     assert result.outputs["rejected_lines"] == 1
     relaxed = ContractEligibility({"as_of": "2024-03-20", "claim_window_days": 365})
     assert relaxed.process(step_context(the_claim, url, tmp_path)).outputs["rejected_lines"] == 0
+
+
+def test_a_contract_s_own_claim_window_decides_its_lines(tmp_path: Path) -> None:
+    """Issue 13: the window is a term of the contract (brief §1.4), so a contract that sets
+    one (contracts reference data, claim_window_days) is held to it, whatever the step's
+    configured window; a contract without one gets the configured window."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    ref = ReferenceSet()
+    ref.add("products", ndc11="12345678901")
+    ref.add("wac", ndc11="12345678901", wac="125.00")
+    for contract, window in (("C-90", "90"), ("C-ANY", "")):
+        ref.add(
+            "contracts",
+            contract_id=contract,
+            gpo_id="G1",
+            start_date="2023-01-01",
+            claim_window_days=window,
+        )
+        ref.add(
+            "contract_lines",
+            contract_id=contract,
+            ndc11="12345678901",
+            contract_price="82.50",
+            start_date="2023-01-01",
+        )
+    ref.add("sap_customers", kunnr="1", name1="ST ELSEWHERE", hin="A1B2C3D00", brsch="HOSP_ACUTE")
+    ref.add("gpo_roster", gpo_id="G1", gpo_member_id="M1", hin="A1B2C3D00")
+    ref.load(tmp_path / "ref", url)
+    the_claim = claim(  # debit memo 2024-03-15: 90 and 91 days after the invoices
+        claim_line(1, HOSPITAL, contract_id="C-90", invoice_date="2023-12-16"),
+        claim_line(2, HOSPITAL, contract_id="C-90", invoice_date="2023-12-15"),
+        claim_line(3, HOSPITAL, contract_id="C-ANY", invoice_date="2023-12-15"),
+    )
+    result = ContractEligibility({"as_of": "2024-03-20"}).process(
+        step_context(the_claim, url, tmp_path)
+    )
+    late = [Finding.from_json(f) for f in result.data["findings"] if f["rule"] == "R15"]
+    assert [(f.line, f.code) for f in late] == [(2, "29")]
+    assert late[0].message == (
+        "claimed 91 days after the invoice date 2023-12-15 (debit memo 2024-03-15); "
+        "the claim window of contract C-90 is 90 days"
+    )

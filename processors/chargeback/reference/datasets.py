@@ -169,6 +169,7 @@ CONTRACTS = Dataset(
         _c("end_date", f.iso_date, True),
         _c("status", f.choice(("ACTIVE", "TERMINATED", "VOID")), True),
         _c("allowed_cot", f.listing(f.choice(f.CLASSES_OF_TRADE))),
+        _c("claim_window_days", f.days),
     ),
     tables=(m.Contract,),
     key=("contract_id",),
@@ -590,6 +591,30 @@ OPAIS = Dataset(
     checks=(_dates_ordered("participating_start_date", "termination_date"),),
 )
 
+OPAIS_CONTRACT_PHARMACIES = Dataset(
+    name="opais_contract_pharmacies",
+    description="HRSA 340B OPAIS contract pharmacy registrations of covered entities.",
+    mode="replace",
+    columns=(
+        _c("id340b", f.id340b, True),
+        _c("pharmacy_id", f.upper(20), True),
+        _c("name", f.text(200), True),
+        _c("hin", f.hin),
+        _c("dea", f.dea),
+        _c("npi", f.npi),
+        _c("street", f.text(120)),
+        _c("city", f.text(60)),
+        _c("state", f.state),
+        _c("zip", f.zip_code, attr="zip5"),
+        _c("begin_date", f.iso_date, True),
+        _c("end_date", f.iso_date),
+    ),
+    tables=(m.OpaisContractPharmacy,),
+    key=("id340b", "pharmacy_id", "begin_date"),
+    rows=lambda r, _ctx: [(m.OpaisContractPharmacy, _none_if_blank(r, "hin", "dea", "npi"))],
+    checks=(_one_of("hin", "dea", "npi"), _dates_ordered("begin_date", "end_date")),
+)
+
 # --- wholesaler DCs ------------------------------------------------------------------------
 
 WHOLESALER_DC = Dataset(
@@ -604,10 +629,12 @@ WHOLESALER_DC = Dataset(
         _c("dsa_start", f.iso_date, True),
         _c("dsa_end", f.iso_date),
         _c("licensed_states", f.listing(f.state)),
+        _c("edi_qualifier", f.upper(2), default="ZZ"),
+        _c("edi_id", f.text(15)),
     ),
     tables=(m.WholesalerDc,),
     key=("dc_key",),
-    rows=lambda r, _ctx: [(m.WholesalerDc, _none_if_blank(r, "dea", "gln"))],
+    rows=lambda r, _ctx: [(m.WholesalerDc, _none_if_blank(r, "dea", "gln", "edi_id"))],
     checks=(_one_of("dea", "gln"), _dates_ordered("dsa_start", "dsa_end")),
 )
 
@@ -712,7 +739,7 @@ def _history_rows(r: Record, ctx: LoadContext) -> list[Row]:
                 **r,
                 "run_id": LOADED_HISTORY_RUN,
                 "recorded_at": ctx.loaded_at,
-                "resolved_at": None if r["status"] == "PENDING" else ctx.loaded_at,
+                "resolved_at": ctx.loaded_at,  # every loaded line was decided (and answered)
                 "hard_key": hard_key(
                     r["wholesaler_id"],
                     r["invoice_no"],
@@ -760,6 +787,7 @@ CLAIM_HISTORY = Dataset(
         _c("status", f.choice(m.LINE_STATUSES), True),
         _c("paid_quantity", f.decimal(3, negative=True)),
         _c("allowed_amount", f.decimal(2, negative=True)),
+        _c("response_date", f.iso_date, attr="responded_on"),
     ),
     tables=(m.ClaimLineHistory,),
     key=("dm_no", "line_no"),
@@ -783,6 +811,7 @@ DATASETS: Mapping[str, Dataset] = {
         DEA,
         NPPES,
         OPAIS,
+        OPAIS_CONTRACT_PHARMACIES,
         WHOLESALER_DC,
         SAP_CUSTOMERS,
         CLAIM_HISTORY,

@@ -206,6 +206,14 @@ def integer(raw: str) -> int:
         raise ValueError(f"{raw.strip()!r} is not a whole number") from None
 
 
+def days(raw: str) -> int:
+    """A number of days, 0 or more."""
+    value = integer(raw)
+    if value < 0:
+        raise ValueError(f"{value} is negative: a number of days is 0 or more")
+    return value
+
+
 def listing(item: Parser, separator: str = "|") -> Parser:
     """A ``|``-separated list; each item is checked, the result is joined back canonically."""
 

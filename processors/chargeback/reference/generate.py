@@ -16,7 +16,10 @@ On top of the random population the set always contains:
   mid-month, WAC rise mid-period, contract price >= WAC, 340B DSH on a GPO contract, child
   340B site, a DEA retired after a sale, a DC whose DSA ended, a contract not started yet, a
   per-line quantity cap and a customer's usual quantity, a 340B child site on a 340B contract,
-  a DEA registration that fails the check-digit formula and identifiers nobody was assigned);
+  a DEA registration that fails the check-digit formula, identifiers nobody was assigned, a
+  contract with its own claim window, a contract priced by tier only, a tribal health center
+  known only by its 340B ID, a 340B contract pharmacy and two lines rejected by 849s of known
+  dates);
   ``PLANTED`` lists them for tests and demos. Cases added later draw no random numbers
   (``World._planted_rows``), so a seed's random rows stay byte for byte what they were.
 """
@@ -33,7 +36,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from processors.chargeback.identifiers import dea_check_digit, gs1_check_digit, luhn_valid
+from processors.chargeback.identifiers import (
+    ID340B_PREFIXES,
+    dea_check_digit,
+    gs1_check_digit,
+    luhn_valid,
+)
 from processors.chargeback.reference.datasets import DATASETS, LEIE_HEADER, SAM_HEADER, headers
 
 LABELER = "12345"
@@ -311,6 +319,45 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
     },
     "usual_quantity": {"kunnr": "0000100001", "ndc11": "12345678901", "quantities": "8 10 12 10"},
     "child_site_340b_member": {"kunnr": "0000100009", "contract": "NWP-340B-00001"},
+    # R15: a contract that sets its own claim window, shorter than the default 180 days
+    "contract_claim_window": {"contract": "NWP-340B-00001", "days": "90"},
+    # §3.5: a tribal health center whose 340B ID has a prefix intake did not know (FQHC638),
+    # known by that ID alone, a member of the 340B contract
+    "tribal_fqhc_340b": {
+        "kunnr": "0000100012",
+        "id340b": "FQHC63800042",
+        "contract": "NWP-340B-00001",
+        "since": "2020-01-01",
+    },
+    # §3.3, §4.5: a retail pharmacy (a customer in its own right) registered in OPAIS as a
+    # contract pharmacy of the 340B child site from a day in 2024, under a HIN of that
+    # relationship; claims name it with that HIN, its DEA and the entity's 340B ID
+    "contract_pharmacy_340b": {
+        "kunnr": "0000100013",
+        "covered_entity": "BL03074A",
+        "pharmacy_id": "CP10731",
+        "own_hin": "S8N4R2P00",
+        "hin": "B3S8N4R00",
+        "dea": dea_with_check("AS", "731104"),
+        "registered": "2024-01-01",
+    },
+    # R11: a contract that prices the example's tablet by tier only (tier price pairs); on
+    # GPO-MRD's roster the example clinic has no tier (only hospitals draw one; the example
+    # hospital drew tier 3 with seed 844)
+    "tiered_contract": {
+        "contract": "NWP-GPO-00201",
+        "ndc11": "12345678901",
+        "prices": "1 80.00 2 78.00 3 76.00",
+    },
+    # §1.4: lines of the example hospital rejected by 849s of these dates, one resubmitted
+    # within the 90-day limit by a debit memo of 2024-03-15, one past it
+    "resubmission_limit": {
+        "kunnr": "0000100001",
+        "ndc11": "12345678901",
+        "quantity": "10",
+        "within": "INVRSB0001 2024-01-10 2024-01-12 2024-01-19",
+        "late": "INVRSB0002 2023-09-20 2023-09-30 2023-10-10",
+    },
     # §9.10: DEA issued this number though it fails the check-digit formula (8, the formula
     # gives 3); the clinic joined GPO-MRD before its registration took effect
     "dea_off_formula": {
@@ -330,7 +377,10 @@ PLANTED: Mapping[str, Mapping[str, str]] = {
 }
 
 EXAMPLE_CONTRACT = "NWP-GPO-00117"
-EXAMPLE_DC = {"dc_key": "ACME-DC012", "dea": "RA7301194"}
+#: how long after its debit memo the history's lines were answered (the brief's 849 SLA is
+#: 10 business days)
+ANSWERED_AFTER = timedelta(days=7)
+EXAMPLE_DC = {"dc_key": "ACME-DC012", "dea": "RA7301194", "edi_id": "ACMEDRUG012"}
 
 
 def _money(value: Decimal, places: str = "0.01") -> Decimal:
@@ -1008,7 +1058,9 @@ class World:
     def _opais_row(
         c: Customer, id340b: str, parent: str, start: date, end: date | None
     ) -> dict[str, str]:
-        entity_type = next(p for p in ("DSH", "CH", "BL") if id340b.startswith(p))
+        entity_type = next(
+            p for p in sorted(ID340B_PREFIXES, key=len, reverse=True) if id340b.startswith(p)
+        )
         return {
             "id340b": id340b,
             "ce_id": str(10000 + sum(map(ord, id340b)) * 7 % 89999),
@@ -1154,6 +1206,8 @@ class World:
                 "dsa_start": "2020-01-01",
                 "dsa_end": "",
                 "licensed_states": "OH|IN|KY|MI|PA|TN|WV",
+                "edi_qualifier": "ZZ",
+                "edi_id": EXAMPLE_DC["edi_id"],
             },
         ]
         for i, (name, states) in enumerate(
@@ -1195,6 +1249,7 @@ class World:
                 "status": "PAID",
                 "paid_quantity": "5",
                 "allowed_amount": "271.25",
+                "response_date": (date(2024, 3, 1) + ANSWERED_AFTER).isoformat(),
             }
         )
         members = [c for c in self.customers if c.in_sap and "GPO-MRD" in c.gpos and not c.fixed]
@@ -1237,6 +1292,7 @@ class World:
                         "status": status,
                         "paid_quantity": str(qty) if status == "PAID" else "",
                         "allowed_amount": str(amount) if status == "PAID" else "0.00",
+                        "response_date": (dm_date + ANSWERED_AFTER).isoformat(),
                     }
                 )
 
@@ -1273,8 +1329,15 @@ class World:
         self.tables["contract_lines"].append(
             self._line(later["contract"], "12345678901", "", Decimal("80.00"), start, end)
         )
+        self._tiered_contract()
+        self._tribal_fqhc()
+        self._contract_pharmacy()
         member = PLANTED["child_site_340b_member"]
         term = next(c for c in self.tables["contracts"] if c["contract_id"] == member["contract"])
+        windowed = PLANTED["contract_claim_window"]
+        for contract in self.tables["contracts"]:
+            if contract["contract_id"] == windowed["contract"]:
+                contract["claim_window_days"] = windowed["days"]
         self.tables["contract_eligibility"].append(
             {
                 "contract_id": member["contract"],
@@ -1312,6 +1375,134 @@ class World:
                     "status": "PAID",
                     "paid_quantity": qty,
                     "allowed_amount": str(amount),
+                    "response_date": (dm_date + ANSWERED_AFTER).isoformat(),
+                }
+            )
+        self._rejected_history()
+
+    def _contract_pharmacy(self) -> None:
+        """PLANTED["contract_pharmacy_340b"]: the pharmacy in the customer master and the DEA
+        data as itself, and in OPAIS as a contract pharmacy of the covered entity; nothing
+        drawn, so it has no NPI and no roster membership."""
+        planted = PLANTED["contract_pharmacy_340b"]
+        ids = (planted["own_hin"], planted["hin"], planted["dea"])
+        taken = [v for v in ids if v in self.used]
+        if taken:
+            raise ValueError(f"seed drew the planted identifiers {taken}: pick other ones")
+        self.used.update(ids)
+        pharmacy = Customer(
+            planted["kunnr"],
+            "SUNRISE COMMUNITY PHARMACY",
+            "retail",
+            FACILITY_KINDS["retail"][0],
+            "90 SPRING ST",
+            "COLUMBUS",
+            "OH",
+            "43206",
+            hin=planted["own_hin"],
+            dea=planted["dea"],
+            fixed=True,
+        )
+        self.customers.append(pharmacy)
+        self.tables["sap_customers"].append(_sap_row(pharmacy, "2019-01-02"))
+        self.tables["dea"].append({**_dea_row(pharmacy), "expiration_date": "2026-06-30"})
+        self.tables["opais_contract_pharmacies"].append(
+            {
+                "id340b": planted["covered_entity"],
+                "pharmacy_id": planted["pharmacy_id"],
+                "name": pharmacy.name,
+                "hin": planted["hin"],
+                "dea": planted["dea"],
+                "npi": "",
+                "street": pharmacy.street,
+                "city": pharmacy.city,
+                "state": pharmacy.state,
+                "zip": pharmacy.zip,
+                "begin_date": planted["registered"],
+                "end_date": "",
+            }
+        )
+
+    def _tribal_fqhc(self) -> None:
+        """§3.5: PLANTED["tribal_fqhc_340b"], in the customer master, OPAIS and the 340B
+        contract's members; nothing drawn, so it has no other identifier."""
+        planted = PLANTED["tribal_fqhc_340b"]
+        if planted["id340b"] in self.used:
+            raise ValueError(f"seed drew the planted 340B ID {planted['id340b']}: pick another")
+        self.used.add(planted["id340b"])
+        center = Customer(
+            planted["kunnr"],
+            "CEDAR FALLS TRIBAL HEALTH CENTER",
+            "fqhc",
+            FACILITY_KINDS["fqhc"][0],
+            "400 RIVER RD",
+            "COLUMBUS",
+            "OH",
+            "43215",
+            id340b=planted["id340b"],
+            fixed=True,
+        )
+        self.customers.append(center)
+        self.tables["sap_customers"].append(_sap_row(center, planted["since"]))
+        since = date.fromisoformat(planted["since"])
+        self.tables["opais"].append(self._opais_row(center, center.id340b, "", since, None))
+        self.tables["contract_eligibility"].append(
+            {
+                "contract_id": planted["contract"],
+                "kunnr": center.kunnr,
+                "tier": "",
+                "start_date": planted["since"],
+                "end_date": "",
+            }
+        )
+
+    def _tiered_contract(self) -> None:
+        """R11: PLANTED["tiered_contract"], on the example contract's terms, priced by tier only."""
+        tiered = PLANTED["tiered_contract"]
+        example = next(c for c in self.tables["contracts"] if c["contract_id"] == EXAMPLE_CONTRACT)
+        self.tables["contracts"].append({**example, "contract_id": tiered["contract"]})
+        prices = tiered["prices"].split()
+        start = date.fromisoformat(example["start_date"])
+        end = date.fromisoformat(example["end_date"])
+        for tier, price in zip(prices[::2], prices[1::2], strict=True):
+            self.tables["contract_lines"].append(
+                self._line(tiered["contract"], tiered["ndc11"], tier, Decimal(price), start, end)
+            )
+
+    def _rejected_history(self) -> None:
+        """§1.4: the lines of PLANTED["resubmission_limit"] (invoice, invoice date, DM date,
+        849 date), each rejected by that 849, at the prices on file, so a resubmission of
+        either is decided by the limit alone."""
+        planted = PLANTED["resubmission_limit"]
+        quantity = Decimal(planted["quantity"])
+        price = next(
+            Decimal(line["contract_price"])
+            for line in self.tables["contract_lines"]
+            if line["contract_id"] == EXAMPLE_CONTRACT and line["ndc11"] == planted["ndc11"]
+        )
+        for case in ("within", "late"):
+            invoice, invoiced, dm_date, answered = planted[case].split()
+            wac = self.wac_at(planted["ndc11"], date.fromisoformat(invoiced))
+            amount = _money((wac - price) * quantity)
+            self.tables["claim_history"].append(
+                {
+                    "wholesaler_id": EXAMPLE_DC["dc_key"],
+                    "dm_no": f"DM{date.fromisoformat(dm_date):%m%d%y}{invoice[-4:]}",
+                    "dm_date": dm_date,
+                    "dm_purpose": "00",
+                    "line_no": "1",
+                    "invoice_no": invoice,
+                    "invoice_line": "1",
+                    "invoice_date": invoiced,
+                    "ndc11": planted["ndc11"],
+                    "customer_key": planted["kunnr"],
+                    "contract_id": EXAMPLE_CONTRACT,
+                    "quantity": planted["quantity"],
+                    "amount": str(amount),
+                    "status": "REJECTED",
+                    "paid_quantity": "",
+                    "allowed_amount": "0.00",
+                    "response_date": answered,
                 }
             )
 
@@ -1365,6 +1556,7 @@ class World:
             "dea": "2024-03-14",
             "nppes": "2024-03-11",
             "opais": "2024-03-15",
+            "opais_contract_pharmacies": "2024-03-15",
             "wholesaler_dc": "2024-01-02",
             "sap_customers": "2024-03-15",
             "claim_history": "2024-03-15",

@@ -1,8 +1,11 @@
 """The claim-line ledger: what was claimed before, and what became of it (brief §1.5, R05-R07).
 
 Duplicate-check records every line of the claim it checks as ``PENDING`` under the run id;
-chargeback resolution later settles each line as ``PAID`` (with the quantity actually paid)
-or ``REJECTED``. Because rows are keyed by (run, DM, line), a retried or resumed step
+chargeback resolution later settles each line as ``PAID`` (with the quantity actually paid),
+``REJECTED`` or ``PENDING`` (held for review), and stamps ``resolved_at``: the claim was
+decided. A run that ends without deciding its claim (the review route takes it) releases its
+unsettled rows, so a claim counts as received only once some run decided it, and sending it
+again is checked afresh. Because rows are keyed by (run, DM, line), a retried or resumed step
 rewrites its own rows instead of adding new ones, and every lookup ignores the asking run's
 own rows, so checking the same claim twice in one run gives the same answer.
 """
@@ -15,18 +18,20 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ARRAY,
     Column,
     ColumnElement,
+    CursorResult,
     Insert,
     String,
     Table,
     Update,
     any_,
     bindparam,
+    delete,
     func,
     insert,
     select,
@@ -172,9 +177,9 @@ def record_lines(
     """
     ledger = _LEDGER.c
     existing = {
-        line_no: (row_id, status)
-        for row_id, line_no, status in session.execute(
-            select(ledger.id, ledger.line_no, ledger.status).where(
+        line_no: (row_id, resolved_at)
+        for row_id, line_no, resolved_at in session.execute(
+            select(ledger.id, ledger.line_no, ledger.resolved_at).where(
                 ledger.run_id == run_id, ledger.dm_no == dm_no
             )
         )
@@ -193,7 +198,7 @@ def record_lines(
         found = existing.get(line.line_no)
         if found is None:
             inserts.append({**new_row, **line._asdict()})
-        elif found[1] == "PENDING":  # a settled line is history: a retry must not reopen it
+        elif found[1] is None:  # a settled line is history: a retry must not reopen it
             values = line._asdict()
             del values["line_no"]  # the row's own: it was found by it
             updates.append({_ROW_ID: found[0], **claim_wide, **values})
@@ -255,6 +260,7 @@ class EarlierLine(NamedTuple):
     status: str
     paid_quantity: Decimal | None
     recorded_at: datetime
+    responded_on: date | None
 
 
 _EARLIER_COLUMNS = tuple(_LEDGER.c[name] for name in EarlierLine._fields)
@@ -330,14 +336,17 @@ def soft_matches(
 def debit_memo_seen(
     session: Session, wholesaler_id: str, dm_no: str, run_id: str
 ) -> ClaimLineHistory | None:
-    """The first line another run recorded for the same wholesaler and DM number (rule R05);
-    one row says the DM was seen, so the (possibly thousands of) others are not loaded."""
+    """The first line another run decided for the same wholesaler and DM number (rule R05);
+    one row says the DM was received, so the (possibly thousands of) others are not loaded.
+    A run still deciding, or one that died before releasing its lines, has not answered the
+    DM: sending it again is no duplicate (its lines meet that run's as still pending)."""
     return session.scalars(
         select(ClaimLineHistory)
         .where(
             ClaimLineHistory.wholesaler_id == wholesaler_id,
             ClaimLineHistory.dm_no == dm_no,
             ClaimLineHistory.run_id != run_id,
+            ClaimLineHistory.resolved_at.is_not(None),
         )
         .order_by(ClaimLineHistory.recorded_at, ClaimLineHistory.id)
         .limit(1)
@@ -366,13 +375,20 @@ _STATUS_BY_DECISION: Mapping[str, str] = {
 
 
 def settle_claim(
-    session: Session, run_id: str, claim: Claim, decisions: Iterable[LineDecision]
+    session: Session,
+    run_id: str,
+    claim: Claim,
+    decisions: Iterable[LineDecision],
+    *,
+    responded_on: date,
 ) -> int:
-    """Record the final outcome of each decided line; returns how many rows changed.
+    """Record the final outcome of each decided line, answered by the 849 of ``responded_on``;
+    returns how many rows changed.
 
     Accepted and adjusted lines become PAID for their net quantity (the delta of a
     resubmission, the full claim otherwise). That holds for a line allowed $0 (contract price
-    >= WAC) too: the sale was adjudicated, so claiming it again is a duplicate.
+    >= WAC) too: the sale was adjudicated, so claiming it again is a duplicate. A pended line
+    stays PENDING, but is stamped decided like the others: its debit memo was answered.
 
     The rows are read as plain columns and changed with one Core executemany UPDATE by id: a
     claim settles thousands of lines at once.
@@ -390,15 +406,16 @@ def settle_claim(
                 ledger.status,
                 ledger.paid_quantity,
                 ledger.allowed_amount,
+                ledger.resolved_at,
             ).where(ledger.run_id == run_id, ledger.dm_no == dm_no)
         ).all()
     }
     settled = {
-        line_no: (r.status, r.paid_quantity, r.allowed_amount) for line_no, r in rows.items()
+        line_no: (r.status, r.paid_quantity, r.allowed_amount, r.resolved_at is not None)
+        for line_no, r in rows.items()
     }
     now = datetime.now(UTC)
     changes: dict[int, dict[str, Any]] = {}
-    changed = 0
     for decision in decisions:
         line_no = str(decision.line)
         row = rows.get(line_no)
@@ -408,7 +425,7 @@ def settle_claim(
         paid = None
         if status == "PAID":
             paid = row.net_quantity if row.net_quantity is not None else row.quantity
-        new = (status, paid, decision.accepted_amount if status != "PENDING" else None)
+        new = (status, paid, decision.accepted_amount if status != "PENDING" else None, True)
         if settled[line_no] != new:
             settled[line_no] = new
             changes[row.id] = {
@@ -416,8 +433,21 @@ def settle_claim(
                 "status": new[0],
                 "paid_quantity": new[1],
                 "allowed_amount": new[2],
-                "resolved_at": now if status != "PENDING" else None,
+                "resolved_at": now,
+                "responded_on": responded_on,
             }
-            changed += 1
     _executemany(session, _BY_ID, list(changes.values()))
-    return changed
+    return len(changes)
+
+
+def release_undecided(session: Session, run_id: str) -> int:
+    """Delete the lines ``run_id`` recorded that no resolution settled; how many.
+
+    Called when the run ends without deciding its claim: nothing was answered or paid, so
+    the claim must not count as received (R05) nor its lines as pending (R06) when the
+    wholesaler sends it again.
+    """
+    ledger = _LEDGER.c
+    statement = delete(_LEDGER).where(ledger.run_id == run_id, ledger.resolved_at.is_(None))
+    result = cast("CursorResult[Any]", session.execute(statement))
+    return result.rowcount

@@ -12,7 +12,6 @@ import functools
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 from functools import cached_property
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
 
@@ -161,6 +160,23 @@ def in_period(
 
 
 @dataclass(frozen=True)
+class ContractPharmacy:
+    """The claim party is a 340B contract pharmacy registered (at some time) with the covered
+    entity whose 340B ID it was sent with: the entity is the customer, the pharmacy its
+    ship-to. ``identifiers`` are the party's own (``TYPE:VALUE``), which a registration holds;
+    ``periods`` when it was registered ((begin, first day no longer), end None: still)."""
+
+    covered_entity: str
+    pharmacy_id: str
+    name: str
+    identifiers: tuple[str, ...]
+    periods: tuple[tuple[date, date | None], ...]
+
+    def registered_on(self, day: date) -> bool:
+        return any(in_period(day, b, e, end_inclusive=False) for b, e in self.periods)
+
+
+@dataclass(frozen=True)
 class CustomerMatch:
     """A claim customer resolved against the customer master.
 
@@ -169,6 +185,10 @@ class CustomerMatch:
     identifier agrees; on a conflict it is the customer of the strongest identifier, and
     ``conflict`` says a human must look (brief §9.8). Every rule step asks these of every
     line, so each is worked out once per match (cached; the match itself never changes).
+
+    A 340B contract pharmacy sent with its covered entity's 340B ID (``pharmacy``) is matched
+    as that entity: its own identifiers are the ship-to's, not the customer's, so they
+    neither name another customer nor clash with the entity's.
     """
 
     identifiers: tuple[str, ...]
@@ -177,6 +197,13 @@ class CustomerMatch:
     name: str = ""
     postal_code: str = ""
     state: str = ""
+    pharmacy: ContractPharmacy | None = None
+
+    @property
+    def named_identifiers(self) -> tuple[str, ...]:
+        """The identifiers sent under the party's own name: the pharmacy's, when it is one
+        (the entity's 340B ID is sent on the entity's behalf)."""
+        return self.pharmacy.identifiers if self.pharmacy is not None else self.identifiers
 
     @cached_property
     def kunnrs(self) -> tuple[str, ...]:
@@ -234,7 +261,14 @@ _ID = m.SapCustomerIdentifier
 def resolve_customer(
     session: Session, parties: Sequence[Party | None]
 ) -> dict[Party | None, CustomerMatch]:
-    idents = {party: party_identifiers(party) for party in parties}
+    sent = {party: party_identifiers(party) for party in parties}
+    pharmacies = _contract_pharmacies(session, sent)
+    idents = {
+        party: tuple(
+            i for i in ids if party not in pharmacies or i not in pharmacies[party].identifiers
+        )
+        for party, ids in sent.items()
+    }
     numbers = sorted({i.partition(":")[2] for ids in idents.values() for i in ids})
     known: dict[str, str] = {}
     for chunk in in_chunks(numbers):
@@ -242,10 +276,68 @@ def resolve_customer(
             select(_ID.id_type, _ID.id_number, _ID.kunnr).where(_ID.id_number.in_(chunk))
         )
         known.update({f"{id_type}:{number}": kunnr for id_type, number, kunnr in rows})
-    return {party: _match(party, ids, known) for party, ids in idents.items()}
+    return {
+        party: _match(party, ids, known, pharmacies.get(party)) for party, ids in idents.items()
+    }
 
 
-def _match(party: Party | None, idents: tuple[str, ...], known: Mapping[str, str]) -> CustomerMatch:
+_CP = m.OpaisContractPharmacy
+#: customer id type -> the registration column a claim may name a contract pharmacy by
+_CP_COLUMNS = {"HIN": "hin", "DEA": "dea", "NPI": "npi"}
+
+
+def _contract_pharmacies(
+    session: Session, sent: Mapping[Party | None, tuple[str, ...]]
+) -> dict[Party | None, ContractPharmacy]:
+    """The parties that are contract pharmacies of the covered entity whose 340B ID they were
+    sent with, the registrations of every such entity read in a few queries."""
+    entities = sorted({i.partition(":")[2] for ids in sent.values() for i in ids if _is_340b(i)})
+    registered: dict[str, list[m.OpaisContractPharmacy]] = {}
+    for chunk in in_chunks(entities):
+        for row in session.scalars(select(_CP).where(_CP.id340b.in_(chunk)).order_by(_CP.id)):
+            registered.setdefault(row.id340b, []).append(row)
+    found = {party: _registered_pharmacy(ids, registered) for party, ids in sent.items()}
+    return {party: pharmacy for party, pharmacy in found.items() if pharmacy is not None}
+
+
+def _own(pharmacy: ContractPharmacy | None) -> tuple[str, ...]:
+    return pharmacy.identifiers if pharmacy is not None else ()
+
+
+def _is_340b(ident: str) -> bool:
+    return ident.startswith("340B:")
+
+
+def _registered_pharmacy(
+    ids: tuple[str, ...], registered: Mapping[str, list[m.OpaisContractPharmacy]]
+) -> ContractPharmacy | None:
+    """The pharmacy of the first registration, of an entity whose 340B ID is among ``ids``,
+    that holds another of ``ids``."""
+    for entity in (i.partition(":")[2] for i in ids if _is_340b(i)):
+        rows = registered.get(entity, [])
+        for row in rows:
+            own = tuple(i for i in ids if _holds(row, i))
+            if own:
+                periods = tuple(
+                    (r.begin_date, r.end_date) for r in rows if r.pharmacy_id == row.pharmacy_id
+                )
+                return ContractPharmacy(entity, row.pharmacy_id, row.name, own, periods)
+    return None
+
+
+def _holds(row: m.OpaisContractPharmacy, ident: str) -> bool:
+    """Whether the registration names the pharmacy by ``ident`` (``TYPE:VALUE``)."""
+    id_type, _, value = ident.partition(":")
+    column = _CP_COLUMNS.get(id_type)
+    return column is not None and getattr(row, column) == value
+
+
+def _match(
+    party: Party | None,
+    idents: tuple[str, ...],
+    known: Mapping[str, str],
+    pharmacy: ContractPharmacy | None,
+) -> CustomerMatch:
     address = party.address if party is not None else None
     return CustomerMatch(
         identifiers=idents,
@@ -254,6 +346,7 @@ def _match(party: Party | None, idents: tuple[str, ...], known: Mapping[str, str
         name=(party.name or "") if party is not None else "",
         postal_code=zip5(address.postal_code or "") if address is not None else "",
         state=(address.state or "") if address is not None else "",
+        pharmacy=pharmacy,
     )
 
 
@@ -363,18 +456,30 @@ def prefetch_terms(memo: Memo, claim: Claim) -> None:
 @dataclass(frozen=True)
 class PriceOnFile:
     line: m.ContractLine
-    basis: str  # why this line: "tier 2", "all tiers", "tier unknown: highest price"
+    basis: str  # why this line: "tier 2", "all tiers"
+
+
+@dataclass(frozen=True)
+class TierUnknown:
+    """Only tiered prices are in force, and none for the customer's tier (it has none on the
+    contract): which tier price applies is for a person to decide, not the claim."""
+
+    lines: tuple[m.ContractLine, ...]
+
+    @property
+    def prices(self) -> str:
+        """``tier 1 80.00, tier 2 82.50``, for the message."""
+        ordered = sorted(self.lines, key=lambda line: (line.tier or "", line.contract_price))
+        return ", ".join(f"tier {line.tier} {line.contract_price}" for line in ordered)
 
 
 def price_on_file(
-    lines: Iterable[m.ContractLine], day: date, tier: str | None, submitted: Decimal | None
-) -> PriceOnFile | None:
-    """The contract price in force at ``day`` for the customer's tier (brief R11).
-
-    Exact tier first, then an all-tiers line. With tiered lines only and no known tier, the
-    submitted price is accepted if it is one of the tier prices; otherwise the highest tier
-    price applies, so an unknown tier never pays more than some tier would.
-    """
+    lines: Iterable[m.ContractLine], day: date, tier: str | None
+) -> PriceOnFile | TierUnknown | None:
+    """The contract price in force at ``day`` for the customer's tier (brief R11): the exact
+    tier first, then an all-tiers line; with tiered lines only and no line for the tier,
+    :class:`TierUnknown` (the claimed price is never taken as the tier, since a wholesaler
+    may claim whichever tier pays most). None when no line is in force."""
     effective = [line for line in lines if in_period(day, line.start_date, line.end_date)]
     if not effective:
         return None
@@ -384,11 +489,7 @@ def price_on_file(
     for line in effective:
         if line.tier is None:
             return PriceOnFile(line, "all tiers")
-    for line in effective:
-        if submitted is not None and line.contract_price == submitted:
-            return PriceOnFile(line, f"tier {line.tier} (tier of customer unknown)")
-    highest = max(effective, key=lambda line: line.contract_price)
-    return PriceOnFile(highest, "customer tier unknown: highest tier price")
+    return TierUnknown(tuple(effective))
 
 
 def explicit_eligibility(

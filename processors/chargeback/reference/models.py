@@ -173,6 +173,9 @@ class Contract(Base):
     end_date: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(12))  # ACTIVE | TERMINATED | VOID
     allowed_cot: Mapped[str] = mapped_column(String(400), default="")
+    # R15: days after the invoice date a debit memo may claim a sale on this contract; None:
+    # the contract sets none, the configured window applies
+    claim_window_days: Mapped[int | None] = mapped_column(Integer)
     snapshot_id: Mapped[int] = _snapshot_fk()
 
     @property
@@ -433,6 +436,34 @@ class OpaisNpi(Base):
     npi: Mapped[str] = mapped_column(String(10), primary_key=True, index=True)
 
 
+class OpaisContractPharmacy(Base):
+    """One registration period of a 340B contract pharmacy of a covered entity (OPAIS
+    ``contractPharmacies[]``). The pharmacy dispenses 340B drugs for the entity, which buys
+    them: a claim names the pharmacy (its HIN for this entity, its DEA or NPI) with the
+    entity's 340B ID. ``end_date`` is the first day it is no longer registered."""
+
+    __tablename__ = "cb_opais_contract_pharmacy"
+    __table_args__ = (
+        UniqueConstraint("id340b", "pharmacy_id", "begin_date", name="uq_cb_opais_cp_period"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id340b: Mapped[str] = mapped_column(String(12), index=True)  # the covered entity
+    pharmacy_id: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    # the HIN of the entity-plus-pharmacy relationship (brief §3.3), not the pharmacy's own
+    hin: Mapped[str | None] = mapped_column(String(9))
+    dea: Mapped[str | None] = mapped_column(String(9))
+    npi: Mapped[str | None] = mapped_column(String(10))
+    street: Mapped[str] = mapped_column(String(120), default="")
+    city: Mapped[str] = mapped_column(String(60), default="")
+    state: Mapped[str] = mapped_column(String(2), default="")
+    zip5: Mapped[str] = mapped_column(String(5), default="")
+    begin_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    snapshot_id: Mapped[int] = _snapshot_fk()
+
+
 class WholesalerDc(Base):
     """A wholesaler distribution center and its distribution services agreement (R20)."""
 
@@ -445,6 +476,10 @@ class WholesalerDc(Base):
     dsa_start: Mapped[date] = mapped_column(Date)
     dsa_end: Mapped[date | None] = mapped_column(Date)
     licensed_states: Mapped[str] = mapped_column(String(200), default="")  # "|"-separated
+    # the DC's EDI interchange address (ISA05/ISA06): where an 849 answering a claim that did
+    # not come as X12 (text, PDF) is sent; an 844 carries its own
+    edi_qualifier: Mapped[str | None] = mapped_column(String(2))
+    edi_id: Mapped[str | None] = mapped_column(String(15))
     snapshot_id: Mapped[int] = _snapshot_fk()
 
 
@@ -613,6 +648,9 @@ class ClaimLineHistory(Base):
     net_quantity: Mapped[Decimal | None] = mapped_column(Quantity())
     paid_quantity: Mapped[Decimal | None] = mapped_column(Quantity())
     allowed_amount: Mapped[Decimal | None] = mapped_column(Amount())
+    # the date of the 849 that answered the line: a rejected line may be resubmitted only
+    # for a while after it (brief §1.4)
+    responded_on: Mapped[date | None] = mapped_column(Date)
     original_id: Mapped[int | None] = mapped_column(ForeignKey("cb_claim_line_history.id"))
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
