@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun
-from engine.store.records import EventRecord, NodeRecord, Op, RunRecord, RunState
+from engine.store.records import EventRecord, LogCut, LogLine, NodeRecord, Op, RunRecord, RunState
 
 DEFAULT_URL = "sqlite:///.flowspec/state.db"
 ENV_VAR = "FLOWSPEC_DB"
 
 __all__ = [
-    "DEFAULT_URL", "ENV_VAR", "LeaseLost", "NodeRecord", "RunBusy", "RunRecord", "RunState",
-    "Store", "StoreError", "UnknownRun", "open_store", "store_url",
+    "DEFAULT_URL", "ENV_VAR", "LeaseLost", "LogLine", "NodeRecord", "RunBusy", "RunRecord",
+    "RunState", "Store", "StoreError", "UnknownRun", "open_store", "store_url",
 ]
 
 
@@ -40,6 +40,13 @@ class Store(Protocol):
                   ) -> list[tuple[RunRecord, dict[str, int]]]: ...
     def delete_runs(self, finished_before: float, *, dry_run: bool = False) -> list[str]: ...
     def events(self, run_id: str) -> list[EventRecord]: ...
+    def run_record(self, run_id: str) -> RunRecord: ...
+    def write_logs(self, run_id: str, lines: Sequence[LogLine],
+                   cuts: Sequence[LogCut]) -> None: ...
+    def read_logs(self, run_id: str, *, node: str | None = None, step: str | None = None,
+                  attempt: int | None = None, after: int = 0) -> list[LogLine]: ...
+    def log_marks(self, run_id: str, *, node: str | None = None, step: str | None = None,
+                  attempt: int | None = None) -> dict[tuple[str, int], int]: ...
     def close(self) -> None: ...
 
 
