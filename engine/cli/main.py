@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
             "phase, age)",
     "prune": "forget finished runs older than an age or date (never running or resumable ones)",
     "show": "show one run: steps, phases, attempts, durations, errors and outputs",
+    "logs": "print what a run's steps wrote to stdout and stderr, per attempt; -f follows",
     "resume": "continue a stopped or killed run from where its store says it was",
     "compile": "compile a spec to an Argo Workflow, WorkflowTemplate or CronWorkflow (YAML)",
     "submit": "compile a spec, create it on an Argo Server and follow it (exit code from its phase)",
