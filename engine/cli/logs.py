@@ -29,6 +29,8 @@ from typing import Any
 
 from engine.cli.run import EXIT_OK, add_store_argument, fail, positive_int
 from engine.executor.logs import NOTE
+from engine.executor.result import iso8601
+from engine.store import Store
 from engine.store.records import LogLine
 
 #: Seconds between two looks at the store while following.
@@ -130,8 +132,6 @@ class _View:
             return
         parts = []
         if self.timestamps:
-            from engine.executor.result import iso8601
-
             parts.append(iso8601(line.at) or "")
         if self.several:
             parts.append(f"{line.node} #{line.attempt}")
@@ -154,7 +154,7 @@ def _print(lines: list[LogLine], order: list[str], args: argparse.Namespace) -> 
             view.show(line)
 
 
-def _follow(store: Any, run_id: str, node: str | None, step: str | None,
+def _follow(store: Store, run_id: str, node: str | None, step: str | None,
             attempt: int | None, view: _View) -> int:
     """Print new lines every FOLLOW_EVERY seconds until the run has ended and its last lines
     are printed (the executor stores every line before it records the end)."""

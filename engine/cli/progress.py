@@ -1,10 +1,10 @@
 """What a run looks like while it runs and when it ends.
 
 On a terminal: a ``rich`` live view, one line per running step with the last line it wrote,
-and counts of what finished, redrawn a few times a second from the executor's callbacks. Elsewhere (CI logs, pipes): one
-plain line per event, so a log reads as a history. Both write to stderr; the summary table
-(or ``--format json`` document) goes to stdout, so ``flowspec run ... --format json | jq``
-works.
+and counts of what finished, redrawn a few times a second from the executor's callbacks.
+Elsewhere (CI logs, pipes): one plain line per event, so a log reads as a history. Both write
+to stderr; the summary table (or ``--format json`` document) goes to stdout, so
+``flowspec run ... --format json | jq`` works.
 """
 
 from __future__ import annotations

@@ -52,7 +52,10 @@ Listener = Callable[[str, int, str, str], None]
 
 
 class LogStore(Protocol):
-    def write_logs(self, run_id: str, lines: Sequence[LogLine], cuts: Sequence[LogCut]) -> None: ...
+    """What the book needs of a store (``SqlStore.write_logs``)."""
+
+    def write_logs(self, run_id: str, lines: Sequence[LogLine],
+                   cuts: Sequence[LogCut]) -> None: ...
 
 
 class LogBook:
