@@ -16,8 +16,11 @@ from engine.command_env import command_env
 from engine.output_file import OutputFileError, parse
 from engine.processors import StepContext, StepFailed, StepResult, import_object
 
-_MAX_STDOUT = 256 * 1024  # Argo keeps the last 256 kB of a step's stdout; so do we.
+#: The ``stdout`` output holds the last 256 kB, as Argo's ``outputs.result`` does.
+_MAX_STDOUT = 256 * 1024
 _MAX_STDERR = 2000  # the end of stderr, for the message of a failed command
+#: Outputs the processor sets itself, which ``$FLOWSPEC_OUTPUT`` may not set.
+_OWN_OUTPUTS = ("exit_code", "stdout")
 
 
 class Noop:
@@ -53,6 +56,12 @@ class Shell:
     command sees its step's env and a small base, not flowspec's (``engine.command_env``), and
     runs in a process group of its own that does not outlive its attempt
     (``engine.process_group``).
+
+    Its stdout and stderr go to the attempt's log (``context.log``) as they are written. Its
+    outputs are ``exit_code`` and what it writes to ``$FLOWSPEC_OUTPUT``; its stdout is an
+    output too, ``stdout`` (the last 256 kB, without the final newline, read by the declared
+    type), only when the step declares one: ``outputs: {stdout: string}``. Output that nobody
+    reads as a value is not kept twice, in the log and in every descendant's context.
     """
 
     config_schema: ClassVar[Mapping[str, Any]] = {
@@ -70,7 +79,7 @@ class Shell:
             "cwd": {"type": "string", "description": "Working directory for the command."},
         },
     }
-    outputs: ClassVar[Mapping[str, str]] = {"exit_code": "integer", "stdout": "string"}
+    outputs: ClassVar[Mapping[str, str]] = {"exit_code": "integer"}
     open_outputs: ClassVar[bool] = True
     #: It stops its command's process group when its attempt is cancelled (AttemptControl).
     cancellable: ClassVar[bool] = True
@@ -89,11 +98,12 @@ class Shell:
             output_path.touch()
             env = command_env(context.env, {"FLOWSPEC_OUTPUT": str(output_path)})
             cwd = Path(self.cwd) if self.cwd else context.workdir
+            wants_stdout = "stdout" in context.output_types
             try:
                 done = process_group.run(
                     self.argv, cwd=cwd, env=env, cancelled=lambda: control.cancelled,
-                    started=control.started_group, keep_stdout=_MAX_STDOUT,
-                    keep_stderr=_MAX_STDERR)
+                    started=control.started_group, on_output=context.log.write,
+                    keep_stdout=_MAX_STDOUT if wants_stdout else 0, keep_stderr=_MAX_STDERR)
             except OSError as exc:
                 raise StepFailed(f"cannot run {self.argv[0]!r}: {exc.strerror}") from None
             if done.returncode is None:
@@ -102,9 +112,10 @@ class Shell:
                 stderr = done.stderr.decode("utf-8", errors="replace").strip()
                 tail = f": {stderr.splitlines()[-1]}" if stderr else ""
                 raise StepFailed(f"command exited with code {done.returncode}{tail}")
-            values = _read_outputs(output_path)
-        stdout = done.stdout.decode("utf-8", errors="replace").removesuffix("\n")
-        return StepResult(outputs={**values, "exit_code": done.returncode, "stdout": stdout})
+            values: dict[str, Any] = {**_read_outputs(output_path), "exit_code": done.returncode}
+        if wants_stdout:
+            values["stdout"] = done.stdout.decode("utf-8", errors="replace").removesuffix("\n")
+        return StepResult(outputs=values)
 
 
 def _read_outputs(path: Path) -> dict[str, str]:
@@ -114,7 +125,7 @@ def _read_outputs(path: Path) -> dict[str, str]:
         values = parse(path.read_text(encoding="utf-8", errors="replace"))
     except OutputFileError as exc:
         raise StepFailed(str(exc)) from None
-    for name in Shell.outputs:
+    for name in _OWN_OUTPUTS:
         if name in values:
             raise StepFailed(f"$FLOWSPEC_OUTPUT sets '{name}', which the shell processor "
                              "sets itself; write it under another name")
@@ -126,6 +137,13 @@ class Python:
 
     It runs inside flowspec's process: ``context.env`` is the step's declared env, but nothing
     stops the function from reading ``os.environ`` or anything else the process can reach.
+
+    What it prints is not in the step's log: it runs in a thread of flowspec's process, whose
+    stdout is one for flowspec and every step running at once, so a printed line cannot be
+    told to belong to one step (swapping ``sys.stdout`` for a per-thread proxy would still
+    miss what C code and child processes write to the file descriptor). It goes to flowspec's
+    own stdout, and, in an Argo pod, which runs one step, to the pod's log. A function may
+    write lines to the step's log itself: ``context.log.write("stdout", b"...\\n")``.
     """
 
     config_schema: ClassVar[Mapping[str, Any]] = {

@@ -68,9 +68,12 @@ class Finished:
 
 def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
         cancelled: Callable[[], bool], started: Callable[[GroupId], None],
-        keep_stdout: int, keep_stderr: int) -> Finished:
+        on_output: Callable[[str, bytes], None], keep_stdout: int = 0,
+        keep_stderr: int = 0) -> Finished:
     """Run ``argv`` in a new process group until it exits or ``cancelled()`` turns true, and
-    stop whatever is left of the group; keeps the last ``keep_*`` bytes of each output.
+    stop whatever is left of the group. Its output goes to ``on_output(stream, data)`` as it
+    is read (``stream`` is ``stdout`` or ``stderr``); the last ``keep_*`` bytes of each are
+    also kept for the result.
 
     OSError when the command cannot be started; ``started`` learns the group before anything
     else happens.
@@ -78,7 +81,7 @@ def run(argv: Sequence[str], *, cwd: Path, env: Mapping[str, str],
     proc = subprocess.Popen(argv, cwd=cwd, env=dict(env), stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
-    output = _Output(proc, keep_stdout, keep_stderr)
+    output = _Output(proc, on_output, keep_stdout, keep_stderr)
     exited = False
     try:
         started(identify(proc.pid))
@@ -155,11 +158,12 @@ def _stop(proc: subprocess.Popen[bytes], exited: bool) -> None:
 
 
 class _Output:
-    """The last bytes of a command's stdout and stderr, read as they come."""
+    """A command's stdout and stderr, read as they come: handed on, and their last bytes kept."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], keep_stdout: int,
-                 keep_stderr: int) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], on_output: Callable[[str, bytes], None],
+                 keep_stdout: int, keep_stderr: int) -> None:
         assert proc.stdout is not None and proc.stderr is not None
+        self.on_output = on_output
         self.pipes = (proc.stdout, proc.stderr)
         self.open = len(self.pipes)
         self.kept = {"stdout": bytearray(), "stderr": bytearray()}
@@ -188,10 +192,13 @@ class _Output:
                 self.selector.unregister(key.fileobj)
                 self.open -= 1
                 continue
-            kept = self.kept[key.data]
-            kept += chunk
-            if len(kept) > 2 * self.limit[key.data]:
-                del kept[:-self.limit[key.data]]
+            self.on_output(key.data, chunk)
+            limit = self.limit[key.data]
+            if limit:
+                kept = self.kept[key.data]
+                kept += chunk
+                if len(kept) > 2 * limit:
+                    del kept[:-limit]
         return bool(events)
 
     def drain(self) -> None:

@@ -84,6 +84,31 @@ class AttemptControl:
             self._on_group(group)
 
 
+class LogSink(Protocol):
+    """Where an attempt's log goes: ``stream`` is ``"stdout"`` or ``"stderr"``, ``data`` the
+    bytes as a command wrote them (any cut: lines are put together again behind it).
+
+    The executor gives each attempt its own (``engine.executor.logs``): the lines are masked,
+    timestamped and kept in the store for ``flowspec logs``, and shown live. The shell
+    processor streams its command's output here; an in-process processor may write its own
+    lines, since what it prints goes to flowspec's own stdout, shared by every step.
+    """
+
+    def write(self, stream: str, data: bytes) -> None: ...
+
+
+class _Discard:
+    """The sink of a context built outside an executor (tests, direct calls): keeps nothing."""
+
+    __slots__ = ()
+
+    def write(self, stream: str, data: bytes) -> None:
+        """Nothing to keep."""
+
+
+DISCARD: LogSink = _Discard()
+
+
 @dataclass(frozen=True)
 class StepContext:
     """Everything a processor may read. Secrets are in ``env`` only, never in ``params``."""
@@ -100,6 +125,10 @@ class StepContext:
     item: Any = None
     workflow_status: str | None = None
     control: AttemptControl = field(default_factory=AttemptControl, repr=False, compare=False)
+    log: LogSink = field(default=DISCARD, repr=False, compare=False)
+    #: the outputs the step declares, name -> type: a processor need not produce what nobody
+    #: asked for (the shell processor keeps stdout only when ``stdout`` is declared)
+    output_types: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def document(self) -> Any:

@@ -12,6 +12,9 @@ is where inputs come from and where results go (see ``engine.compile.contract``)
   waits for ever on a missing output (SEMANTICS appendix 9-10): null as NULL_MARKER, each with
   a trailing newline, which Argo trims (a value's own trailing newline survives);
 - the attempt is recorded in the store (``FLOWSPEC_DB``, else ``DATABASE_URL``) if one is set;
+- the command's stdout and stderr go to the pod's own, line by line as they are written and
+  masked as the executor masks logs, so ``argo logs`` and the Argo UI show them; with a store,
+  they are kept there too, for ``flowspec logs`` (``engine.executor.logs``);
 - the exit code tells Argo's retryStrategy what happened: 0 Succeeded, 1 Failed, 75 Failed
   transiently (``on: transient`` retries only this one), 2 the pod itself is wrong.
 
@@ -347,6 +350,7 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
     from dataclasses import replace
 
     from engine.executor.env import step_env
+    from engine.executor.logs import LogBook
     from engine.executor.secrets import MissingSecret, Redactor
     from engine.expr.errors import ExprEvalError
     from engine.processors import StepContext
@@ -378,20 +382,25 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
         return c.EXIT_USAGE
 
     attempt = _attempt_number(environ)
+    node = _node_name(step, item_text)
+    redactor = Redactor(secrets.values())
+    logs = LogBook(store.store if store is not None else None, run_id, redactor, _echo)
+    output_types = types.get(step.name, {})
     context = StepContext(
         run_id=run_id, workflow=spec.name, step=step.name, attempt=attempt, params=params,
         env=env, upstream=known, workdir=workdir, database_url=url, item=values.item,
-        workflow_status=values.workflow_status)
+        workflow_status=values.workflow_status, log=logs.attempt(node, attempt),
+        output_types=output_types)
     workdir.mkdir(parents=True, exist_ok=True)
-    result = execute(spec, step, context, types.get(step.name, {}))
-    redactor = Redactor(secrets.values())
+    result = execute(spec, step, context, output_types)
+    logs.close()
     result = replace(result, outputs=_masked(redactor, result.outputs),
                      data=_masked(redactor, result.data), error=redactor.scrub(result.error))
     result = write_outputs(output_dir, output_names or list(types.get(step.name, {})), result)
     if store is not None:
         try:
-            store.record(spec, run_id, params, _node_name(step, item_text), attempt, started,
-                         result, _final(step, attempt, result))
+            store.record(spec, run_id, params, node, attempt, started, result,
+                         _final(step, attempt, result))
         except Exception as exc:  # noqa: BLE001 - the step's own outcome matters more
             print("flowspec step: could not record the attempt in the store: "
                   f"{redactor.scrub(str(exc))}", file=sys.stderr)
@@ -400,6 +409,14 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
     if result.phase != "Succeeded":
         print(f"flowspec step: {step.name} {result.phase}: {result.error}", file=sys.stderr)
     return result.exit_code
+
+
+def _echo(node: str, attempt: int, stream: str, line: str) -> None:
+    """A line of the step's log to the pod's own stream of the same name: Kubernetes keeps
+    the pod's output, and ``argo logs`` and the Argo UI show it."""
+    out = sys.stderr if stream == "stderr" else sys.stdout
+    out.write(line + "\n")
+    out.flush()
 
 
 def _masked(redactor: Redactor, value: dict[str, Any]) -> dict[str, Any]:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
             "phase, age)",
     "prune": "forget finished runs older than an age or date (never running or resumable ones)",
     "show": "show one run: steps, phases, attempts, durations, errors and outputs",
+    "logs": "print what a run's steps wrote to stdout and stderr, per attempt; -f follows",
     "resume": "continue a stopped or killed run from where its store says it was",
     "retry": "run a finished run's failed steps (or --from STEP) and what follows them again",
     "cancel": "stop a run from another terminal (finally steps still run; --terminate skips them)",

@@ -1,10 +1,10 @@
 """What a run looks like while it runs and when it ends.
 
-On a terminal: a ``rich`` live view, one line per running step and counts of what finished,
-redrawn a few times a second from the executor's callbacks. Elsewhere (CI logs, pipes): one
-plain line per event, so a log reads as a history. Both write to stderr; the summary table
-(or ``--format json`` document) goes to stdout, so ``flowspec run ... --format json | jq``
-works.
+On a terminal: a ``rich`` live view, one line per running step with the last line it wrote,
+and counts of what finished, redrawn a few times a second from the executor's callbacks.
+Elsewhere (CI logs, pipes): one plain line per event, so a log reads as a history. Both write
+to stderr; the summary table (or ``--format json`` document) goes to stdout, so
+``flowspec run ... --format json | jq`` works.
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ class PlainProgress:
             tail = f": {one_line(message)}" if message else ""
             self._line(f"{name}: {phase}{spent}{tail}")
 
+    def step_output(self, name: str, attempt: int, stream: str, line: str) -> None:
+        """Not printed: parallel steps' lines would interleave into a history nobody can
+        read; ``flowspec logs RUN_ID`` shows them, step by step."""
+
     def close(self) -> None:
         """Nothing is drawn, so nothing to take down."""
 
@@ -77,7 +81,8 @@ class PlainProgress:
 
 
 class LiveProgress:
-    """A rich live view: running steps with their elapsed time, counts of finished steps."""
+    """A rich live view: running steps with their elapsed time and last line, counts of
+    finished steps."""
 
     def __init__(self, stream: IO[str]) -> None:
         from rich.console import Console
@@ -85,6 +90,8 @@ class LiveProgress:
 
         self.console = Console(file=stream)
         self.running: dict[str, tuple[int, float]] = {}
+        #: the last line each running step wrote, set from the attempts' threads
+        self.last_line: dict[str, str] = {}
         self.counts: dict[str, int] = {}
         self.total = 0
         self.title = ""
@@ -100,8 +107,10 @@ class LiveProgress:
                    message: str | None) -> None:
         if kind == "started":
             self.running[name] = (attempt, time.monotonic())
+            self.last_line.pop(name, None)
             return
         self.running.pop(name, None)
+        self.last_line.pop(name, None)
         if kind == "retrying":
             self.console.print(f"[yellow]{name}[/]: {phase}, will retry: "
                                f"{one_line(message)}", highlight=False)
@@ -110,6 +119,10 @@ class LiveProgress:
             self.counts[phase] = self.counts.get(phase, 0) + 1
         if phase in ("Failed", "Error"):
             self.console.print(f"[red]{name}[/]: {phase}: {one_line(message)}", highlight=False)
+
+    def step_output(self, name: str, attempt: int, stream: str, line: str) -> None:
+        if line.strip():
+            self.last_line[name] = line
 
     def _render(self) -> Any:
         from rich.table import Table
@@ -120,7 +133,11 @@ class LiveProgress:
         now = time.monotonic()
         for name, (attempt, since) in list(self.running.items())[:20]:
             extra = f" (attempt {attempt})" if attempt > 1 else ""
-            grid.add_row(Text(f"  ⏵ {name}{extra}  {duration(now - since)}", style="cyan"))
+            row = Text(f"  ⏵ {name}{extra}  {duration(now - since)}", style="cyan")
+            last = self.last_line.get(name)
+            if last is not None:
+                row.append(f"  {one_line(last, 80)}", style="dim")
+            grid.add_row(row)
         if len(self.running) > 20:
             grid.add_row(Text(f"  … and {len(self.running) - 20} more running", style="cyan"))
         done = sum(self.counts.values())

@@ -62,16 +62,23 @@ def main(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def stored_result(state: Any) -> Any:
-    """The run as stored, steps in spec order (the stored spec says which steps exist)."""
-    from engine.executor.result import from_state
+def stored_steps(run: Any) -> list[Any]:
+    """The steps of the run's stored spec, finally steps last."""
     from engine.loader import load_text
     from engine.model import build_spec
+
+    doc, _ = load_text(run.spec_text, run.spec_file)
+    return list(build_spec(doc).all_steps) if doc is not None else []
+
+
+def stored_result(state: Any, steps: list[Any] | None = None) -> Any:
+    """The run as stored, steps in spec order (the stored spec says which steps exist;
+    ``steps`` when the caller has read them already)."""
+    from engine.executor.result import from_state
     from engine.store.lease import shown_phase
 
     run = state.run
-    doc, _ = load_text(run.spec_text, run.spec_file)
-    order = [s.name for s in build_spec(doc).all_steps] if doc is not None else []
+    order = [s.name for s in (stored_steps(run) if steps is None else steps)]
     known = set(order)
     order += sorted(n for n in state.nodes if n not in known and "(" not in n)
     phase = shown_phase(run.phase, run.lease_owner, run.lease_expires, time.time())

@@ -42,6 +42,7 @@ from engine.executor.decide import (
     parsed_condition,
 )
 from engine.executor.env import step_env
+from engine.executor.logs import LogBook
 from engine.executor.outputs import OutputProblem, check, encode
 from engine.executor.phases import (
     ERROR,
@@ -94,6 +95,9 @@ class Observer(Protocol):
 
     def step_event(self, kind: str, name: str, phase: str, attempt: int,
                    message: str | None) -> None: ...
+
+    def step_output(self, name: str, attempt: int, stream: str, line: str) -> None:
+        """A line an attempt wrote, masked; called on the attempt's own thread."""
 
 
 class Node:
@@ -251,12 +255,15 @@ class Execution:
         self._leftovers: list[tuple[str, GroupId]] = []
         #: resume: what became of an interrupted attempt's processes, for its message
         self._notes: dict[str, str] = {}
-        self._declared: dict[str, dict[str, str]] = {}
+        self._declared: dict[str, Mapping[str, str]] = {}
         self._seq = 0
         self._durable = store.durable
         lease = store.lease_seconds
         self._renew_every = lease / 3
         self._renew_at = time.monotonic() + self._renew_every
+        #: the attempts' logs: kept by a durable store, shown by the observer
+        self.logs = LogBook(store if self._durable else None, run_id, self.redactor,
+                            observer.step_output if observer is not None else None)
         #: the StepContext fields every attempt of this run shares
         self._context_base = {"run_id": run_id, "workflow": spec.name, "params": self.params,
                               "workdir": self.workdir, "database_url": self.database_url}
@@ -289,6 +296,7 @@ class Execution:
                 if phase != main:
                     message = self._first_problem(self.fin)
             self._flush()
+            self.logs.close()  # every line is in the store before the run's end is
             self.store.run_ended(self.run_id, phase, message, time.time())
         except asyncio.CancelledError:
             await self._stop("interrupted: the run was stopped (Ctrl-C or a signal) while "
@@ -305,6 +313,8 @@ class Execution:
             except StoreError:
                 pass  # the store is what failed; the run stays resumable as it is
             raise
+        finally:
+            self.logs.close()
         return self.result(phase, message)
 
     async def _run_dag(self, dag: _Dag) -> str:
@@ -518,7 +528,9 @@ class Execution:
         context = attempts.new_context(self._context_base, {
             "step": step.name, "attempt": number, "env": env, "item": node.item,
             "upstream": _Upstream(self, self.dag, step.name),
-            "workflow_status": self.workflow_status, "control": AttemptControl(on_group)})
+            "workflow_status": self.workflow_status, "control": AttemptControl(on_group),
+            "log": self.logs.attempt(node.name, number),
+            "output_types": self._declared_outputs(step)})
         try:
             processor = cls(dict(step.config))
         except Exception as exc:  # noqa: BLE001 - a processor may reject its config any way
@@ -542,6 +554,7 @@ class Execution:
 
     def _end(self, node: Node, outcome: attempts.Outcome) -> None:
         """Record an attempt's end; retry it, or close the node."""
+        self.logs.ended(node.name, node.attempt_no)
         now = time.time()
         step = node.step
         phase, error, error_type = outcome.phase, outcome.error, outcome.error_type
@@ -650,14 +663,15 @@ class Execution:
                                            step.continue_on.error, children)
         self.dag.scheduler.done(node.name)
 
-    def _declared_outputs(self, step: Step) -> dict[str, str]:
+    def _declared_outputs(self, step: Step) -> Mapping[str, str]:
         declared = self._declared.get(step.name)
         if declared is None:
             try:
                 base = dict(declared_outputs(resolve(step.processor)))
             except ProcessorNotFound:
                 base = {}
-            declared = self._declared[step.name] = {**base, **step.outputs}
+            # read-only: every attempt's context hands it to a processor
+            declared = self._declared[step.name] = MappingProxyType({**base, **step.outputs})
         return declared
 
     def _scrub(self, out_json: str, data_json: str | None, outputs: dict[str, Any],
@@ -714,6 +728,7 @@ class Execution:
             self._interrupted(node, message)
         try:
             self._flush()
+            self.logs.close()
             self.store.run_ended(self.run_id, _INTERRUPTED, "stopped before it finished; "
                                  f"continue with: flowspec resume {self.run_id}", time.time())
         except StoreError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 from engine.canonical import dumps
 from engine.model import SecretRef, Spec
@@ -62,6 +62,13 @@ class Redactor:
 
     def __bool__(self) -> bool:
         return bool(self._needles)
+
+    @overload
+    def scrub(self, text: str) -> str: ...
+    @overload
+    def scrub(self, text: None) -> None: ...
+    @overload
+    def scrub(self, text: str | None) -> str | None: ...
 
     def scrub(self, text: str | None) -> str | None:
         """``text`` with every secret in it masked (the same object when none is there)."""

@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from engine.store.errors import LeaseLost, RunBusy, StoreError, UnknownRun
-from engine.store.records import EventRecord, NodeRecord, Op, RunRecord, RunState
+from engine.store.records import EventRecord, LogCut, LogLine, NodeRecord, Op, RunRecord, RunState
 
 DEFAULT_URL = "sqlite:///.flowspec/state.db"
 ENV_VAR = "FLOWSPEC_DB"
 
 __all__ = [
-    "DEFAULT_URL", "ENV_VAR", "LeaseLost", "NodeRecord", "RunBusy", "RunRecord", "RunState",
-    "Store", "StoreError", "UnknownRun", "open_store", "store_url",
+    "DEFAULT_URL", "ENV_VAR", "LeaseLost", "LogLine", "NodeRecord", "RunBusy", "RunRecord",
+    "RunState", "Store", "StoreError", "UnknownRun", "open_store", "store_url",
 ]
 
 
@@ -58,6 +58,13 @@ class Store(Protocol):
     def request_stop(self, run_id: str, mode: str) -> str: ...
     def stop_requested(self, run_id: str) -> str | None: ...
     def events(self, run_id: str) -> list[EventRecord]: ...
+    def run_record(self, run_id: str) -> RunRecord: ...
+    def write_logs(self, run_id: str, lines: Sequence[LogLine],
+                   cuts: Sequence[LogCut]) -> None: ...
+    def read_logs(self, run_id: str, *, node: str | None = None, step: str | None = None,
+                  attempt: int | None = None, after: int = 0) -> list[LogLine]: ...
+    def log_marks(self, run_id: str, *, node: str | None = None, step: str | None = None,
+                  attempt: int | None = None) -> dict[tuple[str, int], int]: ...
     def close(self) -> None: ...
 
 

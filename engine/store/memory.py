@@ -1,7 +1,9 @@
 """The store of a run nobody will resume: nothing is written, so nothing is paid for.
 
 ``engine.run(spec)`` without a store uses it; the executor keeps the state it needs in memory
-anyway, so this store only answers the questions a durable one would.
+anyway, so this store only answers the questions a durable one would. Step logs are not
+kept either: the executor does not even make lines for it (``engine.executor.logs``), unless
+a live view shows them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from engine.store.errors import UnknownRun
-from engine.store.records import EventRecord, Op, RunRecord, RunState
+from engine.store.records import EventRecord, LogCut, LogLine, Op, RunRecord, RunState
 
 
 class MemoryStore:
@@ -58,6 +60,21 @@ class MemoryStore:
 
     def events(self, run_id: str) -> list[EventRecord]:
         return []
+
+    def run_record(self, run_id: str) -> RunRecord:
+        raise UnknownRun(f"run {run_id} ran without a store; nothing about it was kept")
+
+    def write_logs(self, run_id: str, lines: Sequence[LogLine],
+                   cuts: Sequence[LogCut]) -> None:
+        """Nothing to record."""
+
+    def read_logs(self, run_id: str, *, node: str | None = None, step: str | None = None,
+                  attempt: int | None = None, after: int = 0) -> list[LogLine]:
+        return []
+
+    def log_marks(self, run_id: str, *, node: str | None = None, step: str | None = None,
+                  attempt: int | None = None) -> dict[tuple[str, int], int]:
+        return {}
 
     def close(self) -> None:
         """Nothing to release."""

@@ -72,6 +72,28 @@ class EventRecord:
     message: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line an attempt wrote (``engine.executor.logs``), masked, without its newline.
+
+    ``seq`` numbers an attempt's lines from 1 in the order they were written, both streams
+    together; a number missing between two lines is a line the size cap dropped. ``stream``
+    is ``stdout``, ``stderr``, or ``flowspec`` for what flowspec says in the log (the cut).
+    """
+
+    node: str
+    attempt: int
+    seq: int
+    stream: str
+    at: float
+    text: str
+
+
+#: Lines ``seq`` first..last of an attempt that the size cap dropped: ``(node, attempt, first,
+#: last)``; the store deletes them, and the cut's own line takes the number ``first``.
+LogCut = tuple[str, int, int, int]
+
+
 @dataclass(slots=True)
 class RunState:
     """Everything recorded about one run: what resume replays and what show prints."""

@@ -51,12 +51,14 @@ from engine.store.records import (
     RUN_ACTIVE,
     AttemptRecord,
     EventRecord,
+    LogCut,
+    LogLine,
     NodeRecord,
     Op,
     RunRecord,
     RunState,
 )
-from engine.store.tables import events, processes, runs
+from engine.store.tables import events, logs, processes, runs
 
 #: Column order of an event row as ``write`` builds it.
 EVENT_COLUMNS = ("run_id", "seq", "at", "kind", "node", "attempt", "phase", "message",
@@ -404,13 +406,12 @@ class SqlStore:
     # --- reads ------------------------------------------------------------------------------
     def resolve_run_id(self, text: str) -> str:
         """An exact run id, or the one run whose id starts with ``text``."""
-        pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         try:
             with self.engine.connect() as conn:
                 if conn.execute(select(runs.c.run_id).where(runs.c.run_id == text)).first():
                     return text
                 found = conn.execute(select(runs.c.run_id).where(
-                    runs.c.run_id.like(pattern, escape="\\")).limit(3)).scalars().all()
+                    runs.c.run_id.like(_prefix(text), escape="\\")).limit(3)).scalars().all()
         except SQLAlchemyError as exc:
             fail(exc, f"cannot read {self.display_url}")
         if len(found) == 1:
@@ -425,11 +426,7 @@ class SqlStore:
         """The run with its nodes and attempts, folded from its event log."""
         try:
             with self.engine.connect() as conn:
-                row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
-                if row is None:
-                    raise UnknownRun(f"no run '{run_id}' in {self.display_url}; "
-                                     "list the runs with: flowspec runs")
-                state = RunState(_run_record(row))
+                state = RunState(self._run(conn, run_id))
                 log = conn.execute(
                     select(events.c.at, events.c.kind, events.c.node, events.c.attempt,
                            events.c.phase, events.c.message, events.c.outputs, events.c.data,
@@ -449,6 +446,21 @@ class SqlStore:
         except json.JSONDecodeError:
             raise StoreError(f"run {run_id} in {self.display_url} holds damaged JSON") from None
         return state
+
+    def run_record(self, run_id: str) -> RunRecord:
+        """The run's own row, without its events: what a follower polls for the run's end."""
+        try:
+            with self.engine.connect() as conn:
+                return self._run(conn, run_id)
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read run {run_id} from {self.display_url}")
+
+    def _run(self, conn: Any, run_id: str) -> RunRecord:
+        row = conn.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
+        if row is None:
+            raise UnknownRun(f"no run '{run_id}' in {self.display_url}; "
+                             "list the runs with: flowspec runs")
+        return _run_record(row)
 
     def list_runs(self, limit: int = 20, *, workflow: str | None = None,
                   phases: Sequence[str] = (), since: float | None = None,
@@ -537,8 +549,9 @@ class SqlStore:
             fail(exc, f"cannot reset run {run_id} in {self.display_url}")
 
     def delete_runs(self, finished_before: float, *, dry_run: bool = False) -> list[str]:
-        """Forget runs that finished before ``finished_before``: their records and events, in
-        one transaction. A run still going or interrupted (resumable) is never removed."""
+        """Forget runs that finished before ``finished_before``: their records, events, process
+        groups and logs, in one transaction. A run still going or interrupted (resumable) is
+        never removed."""
         query = select(runs.c.run_id).where(runs.c.finished_at.is_not(None),
                                             runs.c.finished_at < finished_before,
                                             runs.c.phase.not_in(RUN_ACTIVE))
@@ -547,12 +560,57 @@ class SqlStore:
                 ids = [str(i) for i in conn.execute(query).scalars()]
                 for start in range(0, len(ids) if not dry_run else 0, _DELETE_BATCH):
                     batch = ids[start:start + _DELETE_BATCH]
-                    conn.execute(events.delete().where(events.c.run_id.in_(batch)))
-                    conn.execute(processes.delete().where(processes.c.run_id.in_(batch)))
-                    conn.execute(runs.delete().where(runs.c.run_id.in_(batch)))
+                    for table in (events, processes, logs, runs):
+                        conn.execute(table.delete().where(table.c.run_id.in_(batch)))
         except SQLAlchemyError as exc:
             fail(exc, f"cannot prune runs in {self.display_url}")
         return ids
+
+    # --- logs -------------------------------------------------------------------------------
+    def write_logs(self, run_id: str, lines: Sequence[LogLine], cuts: Sequence[LogCut]) -> None:
+        """Drop the lines a size cap cut and append new ones (the cut's own line among them),
+        in one transaction. Called by a run's log thread (``engine.executor.logs``), on a
+        connection of its own: the executor's is not shared between threads."""
+        begin = self.engine.execution_options(sqlite_immediate=True).begin
+        try:
+            with begin() as conn:
+                for node, attempt, first, last in cuts:
+                    conn.execute(logs.delete().where(
+                        logs.c.run_id == run_id, logs.c.node == node,
+                        logs.c.attempt == attempt, logs.c.seq.between(first, last)))
+                conn.execute(insert(logs), [
+                    {"run_id": run_id, "node": line.node, "attempt": line.attempt,
+                     "seq": line.seq, "stream": line.stream, "at": line.at, "text": line.text}
+                    for line in lines])
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot record step logs in {self.display_url}")
+
+    def read_logs(self, run_id: str, *, node: str | None = None, step: str | None = None,
+                  attempt: int | None = None, after: int = 0) -> list[LogLine]:
+        """The run's lines in (node, attempt, seq) order: of one ``node``, or of a ``step`` and
+        its for_each instances; of one ``attempt``; numbered after ``after``."""
+        query = (select(logs.c.node, logs.c.attempt, logs.c.seq, logs.c.stream, logs.c.at,
+                        logs.c.text)
+                 .where(*_log_filter(run_id, node, step, attempt), logs.c.seq > after)
+                 .order_by(logs.c.node, logs.c.attempt, logs.c.seq))
+        try:
+            with self.engine.connect() as conn:
+                return [LogLine(*row) for row in conn.execute(query)]
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read the logs of run {run_id} from {self.display_url}")
+
+    def log_marks(self, run_id: str, *, node: str | None = None, step: str | None = None,
+                  attempt: int | None = None) -> dict[tuple[str, int], int]:
+        """The number of each attempt's last line, selected as ``read_logs`` does: a follower
+        reads only the attempts whose number grew (answered from the key's index)."""
+        query = (select(logs.c.node, logs.c.attempt, func.max(logs.c.seq))
+                 .where(*_log_filter(run_id, node, step, attempt))
+                 .group_by(logs.c.node, logs.c.attempt))
+        try:
+            with self.engine.connect() as conn:
+                return {(node, attempt): last for node, attempt, last in conn.execute(query)}
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read the logs of run {run_id} from {self.display_url}")
 
     def events(self, run_id: str) -> list[EventRecord]:
         try:
@@ -619,6 +677,25 @@ def _fold(state: RunState, at: float, kind: str, node: str, attempt: int | None,
         tried = state.attempts.get(node)
         state.nodes[node] = NodeRecord(node, step, phase or "", attempt or 0, at,
                                        tried[0].started_at if tried else None, message, parent)
+
+
+def _prefix(text: str) -> str:
+    """A LIKE pattern (escape character ``\\``) for what starts with ``text``."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _log_filter(run_id: str, node: str | None, step: str | None,
+                attempt: int | None) -> list[Any]:
+    """Conditions selecting a run's lines; a step's instances are named ``step(i:item)``."""
+    found: list[Any] = [logs.c.run_id == run_id]
+    if node is not None:
+        found.append(logs.c.node == node)
+    if step is not None:
+        found.append(or_(logs.c.node == step,
+                         logs.c.node.like(_prefix(f"{step}("), escape="\\")))
+    if attempt is not None:
+        found.append(logs.c.attempt == attempt)
+    return found
 
 
 def _run_record(row: Any) -> RunRecord:

@@ -2,7 +2,8 @@
 
 Two tables are written: ``flowspec_runs`` (one row per run: its spec, params, phase and
 lease) and ``flowspec_events``, the append-only log of everything that happened to a run;
-a third, ``flowspec_processes``, lists the process groups its attempts started.
+a third, ``flowspec_processes``, lists the process groups its attempts started, and a fourth,
+``flowspec_logs``, the lines its attempts wrote.
 The log is the truth: an attempt is its ``started`` event plus its ``finished``/``retrying``
 event (phase, outputs, data, error and its type), a node decided without running is one
 ``decided`` event. Each executor commit is a single multi-row INSERT into the log, the
@@ -77,6 +78,22 @@ processes = Table(
     Column("boot_id", String(64), nullable=True),
     Column("leader_start", BigInteger, nullable=True),  # clock ticks after boot
     Column("at", Float, nullable=False),
+)
+
+#: The lines attempts wrote (``engine.executor.logs``), one row each, numbered per attempt by
+#: the one process that runs it. Not events: many, large, capped and cut, read only by
+#: ``flowspec logs``. The key's index also answers "the last line of each attempt", which is
+#: how ``flowspec logs -f`` finds what is new.
+logs = Table(
+    "flowspec_logs",
+    metadata,
+    Column("run_id", String(80), primary_key=True),
+    Column("node", String(400), primary_key=True),
+    Column("attempt", Integer, primary_key=True, autoincrement=False),
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("stream", String(8), nullable=False),  # stdout, stderr, flowspec
+    Column("at", Float, nullable=False),
+    Column("text", Text, nullable=False),
 )
 
 _END = "kind IN ('finished', 'retrying')"

@@ -6,6 +6,8 @@ the input's default applies), the template's ``{{inputs.*}}``/``{{workflow.*}}``
 secrets from ``secretKeyRef`` into the env (a missing non-optional secret stops the pod, as
 the kubelet does), writes the raw spec artifact, runs the container's command as a real
 process and collects the output files, trimming one trailing newline as Argo's executor does.
+The pod's stdout and stderr are files, ``pod.stdout`` and ``pod.stderr`` in its folder, as a
+container runtime keeps them: a command in the pod can look at what already reached them.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ class PodRun:
     exit_code: int
     outputs: dict[str, str] = field(default_factory=dict)
     stderr: str = ""
+    stdout: str = ""
 
 
 def _substitute(text: str, scope: dict[str, str]) -> str:
@@ -81,13 +84,15 @@ def run_pod(compiled: Any, step: str, tmp: Path, *, produced: dict[str, str | No
     args = [_substitute(a, scope) for a in template["container"]["args"]]
     args = [str(spec_file) if a == c.SPEC_PATH else a for a in args]
     out_dir = tmp / "outputs"
-    proc = subprocess.run(
-        [sys.executable, "-m", "engine.runner", *args, "--output-dir", str(out_dir),
-         "--workdir", str(tmp / "work")],
-        check=False, env=env, capture_output=True, text=True, cwd=tmp, timeout=120)
+    with (tmp / "pod.stdout").open("wb") as stdout, (tmp / "pod.stderr").open("wb") as stderr:
+        proc = subprocess.run(
+            [sys.executable, "-m", "engine.runner", *args, "--output-dir", str(out_dir),
+             "--workdir", str(tmp / "work")],
+            check=False, env=env, stdout=stdout, stderr=stderr, cwd=tmp, timeout=120)
     outputs = {}
     for parameter in template.get("outputs", {}).get("parameters", []):
         path = out_dir / Path(parameter["valueFrom"]["path"]).name
         if path.exists():
             outputs[parameter["name"]] = path.read_text(encoding="utf-8").removesuffix("\n")
-    return PodRun(proc.returncode, outputs, proc.stderr)
+    return PodRun(proc.returncode, outputs, (tmp / "pod.stderr").read_text(encoding="utf-8"),
+                  (tmp / "pod.stdout").read_text(encoding="utf-8"))

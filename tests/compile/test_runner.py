@@ -354,3 +354,41 @@ def test_a_pod_stops_the_whole_command_when_its_step_times_out(tmp_path: Path) -
     child = (tmp_path / "child").read_text().strip()
     state = Path(f"/proc/{child}/stat")
     assert not state.exists() or state.read_bytes().split(b") ")[1][:1] in (b"Z", b"X")
+
+
+def test_a_pod_streams_its_commands_output_to_its_own_and_to_the_store(
+        tmp_path: Path, store_url: str) -> None:
+    pod_dir = tmp_path / "pod"
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: talk}
+        params:
+          out: {type: string}
+        steps:
+          - name: a
+            processor: shell
+            env:
+              OUT: '${{ params.out }}'
+              TOKEN: {secret: {name: api, key: token}}
+            config:
+              command: |
+                echo "first, with $TOKEN"
+                for i in $(seq 1 200); do grep -qs first "$OUT" && break; sleep 0.05; done
+                grep -qs first "$OUT" && echo "it was in the pod's log already" >&2
+                printf last
+    """.replace("{type: string}", f'{{type: string, default: "{pod_dir / "pod.stdout"}"}}'))
+    pod = run_pod(compiled, "a", pod_dir, secrets={("api", "token"): "pod-secret-value"},
+                  extra_env={"DATABASE_URL": store_url})
+    assert pod.exit_code == 0, pod.stderr
+    assert pod.stdout == "first, with ***\nlast\n"
+    assert pod.stderr == "it was in the pod's log already\n"
+    store = SqlStore(store_url)
+    try:
+        assert [(x.node, x.attempt, x.seq, x.stream, x.text)
+                for x in store.read_logs("uid-1")] == [
+            ("a", 1, 1, "stdout", "first, with ***"),
+            ("a", 1, 2, "stderr", "it was in the pod's log already"),
+            ("a", 1, 3, "stdout", "last")]
+    finally:
+        store.close()

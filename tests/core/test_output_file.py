@@ -47,7 +47,7 @@ def test_a_value_holding_a_newline_cannot_replace_another_output(tmp_path: Path)
 def test_a_plain_title_still_passes_the_gate(tmp_path: Path) -> None:
     result = engine.run(engine.load_text(GATE), {"title": "fix typo"}, workdir=tmp_path)
     assert result.steps["review"].outputs == {"title": "fix typo", "approved": False,
-                                              "exit_code": 0, "stdout": ""}
+                                              "exit_code": 0}
     assert result.steps["deploy"].phase == "Skipped"
 
 

@@ -172,3 +172,10 @@ class IntKeys:
 
     def process(self, context: StepContext) -> StepResult:
         return StepResult(data={"by_line": {10: "b", 9: "a"}})
+
+
+def write_log(context: StepContext) -> dict[str, Any]:
+    """Writes to its step's log as an in-process processor may; what it prints is not kept."""
+    print("printed, not kept")
+    context.log.write("stdout", b"from python\nno newline at the end")
+    return {}

@@ -131,6 +131,7 @@ steps:
         (sleep 30; echo late >> "$DIR/journal") &
         echo "start $$" >> "$DIR/journal"
         echo done
+    outputs: {{stdout: string}}
 """), workdir=tmp_path)
     assert result.steps["a"].phase == "Succeeded"
     assert result.steps["a"].outputs["stdout"] == "done"

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from engine.cli.main import main
 from engine.cli.progress import LiveProgress, PlainProgress
@@ -185,4 +186,19 @@ def test_progress_views_accept_every_event() -> None:
         if isinstance(view, LiveProgress):
             assert view.counts == {"Succeeded": 1, "Skipped": 1}
             view._render()
+        view.close()
+
+
+def test_the_live_view_shows_each_running_steps_last_line() -> None:
+    view = LiveProgress(io.StringIO())
+    try:
+        view.step_event("started", "talk", "Running", 1, None)
+        view.step_output("talk", 1, "stdout", "working on   part 3")
+        view.step_output("talk", 1, "stderr", "   ")  # a blank line leaves the last one
+        screen = io.StringIO()
+        Console(file=screen, width=100).print(view._render())
+        assert "talk  " in screen.getvalue() and "working on part 3" in screen.getvalue()
+        view.step_event("finished", "talk", "Succeeded", 1, None)
+        assert view.last_line == {}
+    finally:
         view.close()

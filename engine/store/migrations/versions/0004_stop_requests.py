@@ -1,7 +1,7 @@
 """A run's stop request: ``flowspec cancel`` asks, the process running the run obeys.
 
-Revision ID: 0003_stop_requests
-Revises: 0002_processes
+Revision ID: 0004_stop_requests
+Revises: 0003_logs
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_stop_requests"
-down_revision = "0002_processes"
+revision = "0004_stop_requests"
+down_revision = "0003_logs"
 branch_labels = None
 depends_on = None
 
