@@ -16,8 +16,9 @@ from engine.loader import Path
 from engine.rules.context import Context
 
 LITERAL_SECRET = code("FS501", "literal secret in env", """
-An env variable whose name looks like a secret (`*_KEY`, `*TOKEN*`, `*PASSWORD*`, `*SECRET*`,
-`*CREDENTIAL*`) holds a literal value. It would be written into compiled manifests, logs and
+An env variable whose name looks like a secret (`API_KEY`, `ACCESS_KEY`, `PRIVATE_KEY` and
+other `*_KEY` names of credentials, `*TOKEN*`, `*PASSWORD*`, `*SECRET*`, `*CREDENTIAL*`) holds a
+literal value. A key that names data (`KEY`, `SORT_KEY`, `CACHE_KEY`) is not a secret. It would be written into compiled manifests, logs and
 the run store. Reference it instead:
 
     API_KEY: {secret: {name: my-secret, key: api-key}}
@@ -30,7 +31,10 @@ An env value is a URL with a password in it (`scheme://user:password@host`). Mov
 URL into a secret and reference it with `{secret: {name, key}}`.
 """, silenceable=True)
 
-_SECRET_NAME = re.compile(r"(?:_KEY$|^KEY$|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE)", re.IGNORECASE)
+#: Credential words; ``KEY`` only after a word that makes it one (``SORT_KEY`` is data).
+_SECRET_NAME = re.compile(
+    r"(?:(?:API|ACCESS|AUTH|CLIENT|ENCRYPTION|LICENSE|MASTER|SIGNING|SERVICE|SSH|APP)_?KEY"
+    r"|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE)", re.IGNORECASE)
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s]*:[^/\s]*@")
 
 

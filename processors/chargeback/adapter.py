@@ -26,7 +26,10 @@ DEFAULT_SPEC = resources.files("processors.chargeback") / "chargeback.yaml"
 ARGO_KEYS = ("image", "image_pull_policy", "namespace", "service_account", "pod_gc",
              "ttl_after_finished", "node_selector", "tolerations", "security_context",
              "labels", "annotations")
-OWN_KEYS = ("spec_path", "name", "kind")
+OWN_KEYS = ("spec_path", "name", "kind", "service_client")
+#: The seed's config keys, read as ours: its workflow name, its step image and command.
+SEED_KEYS = {"workflow_name": "name", "processor_image": "image",
+             "processor_command": "command"}
 _SECRET_CODES = ("FS501", "FS502")
 
 
@@ -39,18 +42,34 @@ class ChargebackWorkflowOrchestrationAdapter:
 
     ``config``: any ``argo`` setting of a spec (``namespace``, ``image``,
     ``service_account``, ...), plus ``spec_path`` (the chargeback spec, default the shipped
-    one, ``DEFAULT_SPEC``), ``name`` (the workflow name of ``create_workflow_from_steps``)
-    and ``kind`` (``Workflow``, ``WorkflowTemplate`` or ``CronWorkflow``).
+    one, ``DEFAULT_SPEC``), ``name`` (the workflow name of ``create_workflow_from_steps``),
+    ``kind`` (``Workflow``, ``WorkflowTemplate`` or ``CronWorkflow``), ``command`` (every
+    step's container command, for an image whose entry point is not ``flowspec step``) and
+    ``service_client`` (a Hera ``WorkflowsService``: the workflows returned can then
+    ``.create()`` themselves). The seed's names ``workflow_name``, ``processor_image`` and
+    ``processor_command`` mean ``name``, ``image`` and ``command``.
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
-        self.config = dict(config or {})
-        unknown = sorted(set(self.config) - set(ARGO_KEYS) - set(OWN_KEYS))
+        given = dict(config or {})
+        self.config = {SEED_KEYS.get(k, k): v for k, v in given.items()}
+        if len(self.config) < len(given):
+            both = sorted(k for k in SEED_KEYS if k in given and SEED_KEYS[k] in given)
+            raise ValueError(f"config gives {both[0]} and {SEED_KEYS[both[0]]}, which are "
+                             "the same setting; give one")
+        known = (*ARGO_KEYS, *OWN_KEYS, "command")
+        unknown = sorted(set(self.config) - set(known))
         if unknown:
             raise ValueError(f"unknown config key(s) {', '.join(unknown)}; known: "
-                             f"{', '.join(ARGO_KEYS + OWN_KEYS)}")
+                             f"{', '.join(known + tuple(SEED_KEYS))}")
         self.argo = {k: self.config[k] for k in ARGO_KEYS if k in self.config}
+        self.command = self.config.get("command")
+        if self.command is not None and (isinstance(self.command, str) or not all(
+                isinstance(part, str) for part in self.command)):
+            raise ValueError("command must be a list of strings, such as "
+                             "['flowspec', 'step']")
         self.kind = str(self.config.get("kind", "Workflow"))
+        self.service_client = self.config.get("service_client")
 
     def create_chargeback_workflow(self, document_id: str, basket_id: str | None = None,
                                    env_vars: Mapping[str, Any] | None = None) -> Any:
@@ -88,8 +107,14 @@ class ChargebackWorkflowOrchestrationAdapter:
             if raw.get("env"):
                 step["env"] = dict(raw["env"])
                 given.extend(("steps", i, "env", name) for name in raw["env"])
-            if raw.get("args"):
-                step["config"] = dict(raw["args"])
+            args = raw.get("args")
+            if isinstance(args, Mapping):
+                step["config"] = dict(args)
+            elif args:
+                raise ValueError(
+                    f"step {raw.get('name')!r}: args is a {type(args).__name__}; a processor "
+                    "takes its config as a mapping of names to values, such as "
+                    "args={'command': ['make', 'build']} for the shell processor")
             extra = sorted(set(raw) - {"name", "processor", "dependencies", "env", "args"})
             if extra:
                 raise ValueError(f"step {raw.get('name')!r}: unknown key(s) {', '.join(extra)}; "
@@ -108,6 +133,10 @@ class ChargebackWorkflowOrchestrationAdapter:
         from engine.validation import load_spec_text
 
         data["argo"] = {**(data.get("argo") or {}), **self.argo}
+        if self.command is not None:
+            for key in ("steps", "finally"):
+                for step in data.get(key) or ():
+                    step["argo"] = {**(step.get("argo") or {}), "command": list(self.command)}
         text = dump(data)
         try:
             spec = load_spec_text(text, name=name)
@@ -117,6 +146,8 @@ class ChargebackWorkflowOrchestrationAdapter:
         workflow = compile_spec(spec, kind=self.kind, params=params)
         if spec.argo.get("namespace"):
             workflow.namespace = spec.argo["namespace"]
+        if self.service_client is not None:
+            workflow.workflows_service = self.service_client
         return workflow
 
 

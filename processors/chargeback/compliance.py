@@ -615,6 +615,7 @@ class ComplianceTrail:
     }
 
     def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)  # what it was built from (the seed's add_step)
         self.output_dir: str | None = config.get("output_dir")
         self.actor: str | None = config.get("actor")
 

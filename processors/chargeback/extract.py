@@ -129,6 +129,7 @@ class ExtractIdentifiers:
     }
 
     def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)  # what it was built from (the seed's add_step)
         self.mode: str = config.get("mode", "auto")
         self.llm = LlmSettings(
             model=config.get("model", DEFAULT_MODEL),

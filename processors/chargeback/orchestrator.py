@@ -17,15 +17,23 @@ import yaml
 DEFAULT_DB = "sqlite:///.flowspec/state.db"
 
 
-def _processor_ref(processor: str | type) -> str:
-    """A registered name as given, or a class as its ``module:QualName`` import path."""
+def _processor_ref(processor: Any) -> tuple[str, dict[str, Any]]:
+    """A registered name as given, a class as its ``module:QualName`` import path, or an
+    instance as its class's path with the config it holds (its ``config`` attribute): the
+    executor builds a fresh instance per attempt, as each pod does, so an instance is
+    re-created from its class and config rather than shared between attempts."""
     if isinstance(processor, str):
-        return processor
-    if inspect.isclass(processor):
-        return f"{processor.__module__}:{processor.__qualname__}"
-    raise TypeError(
-        f"processor must be a registered name or a processor class, got {type(processor).__name__}"
-    )
+        return processor, {}
+    cls = processor if inspect.isclass(processor) else type(processor)
+    if not callable(getattr(cls, "process", None)):
+        raise TypeError(f"processor must be a registered name, a processor class or an "
+                        f"instance of one (with a process method), got {cls.__name__}")
+    config = {} if inspect.isclass(processor) else getattr(processor, "config", None)
+    if not isinstance(config, Mapping):
+        raise TypeError(f"a {cls.__name__} instance keeps no config mapping to be re-created "
+                        f"from; pass the class and its config: add_step(name, {cls.__name__}, "
+                        "config={...})")
+    return f"{cls.__module__}:{cls.__qualname__}", dict(config)
 
 
 class ChargebackWorkflowOrchestrator:
@@ -41,14 +49,15 @@ class ChargebackWorkflowOrchestrator:
         self.config = dict(config or {})
         self.steps: list[dict[str, Any]] = []
 
-    def add_step(self, name: str, processor: str | type, *,
+    def add_step(self, name: str, processor: Any, *,
                  dependencies: Sequence[str] | None = None, depends: str | None = None,
                  when: str | None = None, config: Mapping[str, Any] | None = None,
                  outputs: Mapping[str, str] | None = None,
                  final: bool = False) -> ChargebackWorkflowOrchestrator:
         """Add a step; without ``dependencies``/``depends`` it follows the step added before it
         (the seed ran its steps in the order they were added)."""
-        step: dict[str, Any] = {"name": name, "processor": _processor_ref(processor)}
+        ref, held = _processor_ref(processor)
+        step: dict[str, Any] = {"name": name, "processor": ref}
         previous = [s for s in self.steps if s.get("_final", False) == final]
         if depends is not None:
             step["depends"] = depends
@@ -58,8 +67,8 @@ class ChargebackWorkflowOrchestrator:
             step["dependencies"] = [previous[-1]["name"]]
         if when is not None:
             step["when"] = when
-        if config:
-            step["config"] = dict(config)
+        if config or held:
+            step["config"] = {**held, **dict(config or {})}
         if outputs:
             step["outputs"] = dict(outputs)
         step["_final"] = final
@@ -87,7 +96,7 @@ class ChargebackWorkflowOrchestrator:
         return yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
 
     async def execute(self, document: str | Path) -> dict[str, Any]:
-        """Run the steps on ``document``; per-step status and the metadata they propagated.
+        """Run the steps on ``document``; per-step status and the metadata each propagated.
 
         Raises engine.diagnostics.SpecError when the steps do not make a valid workflow.
         """
@@ -104,14 +113,12 @@ class ChargebackWorkflowOrchestrator:
         result = await arun(spec, params, store=db,
                             max_parallel=self.config.get("max_parallel"),
                             workdir=self.config.get("workdir"))
-        metadata: dict[str, Any] = {}
-        for report in result.steps.values():
-            metadata.update(report.data)
         return {
             "run_id": result.run_id,
             "phase": result.phase,
             "steps": {name: {"phase": r.phase, "attempts": r.attempts,
                              "outputs": dict(r.outputs), "error": r.error}
                       for name, r in result.steps.items()},
-            "metadata": metadata,
+            # per step, as each step published it: merged, one step's keys hid another's
+            "metadata": {name: dict(r.data) for name, r in result.steps.items() if r.data},
         }

@@ -479,6 +479,7 @@ class ChargebackResolution:
     }
 
     def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)  # what it was built from (the seed's add_step)
         self.output_dir: str | None = config.get("output_dir")
         self.claim_step: str | None = config.get("claim_step")
         self.checks: tuple[str, ...] = tuple(config.get("checks", DEFAULT_CHECKS))

@@ -117,6 +117,7 @@ class RouteToReview:
     outputs: ClassVar[Mapping[str, str]] = {}
 
     def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = dict(config)  # what it was built from (the seed's add_step)
         self.reason: str | None = config.get("reason")
         self.claim_step: str | None = config.get("claim_step")
 

@@ -39,7 +39,8 @@ def test_execute_runs_every_step_and_propagates_metadata(tmp_path: Path) -> None
     assert (resolution["accepted"], resolution["adjusted"], resolution["rejected"]) == (2, 1, 1)
     assert resolution["total_paid"] == "897.00"
     assert Path(resolution["response_path"]).read_text().startswith("ISA*")
-    assert result["metadata"]["claim"]["debit_memo"] == "DM0315240012"
+    assert result["metadata"]["extract-identifiers"]["claim"]["debit_memo"] == "DM0315240012"
+    assert "findings" in result["metadata"]["duplicate-check"]
 
 
 def test_the_same_claim_again_is_a_duplicate(tmp_path: Path) -> None:
@@ -69,3 +70,25 @@ def test_maintenance_commands_share_one_entry_point(tmp_path: Path,
     assert "no audit trail" in capsys.readouterr().err
     assert main(["no-such-command"]) == 2
     assert "load-reference" in capsys.readouterr().err
+
+
+def test_a_processor_instance_runs_from_its_class_and_config(tmp_path: Path) -> None:
+    """The seed added processor instances (issue 13, item 8): each attempt gets a fresh one,
+    built from the instance's class and the config it holds."""
+    from processors.chargeback.review import RouteToReview
+
+    orch = ChargebackWorkflowOrchestrator(
+        {"db": f"sqlite:///{tmp_path / 'state.db'}", "workdir": str(tmp_path)})
+    orch.add_step("extract-identifiers", ExtractIdentifiers({"mode": "offline"}))
+    orch.add_step("review", RouteToReview({"reason": "seed review"}))
+    assert "config:\n    reason: seed review" in orch.spec_text()
+    assert "mode: offline" in orch.spec_text()
+    with pytest.raises(TypeError, match="registered name, a processor class or an instance"):
+        orch.add_step("bad", 42)
+
+    class Opaque:
+        def process(self, context: object) -> dict[str, object]:
+            return {}
+
+    with pytest.raises(TypeError, match=r"keeps no config mapping .* add_step\(name, Opaque"):
+        orch.add_step("opaque", Opaque())

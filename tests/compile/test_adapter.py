@@ -120,3 +120,30 @@ def test_a_spec_path_replaces_the_shipped_spec(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="cannot read the file"):
         ChargebackWorkflowOrchestrationAdapter(
             {"spec_path": str(tmp_path / "none.yaml")}).create_chargeback_workflow("claim.edi")
+
+
+def test_the_seeds_own_calls_are_understood() -> None:
+    """The seed's config keys, list args and a plain KEY env (issue 13, item 8)."""
+    service = object()
+    adapter = ChargebackWorkflowOrchestrationAdapter({
+        "workflow_name": "seed-flow", "processor_image": "acme/runner:2",
+        "processor_command": ["python", "-m", "engine.cli.main", "step"],
+        "service_client": service})
+    workflow = adapter.create_workflow_from_steps([
+        {"name": "extract", "processor": "noop", "env": {"KEY": "value", "SORT_KEY": "date"}}])
+    assert workflow.workflows_service is service
+    manifest = workflow.to_dict()
+    assert manifest["metadata"]["generateName"] == "seed-flow-"
+    (container,) = [t["container"] for t in manifest["spec"]["templates"] if "container" in t]
+    assert container["image"] == "acme/runner:2"
+    assert container["command"] == ["python", "-m", "engine.cli.main", "step"]
+    assert check_manifest(manifest) == []
+    chargeback = adapter.create_chargeback_workflow("claim.edi").to_dict()
+    assert {tuple(t["container"]["command"]) for t in chargeback["spec"]["templates"]
+            if "container" in t} == {("python", "-m", "engine.cli.main", "step")}
+    with pytest.raises(ValueError, match="args is a list; a processor takes its config as a "
+                                         "mapping"):
+        adapter.create_workflow_from_steps(
+            [{"name": "a", "processor": "shell", "args": ["make", "build"]}])
+    with pytest.raises(ValueError, match="workflow_name and name, which are the same"):
+        ChargebackWorkflowOrchestrationAdapter({"workflow_name": "a", "name": "b"})
