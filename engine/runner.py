@@ -13,7 +13,8 @@ is where inputs come from and where results go (see ``engine.compile.contract``)
   a trailing newline, which Argo trims (a value's own trailing newline survives);
 - the attempt is recorded in the store (``FLOWSPEC_DB``, else ``DATABASE_URL``) if one is set;
 - the exit code tells Argo's retryStrategy what happened: 0 Succeeded, 1 Failed, 75 Failed
-  transiently (``on: transient`` retries only this one), 2 the pod itself is wrong.
+  transiently (``on: transient`` retries this one and Argo's Error nodes), 2 the pod itself
+  is wrong.
 
 The runner enforces the step's ``timeout`` itself; the compiled template's timeout adds a
 grace period, so outputs and the store record are written before Argo kills the pod.

@@ -14,9 +14,9 @@ Mapping choices (the rest is in the module docstrings of contract and templates)
 - ``when`` is one ``{{=...}}`` tag from ``engine.expr.to_argo_when``;
 - output parameters have no ``default``: a Skipped/Omitted producer's output must stay
   absent (null), and the runner writes every file otherwise (SEMANTICS appendix 8-10);
-- retry ``on: transient`` retries only the runner's transient exit code, through
-  ``retryStrategy.expression`` (Argo's OnTransientError matches controller-side messages,
-  not a step's failure);
+- retry ``on: transient`` retries the runner's transient exit code and every Error node (an
+  evicted, deleted or lost pod), through ``retryStrategy.expression`` (Argo's
+  OnTransientError matches controller-side messages, not a step's failure);
 - ``timeout`` is enforced by the runner; the template's timeout adds TIMEOUT_GRACE so the
   runner can still write outputs (absent outputs of a killed pod would stall the workflow);
 - every parameter value, IntOrString and duration is written as a string.
@@ -53,6 +53,8 @@ DESCRIPTION_ANNOTATION = "workflows.argoproj.io/description"
 
 _RETRY_POLICY = {"failure": "OnFailure", "error": "OnError", "always": "Always",
                  "transient": "Always"}
+#: ``on: transient``: what the runner reports as transient, or whatever Argo marks Error.
+TRANSIENT_EXPRESSION = f"lastRetry.status == 'Error' || lastRetry.exitCode == '{c.EXIT_TRANSIENT}'"
 _POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 _CONTAINER_SECURITY = {
     "allowPrivilegeEscalation": False,
@@ -441,7 +443,6 @@ class _Builder:
         return m.RetryStrategy(
             limit=m.IntOrString(str(retry.limit)),
             retry_policy=_RETRY_POLICY[retry.on],
-            expression=f"lastRetry.exitCode == '{c.EXIT_TRANSIENT}'"
-            if retry.on == "transient" else None,
+            expression=TRANSIENT_EXPRESSION if retry.on == "transient" else None,
             backoff=backoff,
         )

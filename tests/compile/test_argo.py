@@ -176,7 +176,7 @@ def test_outputs_have_no_default_and_upstream_inputs_default_to_null() -> None:
     ("{limit: 4, on: always, backoff: {delay: 500ms}}",
      {"limit": "4", "retryPolicy": "Always", "backoff": {"duration": "500ms", "factor": "1"}}),
     ("{limit: 3, on: transient, backoff: {delay: 2s, factor: 2, cap: 1m}, max_duration: 1h}",
-     {"limit": "3", "retryPolicy": "Always", "expression": "lastRetry.exitCode == '75'",
+     {"limit": "3", "retryPolicy": "Always", "expression": "lastRetry.status == 'Error' || lastRetry.exitCode == '75'",
       "backoff": {"duration": "2s", "factor": "2", "cap": "1m", "maxDuration": "1h"}}),
     ("{limit: 0}", None),
 ])
