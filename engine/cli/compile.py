@@ -17,6 +17,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="the spec file")
     add_kind_arguments(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the manifest here, not stdout")
+    p.add_argument("--rbac", action="store_true",
+                   help="print the ServiceAccount, Role and RoleBinding the workflow's pods need "
+                        "in its namespace instead of the workflow (apply them once)")
 
 
 def add_kind_arguments(p: argparse.ArgumentParser) -> None:
@@ -79,7 +82,13 @@ def main(args: argparse.Namespace) -> int:
     compiled = compiled_or_report(args)
     if isinstance(compiled, int):
         return compiled
-    text = compiled.to_yaml()
+    if args.rbac:
+        from engine.compile.rbac import rbac_objects
+        from engine.compile.yaml_out import dump
+
+        text = "---\n".join(dump(obj) for obj in rbac_objects(compiled.spec))
+    else:
+        text = compiled.to_yaml()
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as fh:

@@ -19,7 +19,13 @@ Mapping choices (the rest is in the module docstrings of contract and templates)
   OnTransientError matches controller-side messages, not a step's failure);
 - ``timeout`` is enforced by the runner; the template's timeout adds TIMEOUT_GRACE so the
   runner can still write outputs (absent outputs of a killed pod would stall the workflow);
-- every parameter value, IntOrString and duration is written as a string.
+- every parameter value, IntOrString and duration is written as a string;
+- what a namespace with quotas and an operator expect is there unless the spec says
+  otherwise (docs/semantics.md lists the defaults): the service account that
+  ``flowspec compile --rbac`` creates, resource requests, a workflow deadline, pod garbage
+  collection and a time to live, and the labels and annotations again in
+  ``workflowMetadata``, which Argo puts on every workflow a CronWorkflow or a
+  WorkflowTemplate starts (their own metadata stays on them).
 """
 
 from __future__ import annotations
@@ -50,6 +56,19 @@ GENERATE_NAME_PREFIX = 57
 SOURCE_HASH_ANNOTATION = "flowspec.dev/source-sha256"
 WORKFLOW_LABEL = "flowspec.dev/workflow"
 DESCRIPTION_ANNOTATION = "workflows.argoproj.io/description"
+
+#: The service account of every pod unless ``argo.service_account`` names another; ``flowspec
+#: compile --rbac`` prints it with the Role Argo's executor needs.
+DEFAULT_SERVICE_ACCOUNT = "flowspec"
+#: ``activeDeadlineSeconds`` without a spec ``timeout``: a hung step ends, nothing runs for ever.
+DEFAULT_DEADLINE_SECONDS = 24 * 3600
+#: Succeeded pods go at once; failed ones stay for their logs until the workflow does.
+DEFAULT_POD_GC = "OnPodSuccess"
+#: A finished workflow stays this long unless ``argo.ttl_after_finished`` says otherwise.
+DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+#: Requests of a step without ``resources`` (quotas refuse BestEffort pods); no limit, since
+#: only the step's author knows how much memory it may take.
+DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
 
 _RETRY_POLICY = {"failure": "OnFailure", "error": "OnError", "always": "Always",
                  "transient": "Always"}
@@ -197,17 +216,21 @@ class _Builder:
             templates.append(self.m.Template(name=EXIT_TEMPLATE,
                                              dag=self.dag(spec.finally_steps, plan_of)))
         templates.extend(self.step_template(plan) for plan in plans)
+        labels = {**spec.labels, **argo.get("labels", {}), WORKFLOW_LABEL: spec.name}
+        annotations = self.annotations()
         fields: dict[str, Any] = {
             "namespace": argo.get("namespace"),
-            "labels": {**spec.labels, **argo.get("labels", {}), WORKFLOW_LABEL: spec.name},
-            "annotations": self.annotations(),
+            "labels": labels,
+            "annotations": annotations,
+            "workflow_metadata": self.m.WorkflowMetadata(labels=labels, annotations=annotations),
             "entrypoint": ENTRY_TEMPLATE,
             "on_exit": EXIT_TEMPLATE if spec.finally_steps else None,
             "arguments": arguments,
-            "service_account_name": argo.get("service_account"),
-            "pod_gc": self.m.PodGC(strategy=argo["pod_gc"]) if argo.get("pod_gc") else None,
+            "service_account_name": argo.get("service_account", DEFAULT_SERVICE_ACCOUNT),
+            "pod_gc": self.m.PodGC(strategy=argo.get("pod_gc", DEFAULT_POD_GC)),
             "ttl_strategy": self.ttl(),
-            "active_deadline_seconds": math.ceil(spec.timeout) if spec.timeout else None,
+            "active_deadline_seconds": math.ceil(spec.timeout) if spec.timeout
+            else DEFAULT_DEADLINE_SECONDS,
             "parallelism": spec.parallelism,
             "security_context": self.user_model(
                 self.m.PodSecurityContext, {**_POD_SECURITY, **argo.get("security_context", {})},
@@ -242,9 +265,8 @@ class _Builder:
         from engine.model import parse_duration
 
         seconds = parse_duration(self.spec.argo.get("ttl_after_finished"))
-        if seconds is None:
-            return None
-        return self.m.TTLStrategy(seconds_after_completion=math.ceil(seconds))
+        after = DEFAULT_TTL_SECONDS if seconds is None else math.ceil(seconds)
+        return self.m.TTLStrategy(seconds_after_completion=after)
 
     # --- params --------------------------------------------------------------------------
     def arguments(self) -> Any:
@@ -397,9 +419,9 @@ class _Builder:
             args=["--spec", c.SPEC_PATH, "--step", f"{{{{inputs.parameters.{c.STEP_INPUT}}}}}"],
             env=env,
             resources=m.ResourceRequirements(
-                requests=resources,
+                requests={**DEFAULT_REQUESTS, **resources},
                 limits={"memory": resources["memory"]} if "memory" in resources else None,
-            ) if resources else None,
+            ),
             security_context=self.user_model(
                 m.SecurityContext, {**_CONTAINER_SECURITY, **pod.get("security_context", {})},
                 (*plan.steps[0].path, "argo", "security_context")),

@@ -321,6 +321,31 @@ def test_argo_section_secure_defaults_and_overrides() -> None:
     assert template["podSpecPatch"] == "{}"
 
 
+@pytest.mark.parametrize("kind", ["Workflow", "WorkflowTemplate", "CronWorkflow"])
+def test_operator_defaults_without_argo_settings(kind: str) -> None:
+    """What a namespace with quotas needs, and what every spawned workflow keeps."""
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: plain, labels: {team: a}}
+        steps:
+          - {name: a, processor: noop}
+          - {name: b, processor: noop, resources: {cpu: 2}}
+        argo: {schedules: ['@daily']}
+    """, kind=kind)
+    spec = compiled.manifest_spec()
+    assert (spec["serviceAccountName"], spec["podGC"], spec["ttlStrategy"],
+            spec["activeDeadlineSeconds"]) == (
+        "flowspec", {"strategy": "OnPodSuccess"}, {"secondsAfterCompletion": 7 * 86400}, 86400)
+    assert spec["workflowMetadata"] == {
+        "labels": compiled.manifest["metadata"]["labels"],
+        "annotations": {"flowspec.dev/source-sha256": compiled.spec.source_hash}}
+    assert spec["workflowMetadata"]["labels"] == {"team": "a", "flowspec.dev/workflow": "plain"}
+    resources = [t["container"]["resources"] for t in spec["templates"] if "container" in t]
+    assert resources == [{"requests": {"cpu": "100m", "memory": "256Mi"}},
+                         {"requests": {"cpu": "2", "memory": "256Mi"}}]
+
+
 def test_the_spec_travels_encoded_and_pinned_by_its_hash() -> None:
     compiled = compiled_from(SECRETS)
     blob = _params(compiled)[c.SPEC_PARAM]["value"]
