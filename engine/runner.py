@@ -242,7 +242,9 @@ def execute(spec: Spec, step: Step, context: Any, output_types: Mapping[str, str
     try:
         cls = resolve(step.processor)
     except ProcessorNotFound as exc:
-        raise RunnerError(f"{exc.reason}; is the processor installed in this image?") from None
+        raise RunnerError(f"{exc.reason}; is the processor installed in this image? A step "
+                          "naming its own argo.image needs flowspec and its processor in it, "
+                          "which the compiler cannot check") from None
     try:
         processor = cls(dict(step.config))
     except Exception as exc:  # noqa: BLE001 - a processor may reject its config any way

@@ -26,6 +26,10 @@ def add_kind_arguments(p: argparse.ArgumentParser) -> None:
     """Options ``compile`` and ``submit`` share."""
     p.add_argument("--kind", choices=KINDS, default="Workflow", help="the Argo resource kind")
     add_param_argument(p)
+    p.add_argument("--image", metavar="IMAGE",
+                   help="the image the steps run in, in place of argo.image (a step's own "
+                        "argo.image still wins); it must have flowspec and the processors "
+                        "installed, e.g. the image the Dockerfile builds")
     p.add_argument("--check", action="store_true",
                    help="validate the manifest against Argo's JSON Schema, its v4 CRDs and "
                         "their rules; problems point at the spec's line:column")
@@ -57,7 +61,7 @@ def compiled_or_report(args: argparse.Namespace, *, require_values: bool = False
         return spec
     try:
         compiled = build(spec, kind=args.kind, params=given_params(args),
-                         require_values=require_values)
+                         require_values=require_values, image=args.image)
     except ParamError as exc:
         for line in str(exc).splitlines():
             print(f"flowspec: {line}", file=sys.stderr)

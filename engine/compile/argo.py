@@ -129,18 +129,20 @@ class Compiled:
 
 
 def compile_spec(spec: Spec, kind: str = "Workflow",
-                 params: Mapping[str, Any] | None = None) -> Any:
+                 params: Mapping[str, Any] | None = None, image: str | None = None) -> Any:
     """The Hera Workflow / WorkflowTemplate / CronWorkflow of a valid spec (``engine.compile``).
 
     Raises SpecError (positioned diagnostics) when the spec cannot be compiled for ``kind``,
     and engine.params.ParamError for bad ``params``.
     """
-    return build(spec, kind=kind, params=params).workflow
+    return build(spec, kind=kind, params=params, image=image).workflow
 
 
 def build(spec: Spec, *, kind: str = "Workflow", params: Mapping[str, Any] | None = None,
-          require_values: bool = False) -> Compiled:
+          require_values: bool = False, image: str | None = None) -> Compiled:
     """``require_values``: every required param must have a value now (for submitting).
+    ``image``: the steps' image in place of ``argo.image`` (a step's own image still wins),
+    so one spec can be compiled against the image a pipeline has just built and pushed.
 
     A Workflow or WorkflowTemplate may leave a required param without a value (``argo
     submit -p`` gives it); a CronWorkflow may not, since nobody is there to give it.
@@ -148,11 +150,12 @@ def build(spec: Spec, *, kind: str = "Workflow", params: Mapping[str, Any] | Non
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
     require = require_values or kind == "CronWorkflow"
-    return _Builder(spec, kind, dict(params or {}), require).compile()
+    return _Builder(spec, kind, dict(params or {}), require, image).compile()
 
 
 class _Builder:
-    def __init__(self, spec: Spec, kind: str, params: dict[str, Any], require: bool) -> None:
+    def __init__(self, spec: Spec, kind: str, params: dict[str, Any], require: bool,
+                 image: str | None) -> None:
         from hera.workflows import models
 
         from engine.rules.context import Context
@@ -163,6 +166,7 @@ class _Builder:
         self.kind = kind
         self.given = params
         self.require = require
+        self.image = image
         self.problems: list[Diagnostic] = []
         self.context = Context(spec.document, spec)
         self.output_types = step_output_types(self.context)
@@ -204,7 +208,7 @@ class _Builder:
                          "--kind CronWorkflow needs argo.schedules",
                          "add e.g. argo: {schedules: ['0 2 * * *']}")
         arguments = self.arguments()
-        plans = plan_templates(spec, self.output_types)
+        plans = plan_templates(spec, self.output_types, self.image)
         plan_of = {step.name: plan for plan in plans for step in plan.steps}
         if len(plans) + 2 > MAX_TEMPLATES:
             self.problem(("steps",), codes.TOO_MANY_TEMPLATES,

@@ -410,3 +410,31 @@ def test_a_kubernetes_override_of_the_wrong_type_is_a_positioned_problem() -> No
         build(spec)
     [d] = err.value.diagnostics
     assert (d.code, d.line, d.message.split(":")[0]) == (codes.BAD_OVERRIDE.id, 5, "runAsUser")
+
+
+def test_image_flag_replaces_argo_image_but_not_a_steps_own() -> None:
+    text = """
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: images}
+        argo: {image: ghcr.io/acme/old:1}
+        steps:
+          - {name: a, processor: noop}
+          - {name: b, processor: noop, argo: {image: ghcr.io/acme/ocr:2}}
+    """
+    def images(compiled: Any) -> list[str]:
+        return [t["container"]["image"] for t in _templates(compiled).values() if "container" in t]
+
+    assert images(compiled_from(text)) == ["ghcr.io/acme/old:1", "ghcr.io/acme/ocr:2"]
+    assert images(compiled_from(text, image="registry.local/flowspec:abc")) == [
+        "registry.local/flowspec:abc", "ghcr.io/acme/ocr:2"]
+
+
+def test_cli_image_flag(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.main import main
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("apiVersion: flowspec/v1\nkind: Workflow\nmetadata: {name: s}\n"
+                    "steps: [{name: a, processor: noop}]\n")
+    assert main(["compile", str(spec), "--image", "registry.local/flowspec:abc", "--check"]) == 0
+    assert "image: registry.local/flowspec:abc" in capsys.readouterr().out
