@@ -16,7 +16,8 @@ is where inputs come from and where results go (see ``engine.compile.contract``)
   masked as the executor masks logs, so ``argo logs`` and the Argo UI show them; with a store,
   they are kept there too, for ``flowspec logs`` (``engine.executor.logs``);
 - the exit code tells Argo's retryStrategy what happened: 0 Succeeded, 1 Failed, 75 Failed
-  transiently (``on: transient`` retries only this one), 2 the pod itself is wrong.
+  transiently (``on: transient`` retries this one and Argo's Error nodes), 2 the pod itself
+  is wrong.
 
 The runner enforces the step's ``timeout`` itself; the compiled template's timeout adds a
 grace period, so outputs and the store record are written before Argo kills the pod.
@@ -244,7 +245,9 @@ def execute(spec: Spec, step: Step, context: Any, output_types: Mapping[str, str
     try:
         cls = resolve(step.processor)
     except ProcessorNotFound as exc:
-        raise RunnerError(f"{exc.reason}; is the processor installed in this image?") from None
+        raise RunnerError(f"{exc.reason}; is the processor installed in this image? A step "
+                          "naming its own argo.image needs flowspec and its processor in it, "
+                          "which the compiler cannot check") from None
     try:
         processor = cls(dict(step.config))
     except Exception as exc:  # noqa: BLE001 - a processor may reject its config any way

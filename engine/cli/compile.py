@@ -17,12 +17,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="the spec file")
     add_kind_arguments(p)
     p.add_argument("-o", "--output", metavar="FILE", help="write the manifest here, not stdout")
+    p.add_argument("--rbac", action="store_true",
+                   help="print the ServiceAccount, Role and RoleBinding the workflow's pods need "
+                        "in its namespace instead of the workflow (apply them once)")
 
 
 def add_kind_arguments(p: argparse.ArgumentParser) -> None:
     """Options ``compile`` and ``submit`` share."""
     p.add_argument("--kind", choices=KINDS, default="Workflow", help="the Argo resource kind")
     add_param_argument(p)
+    p.add_argument("--image", metavar="IMAGE",
+                   help="the image the steps run in, in place of argo.image (a step's own "
+                        "argo.image still wins); it must have flowspec and the processors "
+                        "installed, e.g. the image the Dockerfile builds")
     p.add_argument("--check", action="store_true",
                    help="validate the manifest against Argo's JSON Schema, its v4 CRDs and "
                         "their rules; problems point at the spec's line:column")
@@ -54,7 +61,7 @@ def compiled_or_report(args: argparse.Namespace, *, require_values: bool = False
         return spec
     try:
         compiled = build(spec, kind=args.kind, params=given_params(args),
-                         require_values=require_values)
+                         require_values=require_values, image=args.image)
     except ParamError as exc:
         for line in str(exc).splitlines():
             print(f"flowspec: {line}", file=sys.stderr)
@@ -79,7 +86,13 @@ def main(args: argparse.Namespace) -> int:
     compiled = compiled_or_report(args)
     if isinstance(compiled, int):
         return compiled
-    text = compiled.to_yaml()
+    if args.rbac:
+        from engine.compile.rbac import rbac_objects
+        from engine.compile.yaml_out import dump
+
+        text = "---\n".join(dump(obj) for obj in rbac_objects(compiled.spec))
+    else:
+        text = compiled.to_yaml()
     if args.output:
         try:
             with open(args.output, "w", encoding="utf-8") as fh:

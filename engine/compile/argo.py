@@ -14,12 +14,18 @@ Mapping choices (the rest is in the module docstrings of contract and templates)
 - ``when`` is one ``{{=...}}`` tag from ``engine.expr.to_argo_when``;
 - output parameters have no ``default``: a Skipped/Omitted producer's output must stay
   absent (null), and the runner writes every file otherwise (SEMANTICS appendix 8-10);
-- retry ``on: transient`` retries only the runner's transient exit code, through
-  ``retryStrategy.expression`` (Argo's OnTransientError matches controller-side messages,
-  not a step's failure);
+- retry ``on: transient`` retries the runner's transient exit code and every Error node (an
+  evicted, deleted or lost pod), through ``retryStrategy.expression`` (Argo's
+  OnTransientError matches controller-side messages, not a step's failure);
 - ``timeout`` is enforced by the runner; the template's timeout adds TIMEOUT_GRACE so the
   runner can still write outputs (absent outputs of a killed pod would stall the workflow);
-- every parameter value, IntOrString and duration is written as a string.
+- every parameter value, IntOrString and duration is written as a string;
+- what a namespace with quotas and an operator expect is there unless the spec says
+  otherwise (docs/semantics.md lists the defaults): the service account that
+  ``flowspec compile --rbac`` creates, resource requests, a workflow deadline, pod garbage
+  collection and a time to live, and the labels and annotations again in
+  ``workflowMetadata``, which Argo puts on every workflow a CronWorkflow or a
+  WorkflowTemplate starts (their own metadata stays on them).
 """
 
 from __future__ import annotations
@@ -51,8 +57,23 @@ SOURCE_HASH_ANNOTATION = "flowspec.dev/source-sha256"
 WORKFLOW_LABEL = "flowspec.dev/workflow"
 DESCRIPTION_ANNOTATION = "workflows.argoproj.io/description"
 
+#: The service account of every pod unless ``argo.service_account`` names another; ``flowspec
+#: compile --rbac`` prints it with the Role Argo's executor needs.
+DEFAULT_SERVICE_ACCOUNT = "flowspec"
+#: ``activeDeadlineSeconds`` without a spec ``timeout``: a hung step ends, nothing runs for ever.
+DEFAULT_DEADLINE_SECONDS = 24 * 3600
+#: Succeeded pods go at once; failed ones stay for their logs until the workflow does.
+DEFAULT_POD_GC = "OnPodSuccess"
+#: A finished workflow stays this long unless ``argo.ttl_after_finished`` says otherwise.
+DEFAULT_TTL_SECONDS = 7 * 24 * 3600
+#: Requests of a step without ``resources`` (quotas refuse BestEffort pods); no limit, since
+#: only the step's author knows how much memory it may take.
+DEFAULT_REQUESTS = {"cpu": "100m", "memory": "256Mi"}
+
 _RETRY_POLICY = {"failure": "OnFailure", "error": "OnError", "always": "Always",
                  "transient": "Always"}
+#: ``on: transient``: what the runner reports as transient, or whatever Argo marks Error.
+TRANSIENT_EXPRESSION = f"lastRetry.status == 'Error' || lastRetry.exitCode == '{c.EXIT_TRANSIENT}'"
 _POD_SECURITY = {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 _CONTAINER_SECURITY = {
     "allowPrivilegeEscalation": False,
@@ -108,18 +129,20 @@ class Compiled:
 
 
 def compile_spec(spec: Spec, kind: str = "Workflow",
-                 params: Mapping[str, Any] | None = None) -> Any:
+                 params: Mapping[str, Any] | None = None, image: str | None = None) -> Any:
     """The Hera Workflow / WorkflowTemplate / CronWorkflow of a valid spec (``engine.compile``).
 
     Raises SpecError (positioned diagnostics) when the spec cannot be compiled for ``kind``,
     and engine.params.ParamError for bad ``params``.
     """
-    return build(spec, kind=kind, params=params).workflow
+    return build(spec, kind=kind, params=params, image=image).workflow
 
 
 def build(spec: Spec, *, kind: str = "Workflow", params: Mapping[str, Any] | None = None,
-          require_values: bool = False) -> Compiled:
+          require_values: bool = False, image: str | None = None) -> Compiled:
     """``require_values``: every required param must have a value now (for submitting).
+    ``image``: the steps' image in place of ``argo.image`` (a step's own image still wins),
+    so one spec can be compiled against the image a pipeline has just built and pushed.
 
     A Workflow or WorkflowTemplate may leave a required param without a value (``argo
     submit -p`` gives it); a CronWorkflow may not, since nobody is there to give it.
@@ -127,11 +150,12 @@ def build(spec: Spec, *, kind: str = "Workflow", params: Mapping[str, Any] | Non
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
     require = require_values or kind == "CronWorkflow"
-    return _Builder(spec, kind, dict(params or {}), require).compile()
+    return _Builder(spec, kind, dict(params or {}), require, image).compile()
 
 
 class _Builder:
-    def __init__(self, spec: Spec, kind: str, params: dict[str, Any], require: bool) -> None:
+    def __init__(self, spec: Spec, kind: str, params: dict[str, Any], require: bool,
+                 image: str | None) -> None:
         from hera.workflows import models
 
         from engine.rules.context import Context
@@ -142,6 +166,7 @@ class _Builder:
         self.kind = kind
         self.given = params
         self.require = require
+        self.image = image
         self.problems: list[Diagnostic] = []
         self.context = Context(spec.document, spec)
         self.output_types = step_output_types(self.context)
@@ -183,7 +208,7 @@ class _Builder:
                          "--kind CronWorkflow needs argo.schedules",
                          "add e.g. argo: {schedules: ['0 2 * * *']}")
         arguments = self.arguments()
-        plans = plan_templates(spec, self.output_types)
+        plans = plan_templates(spec, self.output_types, self.image)
         plan_of = {step.name: plan for plan in plans for step in plan.steps}
         if len(plans) + 2 > MAX_TEMPLATES:
             self.problem(("steps",), codes.TOO_MANY_TEMPLATES,
@@ -195,17 +220,21 @@ class _Builder:
             templates.append(self.m.Template(name=EXIT_TEMPLATE,
                                              dag=self.dag(spec.finally_steps, plan_of)))
         templates.extend(self.step_template(plan) for plan in plans)
+        labels = {**spec.labels, **argo.get("labels", {}), WORKFLOW_LABEL: spec.name}
+        annotations = self.annotations()
         fields: dict[str, Any] = {
             "namespace": argo.get("namespace"),
-            "labels": {**spec.labels, **argo.get("labels", {}), WORKFLOW_LABEL: spec.name},
-            "annotations": self.annotations(),
+            "labels": labels,
+            "annotations": annotations,
+            "workflow_metadata": self.m.WorkflowMetadata(labels=labels, annotations=annotations),
             "entrypoint": ENTRY_TEMPLATE,
             "on_exit": EXIT_TEMPLATE if spec.finally_steps else None,
             "arguments": arguments,
-            "service_account_name": argo.get("service_account"),
-            "pod_gc": self.m.PodGC(strategy=argo["pod_gc"]) if argo.get("pod_gc") else None,
+            "service_account_name": argo.get("service_account", DEFAULT_SERVICE_ACCOUNT),
+            "pod_gc": self.m.PodGC(strategy=argo.get("pod_gc", DEFAULT_POD_GC)),
             "ttl_strategy": self.ttl(),
-            "active_deadline_seconds": math.ceil(spec.timeout) if spec.timeout else None,
+            "active_deadline_seconds": math.ceil(spec.timeout) if spec.timeout
+            else DEFAULT_DEADLINE_SECONDS,
             "parallelism": spec.parallelism,
             "security_context": self.user_model(
                 self.m.PodSecurityContext, {**_POD_SECURITY, **argo.get("security_context", {})},
@@ -240,9 +269,8 @@ class _Builder:
         from engine.model import parse_duration
 
         seconds = parse_duration(self.spec.argo.get("ttl_after_finished"))
-        if seconds is None:
-            return None
-        return self.m.TTLStrategy(seconds_after_completion=math.ceil(seconds))
+        after = DEFAULT_TTL_SECONDS if seconds is None else math.ceil(seconds)
+        return self.m.TTLStrategy(seconds_after_completion=after)
 
     # --- params --------------------------------------------------------------------------
     def arguments(self) -> Any:
@@ -395,9 +423,9 @@ class _Builder:
             args=["--spec", c.SPEC_PATH, "--step", f"{{{{inputs.parameters.{c.STEP_INPUT}}}}}"],
             env=env,
             resources=m.ResourceRequirements(
-                requests=resources,
+                requests={**DEFAULT_REQUESTS, **resources},
                 limits={"memory": resources["memory"]} if "memory" in resources else None,
-            ) if resources else None,
+            ),
             security_context=self.user_model(
                 m.SecurityContext, {**_CONTAINER_SECURITY, **pod.get("security_context", {})},
                 (*plan.steps[0].path, "argo", "security_context")),
@@ -441,7 +469,6 @@ class _Builder:
         return m.RetryStrategy(
             limit=m.IntOrString(str(retry.limit)),
             retry_policy=_RETRY_POLICY[retry.on],
-            expression=f"lastRetry.exitCode == '{c.EXIT_TRANSIENT}'"
-            if retry.on == "transient" else None,
+            expression=TRANSIENT_EXPRESSION if retry.on == "transient" else None,
             backoff=backoff,
         )

@@ -69,6 +69,8 @@ def check_manifest(manifest: Mapping[str, Any], kind: str | None = None) -> list
     if kind == "CronWorkflow":
         workflow_spec = workflow_spec.get("workflowSpec", {})
     problems.extend(_lint(workflow_spec, spec_path, kind))
+    if kind == "CronWorkflow":
+        problems.extend(_cron(manifest.get("spec", {})))
     unique = {(p.path, p.code.id, p.message): p for p in problems}
     return sorted(unique.values(), key=lambda p: (list(map(str, p.path)), p.code.id))
 
@@ -140,6 +142,24 @@ def _qualified_name(key: str) -> bool:
 
 
 # --- what Argo's controller checks (validate.go), for what a compiler can get wrong -----
+
+def _cron(spec: Mapping[str, Any]) -> Iterator[ManifestProblem]:
+    """``validateCronWorkflow``: every schedule parses (and fires), the zone loads."""
+    from engine.cron import CronError, check_schedule, check_timezone
+
+    for i, schedule in enumerate(spec.get("schedules", [])):
+        try:
+            check_schedule(str(schedule))
+        except CronError as exc:
+            yield ManifestProblem(("spec", "schedules", i), codes.ARGO_LINT,
+                                  f"cron schedule {schedule} is malformed: {exc}")
+    if spec.get("timezone"):
+        try:
+            check_timezone(str(spec["timezone"]))
+        except CronError as exc:
+            yield ManifestProblem(("spec", "timezone"), codes.ARGO_LINT,
+                                  f"invalid timezone: {exc}")
+
 
 def _lint(spec: Mapping[str, Any], base: ManifestPath, kind: str) -> Iterator[ManifestProblem]:
     def bad(path: ManifestPath, message: str) -> ManifestProblem:

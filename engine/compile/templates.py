@@ -90,19 +90,22 @@ def upstream_refs(step: Step) -> list[tuple[str, str]]:
 _POD_KEYS = ("pod_spec_patch", "node_selector", "tolerations", "security_context")
 
 
-def shape_of(spec: Spec, step: Step) -> Shape:
+def shape_of(spec: Spec, step: Step, image: str | None = None) -> Shape:
+    """``image``: the workflow's image chosen at compile time (``--image``), which wins over
+    ``argo.image``; a step's own ``argo.image`` still wins over both."""
     own, workflow = step.argo, spec.argo
     retry = step.retry
     secrets = tuple(sorted(
         SecretEnv(name, var.value.name, var.value.key, var.value.optional)
         for name, var in step.env.items() if type(var.value) is SecretRef))
+    workflow_image = image or workflow.get("image") or DEFAULT_IMAGE
     if own:
         pod = {k: own[k] for k in _POD_KEYS if k in own}
-        image = own.get("image") or workflow.get("image") or DEFAULT_IMAGE
+        image = own.get("image") or workflow_image
         pull = own.get("image_pull_policy") or workflow.get("image_pull_policy")
         command = tuple(own.get("command") or RUNNER_COMMAND)
     else:
-        pod, image, command = {}, workflow.get("image") or DEFAULT_IMAGE, RUNNER_COMMAND
+        pod, image, command = {}, workflow_image, RUNNER_COMMAND
         pull = workflow.get("image_pull_policy")
     return Shape(
         str(image), pull, command, secrets,
@@ -115,7 +118,8 @@ def shape_of(spec: Spec, step: Step) -> Shape:
     )
 
 
-def plan_templates(spec: Spec, output_types: Mapping[str, Mapping[str, str]]) -> list[TemplatePlan]:
+def plan_templates(spec: Spec, output_types: Mapping[str, Mapping[str, str]],
+                   image: str | None = None) -> list[TemplatePlan]:
     """One plan per distinct shape, named ``run-1``, ``run-2``... in order of first use.
 
     Output parameters are the union over the plan's steps (a step never reads an output
@@ -125,7 +129,7 @@ def plan_templates(spec: Spec, output_types: Mapping[str, Mapping[str, str]]) ->
     plans: list[TemplatePlan] = []
     open_plan: dict[Shape, TemplatePlan] = {}
     for step in spec.all_steps:
-        shape = shape_of(spec, step)
+        shape = shape_of(spec, step, image)
         refs = upstream_refs(step)
         needed = [upstream_input(producer, output) for producer, output in refs]
         plan = open_plan.get(shape)

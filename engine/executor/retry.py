@@ -3,8 +3,10 @@
 Checks in Argo's order: success ends the node; the workflow deadline stops retries; then
 ``max_duration`` (measured from the first attempt's start) and the backoff
 (``delay * factor^(attempts-1)``, capped by ``cap``, counted from the last attempt's end);
-then the policy (failure: Failed only; error: Error only; always: both; transient: Failed or
-Error whose error is transient); then ``limit`` (retries after the first attempt).
+then the policy (failure: Failed only; error: Error only; always: both; transient: a Failed
+attempt whose error is transient, and any Error: on a cluster Error is what happens to a pod
+rather than in it, eviction or node loss, the commonest passing fault); then ``limit``
+(retries after the first attempt).
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def next_retry(retry: Retry, attempts: Sequence[AttemptEnd], now: float,
             return RetryVerdict(False, reason="backoff would exceed max duration limit")
     on = retry.on
     failed_ok = on in ("failure", "always") or (on == "transient" and last.transient)
-    error_ok = on in ("error", "always") or (on == "transient" and last.transient)
+    error_ok = on in ("error", "always", "transient")
     if (last.phase == FAILED and not failed_ok) or (last.phase == ERROR and not error_ok):
         return _FINAL
     if len(attempts) > retry.limit:

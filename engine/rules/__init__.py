@@ -19,12 +19,14 @@ from engine.rules import (
     names,
     params,
     processors,
+    schedules,
     yaml11,
 )
 from engine.rules.context import Context
 
 PASSES: tuple[ModuleType, ...] = (
     yaml11, names, params, dependencies, conditions, interpolation, processors, env, argo_limits,
+    schedules,
 )
 
 

@@ -176,7 +176,7 @@ def test_outputs_have_no_default_and_upstream_inputs_default_to_null() -> None:
     ("{limit: 4, on: always, backoff: {delay: 500ms}}",
      {"limit": "4", "retryPolicy": "Always", "backoff": {"duration": "500ms", "factor": "1"}}),
     ("{limit: 3, on: transient, backoff: {delay: 2s, factor: 2, cap: 1m}, max_duration: 1h}",
-     {"limit": "3", "retryPolicy": "Always", "expression": "lastRetry.exitCode == '75'",
+     {"limit": "3", "retryPolicy": "Always", "expression": "lastRetry.status == 'Error' || lastRetry.exitCode == '75'",
       "backoff": {"duration": "2s", "factor": "2", "cap": "1m", "maxDuration": "1h"}}),
     ("{limit: 0}", None),
 ])
@@ -321,6 +321,31 @@ def test_argo_section_secure_defaults_and_overrides() -> None:
     assert template["podSpecPatch"] == "{}"
 
 
+@pytest.mark.parametrize("kind", ["Workflow", "WorkflowTemplate", "CronWorkflow"])
+def test_operator_defaults_without_argo_settings(kind: str) -> None:
+    """What a namespace with quotas needs, and what every spawned workflow keeps."""
+    compiled = compiled_from("""
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: plain, labels: {team: a}}
+        steps:
+          - {name: a, processor: noop}
+          - {name: b, processor: noop, resources: {cpu: 2}}
+        argo: {schedules: ['@daily']}
+    """, kind=kind)
+    spec = compiled.manifest_spec()
+    assert (spec["serviceAccountName"], spec["podGC"], spec["ttlStrategy"],
+            spec["activeDeadlineSeconds"]) == (
+        "flowspec", {"strategy": "OnPodSuccess"}, {"secondsAfterCompletion": 7 * 86400}, 86400)
+    assert spec["workflowMetadata"] == {
+        "labels": compiled.manifest["metadata"]["labels"],
+        "annotations": {"flowspec.dev/source-sha256": compiled.spec.source_hash}}
+    assert spec["workflowMetadata"]["labels"] == {"team": "a", "flowspec.dev/workflow": "plain"}
+    resources = [t["container"]["resources"] for t in spec["templates"] if "container" in t]
+    assert resources == [{"requests": {"cpu": "100m", "memory": "256Mi"}},
+                         {"requests": {"cpu": "2", "memory": "256Mi"}}]
+
+
 def test_the_spec_travels_encoded_and_pinned_by_its_hash() -> None:
     compiled = compiled_from(SECRETS)
     blob = _params(compiled)[c.SPEC_PARAM]["value"]
@@ -385,3 +410,31 @@ def test_a_kubernetes_override_of_the_wrong_type_is_a_positioned_problem() -> No
         build(spec)
     [d] = err.value.diagnostics
     assert (d.code, d.line, d.message.split(":")[0]) == (codes.BAD_OVERRIDE.id, 5, "runAsUser")
+
+
+def test_image_flag_replaces_argo_image_but_not_a_steps_own() -> None:
+    text = """
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: images}
+        argo: {image: ghcr.io/acme/old:1}
+        steps:
+          - {name: a, processor: noop}
+          - {name: b, processor: noop, argo: {image: ghcr.io/acme/ocr:2}}
+    """
+    def images(compiled: Any) -> list[str]:
+        return [t["container"]["image"] for t in _templates(compiled).values() if "container" in t]
+
+    assert images(compiled_from(text)) == ["ghcr.io/acme/old:1", "ghcr.io/acme/ocr:2"]
+    assert images(compiled_from(text, image="registry.local/flowspec:abc")) == [
+        "registry.local/flowspec:abc", "ghcr.io/acme/ocr:2"]
+
+
+def test_cli_image_flag(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli.main import main
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("apiVersion: flowspec/v1\nkind: Workflow\nmetadata: {name: s}\n"
+                    "steps: [{name: a, processor: noop}]\n")
+    assert main(["compile", str(spec), "--image", "registry.local/flowspec:abc", "--check"]) == 0
+    assert "image: registry.local/flowspec:abc" in capsys.readouterr().out

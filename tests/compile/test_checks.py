@@ -283,3 +283,19 @@ def test_cli_output_file_and_unwritable_path(tmp_path: Path,
     assert yaml.safe_load(target.read_text())["kind"] == "WorkflowTemplate"
     assert main(["compile", str(spec), "-o", str(tmp_path / "no" / "such" / "dir.yaml")]) == 2
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_a_schedule_or_zone_argos_controller_refuses_is_placed_on_its_spec_line() -> None:
+    """``99 99 * * *`` has a cron schedule's shape, which is all the schemas see."""
+    compiled = compiled_from(textwrap.dedent(SPEC).replace("steps:", "argo:\n  schedules: ['0 2 * * *']\n"
+                                          "  timezone: Europe/Berlin\nsteps:", 1),
+                             kind="CronWorkflow")
+    assert check_compiled(compiled) == []
+    compiled.manifest["spec"].update(schedules=["0 2 * * *", "99 99 * * *"], timezone="Mars/Base")
+    found = {d.message.split(":")[0]: d for d in check_compiled(compiled)}
+    assert set(found) == {"spec.schedules[1]", "spec.timezone"}
+    assert all(d.code == codes.ARGO_LINT.id for d in found.values())
+    assert "minute '99'" in found["spec.schedules[1]"].message
+    source = compiled.spec.document.source
+    assert source.line_text(found["spec.schedules[1]"].line).strip().startswith("schedules:")
+    assert source.line_text(found["spec.timezone"].line).strip().startswith("timezone:")

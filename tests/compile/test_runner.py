@@ -130,7 +130,7 @@ def test_a_transient_failure_exits_75_which_the_retry_expression_retries(tmp_pat
     assert pod.exit_code == c.EXIT_TRANSIENT == 75
     strategy = next(t for t in compiled.manifest_spec()["templates"]
                     if t.get("retryStrategy"))["retryStrategy"]
-    assert strategy["expression"] == "lastRetry.exitCode == '75'"
+    assert strategy["expression"] == "lastRetry.status == 'Error' || lastRetry.exitCode == '75'"
 
 
 def test_the_runner_enforces_the_step_timeout_and_still_writes_outputs(tmp_path: Path) -> None:

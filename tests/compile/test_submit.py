@@ -231,3 +231,12 @@ def test_the_body_sent_is_the_compiled_manifest(capsys: pytest.CaptureFixture[st
     compiled = build(load_spec_file(SPEC)).manifest
     assert sent["spec"] == compiled["spec"]
     assert sent["metadata"] == {**compiled["metadata"], "namespace": "batch"}
+
+
+def test_submit_image_flag_reaches_every_step_container(capsys: pytest.CaptureFixture[str]) -> None:
+    with argo_server() as fake:
+        assert submit(fake, "--no-wait", "--image", "registry.local/flowspec:abc") == 0
+    capsys.readouterr()
+    templates = fake.requests[0]["body"]["workflow"]["spec"]["templates"]
+    assert {t["container"]["image"] for t in templates if "container" in t} == {
+        "registry.local/flowspec:abc"}

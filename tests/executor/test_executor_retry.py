@@ -22,7 +22,7 @@ def ends(*phases: str, transient: bool = False, start: float = 0.0) -> list[Atte
 def test_policy_covers(on: str, phase: str, transient: bool) -> None:
     verdict = next_retry(Retry(limit=3, on=on), ends(phase, transient=transient), now=2.0)
     expected = {"failure": phase == "Failed", "error": phase == "Error", "always": True,
-                "transient": transient}[on]
+                "transient": transient or phase == "Error"}[on]
     assert verdict.retry is expected
 
 
@@ -74,3 +74,27 @@ def test_max_duration_from_the_first_start() -> None:
 def test_workflow_deadline_stops_retries() -> None:
     verdict = next_retry(Retry(limit=5, on="always"), ends("Failed"), now=50.0, deadline=40.0)
     assert not verdict.retry
+
+
+#: (phase, transient) of a local attempt -> Argo's ``lastRetry`` of the same attempt in a pod:
+#: the runner exits 75 for a transient failure and 1 for another, and an Error node (evicted,
+#: deleted, lost) has no exit code ("-1").
+_LAST_RETRY = {("Failed", True): {"status": "Failed", "exitCode": "75"},
+               ("Failed", False): {"status": "Failed", "exitCode": "1"},
+               ("Error", False): {"status": "Error", "exitCode": "-1"}}
+
+
+def _argo_retries(expression: str, last: dict[str, str]) -> bool:
+    """The compiled expression, a disjunction of ``lastRetry.FIELD == 'VALUE'``, evaluated."""
+    terms = [term.strip().removeprefix("lastRetry.").split(" == ")
+             for term in expression.split("||")]
+    return any(last[field] == value.strip("'") for field, value in terms)
+
+
+@pytest.mark.parametrize(("phase", "transient"), list(_LAST_RETRY))
+def test_transient_retries_on_argo_exactly_what_it_retries_locally(phase: str,
+                                                                   transient: bool) -> None:
+    from engine.compile.argo import TRANSIENT_EXPRESSION
+
+    local = next_retry(Retry(limit=3, on="transient"), ends(phase, transient=transient), 2.0)
+    assert _argo_retries(TRANSIENT_EXPRESSION, _LAST_RETRY[phase, transient]) is local.retry
