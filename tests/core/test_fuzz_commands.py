@@ -6,12 +6,14 @@ The documents are those of ``test_fuzz`` (the shipped specs and the good corpus,
 and randomly edited), with random ``-p`` params. For ``run`` a step's work is made instant and harmless first, since a run executes it:
 shell steps become ``noop`` and retries are dropped, so a mutation cannot make the test sleep
 through backoffs; everything else (conditions, dependencies, params, env, outputs, fan-out)
-runs as edited, against a real SQLite store.
+runs as edited, against a real SQLite store. Each call is bounded: a minute of time and
+256 MiB of Python allocations at its peak (tracemalloc).
 """
 
 from __future__ import annotations
 
 import signal
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +29,9 @@ from engine.cli.main import main
 COMMANDS = settings(max_examples=200, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
-#: far above what any of these calls takes; only a hang or a runaway loop reaches it
+#: far above what any of these calls takes; only a hang or a runaway loop reaches them
 SECONDS_PER_CALL = 60
+BYTES_PER_CALL = 256 * 1024 * 1024
 
 #: Half the shipped specs as they are, so most runs get past validation to the params and the
 #: executor; half edited, mostly invalid, for the paths that report a spec's problems.
@@ -51,6 +54,7 @@ def _alarm(_signum: int, _frame: Any) -> None:
 def _call(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
     previous = signal.signal(signal.SIGALRM, _alarm)
     signal.alarm(SECONDS_PER_CALL)
+    tracemalloc.start()
     try:
         code = main(argv)
     except _Hang:
@@ -60,6 +64,9 @@ def _call(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    assert peak < BYTES_PER_CALL, f"flowspec {' '.join(argv)} allocated {peak} bytes at its peak"
     out, err = capsys.readouterr()
     text = out + err
     assert "internal error" not in text and "Traceback" not in text, text
