@@ -40,7 +40,7 @@ from engine.compile import contract as c
 from engine.model import SecretRef, Spec, Step
 
 if TYPE_CHECKING:
-    from engine.executor.secrets import Redactor
+    from engine.secrets import Redactor
 
 
 class RunnerError(Exception):
@@ -354,9 +354,9 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
 
     from engine.executor.env import step_env
     from engine.executor.logs import LogBook
-    from engine.executor.secrets import MissingSecret, Redactor
     from engine.expr.errors import ExprEvalError
     from engine.processors import StepContext
+    from engine.secrets import MissingSecret, Redactor
 
     started = time.time()
     output_names = [n for n in environ.get(c.ENV_OUTPUTS, "").split(",") if n]

@@ -65,7 +65,7 @@ def _step_plan(step: Step) -> dict[str, Any]:
 
 
 def _secrets(spec: Spec, environ: Mapping[str, str]) -> list[dict[str, Any]]:
-    from engine.executor.secrets import spec_secrets
+    from engine.secrets import spec_secrets
 
     return [{"name": ref.name, "key": ref.key, "optional": ref.optional,
              "local": f"${ref.local_variable}", "set": ref.local_variable in environ,

@@ -59,10 +59,10 @@ def fail(command: str, message: str, code: int = EXIT_USAGE) -> int:
 
 def main(args: argparse.Namespace) -> int:
     from engine.cli.common import load_or_report
-    from engine.executor.secrets import missing_secrets, spec_secrets
     from engine.local import arun
     from engine.params import ParamError, resolve_params
     from engine.run_id import new_run_id
+    from engine.secrets import missing_secrets, spec_secrets
     from engine.store import StoreError, open_store
 
     spec = load_or_report(args.spec)

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from engine.executor.secrets import lookup
 from engine.expr.interpolate import OPEN, Part, parse_interpolation, render
 from engine.model import SecretRef, Step
+from engine.secrets import lookup
 
 
 @lru_cache(maxsize=4096)

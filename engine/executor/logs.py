@@ -33,8 +33,8 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from engine.executor.secrets import Redactor
 from engine.processors import DISCARD, LogSink
+from engine.secrets import Redactor
 from engine.store.errors import StoreError
 from engine.store.records import LogCut, LogLine
 

@@ -58,7 +58,6 @@ from engine.executor.phases import (
 from engine.executor.result import RunResult, StepReport
 from engine.executor.retry import AttemptEnd, RetryVerdict, backoff_wait, next_retry
 from engine.executor.scheduler import Scheduler
-from engine.executor.secrets import MissingSecret, Redactor, known_values, spec_secrets
 from engine.expr.depends import TaskState
 from engine.expr.errors import ExprEvalError, ExprSyntaxError
 from engine.graph import step_parents
@@ -72,6 +71,7 @@ from engine.processors import (
     declared_outputs,
     resolve,
 )
+from engine.secrets import MissingSecret, Redactor, known_values, spec_secrets
 from engine.store import Store
 from engine.store.errors import LeaseLost, StoreError
 from engine.store.records import NodeRecord, Op, RunState

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from engine.diagnostics import Diagnostic, code
 from engine.loader import Path
 from engine.rules.context import Context
+from engine.secrets import looks_like_secret
 
 LITERAL_SECRET = code("FS501", "literal secret in env", """
 An env variable whose name looks like a secret (`API_KEY`, `ACCESS_KEY`, `PRIVATE_KEY` and
@@ -31,10 +32,6 @@ An env value is a URL with a password in it (`scheme://user:password@host`). Mov
 URL into a secret and reference it with `{secret: {name, key}}`.
 """, silenceable=True)
 
-#: Credential words; ``KEY`` only after a word that makes it one (``SORT_KEY`` is data).
-_SECRET_NAME = re.compile(
-    r"(?:(?:API|ACCESS|AUTH|CLIENT|ENCRYPTION|LICENSE|MASTER|SIGNING|SERVICE|SSH|APP)_?KEY"
-    r"|TOKEN|PASSWORD|PASSWD|SECRET|CREDENTIAL|PRIVATE)", re.IGNORECASE)
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s]*:[^/\s]*@")
 
 
@@ -67,7 +64,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
             if _URL.match(text) and urlsplit(text).password:
                 yield ctx.at(path, URL_PASSWORD, f"env '{name}' holds a URL with a password",
                              f"reference a secret: {name}: {{secret: {{name: ..., key: ...}}}}")
-            elif _SECRET_NAME.search(name) and text and not _is_reference_only(text):
+            elif looks_like_secret(name) and text and not _is_reference_only(text):
                 yield ctx.at(path, LITERAL_SECRET,
                              f"env '{name}' looks like a secret but holds a literal value",
                              f"use {name}: {{secret: {{name: <k8s secret>, key: <key>}}}}")

@@ -39,7 +39,7 @@ import re
 import sys
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -66,6 +66,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from engine.canonical import dumps
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
+from engine.secrets import Redactor
 from processors.chargeback.claim import ClaimLine
 from processors.chargeback.db import get_engine
 from processors.chargeback.reference import snapshots
@@ -145,65 +146,21 @@ def chain_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- redaction
 
-_SECRET_NAME = re.compile(
-    r"KEY|TOKEN|SECRET|PASSW|CREDENTIAL|AUTH|PRIVATE|DATABASE_URL|DSN", re.IGNORECASE
-)
-_URL_PASSWORD = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@]*:)[^/\s@]+@")
-_MIN_SECRET_LEN = 6  # shorter values would redact ordinary words
 
+def changes_nothing(redact: Redactor, value: Any) -> bool:
+    """Whether masking ``value`` would change nothing in it, nor in any part of it.
 
-class Redactor:
-    """Replaces secret env values (by name pattern) and URL passwords wherever they appear."""
-
-    def __init__(self, env: Mapping[str, str], extra_secrets: Iterable[str] = ()) -> None:
-        pairs = [
-            (value, f"[redacted:{name}]")
-            for name, value in env.items()
-            if _SECRET_NAME.search(name) and value and len(value) >= _MIN_SECRET_LEN
-        ]
-        pairs += [(s, "[redacted]") for s in extra_secrets if s and len(s) >= _MIN_SECRET_LEN]
-        # Longest first, so a secret containing another is replaced whole.
-        self._pairs = sorted(pairs, key=lambda p: -len(p[0]))
-        # How each secret reads inside JSON text (quotes, backslashes, controls escaped).
-        self._in_json = {form for secret, _ in self._pairs for form in (secret, _json_text(secret))}
-
-    def text(self, value: str) -> str:
-        for secret, mark in self._pairs:
-            value = value.replace(secret, mark)
-        if "://" not in value:  # a URL password needs a scheme: most text is spared the regex
-            return value
-        return _URL_PASSWORD.sub(r"\g<head>[redacted]@", value)
-
-    def changes_nothing(self, value: Any) -> bool:
-        """Whether redacting ``value`` would change nothing in it, nor in any part of it.
-
-        A claim's decisions are thousands of records, ten strings each: walking them in
-        Python costs far more than encoding them. Redaction changes nothing when ``value`` is
-        plain JSON (what it would turn tuples and other mappings into) with text keys only (it
-        turns other keys into text before the keys are sorted) and its JSON text holds
-        neither a secret nor a URL.
-        """
-        try:
-            text = dumps(value)  # refuses what is not plain JSON (Decimal, date, ...)
-        except (TypeError, ValueError):
-            return False
-        if "://" in text or any(form in text for form in self._in_json):
-            return False
-        return _text_keys_only(value)
-
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, Mapping):
-            return {self.text(str(k)): self(v) for k, v in value.items()}
-        if isinstance(value, list | tuple):
-            return [self(v) for v in value]
-        return value
-
-
-def _json_text(value: str) -> str:
-    """``value`` as it appears between the quotes of a JSON string."""
-    return json.dumps(value, ensure_ascii=False)[1:-1]
+    A claim's decisions are thousands of records, ten strings each: walking them in Python
+    costs far more than encoding them. Masking changes nothing when ``value`` is plain JSON
+    (what masking would turn tuples and other mappings into) with text keys only (masking
+    turns other keys into text before the keys are sorted) and its JSON text mentions no
+    secret and no URL password.
+    """
+    try:
+        text = dumps(value)  # refuses what is not plain JSON (Decimal, date, ...)
+    except (TypeError, ValueError):
+        return False
+    return not redact.mentions(text) and _text_keys_only(value)
 
 
 def _text_keys_only(value: Any) -> bool:
@@ -624,7 +581,7 @@ class ComplianceTrail:
             raise StepFailed(
                 "compliance-trail needs the store: no database URL in the step context"
             )
-        redact = Redactor({**context.env}, _url_passwords(context.database_url))
+        redact = Redactor.for_env(context.env, _url_passwords(context.database_url))
         engine = get_engine(context.database_url)
         try:
             ensure_schema(engine)
@@ -637,7 +594,7 @@ class ComplianceTrail:
             rows = _run_rows(engine, context.run_id)
         except SQLAlchemyError as exc:
             raise TransientError(
-                f"audit trail store error: {redact.text(_first_line(exc))}"
+                f"audit trail store error: {redact.scrub(_first_line(exc))}"
             ) from None
         out_dir = Path(self.output_dir) if self.output_dir else context.workdir
         if not out_dir.is_absolute():
@@ -693,7 +650,7 @@ def build_entries(
     Time and position are added on append; what is here is what decides whether a record is
     new (see ``Entry.key``), so nothing here may change between two runs of this step.
     """
-    params_sha = sha256_text(canonical_json(redact(dict(context.params))))
+    params_sha = sha256_text(canonical_json(redact.scrub_value(dict(context.params))))
     claim_lines = _claim_lines(context)
     common = {"workflow": context.workflow, "actor": actor, "input_sha256": params_sha}
     entries: list[Entry] = []
@@ -708,7 +665,7 @@ def build_entries(
             "kind": "step",
             "phase": up.phase,
             "step_version": _step_version(up.data),
-            "outputs": redact(dict(up.outputs)),
+            "outputs": redact.scrub_value(dict(up.outputs)),
             # the result as the store keeps it (secrets already masked by the engine), so an
             # auditor can check it against the store; digesting it here again would encode
             # megabytes of claim a second time
@@ -787,7 +744,7 @@ def _line_entries(
     decisions = data.get("decisions")
     if not isinstance(decisions, list):
         return []
-    clean = redact.changes_nothing(decisions)
+    clean = changes_nothing(redact, decisions)
     found = data.get("subject")
     subject: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     entries = []
@@ -802,7 +759,7 @@ def _line_entries(
                 {
                     **common,
                     "kind": "line",
-                    "subject": redact(
+                    "subject": redact.scrub_value(
                         {
                             **subject,
                             "line": line,
@@ -811,7 +768,7 @@ def _line_entries(
                             ),
                         }
                     ),
-                    "decision": dict(decision) if clean else redact(dict(decision)),
+                    "decision": dict(decision) if clean else redact.scrub_value(dict(decision)),
                 },
             )
         )
@@ -904,7 +861,7 @@ def render_report(
             "No reference snapshot was recorded (no snapshots table and no step reported one)."
         )
     out.append("")
-    return redact.text("\n".join(out))
+    return redact.scrub("\n".join(out))
 
 
 # --------------------------------------------------------------------------- command line
@@ -925,12 +882,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return 0 if exc.code == 0 else 2
-    redact = Redactor({}, _url_passwords(args.db))
+    redact = Redactor(_url_passwords(args.db))
     try:
         url = make_url(args.db)
         engine = create_engine(url)
     except (ArgumentError, ImportError) as exc:
-        print(f"error: cannot use --db: {redact.text(str(exc))}", file=sys.stderr)
+        print(f"error: cannot use --db: {redact.scrub(str(exc))}", file=sys.stderr)
         return 2
     file = url.database if url.get_backend_name() == "sqlite" else None
     if file not in (None, "", ":memory:") and not Path(str(file)).is_file():
@@ -948,7 +905,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = verify_chain(engine, run_id=args.run, head=args.head)
     except SQLAlchemyError as exc:
         print(
-            f"error: cannot read the audit trail: {redact.text(_first_line(exc))}", file=sys.stderr
+            f"error: cannot read the audit trail: {redact.scrub(_first_line(exc))}", file=sys.stderr
         )
         return 2
     finally:

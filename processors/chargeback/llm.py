@@ -18,6 +18,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from engine.processors import StepFailed, TransientError
+from engine.secrets import Redactor
 from processors.chargeback.text_extract import EXTRACTION_SCHEMA, iter_schema_errors
 
 if TYPE_CHECKING:  # openai costs ~0.5 s to import: only the LLM path pays for it
@@ -58,7 +59,8 @@ class LlmExtraction:
 
 
 def _redact(text: str, secret: str) -> str:
-    return text.replace(secret, "[redacted]") if secret else text
+    """The engine's masking, so a key reads the same masked here as in the run's store."""
+    return Redactor([secret] if secret else []).scrub(text)
 
 
 def _status_error(exc: openai.APIStatusError, api_key: str) -> StepFailed:

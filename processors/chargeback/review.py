@@ -30,8 +30,9 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from engine.processors import StepContext, StepFailed, TransientError, Upstream
+from engine.secrets import Redactor
 from processors.chargeback.claim import Claim
-from processors.chargeback.compliance import Redactor, canonical_json, ensure_tables
+from processors.chargeback.compliance import canonical_json, ensure_tables
 from processors.chargeback.db import get_engine, session_scope
 from processors.chargeback.reference.history import release_undecided
 from processors.chargeback.resolution import Evidence, gather_findings
@@ -125,9 +126,9 @@ class RouteToReview:
         """Queue the claim and release its recorded lines, then fail: see the module doc."""
         if not context.database_url:
             raise StepFailed("route-to-review needs the store: no database URL in the step context")
-        redact = Redactor(context.env)
+        redact = Redactor.for_env(context.env)
         failed = {
-            name: {"phase": up.phase, "error": redact(_error_of(up))}
+            name: {"phase": up.phase, "error": redact.scrub(_error_of(up))}
             for name, up in context.upstream.items()
             if up.phase in FAILED_PHASES
         }
@@ -149,7 +150,7 @@ class RouteToReview:
         parts += [f"line {f['line']} {f['rule']}: {f['message']}" for f in asking]
         if claim is None:
             parts.append(f"the claim could not be read (document {context.document!r})")
-        reason = redact.text("; ".join(parts) or "routed to review")[:_MAX_REASON]
+        reason = redact.scrub("; ".join(parts) or "routed to review")[:_MAX_REASON]
         distributor = claim.distributor if claim else None
         item = ReviewItem(
             run_id=context.run_id,

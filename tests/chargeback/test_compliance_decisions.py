@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from engine.processors import StepContext, Upstream
+from engine.secrets import Redactor
 from processors.chargeback.compliance import (
     Decoded,
-    Redactor,
     _run_rows,
     append_entries,
     build_entries,
@@ -24,7 +24,7 @@ from processors.chargeback.compliance import (
 )
 
 SECRET = "sk-test-0123456789abcdef"
-REDACT = Redactor({"OPENAI_API_KEY": SECRET})
+REDACT = Redactor.for_env({"OPENAI_API_KEY": SECRET})
 
 CLEAN = [
     {"line": 1, "status": "accept", "reason_codes": ("06", "25"), "notes": {"b": 1, "a": [2]}},
@@ -69,13 +69,13 @@ def _decisions_recorded(tmp_path: Path, decisions: list[dict[str, Any]]) -> list
 def test_each_decision_is_recorded_as_its_redaction(tmp_path: Path, extra: list[Any]) -> None:
     decisions = [*CLEAN, *extra]
     recorded = _decisions_recorded(tmp_path, decisions)
-    assert [canonical_json(r) for r in recorded] == [canonical_json(REDACT(d)) for d in decisions]
+    assert [canonical_json(r) for r in recorded] == [canonical_json(REDACT.scrub_value(d)) for d in decisions]
 
 
 def test_a_secret_in_one_decision_is_redacted_there(tmp_path: Path) -> None:
     recorded = canonical_json(_decisions_recorded(tmp_path, [*CLEAN, *NEEDS_REDACTION]))
     assert SECRET not in recorded and "hunter22pw" not in recorded
-    assert "[redacted:OPENAI_API_KEY]" in recorded and "cb:[redacted]@db" in recorded
+    assert "***" in recorded and "cb:***@db" in recorded
     assert '"by_code":{"10":"b","9":"a"}' in recorded
 
 

@@ -84,7 +84,7 @@ def test_a_failed_validation_queues_the_claim_with_the_reason(tmp_path: Path) ->
     (item,) = _items(tmp_path)
     assert item.reason == (
         "validation failed; contract-eligibility Failed: contract table unreadable "
-        "(key [redacted:OPENAI_API_KEY]); line 1 R18: possible LEIE match"
+        "(key ***); line 1 R18: possible LEIE match"
     )
     assert (
         message

@@ -14,8 +14,8 @@ from executor_helpers import spec_from
 
 from engine.executor import logs
 from engine.executor.logs import LogBook
-from engine.executor.secrets import Redactor
 from engine.local import run
+from engine.secrets import Redactor
 from engine.store import open_store
 from engine.store.records import LogLine
 

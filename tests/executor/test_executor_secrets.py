@@ -8,8 +8,8 @@ import sqlite3
 from executor_helpers import spec_from
 
 from engine.canonical import dumps
-from engine.executor.secrets import MASK, Redactor
 from engine.local import run
+from engine.secrets import MASK, Redactor
 from engine.store import open_store
 
 PIN = """
