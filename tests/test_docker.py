@@ -1,6 +1,9 @@
 """The runner image, checked without Docker: what the Dockerfile pins, copies and labels, and
 that the pinned runtime (docker/constraints-runner.txt) is exactly what ``flowspec step``
-needs. ``FLOWSPEC_REGEN=1`` rewrites the constraints from the versions installed here."""
+needs: the same distributions as the runner extra's closure, each at a version every
+requirement on it accepts (the versions installed where the tests run may be newer, as pip
+takes the newest in range). ``FLOWSPEC_REGEN=1`` rewrites the constraints from the versions
+installed here."""
 
 from __future__ import annotations
 
@@ -26,14 +29,22 @@ OCI_LABELS = ("title", "description", "version", "revision", "created", "source"
               "base.name")
 
 
-def _runner_closure() -> dict[str, str]:
-    """Every distribution the ``runner`` extra needs, installed here, with its version."""
+#: who states a requirement: a distribution, or None for the runner extra itself
+Wanted = dict[str, list[tuple[str | None, Requirement]]]
+
+
+def _runner_closure() -> tuple[dict[str, str], Wanted]:
+    """Every distribution the ``runner`` extra needs, installed here, with its version, and
+    every requirement stated on it along the way, with the distribution that states it."""
     found: dict[str, str] = {}
-    todo = [(Requirement(r), frozenset(Requirement(r).extras))
-            for r in PYPROJECT["optional-dependencies"]["runner"]]
+    wanted: Wanted = {}
+    todo: list[tuple[str | None, Requirement, frozenset[str]]] = [
+        (None, Requirement(r), frozenset(Requirement(r).extras))
+        for r in PYPROJECT["optional-dependencies"]["runner"]]
     seen: set[tuple[str, frozenset[str]]] = set()
     while todo:
-        req, extras = todo.pop()
+        by, req, extras = todo.pop()
+        wanted.setdefault(canonicalize_name(req.name), []).append((by, req))
         key = (canonicalize_name(req.name), extras)
         if key in seen:
             continue
@@ -47,8 +58,8 @@ def _runner_closure() -> dict[str, str]:
             sub = Requirement(text)
             if sub.marker is None or any(sub.marker.evaluate({"extra": e})
                                          for e in (extras or {""})):
-                todo.append((sub, frozenset(sub.extras)))
-    return found
+                todo.append((key[0], sub, frozenset(sub.extras)))
+    return found, wanted
 
 
 def _pinned() -> dict[str, str]:
@@ -61,7 +72,7 @@ def _pinned() -> dict[str, str]:
 
 
 def test_constraints_pin_exactly_the_runner_closure() -> None:
-    closure = _runner_closure()
+    closure, wanted = _runner_closure()
     if os.environ.get("FLOWSPEC_REGEN") == "1":
         CONSTRAINTS.write_text(
             "# The runner image's runtime: the closure of flowspec[runner], pinned. Installed\n"
@@ -70,7 +81,14 @@ def test_constraints_pin_exactly_the_runner_closure() -> None:
             + "".join(f"{name}=={closure[name]}\n" for name in sorted(closure)),
             encoding="utf-8")
     pinned = _pinned()
-    assert pinned == closure
+    assert sorted(pinned) == sorted(closure)
+    # a requirement counts when the image gets the very release that states it (another
+    # release of the dependent, installed here, may state another)
+    refused = [f"{name}=={pinned[name]} ({by or 'runner'}: {req})"
+               for name, reqs in wanted.items() for by, req in reqs
+               if (by is None or pinned.get(by) == closure[by])
+               and not req.specifier.contains(pinned[name], prereleases=True)]
+    assert refused == []
     assert not [name for name in pinned if name in NOT_IN_PODS]
     for text in PYPROJECT["optional-dependencies"]["runner"]:
         req = Requirement(text)
