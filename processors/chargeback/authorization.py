@@ -26,12 +26,13 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from processors.chargeback import rules
 from processors.chargeback.claim import Claim, ClaimLine, Finding, Outcome
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.lookup import find_dc
 
-RULE = "R20"
+RULE = rules.R20
 CODE = "08"
 
 

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import re
 
+from processors.chargeback import rules
 from processors.chargeback.claim import Claim, ClaimLine, Finding, Identifier
 from processors.chargeback.identifiers import check_dea, dea_check_digit
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference.fields import normalize_name
 
-RULE = "R04"
+RULE = rules.R04
 _DEA_SHAPE = re.compile(r"[A-Z][A-Z9]\d{7}")
 
 

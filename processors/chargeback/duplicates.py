@@ -35,17 +35,18 @@ from typing import Any, ClassVar, NamedTuple
 from sqlalchemy.orm import Session
 
 from engine.processors import StepContext
+from processors.chargeback import rules
 from processors.chargeback.claim import Claim, ClaimLine, Finding, chargeback_amount
 from processors.chargeback.reference import history, lookup
 from processors.chargeback.reference.datasets import LOADED_HISTORY_RUN
 from processors.chargeback.reference.fields import normalize_name
 from processors.chargeback.reference.rulestep import Checked, RuleStep
 
-RULE_DM = "R05"
-RULE_LINE = "R06"
-RULE_DELTA = "R07"
-RULE_CUSTOMER = "R06-customer"
-RULE_RESUBMISSION = "R06-resubmission"
+RULE_DM = rules.R05
+RULE_LINE = rules.R06
+RULE_DELTA = rules.R07
+RULE_CUSTOMER = rules.R06_CUSTOMER
+RULE_RESUBMISSION = rules.R06_RESUBMISSION
 CODE_LATE = "29"
 ZERO = Decimal("0.00")
 #: Brief §1.4 (an assumption it asks to keep configurable): a rejected line may be sent again

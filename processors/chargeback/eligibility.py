@@ -30,7 +30,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, NamedTuple, TypeVar
 
 from engine.processors import StepContext
-from processors.chargeback import quantity, timeliness
+from processors.chargeback import quantity, rules, timeliness
 from processors.chargeback.claim import Claim, ClaimLine, Finding, Outcome, chargeback_amount
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
@@ -150,10 +150,10 @@ def _line(
         and not quantity.within_cap_in_packages(line.quantity, product.package_size, cap)
     ):
         raise _Reject(
-            "R10", "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line"
+            rules.R10, "04", f"quantity {line.quantity} exceeds the contract cap of {cap} per line"
         )
     if wac is None:
-        raise _Reject("R12", "07", f"no WAC on file for NDC {sale.ndc} on {day}")
+        raise _Reject(rules.R12, "07", f"no WAC on file for NDC {sale.ndc} on {day}")
     findings, on_file = _pricing(line, price, wac, tolerance, payable)
     return ([uom] if uom else []) + findings, on_file
 
@@ -226,7 +226,7 @@ class _Terms:
             price = lookup.price_on_file(sale.lines, day, tier)
             if price is None:
                 raise _Reject(
-                    "R10",
+                    rules.R10,
                     "03",
                     f"NDC {sale.ndc} is on contract {contract_id} but no price line "
                     f"is effective on {day}",
@@ -234,7 +234,7 @@ class _Terms:
             if isinstance(price, lookup.TierUnknown):
                 held = f"tier {tier}, which the contract does not price" if tier else "no tier"
                 raise _Hold(
-                    "R11",
+                    rules.R11,
                     "25",
                     f"the customer has {held} on contract {contract_id}, which prices NDC "
                     f"{sale.ndc} by tier only on {day} ({price.prices}): the tier is a "
@@ -261,7 +261,7 @@ def _sale(ref: lookup.Memo, line: ClaimLine, day: date) -> _Sale:
     ndc = product.ndc11
     on_contract = ref(lookup.contract_lines, (contract.contract_id, ndc))
     if not on_contract:
-        raise _Reject("R10", "03", f"NDC {ndc} is not on contract {contract.contract_id}")
+        raise _Reject(rules.R10, "03", f"NDC {ndc} is not on contract {contract.contract_id}")
     return _Sale(contract, product, ndc, on_contract)
 
 
@@ -308,40 +308,40 @@ def _invoice_date(line: ClaimLine) -> date:
     if line.invoice_date is None:
         bad = next((i for i in line.issues if i.field.startswith("invoice_date") and i.code), None)
         if bad is not None and bad.code is not None:
-            raise _Reject("R09", bad.code, bad.message)
-        raise _Reject("R09", "15", "invoice date missing: contract terms cannot be checked")
+            raise _Reject(rules.R09, bad.code, bad.message)
+        raise _Reject(rules.R09, "15", "invoice date missing: contract terms cannot be checked")
     return line.invoice_date
 
 
 def _contract(ref: lookup.Memo, line: ClaimLine, day: date) -> m.Contract:
     if not line.contract_id:
-        raise _Reject("R08", "15", "contract number missing")
+        raise _Reject(rules.R08, "15", "contract number missing")
     contract = ref(lookup.contract, line.contract_id)
     if contract is None:
-        raise _Reject("R08", "01", f"contract {line.contract_id} does not exist")
+        raise _Reject(rules.R08, "01", f"contract {line.contract_id} does not exist")
     if contract.mode == "DIRECT":
         raise _Reject(
-            "R08",
+            rules.R08,
             "01",
             f"contract {contract.contract_id} is a direct contract, not chargeback-eligible",
         )
     if contract.status == "VOID":
-        raise _Reject("R08", "23", f"contract {contract.contract_id} was voided")
+        raise _Reject(rules.R08, "23", f"contract {contract.contract_id} was voided")
     if day > contract.end_date:
         if contract.status == "TERMINATED":
             raise _Reject(
-                "R09",
+                rules.R09,
                 "23",
                 f"contract {contract.contract_id} was terminated on {contract.end_date}; invoice {day}",
             )
         raise _Reject(
-            "R09",
+            rules.R09,
             "02",
             f"contract {contract.contract_id} ended {contract.end_date}; invoice dated {day}",
         )
     if day < contract.start_date:
         raise _Reject(
-            "R09",
+            rules.R09,
             "19",
             f"contract {contract.contract_id} starts {contract.start_date}; invoice dated {day}",
         )
@@ -350,12 +350,12 @@ def _contract(ref: lookup.Memo, line: ClaimLine, day: date) -> m.Contract:
 
 def _product(ref: lookup.Memo, line: ClaimLine, day: date) -> m.Product:
     if not line.ndc11:
-        raise _Reject("R03", "14", line.ndc_problem or "NDC missing or unreadable")
+        raise _Reject(rules.R03, "14", line.ndc_problem or "NDC missing or unreadable")
     product = ref(lookup.product, line.ndc11)
     if product is None:
-        raise _Reject("R03", "14", f"NDC {line.ndc11} is not in the product master")
+        raise _Reject(rules.R03, "14", f"NDC {line.ndc11} is not in the product master")
     if not lookup.in_period(day, product.active_from, product.active_to):
-        raise _Reject("R03", "14", f"NDC {line.ndc11} is not active on {day}")
+        raise _Reject(rules.R03, "14", f"NDC {line.ndc11} is not active on {day}")
     return product
 
 
@@ -388,7 +388,7 @@ def _eligible(
     ):
         who = match.kunnr or match.key
         raise _Reject(
-            "R16",
+            rules.R16,
             "26",
             f"customer not covered: {who} is not a member of contract {contract.contract_id} on {day}",
         )
@@ -396,14 +396,14 @@ def _eligible(
     if cot is None:
         if allowed:
             raise _Reject(
-                "R16",
+                rules.R16,
                 "26",
                 "customer not covered: class of trade unknown (customer not in the master or roster)",
             )
         return
     if allowed and cot not in allowed:
         raise _Reject(
-            "R16",
+            rules.R16,
             "26",
             f"customer not covered: class of trade {cot} ({source}) is not eligible on "
             f"contract {contract.contract_id} ({', '.join(sorted(allowed))})",
@@ -432,7 +432,7 @@ def _pricing(
         findings.append(
             Finding(
                 n,
-                "R14",
+                rules.R14,
                 "adjust",
                 "17",
                 f"contract price {cp} is not below WAC {wac}: nothing to charge back",
@@ -444,7 +444,7 @@ def _pricing(
         findings.append(
             Finding(
                 n,
-                "R11",
+                rules.R11,
                 "adjust",
                 "06",
                 f"contract price submitted {line.contract_price}, on file {cp} ({price.basis})",
@@ -455,7 +455,7 @@ def _pricing(
         findings.append(
             Finding(
                 n,
-                "R12",
+                rules.R12,
                 "adjust",
                 "07",
                 f"WAC submitted {line.wac}, on file {wac} at the invoice date {line.invoice_date}",
@@ -472,7 +472,7 @@ def _pricing(
         findings.append(
             Finding(
                 n,
-                "R13",
+                rules.R13,
                 "adjust",
                 "06",
                 f"claimed {line.claimed_amount}, but (WAC - CP) x quantity = {line.expected_amount}",
@@ -483,7 +483,7 @@ def _pricing(
         findings.append(
             Finding(
                 n,
-                "R08-R16",
+                rules.R08_R16,
                 "pass",
                 None,
                 f"contract {price.contract_id} covers NDC {price.ndc11} on "

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from engine.processors import StepContext, StepFailed, StepResult
+from processors.chargeback import rules
 from processors.chargeback.claim import Claim, ClaimFormat, Finding, Issue, shared_claim
 from processors.chargeback.dea_identity import deferred_deas
 from processors.chargeback.edi import ClaimFormatError, parse_844
@@ -44,16 +45,16 @@ from processors.chargeback.text_extract import (
     pdf_text,
 )
 
-_RULE_BY_CODE = {"15": "R02", "14": "R03", "27": "R15"}
+_RULE_BY_CODE = {"15": rules.R02, "14": rules.R03, "27": rules.R15}
 #: Notices without a reject code, by the rule whose subject they are.
-_RULE_BY_FIELD = {"total_claimed": "R13", "original_debit_memo": "R05"}
+_RULE_BY_FIELD = {"total_claimed": rules.R13, "original_debit_memo": rules.R05}
 
 
 def _issue_finding(line: int, issue: Issue) -> Finding:
     if issue.code is None:
-        rule = _RULE_BY_FIELD.get(issue.field, "R02")
+        rule = _RULE_BY_FIELD.get(issue.field, rules.R02)
         return Finding(line, rule, "pass", None, f"warning: {issue.message}")
-    return Finding(line, _RULE_BY_CODE.get(issue.code, "R02"), "reject", issue.code, issue.message)
+    return Finding(line, _RULE_BY_CODE.get(issue.code, rules.R02), "reject", issue.code, issue.message)
 
 
 def intake_findings(claim: Claim) -> list[Finding]:
@@ -69,11 +70,11 @@ def intake_findings(claim: Claim) -> list[Finding]:
         every_id_fails = customer is not None and len(bad) == len(customer.identifiers)
         if every_id_fails and not deferred_deas(line):
             message = f"no valid customer identifier ({problems})"
-            findings.append(Finding(line.line, "R04", "reject", "26", message))
+            findings.append(Finding(line.line, rules.R04, "reject", "26", message))
         else:  # §9.10: a DEA failing only its check digit is decided by the registrant data
             deferred = "; the DEA registrant data decides (federal-db-validation)"
             note = deferred if every_id_fails else ""
-            findings.append(Finding(line.line, "R04", "pass", None, f"warning: {problems}{note}"))
+            findings.append(Finding(line.line, rules.R04, "pass", None, f"warning: {problems}{note}"))
     return findings
 
 

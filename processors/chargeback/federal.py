@@ -37,6 +37,7 @@ from functools import cached_property
 from typing import Any, ClassVar, NamedTuple
 
 from engine.processors import StepContext
+from processors.chargeback import rules
 from processors.chargeback.authorization import authorization_findings
 from processors.chargeback.claim import Claim, ClaimLine, Finding, Outcome
 from processors.chargeback.dea_identity import dea_identity_findings
@@ -195,7 +196,7 @@ class _Screen:
         self.opais()
         if not any(f.outcome != "pass" for f in self.findings):
             self.add(
-                "R18-R19",
+                rules.R18_R19,
                 "pass",
                 None,
                 f"not excluded; licences and 340B status fine on {self.day}",
@@ -210,10 +211,10 @@ class _Screen:
             if state == "clear":
                 continue
             if confirmed and state == "excluded":
-                self.add("R18", "reject", "09", f"OIG LEIE: {who} (NPI {row.npi}) {why}")
+                self.add(rules.R18, "reject", "09", f"OIG LEIE: {who} (NPI {row.npi}) {why}")
             else:
                 basis = f"NPI {row.npi}" if confirmed else "name and ZIP only"
-                self.add("R18", "review", "25", f"OIG LEIE possible match ({basis}): {who}: {why}")
+                self.add(rules.R18, "review", "25", f"OIG LEIE possible match ({basis}): {who}: {why}")
 
     def sam(self) -> None:
         for row, confirmed in self.ref(lookup.sam_rows, self.screened):
@@ -223,10 +224,10 @@ class _Screen:
             who = row.name or f"{row.last}, {row.first}"
             what = f"SAM exclusion {row.sam_number} ({row.exclusion_type}) from {row.active_date} until {until}"
             if confirmed:
-                self.add("R18", "reject", "09", f"{what}: {who} (NPI {row.npi})")
+                self.add(rules.R18, "reject", "09", f"{what}: {who} (NPI {row.npi})")
             else:
                 self.add(
-                    "R18", "review", "25", f"possible {what}: {who} matches by name and ZIP only"
+                    rules.R18, "review", "25", f"possible {what}: {who} matches by name and ZIP only"
                 )
 
     def dea(self) -> None:
@@ -240,13 +241,13 @@ class _Screen:
                     "; ".join(problems) + " (non-controlled product: the DEA is only an identifier)"
                 )
                 if self.config.get("noncontrolled_dea_problem", "warn") == "review":
-                    self.add("R19", "review", "25", note)
+                    self.add(rules.R19, "review", "25", note)
                 else:
-                    self.add("R19", "pass", None, f"warning: {note}")
+                    self.add(rules.R19, "pass", None, f"warning: {note}")
             return
         if not numbers:
             self.add(
-                "R19",
+                rules.R19,
                 "reject",
                 "26",
                 f"DEA: schedule {schedule} product, but no DEA registration is known for the customer",
@@ -264,7 +265,7 @@ class _Screen:
             for s in statuses
             if s.period is not None
         ]
-        self.add("R19", "reject", "26", f"DEA: schedule {schedule} product; " + "; ".join(problems))
+        self.add(rules.R19, "reject", "26", f"DEA: schedule {schedule} product; " + "; ".join(problems))
 
     def npi(self) -> None:
         sent = set(self.match.values("NPI"))
@@ -273,18 +274,18 @@ class _Screen:
             if row is None:
                 if number in sent and self.match.kunnr is None:
                     self.add(
-                        "NPI",
+                        rules.NPI,
                         "reject",
                         "26",
                         f"NPI {number} is not assigned (not in NPPES) and no other identifier is known",
                     )
                 else:
-                    self.add("NPI", "pass", None, f"warning: NPI {number} is not in NPPES")
+                    self.add(rules.NPI, "pass", None, f"warning: NPI {number} is not in NPPES")
                 continue
             if not lookup.npi_active(row, self.day):
                 reason = f", reason {row.deactivation_reason}" if row.deactivation_reason else ""
                 self.add(
-                    "NPI",
+                    rules.NPI,
                     "reject",
                     "26",
                     f"NPI {number} deactivated {row.deactivation_date}{reason}; invoice dated {self.day}",
@@ -305,13 +306,13 @@ class _Screen:
             ]
             if parents:
                 self.add(
-                    "340B",
+                    rules.PROGRAM_340B,
                     "review",
                     "25",
                     f"340B ID {id340b} is not registered in OPAIS; its parent {parents[0]} is: register the child site",
                 )
             else:
-                self.add("340B", "review", "25", f"340B ID {id340b} is not in OPAIS")
+                self.add(rules.PROGRAM_340B, "review", "25", f"340B ID {id340b} is not in OPAIS")
         for entity in self.ref(lookup.opais_by_npi, self.values("NPI")):
             entities.setdefault(entity.id340b, entity)
         eligible = [e for e in entities.values() if lookup.opais_eligible(e, self.day)]
@@ -321,7 +322,7 @@ class _Screen:
                 or "none found"
             )
             self.add(
-                "340B",
+                rules.PROGRAM_340B,
                 "reject",
                 "26",
                 f"contract {contract.contract_id} is a 340B contract but the customer is not an eligible 340B entity on {self.day}: {known}",
@@ -334,7 +335,7 @@ class _Screen:
             for entity in eligible:
                 if entity.entity_type in GPO_PROHIBITED_TYPES:
                     self.add(
-                        "340B",
+                        rules.PROGRAM_340B,
                         "review",
                         "25",
                         f"GPO prohibition: {entity.id340b} is a participating 340B {entity.entity_type} on "
@@ -351,7 +352,7 @@ class _Screen:
                 f"from {begin}" + (f" to {end}" if end else "") for begin, end in pharmacy.periods
             )
             self.add(
-                "340B",
+                rules.PROGRAM_340B,
                 "reject",
                 "26",
                 f"customer not covered: {who} is not registered with it in OPAIS on "
@@ -359,7 +360,7 @@ class _Screen:
             )
         if contract is not None and contract.contract_type != "340B":
             self.add(
-                "340B",
+                rules.PROGRAM_340B,
                 "review",
                 "25",
                 f"{who} on {contract.contract_type} contract {contract.contract_id}: a 340B "

@@ -32,12 +32,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from processors.chargeback import rules
 from processors.chargeback.claim import Claim, ClaimLine, Finding
 from processors.chargeback.db import in_chunks
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
 
-RULE = "R10-uom"
+RULE = rules.R10_UOM
 CODE = "25"
 #: QTY03 codes that count packages of the NDC (X12 355: UN unit, PK package)
 PACKAGE_UNITS = frozenset({"", "UN", "PK"})

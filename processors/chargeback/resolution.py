@@ -41,7 +41,6 @@ All money is ``Decimal``; floats never touch an amount.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import operator
 import re
@@ -56,6 +55,7 @@ from typing import Any, ClassVar
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
+from processors.chargeback import rules
 from processors.chargeback.claim import (
     CENT,
     Claim,
@@ -92,7 +92,6 @@ CODE_PENDING = "25"
 CODE_MISSING_DATA = "15"
 CODE_AMOUNT = "06"
 CODE_NO_SPREAD = "17"
-_RULE_ORDER = re.compile(r"R(\d+)")
 
 
 # --------------------------------------------------------------------------- upstream
@@ -242,15 +241,9 @@ class Resolution:
     reasons: tuple[str, ...]
 
 
-@functools.cache
-def _rule_rank(rule: str) -> tuple[int, str]:
-    """Cached: a workflow has a few dozen rule ids and each line's findings are ranked."""
-    match = _RULE_ORDER.search(rule)
-    return (int(match.group(1)) if match else 1000, rule)
-
-
 def _by_rule(finding: Finding) -> tuple[int, str]:
-    return _rule_rank(finding.rule)
+    """A line's findings in the brief's rule order (``rules.rank``)."""
+    return rules.rank(finding.rule)
 
 
 def _codes(ordered: Iterable[Finding], default: str | None = None) -> tuple[str, ...]:

@@ -20,12 +20,13 @@ from datetime import date
 from typing import Any, ClassVar, NamedTuple
 
 from engine.processors import StepContext
+from processors.chargeback import rules
 from processors.chargeback.claim import Claim, Finding, Outcome
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.rulestep import Checked, RuleStep
 
-RULE = "R17"
+RULE = rules.R17
 
 
 class GpoRosterValidation(RuleStep):

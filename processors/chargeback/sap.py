@@ -48,6 +48,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
+from processors.chargeback import rules
 from processors.chargeback.claim import (
     Address,
     ClaimLine,
@@ -786,7 +787,7 @@ class SapCustomerCreation:
             )
             if outcome.action == "conflict":
                 findings += [
-                    Finding(n, "SAP", "review", "25", f"customer master: {outcome.message}")
+                    Finding(n, rules.SAP, "review", "25", f"customer master: {outcome.message}")
                     for n in numbers
                 ]
             if outcome.not_added:
@@ -796,7 +797,7 @@ class SapCustomerCreation:
                     "customer has several, so it was neither a conflict nor added: add it by "
                     "change request once confirmed"
                 )
-                findings += [Finding(n, "SAP", "pass", None, note) for n in numbers]
+                findings += [Finding(n, rules.SAP, "pass", None, note) for n in numbers]
         return StepResult(
             outputs={
                 "created": counts["created"],

@@ -29,9 +29,10 @@ from decimal import Decimal
 from typing import Any
 
 from engine.processors import StepFailed
+from processors.chargeback import rules
 from processors.chargeback.claim import Claim, ClaimLine, Finding
 
-RULE = "R15"
+RULE = rules.R15
 CODE_LATE = "29"
 CODE_FUTURE = "18"
 DEFAULT_WINDOW_DAYS = 180
