@@ -36,6 +36,17 @@ def _path(uri: str) -> str:
         return path
 
 
+def _line(text: str, number: int) -> str:
+    """Line ``number`` (0-based) of a text, without splitting all of it."""
+    start = 0
+    for _ in range(number):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return ""
+    end = text.find("\n", start)
+    return text[start:] if end == -1 else text[start:end]
+
+
 class FlowspecServer(LanguageServer):
     """Holds the last analysis of each open document and the pending validation tasks."""
 
@@ -52,8 +63,8 @@ class FlowspecServer(LanguageServer):
         return self.workspace.get_text_document(uri).source
 
     def index(self, uri: str) -> Index | None:
-        """The index of the document's current text; the last one that loaded if it does
-        not load now (the user is typing), so names stay available."""
+        """The index of the document's current text, loading the text when the last analysis
+        has not seen it; the last index that loaded if the text does not load now."""
         text = self.text(uri)
         analysis = self.analyses.get(uri)
         if analysis is not None and analysis.text == text and analysis.index is not None:
@@ -61,10 +72,30 @@ class FlowspecServer(LanguageServer):
         cached = self._structures.get(uri)
         if cached is None or cached[0] != text:
             found = structure(text, _path(uri))
-            previous = cached[1] if cached else analysis.index if analysis else None
-            cached = (text, found or previous)
+            cached = (text, found or self.last_index(uri))
             self._structures[uri] = cached
         return cached[1]
+
+    def last_index(self, uri: str) -> Index | None:
+        """The newest index at hand, never loading: completion runs on every keystroke, and
+        the names it offers are those of the text the user is extending."""
+        cached = self._structures.get(uri)  # only ever newer than the analysis, see _validate
+        if cached is not None and cached[1] is not None:
+            return cached[1]
+        analysis = self.analyses.get(uri)
+        return analysis.index if analysis is not None else None
+
+    def index_near(self, uri: str, line: int) -> Index | None:
+        """An index whose spans on ``line`` (0-based) are exact: the last one when the edits
+        since left that line and the line count alone (hover and go-to after a keystroke on
+        another line need no reload); else the current text's."""
+        analysis = self.analyses.get(uri)
+        if analysis is not None and analysis.index is not None:
+            text = self.text(uri)
+            if text.count("\n") == analysis.text.count("\n") and _line(
+                    text, line) == _line(analysis.text, line):
+                return analysis.index
+        return self.index(uri)
 
     def schedule(self, uri: str, delay: float) -> None:
         """Validate the document after ``delay`` seconds unless it changes again first."""
@@ -81,6 +112,8 @@ class FlowspecServer(LanguageServer):
         if self.text(uri) != text:
             return  # changed while validating: the task scheduled by that change publishes
         self.analyses[uri] = analysis
+        if analysis.index is not None:  # the current text's: any loaded alone is older
+            self._structures.pop(uri, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(
             uri=uri, version=version,
             diagnostics=[convert.to_lsp(d, uri, analysis.index) for d in analysis.diagnostics]))
@@ -123,22 +156,20 @@ def build_server() -> FlowspecServer:
     def complete(params: types.CompletionParams) -> types.CompletionList:
         uri, pos = params.text_document.uri, params.position
         items = completion.complete(server.text(uri), pos.line, pos.character,
-                                    server.index(uri))
+                                    server.last_index(uri))
         return types.CompletionList(is_incomplete=False, items=items)
 
     @feature(types.TEXT_DOCUMENT_HOVER)
     def on_hover(params: types.HoverParams) -> types.Hover | None:
         uri, pos = params.text_document.uri, params.position
-        lines = server.text(uri).split("\n")
-        line_text = lines[pos.line] if pos.line < len(lines) else ""
-        text = hover.hover(line_text, *convert.position(pos), server.index(uri))
+        text = hover.hover(_line(server.text(uri), pos.line), *convert.position(pos), server.index_near(uri, pos.line))
         if text is None:
             return None
         return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, text))
 
     @feature(types.TEXT_DOCUMENT_DEFINITION)
     def on_definition(params: types.DefinitionParams) -> list[types.Location]:
-        index = server.index(params.text_document.uri)
+        index = server.index_near(params.text_document.uri, params.position.line)
         return navigation.definition(index, params.text_document.uri,
                                      *convert.position(params.position)) if index else []
 
