@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from lsprotocol import types
 
 from engine.loader import Path
+from engine.lsp import schema_paths
 from engine.lsp.convert import to_range
 from engine.lsp.index import SECTIONS, Index
 from engine.source import Span
@@ -32,12 +35,24 @@ def references(index: Index, uri: str, line: int, column: int,
             if include_declaration or not s.definition]
 
 
+class RenameRefused(ValueError):
+    """A new name the spec could not hold; the client shows the message."""
+
+
 def rename(index: Index, uri: str, line: int, column: int,
            new_name: str) -> types.WorkspaceEdit | None:
-    """Every occurrence of the step or param under the cursor, renamed; None elsewhere."""
+    """Every occurrence of the step or param under the cursor, renamed; None elsewhere.
+
+    A name the schema would refuse, or one already taken (two steps would merge into one
+    in every reference), is refused instead of producing a broken spec."""
     symbol = index.at(line, column)
     if symbol is None or symbol.kind not in RENAMEABLE:
         return None
+    definition = schema_paths.root()["$defs"][f"{symbol.kind}Name"]
+    if re.fullmatch(definition["pattern"], new_name) is None:
+        raise RenameRefused(f"'{new_name}' is {definition['patternErrorMessage']}")
+    if new_name != symbol.name and index.definition(symbol.kind, new_name) is not None:
+        raise RenameRefused(f"a {symbol.kind} named '{new_name}' already exists")
     edits = [types.TextEdit(to_range(s.span), new_name)
              for s in index.occurrences(symbol.kind, symbol.name)]
     return types.WorkspaceEdit(changes={uri: edits})

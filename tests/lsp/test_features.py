@@ -110,3 +110,22 @@ def test_without_the_extra_lsp_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
     assert lsp.main(argparse.Namespace()) == 2
     assert "pip install 'flowspec[lsp]'" in capsys.readouterr().err
+
+
+def test_rename_updates_every_reference_and_refuses_broken_names() -> None:
+    from engine.lsp import navigation
+
+    index = structure(SPEC, "demo.yaml")
+    assert index is not None
+    line = SPEC.split("\n").index("  - name: extract") + 1
+    edit = navigation.rename(index, "u", line, 12, "extract-all")
+    assert edit is not None and edit.changes is not None
+    assert len(edit.changes["u"]) == 3  # the name, depends and the condition
+    with pytest.raises(navigation.RenameRefused, match="not a valid step name"):
+        navigation.rename(index, "u", line, 12, "Extract")
+    with pytest.raises(navigation.RenameRefused, match="a step named 'load' already exists"):
+        navigation.rename(index, "u", line, 12, "load")
+    param = SPEC.split("\n").index(
+        "  region: {type: string, default: eu-west-1, description: Where it runs}") + 1
+    edit = navigation.rename(index, "u", param, 4, "zone")
+    assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 2
