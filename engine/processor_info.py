@@ -20,6 +20,7 @@ Running a step imports its processor (``engine.processors.resolve``): only runs 
 from __future__ import annotations
 
 import ast
+import inspect
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -53,10 +54,13 @@ class ProcessorInfo:
     open_outputs: bool
     #: why some of the interface is unknown (the fix is ``--import-processors``)
     unknown_because: str | None = None
+    #: the class's docstring, which an editor shows when the processor is hovered
+    doc: str | None = None
 
 
 def _from_class(ref: str, cls: type) -> ProcessorInfo:
-    return ProcessorInfo(ref, config_schema(cls), declared_outputs(cls), open_ended_outputs(cls))
+    return ProcessorInfo(ref, config_schema(cls), declared_outputs(cls), open_ended_outputs(cls),
+                         doc=inspect.getdoc(cls))
 
 
 @cache
@@ -210,4 +214,5 @@ def _class_info(ref: str, cls: ast.ClassDef, constants: Mapping[str, ast.expr]) 
     open_outputs = read("open_outputs", False, lambda v: isinstance(v, bool))
     because = (f"{', '.join(unknown)} of '{ref}' cannot be read without importing it"
                if unknown else None)
-    return ProcessorInfo(ref, schema, outputs, bool(open_outputs), because)
+    return ProcessorInfo(ref, schema, outputs, bool(open_outputs), because,
+                         doc=ast.get_docstring(cls))

@@ -35,6 +35,8 @@ COMMANDS: dict[str, str] = {
     "step": "run one step of an embedded spec inside an Argo pod (the in-pod runner)",
     "schema": "print the spec's JSON Schema (draft 2020-12)",
     "explain": "explain a diagnostic code (e.g. FS207); without a code, list them all",
+    "lsp": "language server over stdio: diagnostics, completion, hover, go to definition, "
+           "rename (needs the lsp extra)",
 }
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2

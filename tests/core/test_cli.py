@@ -576,6 +576,23 @@ def test_schema_is_the_shipped_valid_schema(capsys: pytest.CaptureFixture[str]) 
         Draft202012Validator(schema).validate(data_of(path))
 
 
+def test_schema_output_writes_the_same_schema(capsys: pytest.CaptureFixture[str],
+                                             tmp_path: Path) -> None:
+    target = tmp_path / "editor" / "flowspec.schema.json"
+    code, out, err = run(capsys, "schema", "--output", str(target))
+    assert (code, out) == (0, "") and str(target) in err
+    assert target.read_text() == (REPO / "schemas" / "flowspec.schema.json").read_text()
+
+
+def test_the_catalog_entry_points_at_the_schema() -> None:
+    """schemas/catalog.json is the entry the README offers to SchemaStore and to editors."""
+    catalog = json.loads((REPO / "schemas" / "catalog.json").read_text())
+    schema = json.loads((REPO / "schemas" / "flowspec.schema.json").read_text())
+    (entry,) = catalog["schemas"]
+    assert entry["url"] == schema["$id"]
+    assert {"*.flowspec.yaml", "flowspec/*.yaml"} <= set(entry["fileMatch"])
+
+
 # --- shipped specs --------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: str(p.relative_to(REPO)))

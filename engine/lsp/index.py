@@ -1,0 +1,154 @@
+"""Where each step, param and output of one spec is defined and where it is referred to.
+
+Go to definition, find references, rename, hover and the related locations of a diagnostic
+all ask which name sits under a position and where else it appears, so the answer is built
+once per text. Definitions come from the loader's spans; references are found by scanning
+the fields that may hold them (``dependencies`` items, ``depends``, ``when`` and ``${{ }}``
+in any text) with the names' own grammar, so a reference is found even where the expression
+around it does not parse. A reference whose span the loader cannot give exactly (a quoted
+value with escapes, say) is left out: a rename must never overwrite the wrong characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from engine.loader import Document, Path
+from engine.source import Span
+
+Kind = Literal["step", "param", "output"]
+
+#: The two step lists; a name in either is a step to every reference.
+SECTIONS = ("steps", "finally")
+
+_REFERENCE = re.compile(
+    r"(?<![\w.-])(?:steps\.(?P<step>[a-z][-a-z0-9]*)(?:\.outputs\.(?P<output>[A-Za-z][A-Za-z0-9_]*))?"
+    r"|params\.(?P<param>[A-Za-z][-A-Za-z0-9_]*))")
+_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+_DEPENDS_NAME = re.compile(r"(?<![\w.-])([a-z][-a-z0-9]*)(?:\.[A-Za-z]+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    """One occurrence of a name; an output's name is ``step.output``."""
+
+    kind: Kind
+    name: str
+    span: Span
+    definition: bool
+
+
+@dataclass
+class Index:
+    """Every occurrence of every name in one loaded document."""
+
+    doc: Document
+    symbols: list[Symbol] = field(default_factory=list)
+
+    def at(self, line: int, column: int) -> Symbol | None:
+        """The occurrence covering a 1-based position, if any."""
+        for symbol in self.symbols:
+            if contains(symbol.span, line, column):
+                return symbol
+        return None
+
+    def occurrences(self, kind: Kind, name: str) -> list[Symbol]:
+        return [s for s in self.symbols if s.kind == kind and s.name == name]
+
+    def definition(self, kind: Kind, name: str) -> Symbol | None:
+        return next((s for s in self.occurrences(kind, name) if s.definition), None)
+
+    def steps(self) -> Iterator[tuple[Path, dict[str, Any]]]:
+        """Each step's path and raw mapping, main steps first, as written."""
+        for section in SECTIONS:
+            listed = self.doc.data.get(section)
+            if isinstance(listed, list):
+                for i, step in enumerate(listed):
+                    if isinstance(step, dict):
+                        yield (section, i), step
+
+    def step(self, name: str) -> dict[str, Any] | None:
+        return next((raw for _, raw in self.steps() if raw.get("name") == name), None)
+
+    def params(self) -> dict[str, Any]:
+        params = self.doc.data.get("params")
+        return params if isinstance(params, dict) else {}
+
+
+def contains(span: Span, line: int, column: int) -> bool:
+    """Whether a 1-based position lies in a span; its end (one past the last character)
+    counts too, so a name is found with the cursor just after it, where typing leaves it."""
+    return (span.line, span.column) <= (line, column) <= (span.end_line, span.end_column)
+
+
+def build_index(doc: Document) -> Index:
+    index = Index(doc)
+    add = index.symbols.append
+    for name in index.params():
+        add(Symbol("param", str(name), doc.span(("params", name), key=True), True))
+    for path, raw in index.steps():
+        step = raw.get("name")
+        if isinstance(step, str):
+            add(Symbol("step", step, doc.span((*path, "name")), True))
+            outputs = raw.get("outputs")
+            if isinstance(outputs, dict):
+                for output in outputs:
+                    add(Symbol("output", f"{step}.{output}",
+                               doc.span((*path, "outputs", output), key=True), True))
+        dependencies = raw.get("dependencies")
+        if isinstance(dependencies, list):
+            for j, parent in enumerate(dependencies):
+                if isinstance(parent, str):
+                    _add_part(index, "step", parent, (*path, "dependencies", j), 0)
+        depends = raw.get("depends")
+        if isinstance(depends, str):
+            for match in _DEPENDS_NAME.finditer(depends):
+                _add_part(index, "step", match.group(1), (*path, "depends"), match.start(1))
+        when = raw.get("when")
+        if isinstance(when, str):
+            _add_references(index, (*path, "when"), when, 0, len(when))
+    for path, text in _texts(doc.data, ()):
+        if path[-1:] != ("when",) or path[0] not in SECTIONS:
+            for template in _TEMPLATE.finditer(text):
+                _add_references(index, path, text, template.start(1), template.end(1))
+    return index
+
+
+def _texts(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
+    """Every string value holding a ``${{``, with its path."""
+    if isinstance(value, str):
+        if "${{" in value:
+            yield path, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _texts(item, (*path, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _texts(item, (*path, i))
+
+
+def _add_references(index: Index, path: Path, text: str, start: int, end: int) -> None:
+    for match in _REFERENCE.finditer(text, start, end):
+        if match.group("param"):
+            _add_part(index, "param", match.group("param"), path, match.start("param"))
+            continue
+        step = match.group("step")
+        _add_part(index, "step", step, path, match.start("step"))
+        if match.group("output"):
+            _add_part(index, "output", f"{step}.{match.group('output')}", path,
+                      match.start("output"), len(match.group("output")))
+
+
+def _add_part(index: Index, kind: Kind, name: str, path: Path, start: int,
+              length: int | None = None) -> None:
+    """A reference to ``name`` at characters [start, start + length) of the string at path,
+    kept only when the source really holds those characters there."""
+    length = len(name) if length is None else length
+    span = index.doc.text_span(path, start, start + length)
+    expected = name if kind != "output" else name.split(".", 1)[1]
+    if span.line == span.end_line and index.doc.source.line_text(span.line)[
+            span.column - 1: span.end_column - 1] == expected:
+        index.symbols.append(Symbol(kind, name, span, False))

@@ -1,0 +1,131 @@
+"""Completion, hover and the missing-extra message as plain functions, without a server."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.lsp import completion, hover
+from engine.lsp.analysis import structure
+from engine.lsp.schema_paths import ITEM
+
+SPEC = """\
+apiVersion: flowspec/v1
+kind: Workflow
+metadata:
+  name: demo
+params:
+  region: {type: string, default: eu-west-1, description: Where it runs}
+steps:
+  - name: extract
+    processor: noop
+    outputs: {count: integer}
+  - name: load
+    processor: local_steps:Load
+    depends: extract.Succeeded
+    when: params.region == 'eu' && steps.extract.outputs.count > 1
+"""
+
+
+def labels(text: str, line: int, character: int) -> list[str]:
+    return [i.label for i in completion.complete(text, line, character,
+                                                 structure(SPEC, "demo.yaml"))]
+
+
+@pytest.mark.parametrize(("typed", "path"), [
+    ("  - ti", ["steps", ITEM]),
+    ("    ti", ["steps", ITEM]),
+    ("    retry:\n      li", ["steps", ITEM, "retry"]),
+    ("finally:\n- name: x\n  proc", ["finally", ITEM]),
+    ("    processor: no", ["steps", ITEM, "processor"]),
+    ("    dependencies:\n      - ex", ["steps", ITEM, "dependencies", ITEM]),
+])
+def test_the_path_is_read_from_indentation(typed: str, path: list[str]) -> None:
+    """Completion works on text that does not parse: the path comes from the lines above
+    (a key being typed is not part of it; a value's key is)."""
+    lines = (SPEC + typed).split("\n")
+    assert completion.path_at(lines, len(lines) - 1, lines[-1]) == path
+
+
+def test_keys_of_a_step_and_of_a_nested_mapping() -> None:
+    text = SPEC + "    retry:\n      "
+    assert {"limit", "on", "backoff"} <= set(labels(text, text.count("\n"), 6))
+    text = SPEC + "  - "
+    assert {"name", "processor", "dependencies", "when"} <= set(labels(text, text.count("\n"), 4))
+
+
+def test_depends_offers_steps_then_results() -> None:
+    line = SPEC.split("\n").index("    depends: extract.Succeeded")
+    assert "extract" in labels(SPEC, line, len("    depends: "))
+    assert "Succeeded" in labels(SPEC, line, len("    depends: extract."))
+
+
+def test_condition_references_with_their_types() -> None:
+    line = SPEC.count("\n", 0, SPEC.index("    when:"))
+    items = completion.complete(SPEC, line, len("    when: params."), structure(SPEC, "d.yaml"))
+    assert [(i.label, i.detail) for i in items] == [("region", "string")]
+    assert {"params", "steps", "workflow.status", "item"} <= set(labels(SPEC, line, 10))
+    text = SPEC + "    env: {X: '${{ steps.extract.outputs."
+    assert labels(text, text.count("\n"), len(text.split("\n")[-1])) == ["count"]
+
+
+def test_hover_reads_a_module_processor_without_importing_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "local_steps.py").write_text(
+        'raise SystemExit("imported")\n'
+        "class Load:\n"
+        '    """Loads rows into the warehouse."""\n'
+        '    config_schema = {"properties": {"table": {"type": "string", '
+        '"description": "Target table"}}}\n'
+        '    outputs = {"rows": "integer"}\n'
+        "    def process(self, ctx): ...\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    index = structure(SPEC, "demo.yaml")
+    line = SPEC.split("\n").index("    processor: local_steps:Load") + 1
+    text = hover.hover("", line, 20, index)
+    assert text is not None and "Loads rows into the warehouse." in text
+    assert "`table` (string): Target table" in text and "`rows` (integer)" in text
+    assert "local_steps" not in sys.modules
+
+
+def test_hover_of_a_param_reference_and_a_step() -> None:
+    index = structure(SPEC, "demo.yaml")
+    when = SPEC.split("\n").index(
+        "    when: params.region == 'eu' && steps.extract.outputs.count > 1") + 1
+    param = hover.hover("", when, len("    when: params.") + 2, index)
+    assert param is not None and "string" in param and '"eu-west-1"' in param
+    step = hover.hover("", when, len("    when: params.region == 'eu' && steps.") + 2, index)
+    assert step is not None and "processor: `noop`" in step and "`count` (integer)" in step
+
+
+def test_without_the_extra_lsp_says_how_to_install_it(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.cli import lsp
+
+    monkeypatch.delitem(sys.modules, "engine.lsp.server", raising=False)
+    monkeypatch.setitem(sys.modules, "pygls", None)
+    monkeypatch.setitem(sys.modules, "pygls.lsp.server", None)
+    assert lsp.main(argparse.Namespace()) == 2
+    assert "pip install 'flowspec[lsp]'" in capsys.readouterr().err
+
+
+def test_rename_updates_every_reference_and_refuses_broken_names() -> None:
+    from engine.lsp import navigation
+
+    index = structure(SPEC, "demo.yaml")
+    assert index is not None
+    line = SPEC.split("\n").index("  - name: extract") + 1
+    edit = navigation.rename(index, "u", line, 12, "extract-all")
+    assert edit is not None and edit.changes is not None
+    assert len(edit.changes["u"]) == 3  # the name, depends and the condition
+    with pytest.raises(navigation.RenameRefused, match="not a valid step name"):
+        navigation.rename(index, "u", line, 12, "Extract")
+    with pytest.raises(navigation.RenameRefused, match="a step named 'load' already exists"):
+        navigation.rename(index, "u", line, 12, "load")
+    param = SPEC.split("\n").index(
+        "  region: {type: string, default: eu-west-1, description: Where it runs}") + 1
+    edit = navigation.rename(index, "u", param, 4, "zone")
+    assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 2
