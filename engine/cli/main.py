@@ -30,8 +30,10 @@ COMMANDS: dict[str, str] = {
     "retry": "run a finished run's failed steps (or --from STEP) and what follows them again",
     "cancel": "stop a run from another terminal (finally steps still run; --terminate skips them)",
     "compile": "compile a spec to an Argo Workflow, WorkflowTemplate or CronWorkflow (YAML)",
-    "submit": "compile a spec, create it on an Argo Server and follow it (exit code from its phase)",
+    "submit": "compile a spec (or take a WorkflowTemplate on the server), create it on an Argo "
+              "Server and follow it (exit code from its phase); --update replaces a template",
     "watch": "follow a workflow on an Argo Server until it ends (exit code from its phase)",
+    "argo": "workflows on an Argo Server: list, logs, stop, terminate, retry",
     "step": "run one step of an embedded spec inside an Argo pod (the in-pod runner)",
     "schema": "print the spec's JSON Schema (draft 2020-12)",
     "explain": "explain a diagnostic code (e.g. FS207); without a code, list them all",

@@ -112,7 +112,7 @@ def test_name_clash_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -
         assert submit(fake, "--kind", "WorkflowTemplate") == 2
     assert _one_line(capsys.readouterr().err) == (
         "flowspec: 'nightly-ingest' already exists in namespace 'batch' (409 Conflict); "
-        "delete it first or rename the spec")
+        "pass --update to update it in place, or rename the spec")
 
 
 @pytest.mark.parametrize(("mode", "token", "expected"), [
