@@ -72,7 +72,7 @@ class LogBook:
         self.lock = threading.Lock()
         #: held from taking a batch to having written it: batches are written in turn
         self._writing = threading.Lock()
-        self._open: dict[tuple[str, int], AttemptLog] = {}
+        self._open: dict[tuple[str, int], _Sink] = {}
         #: attempts with lines not yet written, in the order they got them
         self._dirty: dict[AttemptLog, None] = {}
         self._stop = threading.Event()
@@ -82,16 +82,15 @@ class LogBook:
         """The sink of one attempt; one that keeps nothing when no one would read its lines."""
         if self.store is None and self.listener is None:
             return DISCARD
-        log = AttemptLog(self, node, attempt)
-        self._open[(node, attempt)] = log
-        return log
+        sink = self._open[(node, attempt)] = _Sink(self, node, attempt)
+        return sink
 
     def ended(self, node: str, attempt: int) -> None:
         """The attempt is over: its unfinished last lines are lines, later writes are dropped
         (a thread abandoned on a timeout may still be writing)."""
-        log = self._open.pop((node, attempt), None)
-        if log is not None:
-            log.end()
+        sink = self._open.pop((node, attempt), None)
+        if sink is not None:
+            sink.end()
 
     def close(self) -> None:
         """End every attempt and write every line that is left; the book can be closed again."""
@@ -129,6 +128,37 @@ class LogBook:
             if lines:
                 with contextlib.suppress(StoreError):  # a failed batch is lost: see the module
                     self.store.write_logs(self.run_id, lines, cuts)
+
+
+class _Sink:
+    """An attempt's sink, which makes the attempt's log at its first write: most attempts
+    (no-op and in-process steps) write nothing, and a run of thousands of them should not
+    build and then collect thousands of empty logs."""
+
+    __slots__ = ("_book", "_ended", "_log", "attempt", "node")
+
+    def __init__(self, book: LogBook, node: str, attempt: int) -> None:
+        self._book = book
+        self.node = node
+        self.attempt = attempt
+        self._log: AttemptLog | None = None
+        self._ended = False
+
+    def write(self, stream: str, data: bytes) -> None:
+        log = self._log
+        if log is None:
+            with self._book.lock:
+                if self._ended:
+                    return
+                log = self._log = self._log or AttemptLog(self._book, self.node, self.attempt)
+        log.write(stream, data)
+
+    def end(self) -> None:
+        with self._book.lock:
+            self._ended = True
+            log = self._log
+        if log is not None:
+            log.end()
 
 
 class AttemptLog:
