@@ -152,16 +152,18 @@ def _read_statically(ref: str) -> ProcessorInfo:
                                          f"'{attr}'", _known())
         node = found
     assert isinstance(node, ast.ClassDef)
-    return _class_info(ref, node, _constants(tree))
+    return _class_info(ref, node, _assignments(tree.body))
 
 
-def _constants(tree: ast.Module) -> dict[str, ast.expr]:
-    """Module-level ``NAME = <expr>`` assignments, so ``config_schema = SCHEMA`` reads too."""
+def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
+    """``NAME = <expr>`` and ``NAME: T = <expr>`` of one block (a module's, a class's): the
+    module's, so ``config_schema = SCHEMA`` reads too; the class's, its attributes."""
     found: dict[str, ast.expr] = {}
-    for stmt in tree.body:
-        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(
-                stmt.targets[0], ast.Name):
-            found[stmt.targets[0].id] = stmt.value
+    for stmt in body:
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = stmt.value
         elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
             found[stmt.target.id] = stmt.value
     return found
@@ -180,17 +182,9 @@ def _literal(value: ast.expr, constants: Mapping[str, ast.expr]) -> Any:
 
 
 def _class_info(ref: str, cls: ast.ClassDef, constants: Mapping[str, ast.expr]) -> ProcessorInfo:
-    attrs: dict[str, ast.expr] = {}
-    methods = set()
-    for stmt in cls.body:
-        if isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                if isinstance(target, ast.Name):
-                    attrs[target.id] = stmt.value
-        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value:
-            attrs[stmt.target.id] = stmt.value
-        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-            methods.add(stmt.name)
+    attrs = _assignments(cls.body)
+    methods = {stmt.name for stmt in cls.body
+               if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)}
     if "process" not in methods and not cls.bases:
         raise ProcessorNotFound(ref, f"'{ref}' is not a processor class (no process method)",
                                 _known())

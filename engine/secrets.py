@@ -40,6 +40,7 @@ def looks_like_secret(name: str) -> bool:
 
 
 def has_url_password(text: str) -> bool:
+    """Whether ``text`` holds a URL with a password (``scheme://user:password@host``)."""
     return "://" in text and _URL_PASSWORD.search(text) is not None
 
 

@@ -6,15 +6,13 @@ A literal under a secret-looking name ends up in the compiled manifest, the run 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from engine.diagnostics import Diagnostic, code
 from engine.loader import Path
 from engine.rules.context import Context
-from engine.secrets import looks_like_secret
+from engine.secrets import has_url_password, looks_like_secret
 
 LITERAL_SECRET = code("FS501", "literal secret in env", """
 An env variable whose name looks like a secret (`API_KEY`, `ACCESS_KEY`, `PRIVATE_KEY` and
@@ -32,7 +30,6 @@ An env value is a URL with a password in it (`scheme://user:password@host`). Mov
 URL into a secret and reference it with `{secret: {name, key}}`.
 """, silenceable=True)
 
-_URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s]*:[^/\s]*@")
 
 
 def _env_maps(data: dict[str, Any]) -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -61,7 +58,7 @@ def check(ctx: Context) -> Iterator[Diagnostic]:
                 continue
             text = str(value)
             path = (*base, name)
-            if _URL.match(text) and urlsplit(text).password:
+            if has_url_password(text):
                 yield ctx.at(path, URL_PASSWORD, f"env '{name}' holds a URL with a password",
                              f"reference a secret: {name}: {{secret: {{name: ..., key: ...}}}}")
             elif looks_like_secret(name) and text and not _is_reference_only(text):

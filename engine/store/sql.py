@@ -497,21 +497,26 @@ class SqlStore:
             fail(exc, f"cannot read {self.display_url}")
         return [(_run_record(r), counts[r["run_id"]]) for r in rows]
 
+    def _phase_for_update(self, conn: Any, run_id: str) -> str:
+        """The run's stored phase, its row locked for the rest of the transaction."""
+        phase = conn.execute(select(runs.c.phase).where(runs.c.run_id == run_id)
+                             .with_for_update()).scalar()
+        if phase is None:
+            raise UnknownRun(f"no run {run_id} in {self.display_url}")
+        return str(phase)
+
     def request_stop(self, run_id: str, mode: str) -> str:
         """``flowspec cancel``: ask the process running ``run_id`` to stop it (``mode``:
         "stop" or "terminate"); the run's phase when asked. Only an unfinished run takes it."""
         try:
             with self.engine.begin() as conn:
-                phase = conn.execute(select(runs.c.phase).where(runs.c.run_id == run_id)
-                                     .with_for_update()).scalar()
-                if phase is None:
-                    raise UnknownRun(f"no run {run_id} in {self.display_url}")
+                phase = self._phase_for_update(conn, run_id)
                 if phase in RUN_ACTIVE:
                     conn.execute(update(runs).where(runs.c.run_id == run_id)
                                  .values(stop_requested=mode))
         except SQLAlchemyError as exc:
             fail(exc, f"cannot ask run {run_id} in {self.display_url} to stop")
-        return str(phase)
+        return phase
 
     def stop_requested(self, run_id: str) -> str | None:
         """The stop ``flowspec cancel`` asked for this run, if any (read by its runner)."""
@@ -530,10 +535,7 @@ class SqlStore:
         now = time.time()
         try:
             with self.engine.begin() as conn:
-                phase = conn.execute(select(runs.c.phase).where(runs.c.run_id == run_id)
-                                     .with_for_update()).scalar()
-                if phase is None:
-                    raise UnknownRun(f"no run {run_id} in {self.display_url}")
+                phase = self._phase_for_update(conn, run_id)
                 if phase in RUN_ACTIVE:
                     raise RunBusy(f"run {run_id} has not finished ({phase}); continue it with: "
                                   f"flowspec resume {run_id}")
