@@ -15,7 +15,14 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from engine.cli.run import EXIT_OK, EXIT_USAGE, add_store_argument, fail
+from engine.cli.run import (
+    EXIT_OK,
+    EXIT_USAGE,
+    add_run_id_argument,
+    add_store_argument,
+    fail,
+    stored_run,
+)
 
 if TYPE_CHECKING:
     from engine.store import Store
@@ -25,7 +32,7 @@ WAIT_SECONDS = 60.0
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")
+    add_run_id_argument(p)
     p.add_argument("--terminate", action="store_true",
                    help="do not run the finally steps either (argo terminate)")
     p.add_argument("--no-wait", action="store_true",
@@ -34,39 +41,34 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from engine.store import StoreError, open_store
+    from engine.store import StoreError
     from engine.store.lease import shown_phase
     from engine.store.records import RUN_ACTIVE
 
     mode = "terminate" if args.terminate else "stop"
     try:
-        store = open_store(args.db, create=False)
-    except StoreError as exc:
-        return fail("cancel", str(exc))
-    try:
-        run_id = store.resolve_run_id(args.run_id)
-        phase = store.request_stop(run_id, mode)
-        if phase not in RUN_ACTIVE:
-            return fail("cancel", f"run {run_id} already finished ({phase})", EXIT_USAGE)
-        run = store.load_run(run_id).run
-        if shown_phase(run.phase, run.lease_owner, run.lease_expires, time.time()) != "Running":
-            return _stop_here(run_id, store)
-        print(f"flowspec cancel: asked run {run_id} to {mode}", file=sys.stderr)
-        if args.no_wait:
-            return EXIT_OK
-        deadline = time.monotonic() + WAIT_SECONDS
-        while time.monotonic() < deadline:
-            record = store.load_run(run_id).run
-            if record.phase not in RUN_ACTIVE:
-                print(f"run {run_id} {record.phase}: {record.message or ''}".rstrip(": "))
+        with stored_run(args) as (store, run_id):
+            phase = store.request_stop(run_id, mode)
+            if phase not in RUN_ACTIVE:
+                return fail("cancel", f"run {run_id} already finished ({phase})", EXIT_USAGE)
+            run = store.run_record(run_id)
+            if shown_phase(run.phase, run.lease_owner, run.lease_expires,
+                           time.time()) != "Running":
+                return _stop_here(run_id, store)
+            print(f"flowspec cancel: asked run {run_id} to {mode}", file=sys.stderr)
+            if args.no_wait:
                 return EXIT_OK
-            time.sleep(0.2)
-        return fail("cancel", f"run {run_id} has not stopped after {WAIT_SECONDS:g}s; the "
-                              "request stays, and it stops when its process next looks")
+            deadline = time.monotonic() + WAIT_SECONDS
+            while time.monotonic() < deadline:
+                run = store.run_record(run_id)  # the row alone: not the whole event log
+                if run.phase not in RUN_ACTIVE:
+                    print(f"run {run_id} {run.phase}: {run.message or ''}".rstrip(": "))
+                    return EXIT_OK
+                time.sleep(0.2)
+            return fail("cancel", f"run {run_id} has not stopped after {WAIT_SECONDS:g}s; "
+                                  "the request stays, and it stops when its process next looks")
     except StoreError as exc:
         return fail("cancel", str(exc))
-    finally:
-        store.close()
 
 
 def _stop_here(run_id: str, store: Store) -> int:

@@ -27,7 +27,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from engine.cli.run import EXIT_OK, add_store_argument, fail, positive_int
+from engine.cli.run import (
+    EXIT_OK,
+    add_run_id_argument,
+    add_store_argument,
+    fail,
+    positive_int,
+    stored_run,
+)
 from engine.executor.logs import NOTE
 from engine.executor.result import iso8601
 from engine.store import Store
@@ -38,7 +45,7 @@ FOLLOW_EVERY = 0.5
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")
+    add_run_id_argument(p)
     p.add_argument("step", metavar="STEP", nargs="?",
                    help="only this step (a for_each step with all its instances), or one "
                         "instance as flowspec show names it")
@@ -57,37 +64,37 @@ class _Unknown(Exception):
 
 
 def main(args: argparse.Namespace) -> int:
-    from engine.cli.show import stored_result, stored_steps
-    from engine.store import StoreError, open_store
+    from engine.store import StoreError
 
+    run_id = args.run_id
     try:
-        store = open_store(args.db, create=False)
-    except StoreError as exc:
-        return fail("logs", str(exc))
-    try:
-        run_id = store.resolve_run_id(args.run_id)
-        state = store.load_run(run_id)
-        steps = stored_steps(state.run)
-        # as flowspec show orders them, then any other node with lines (a pod names a
-        # for_each instance after its item only)
-        order = list(stored_result(state, steps).steps)
-        order += sorted({node for node, _ in store.log_marks(run_id)} - set(order))
-        node, step = _selection(args.step, order)
-        if args.follow:
-            fan_out = {s.name for s in steps if s.for_each is not None}
-            one = args.attempt is not None and args.step is not None and (
-                node is not None or args.step not in fan_out)
-            view = _View(not one, args.stream is None, args.timestamps, args.stream, True)
-            return _follow(store, run_id, node, step, args.attempt, view)
-        lines = store.read_logs(run_id, node=node, step=step, attempt=args.attempt)
-        if not lines and args.attempt is not None:
-            _check_attempt(state.attempts, args.step, args.attempt)
+        with stored_run(args) as (store, run_id):
+            return _logs(store, run_id, args)
     except _Unknown as exc:
         return fail("logs", f"run {run_id} {exc}")
     except StoreError as exc:
         return fail("logs", str(exc))
-    finally:
-        store.close()
+
+
+def _logs(store: Store, run_id: str, args: argparse.Namespace) -> int:
+    from engine.cli.show import stored_result, stored_steps
+
+    state = store.load_run(run_id)
+    steps = stored_steps(state.run)
+    # as flowspec show orders them, then any other node with lines (a pod names a
+    # for_each instance after its item only)
+    order = list(stored_result(state, steps).steps)
+    order += sorted({node for node, _ in store.log_marks(run_id)} - set(order))
+    node, step = _selection(args.step, order)
+    if args.follow:
+        fan_out = {s.name for s in steps if s.for_each is not None}
+        one = args.attempt is not None and args.step is not None and (
+            node is not None or args.step not in fan_out)
+        view = _View(not one, args.stream is None, args.timestamps, args.stream, True)
+        return _follow(store, run_id, node, step, args.attempt, view)
+    lines = store.read_logs(run_id, node=node, step=step, attempt=args.attempt)
+    if not lines and args.attempt is not None:
+        _check_attempt(state.attempts, args.step, args.attempt)
     if not lines:
         print(f"flowspec logs: run {run_id}: {args.step or 'its steps'} wrote nothing",
               file=sys.stderr)

@@ -9,33 +9,33 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.run import EXIT_USAGE, add_run_options, drive, fail
+from engine.cli.run import (
+    EXIT_USAGE,
+    add_run_id_argument,
+    add_run_options,
+    drive,
+    fail,
+    stored_run,
+)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")
+    add_run_id_argument(p)
     add_run_options(p)
 
 
 def main(args: argparse.Namespace) -> int:
     from engine.local import aresume
-    from engine.store import StoreError, open_store
+    from engine.store import StoreError
     from engine.store.records import RUN_ACTIVE
 
     try:
-        store = open_store(args.db, create=False)
+        with stored_run(args) as (store, run_id):
+            phase = store.run_record(run_id).phase
+            if phase not in RUN_ACTIVE:
+                return fail("resume", f"run {run_id} already finished ({phase}); "
+                                      f"see it with: flowspec show {run_id}", EXIT_USAGE)
+            return drive("resume", run_id, args.format, lambda observer: aresume(
+                run_id, store=store, max_parallel=args.max_parallel, observer=observer))
     except StoreError as exc:
         return fail("resume", str(exc))
-    try:
-        try:
-            run_id = store.resolve_run_id(args.run_id)
-            state = store.load_run(run_id)
-        except StoreError as exc:
-            return fail("resume", str(exc))
-        if state.run.phase not in RUN_ACTIVE:
-            return fail("resume", f"run {run_id} already finished ({state.run.phase}); "
-                                  f"see it with: flowspec show {run_id}", EXIT_USAGE)
-        return drive("resume", run_id, args.format, lambda observer: aresume(
-            run_id, store=store, max_parallel=args.max_parallel, observer=observer))
-    finally:
-        store.close()

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 
-from engine.cli.run import add_run_options, drive, fail
+from engine.cli.run import add_run_id_argument, add_run_options, drive, fail, stored_run
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")
+    add_run_id_argument(p)
     p.add_argument("--from", dest="from_step", metavar="STEP",
                    help="run this step and every step after it again, whatever their phase")
     add_run_options(p)
@@ -24,19 +24,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from engine.local import aretry
-    from engine.store import StoreError, open_store
+    from engine.store import StoreError
 
     try:
-        store = open_store(args.db, create=False)
+        with stored_run(args) as (store, run_id):
+            return drive("retry", run_id, args.format, lambda observer: aretry(
+                run_id, store=store, from_step=args.from_step, max_parallel=args.max_parallel,
+                observer=observer))
     except StoreError as exc:
         return fail("retry", str(exc))
-    try:
-        try:
-            run_id = store.resolve_run_id(args.run_id)
-        except StoreError as exc:
-            return fail("retry", str(exc))
-        return drive("retry", run_id, args.format, lambda observer: aretry(
-            run_id, store=store, from_step=args.from_step, max_parallel=args.max_parallel,
-            observer=observer))
-    finally:
-        store.close()

@@ -15,10 +15,13 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any
 
 from engine.cli.common import add_param_argument, given_params
+
+if TYPE_CHECKING:
+    from engine.store import Store
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -36,6 +39,24 @@ def positive_int(text: str) -> int:
 def add_store_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", metavar="URL", default=None,
                    help="the run store (default: $FLOWSPEC_DB, else sqlite:///.flowspec/state.db)")
+
+
+def add_run_id_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")
+
+
+@contextlib.contextmanager
+def stored_run(args: argparse.Namespace) -> Iterator[tuple[Store, str]]:
+    """The store ``--db`` names (never created) and the run RUN_ID names (a unique prefix
+    resolved), the store closed afterwards: what every command about one stored run starts
+    with. StoreError (no store, no such run) is the caller's to report."""
+    from engine.store import open_store
+
+    store = open_store(args.db, create=False)
+    try:
+        yield store, store.resolve_run_id(args.run_id)
+    finally:
+        store.close()
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:

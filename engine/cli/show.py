@@ -13,31 +13,25 @@ import sys
 import time
 from typing import Any
 
-from engine.cli.run import EXIT_OK, add_store_argument, fail
+from engine.cli.run import EXIT_OK, add_run_id_argument, add_store_argument, fail, stored_run
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("run_id", metavar="RUN_ID", help="the run (a unique prefix is enough)")
+    add_run_id_argument(p)
     add_store_argument(p)
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--events", action="store_true", help="print the run's event log")
 
 
 def main(args: argparse.Namespace) -> int:
-    from engine.store import StoreError, open_store
+    from engine.store import StoreError
 
     try:
-        store = open_store(args.db, create=False)
+        with stored_run(args) as (store, run_id):
+            state = store.load_run(run_id)
+            events = store.events(run_id) if args.events else []
     except StoreError as exc:
         return fail("show", str(exc))
-    try:
-        run_id = store.resolve_run_id(args.run_id)
-        state = store.load_run(run_id)
-        events = store.events(run_id) if args.events else []
-    except StoreError as exc:
-        return fail("show", str(exc))
-    finally:
-        store.close()
     if args.events:
         _print_events(events, args.format)
         return EXIT_OK
