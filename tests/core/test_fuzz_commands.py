@@ -115,20 +115,14 @@ def spec_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]
     yield tmp_path / "spec.yaml"
 
 
+@pytest.mark.parametrize("command", ["plan", "compile"])
 @COMMANDS
 @given(DOCUMENTS, st.data())
-def test_plan_answers_every_spec(spec_file: Path, capsys: pytest.CaptureFixture[str],
-                                 text: str, data: st.DataObject) -> None:
+def test_plan_and_compile_answer_every_spec(spec_file: Path, capsys: pytest.CaptureFixture[str],
+                                            command: str, text: str, data: st.DataObject,
+                                            ) -> None:
     spec_file.write_text(text, encoding="utf-8")
-    _call(["plan", str(spec_file), *_params(text, data)], capsys)
-
-
-@COMMANDS
-@given(DOCUMENTS, st.data())
-def test_compile_answers_every_spec(spec_file: Path, capsys: pytest.CaptureFixture[str],
-                                    text: str, data: st.DataObject) -> None:
-    spec_file.write_text(text, encoding="utf-8")
-    _call(["compile", str(spec_file), *_params(text, data)], capsys)
+    _call([command, str(spec_file), *_params(text, data)], capsys)
 
 
 @COMMANDS
