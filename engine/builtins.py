@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 from engine import process_group
 from engine.command_env import command_env
+from engine.executor.files import ENV_OUTPUT_DIR
 from engine.output_file import OutputFileError, parse
 from engine.processors import StepContext, StepFailed, StepResult, import_object
 
@@ -96,7 +97,10 @@ class Shell:
         with tempfile.TemporaryDirectory(prefix="flowspec-attempt-") as scratch:
             output_path = Path(scratch) / "outputs"
             output_path.touch()
-            env = command_env(context.env, {"FLOWSPEC_OUTPUT": str(output_path)})
+            own = {"FLOWSPEC_OUTPUT": str(output_path)}
+            if context.output_dir is not None:
+                own[ENV_OUTPUT_DIR] = str(context.output_dir)
+            env = command_env(context.env, own)
             cwd = Path(self.cwd) if self.cwd else context.workdir
             wants_stdout = "stdout" in context.output_types
             try:

@@ -49,29 +49,38 @@ def _open(store: Store | str | None) -> tuple[Store, bool]:
 async def arun(spec: Spec | str | os.PathLike[str], params: Mapping[str, Any] | None = None, *,
                store: Store | str | None = None, max_parallel: int | None = None,
                secrets: Mapping[str, str] | None = None, workdir: str | Path | None = None,
-               observer: Observer | None = None, run_id: str | None = None) -> RunResult:
+               observer: Observer | None = None, run_id: str | None = None,
+               output_dir: str | Path | None = None) -> RunResult:
     """Run ``spec`` (a Spec, a path or YAML text) with ``params`` (typed values or text).
+
+    The files its steps write are kept under ``output_dir/RUN_ID`` (default
+    ``WORKDIR/.flowspec/runs``); a ``file`` param is read from ``workdir`` when relative.
 
     Raises engine.diagnostics.SpecError for an invalid spec, engine.params.ParamError for bad
     params and engine.store.StoreError when the store cannot be used; a failing step is not
     an exception, it is in the result (``result.phase``, ``result.steps``).
     """
-    from engine.params import resolve_params
+    from engine.executor.files import DEFAULT_FOLDER
+    from engine.params import local_files, resolve_params
 
     spec = _as_spec(spec)
-    values = resolve_params(spec, params or {})
+    where = Path(workdir) if workdir is not None else Path.cwd()
+    values = local_files(spec, resolve_params(spec, params or {}), where)
     opened, owned = _open(store)
     try:
         run_id = run_id or new_run_id(spec.name)
         now = time.time()
-        where = Path(workdir) if workdir is not None else Path.cwd()
         limit = max_parallel or os.cpu_count() or 1
+        files_dir = (Path(output_dir) if output_dir is not None else where / DEFAULT_FOLDER)
+        files_dir = files_dir.absolute() / run_id
         opened.create_run(RunRecord(
             run_id=run_id, workflow=spec.name, spec_file=spec.file,
             spec_text=spec.document.source.text, spec_hash=spec.source_hash, params=values,
-            workdir=str(where), max_parallel=limit, phase="Running", created_at=now))
+            workdir=str(where), max_parallel=limit, phase="Running", created_at=now,
+            files_dir=str(files_dir)))
         execution = Execution(spec, values, opened, run_id, max_parallel=limit, secrets=secrets,
-                              workdir=where, observer=observer, created_at=now)
+                              workdir=where, observer=observer, created_at=now,
+                              files_dir=files_dir)
         return await execution.execute()
     finally:
         if owned:
@@ -105,7 +114,8 @@ async def aresume(run_id: str, *, store: Store | str | None = None,
             spec, state.run.params, opened, run_id,
             max_parallel=max_parallel or state.run.max_parallel, secrets=secrets,
             workdir=Path(state.run.workdir), observer=observer,
-            created_at=state.run.created_at, restored=state)
+            created_at=state.run.created_at, restored=state,
+            files_dir=Path(state.run.files_dir) if state.run.files_dir else None)
         return await execution.execute()
     finally:
         if owned:
@@ -175,11 +185,13 @@ async def aretry(run_id: str, *, store: Store | str | None = None, from_step: st
 def run(spec: Spec | str | os.PathLike[str], params: Mapping[str, Any] | None = None, *,
         store: Store | str | None = None, max_parallel: int | None = None,
         secrets: Mapping[str, str] | None = None, workdir: str | Path | None = None,
-        observer: Observer | None = None, run_id: str | None = None) -> RunResult:
+        observer: Observer | None = None, run_id: str | None = None,
+        output_dir: str | Path | None = None) -> RunResult:
     """The blocking face of ``arun``; inside a running event loop, ``await arun(...)``."""
     _no_running_loop("run")
     return asyncio.run(arun(spec, params, store=store, max_parallel=max_parallel,
-                            secrets=secrets, workdir=workdir, observer=observer, run_id=run_id))
+                            secrets=secrets, workdir=workdir, observer=observer, run_id=run_id,
+                            output_dir=output_dir))
 
 
 def resume(run_id: str, *, store: Store | str | None = None, max_parallel: int | None = None,

@@ -6,7 +6,9 @@ accepted by all, and read the same way.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import did_you_mean
@@ -132,3 +134,27 @@ def resolve_params(spec: Spec, given: Mapping[str, Any], *, require: bool = True
     if problems or missing:
         raise ParamError(problems, missing)
     return values
+
+
+def local_files(spec: Spec, values: Mapping[str, Any], workdir: Path) -> dict[str, Any]:
+    """``values`` with every ``file`` param made the absolute path of a readable file (a
+    relative path is read from ``workdir``), or ParamError naming each one that is not."""
+    problems: list[str] = []
+    result = dict(values)
+    for name, param in spec.params.items():
+        value = values.get(name)
+        if param.type != "file" or value is None:
+            continue
+        path = Path(value)
+        path = path if path.is_absolute() else workdir / path
+        if not path.is_file():
+            what = "is a folder" if path.is_dir() else "does not exist"
+            problems.append(f"param '{name}': {value} {what}; a file param is the path of a "
+                            "file")
+        elif not os.access(path, os.R_OK):
+            problems.append(f"param '{name}': {value} cannot be read (permission denied)")
+        else:
+            result[name] = str(path.resolve())
+    if problems:
+        raise ParamError(problems)
+    return result

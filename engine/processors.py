@@ -129,6 +129,9 @@ class StepContext:
     #: the outputs the step declares, name -> type: a processor need not produce what nobody
     #: asked for (the shell processor keeps stdout only when ``stdout`` is declared)
     output_types: Mapping[str, str] = field(default_factory=dict)
+    #: where the step writes its ``file`` outputs, one file per output name (None when it
+    #: declares none); a command finds it in ``$FLOWSPEC_OUTPUT_DIR``
+    output_dir: Path | None = None
 
     @property
     def document(self) -> Any:

@@ -1,4 +1,7 @@
-"""The five value types of params and outputs, shared by validation, the executor and the CLI.
+"""The value types of params and outputs, shared by validation, the executor and the CLI.
+
+A ``file`` is a path: locally the file itself, on Argo an artifact the pod finds at a path
+(``docs/files.md``); its text is the path, so it reads and types as a string.
 
 One definition of what "an integer" is keeps `-p n=3`, a processor's output and a default in
 the spec agreeing with each other (and with the compiled Argo condition).
@@ -10,7 +13,7 @@ import json
 import math
 from typing import Any
 
-TYPES = ("string", "integer", "number", "boolean", "list")
+TYPES = ("string", "integer", "number", "boolean", "list", "file")
 
 #: Argo compares integers with asInt (int64): a wider integer would decide differently there.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -39,6 +42,7 @@ def type_error(value: Any, type_name: str) -> str | None:
     """None when ``value`` is a valid ``type_name``; else 'must be X, got Y' for a message."""
     ok = {
         "string": isinstance(value, str),
+        "file": isinstance(value, str) and value != "",
         "integer": isinstance(value, int) and not isinstance(value, bool)
         and INT64_MIN <= value <= INT64_MAX,
         "number": isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -59,7 +63,7 @@ def parse_text(text: str, type_name: str) -> Any:
 
     Raises ValueError with a message fit for the user.
     """
-    if type_name == "string":
+    if type_name in ("string", "file"):
         return text
     if type_name == "integer":
         try:

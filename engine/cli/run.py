@@ -16,6 +16,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.cli.common import add_param_argument, given_params
@@ -71,6 +72,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("spec", help="the spec file")
     add_param_argument(p)
     add_run_options(p)
+    p.add_argument("--output-dir", metavar="DIR", default=None,
+                   help="keep the files the steps write under DIR/RUN_ID/STEP (default "
+                        ".flowspec/runs); each run has its own folder")
 
 
 def fail(command: str, message: str, code: int = EXIT_USAGE) -> int:
@@ -81,7 +85,7 @@ def fail(command: str, message: str, code: int = EXIT_USAGE) -> int:
 def main(args: argparse.Namespace) -> int:
     from engine.cli.common import load_or_report
     from engine.local import arun
-    from engine.params import ParamError, resolve_params
+    from engine.params import ParamError, local_files, resolve_params
     from engine.run_id import new_run_id
     from engine.secrets import missing_secrets, spec_secrets
     from engine.store import StoreError, open_store
@@ -90,7 +94,7 @@ def main(args: argparse.Namespace) -> int:
     if isinstance(spec, int):
         return spec  # 1: the spec has problems (as validate says), 2: it cannot be read
     try:
-        params = resolve_params(spec, given_params(args))
+        params = local_files(spec, resolve_params(spec, given_params(args)), Path.cwd())
     except ParamError as exc:
         return fail("run", str(exc).replace("\n", "\n  "))
     needed = spec_secrets(spec)
@@ -109,7 +113,7 @@ def main(args: argparse.Namespace) -> int:
     try:
         return drive("run", run_id, args.format, lambda observer: arun(
             spec, params, store=store, max_parallel=args.max_parallel, observer=observer,
-            run_id=run_id))
+            run_id=run_id, output_dir=args.output_dir))
     finally:
         store.close()
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from engine.cli.run import EXIT_OK, add_run_id_argument, add_store_argument, fail, stored_run
@@ -36,8 +37,11 @@ def main(args: argparse.Namespace) -> int:
         _print_events(events, args.format)
         return EXIT_OK
     result = stored_result(state)
+    kept = run_files(state.run)
     if args.format == "json":
-        json.dump(result.document(), sys.stdout, indent=2, ensure_ascii=False, default=str)
+        document = result.document()
+        document["files"] = [{"path": str(path), "bytes": size} for path, size in kept]
+        json.dump(document, sys.stdout, indent=2, ensure_ascii=False, default=str)
         sys.stdout.write("\n")
         return EXIT_OK
     from engine.cli.progress import print_summary
@@ -51,9 +55,21 @@ def main(args: argparse.Namespace) -> int:
                                        for k, v in run.params.items()))
     print()
     print_summary(result)
+    if kept and run.files_dir:
+        print(f"\nfiles in {run.files_dir}")
+        for path, size in kept:
+            print(f"  {path.relative_to(run.files_dir)}  ({size:,} bytes)")
     if result.phase == "Interrupted":
         print(f"continue it with: flowspec resume {run.run_id}")
     return EXIT_OK
+
+
+def run_files(run: Any) -> list[tuple[Path, int]]:
+    """The files the run's steps wrote (``engine.executor.files``), with their sizes."""
+    if not run.files_dir or not Path(run.files_dir).is_dir():
+        return []
+    return [(path, path.stat().st_size) for path in sorted(Path(run.files_dir).rglob("*"))
+            if path.is_file()]
 
 
 def stored_steps(run: Any) -> list[Any]:

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 
 from engine.canonical import result_digest
 from engine.executor import attempt as attempts
+from engine.executor import files
 from engine.executor.assess import assess_phase, with_finally
 from engine.executor.decide import (
     FAIL,
@@ -219,7 +220,8 @@ class Execution:
     def __init__(self, spec: Spec, params: Mapping[str, Any], store: Store, run_id: str, *,
                  max_parallel: int | None = None, secrets: Mapping[str, str] | None = None,
                  workdir: Path | None = None, observer: Observer | None = None,
-                 created_at: float | None = None, restored: RunState | None = None) -> None:
+                 created_at: float | None = None, restored: RunState | None = None,
+                 files_dir: Path | None = None) -> None:
         self.spec = spec
         self.params = MappingProxyType(dict(params))
         self.store = store
@@ -228,6 +230,8 @@ class Execution:
         self.limit = max(1, min(limit, spec.parallelism or limit))
         self.secrets: Mapping[str, str] = os.environ if secrets is None else secrets
         self.workdir = workdir or Path.cwd()
+        #: the run's folder for the files its steps write (``engine.executor.files``)
+        self.files_dir = files_dir or self.workdir / files.DEFAULT_FOLDER / run_id
         self.observer = observer
         self.created_at = created_at or time.time()
         self.deadline = self.created_at + spec.timeout if spec.timeout else None
@@ -525,12 +529,16 @@ class Execution:
         inline = attempts.is_inline(cls)
         on_group = None if inline or not self._durable else partial(
             self._started_group, asyncio.get_running_loop(), node.name, number)
+        declared = self._declared_outputs(step)
+        folder = self._files_of(node, declared)
+        if folder is not None:
+            files.fresh(folder)
         context = attempts.new_context(self._context_base, {
             "step": step.name, "attempt": number, "env": env, "item": node.item,
             "upstream": _Upstream(self, self.dag, step.name),
             "workflow_status": self.workflow_status, "control": AttemptControl(on_group),
             "log": self.logs.attempt(node.name, number),
-            "output_types": self._declared_outputs(step)})
+            "output_types": declared, "output_dir": folder})
         try:
             processor = cls(dict(step.config))
         except Exception as exc:  # noqa: BLE001 - a processor may reject its config any way
@@ -563,7 +571,8 @@ class Execution:
         out_json = data_json = None
         if phase == SUCCEEDED:
             try:
-                outputs, data = check(outcome.result, self._declared_outputs(step))
+                declared = self._declared_outputs(step)
+                outputs, data = check(outcome.result, declared, self._files_of(node, declared))
                 out_json, data_json = encode(outputs, data)
                 if self.redactor:
                     out_json, data_json, outputs, data = self._scrub(out_json, data_json,
@@ -662,6 +671,13 @@ class Execution:
         self.states[node.name] = TaskState(phase, step.continue_on.failed,
                                            step.continue_on.error, children)
         self.dag.scheduler.done(node.name)
+
+    def _files_of(self, node: Node, declared: Mapping[str, str]) -> Path | None:
+        """The node's output folder when its step declares a file output."""
+        if not files.file_outputs(declared):
+            return None
+        return files.node_folder(self.files_dir, node.step.name,
+                                 node.index if node.parent else None)
 
     def _declared_outputs(self, step: Step) -> Mapping[str, str]:
         declared = self._declared.get(step.name)

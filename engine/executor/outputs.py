@@ -7,6 +7,8 @@
 - An output the step does not declare is not dropped: it is kept in ``data`` (handed to
   descendants through ``context.upstream``/``outputs_of``), but it is not an output, so no
   condition and no Argo parameter can read it.
+- A declared ``file`` output is the file the attempt wrote in its output folder
+  (``engine.executor.files``); one it did not write fails the step.
 - Outputs and data must be JSON and, together, at most MAX_BYTES: the store, Argo's
   parameters and every descendant's context hold them. Data is stored as JSON holds it
   (``engine.canonical``): tuples as lists, keys as text, and a NaN or infinity, which JSON has
@@ -17,9 +19,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from engine.canonical import dumps
+from engine.executor.files import FILE, MissingFile, collect
 from engine.processors import StepResult
 from engine.values import parse_text, type_error
 
@@ -52,8 +56,10 @@ def _encode(value: Any, what: str) -> str:
         raise OutputProblem(f"{what} cannot be stored as JSON: {exc}") from None
 
 
-def check(result: Any, declared: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Typed outputs and data, or OutputProblem."""
+def check(result: Any, declared: Mapping[str, str],
+          folder: Path | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Typed outputs and data, or OutputProblem; ``folder`` is where the attempt wrote its
+    files."""
     res = normalise(result)
     if not declared and not res.outputs and not res.data:
         return {}, {}  # the no-op case, kept cheap
@@ -75,6 +81,11 @@ def check(result: Any, declared: Mapping[str, str]) -> tuple[dict[str, Any], dic
         outputs[name] = value
     for name in declared:
         outputs.setdefault(name, None)
+    if FILE in declared.values():
+        try:
+            outputs.update(collect(folder, declared, outputs))
+        except MissingFile as exc:
+            raise OutputProblem(str(exc)) from None
     return outputs, data
 
 

@@ -10,6 +10,7 @@ Problem codes (stable; the validator maps them to diagnostics):
 - FS306 type mismatch: a comparison that can never be true, or an error at run time
 - FS307 a value used as a condition is not boolean
 - FS308 ``item`` outside a for_each step
+- FS312 a ``file`` param or output read by a condition or ``for_each`` (only env may read it)
 
 Each node is checked once, bottom-up; a node whose type is unknown because of an earlier
 problem yields None and its parents stay quiet, so one mistake gives one problem.
@@ -52,6 +53,7 @@ STATUS_OUTSIDE_FINALLY = "FS305"
 TYPE_MISMATCH = "FS306"
 NOT_BOOLEAN = "FS307"
 ITEM_OUTSIDE_FOR_EACH = "FS308"
+FILE_IN_CONDITION = "FS312"
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def check_reference(ref: Reference, scope: Scope) -> tuple[str | None, list[Expr
 def check_references(refs: Iterable[Reference], scope: Scope) -> list[ExprProblem]:
     """The problems of the references of one text (an env value's ``${{ }}``), each name's
     problem said once however often the text repeats it."""
-    checker = _Checker(scope)
+    checker = _Checker(scope, files=True)
     for ref in refs:
         checker.type_of(ref)
     return checker.problems
@@ -113,10 +115,13 @@ _NAME_PROBLEMS = frozenset({
 
 
 class _Checker:
-    __slots__ = ("named", "problems", "scope")
+    __slots__ = ("files", "named", "problems", "scope")
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, *, files: bool = False) -> None:
         self.scope = scope
+        #: whether a ``file`` may be read: its text is a path that differs between a local
+        #: run and a pod, so only an env value (which hands the path over) may read it
+        self.files = files
         self.problems: list[ExprProblem] = []
         self.named: set[tuple[str, str]] = set()
 
@@ -160,7 +165,7 @@ class _Checker:
             self.report(UNKNOWN_PARAM, f"unknown param '{ref.name}'", ref.name_span,
                         _suggest(ref.name, self.scope.params, "params"))
             return None
-        return _known(declared)
+        return self.readable(declared, ref)
 
     def step_output(self, ref: StepOutputRef) -> str | None:
         found = self.ancestor(ref.step, ref.step_span)
@@ -175,6 +180,18 @@ class _Checker:
             self.report(UNKNOWN_OUTPUT,
                         f"step '{name}' declares no output '{ref.output}'",
                         ref.output_span, hint)
+            return None
+        return self.readable(declared, ref)
+
+    def readable(self, declared: str, ref: ParamRef | StepOutputRef) -> str | None:
+        """The type of a declared value this expression may read; a file where only env may
+        read one is a problem (FS312)."""
+        if declared == t.FILE and not self.files:
+            self.report(FILE_IN_CONDITION,
+                        f"{reference_text(ref)} is a file; a condition cannot read it",
+                        (ref.start, ref.end),
+                        "its path differs between a local run and Argo: have a step output "
+                        "what the condition needs (e.g. a line count) and test that")
             return None
         return _known(declared)
 

@@ -17,6 +17,7 @@ INTEGER = "integer"
 NUMBER = "number"
 BOOLEAN = "boolean"
 LIST = "list"
+FILE = "file"
 #: Types a param or an output may declare (engine.values holds the one list).
 VALUE_TYPES = frozenset(TYPES)
 #: The type of the literal ``null``.

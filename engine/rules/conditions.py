@@ -67,6 +67,12 @@ An env value interpolates `${{ ... }}`, which must hold exactly one reference:
 `params.NAME`, `steps.STEP.outputs.NAME`, `workflow.name`, `workflow.status` (in
 `finally`) or `item` (in `for_each`).
 """),
+    code("FS312", "a file read by a condition", """
+A `file` param or output is a path: on your machine the file itself, in an Argo pod the
+artifact's copy. A condition (`when`, `for_each`) would compare paths that differ between
+the two, so only env may read a file (`${{ params.document }}` hands the step its path).
+Have a step read the file and output what the condition needs, and test that output.
+"""),
     code("FS311", "invalid `for_each` source", """
 `for_each` fans a step out over a list: it must be one reference to a `list` param
 (`params.regions`) or to a `list` output of an ancestor step.

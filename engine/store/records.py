@@ -28,6 +28,8 @@ class RunRecord:
     finished_at: float | None = None
     lease_owner: str | None = None
     lease_expires: float | None = None
+    #: the folder of the run's files; None: ``<workdir>/.flowspec/runs/<run_id>``
+    files_dir: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from engine.store.errors import StoreError, fail
 
 #: Every revision this flowspec knows, oldest first; the last is the one it writes.
-REVISIONS = ("0001_initial", "0002_processes", "0003_logs", "0004_stop_requests")
+REVISIONS = ("0001_initial", "0002_processes", "0003_logs", "0004_stop_requests",
+             "0005_files_dir")
 HEAD = REVISIONS[-1]
 MIGRATIONS = Path(__file__).with_name("migrations")
 _VERSION_TABLE = "flowspec_alembic_version"

@@ -641,7 +641,7 @@ def _run_row(run: RunRecord) -> dict[str, Any]:
         "params": _dumps(run.params), "workdir": run.workdir,
         "max_parallel": run.max_parallel, "phase": "Running", "message": None,
         "created_at": run.created_at, "finished_at": None,
-        "lease_owner": None, "lease_expires": None,
+        "lease_owner": None, "lease_expires": None, "files_dir": run.files_dir,
     }
 
 
@@ -706,7 +706,8 @@ def _run_record(row: Any) -> RunRecord:
         spec_text=row["spec_text"], spec_hash=row["spec_hash"], params=_loads(row["params"]),
         workdir=row["workdir"], max_parallel=row["max_parallel"], phase=row["phase"],
         created_at=row["created_at"], message=row["message"], finished_at=row["finished_at"],
-        lease_owner=row["lease_owner"], lease_expires=row["lease_expires"])
+        lease_owner=row["lease_owner"], lease_expires=row["lease_expires"],
+        files_dir=row["files_dir"])
 
 
 def _create_engine(url: str, create: bool) -> Engine:

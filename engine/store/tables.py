@@ -41,6 +41,8 @@ runs = Table(
     Column("lease_expires", Float, nullable=True),
     # flowspec cancel: "stop" (finally steps still run) or "terminate"; read by the lease holder
     Column("stop_requested", String(16), nullable=True),
+    # where the run keeps the files its steps write (engine/executor/files.py)
+    Column("files_dir", Text, nullable=True),
 )
 Index("ix_flowspec_runs_created", runs.c.created_at)
 
