@@ -156,3 +156,14 @@ def cycles(graph: nx.DiGraph[str], order: Iterable[str], limit: int = 50) -> lis
         if len(found) >= limit:
             break
     return sorted(found, key=lambda c: [rank.get(n, len(rank)) for n in c])
+
+
+def visible_ancestors(spec: Spec, step: Step) -> list[str]:
+    """The steps whose results a step's context holds, in spec order: its ancestors, and for a
+    ``finally`` step every main step before its own ancestors (it runs after all of them).
+    The executor, the compiler and the in-pod runner must agree on this list."""
+    graph = build_graph(spec, finally_steps=True) if step.is_finally else spec.graph
+    mine = ancestors(graph, step.name)
+    names = [s.name for s in (spec.finally_steps if step.is_finally else spec.steps)
+             if s.name in mine]
+    return [s.name for s in spec.steps] + names if step.is_finally else names

@@ -5,9 +5,14 @@ the executor's own parts: the same env rendering (``step_env``), the same proces
 the same timeout (``attempt.call``), the same output typing (``outputs.check``). What differs
 is where inputs come from and where results go (see ``engine.compile.contract``):
 
-- the spec is the file Argo writes from the manifest, checked against the hash compiled in;
+- the spec is the file Kubernetes writes from the pods' annotation, checked against the hash
+  compiled in;
 - params and upstream outputs arrive as env vars holding Argo parameter text (NULL_MARKER is
-  null); the store, when one is reachable, adds every ancestor's phase, outputs and data;
+  null), files and ancestors' results as input artifacts under ``--root``
+  (``engine.pod_results``), or, with ``argo.artifact_repository: none``, results from the
+  store;
+- the step's result is written for Argo to save as an artifact, its ``file`` outputs are
+  files under ``$FLOWSPEC_OUTPUT_DIR`` (``ROOT/files``), saved the same way;
 - every output file the template collects is written, whatever happens, so that Argo never
   waits for ever on a missing output (SEMANTICS appendix 9-10): null as NULL_MARKER, each with
   a trailing newline, which Argo trims (a value's own trailing newline survives);
@@ -82,7 +87,7 @@ def read_spec(path: Path, expected_sha256: str | None) -> str:
         raise RunnerError(
             f"the spec in {path} is not the one this workflow was compiled from (sha256 "
             f"{c.spec_sha256(text)[:12]}, expected {expected_sha256[:12]}); the "
-            f"'{c.SPEC_PARAM}' parameter was changed: compile and submit the spec again")
+            f"'{c.SPEC_ANNOTATION}' annotation was changed: compile and submit the spec again")
     return text
 
 
@@ -132,16 +137,18 @@ def decode_item(text: str, source: Any) -> Any:
 
 def upstream_values(spec: Spec, step: Step, environ: Mapping[str, str],
                     output_types: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, Any]]:
-    """``{producer: {output: value}}`` from ``FLOWSPEC_UPSTREAM_*`` (null: NULL_MARKER).
+    """``{producer: {output: value}}`` from ``FLOWSPEC_UPSTREAM_*`` (null: NULL_MARKER), the
+    output parameters the step is handed (``templates.step_reads``).
 
     A for_each producer's output is, on Argo as locally, the list of its succeeded
     instances' values: Argo hands it over as a JSON list of their texts, each read by type.
     """
-    from engine.compile.templates import upstream_refs
+    from engine.compile.templates import step_reads
     from engine.expr.to_argo import NULL_MARKER, value_from_argo_text
 
     found: dict[str, dict[str, Any]] = {}
-    for producer, output in upstream_refs(step):
+    via_store = environ.get(c.ENV_RESULTS_FROM) == "store"
+    for producer, output in step_reads(spec, step, output_types, via_store).outputs:
         text = environ.get(c.upstream_env(c.upstream_input(producer, output)))
         type_name = output_types.get(producer, {}).get(output, "string")
         fan_out = spec.step(producer).for_each is not None
@@ -258,7 +265,7 @@ def execute(spec: Spec, step: Step, context: Any, output_types: Mapping[str, str
     if outcome.phase != "Succeeded":
         return Result(outcome.phase, {}, {}, outcome.error, outcome.error_type, outcome.transient)
     try:
-        outputs, data = check(outcome.result, output_types)
+        outputs, data = check(outcome.result, output_types, context.output_dir)
         encode(outputs, data)  # what the executor could not store fails here alike
     except OutputProblem as exc:
         return Result("Failed", {}, {}, str(exc), "OutputError")
@@ -281,18 +288,6 @@ def write_outputs(directory: Path, names: Sequence[str], result: Result) -> Resu
     for name, text in texts.items():
         (directory / name).write_text(text + "\n", encoding="utf-8")
     return result
-
-
-def _ancestors(spec: Spec, step: Step) -> list[str]:
-    """The steps whose results a step's context holds: as the executor, a finally step sees
-    every main step too."""
-    from engine.graph import ancestors, build_graph
-
-    graph = build_graph(spec, finally_steps=True) if step.is_finally else spec.graph
-    mine = ancestors(graph, step.name)
-    names = [s.name for s in (spec.finally_steps if step.is_finally else spec.steps)
-             if s.name in mine]
-    return [s.name for s in spec.steps] + names if step.is_finally else names
 
 
 def _for_each_source(step: Step, params: Mapping[str, Any], known: Mapping[str, Any]) -> Any:
@@ -323,10 +318,11 @@ def _write_nulls(directory: Path, names: Sequence[str]) -> None:
     write_outputs(directory, names, Result("Failed", {}, {}))
 
 
-def prepare(spec_path: Path, step_name: str, environ: Mapping[str, str]) -> tuple[
+def prepare(spec_path: Path, step_name: str, environ: Mapping[str, str], root: str) -> tuple[
         Spec, Step, dict[str, Any], dict[str, dict[str, str]], Any]:
     """The spec, the step, its params, every step's output types and the env values; or
     RunnerError when the pod itself is wrong."""
+    from engine.executor.files import FILE
     from engine.expr.evaluate import StepValues, Values
     from engine.rules.context import Context
     from engine.rules.processors import step_output_types
@@ -337,8 +333,18 @@ def prepare(spec_path: Path, step_name: str, environ: Mapping[str, str]) -> tupl
     except KeyError:
         raise RunnerError(f"the spec has no step '{step_name}'") from None
     params = pod_params(spec, environ)
+    for name, param in spec.params.items():  # a file param is the copy Argo put here
+        copy = Path(c.param_file_path(root, name))
+        if param.type == FILE and copy.is_file():
+            params[name] = str(copy)
     types = step_output_types(Context(spec.document, spec))
     upstream = upstream_values(spec, step, environ, types)
+    from engine.compile.templates import step_reads
+
+    via_store = environ.get(c.ENV_RESULTS_FROM) == "store"
+    for producer, output in step_reads(spec, step, types, via_store).files:
+        copy = Path(c.file_input_path(root, producer, output))
+        upstream.setdefault(producer, {})[output] = str(copy) if copy.is_file() else None
     values = Values(
         params=params,
         steps={name: StepValues("Succeeded", outs) for name, outs in upstream.items()},
@@ -347,11 +353,41 @@ def prepare(spec_path: Path, step_name: str, environ: Mapping[str, str]) -> tupl
     return spec, step, params, types, values
 
 
-def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir: Path,
-        workdir: Path) -> int:
-    """One attempt of ``step_name``; returns the exit code. Says what went wrong on stderr."""
+def ancestors_results(spec: Spec, step: Step, environ: Mapping[str, str], root: str,
+                      store: PodStore | None, run_id: str, params: Mapping[str, Any],
+                      types: Mapping[str, Mapping[str, str]], values: Any) -> dict[str, Any]:
+    """``context.upstream``: from the result artifacts Argo handed over, or from the store
+    when the workflow has no artifact repository."""
+    from engine import pod_results
+    from engine.compile.templates import reads_results
+    from engine.graph import visible_ancestors
+
+    if not reads_results(step):
+        return {}
+    names = visible_ancestors(spec, step)
+    if environ.get(c.ENV_RESULTS_FROM) == "store":
+        if store is None:
+            raise RunnerError(f"the workflow reads results from its store, and "
+                              f"{c.ENV_STORE} is not set in the pod")
+        return {name: pod_results.repointed(root, name, up, types)
+                for name, up in store.upstream(run_id, names).items()}
+    fan_out = {name: sv.outputs for name, sv in values.steps.items()
+               if spec.step(name).for_each is not None}
+    try:
+        return pod_results.upstream(spec, step, root, names,
+                                    pod_results.parse_phases(environ.get(c.ENV_PHASES)),
+                                    fan_out, types, params)
+    except ValueError as exc:
+        raise RunnerError(str(exc)) from None
+
+
+def run(spec_path: Path, step_name: str, environ: Mapping[str, str], root: Path) -> int:
+    """One attempt of ``step_name``; returns the exit code. Says what went wrong on stderr.
+    ``root``: the pod's folder (``contract.ROOT``) holding inputs, outputs and the workdir."""
     from dataclasses import replace
 
+    from engine import pod_results
+    from engine.executor import files
     from engine.executor.env import step_env
     from engine.executor.logs import LogBook
     from engine.expr.errors import ExprEvalError
@@ -359,15 +395,18 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
     from engine.secrets import MissingSecret, Redactor
 
     started = time.time()
+    where = str(root)
+    output_dir = Path(c.outputs_dir(where))
     output_names = [n for n in environ.get(c.ENV_OUTPUTS, "").split(",") if n]
     url = store_url(environ)
     store: PodStore | None = None
     try:
-        spec, step, params, types, values = prepare(spec_path, step_name, environ)
+        spec, step, params, types, values = prepare(spec_path, step_name, environ, where)
         run_id = environ.get(c.ENV_RUN_ID) or spec.name
         if url:
             store = PodStore(url)
-        known = store.upstream(run_id, _ancestors(spec, step)) if store is not None else {}
+        known = ancestors_results(spec, step, environ, where, store, run_id, params, types,
+                                  values)
         item_text = environ.get(c.ENV_ITEM) if step.for_each is not None else None
         if item_text is not None:
             values = replace(values, item=decode_item(
@@ -389,17 +428,21 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], output_dir:
     redactor = Redactor(secrets.values())
     logs = LogBook(store.store if store is not None else None, run_id, redactor, _echo)
     output_types = types.get(step.name, {})
+    folder = files.fresh(Path(c.files_dir(where))) if files.file_outputs(output_types) \
+        else None
+    workdir = Path(c.work_dir(where))
     context = StepContext(
         run_id=run_id, workflow=spec.name, step=step.name, attempt=attempt, params=params,
         env=env, upstream=known, workdir=workdir, database_url=url, item=values.item,
         workflow_status=values.workflow_status, log=logs.attempt(node, attempt),
-        output_types=output_types)
+        output_types=output_types, output_dir=folder)
     workdir.mkdir(parents=True, exist_ok=True)
     result = execute(spec, step, context, output_types)
     logs.close()
     result = replace(result, outputs=_masked(redactor, result.outputs),
                      data=_masked(redactor, result.data), error=redactor.scrub(result.error))
-    result = write_outputs(output_dir, output_names or list(types.get(step.name, {})), result)
+    result = write_outputs(output_dir, output_names, result)
+    pod_results.write_result(where, result.phase, result.outputs, result.data, result.error)
     if store is not None:
         try:
             store.record(spec, run_id, params, node, attempt, started, result,
@@ -434,10 +477,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--spec", required=True, type=Path,
                    help="the spec: the file Argo writes from the manifest, or a YAML file")
     p.add_argument("--step", required=True, help="the step to run")
-    p.add_argument("--output-dir", type=Path, default=Path(c.OUTPUT_DIR),
-                   help="where declared outputs are written for Argo to collect")
-    p.add_argument("--workdir", type=Path, default=Path(c.WORK_DIR) / "flowspec" / "work",
-                   help="the processor's working directory")
+    p.add_argument("--root", type=Path, default=Path(c.ROOT),
+                   help="the pod's folder: inputs Argo put there, outputs it collects, the "
+                        "processor's working directory")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -445,7 +487,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                      description="run one step of an embedded flowspec spec")
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return run(args.spec, args.step, os.environ, args.output_dir, args.workdir)
+    return run(args.spec, args.step, os.environ, args.root)
 
 
 if __name__ == "__main__":

@@ -15,4 +15,4 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from engine.runner import run
 
-    return run(args.spec, args.step, os.environ, args.output_dir, args.workdir)
+    return run(args.spec, args.step, os.environ, args.root)

@@ -20,6 +20,9 @@ Mapping choices (the rest is in the module docstrings of contract and templates)
 - ``timeout`` is enforced by the runner; the template's timeout adds TIMEOUT_GRACE so the
   runner can still write outputs (absent outputs of a killed pod would stall the workflow);
 - every parameter value, IntOrString and duration is written as a string;
+- step results and files travel as artifacts (``templates.Reads``), the spec once as a pod
+  annotation (``contract``); ``argo.artifact_repository`` names the repository unless the
+  cluster's default serves, and ``argo.store`` gives every pod a database to record attempts;
 - what a namespace with quotas and an operator expect is there unless the spec says
   otherwise (docs/semantics.md lists the defaults): the service account that
   ``flowspec compile --rbac`` creates, resource requests, a workflow deadline, pod garbage
@@ -38,8 +41,9 @@ from typing import Any
 
 from engine.compile import codes
 from engine.compile import contract as c
-from engine.compile.templates import TemplatePlan, plan_templates
+from engine.compile.templates import Reads, TemplatePlan, plan_templates, reads_results
 from engine.diagnostics import Code, Diagnostic, SpecError, finish
+from engine.executor.files import FILE
 from engine.loader import Path
 from engine.model import Retry, Spec, Step
 
@@ -52,6 +56,8 @@ MAX_TASKS = 200
 MAX_TEMPLATES = 200
 #: Kubernetes caps a generated name at 58 characters plus a 5-character suffix.
 GENERATE_NAME_PREFIX = 57
+#: Kubernetes allows 256 KiB of annotations per object; the spec leaves room for Argo's own.
+MAX_SPEC_ANNOTATION = 200 * 1024
 
 SOURCE_HASH_ANNOTATION = "flowspec.dev/source-sha256"
 WORKFLOW_LABEL = "flowspec.dev/workflow"
@@ -171,6 +177,10 @@ class _Builder:
         self.context = Context(spec.document, spec)
         self.output_types = step_output_types(self.context)
         self.param_types = {name: p.type for name, p in spec.params.items()}
+        #: file param -> its artifact location, as a task argument passes it
+        self.file_params: dict[str, dict[str, Any]] = {}
+        self.repository = spec.argo.get("artifact_repository")
+        self.store = spec.argo.get("store")
 
     # --- problems ------------------------------------------------------------------------
     def problem(self, path: Path, code: Code, message: str, hint: str | None = None) -> None:
@@ -209,6 +219,13 @@ class _Builder:
                          "add e.g. argo: {schedules: ['0 2 * * *']}")
         arguments = self.arguments()
         plans = plan_templates(spec, self.output_types, self.image)
+        self.check_transport(plans)
+        encoded = c.encode_spec(spec.document.source.text)
+        if len(encoded) > MAX_SPEC_ANNOTATION:
+            self.problem((), codes.SPEC_TOO_LARGE,
+                         f"the spec is {len(encoded):,} bytes compressed; pods receive it as "
+                         f"an annotation, which holds at most {MAX_SPEC_ANNOTATION:,}",
+                         "split the workflow, or move large config values into files")
         plan_of = {step.name: plan for plan in plans for step in plan.steps}
         if len(plans) + 2 > MAX_TEMPLATES:
             self.problem(("steps",), codes.TOO_MANY_TEMPLATES,
@@ -242,7 +259,16 @@ class _Builder:
             "node_selector": argo.get("node_selector"),
             "tolerations": [self.user_model(self.m.Toleration, t, ("argo", "tolerations", i))
                             for i, t in enumerate(argo.get("tolerations", ()))] or None,
-            "volumes": [self.m.Volume(name=c.WORK_VOLUME, empty_dir=self.m.EmptyDirVolumeSource())],
+            "pod_metadata": self.m.Metadata(annotations={c.SPEC_ANNOTATION: encoded}),
+            "volumes": [
+                self.m.Volume(name=c.WORK_VOLUME, empty_dir=self.m.EmptyDirVolumeSource()),
+                self.m.Volume(name=c.SPEC_VOLUME, downward_api=self.m.DownwardAPIVolumeSource(
+                    items=[self.m.DownwardAPIVolumeFile(
+                        path=c.SPEC_PATH.rsplit("/", 1)[1],
+                        field_ref=self.m.ObjectFieldSelector(
+                            field_path=f"metadata.annotations['{c.SPEC_ANNOTATION}']"))])),
+            ],
+            "artifact_repository_ref": self.repository_ref(),
             "templates": templates,
         }
         if self.problems:
@@ -304,10 +330,90 @@ class _Builder:
                     enum.append(NULL_MARKER)
             parameters.append(self.m.Parameter(name=name, value=value, enum=enum,
                                                description=param.description or None))
-        parameters.append(self.m.Parameter(
-            name=c.SPEC_PARAM, value=c.encode_spec(self.spec.document.source.text),
-            description="the flowspec spec the steps run (gzip+base64); do not edit"))
-        return self.m.Arguments(parameters=parameters)
+            if param.type == FILE:
+                self.file_params[name] = self.file_location(name, param.path, value)
+        return self.m.Arguments(parameters=parameters) if parameters else None
+
+    # --- what travels between pods --------------------------------------------------------
+    def file_location(self, name: str, path: Path, value: str | None) -> dict[str, Any]:
+        """Where a file param's artifact is fetched from: ``s3://BUCKET/KEY``, an http(s)
+        URL, or a key in the workflow's repository (also when the value is given at submit
+        time, ``-p NAME=KEY``, which Argo substitutes into the key)."""
+        from engine.expr.to_argo import NULL_MARKER
+
+        if value is None or value == NULL_MARKER:
+            return {"s3": {"key": f"{{{{workflow.parameters.{name}}}}}"}}
+        if value.startswith("s3://"):
+            bucket, _, key = value.removeprefix("s3://").partition("/")
+            if bucket and key:
+                return {"s3": {"bucket": bucket, "key": key}}
+        elif value.startswith(("http://", "https://")):
+            return {"http": {"url": value}}
+        elif not value.startswith(("/", "./", "../", "~")) and "://" not in value:
+            return {"s3": {"key": value}}
+        self.problem(path, codes.FILE_PARAM_VALUE,
+                     f"param '{name}' is a file, and {value!r} is not a place a pod can fetch "
+                     "it from", "upload it and pass s3://BUCKET/KEY, an https:// URL or a key "
+                     "in the artifact repository")
+        return {}
+
+    def repository_ref(self) -> Any:
+        if not isinstance(self.repository, Mapping):
+            return None
+        return self.m.ArtifactRepositoryRef(config_map=self.repository["configmap"],
+                                            key=self.repository.get("key"))
+
+    def check_transport(self, plans: list[TemplatePlan]) -> None:
+        """Every result and file a step reads has a way to it (FS815, FS816)."""
+        no_repository = self.repository == "none"
+        for plan in plans:
+            for step in plan.steps:
+                reads = plan.reads[step.name]
+                if no_repository and (reads.files or reads.params):
+                    self.problem(step.path, codes.NO_RESULTS_PATH,
+                                 f"step '{step.name}' reads a file, and files travel only as "
+                                 "artifacts, but argo.artifact_repository is 'none'",
+                                 "remove 'artifact_repository: none' to use the cluster's "
+                                 "default repository, or name one")
+                elif no_repository and reads_results(step) and not self.store:
+                    self.problem(step.path, codes.NO_RESULTS_PATH,
+                                 f"step '{step.name}' reads its ancestors' results (processor "
+                                 f"'{step.processor}'), but there is no artifact repository "
+                                 "and no store to carry them",
+                                 "remove 'artifact_repository: none', or add argo.store: "
+                                 "{secret: {name: NAME, key: KEY}}")
+                fanned = [s.name for s in self.spec.steps if s.for_each is not None]
+                if step.is_finally and fanned and reads_results(step) and not self.store:
+                    self.problem(step.path, codes.FINALLY_READS_FAN_OUT,
+                                     f"finally step '{step.name}' reads the main steps' "
+                                     f"results, and '{fanned[0]}' fans out: Argo cannot hand "
+                                     "an exit handler a fan-out step's results",
+                                     "add argo.store: {secret: {name: NAME, key: KEY}}")
+
+    def artifact_arguments(self, step: Step, reads: Reads) -> list[dict[str, Any]]:
+        """The input artifacts one task passes (all optional: a Skipped or Omitted producer
+        has none, and Argo drops an optional argument whose ``from`` does not resolve)."""
+        arguments = []
+        for name in reads.results:
+            arguments.append({"name": c.result_input(name), "optional": True,
+                              "from": self.artifact_ref(step, name, c.RESULT_ARTIFACT)})
+        for producer, output in reads.files:
+            arguments.append({"name": c.file_input(producer, output), "optional": True,
+                              "from": self.artifact_ref(step, producer, output)})
+        for name in reads.params:
+            location = self.file_params.get(name)
+            if location:
+                arguments.append({"name": c.param_file_input(name), **location})
+        return arguments
+
+    def artifact_ref(self, step: Step, producer: str, artifact: str) -> str:
+        """``{{tasks.P.outputs.artifacts.A}}`` in the producer's DAG, the exported global
+        artifact from the exit handler."""
+        if step.is_finally and not self.spec.step(producer).is_finally:
+            name = c.result_global(producer) if artifact == c.RESULT_ARTIFACT else \
+                c.file_global(producer, artifact)
+            return f"{{{{workflow.outputs.artifacts.{name}}}}}"
+        return f"{{{{tasks.{producer}.outputs.artifacts.{artifact}}}}}"
 
     # --- DAGs ----------------------------------------------------------------------------
     def dag(self, steps: tuple[Step, ...], plan_of: Mapping[str, TemplatePlan]) -> Any:
@@ -348,7 +454,15 @@ class _Builder:
         for producer, output in plan.refs[step.name]:
             arguments.append({"name": c.upstream_input(producer, output),
                               "value": f"{{{{tasks.{producer}.outputs.parameters.{output}}}}}"})
-        task = {"name": step.name, "template": plan.name, "arguments": {"parameters": arguments}}
+        reads = plan.reads[step.name]
+        if reads.phases:
+            arguments.append({"name": c.PHASES_INPUT, "value": ",".join(
+                f"{name}={{{{tasks.{name}.status}}}}" for name in reads.phases)})
+        task: dict[str, Any] = {"name": step.name, "template": plan.name,
+                                "arguments": {"parameters": arguments}}
+        artifacts = self.artifact_arguments(step, reads)
+        if artifacts:
+            task["arguments"]["artifacts"] = artifacts
         optional = (("depends", depends), ("dependencies", dependencies),
                     ("continueOn", continue_on), ("when", self.when(step)),
                     ("withParam", self.with_param(step)))
@@ -408,19 +522,30 @@ class _Builder:
             inputs.append(m.Parameter(name=name, default=NULL_MARKER))
             env.append(m.EnvVar(name=c.upstream_env(name),
                                 value=f"{{{{inputs.parameters.{name}}}}}"))
+        if any(r.phases for r in plan.reads.values()):
+            inputs.append(m.Parameter(name=c.PHASES_INPUT, default=""))
+            env.append(m.EnvVar(name=c.ENV_PHASES,
+                                value=f"{{{{inputs.parameters.{c.PHASES_INPUT}}}}}"))
+        if self.store:
+            env.append(m.EnvVar(name=c.ENV_RESULTS_FROM, value="store"))
         env.extend(m.EnvVar(name=c.param_env(name), value=f"{{{{workflow.parameters.{name}}}}}")
                    for name in self.spec.params)
         env.extend(
             m.EnvVar(name=s.env, value_from=m.EnvVarSource(secret_key_ref=m.SecretKeySelector(
                 name=s.name, key=s.key, optional=True if s.optional else None)))
             for s in shape.secrets)
+        if self.store:
+            secret = self.store["secret"]
+            env.append(m.EnvVar(name=c.ENV_STORE, value_from=m.EnvVarSource(
+                secret_key_ref=m.SecretKeySelector(name=secret["name"], key=secret["key"]))))
         resources = dict(shape.resources)
         pod: dict[str, Any] = json.loads(shape.pod) if shape.pod else {}
         container = m.Container(
             image=shape.image,
             image_pull_policy=shape.image_pull_policy,
             command=list(shape.command),
-            args=["--spec", c.SPEC_PATH, "--step", f"{{{{inputs.parameters.{c.STEP_INPUT}}}}}"],
+            args=["--spec", c.SPEC_PATH, "--root", c.ROOT,
+                  "--step", f"{{{{inputs.parameters.{c.STEP_INPUT}}}}}"],
             env=env,
             resources=m.ResourceRequirements(
                 requests={**DEFAULT_REQUESTS, **resources},
@@ -429,19 +554,19 @@ class _Builder:
             security_context=self.user_model(
                 m.SecurityContext, {**_CONTAINER_SECURITY, **pod.get("security_context", {})},
                 (*plan.steps[0].path, "argo", "security_context")),
-            volume_mounts=[m.VolumeMount(name=c.WORK_VOLUME, mount_path=c.WORK_DIR)],
+            volume_mounts=[m.VolumeMount(name=c.WORK_VOLUME, mount_path=c.WORK_DIR),
+                           m.VolumeMount(name=c.SPEC_VOLUME, mount_path=c.SPEC_MOUNT,
+                                         read_only=True)],
         )
         outputs = [m.Parameter(name=name, value_from=m.ValueFrom(path=c.output_path(name)))
                    for name in plan.outputs]
         return m.Template(
             name=plan.name,
-            inputs=m.Inputs(
-                parameters=inputs,
-                artifacts=[m.Artifact(
-                    name=c.SPEC_ARTIFACT, path=c.SPEC_PATH,
-                    raw=m.RawArtifact(data=f"{{{{workflow.parameters.{c.SPEC_PARAM}}}}}"))],
-            ),
-            outputs=m.Outputs(parameters=outputs) if outputs else None,
+            inputs=m.Inputs(parameters=inputs,
+                            artifacts=self.input_artifacts(plan) or None),
+            outputs=m.Outputs(parameters=outputs or None,
+                              artifacts=self.output_artifacts(plan) or None)
+            if outputs or shape.saves_result or plan.files else None,
             retry_strategy=self.retry(plan.steps[0].retry),
             timeout=go_duration(shape.timeout + c.TIMEOUT_GRACE) if shape.timeout else None,
             pod_spec_patch=pod.get("pod_spec_patch"),
@@ -451,6 +576,39 @@ class _Builder:
                          for i, t in enumerate(pod.get("tolerations", ()))] or None,
             container=container,
         )
+
+    def input_artifacts(self, plan: TemplatePlan) -> list[Any]:
+        """Every input artifact a step of the plan may be passed, at the path the runner reads
+        it from; optional, since each task passes only its own."""
+        paths = {}
+        for reads in plan.reads.values():
+            for name in reads.results:
+                paths[c.result_input(name)] = c.result_input_path(c.ROOT, name)
+            for producer, output in reads.files:
+                paths[c.file_input(producer, output)] = c.file_input_path(c.ROOT, producer,
+                                                                           output)
+            for name in reads.params:
+                paths[c.param_file_input(name)] = c.param_file_path(c.ROOT, name)
+        return [self.m.Artifact(name=name, path=paths[name], optional=True)
+                for name in plan.artifacts]
+
+    def output_artifacts(self, plan: TemplatePlan) -> list[Any]:
+        """The step's result (when a step reads it) and its files, stored as they are (no
+        tar), exported under a global name when a ``finally`` step reads them."""
+        m, shape = self.m, plan.shape
+        step = f"{{{{inputs.parameters.{c.STEP_INPUT}}}}}"
+        plain = m.ArchiveStrategy(none=m.NoneStrategy())
+        found = []
+        if shape.saves_result:
+            found.append(m.Artifact(
+                name=c.RESULT_ARTIFACT, path=c.result_path(c.ROOT), optional=True,
+                archive=plain,
+                global_name=c.result_global(step) if shape.exports_result else None))
+        found.extend(m.Artifact(
+            name=name, path=f"{c.files_dir(c.ROOT)}/{name}", optional=True, archive=plain,
+            global_name=c.file_global(step, name) if shape.exports_result else None)
+            for name in plan.files)
+        return found
 
     def retry(self, retry: Retry) -> Any:
         if retry.limit <= 0:

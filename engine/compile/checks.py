@@ -242,8 +242,18 @@ def _lint_dag(dag: Mapping[str, Any], templates: Mapping[str, Any]
         for key in given:
             if key not in _input_names(callee):
                 yield where, f"argument '{key}' is not an input of template '{callee.get('name')}'"
+        artifacts = {a.get("name"): a for a in task.get("arguments", {}).get("artifacts", [])}
+        inputs = {a.get("name"): a for a in callee.get("inputs", {}).get("artifacts", [])}
+        for key in artifacts:
+            if key not in inputs:
+                yield where, f"artifact '{key}' is not an input of template '{callee.get('name')}'"
+        for key, art in inputs.items():
+            if key not in artifacts and not art.get("optional") and not _located(art):
+                yield where, f"inputs.artifacts.{key} was not supplied"
         ancestry = _ancestors(name, parents)
-        for value in [p.get("value", "") for p in given.values()] + [task.get("withParam", "")]:
+        values = [p.get("value", "") for p in given.values()] + [task.get("withParam", "")]
+        values += [a.get("from", "") for a in artifacts.values()]
+        for value in values:
             for tag in _TAG.findall(value or ""):
                 if not tag.startswith("tasks."):
                     continue
@@ -251,11 +261,25 @@ def _lint_dag(dag: Mapping[str, Any], templates: Mapping[str, Any]
                 if producer not in ancestry:
                     yield where, f"missing dependency '{producer}' for {{{{{tag}}}}}"
                     continue
-                output = rest.removeprefix("outputs.parameters.")
+                if rest in _TASK_FIELDS:
+                    continue
+                kind, _, output = rest.removeprefix("outputs.").partition(".")
                 produced = templates.get(by_name[producer].get("template"), {})
-                declared = {p.get("name") for p in produced.get("outputs", {}).get("parameters", [])}
+                declared = {p.get("name") for p in produced.get("outputs", {}).get(kind, [])}
                 if output not in declared:
-                    yield where, f"'{producer}' has no output parameter '{output}'"
+                    what = "artifact" if kind == "artifacts" else "parameter"
+                    yield where, f"'{producer}' has no output {what} '{output}'"
+
+
+#: ``{{tasks.X.FIELD}}`` of an ancestor that every node has (SEMANTICS: the local scope)
+_TASK_FIELDS = frozenset({"id", "startedAt", "finishedAt", "ip", "status", "hostNodeName",
+                          "exitCode"})
+_LOCATIONS = ("s3", "gcs", "http", "git", "raw", "hdfs", "oss", "azure", "artifactory",
+              "plugin")
+
+
+def _located(artifact: Mapping[str, Any]) -> bool:
+    return any(key in artifact for key in _LOCATIONS)
 
 
 def _ancestors(name: str, parents: Mapping[str, list[str]]) -> set[str]:

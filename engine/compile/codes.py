@@ -63,3 +63,34 @@ The compiled manifest breaks a rule that Argo's controller checks before it runs
 `continueOn` beside `depends`, parameters a template needs but a task does not pass, or an
 output read from a task that is not an ancestor.
 """)
+NO_RESULTS_PATH = code("FS815", "step results have no way between pods", """
+A step whose processor reads its ancestors' results (every processor but `noop` and `shell`),
+or a step that reads a file, needs them carried from pod to pod. On Argo they travel as
+artifacts in the workflow's artifact repository (the cluster's default, or
+`argo.artifact_repository: {configmap: NAME, key: KEY}`); with `argo.artifact_repository:
+none`, results can only come from a store every pod reaches (`argo.store: {secret: {name,
+key}}`), and files not at all. Configure a repository, or a store for results.
+""")
+FINALLY_READS_FAN_OUT = code("FS816", "a `finally` step reads a fan-out step's results", """
+Argo hands an exit handler the results of the main steps through global artifacts, one per
+step; the instances of a `for_each` step would overwrite each other's, so a `finally` step
+whose processor reads results cannot see a fan-out step's. Give the workflow a store
+(`argo.store: {secret: {name, key}}`), which the `finally` step then reads instead.
+""")
+SPEC_TOO_LARGE = code("FS817", "spec too large to ship to pods", """
+The spec reaches every pod once, compressed, as an annotation of the pods (Kubernetes allows
+256 KiB of annotations per object). Split the workflow or move large config values into
+files the steps read.
+""")
+STATUS_TOO_LARGE = code("FS818", "workflow status would pass the object size limit", """
+Argo keeps every node (each attempt of each step and each fan-out instance) with its inputs
+and outputs in the Workflow object, which etcd caps at about 1 MiB. `compile --check`
+estimates that size from the steps, their retries and what they pass; fewer retries, fewer or
+smaller declared outputs, or splitting the workflow keeps it under the limit (or enable
+Argo's node status offloading and say so with `argo.offload_node_status: true`).
+""")
+FILE_PARAM_VALUE = code("FS819", "file param value Argo cannot fetch", """
+On Argo a `file` param is an input artifact: its value is `s3://BUCKET/KEY`, an `http://` or
+`https://` URL, or a key in the workflow's artifact repository. A local path means nothing in
+a pod: upload the file and pass where it is.
+""")

@@ -27,7 +27,8 @@ def _tasks(compiled: Any, dag: str = "main") -> dict[str, dict[str, Any]]:
 
 
 def _params(compiled: Any) -> dict[str, dict[str, Any]]:
-    return {p["name"]: p for p in compiled.manifest_spec()["arguments"]["parameters"]}
+    arguments = compiled.manifest_spec().get("arguments", {})
+    return {p["name"]: p for p in arguments.get("parameters", [])}
 
 
 def _env(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -54,7 +55,7 @@ PARAMS = """
 
 def test_every_param_value_is_a_string_and_null_has_its_marker() -> None:
     params = _params(compiled_from(PARAMS))
-    assert {name: p.get("value") for name, p in params.items() if name != c.SPEC_PARAM} == {
+    assert {name: p.get("value") for name, p in params.items()} == {
         "count": "3", "ratio": "0.5", "dry": "false", "regions": '["eu","us"]', "mode": "fast",
         "note": NULL_MARKER, "level": NULL_MARKER, "document": None,
     }
@@ -346,17 +347,26 @@ def test_operator_defaults_without_argo_settings(kind: str) -> None:
                          {"requests": {"cpu": "2", "memory": "256Mi"}}]
 
 
-def test_the_spec_travels_encoded_and_pinned_by_its_hash() -> None:
+def test_the_spec_travels_once_encoded_and_pinned_by_its_hash() -> None:
+    """Once: a pod annotation every pod shows as a file, never a copy in each node's inputs
+    (a node's inputs are kept in the workflow's status)."""
     compiled = compiled_from(SECRETS)
-    blob = _params(compiled)[c.SPEC_PARAM]["value"]
+    spec = compiled.manifest_spec()
+    blob = spec["podMetadata"]["annotations"][c.SPEC_ANNOTATION]
     assert "{{" not in blob
     assert c.decode_spec(blob) == compiled.spec.document.source.text
+    assert compiled.to_yaml().count(blob) == 1
+    volume = next(v for v in spec["volumes"] if v["name"] == c.SPEC_VOLUME)
+    assert volume["downwardAPI"]["items"] == [{
+        "path": "spec",
+        "fieldRef": {"fieldPath": f"metadata.annotations['{c.SPEC_ANNOTATION}']"}}]
     template = _templates(compiled)["run-1"]
     assert _env(template)[c.ENV_SPEC_SHA256]["value"] == compiled.spec.source_hash == \
         c.spec_sha256(c.decode_spec(blob))
-    [artifact] = template["inputs"]["artifacts"]
-    assert artifact == {"name": c.SPEC_ARTIFACT, "path": c.SPEC_PATH,
-                        "raw": {"data": "{{workflow.parameters._flowspec-spec}}"}}
+    assert "artifacts" not in template["inputs"]
+    assert {"name": c.SPEC_VOLUME, "mountPath": c.SPEC_MOUNT, "readOnly": True} in \
+        template["container"]["volumeMounts"]
+    assert template["container"]["args"][:2] == ["--spec", c.SPEC_PATH]
 
 
 def test_kinds_and_the_hera_object() -> None:

@@ -233,16 +233,16 @@ def test_check_compiled_points_at_the_spec_line_of_the_broken_part() -> None:
 
 def test_an_oversized_manifest_is_refused_at_the_param_that_makes_it_big() -> None:
     blob = secrets.token_hex(800_000)  # 1.6 MB of incompressible text
-    spec = spec_from(f"""
+    spec = spec_from("""
         apiVersion: flowspec/v1
         kind: Workflow
-        metadata: {{name: huge}}
+        metadata: {name: huge}
         params:
-          blob: {{type: string, default: '{blob}'}}
+          blob: {type: string}
         steps:
-          - {{name: a, processor: noop}}
+          - {name: a, processor: noop}
     """)
-    diagnostics = check_compiled(build(spec))
+    diagnostics = check_compiled(build(spec, params={"blob": blob}))
     assert [d.code for d in diagnostics] == [codes.ARGO_OBJECT.id]
     assert "Kubernetes stores at most 1572864" in diagnostics[0].message
 
@@ -269,7 +269,7 @@ steps:
     assert main(["compile", str(big), "--check"]) == 1
     out, err = capsys.readouterr()
     assert out == ""
-    assert f"{big}:5:9: error: spec.arguments.parameters[0].value: " in err and "[FS813]" in err
+    assert f"{big}:1:1: error: the spec is " in err and "[FS817]" in err
 
 
 @pytest.mark.skipif(os.name != "posix", reason="file permissions")

@@ -85,9 +85,10 @@ SPEC = """
         outputs: {seen: string, item: string, status: string}
     finally:
       - name: last
-        processor: python
-        config: {function: 'compile.pod_functions:report_upstream'}
-        outputs: {seen: string, item: string, status: string}
+        processor: shell
+        config: {command: 'printf "status=%s\\n" "$STATUS" >> "$FLOWSPEC_OUTPUT"'}
+        env: {STATUS: '${{ workflow.status }}'}
+        outputs: {status: string}
 """
 
 
@@ -195,14 +196,14 @@ def test_finally_steps_see_the_workflow_status(tmp_path: Path) -> None:
 def test_a_swapped_spec_or_an_unknown_step_is_refused_with_exit_2(tmp_path: Path) -> None:
     compiled = compiled_from(SPEC)
     other = build(spec_from(SPEC.replace("hello", "bonjour")))
-    params = {p["name"]: p for p in other.manifest_spec()["arguments"]["parameters"]}
-    mine = {p["name"]: p for p in compiled.manifest_spec()["arguments"]["parameters"]}
-    mine[c.SPEC_PARAM]["value"] = params[c.SPEC_PARAM]["value"]  # -p _flowspec-spec=...
+    annotations = compiled.manifest_spec()["podMetadata"]["annotations"]
+    annotations[c.SPEC_ANNOTATION] = other.manifest_spec()["podMetadata"]["annotations"][
+        c.SPEC_ANNOTATION]  # kubectl annotate, or an edited manifest
     pod = run_pod(compiled, "a", tmp_path)
     assert pod.exit_code == c.EXIT_USAGE
     assert "not the one this workflow was compiled from" in pod.stderr
     assert set(pod.outputs.values()) == {NULL_MARKER}
-    mine[c.SPEC_PARAM]["value"] = c.encode_spec(compiled.spec.document.source.text)
+    annotations[c.SPEC_ANNOTATION] = c.encode_spec(compiled.spec.document.source.text)
     task = compiled.manifest_spec()["templates"][0]["dag"]["tasks"][0]
     task["arguments"]["parameters"][0]["value"] = "nope"
     pod = run_pod(compiled, "a", tmp_path)
@@ -210,15 +211,37 @@ def test_a_swapped_spec_or_an_unknown_step_is_refused_with_exit_2(tmp_path: Path
         c.EXIT_USAGE, "flowspec step: the spec has no step 'nope'")
 
 
+def test_ancestors_results_travel_as_artifacts_with_their_phases(tmp_path: Path) -> None:
+    compiled = compiled_from(SPEC)
+    first = run_pod(compiled, "a", tmp_path / "a")
+    produced = {"a.outputs.parameters.label": "three", "a.outputs.parameters.n": "3",
+                "a.status": "Succeeded", "b.status": "Succeeded"}
+    second = run_pod(compiled, "b", tmp_path / "b", produced=produced)
+    third = run_pod(compiled, "after", tmp_path / "c", produced=produced, artifacts={
+        "tasks.a.outputs.artifacts.flowspec-result": first.result,
+        "tasks.b.outputs.artifacts.flowspec-result": second.result})
+    assert (first.exit_code, second.exit_code, third.exit_code) == (0, 0, 0), third.stderr
+    seen = json.loads(third.outputs["seen"])
+    assert seen == {"a": {"phase": "Succeeded", "n": 3, "label": "three", "rows": [1, 2, 3]},
+                    "b": {"phase": "Succeeded", "said": "hello, three (3)", "exit_code": 0}}
+    skipped = run_pod(compiled, "after", tmp_path / "d", produced={
+        **produced, "b.status": "Skipped"}, artifacts={
+        "tasks.a.outputs.artifacts.flowspec-result": first.result})
+    assert json.loads(skipped.outputs["seen"])["b"] == {"phase": "Skipped"}
+
+
+STORED = SPEC + "    argo:\n      store: {secret: {name: db, key: url}}\n"
+
+
 def test_attempts_are_recorded_and_ancestors_read_back_from_the_store(
         tmp_path: Path, store_url: str) -> None:
     url = store_url
-    compiled = compiled_from(SPEC)
-    env = {"DATABASE_URL": url}
-    first = run_pod(compiled, "a", tmp_path / "a", extra_env=env)
+    compiled = compiled_from(STORED)
+    secrets = {("db", "url"): url}
+    first = run_pod(compiled, "a", tmp_path / "a", secrets=secrets)
     produced = {"a.outputs.parameters.label": "three", "a.outputs.parameters.n": "3"}
-    second = run_pod(compiled, "b", tmp_path / "b", produced=produced, extra_env=env)
-    third = run_pod(compiled, "after", tmp_path / "c", extra_env=env)
+    second = run_pod(compiled, "b", tmp_path / "b", produced=produced, secrets=secrets)
+    third = run_pod(compiled, "after", tmp_path / "c", secrets=secrets)
     assert (first.exit_code, second.exit_code, third.exit_code) == (0, 0, 0), third.stderr
     seen = json.loads(third.outputs["seen"])
     assert seen["a"] == {"phase": "Succeeded", "n": 3, "label": "three", "rows": [1, 2, 3]}
