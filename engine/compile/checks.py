@@ -301,10 +301,30 @@ def check_compiled(compiled: Any) -> list[Diagnostic]:
 
     spec = compiled.spec
     diagnostics = []
-    for problem in check_manifest(compiled.manifest, compiled.kind):
+    problems = check_manifest(compiled.manifest, compiled.kind)
+    for problem in problems:
         where = spec_path(compiled, problem.path)
         span = spec.document.span(where)
         diagnostics.append(Diagnostic.at(spec.file, span, problem.code, str(problem),
                                          "the manifest path is named first; this line is "
                                          "where that part of the manifest comes from"))
+    if not any(p.code is codes.ARGO_OBJECT for p in problems):
+        diagnostics.extend(_status_problems(compiled))
     return finish(diagnostics)
+
+
+def _status_problems(compiled: Any) -> list[Diagnostic]:
+    """FS818: the object the running workflow becomes would pass the size limit."""
+    from engine.compile.status_size import NOMINAL_VALUE_BYTES, estimate
+
+    found = estimate(compiled, _size(compiled.manifest))
+    if found.total <= MAX_OBJECT_BYTES:
+        return []
+    spec = compiled.spec
+    return [Diagnostic.at(
+        spec.file, spec.document.span(("steps",)), codes.STATUS_TOO_LARGE,
+        f"while it runs, the workflow object would reach about {found.total:,} bytes (the "
+        f"manifest {found.manifest:,}, the status of up to {found.nodes:,} nodes "
+        f"{found.status:,}, every retry used and each output value taken as "
+        f"{NOMINAL_VALUE_BYTES} bytes); Kubernetes stores at most {MAX_OBJECT_BYTES:,}",
+        "use fewer retries or outputs, or split the workflow")]
