@@ -56,11 +56,15 @@ class ProcessorInfo:
     unknown_because: str | None = None
     #: the class's docstring, which an editor shows when the processor is hovered
     doc: str | None = None
+    #: it keeps state in the run's database (``context.database_url``): on Argo every pod
+    #: must reach the same one, ``argo.store``
+    uses_database: bool = False
 
 
 def _from_class(ref: str, cls: type) -> ProcessorInfo:
     return ProcessorInfo(ref, config_schema(cls), declared_outputs(cls), open_ended_outputs(cls),
-                         doc=inspect.getdoc(cls))
+                         doc=inspect.getdoc(cls),
+                         uses_database=bool(getattr(cls, "uses_database", False)))
 
 
 @cache
@@ -206,7 +210,8 @@ def _class_info(ref: str, cls: ast.ClassDef, constants: Mapping[str, ast.expr]) 
     outputs = read("outputs", {}, lambda v: isinstance(v, dict) and all(
         isinstance(k, str) and isinstance(t, str) for k, t in v.items()))
     open_outputs = read("open_outputs", False, lambda v: isinstance(v, bool))
+    uses_database = read("uses_database", False, lambda v: isinstance(v, bool))
     because = (f"{', '.join(unknown)} of '{ref}' cannot be read without importing it"
                if unknown else None)
     return ProcessorInfo(ref, schema, outputs, bool(open_outputs), because,
-                         doc=ast.get_docstring(cls))
+                         doc=ast.get_docstring(cls), uses_database=bool(uses_database))

@@ -162,6 +162,8 @@ class Processor(Protocol):
 
     config_schema: ClassVar[Mapping[str, Any]]
     outputs: ClassVar[Mapping[str, str]]
+    # Optional: ``uses_database = True`` says the processor keeps state in the run's database
+    # (``context.database_url``); compiled for Argo, its spec then needs ``argo.store``.
 
     def __init__(self, config: Mapping[str, Any]) -> None: ...
 

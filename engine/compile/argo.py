@@ -89,6 +89,16 @@ _CONTAINER_SECURITY = {
 }
 
 
+def _uses_database(ref: str) -> bool:
+    from engine.processor_info import describe
+    from engine.processors import ProcessorNotFound
+
+    try:
+        return describe(ref).uses_database
+    except ProcessorNotFound:
+        return False  # validation reported it
+
+
 def go_duration(seconds: float) -> str:
     """A Go duration Argo parses (``2s``, ``1m``, ``500ms``); never a bare number."""
     millis = round(seconds * 1000)
@@ -382,6 +392,13 @@ class _Builder:
                                  "and no store to carry them",
                                  "remove 'artifact_repository: none', or add argo.store: "
                                  "{secret: {name: NAME, key: KEY}}")
+                if not self.store and _uses_database(step.processor):
+                    self.problem((*step.path, "processor"), codes.NO_SHARED_DATABASE,
+                                 f"step '{step.name}' (processor '{step.processor}') keeps "
+                                 "state in the run's database, and on Argo no database is "
+                                 "shared by the pods", "add argo.store: {secret: {name: "
+                                 "NAME, key: KEY}}, a Secret with a database URL every pod "
+                                 "reaches")
                 fanned = [s.name for s in self.spec.steps if s.for_each is not None]
                 if step.is_finally and fanned and reads_results(step) and not self.store:
                     self.problem(step.path, codes.FINALLY_READS_FAN_OUT,

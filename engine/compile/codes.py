@@ -94,3 +94,10 @@ On Argo a `file` param is an input artifact: its value is `s3://BUCKET/KEY`, an 
 `https://` URL, or a key in the workflow's artifact repository. A local path means nothing in
 a pod: upload the file and pass where it is.
 """)
+NO_SHARED_DATABASE = code("FS820", "a step's database would not be shared between pods", """
+The step's processor keeps state in the run's database (the chargeback pipeline's reference
+data, ledger and compliance trail, for example). Locally that is the run store; on Argo each
+pod would otherwise have none, or a file of its own that vanishes with it. Give the workflow
+a database every pod reaches: `argo.store: {secret: {name: NAME, key: KEY}}`, a Secret holding
+its URL (PostgreSQL in a cluster).
+""")

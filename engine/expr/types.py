@@ -20,6 +20,8 @@ LIST = "list"
 FILE = "file"
 #: Types a param or an output may declare (engine.values holds the one list).
 VALUE_TYPES = frozenset(TYPES)
+#: Types a condition may read: a file's path differs between a local run and a pod (FS312).
+CONDITION_TYPES = VALUE_TYPES - {FILE}
 #: The type of the literal ``null``.
 NULL = "null"
 #: A for_each item that is a mapping: only ``item.KEY`` (a string) can be used.

@@ -69,6 +69,7 @@ from engine.processors import StepContext, StepFailed, StepResult, TransientErro
 from engine.secrets import Redactor
 from processors.chargeback.claim import ClaimLine
 from processors.chargeback.db import get_engine
+from processors.chargeback.outfiles import output_file
 from processors.chargeback.reference import snapshots
 from processors.chargeback.upstream import claim_from_upstream
 
@@ -550,13 +551,17 @@ def _file_sha256(path: Path) -> str | None:
 class ComplianceTrail:
     """``finally`` step: appends the run's audit records and writes a readable report."""
 
+    #: its reference data, ledger and trail live in the run's database
+    uses_database: ClassVar[bool] = True
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
             "output_dir": {
                 "type": "string",
-                "description": "Folder for the report; default: the step's working directory.",
+                "description": "Folder for the report when the step is called outside the "
+                "engine (which keeps it as the step's file output 'report'); default: the "
+                "working directory.",
             },
             "actor": {
                 "type": "string",
@@ -569,6 +574,7 @@ class ComplianceTrail:
         "records": "integer",
         "report_path": "string",
         "head_hash": "string",
+        "report": "file",
     }
 
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -596,11 +602,8 @@ class ComplianceTrail:
             raise TransientError(
                 f"audit trail store error: {redact.scrub(_first_line(exc))}"
             ) from None
-        out_dir = Path(self.output_dir) if self.output_dir else context.workdir
-        if not out_dir.is_absolute():
-            out_dir = context.workdir / out_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
-        report = out_dir / f"compliance-{_safe_name(context.run_id)}.md"
+        report = output_file(context, "report", self.output_dir,
+                             f"compliance-{_safe_name(context.run_id)}.md")
         report.write_text(
             render_report(context, rows, written, verification, redact, decoded), "utf-8"
         )

@@ -69,6 +69,7 @@ from processors.chargeback.claim import (
 )
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
+from processors.chargeback.outfiles import output_file
 from processors.chargeback.reference.history import settle_claim
 from processors.chargeback.reference.lookup import find_dc
 from processors.chargeback.upstream import claim_from_upstream
@@ -411,14 +412,18 @@ def default_control_number(run_id: str, debit_memo: str) -> int:
 class ChargebackResolution:
     """Decides every claim line from the upstream findings and writes the 849 and a summary."""
 
+    #: its reference data, ledger and trail live in the run's database
+    uses_database: ClassVar[bool] = True
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "additionalProperties": False,
         "properties": {
             "output_dir": {
                 "type": "string",
-                "description": "Folder for the 849 and the summary; default: the step's working "
-                "directory. Relative paths are taken from it.",
+                "description": "Folder for the 849 and the summary when the step is called "
+                "outside the engine (which keeps them as the step's file outputs 'response' "
+                "and 'summary'); default: the working directory, which relative paths are "
+                "taken from.",
             },
             "claim_step": {
                 "type": "string",
@@ -469,6 +474,8 @@ class ChargebackResolution:
         "total_paid": "string",
         "response_path": "string",
         "skipped_checks": "list",
+        "response": "file",
+        "summary": "file",
     }
 
     def __init__(self, config: Mapping[str, Any]) -> None:
@@ -499,12 +506,8 @@ class ChargebackResolution:
         resolutions = resolve(claim, evidence)
         sums = totals(resolutions)
         decisions = [r.decision for r in resolutions]
-        out_dir = Path(self.output_dir) if self.output_dir else context.workdir
-        if not out_dir.is_absolute():
-            out_dir = context.workdir / out_dir
-        out_dir.mkdir(parents=True, exist_ok=True)
         stem = f"849-{_safe_name(claim.debit_memo or context.run_id)}"
-        response = out_dir / f"{stem}.edi"
+        response = output_file(context, "response", self.output_dir, f"{stem}.edi")
         sender, receiver = self._addresses(context, claim)
         answered = self.response_time or datetime.now(UTC)
         response.write_text(
@@ -519,7 +522,7 @@ class ChargebackResolution:
             ),
             encoding="utf-8",
         )
-        summary = out_dir / f"{stem}.md"
+        summary = output_file(context, "summary", self.output_dir, f"{stem}.md")
         summary.write_text(render_summary(claim, resolutions, sums, evidence), encoding="utf-8")
         # last: a line is recorded PAID only once its answer is written, so a step that fails
         # before that leaves no payment on the ledger for a claim that goes to review

@@ -100,6 +100,8 @@ def enqueue(engine: Engine, item: ReviewItem) -> tuple[ReviewItem, bool]:
 class RouteToReview:
     """Queues the claim for manual review with the reason it could not be decided."""
 
+    #: its reference data, ledger and trail live in the run's database
+    uses_database: ClassVar[bool] = True
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "additionalProperties": False,

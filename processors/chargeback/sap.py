@@ -652,6 +652,8 @@ _STRING = {"type": "string"}
 class SapCustomerCreation:
     """Creates or updates the SAP customer of every ship-to customer on the claim."""
 
+    #: its reference data, ledger and trail live in the run's database
+    uses_database: ClassVar[bool] = True
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "additionalProperties": False,

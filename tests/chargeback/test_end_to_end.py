@@ -101,13 +101,13 @@ def test_example_claim_is_answered_like_the_brief(
         3: ("Adjusted", "06"),
         4: ("Rejected", "28"),
     }
-    written = _segments((root / "849-DM0315240012.edi").read_text())
+    run_id = _run_id(out)
+    kept = root / ".flowspec" / "runs" / run_id  # the run's files: each step's own folder
+    written = _segments((kept / "chargeback-resolution" / "response").read_text())
     expected = _segments((EXAMPLE_849).read_text())
     assert _masked(written) == _masked(expected)
-    assert (root / "849-DM0315240012.md").is_file()
-
-    run_id = _run_id(out)
-    assert (root / f"compliance-{run_id}.md").is_file()
+    assert (kept / "chargeback-resolution" / "summary").read_text().startswith("#")
+    assert (kept / "compliance-trail" / "report").is_file()
     assert compliance.main(["verify", "--db", db]) == 0
     stored = _stored_digests(root / "state.db", run_id)
     assert len(stored) == 7  # every step but the omitted manual-review and the trail itself
@@ -139,7 +139,8 @@ def test_same_claim_again_is_rejected_as_duplicate(
 ) -> None:
     root, db = workspace
     monkeypatch.chdir(root)
-    if not list(root.glob("849-*.edi")):  # run on its own: pay the claim first
+    if not list(root.glob(".flowspec/runs/*/chargeback-resolution/response")):
+        # run on its own: pay the claim first
         assert _run(EXAMPLE_844, db) == 0
         capsys.readouterr()
 

@@ -35,7 +35,8 @@ def test_chargeback_workflow_is_the_compiled_shipped_spec_with_the_claim() -> No
     assert (params["document"], params["basket_id"]) == ("s3://claims/844-0001.edi", "basket-7")
     manifest = workflow.to_dict()
     assert check_manifest(manifest) == []
-    reference = build(load_spec_file(DEFAULT_SPEC)).manifest
+    reference = build(load_spec_file(DEFAULT_SPEC),
+                      params={"document": "s3://claims/844-0001.edi"}).manifest
     tasks = manifest["spec"]["templates"][0]["dag"]["tasks"]
     assert tasks == reference["spec"]["templates"][0]["dag"]["tasks"]
     env = {e["name"]: e for t in manifest["spec"]["templates"] if "container" in t

@@ -87,7 +87,7 @@ class World:
 
 @st.composite
 def worlds(draw: st.DrawFn) -> World:
-    all_types = sorted(t.VALUE_TYPES)
+    all_types = sorted(t.CONDITION_TYPES)
     params = {n: draw(st.sampled_from(all_types))
               for n in draw(st.lists(st.sampled_from(PARAM_NAMES), min_size=1, max_size=3,
                                      unique=True))}

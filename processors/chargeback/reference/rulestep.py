@@ -79,6 +79,8 @@ class RuleStep:
 
     #: reference datasets the step reads, cited in ``data["reference_snapshots"]``
     datasets: ClassVar[tuple[str, ...]] = ()
+    #: its reference data, ledger and trail live in the run's database
+    uses_database: ClassVar[bool] = True
     config_schema: ClassVar[Mapping[str, Any]] = {"type": "object", "additionalProperties": False}
     outputs: ClassVar[Mapping[str, str]] = LINE_COUNT_OUTPUTS
 
