@@ -80,7 +80,9 @@ def hand_built(manifest: dict[str, Any]) -> Any:
         if "dag" in t:
             tasks: list[Any] = [Task(name=task["name"], template=task["template"],
                           arguments=[Parameter(name=p["name"], value=p["value"])
-                                     for p in task["arguments"]["parameters"]],
+                                     for p in task["arguments"]["parameters"]]
+                          + [m.Artifact.model_validate(a)
+                             for a in task["arguments"].get("artifacts", [])],
                           depends=task.get("depends"), dependencies=task.get("dependencies"),
                           when=task.get("when"))
                      for task in t["dag"]["tasks"]]
@@ -91,9 +93,11 @@ def hand_built(manifest: dict[str, Any]) -> Any:
                 name=t["name"], image=c["image"], command=c["command"], args=c["args"],
                 env=[m.EnvVar.model_validate(e) for e in c["env"]],
                 inputs=[m.Parameter.model_validate(p) for p in t["inputs"]["parameters"]]
-                + [m.Artifact.model_validate(a) for a in t["inputs"]["artifacts"]],
+                + [m.Artifact.model_validate(a) for a in t["inputs"].get("artifacts", [])],
                 outputs=[m.Parameter.model_validate(p)
-                         for p in t.get("outputs", {}).get("parameters", [])],
+                         for p in t.get("outputs", {}).get("parameters", [])]
+                + [m.Artifact.model_validate(a)
+                   for a in t.get("outputs", {}).get("artifacts", [])],
                 retry_strategy=m.RetryStrategy.model_validate(t["retryStrategy"])
                 if "retryStrategy" in t else None,
                 timeout=t.get("timeout"),
@@ -101,7 +105,9 @@ def hand_built(manifest: dict[str, Any]) -> Any:
                 volume_mounts=[m.VolumeMount.model_validate(v) for v in c["volumeMounts"]]))
     return Workflow(generate_name=manifest["metadata"]["generateName"], entrypoint="main",
                     arguments=[Parameter(name=p["name"], value=p.get("value"))
-                               for p in spec["arguments"]["parameters"]],
+                               for p in spec.get("arguments", {}).get("parameters", [])],
+                    pod_metadata=m.Metadata.model_validate(spec["podMetadata"]),
+                    volumes=[m.Volume.model_validate(v) for v in spec["volumes"]],
                     templates=templates)
 
 

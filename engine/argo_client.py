@@ -12,9 +12,10 @@ server URL with a path prefix gets the trailing slash ``urljoin`` needs to keep 
 from __future__ import annotations
 
 import json
+import os
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -177,10 +178,39 @@ def _one_line(text: str, width: int = 200) -> str:
     return flat if len(flat) <= width else flat[: width - 3] + "..."
 
 
-def create(conn: Connection, compiled: Any, *, update: bool = False) -> tuple[str, str, bool]:
-    """Create the compiled resource; with ``update``, a WorkflowTemplate or CronWorkflow that
-    exists is replaced in place (Argo's PUT wants the resourceVersion it holds, so that is read
-    first). Returns (kind, name as the server named it, whether it was an update)."""
+def connect(server: str | None, namespace: str | None, *, ca_cert: str | None = None,
+            insecure: bool = False, request_timeout: float = 30.0,
+            environ: Mapping[str, str] = os.environ) -> Connection:
+    """A Connection from what the caller gives and Argo's own variables (``ARGO_SERVER``,
+    ``ARGO_SECURE``, ``ARGO_BASE_HREF``, ``ARGO_NAMESPACE``, ``ARGO_TOKEN``,
+    ``ARGO_INSECURE_SKIP_VERIFY``), as the ``argo`` CLI reads them; ArgoError when something
+    is missing. The token is only ever read from the environment."""
+    server = server or environ.get("ARGO_SERVER")
+    if not server:
+        raise ArgoError("no Argo Server: pass --server URL or set ARGO_SERVER")
+    if "://" not in server:
+        scheme = "http" if environ.get("ARGO_SECURE", "true").lower() == "false" else "https"
+        server = f"{scheme}://{server}{environ.get('ARGO_BASE_HREF', '').rstrip('/')}"
+    namespace = namespace or environ.get("ARGO_NAMESPACE")
+    if not namespace:
+        raise ArgoError("no namespace: pass --namespace, set argo.namespace in the spec, or "
+                        "set ARGO_NAMESPACE")
+    verify: bool | str = True
+    if ca_cert:
+        verify = ca_cert
+    elif insecure or environ.get("ARGO_INSECURE_SKIP_VERIFY", "").lower() == "true":
+        verify = False
+    return Connection(server=server, namespace=namespace,
+                      token=environ.get("ARGO_TOKEN") or None, verify=verify,
+                      request_timeout=request_timeout)
+
+
+def create(conn: Connection, workflow: Any, kind: str, *,
+           update: bool = False) -> tuple[str, str, bool]:
+    """Create a Hera ``workflow`` of ``kind``; with ``update``, a WorkflowTemplate or
+    CronWorkflow that exists is replaced in place (Argo's PUT wants the resourceVersion it
+    holds, so that is read first). Returns (kind, name as the server named it, whether it
+    was an update)."""
     from hera.exceptions import AlreadyExists
     from hera.workflows.models import (
         CreateCronWorkflowRequest,
@@ -190,10 +220,9 @@ def create(conn: Connection, compiled: Any, *, update: bool = False) -> tuple[st
         WorkflowTemplateUpdateRequest,
     )
 
-    compiled.workflow.namespace = ns = conn.namespace
-    model = compiled.workflow.build()
+    workflow.namespace = ns = conn.namespace
+    model = workflow.build()
     svc = service(conn)
-    kind = compiled.kind
     name = model.metadata.name or f"{model.metadata.generate_name}*"
     if kind == "Workflow":
         made = _call(conn, "creating the Workflow", lambda: svc.create_workflow(

@@ -63,7 +63,8 @@ def main(args: argparse.Namespace) -> int:
             if isinstance(compiled, int):
                 return compiled
             conn = connection(args, compiled.spec.argo.get("namespace"))
-            kind, name, updated = create(conn, compiled, update=args.update)
+            kind, name, updated = create(conn, compiled.workflow, compiled.kind,
+                                         update=args.update)
             made = "updated" if updated else "created"
     except ParamError as exc:
         for line in str(exc).splitlines():

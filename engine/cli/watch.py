@@ -11,7 +11,6 @@ change elsewhere); the final table goes to stdout. Exit 0 Succeeded, 1 Failed or
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import IO, Any
@@ -48,26 +47,10 @@ def add_follow_arguments(p: argparse.ArgumentParser) -> None:
 
 def connection(args: argparse.Namespace, spec_namespace: str | None = None) -> Any:
     """The Connection of ``args`` and the environment; ArgoError when something is missing."""
-    from engine.argo_client import ArgoError, Connection
+    from engine.argo_client import connect
 
-    env = os.environ
-    server = args.server or env.get("ARGO_SERVER")
-    if not server:
-        raise ArgoError("no Argo Server: pass --server URL or set ARGO_SERVER")
-    if "://" not in server:
-        scheme = "http" if env.get("ARGO_SECURE", "true").lower() == "false" else "https"
-        server = f"{scheme}://{server}{env.get('ARGO_BASE_HREF', '').rstrip('/')}"
-    namespace = args.namespace or spec_namespace or env.get("ARGO_NAMESPACE")
-    if not namespace:
-        raise ArgoError("no namespace: pass --namespace, set argo.namespace in the spec, or "
-                        "set ARGO_NAMESPACE")
-    verify: bool | str = True
-    if args.ca_cert:
-        verify = args.ca_cert
-    elif args.insecure or env.get("ARGO_INSECURE_SKIP_VERIFY", "").lower() == "true":
-        verify = False
-    return Connection(server=server, namespace=namespace, token=env.get("ARGO_TOKEN") or None,
-                      verify=verify, request_timeout=args.request_timeout)
+    return connect(args.server, args.namespace or spec_namespace, ca_cert=args.ca_cert,
+                   insecure=args.insecure, request_timeout=args.request_timeout)
 
 
 class _Lines:

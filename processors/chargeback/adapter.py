@@ -13,7 +13,7 @@ refused value appears in no message.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ DEFAULT_SPEC = resources.files("processors.chargeback") / "chargeback.yaml"
 ARGO_KEYS = ("image", "image_pull_policy", "namespace", "service_account", "pod_gc",
              "ttl_after_finished", "node_selector", "tolerations", "security_context",
              "labels", "annotations")
-OWN_KEYS = ("spec_path", "name", "kind", "service_client")
+OWN_KEYS = ("spec_path", "name", "kind", "service_client", "server", "ca_cert", "insecure")
 #: The seed's config keys, read as ours: its workflow name, its step image and command.
 SEED_KEYS = {"workflow_name": "name", "processor_image": "image",
              "processor_command": "command"}
@@ -44,10 +44,13 @@ class ChargebackWorkflowOrchestrationAdapter:
     ``service_account``, ...), plus ``spec_path`` (the chargeback spec, default the shipped
     one, ``DEFAULT_SPEC``), ``name`` (the workflow name of ``create_workflow_from_steps``),
     ``kind`` (``Workflow``, ``WorkflowTemplate`` or ``CronWorkflow``), ``command`` (every
-    step's container command, for an image whose entry point is not ``flowspec step``) and
+    step's container command, for an image whose entry point is not ``flowspec step``),
     ``service_client`` (a Hera ``WorkflowsService``: the workflows returned can then
-    ``.create()`` themselves). The seed's names ``workflow_name``, ``processor_image`` and
-    ``processor_command`` mean ``name``, ``image`` and ``command``.
+    ``.create()`` themselves) and the Argo Server ``submit`` and ``watch`` talk to:
+    ``server``, ``ca_cert``, ``insecure`` (else ``ARGO_SERVER`` and Argo's other variables,
+    as for ``flowspec submit``; the token only from ``ARGO_TOKEN``). The seed's names
+    ``workflow_name``, ``processor_image`` and ``processor_command`` mean ``name``,
+    ``image`` and ``command``.
     """
 
     def __init__(self, config: Mapping[str, Any] | None = None) -> None:
@@ -124,6 +127,31 @@ class ChargebackWorkflowOrchestrationAdapter:
                 "metadata": {"name": self.config.get("name", "chargeback-steps")},
                 "steps": spec_steps}
         return self._compile(data, "<create_workflow_from_steps>", {}, given)
+
+    def submit(self, workflow: Any) -> str:
+        """Create ``workflow`` (one this adapter built) on the Argo Server, through the client
+        ``flowspec submit`` uses; returns the name the server gave it (a Workflow is named
+        from its ``generateName``), which ``watch`` takes."""
+        from engine.argo_client import create
+
+        _, name, _ = create(self._connection(workflow.namespace), workflow, self.kind)
+        return name
+
+    def watch(self, name: str, *, timeout: float | None = None, poll: float = 2.0,
+              on_update: Callable[[Any], None] | None = None) -> Any:
+        """Follow the workflow ``name`` until it ends (ArgoError after ``timeout`` seconds; it
+        keeps running); returns its last view: ``phase``, ``steps``, ``message``."""
+        from engine.argo_client import follow
+
+        return follow(self._connection(self.argo.get("namespace")), name,
+                      on_update or (lambda _view: None), poll=poll, timeout=timeout)
+
+    def _connection(self, namespace: str | None) -> Any:
+        from engine.argo_client import connect
+
+        return connect(self.config.get("server"), namespace or self.argo.get("namespace"),
+                       ca_cert=self.config.get("ca_cert"),
+                       insecure=bool(self.config.get("insecure", False)))
 
     def _compile(self, data: dict[str, Any], name: str, params: Mapping[str, Any],
                  given: Sequence[tuple[str | int, ...]]) -> Any:

@@ -148,3 +148,26 @@ def test_the_seeds_own_calls_are_understood() -> None:
             [{"name": "a", "processor": "shell", "args": ["make", "build"]}])
     with pytest.raises(ValueError, match="workflow_name and name, which are the same"):
         ChargebackWorkflowOrchestrationAdapter({"workflow_name": "a", "name": "b"})
+
+
+def test_the_adapter_submits_and_watches_by_the_name_the_server_gave(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """generateName: the name is the server's, and watching by it follows that workflow."""
+    from .argo_server import FakeArgo, argo_server
+
+    monkeypatch.setenv("ARGO_TOKEN", "adapter-token")
+    with argo_server(FakeArgo(token="adapter-token")) as fake:
+        adapter = ChargebackWorkflowOrchestrationAdapter({"namespace": "claims",
+                                                          "server": fake.url})
+        workflow = adapter.create_chargeback_workflow("s3://claims/844-0001.edi")
+        name = adapter.submit(workflow)
+        seen: list[str] = []
+        final = adapter.watch(name, poll=0.01, on_update=lambda view: seen.append(view.phase))
+    assert fake.violations == []
+    create = fake.requests[0]
+    assert (create["method"], create["path"]) == ("POST", "/api/v1/workflows/claims")
+    assert create["body"]["workflow"]["metadata"]["generateName"] == "chargeback-"
+    assert name.startswith("chargeback-") and name != "chargeback-"
+    assert {r["path"] for r in fake.requests[1:]} == {f"/api/v1/workflows/claims/{name}"}
+    assert final.name == name and final.phase == "Succeeded" and seen[-1] == "Succeeded"
+    assert {r["authorization"] for r in fake.requests} == {"Bearer adapter-token"}
