@@ -399,6 +399,12 @@ class _Builder:
                                  "shared by the pods", "add argo.store: {secret: {name: "
                                  "NAME, key: KEY}}, a Secret with a database URL every pod "
                                  "reaches")
+                for producer, output in self.fan_out_files(step, reads):
+                        self.problem(step.path, codes.FAN_OUT_FILES,
+                                     f"step '{step.name}' reads file '{output}' of fan-out "
+                                     f"step '{producer}', whose instances each write one; Argo "
+                                     "cannot hand them all on",
+                                     "write the file in one step after the fan-out")
                 fanned = [s.name for s in self.spec.steps if s.for_each is not None]
                 if step.is_finally and fanned and reads_results(step) and not self.store:
                     self.problem(step.path, codes.FINALLY_READS_FAN_OUT,
@@ -406,6 +412,19 @@ class _Builder:
                                      f"results, and '{fanned[0]}' fans out: Argo cannot hand "
                                      "an exit handler a fan-out step's results",
                                      "add argo.store: {secret: {name: NAME, key: KEY}}")
+
+    def fan_out_files(self, step: Step, reads: Reads) -> list[tuple[str, str]]:
+        """(producer, output) of the fan-out steps' files ``step`` would read: through its
+        env, or, when its processor reads results, through theirs."""
+        from engine.graph import visible_ancestors
+
+        found = [(p, o) for p, o in reads.files if self.spec.step(p).for_each is not None]
+        if reads_results(step):
+            found += [(name, o) for name in visible_ancestors(self.spec, step)
+                      if self.spec.step(name).for_each is not None
+                      for o, t in self.output_types.get(name, {}).items()
+                      if t == FILE and (name, o) not in found]
+        return found
 
     def artifact_arguments(self, step: Step, reads: Reads) -> list[dict[str, Any]]:
         """The input artifacts one task passes (all optional: a Skipped or Omitted producer

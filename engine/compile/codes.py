@@ -94,10 +94,16 @@ On Argo a `file` param is an input artifact: its value is `s3://BUCKET/KEY`, an 
 `https://` URL, or a key in the workflow's artifact repository. A local path means nothing in
 a pod: upload the file and pass where it is.
 """)
-NO_SHARED_DATABASE = code("FS820", "a step's database would not be shared between pods", """
+NO_SHARED_DATABASE = code("FS823", "a step's database would not be shared between pods", """
 The step's processor keeps state in the run's database (the chargeback pipeline's reference
 data, ledger and compliance trail, for example). Locally that is the run store; on Argo each
 pod would otherwise have none, or a file of its own that vanishes with it. Give the workflow
 a database every pod reaches: `argo.store: {secret: {name: NAME, key: KEY}}`, a Secret holding
 its URL (PostgreSQL in a cluster).
+""")
+FAN_OUT_FILES = code("FS824", "a fan-out step's file read by a later step", """
+Each instance of a `for_each` step writes its own copy of a `file` output. Locally a later
+step reads the list of their paths; Argo saves each instance's file as an artifact but has
+no way to hand them all to a later step. Write the files from one step after the fan-out
+(which reads what the instances output), or read them in the instances themselves.
 """)

@@ -191,3 +191,35 @@ def test_check_refuses_a_workflow_whose_status_would_pass_the_object_limit() -> 
     assert problem.code == "FS818"
     assert "1,401 nodes" in problem.message
     assert check_compiled(compiled_from(text.replace("limit: 5", "limit: 1"))) == []
+
+
+def test_a_fan_out_steps_files_cannot_be_handed_on() -> None:
+    text = """
+        apiVersion: flowspec/v1
+        kind: Workflow
+        metadata: {name: regions}
+        params:
+          regions: {type: list, default: [eu, us]}
+        steps:
+          - name: report
+            processor: shell
+            for_each: params.regions
+            config: {command: 'echo "$R" > "$FLOWSPEC_OUTPUT_DIR/page"'}
+            env: {R: '${{ item }}'}
+            outputs: {page: file}
+          - name: publish
+            processor: shell
+            dependencies: [report]
+            config: {command: 'cat $PAGES'}
+            env: {PAGES: '${{ steps.report.outputs.page }}'}
+    """
+    assert _codes(text) == ["FS824"]
+    reader = text.replace("""            processor: shell
+            dependencies: [report]
+            config: {command: 'cat $PAGES'}
+            env: {PAGES: '${{ steps.report.outputs.page }}'}""", """            processor: python
+            dependencies: [report]
+            config: {function: 'processors.examples:merge_counts', args: {sources: [report]}}""")
+    assert _codes(reader) == ["FS824"]
+    alone = text.split("          - name: publish")[0]
+    compiled_from(alone)  # the instances' files are kept as artifacts; nobody reads them
