@@ -418,9 +418,12 @@ def run(spec_path: Path, step_name: str, environ: Mapping[str, str], root: Path)
             raise RunnerError(f"cannot build the step's env: {exc}") from None
     except Exception as exc:  # noqa: BLE001 - RunnerError, or a store that cannot be opened
         _write_nulls(output_dir, output_names)
+        reason = Redactor.for_env(environ).scrub(str(exc)) or ""
+        # what the executor records for a step it could not start: Error, with the reason
+        pod_results.write_result(where, "Error", {}, {}, reason)
         if store is not None:
             store.close()
-        print(f"flowspec step: {exc}", file=sys.stderr)
+        print(f"flowspec step: {reason}", file=sys.stderr)
         return c.EXIT_USAGE
 
     attempt = _attempt_number(environ)
