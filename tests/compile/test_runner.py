@@ -415,3 +415,22 @@ def test_a_pod_streams_its_commands_output_to_its_own_and_to_the_store(
             ("a", 1, 3, "stdout", "last")]
     finally:
         store.close()
+
+
+def test_upstream_data_reaches_a_pod_without_any_database(tmp_path: Path) -> None:
+    """The divergence issue 11 reproduced: on Argo without a store, ``merge`` of the retries
+    example computed total=0 (127 locally), so ``publish`` was Skipped. Its ancestors' results
+    now reach it as artifacts."""
+    from .conftest import REPO
+
+    compiled = build(spec_from((REPO / "specs/examples/retries.yaml").read_text()))
+    pods = {name: run_pod(compiled, name, tmp_path / name)
+            for name in ("fetch-orders", "fetch-refunds", "fetch-partner-feed")}
+    assert [p.exit_code for p in pods.values()] == [0, 0, 1]
+    statuses = {"fetch-orders.status": "Succeeded", "fetch-refunds.status": "Succeeded",
+                "fetch-partner-feed.status": "Failed"}
+    merge = run_pod(compiled, "merge", tmp_path / "merge", produced=statuses, artifacts={
+        f"tasks.{name}.outputs.artifacts.flowspec-result": pod.result
+        for name, pod in pods.items()})
+    assert merge.exit_code == 0, merge.stderr
+    assert merge.outputs["total"] == "127"
