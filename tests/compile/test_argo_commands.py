@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.argo_client import fnv32a
+from engine.argo_client import connect, fnv32a, get
 from engine.cli.main import main
 
 from .argo_server import FakeArgo, Script, argo_server
@@ -176,6 +176,11 @@ def test_stop_and_terminate(action: str, capsys: pytest.CaptureFixture[str]) -> 
     with argo_server(FakeArgo(script=Script(running_polls=None))) as fake:
         assert submit(fake, "--timeout", "0.05") == 2
         name = capsys.readouterr().out.split()[0]
+        # each read advances the fake one stage: read until it runs, however slow the machine
+        conn = connect(fake.url, "batch")
+        for _ in range(5):
+            if get(conn, name).phase == "Running":
+                break
         assert argo(fake, action, name) == 0
         out, err = capsys.readouterr()
         assert out == f"{name} Running\n"
