@@ -125,3 +125,32 @@ def test_show_lists_the_files_of_a_run(tmp_path: Path, document: Path) -> None:
                                        check=True).stdout)["files"]
     assert listed == [{"path": str(tmp_path / ".flowspec" / "runs" / run_id / "count" / "lines"),
                        "bytes": 2}]
+
+
+def test_retry_writes_to_the_folder_the_run_chose(tmp_path: Path) -> None:
+    """The run's folder is kept with the run: retry (which resumes) writes there, not to the
+    default folder of wherever it is called from."""
+    from engine.local import retry
+
+    spec = """\
+apiVersion: flowspec/v1
+kind: Workflow
+metadata: {name: again}
+steps:
+  - name: flaky
+    processor: shell
+    config:
+      command: 'test -e "$MARK" || { touch "$MARK"; exit 1; }; echo ok > "$FLOWSPEC_OUTPUT_DIR/note"'
+    env: {MARK: '%s'}
+    outputs: {note: file}
+""" % (tmp_path / "mark")
+    db = f"sqlite:///{tmp_path}/state.db"
+    chosen = tmp_path / "kept"
+    first = run(load_text(spec), store=db, workdir=tmp_path, output_dir=chosen)
+    assert first.steps["flaky"].phase == "Failed"
+    again = retry(first.run_id, store=db)
+    assert again.phase == "Succeeded"
+    note = chosen / first.run_id / "flaky" / "note"
+    assert again.steps["flaky"].outputs["note"] == str(note)
+    assert note.read_text() == "ok\n"
+    assert not (tmp_path / ".flowspec" / "runs").exists()
