@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from engine.cli.common import add_param_argument, given_params
@@ -139,13 +140,13 @@ def _print_text(plan: dict[str, Any]) -> None:
 
 def main(args: argparse.Namespace) -> int:
     from engine.cli.common import load_or_report
-    from engine.params import ParamError, resolve_params
+    from engine.params import ParamError, local_files, resolve_params
 
     spec = load_or_report(args.spec)
     if isinstance(spec, int):
         return spec
-    try:
-        params = resolve_params(spec, given_params(args))
+    try:  # what run would refuse, plan refuses: a file param that names no file included
+        params = local_files(spec, resolve_params(spec, given_params(args)), Path.cwd())
     except ParamError as exc:
         print("flowspec plan: " + str(exc).replace("\n", "\n  "), file=sys.stderr)
         return 2 if exc.problems else 1
