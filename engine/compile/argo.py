@@ -214,6 +214,11 @@ class _Builder:
             self.problem(("argo",), codes.NO_SCHEDULE,
                          "--kind CronWorkflow needs argo.schedules",
                          "add e.g. argo: {schedules: ['0 2 * * *']}")
+        from engine.compile.versions import SKIPPED_INPUT, skipped_input_problems
+
+        for steps in (spec.steps, spec.finally_steps):
+            for path, message, hint in skipped_input_problems(steps, self.argo):
+                self.problem(path, SKIPPED_INPUT, message, hint)
         arguments = self.arguments()
         plans = plan_templates(spec, self.output_types, self.image)
         plan_of = {step.name: plan for plan in plans for step in plan.steps}

@@ -15,6 +15,9 @@ What differs between the lines, read in Argo's source at each release tag:
   that ``tasks['x'].outputs`` itself is nil (v3.6, v3.7.0-v3.7.12, v4.0.0-v4.0.3). On such a
   line the compiled null test of an output also holds for those two, which makes an empty
   string output read as null: a condition whose answer then changes is refused (FS821).
+  A step's env that reads such an output gets ``''`` or an unresolved reference there
+  instead of null, so on those lines it is refused wherever the producer may be skipped or
+  omitted while the reader still runs (FS822).
 - CronWorkflow ``schedules`` (a list) exists in every line here (v3.6 added it and
   deprecated ``schedule``, v4.0 removed ``schedule``), so it is always what is emitted.
 """
@@ -22,13 +25,14 @@ What differs between the lines, read in Argo's source at each release tag:
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from engine.diagnostics import code
 from engine.expr import ast
 from engine.expr import types as t
-from engine.model import Retry
+from engine.loader import Path
+from engine.model import Retry, Step
 
 BACKOFF_CAP_UNSUPPORTED = code("FS820", "backoff cap the target Argo version lacks", """
 `retry.backoff.cap` needs Argo v3.7 or later: v3.6's retryStrategy has no `cap`. Where no
@@ -44,6 +48,17 @@ string output as null. A condition that compares a string output with `''` or wi
 would then decide differently on Argo than locally when the step outputs an empty string.
 Compare with a non-empty value, test the step's status (`steps.NAME.status`), or compile for
 Argo 4.1 with `--argo-version 4.1`.
+""")
+SKIPPED_INPUT = code("FS822", "env reads an output of a step that may not run", """
+Before Argo v3.7.16 and v4.0.7, a step that was skipped (its `when` was false) or omitted
+(its `depends` was not met) passes its outputs on as `''` or as an unresolved
+`{{tasks...}}` reference instead of leaving them absent, so a step whose env reads such an
+output (`${{ steps.NAME.outputs.OUT }}`) would get that text where flowspec gives null, or
+fail. On the 3.6, 3.7 and 4.0 lines the compiler therefore refuses an env reference to an
+output of a step with a `when`, or one that reaches the reader through a `depends` (the
+ways a step can end skipped or omitted while a later step still runs). Read the output in
+a `when` instead, make the producer run unconditionally, or compile for Argo 4.1 with
+`--argo-version 4.1`.
 """)
 
 
@@ -136,3 +151,40 @@ def _tells_empty_from_null(compare: ast.Compare,
     if isinstance(compare.right, ast.ListLiteral):
         literals.extend(compare.right.items)
     return any(literal.value in ("", None) for literal in literals)
+
+
+def skipped_input_problems(steps: Sequence[Step], argo: ArgoTarget
+                           ) -> list[tuple[Path, str, str]]:
+    """(spec path, message, hint) for each env reference of one DAG's ``steps`` to an output
+    of a step that may end Skipped or Omitted while the reader runs (FS822), on a line
+    without ``nil_skipped_outputs``.
+
+    A step is Skipped only by its own ``when``; an Omitted one omits every step that waits
+    for it through ``dependencies`` (and the ``depends`` they compile to), so its outputs can
+    reach a running step only through a ``depends`` the user wrote on the way from it.
+    """
+    if argo.nil_skipped_outputs:
+        return []
+    from engine.compile.templates import upstream_refs
+    from engine.graph import is_ancestor, known_parents
+
+    parents = known_parents(steps)
+    by_name = {step.name: step for step in steps}
+    found = []
+    for reader in steps:
+        for producer, output in upstream_refs(reader):
+            source = by_name.get(producer)
+            if source is None:
+                continue
+            between = [s for s in steps if s is reader or (
+                is_ancestor(parents, producer, s.name) and is_ancestor(parents, s.name,
+                                                                        reader.name))]
+            if source.when is None and all(s.depends is None for s in between):
+                continue
+            why = "has a when" if source.when is not None else "may be omitted"
+            message = (f"'${{{{ steps.{producer}.outputs.{output} }}}}': step '{producer}' "
+                       f"{why}, and on Argo {argo.version} a skipped or omitted step's outputs "
+                       "reach another step as '' or an unresolved reference, not as null")
+            hint = f"read it in a when, or compile with --argo-version {LATEST.version}"
+            found.append(((*reader.path, "env"), message, hint))
+    return found

@@ -21,6 +21,7 @@ from engine.compile.versions import (
     BACKOFF_CAP_UNSUPPORTED,
     EMPTY_STRING_IS_NULL,
     LATEST,
+    SKIPPED_INPUT,
     TARGETS,
     ArgoTarget,
     target,
@@ -164,6 +165,53 @@ def test_conditions_that_decide_alike_compile_for_every_line(when: str) -> None:
             assert ("tasks['a'].outputs == nil" in tag) != argo.nil_skipped_outputs
 
 
+INPUT = """
+    apiVersion: flowspec/v1
+    kind: Workflow
+    metadata: {name: inputs}
+    steps:
+      - name: a
+        processor: noop
+        config: {outputs: {s: x}}
+        outputs: {s: string}
+        WHEN_A
+      - name: b
+        processor: noop
+        DEPS_B
+      - name: c
+        processor: noop
+        DEPS_C
+        env:
+          S: ${{ steps.a.outputs.s }}
+"""
+
+
+@pytest.mark.parametrize(("when_a", "deps_b", "deps_c", "refused"), [
+    ("", "dependencies: [a]", "dependencies: [b]", False),
+    ("when: 'true == true'", "dependencies: [a]", "dependencies: [b]", True),
+    ("", "depends: a || a.Omitted", "dependencies: [b]", True),
+    ("", "dependencies: [a]", "depends: b && a", True),
+    ("", "depends: a", "depends: a", True),
+    ("", "{}", "depends: a", True),
+    ("", "depends: a || a.Omitted", "dependencies: [a]", False),  # b is not on the way
+])
+def test_env_reading_an_output_of_a_step_that_may_not_run_is_refused_before_4_1(
+        when_a: str, deps_b: str, deps_c: str, refused: bool) -> None:
+    text = INPUT.replace("WHEN_A", when_a or "timeout: 1m")
+    text = text.replace("DEPS_B", deps_b if deps_b != "{}" else "timeout: 1m")
+    spec = spec_from(text.replace("DEPS_C", deps_c))
+    assert build(spec).manifest
+    for argo in ALL:
+        if argo.nil_skipped_outputs or not refused:
+            assert build(spec, argo=argo).manifest
+            continue
+        with pytest.raises(SpecError) as err:
+            build(spec, argo=argo)
+        [d] = err.value.diagnostics
+        assert (d.code, d.line) == (SKIPPED_INPUT.id, 17)
+        assert "'${{ steps.a.outputs.s }}': step 'a'" in d.message
+
+
 def test_target_names() -> None:
     assert target("4.0") is target("v4.0") is target("4.0.7") is TARGETS["4.0"]
     assert LATEST is TARGETS["4.1"] and max(TARGETS) == LATEST.version
@@ -189,7 +237,7 @@ def test_cli_argo_version(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "--from-template takes no" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("code", ["FS820", "FS821"])
+@pytest.mark.parametrize("code", ["FS820", "FS821", "FS822"])
 def test_explain_the_version_codes(code: str, capsys: pytest.CaptureFixture[str]) -> None:
     from engine.cli.main import main
 
