@@ -1,4 +1,5 @@
-"""``flowspec compile SPEC``: the Argo manifest as YAML, optionally checked against Argo v4."""
+"""``flowspec compile SPEC``: the Argo manifest as YAML for one Argo line (``--argo-version``),
+optionally checked against that line's schema, CRDs and rules."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from engine.cli.common import add_param_argument, given_params, load_or_report
+from engine.compile.versions import LATEST, TARGETS
 from engine.diagnostics import Diagnostic
 
 KINDS = ("Workflow", "WorkflowTemplate", "CronWorkflow")
@@ -30,8 +32,12 @@ def add_kind_arguments(p: argparse.ArgumentParser) -> None:
                    help="the image the steps run in, in place of argo.image (a step's own "
                         "argo.image still wins); it must have flowspec and the processors "
                         "installed, e.g. the image the Dockerfile builds")
+    p.add_argument("--argo-version", choices=list(TARGETS),
+                   help=f"the Argo Workflows line the manifest is for (default {LATEST.version}): "
+                        "what is emitted and which schema --check uses; what that line cannot "
+                        "express is refused")
     p.add_argument("--check", action="store_true",
-                   help="validate the manifest against Argo's JSON Schema, its v4 CRDs and "
+                   help="validate the manifest against the Argo line's JSON Schema, CRDs and "
                         "their rules; problems point at the spec's line:column")
 
 
@@ -53,6 +59,7 @@ def compiled_or_report(args: argparse.Namespace, *, require_values: bool = False
 
     ``require_values``: every required param needs a value now (``submit``)."""
     from engine.compile import build
+    from engine.compile.versions import target
     from engine.diagnostics import SpecError
     from engine.params import ParamError
 
@@ -61,7 +68,8 @@ def compiled_or_report(args: argparse.Namespace, *, require_values: bool = False
         return spec
     try:
         compiled = build(spec, kind=args.kind, params=given_params(args),
-                         require_values=require_values, image=args.image)
+                         require_values=require_values, image=args.image,
+                         argo=target(args.argo_version or LATEST.version))
     except ParamError as exc:
         for line in str(exc).splitlines():
             print(f"flowspec: {line}", file=sys.stderr)
@@ -77,8 +85,9 @@ def compiled_or_report(args: argparse.Namespace, *, require_values: bool = False
             report(problems)
             return 1
         templates = len(compiled.manifest_spec()["templates"])
-        print(f"flowspec: {args.spec}: the {args.kind} passes Argo's JSON Schema, v4 CRD and "
-              f"CEL rules ({templates} templates, {len(spec.all_steps)} steps)", file=sys.stderr)
+        print(f"flowspec: {args.spec}: the {args.kind} passes Argo {compiled.argo.version}'s "
+              f"JSON Schema, CRD and CEL rules ({compiled.argo.schema_release}; {templates} "
+              f"templates, {len(spec.all_steps)} steps)", file=sys.stderr)
     return compiled
 
 

@@ -19,6 +19,7 @@ def registered_codes() -> Mapping[str, Code]:
     """Every diagnostic code: each is declared where its check lives, so those modules are
     imported first (the editor's hover shows the same text)."""
     import engine.compile.codes
+    import engine.compile.versions
     import engine.ignores
     import engine.loader
     import engine.rules

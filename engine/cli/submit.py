@@ -38,8 +38,10 @@ def _usage(args: argparse.Namespace) -> str | None:
         return "give either a spec file or --from-template NAME"
     if args.update and (args.from_template or args.kind == "Workflow"):
         return "--update applies to --kind WorkflowTemplate and --kind CronWorkflow"
-    if args.from_template and (args.kind != "Workflow" or args.image or args.check):
-        return "--from-template takes no --kind, --image or --check: the template is on the server"
+    if args.from_template and (args.kind != "Workflow" or args.image or args.check
+                               or args.argo_version):
+        return ("--from-template takes no --kind, --image, --argo-version or --check: the "
+                "template is on the server")
     return None
 
 

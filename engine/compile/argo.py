@@ -42,6 +42,7 @@ from typing import Any
 from engine.compile import codes
 from engine.compile import contract as c
 from engine.compile.templates import Reads, TemplatePlan, plan_templates, reads_results
+from engine.compile.versions import LATEST, ArgoTarget
 from engine.diagnostics import Code, Diagnostic, SpecError, finish
 from engine.executor.files import FILE
 from engine.loader import Path
@@ -119,6 +120,8 @@ class Compiled:
     kind: str
     workflow: Any
     templates: list[TemplatePlan]
+    #: The Argo line the manifest is written for (``--argo-version``); ``--check`` uses its schemas.
+    argo: ArgoTarget = LATEST
     _manifest: dict[str, Any] | None = field(default=None, repr=False)
 
     @property
@@ -155,10 +158,13 @@ def compile_spec(spec: Spec, kind: str = "Workflow",
 
 
 def build(spec: Spec, *, kind: str = "Workflow", params: Mapping[str, Any] | None = None,
-          require_values: bool = False, image: str | None = None) -> Compiled:
+          require_values: bool = False, image: str | None = None,
+          argo: ArgoTarget = LATEST) -> Compiled:
     """``require_values``: every required param must have a value now (for submitting).
     ``image``: the steps' image in place of ``argo.image`` (a step's own image still wins),
     so one spec can be compiled against the image a pipeline has just built and pushed.
+    ``argo``: the Argo line to write for (``engine.compile.versions``); what it cannot
+    express is a SpecError.
 
     A Workflow or WorkflowTemplate may leave a required param without a value (``argo
     submit -p`` gives it); a CronWorkflow may not, since nobody is there to give it.
@@ -166,12 +172,12 @@ def build(spec: Spec, *, kind: str = "Workflow", params: Mapping[str, Any] | Non
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}; one of {', '.join(KINDS)}")
     require = require_values or kind == "CronWorkflow"
-    return _Builder(spec, kind, dict(params or {}), require, image).compile()
+    return _Builder(spec, kind, dict(params or {}), require, image, argo).compile()
 
 
 class _Builder:
     def __init__(self, spec: Spec, kind: str, params: dict[str, Any], require: bool,
-                 image: str | None) -> None:
+                 image: str | None, argo: ArgoTarget) -> None:
         from hera.workflows import models
 
         from engine.rules.context import Context
@@ -183,6 +189,7 @@ class _Builder:
         self.given = params
         self.require = require
         self.image = image
+        self.argo = argo
         self.problems: list[Diagnostic] = []
         self.context = Context(spec.document, spec)
         self.output_types = step_output_types(self.context)
@@ -227,6 +234,11 @@ class _Builder:
             self.problem(("argo",), codes.NO_SCHEDULE,
                          "--kind CronWorkflow needs argo.schedules",
                          "add e.g. argo: {schedules: ['0 2 * * *']}")
+        from engine.compile.versions import SKIPPED_INPUT, skipped_input_problems
+
+        for steps in (spec.steps, spec.finally_steps):
+            for path, message, hint in skipped_input_problems(steps, self.argo):
+                self.problem(path, SKIPPED_INPUT, message, hint)
         arguments = self.arguments()
         plans = plan_templates(spec, self.output_types, self.image)
         self.check_transport(plans)
@@ -292,7 +304,7 @@ class _Builder:
                 name=spec.name, schedules=list(argo.get("schedules", ())),
                 timezone=argo.get("timezone"), concurrency_policy=argo.get("concurrency_policy"),
                 **fields)
-        return Compiled(spec, self.kind, workflow, plans)
+        return Compiled(spec, self.kind, workflow, plans, self.argo)
 
     def annotations(self) -> dict[str, str]:
         result = {**self.spec.argo.get("annotations", {}),
@@ -516,8 +528,13 @@ class _Builder:
             from engine.rules.conditions import item_type as for_each_item_type
 
             item_type = for_each_item_type(self.context, step, self.output_types)
-        return to_argo_when(parse_condition(step.when), self.param_types, self.output_types,
-                            item_type=item_type)
+        from engine.compile.versions import EMPTY_STRING_IS_NULL, condition_problems
+
+        condition = parse_condition(step.when)
+        for message, hint in condition_problems(condition, self.output_types, self.argo):
+            self.problem((*step.path, "when"), EMPTY_STRING_IS_NULL, message, hint)
+        return to_argo_when(condition, self.param_types, self.output_types,
+                            item_type=item_type, nil_skipped_outputs=self.argo.nil_skipped_outputs)
 
     def with_param(self, step: Step) -> str | None:
         if step.for_each is None:
@@ -653,10 +670,21 @@ class _Builder:
         backoff = None
         if retry.backoff is not None or retry.max_duration is not None:
             b = retry.backoff
+            cap = b.cap if b and self.argo.backoff_cap else None
+            if b and b.cap is not None and not self.argo.backoff_cap:
+                from engine.compile.versions import BACKOFF_CAP_UNSUPPORTED, cap_binds
+
+                if cap_binds(retry):  # else the waits never reach it: leaving it out is exact
+                    self.problem((*retry.path, "backoff", "cap"), BACKOFF_CAP_UNSUPPORTED,
+                                 f"Argo {self.argo.version} has no backoff cap, and a wait of "
+                                 f"this retry would exceed it ({go_duration(b.delay)} x "
+                                 f"{b.factor}^{retry.limit - 1})",
+                                 "lower limit, factor or delay below the cap, or compile with "
+                                 "--argo-version 3.7 or later")
             backoff = m.Backoff(
                 duration=go_duration(b.delay if b else 0),
                 factor=m.IntOrString(str(b.factor if b else 1)),
-                cap=go_duration(b.cap) if b and b.cap is not None else None,
+                cap=go_duration(cap) if cap is not None else None,
                 max_duration=go_duration(retry.max_duration)
                 if retry.max_duration is not None else None,
             )

@@ -1,13 +1,15 @@
-"""``--check``: does Argo v4 accept what we emit? Four layers, all offline.
+"""``--check``: does the target Argo line accept what we emit? Four layers, all offline.
 
 1. Argo's JSON Schema (schema.json, kind selected) with unknown fields rejected;
-2. the v4 full CRD's openAPIV3Schema (what the API server enforces), unknown fields rejected;
-3. the CRD's CEL rules, as Python predicates;
+2. the full CRD's openAPIV3Schema (what the API server enforces), unknown fields rejected;
+3. the CRD's CEL rules, as Python predicates (the CRDs carry them from v4.0);
 4. what the API server and Argo's controller check beyond the schemas: object names, labels,
    annotations and size, and the DAG rules of ``validate.go`` that our compiler could break
    (references, depends/dependencies per DAG, parameters supplied, output dependencies).
 
-Each problem carries its manifest path; ``check_compiled`` maps it back to the spec.
+Layers 1-3 use the schemas of the release ``engine.compile.versions`` names for the target
+line (the newest by default). Each problem carries its manifest path; ``check_compiled``
+maps it back to the spec.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from typing import Any
 
 from engine.compile import codes
 from engine.compile.schemas import cel_problems, crd_schema, crd_validator, json_schema_validator
+from engine.compile.versions import LATEST, ArgoTarget
 from engine.diagnostics import Code, Diagnostic, finish
 
 ManifestPath = tuple[str | int, ...]
@@ -52,16 +55,17 @@ def dotted(path: ManifestPath) -> str:
     return out or "(root)"
 
 
-def check_manifest(manifest: Mapping[str, Any], kind: str | None = None) -> list[ManifestProblem]:
-    """Every problem Argo v4 (API server + controller) would have with the manifest."""
+def check_manifest(manifest: Mapping[str, Any], kind: str | None = None,
+                   argo: ArgoTarget = LATEST) -> list[ManifestProblem]:
+    """Every problem the ``argo`` line (API server + controller) would have with the manifest."""
     kind = kind or str(manifest.get("kind"))
     problems: list[ManifestProblem] = []
-    for validator, code in ((json_schema_validator(kind), codes.ARGO_SCHEMA),
-                            (crd_validator(kind), codes.ARGO_CRD)):
+    for validator, code in ((json_schema_validator(kind, argo), codes.ARGO_SCHEMA),
+                            (crd_validator(kind, argo), codes.ARGO_CRD)):
         errors = sorted(validator.iter_errors(manifest), key=lambda e: list(map(str, e.path)))
         for error in errors[:MAX_ERRORS_PER_LAYER]:
             problems.append(ManifestProblem(tuple(error.absolute_path), code, _short(error.message)))
-    for path, message in cel_problems(crd_schema(kind), manifest):
+    for path, message in cel_problems(crd_schema(kind, argo), manifest):
         problems.append(ManifestProblem(path, codes.ARGO_RULE, message))
     problems.extend(_object_problems(manifest, kind))
     spec_path: ManifestPath = ("spec", "workflowSpec") if kind == "CronWorkflow" else ("spec",)
@@ -301,7 +305,7 @@ def check_compiled(compiled: Any) -> list[Diagnostic]:
 
     spec = compiled.spec
     diagnostics = []
-    problems = check_manifest(compiled.manifest, compiled.kind)
+    problems = check_manifest(compiled.manifest, compiled.kind, compiled.argo)
     for problem in problems:
         where = spec_path(compiled, problem.path)
         span = spec.document.span(where)

@@ -44,13 +44,13 @@ fields rejected). This is a compiler bug or an `argo:` override with a wrong sha
 message names the manifest field and the spec line it came from.
 """)
 ARGO_CRD = code("FS811", "manifest fails Argo's CRD schema", """
-The compiled manifest does not validate against the openAPIV3Schema of Argo v4's full CRD,
-which the Kubernetes API server enforces (unknown fields rejected, parameter values strings,
+The compiled manifest does not validate against the openAPIV3Schema of the full CRD of the
+target Argo line (`--argo-version`, default the newest), which the Kubernetes API server enforces (unknown fields rejected, parameter values strings,
 names and list sizes limited).
 """)
 ARGO_RULE = code("FS812", "manifest breaks a CRD validation rule", """
-The compiled manifest breaks one of the CEL rules (`x-kubernetes-validations`) of Argo v4's
-CRD, checked here by an equivalent Python predicate.
+The compiled manifest breaks one of the CEL rules (`x-kubernetes-validations`) of Argo's CRD
+(from v4.0), checked here by an equivalent Python predicate.
 """)
 ARGO_OBJECT = code("FS813", "manifest breaks a Kubernetes object rule", """
 The API server checks names, labels and size itself: `metadata.name` or `generateName` must

@@ -1,15 +1,17 @@
-"""Argo's schemas as ``--check`` uses them: shipped as one bundle, made strict on load.
+"""Argo's schemas as ``--check`` uses them: one bundle per target line, made strict on load.
 
-The bundle (``data/argo-schemas.json.gz``) is derived from Argo's ``schema.json`` and the
-openAPIV3Schema of its v4 full CRDs (descriptions dropped, nothing else changed), so
-``flowspec compile --check`` works without a copy of Argo's sources; a test rebuilds it from
-the copy of Argo's files under ``tests/fixtures/argo`` and fails on any drift.
+A bundle (``data/argo-schemas-RELEASE.json.gz``, the release an ``ArgoTarget`` names) is
+derived from that Argo release's ``schema.json`` and the openAPIV3Schema of its full CRDs
+(descriptions dropped, nothing else changed), so ``flowspec compile --check`` works without a
+copy of Argo's sources; a test rebuilds each from the copy of Argo's files under
+``tests/fixtures/argo`` and fails on any drift.
 
 On load both schemas get ``additionalProperties: false`` on every object that lists its
 properties and does not preserve unknown fields: the API server prunes (or, with strict
 field validation, rejects) unknown fields, and a typo in a manifest should never pass.
-The CRDs' CEL rules (``x-kubernetes-validations``) are checked by Python predicates keyed by
-the exact rule text; a rule the table does not know fails loudly instead of being skipped.
+The CRDs' CEL rules (``x-kubernetes-validations``, from v4.0) are checked by Python
+predicates keyed by the exact rule text; a rule the table does not know fails loudly instead
+of being skipped.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-BUNDLE = Path(__file__).with_name("data") / "argo-schemas.json.gz"
+from engine.compile.versions import LATEST, ArgoTarget, target
+
+DATA = Path(__file__).with_name("data")
 #: kind -> (CRD file under crds/ of an Argo release, schema.json definition)
 KIND_SOURCES = {
     "Workflow": ("argoproj.io_workflows.yaml", "io.argoproj.workflow.v1alpha1.Workflow"),
@@ -128,9 +132,14 @@ def build_bundle(argo_dir: Path) -> bytes:
     return gzip.compress(text.encode(), compresslevel=9, mtime=0)
 
 
+def bundle_path(argo: ArgoTarget) -> Path:
+    return DATA / argo.bundle_name
+
+
 @cache
-def load_bundle() -> dict[str, Any]:
-    return json.loads(gzip.decompress(BUNDLE.read_bytes()))  # type: ignore[no-any-return]
+def load_bundle(argo: ArgoTarget = LATEST) -> dict[str, Any]:
+    raw = gzip.decompress(bundle_path(argo).read_bytes())
+    return json.loads(raw)  # type: ignore[no-any-return]
 
 
 # --- strict validators ---------------------------------------------------------------------
@@ -149,28 +158,28 @@ def _strict(node: Any) -> Any:
 
 
 @cache
-def json_schema_validator(kind: str) -> Any:
+def json_schema_validator(kind: str, argo: ArgoTarget = LATEST) -> Any:
     """schema.json with the kind's definition selected (SEMANTICS 1.1), made strict."""
     from jsonschema import Draft202012Validator
 
-    schema = _strict(load_bundle()["schema"])
+    schema = _strict(load_bundle(argo)["schema"])
     schema.pop("oneOf", None)
     schema["$ref"] = f"#/definitions/{KIND_SOURCES[kind][1]}"
     return Draft202012Validator(schema)
 
 
 @cache
-def crd_validator(kind: str) -> Any:
+def crd_validator(kind: str, argo: ArgoTarget = LATEST) -> Any:
     """The CRD's openAPIV3Schema, made strict; CEL rules are checked by ``cel_problems``."""
     from jsonschema import Draft4Validator
 
-    schema = crd_schema(kind)
+    schema = crd_schema(kind, argo)
     _check_rules_known(schema)
     return Draft4Validator(_strict(schema))
 
 
-def crd_schema(kind: str) -> dict[str, Any]:
-    return load_bundle()["crds"][kind]  # type: ignore[no-any-return]
+def crd_schema(kind: str, argo: ArgoTarget = LATEST) -> dict[str, Any]:
+    return load_bundle(argo)["crds"][kind]  # type: ignore[no-any-return]
 
 
 def _check_rules_known(node: Any) -> None:
@@ -211,17 +220,24 @@ def cel_problems(schema: Mapping[str, Any], value: Any,
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m engine.compile.schemas ARGO_DIR``: rebuild the shipped bundle."""
+    """``python -m engine.compile.schemas ARGO_DIR [VERSION]``: rebuild the shipped bundle of
+    a target line (default the newest) from that line's release files."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print("usage: python -m engine.compile.schemas ARGO_DIR (with schema.json and crds/)",
-              file=sys.stderr)
+    if len(args) not in (1, 2):
+        print("usage: python -m engine.compile.schemas ARGO_DIR [VERSION] (ARGO_DIR holds "
+              "schema.json and crds/ of the release the target line names)", file=sys.stderr)
         return 2
-    BUNDLE.parent.mkdir(exist_ok=True)
-    BUNDLE.write_bytes(build_bundle(Path(args[0])))
-    print(f"wrote {BUNDLE} ({BUNDLE.stat().st_size} bytes)")
+    try:
+        argo = target(args[1]) if len(args) == 2 else LATEST
+    except ValueError as exc:
+        print(f"engine.compile.schemas: {exc}", file=sys.stderr)
+        return 2
+    out = bundle_path(argo)
+    out.parent.mkdir(exist_ok=True)
+    out.write_bytes(build_bundle(Path(args[0])))
+    print(f"wrote {out} ({out.stat().st_size} bytes) for Argo {argo.version}")
     return 0
 
 

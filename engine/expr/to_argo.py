@@ -10,7 +10,10 @@ decides for every value a step can output.
 How null reaches Argo (the convention the in-pod runner and the compiler must follow):
 
 - an output of a Skipped or Omitted step is absent: the compiler declares no
-  ``valueFrom.default``, so the expression sees ``nil`` (SEMANTICS appendix 8);
+  ``valueFrom.default``, so the expression sees ``nil`` (SEMANTICS appendix 8) from Argo
+  v3.7.16 and v4.0.7; older releases give ``''`` or leave the step's ``outputs`` out of
+  the scope, and with ``nil_skipped_outputs=False`` the null test covers both, so there an
+  empty string output reads as null (``engine.compile.versions``);
 - an output of a Failed step, or one a succeeded step did not produce, is the text
   NULL_MARKER: the runner writes every declared output file, even when the processor fails
   or returns no value for it (appendix 9-10), using ``argo_value_text``;
@@ -96,13 +99,16 @@ def to_argo_when(
     output_types_by_step: Mapping[str, Mapping[str, str]],
     *,
     item_type: str | None = None,
+    nil_skipped_outputs: bool = True,
 ) -> str:
     """The condition as one ``{{=...}}`` tag for a DAG task's ``when``.
 
+    ``nil_skipped_outputs``: the target Argo gives a Skipped/Omitted producer's outputs as
+    nil; when it may give ``''`` or no outputs at all, the null test of an output covers them.
     Expects a condition that ``check_condition`` accepts; anything else raises
     ExprCompileError.
     """
-    compiler = _Compiler(param_types, output_types_by_step, item_type)
+    compiler = _Compiler(param_types, output_types_by_step, item_type, nil_skipped_outputs)
     return "{{=" + compiler.boolean(expr) + "}}"
 
 
@@ -123,17 +129,19 @@ _MARKER = string_literal(NULL_MARKER)
 
 
 class _Compiler:
-    __slots__ = ("item_type", "outputs", "params")
+    __slots__ = ("item_type", "nil_skipped_outputs", "outputs", "params")
 
     def __init__(
         self,
         params: Mapping[str, str],
         outputs: Mapping[str, Mapping[str, str]],
         item_type: str | None,
+        nil_skipped_outputs: bool,
     ) -> None:
         self.params = params
         self.outputs = outputs
         self.item_type = item_type
+        self.nil_skipped_outputs = nil_skipped_outputs
 
     def boolean(self, expr: Expr) -> str:
         """expr text of a bool, for a node used as a condition (null counts as false)."""
@@ -218,6 +226,10 @@ class _Compiler:
             text = f"tasks[{step}].outputs.parameters[{string_literal(expr.output)}]"
             declared = _declared(self.outputs.get(expr.step, {}), expr.output, expr)
             null = f"({text} == nil || {text} == {_MARKER})"
+            if not self.nil_skipped_outputs:
+                # ``||`` is lazy: the outputs map is tested before anything reads from it
+                null = (f"(tasks[{step}].outputs == nil || {text} == nil || {text} == '' || "
+                        f"{text} == {_MARKER})")
             return _Operand(declared, text, null, "reference")
         if isinstance(expr, StepStatusRef):
             text = f"tasks[{string_literal(expr.step)}].status"

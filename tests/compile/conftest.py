@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from engine.compile.versions import LATEST, ArgoTarget
 from engine.model import Spec
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,6 +24,14 @@ FIXTURE_SPECS = HERE / "specs"
 
 #: Argo's own files (schema.json, swagger.json, CRDs gzipped; examples as Argo ships them).
 ARGO = REPO / "tests" / "fixtures" / "argo"
+
+
+def argo_release_dir(argo: ArgoTarget) -> Path:
+    """The copy of the schema.json and CRDs of the release ``--check`` uses for ``argo``: the
+    newest at the top of ARGO, older ones under ``versions/``."""
+    if argo is LATEST:
+        return ARGO
+    return ARGO / "versions" / argo.schema_release
 
 
 def regen() -> bool:

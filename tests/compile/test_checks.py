@@ -20,17 +20,18 @@ import yaml
 from engine.compile import build, codes
 from engine.compile.checks import check_compiled, check_manifest
 from engine.compile.schemas import (
-    BUNDLE,
     CEL_RULES,
     KIND_SOURCES,
     build_bundle,
+    bundle_path,
     cel_problems,
     crd_schema,
     crd_validator,
     json_schema_validator,
 )
+from engine.compile.versions import TARGETS, ArgoTarget
 
-from .conftest import ARGO, REPO, compiled_from, regen, spec_from
+from .conftest import ARGO, REPO, argo_release_dir, compiled_from, regen, spec_from
 
 SPEC = """
     apiVersion: flowspec/v1
@@ -55,13 +56,16 @@ SPEC = """
 """
 
 
-def test_shipped_bundle_is_built_from_argos_own_files() -> None:
-    fresh = build_bundle(ARGO)
+@pytest.mark.parametrize("argo", TARGETS.values(), ids=lambda t: t.version)
+def test_shipped_bundle_is_built_from_argos_own_files(argo: ArgoTarget) -> None:
+    source = argo_release_dir(argo)
+    fresh = build_bundle(source)
+    bundle = bundle_path(argo)
     if regen():
-        BUNDLE.write_bytes(fresh)
-    assert BUNDLE.read_bytes() == fresh, (
-        "engine/compile/data/argo-schemas.json.gz is stale; rebuild it with "
-        "FLOWSPEC_REGEN=1 or python -m engine.compile.schemas tests/fixtures/argo")
+        bundle.write_bytes(fresh)
+    assert bundle.read_bytes() == fresh, (
+        f"{bundle.name} is stale; rebuild it with FLOWSPEC_REGEN=1 or "
+        f"python -m engine.compile.schemas {source.relative_to(REPO)} {argo.version}")
 
 
 def _argo_examples() -> list[tuple[str, dict[str, Any]]]:
@@ -255,7 +259,7 @@ def test_cli_check_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["compile", str(good), "--check"]) == 0
     out, err = capsys.readouterr()
     assert yaml.safe_load(out)["kind"] == "Workflow"
-    assert "passes Argo's JSON Schema, v4 CRD and CEL rules" in err
+    assert "passes Argo 4.1's JSON Schema, CRD and CEL rules (v4.1.2;" in err
 
     big = tmp_path / "big.yaml"
     big.write_text(f"""apiVersion: flowspec/v1

@@ -240,3 +240,18 @@ def test_submit_image_flag_reaches_every_step_container(capsys: pytest.CaptureFi
     templates = fake.requests[0]["body"]["workflow"]["spec"]["templates"]
     assert {t["container"]["image"] for t in templates if "container" in t} == {
         "registry.local/flowspec:abc"}
+
+
+def test_submit_argo_version_sends_what_that_line_can_hold(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from engine.compile import build
+    from engine.compile.versions import target
+    from engine.validation import load_spec_file
+
+    with argo_server() as fake:
+        assert submit(fake, "--no-wait", "--argo-version", "3.6") == 0
+    capsys.readouterr()
+    sent = _created(fake)
+    assert sent["spec"] == build(load_spec_file(SPEC), argo=target("3.6")).manifest["spec"]
+    assert not any("cap" in t.get("retryStrategy", {}).get("backoff", {})
+                   for t in sent["spec"]["templates"])

@@ -2,12 +2,14 @@
 
 Values reach the oracle as the in-pod runner and the compiler write them (to_argo.py):
 typed values as text, NULL_MARKER for a failed producer's, an unproduced output's or an unset
-param's value, and nil (no default) for a Skipped/Omitted producer's outputs.
+param's value, and nil (no default) for a Skipped/Omitted producer's outputs; for the Argo
+lines before 4.1 (``nil_skipped_outputs=False``) also ``''`` or no outputs at all, as their
+older releases give them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -182,7 +184,9 @@ class Run:
 
 
 @st.composite
-def runs(draw: st.DrawFn, world: World) -> Run:
+def runs(draw: st.DrawFn, world: World, skipped_value: str | None = None) -> Run:
+    """``skipped_value``: what a Skipped/Omitted producer's outputs are in Argo's scope
+    (None: nil, or missing when the oracle is asked in ``v3`` mode)."""
     params, argo_vars = {}, {}
     for name, type_name in world.params.items():
         value = None if draw(st.integers(0, 9)) == 0 else draw(VALUES[type_name])
@@ -196,7 +200,7 @@ def runs(draw: st.DrawFn, world: World) -> Run:
         for name, type_name in outputs.items():
             key = f"tasks.{step}.outputs.parameters.{name}"
             if status in ("Skipped", "Omitted"):
-                argo_vars[key] = None  # absent: no valueFrom.default
+                argo_vars[key] = skipped_value  # no valueFrom.default
                 continue
             value = draw(VALUES[type_name]) if draw(st.integers(0, 5)) else None
             if value is not None:
@@ -240,6 +244,35 @@ def test_generated_conditions(oracle: Oracle, data: st.DataObject) -> None:
     world = data.draw(worlds())
     text = ast.to_text(condition(data.draw, world.references(), 3))
     assert_parity(oracle, text, world, data.draw(runs(world)))
+
+
+#: How the releases of a line before 4.1 give a Skipped producer's outputs: (the value in
+#: the scope, the oracle's mode). ``v3`` substitutes leniently and drops a None value.
+SKIPPED_FORMS = {"nil": (None, "v4"), "empty": ("", "v3"), "missing": (None, "v3")}
+
+
+@PARITY
+@given(st.data())
+def test_generated_conditions_for_argo_before_4_1(oracle: Oracle, data: st.DataObject) -> None:
+    """The null tests of a line before 4.1 also hold for ``''`` and a missing outputs map, so
+    the tag decides as the local evaluator does once an empty string output reads as null
+    (the conditions where that changes the answer are refused by the compiler, FS821)."""
+    world = data.draw(worlds())
+    expr = parse_condition(ast.to_text(condition(data.draw, world.references(), 3)))
+    # A fan-out's item pass in the oracle is strict for every key, as v4.1's is; the releases
+    # that leave a skipped step's outputs out of the scope had no such check (v3.6
+    # expressionReplace: a missing key reads as nil), so the oracle cannot referee that pair.
+    forms = sorted(f for f in SKIPPED_FORMS if world.item_type is None or f != "missing")
+    value, mode = SKIPPED_FORMS[data.draw(st.sampled_from(forms))]
+    run = data.draw(runs(world, value))
+    tag = to_argo_when(expr, world.params, world.outputs, item_type=world.item_type,
+                       nil_skipped_outputs=False)
+    answer = oracle.ask({"kind": "when_template", "expr": tag, "vars": run.argo_vars,
+                         "argo": mode})
+    steps = {name: StepValues(v.status, {k: x for k, x in v.outputs.items() if x != ""})
+             for name, v in run.values.steps.items()}
+    local = replace(run.values, steps=steps)
+    assert answer["decision"] == local_decision(expr, local), (tag, run, answer)
 
 
 CONTRACT = World(
