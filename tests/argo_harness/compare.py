@@ -82,8 +82,11 @@ RECORDED: list[Comparison] = []
 
 
 def compare(case: str, local: RunResult, argo: WorkflowResult, local_files: Mapping[str, bytes],
-            *, result_artifact: str | None) -> Comparison:
-    """Every step's phase, declared outputs and data, and every output file's bytes."""
+            argo_data: Mapping[str, Any], *, result_artifact: str | None) -> Comparison:
+    """Every step's phase, declared outputs and data, and every output file's bytes.
+
+    ``argo_data``: each node's result data as the Argo run left it (see ``results_of``).
+    """
     out = Comparison(case)
     run_ids = [local.run_id, argo.name, argo.uid]
     if local.phase != argo.phase:
@@ -102,7 +105,7 @@ def compare(case: str, local: RunResult, argo: WorkflowResult, local_files: Mapp
         if node.children:
             continue  # a fan-out's outputs are its children's, compared one by one
         _outputs(out, name, step.outputs, node, run_ids)
-        _data(out, name, step.data, node, result_artifact, run_ids)
+        _data(out, name, step.data, argo_data.get(name, {}), run_ids)
     for name in sorted(set(nodes) - set(local.steps)):
         out.differ(f"{name}: a node on argo ({nodes[name].phase}) but no step locally")
     argo_files = {name: data for node in nodes.values()
@@ -121,15 +124,19 @@ def _outputs(out: Comparison, name: str, local: Mapping[str, Any], node: Node,
             out.differ(f"{name}: output {key}: local {want.get(key)!r}, argo {got.get(key)!r}")
 
 
-def _data(out: Comparison, name: str, local: Mapping[str, Any], node: Node,
-          result_artifact: str | None, run_ids: list[str]) -> None:
-    saved = node.artifacts.get(result_artifact) if result_artifact else None
-    argo = read_result(saved) if saved is not None else {}
+def _data(out: Comparison, name: str, local: Mapping[str, Any], argo: Any,
+          run_ids: list[str]) -> None:
     want = normalise(json.dumps(dict(local), sort_keys=True, default=str), run_ids)
     got = normalise(json.dumps(argo, sort_keys=True, default=str), run_ids)
     out.figures.data += 1
     if want != got:
         out.differ(f"{name}: result data differ: local {want[:160]}..., argo {got[:160]}")
+
+
+def results_of(argo: WorkflowResult, result_artifact: str) -> dict[str, Any]:
+    """Each node's data from its result artifact, where it saved one."""
+    return {name: read_result(node.artifacts[result_artifact])
+            for name, node in argo.all_nodes().items() if result_artifact in node.artifacts}
 
 
 def read_result(saved: SavedArtifact) -> Any:

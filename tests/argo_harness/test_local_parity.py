@@ -14,7 +14,7 @@ pods through the secret the manifest names for it (``store_secrets``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,17 @@ import pytest
 
 from engine.compile import build
 from engine.compile import contract as c
+from engine.executor.result import from_state
 from engine.expr.to_argo import argo_value_text
 from engine.local import run
+from engine.store import open_store
+from engine.store.errors import UnknownRun
 from engine.validation import load_spec_file
 
 from .artifacts import Store
-from .compare import RECORDED, compare
+from .compare import RECORDED, compare, results_of
 from .conftest import RunWorkflow
+from .result import WorkflowResult
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "specs" / "samples"
@@ -98,6 +102,26 @@ def store_secrets(manifest: Mapping[str, Any], url: str) -> dict[tuple[str, str]
     return found
 
 
+def argo_results(argo: WorkflowResult, store: str | None,
+                 steps: Iterable[str]) -> dict[str, Any]:
+    """Each step's data on Argo: from its result artifact where the compiler emits one, else
+    from the store the pods were handed (they record their attempts there), else nothing:
+    the data did not travel."""
+    if RESULT_ARTIFACT is not None:
+        return results_of(argo, RESULT_ARTIFACT)
+    if store is None:
+        return {}
+    opened = open_store(store)
+    try:
+        state = opened.load_run(argo.uid)
+    except UnknownRun:
+        return {}
+    finally:
+        opened.close()
+    return {name: dict(report.data) for name, report in
+            from_state(state, [s for s in steps if "(" not in s], argo.phase).steps.items()}
+
+
 def files_under(folder: Path) -> dict[str, bytes]:
     """What a local run wrote in its folder (its store is kept elsewhere), by base name."""
     return {p.name: p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
@@ -123,10 +147,12 @@ def test_local_and_argo_runs_agree(case: Case, run_workflow: RunWorkflow, s3: St
     local = run(spec, local_params, store=f"sqlite:///{tmp_path}/local-state.db", workdir=work)
 
     manifest = build(spec).manifest
-    secrets = store_secrets(manifest, f"sqlite:///{pod_root}/argo-store.db")
+    store = f"sqlite:///{pod_root}/argo-store.db"
+    secrets = store_secrets(manifest, store)
     argo = run_workflow(manifest, secrets=secrets, params=argo_params)
 
     comparison = compare(case.id, local, argo, files_under(work),
+                         argo_results(argo, store if secrets else None, local.steps),
                          result_artifact=RESULT_ARTIFACT)
     RECORDED.append(comparison)
     report = "\n".join(comparison.divergences)
