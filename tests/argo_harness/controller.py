@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .artifacts import Repository, Store
-from .decisions import Decider, ExpressionError, TaskState, ancestor_names
+from .decisions import Decider, ExpressionError, TaskState
 from .pods import PodRequest, Pods, seconds
 from .result import Attempt, Node, SavedArtifact, WorkflowResult
 from .substitution import Unresolved, pure_reference, replace, replace_all
@@ -68,6 +68,18 @@ def pod_name(workflow: str, node_name: str, template: str) -> str:
     return f"{prefix[:POD_PREFIX_MAX]}-{digest}"
 
 
+def ancestor_names(dependencies: Mapping[str, Sequence[str]], task: str) -> set[str]:
+    """Every task ``task`` waits for, directly or not (what its scope may hold)."""
+    seen: set[str] = set()
+    todo = list(dependencies.get(task, ()))
+    while todo:
+        name = todo.pop()
+        if name not in seen:
+            seen.add(name)
+            todo.extend(dependencies.get(name, ()))
+    return seen
+
+
 def item_text(item: Any) -> str:
     """``{{item}}``: a string as is, anything else as JSON (operator.go ``processItem``)."""
     return item if isinstance(item, str) else json.dumps(item, separators=(",", ":"))
@@ -94,6 +106,7 @@ class _Task:
     node: Node | None = None
     dependencies: tuple[str, ...] = ()
     fanout: bool = False
+    stuck: str | None = None  # why Argo would requeue this task for ever
 
 
 @dataclass
@@ -112,7 +125,8 @@ class Workflow:
                  params: Mapping[str, str] | None = None) -> None:
         self.manifest = manifest
         self.spec: Mapping[str, Any] = manifest["spec"]
-        self.templates = {t["name"]: t for t in self.spec.get("templates") or []}
+        self.templates: dict[str, Mapping[str, Any]] = {
+            t["name"]: t for t in self.spec.get("templates") or []}
         metadata = manifest.get("metadata") or {}
         self.name = metadata.get("name") or (metadata.get("generateName", "workflow-")
                                              + random.token_hex(3)[:5])
@@ -197,10 +211,10 @@ class Workflow:
             dag.tasks[spec["name"]] = _Task(
                 spec, fanout=any(k in spec for k in ("withItems", "withParam", "withSequence")))
         moved = True
-        while moved and any(t.node is None for t in dag.tasks.values()):
+        while moved:
             moved = False
             for task in dag.tasks.values():
-                if task.node is not None:
+                if task.node is not None or task.stuck is not None:
                     continue
                 answer = self.decider.depends(task.spec, self._states(dag))
                 task.dependencies = answer.dependencies
@@ -213,10 +227,14 @@ class Workflow:
                 elif answer.decision != "execute":
                     task.node = Node(name, "Error", answer.error or answer.decision)
                 else:
-                    task.node = self._execute(dag, task, f"{dag.node_prefix}.{name}")
-        waiting = [n for n, t in dag.tasks.items() if t.node is None]
+                    try:
+                        task.node = self._execute(dag, task, f"{dag.node_prefix}.{name}")
+                    except Stuck as exc:
+                        task.stuck = str(exc)
+        waiting = {n: t.stuck or "waits for its dependencies" for n, t in dag.tasks.items()
+                   if t.node is None}
         if waiting:
-            raise Stuck(f"tasks {waiting} wait for ever on {dag.template['name']}")
+            raise Stuck("; ".join(f"{n}: {why}" for n, why in waiting.items()))
         return self._assess(dag)
 
     def _states(self, dag: _Dag) -> dict[str, TaskState]:
@@ -275,7 +293,7 @@ class Workflow:
             return self._run_task(dag, task, name, node_name, scope)
         try:
             items = self._items(task.spec, scope)
-        except (ArgumentError, Unresolved, ExpressionError) as exc:
+        except (ArgumentError, ExpressionError) as exc:
             return Node(name, "Error", str(exc))
         group = Node(name, "Skipped", "Skipped, empty params") if not items else Node(name, "")
         for index, item in enumerate(items):
@@ -304,7 +322,7 @@ class Workflow:
             return list(spec["withItems"])
         if "withSequence" in spec:
             raise HarnessError("the harness does not expand withSequence")
-        text = replace(spec["withParam"], scope, strict=STRICT, evaluate=self.decider.expression)
+        text = self._strict(spec["name"], spec["withParam"], scope)
         try:
             items = json.loads(text)
         except json.JSONDecodeError as exc:
@@ -315,6 +333,17 @@ class Workflow:
         return items
 
     # --- one task (or fan-out child) with its retries -----------------------------------------
+
+    def _strict(self, task: str, text: str, scope: Mapping[str, str | None]) -> str:
+        """``text`` with its ``tasks.*`` tags resolved (``ReplaceStrictAny``): an absent value
+        (a Skipped/Omitted producer's) is an error of the task; one that was never produced
+        keeps Argo requeuing the task for ever."""
+        try:
+            return replace(text, scope, strict=STRICT, evaluate=self.decider.expression)
+        except Unresolved as exc:
+            if exc.tag in scope:
+                raise ArgumentError(str(exc)) from None
+            raise Stuck(f"{task}: {exc}") from None
 
     def _arguments(self, dag: _Dag, task: _Task, scope: Mapping[str, str | None]) -> tuple[
             dict[str, str], list[dict[str, Any]]]:
@@ -327,13 +356,7 @@ class Workflow:
             if ref is not None and ref.startswith("tasks.") and ref in scope \
                     and scope[ref] is None:
                 continue  # an absent optional: dropped, the input's default applies
-            try:
-                parameters[argument["name"]] = replace(value, scope, strict=STRICT,
-                                                       evaluate=self.decider.expression)
-            except Unresolved as exc:
-                if exc.tag in scope:
-                    raise ArgumentError(str(exc)) from None
-                raise Stuck(f"{task.spec['name']}: {exc}") from None
+            parameters[argument["name"]] = self._strict(task.spec["name"], value, scope)
         artifacts: list[dict[str, Any]] = []
         available = self._artifact_scope(dag, task)
         for argument in arguments.get("artifacts") or []:
@@ -381,7 +404,7 @@ class Workflow:
     def _pod(self, callee: Mapping[str, Any], scope: Mapping[str, str | None],
              artifact_args: Sequence[Mapping[str, Any]], node_name: str, retries: int) -> Attempt:
         name = pod_name(self.name, node_name, callee["name"])
-        local = {**scope, "retries": str(retries), "pod.name": name}
+        local = {**scope, "retries": str(retries), "pod.name": name, **_path_tags(callee)}
         try:
             template = replace_all(dict(callee), local, evaluate=self.decider.expression)
         except (ExpressionError, Unresolved) as exc:
@@ -471,6 +494,7 @@ class Workflow:
                 branch = here.phase
             if child is None and name in found and found[name] not in FAILED_OR_ERROR:
                 found[name] = branch  # the target is the task's node, not a child's
+            nexts: list[tuple[str, int | None, str]]
             if child is None and node.children:
                 nexts = [(name, i, branch) for i in range(len(node.children))]
             else:
@@ -503,6 +527,21 @@ def _inputs(callee: Mapping[str, Any], arguments: Mapping[str, str]) -> dict[str
             raise ArgumentError(f"inputs.parameters.{name} was not supplied")
         values[name] = str(value)
     return values
+
+
+def _path_tags(callee: Mapping[str, Any]) -> dict[str, str | None]:
+    """``{{inputs.artifacts.X.path}}``, ``{{outputs.artifacts.X.path}}``,
+    ``{{outputs.parameters.X.path}}``: where the template keeps them."""
+    tags: dict[str, str | None] = {}
+    for side in ("inputs", "outputs"):
+        for artifact in (callee.get(side) or {}).get("artifacts") or []:
+            if artifact.get("path"):
+                tags[f"{side}.artifacts.{artifact['name']}.path"] = artifact["path"]
+    for parameter in (callee.get("outputs") or {}).get("parameters") or []:
+        path = (parameter.get("valueFrom") or {}).get("path")
+        if path:
+            tags[f"outputs.parameters.{parameter['name']}.path"] = path
+    return tags
 
 
 def _aggregate(prefix: str, group: Node) -> dict[str, str | None]:

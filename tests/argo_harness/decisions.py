@@ -8,7 +8,7 @@ what it decides is what Argo's own libraries decide (tests/parity/oracle/README.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -101,14 +101,3 @@ class Decider:
 class ExpressionError(Exception):
     """An expression Argo could not evaluate: the node it belongs to is Error."""
 
-
-def ancestor_names(dependencies: Mapping[str, Sequence[str]], task: str) -> set[str]:
-    """Every task ``task`` waits for, directly or not (what its scope may hold)."""
-    seen: set[str] = set()
-    todo = list(dependencies.get(task, ()))
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo.extend(dependencies.get(name, ()))
-    return seen

@@ -36,6 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from .artifacts import ArtifactNotFound, Store, archive_kind, fetch_http, pack, unpack
 from .result import Attempt, SavedArtifact
 
@@ -107,7 +109,7 @@ class Pods:
         return sorted(mounts, key=lambda m: -len(m[0]))
 
     def _volume(self, pod: Path, volume: Mapping[str, Any], request: PodRequest) -> Path:
-        host = pod / "volumes" / volume["name"]
+        host: Path = pod / "volumes" / str(volume["name"])
         if host.exists():
             return host
         host.mkdir(parents=True)
@@ -203,6 +205,8 @@ class Pods:
             except ArtifactNotFound as exc:
                 if artifact.get("optional"):
                     continue
+                raise PodError(f"artifact {name} failed to load: {exc}") from None
+            except (OSError, ClientError) as exc:  # unreachable, refused: not "not found"
                 raise PodError(f"artifact {name} failed to load: {exc}") from None
             if data is None:
                 if artifact.get("optional"):
