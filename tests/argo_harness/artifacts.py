@@ -54,7 +54,7 @@ class Repository:
         return replace(self.key_format, scope)
 
 
-class Store:
+class ObjectStore:
     """Get and put objects of one repository (one client per harness)."""
 
     def __init__(self, repository: Repository) -> None:

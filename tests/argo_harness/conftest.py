@@ -9,6 +9,7 @@ need it: without FLOWSPEC_ORACLE they are skipped on a developer's machine and f
 from __future__ import annotations
 
 import http.server
+import logging
 import os
 import secrets
 import shutil
@@ -23,7 +24,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from parity.conftest import ORACLE_ENV, Oracle  # tests/ is on sys.path (rootdir packages)
 
-from .artifacts import Repository, Store
+from .artifacts import ObjectStore, Repository
 from .compare import RECORDED
 from .controller import Workflow
 from .decisions import Decider
@@ -57,11 +58,15 @@ def oracle() -> Iterator[Oracle]:
 @pytest.fixture(scope="session")
 def s3_endpoint() -> Iterator[str]:
     """moto's S3 server on a free loopback port, for the whole session."""
+    requests_log = logging.getLogger("werkzeug")  # one line per request: noise in test output
+    level = requests_log.level
+    requests_log.setLevel(logging.WARNING)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+    requests_log.setLevel(level)
 
 
 @pytest.fixture
@@ -73,8 +78,8 @@ def repository(s3_endpoint: str) -> Repository:
 
 
 @pytest.fixture
-def s3(repository: Repository) -> Store:
-    return Store(repository)
+def s3(repository: Repository) -> ObjectStore:
+    return ObjectStore(repository)
 
 
 @pytest.fixture
@@ -123,8 +128,9 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     if not RECORDED:
         return
     steps = sum(c.figures.steps for c in RECORDED)
+    specs = len({c.case.split("+")[0] for c in RECORDED})
     terminalreporter.write_line(
-        f"argo harness: {len(RECORDED)} runs compared, {steps} steps "
+        f"argo harness: {len(RECORDED)} runs of {specs} specs compared, {steps} steps "
         f"({sum(c.figures.outputs for c in RECORDED)} outputs, "
         f"{sum(c.figures.data for c in RECORDED)} results), "
         f"{sum(c.figures.files for c in RECORDED)} files, "

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .artifacts import Repository, Store
+from .artifacts import ObjectStore, Repository
 from .decisions import Decider, ExpressionError, TaskState
 from .pods import PodRequest, Pods, seconds
 from .result import Attempt, Node, SavedArtifact, WorkflowResult
@@ -132,7 +132,7 @@ class Workflow:
                                              + random.token_hex(3)[:5])
         self.uid = str(uuid.uuid4())
         self.decider = decider
-        self.store = Store(repository)
+        self.store = ObjectStore(repository)
         self.repository = repository
         self.pods = Pods(root, self.spec.get("volumes") or [], secrets or {}, self.store)
         self.global_scope = self._globals(metadata, params or {})

@@ -38,7 +38,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from .artifacts import ArtifactNotFound, Store, archive_kind, fetch_http, pack, unpack
+from .artifacts import ArtifactNotFound, ObjectStore, archive_kind, fetch_http, pack, unpack
 from .result import Attempt, SavedArtifact
 
 #: Where the image (docker/Dockerfile) starts its process and keeps HOME.
@@ -81,7 +81,7 @@ class Pods:
     """Runs pods for one workflow: its volumes, the secrets of its namespace, its repository."""
 
     def __init__(self, root: Path, volumes: Sequence[Mapping[str, Any]],
-                 secrets: Mapping[tuple[str, str], str], store: Store) -> None:
+                 secrets: Mapping[tuple[str, str], str], store: ObjectStore) -> None:
         self.root = root
         self.volumes = {v["name"]: v for v in volumes}
         self.secrets = secrets
@@ -321,5 +321,6 @@ def _isolated(argv: list[str], env: Mapping[str, str], mounts: Sequence[tuple[st
         raise PodError("a volume is mounted over a host folder and this machine has no "
                        "unshare/mount to keep the pod's writes in the pod")
     pairs = json.dumps([[str(h), m] for m, h in reversed(binds)])
-    return [unshare, "--mount", "--propagation", "private", sys.executable, "-I", "-c",
+    as_root = [] if os.geteuid() == 0 else ["--map-root-user"]  # a user namespace of one's own
+    return [unshare, *as_root, "--mount", "--propagation", "private", sys.executable, "-I", "-c",
             _BIND_AND_EXEC, pairs, mount, json.dumps(dict(env)), *argv]

@@ -6,7 +6,7 @@ import io
 import tarfile
 from pathlib import Path
 
-from .artifacts import Store
+from .artifacts import ObjectStore
 from .conftest import RunWorkflow
 from .manifests import sh, task, workflow
 
@@ -17,7 +17,7 @@ def from_task(name: str, producer: str, artifact: str, **extra: object) -> dict[
 
 
 def test_output_artifacts_are_saved_under_argos_key_layout_and_read_back_through_from(
-        run_workflow: RunWorkflow, s3: Store) -> None:
+        run_workflow: RunWorkflow, s3: ObjectStore) -> None:
     manifest = workflow(
         [task("make", "make"),
          task("use", "use", dependencies=["make"],
@@ -42,7 +42,7 @@ def test_output_artifacts_are_saved_under_argos_key_layout_and_read_back_through
 
 
 def test_a_missing_output_artifact_fails_the_node_unless_it_is_optional(
-        run_workflow: RunWorkflow, s3: Store) -> None:
+        run_workflow: RunWorkflow, s3: ObjectStore) -> None:
     manifest = workflow(
         [task("optional", "optional"), task("required", "required"),
          task("failed", "failed")],
@@ -106,7 +106,7 @@ def test_global_artifacts_reach_the_exit_handler_and_the_last_writer_wins(
 
 
 def test_hard_wired_s3_keys_use_the_repositorys_bucket(run_workflow: RunWorkflow,
-                                                      s3: Store) -> None:
+                                                      s3: ObjectStore) -> None:
     s3.put("inputs/claim.edi", b"ISA*00~")
     manifest = workflow(
         [task("read", "read"), task("missing", "missing"), task("maybe", "maybe")],

@@ -30,7 +30,7 @@ from engine.store import open_store
 from engine.store.errors import UnknownRun
 from engine.validation import load_spec_file
 
-from .artifacts import Store
+from .artifacts import ObjectStore
 from .compare import RECORDED, compare, results_of
 from .conftest import RunWorkflow
 from .result import WorkflowResult
@@ -128,7 +128,7 @@ def files_under(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
-def test_local_and_argo_runs_agree(case: Case, run_workflow: RunWorkflow, s3: Store,
+def test_local_and_argo_runs_agree(case: Case, run_workflow: RunWorkflow, s3: ObjectStore,
                                    tmp_path: Path, pod_root: Path) -> None:
     spec = load_spec_file(REPO / case.spec)
     local_params = dict(case.params)
