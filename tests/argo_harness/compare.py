@@ -4,8 +4,9 @@ What differs between two runs by design is normalised away first, explicitly, an
 else (``normalise``): the run id and workflow name, ISO 8601 moments, the X12 envelope's
 date, time and control numbers (ISA09/10/13, GS04/05/06, GE02, IEA02), the folder a file was
 written to (each side keeps files elsewhere: only the base name is compared) and SHA-256
-digests (the compliance trail chains over the stamps above). ``Figures`` counts what was
-compared, for the closing note.
+digests (the compliance trail chains over the stamps above). Files are paired by base name,
+else by contents (an artifact's key may name it after the output rather than the file).
+``Figures`` counts what was compared, for the closing note.
 """
 
 from __future__ import annotations
@@ -170,23 +171,36 @@ def files_of(artifacts: Iterable[SavedArtifact], skip: str | None) -> dict[str, 
 
 def _files(out: Comparison, local: Mapping[str, bytes], argo: Mapping[str, bytes],
            run_ids: list[str]) -> None:
+    """Files are paired by base name, then (a file output's key names it after the output,
+    not after the file) by contents; what stays unpaired on either side is a divergence."""
     want = {normalise(k, run_ids): v for k, v in local.items()}
     got = {normalise(k, run_ids): v for k, v in argo.items()}
-    for name in sorted(set(want) | set(got)):
-        if name not in got:
-            out.differ(f"file {name}: written locally ({len(want[name])} bytes), not on argo")
+    for name in sorted(set(want) & set(got)):
+        _file(out, name, want.pop(name), got.pop(name), run_ids)
+    for name, data in sorted(want.items()):
+        twin = next((k for k, v in sorted(got.items())
+                     if _comparable(v, run_ids) == _comparable(data, run_ids)), None)
+        if twin is None:
+            out.differ(f"file {name}: written locally ({len(data)} bytes), no such file on argo")
             continue
-        if name not in want:
-            out.differ(f"file {name}: written on argo ({len(got[name])} bytes), not locally")
-            continue
-        out.figures.files += 1
-        out.figures.bytes += len(want[name])
-        try:
-            a = normalise(want[name].decode("utf-8"), run_ids).encode("utf-8")
-            b = normalise(got[name].decode("utf-8"), run_ids).encode("utf-8")
-        except UnicodeDecodeError:  # not text: no stamps to put aside, the bytes must match
-            a, b = want[name], got[name]
-        if a != b:
-            line = next((i for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(),
-                                                          strict=False), 1) if x != y), 0)
-            out.differ(f"file {name}: contents differ (first at line {line})")
+        _file(out, f"{name} (argo: {twin})", data, got.pop(twin), run_ids)
+    for name, data in sorted(got.items()):
+        out.differ(f"file {name}: written on argo ({len(data)} bytes), not locally")
+
+
+def _comparable(data: bytes, run_ids: list[str]) -> bytes:
+    """Text with its stamps put aside; anything else as it is, to match byte for byte."""
+    try:
+        return normalise(data.decode("utf-8"), run_ids).encode("utf-8")
+    except UnicodeDecodeError:
+        return data
+
+
+def _file(out: Comparison, name: str, local: bytes, argo: bytes, run_ids: list[str]) -> None:
+    out.figures.files += 1
+    out.figures.bytes += len(local)
+    a, b = _comparable(local, run_ids), _comparable(argo, run_ids)
+    if a != b:
+        line = next((i for i, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(),
+                                                      strict=False), 1) if x != y), 0)
+        out.differ(f"file {name}: contents differ (first at line {line})")

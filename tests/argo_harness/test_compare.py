@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from .compare import normalise
+from engine.executor.result import RunResult, StepReport
+
+from .compare import compare, normalise
+from .result import Attempt, Node, SavedArtifact, WorkflowResult
 
 ISA = ("ISA*00*          *00*          *ZZ*NORTHWINDPH    *ZZ*ACMEDRUG012    *261206*2154*U*"
        "00401*539346197*0*T*>~\n")
@@ -26,3 +29,25 @@ def test_run_ids_moments_folders_and_digests() -> None:
         "see https://app.example.com/a")
     # numbers that merely look like hex digits are data: an NDC, an amount
     assert normalise("NDC 12345678901234 paid 897.00", []) == "NDC 12345678901234 paid 897.00"
+
+
+
+def _argo_with_file(data: bytes) -> WorkflowResult:
+    saved = SavedArtifact("response", "wf-abcde/wf-abcde-run-1-1/response", data, "none")
+    node = Node("resolve", "Succeeded", attempts=[
+        Attempt("wf-abcde-run-1-1", "Succeeded", 0, artifacts={"response": saved})])
+    return WorkflowResult("wf-abcde", "uid", "Succeeded", "Succeeded",
+                          nodes={"resolve": node})
+
+
+def test_files_pair_by_name_then_by_contents() -> None:
+    local = RunResult("run-1", "wf", "Succeeded", {"resolve": StepReport("resolve", "Succeeded")})
+    restamped = INTERCHANGE.replace("539346197", "123456789").encode()
+    same = compare("c", local, _argo_with_file(restamped),
+                   {"849-DM1.edi": INTERCHANGE.encode()}, {}, result_artifact=None)
+    assert (same.divergences, same.figures.files) == ([], 1)
+    changed = compare("c", local, _argo_with_file(restamped.replace(b"425.00", b"425.01")),
+                      {"849-DM1.edi": INTERCHANGE.encode()}, {}, result_artifact=None)
+    assert changed.divergences == [
+        f"file 849-DM1.edi: written locally ({len(INTERCHANGE)} bytes), no such file on argo",
+        f"file response: written on argo ({len(INTERCHANGE)} bytes), not locally"]
