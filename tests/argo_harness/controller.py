@@ -394,11 +394,14 @@ class Workflow:
             attempt = self._pod(callee, local, artifact_args, attempt_node, attempt_no)
             node.attempts.append(attempt)
             self._export(callee, attempt)
-            if attempt.phase == "Succeeded" or not strategy or not self._retry(
-                    strategy, attempt, attempt_no, time.monotonic() - started):
+            if attempt.phase == "Succeeded" or not strategy:
+                stop: str | None = attempt.message
+                break
+            stop = self._retry(strategy, attempt, attempt_no, time.monotonic() - started)
+            if stop is not None:
                 break
             attempt_no += 1
-        node.phase, node.message = attempt.phase, attempt.message
+        node.phase, node.message = attempt.phase, stop or ""
         return node
 
     def _pod(self, callee: Mapping[str, Any], scope: Mapping[str, str | None],
@@ -437,8 +440,9 @@ class Workflow:
                     attempt.outputs[parameter["name"]]
 
     def _retry(self, strategy: Mapping[str, Any], attempt: Attempt, index: int,
-               elapsed: float) -> bool:
-        """operator.go ``processNodeRetries`` after a failed attempt: try again?"""
+               elapsed: float) -> str | None:
+        """operator.go ``processNodeRetries`` after a failed attempt: None to try again, else
+        why not (the retry node's message)."""
         delay = 0.0
         backoff = strategy.get("backoff")
         if backoff:
@@ -446,28 +450,26 @@ class Workflow:
             if backoff.get("cap"):
                 delay = min(delay, seconds(backoff["cap"]))
             if backoff.get("maxDuration") and elapsed + delay > seconds(backoff["maxDuration"]):
-                attempt.message = "Backoff would exceed max duration limit"
-                return False
+                return "Backoff would exceed max duration limit"
         expression = strategy.get("expression")
         policy = strategy.get("retryPolicy") or ("Always" if expression else "OnFailure")
         if policy == "OnTransientError":
             raise HarnessError("the harness does not model retryPolicy OnTransientError")
         if (attempt.phase == "Failed" and policy == "OnError") or \
                 (attempt.phase == "Error" and policy == "OnFailure"):
-            return False
+            return attempt.message
         limit = strategy.get("limit")
         if limit is not None and index + 1 > int(limit):
-            attempt.message = "No more retries left"
-            return False
+            return "No more retries left"
         if expression:
             last = {"exitCode": str(attempt.exit_code if attempt.exit_code is not None else -1),
-                    "status": attempt.phase, "duration": "0", "message": attempt.message}
+                    "status": attempt.phase, "duration": str(attempt.duration),
+                    "message": attempt.message}
             if not self.decider.retry(expression, last, index):
-                attempt.message = "retryStrategy.expression evaluated to false"
-                return False
+                return "retryStrategy.expression evaluated to false"
         attempt.backoff_seconds = delay
         time.sleep(min(delay, BACKOFF_SLEEP_CAP))
-        return True
+        return None
 
     # --- the DAG's phase ----------------------------------------------------------------------
 

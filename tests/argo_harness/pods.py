@@ -5,9 +5,10 @@ is a folder in it. A container path (in ``args``, env values, artifact and outpu
 mapped to the folder of the volume mounted deepest above it, else to the pod's ``rootfs``;
 input artifacts are mounted at their path (Argo mounts them as volumes too). A volume whose
 mount path exists on this machine (``/tmp``) is also bind-mounted there, in a private mount
-namespace for the process, so that a program writing to a path it was not handed still
-writes into its pod, as in a container; there the pod folder must not sit under such a path
-(``Pods.__init__`` checks).
+namespace for the process (``unshare``), so that a program writing to a path it was not
+handed still writes into its pod, as in a container; not over a folder that holds the
+harness's own files (the interpreter, the pods' folders), where only mapping applies
+(``host_mount_paths``).
 
 - env: only what the template declares (``value``, ``secretKeyRef`` from the test's secret
   map) plus PATH and HOME, as in a container; a missing non-optional secret means the
@@ -31,6 +32,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -152,6 +154,12 @@ class Pods:
     # --- the pod's life --------------------------------------------------------------------
 
     def run(self, request: PodRequest) -> Attempt:
+        started = time.monotonic()
+        attempt = self._run(request)
+        attempt.duration = time.monotonic() - started
+        return attempt
+
+    def _run(self, request: PodRequest) -> Attempt:
         pod = self.root / request.name
         if pod.exists():
             shutil.rmtree(pod)
@@ -160,9 +168,9 @@ class Pods:
             mounts = self._mounts(pod, request)
             env = self._env(request, mounts, pod)
             self._init(request, mounts, pod)
+            exit_code, message = self._main(request, mounts, pod, env)
         except PodError as exc:
             return Attempt(request.name, "Error", None, str(exc))
-        exit_code, message = self._main(request, mounts, pod, env)
         stdout = (pod / "stdout").read_text(encoding="utf-8", errors="replace")
         stderr = (pod / "stderr").read_text(encoding="utf-8", errors="replace")
         outputs, artifacts, problems = self._wait(request, mounts, pod)

@@ -35,6 +35,7 @@ class Attempt:
     stdout: str = ""
     stderr: str = ""
     backoff_seconds: float | None = None  # the wait Argo would have made before the next try
+    duration: float = 0.0  # seconds the pod ran, init to wait
 
 
 @dataclass

@@ -31,6 +31,7 @@ def test_retries_follow_the_expression_and_record_the_backoff(
     fatal = result.node("fatal")
     assert (fatal.phase, len(fatal.attempts)) == ("Failed", 1)
     assert fatal.message == "retryStrategy.expression evaluated to false"
+    assert fatal.attempts[0].message == "Error (exit code 1)"  # the pod keeps its own
     capped = result.node("capped")  # limit 1: two attempts, OnFailure retries exit 75
     assert (capped.phase, len(capped.attempts), capped.message) == (
         "Failed", 2, "No more retries left")
