@@ -12,8 +12,6 @@ import http.server
 import logging
 import os
 import secrets
-import shutil
-import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from functools import partial
@@ -102,11 +100,11 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 @pytest.fixture
-def pod_root() -> Iterator[Path]:
-    """Where pods keep their folders: outside /tmp, which flowspec's manifests mount over."""
-    root = Path(tempfile.mkdtemp(prefix="argo-harness-", dir="/var/tmp"))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+def pod_root(tmp_path: Path) -> Path:
+    """Where pods keep their folders (a volume, an artifact, a ``rootfs`` each)."""
+    root = tmp_path / "pods"
+    root.mkdir()
+    return root
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ mapped to the folder of the volume mounted deepest above it, else to the pod's `
 input artifacts are mounted at their path (Argo mounts them as volumes too). A volume whose
 mount path exists on this machine (``/tmp``) is also bind-mounted there, in a private mount
 namespace for the process (``unshare``), so that a program writing to a path it was not
-handed still writes into its pod, as in a container; not over a folder that holds the
-harness's own files (the interpreter, the pods' folders), where only mapping applies
-(``host_mount_paths``).
+handed still writes into its pod, as in a container; the harness's own folders under such a
+path (the interpreter, this checkout, the pods' folders) stay visible over the volume
+(``kept_under``).
 
 - env: only what the template declares (``value``, ``secretKeyRef`` from the test's secret
   map) plus PATH and HOME, as in a container; a missing non-optional secret means the
@@ -43,6 +43,8 @@ from botocore.exceptions import ClientError
 from .artifacts import ArtifactNotFound, ObjectStore, archive_kind, fetch_http, pack, unpack
 from .result import Attempt, SavedArtifact
 
+#: This checkout: the code a pod's ``flowspec`` imports (an editable install) lives here.
+CHECKOUT = Path(__file__).resolve().parents[2]
 #: Where the image (docker/Dockerfile) starts its process and keeps HOME.
 IMAGE_WORKDIR = "/tmp"
 IMAGE_HOME = "/tmp"
@@ -298,37 +300,52 @@ def _under(path: str, mount_path: str) -> bool:
     return p == m or m in p.parents
 
 
-def host_mount_paths(mounts: Sequence[tuple[str, Path]], root: Path) -> list[tuple[str, Path]]:
-    """Mounts over a folder this machine has (``/tmp``), which get a bind mount; not over one
-    holding the harness's own files (this interpreter, the pods' folders), where only the
-    paths handed to the process are mapped."""
-    own = [Path(sys.prefix).resolve(), Path(sys.executable).resolve().parent, root.resolve()]
-    return [(m, h) for m, h in mounts
-            if Path(m).is_dir() and h.is_dir() and not any(_under(str(p), m) for p in own)]
+def host_mount_paths(mounts: Sequence[tuple[str, Path]]) -> list[tuple[str, Path]]:
+    """Mounts over a folder this machine has (``/tmp``, ``/work``): they get a bind mount."""
+    return [(m, h) for m, h in mounts if Path(m).is_dir() and h.is_dir()]
 
 
-#: Bind-mounts (host folder, container path) pairs, then execs the command with the pod's env:
-#: in Python, since a POSIX shell drops env vars whose names are not shell names
-#: (``FLOWSPEC_UPSTREAM_a--b``), which the kubelet hands over as they are; with the env
-#: passed explicitly, since Python's start may add LC_CTYPE to its own (PEP 538).
+def kept_under(mount_path: str, root: Path) -> list[str]:
+    """The harness's own folders under ``mount_path`` (this interpreter, the code it imports,
+    this checkout, the pods' folders), which must stay visible over the pod's volume."""
+    own = [Path(sys.prefix), Path(sys.executable).parent, CHECKOUT, root,
+           *(Path(p) for p in sys.path if p)]
+    found: list[str] = []
+    for path in sorted({str(p.resolve()) for p in own if p.is_dir()}, key=len):
+        if _under(path, mount_path) and not any(_under(path, k) for k in found):
+            found.append(path)
+    return found
+
+
+#: In the pod's mount namespace: for each volume over a host folder, first the harness's own
+#: folders under it are bound into the volume at their place, then the volume (with them) over
+#: the folder; then the command is exec'd with the pod's env. In Python, since a POSIX shell
+#: drops env vars whose names are not shell names (``FLOWSPEC_UPSTREAM_a--b``), which the
+#: kubelet hands over as they are; with the env passed explicitly, since Python's start may
+#: add LC_CTYPE to its own (PEP 538).
 _BIND_AND_EXEC = (
     "import json, os, subprocess, sys\n"
-    "for host, path in json.loads(sys.argv[1]):\n"
-    "    subprocess.run([sys.argv[2], '--bind', host, path], check=True)\n"
+    "mount = sys.argv[2]\n"
+    "for host, path, kept in json.loads(sys.argv[1]):\n"
+    "    for own in kept:\n"
+    "        inner = os.path.join(host, os.path.relpath(own, path))\n"
+    "        os.makedirs(inner, exist_ok=True)\n"
+    "        subprocess.run([mount, '--bind', own, inner], check=True)\n"
+    "    subprocess.run([mount, '--rbind', host, path], check=True)\n"
     "os.execve(sys.argv[4], sys.argv[4:], json.loads(sys.argv[3]))\n")
 
 
 def _isolated(argv: list[str], env: Mapping[str, str], mounts: Sequence[tuple[str, Path]],
               root: Path) -> list[str]:
     """``argv`` in a private mount namespace with the pod's volumes over host folders."""
-    binds = host_mount_paths(mounts, root)
-    unshare, mount = shutil.which("unshare"), shutil.which("mount")
+    binds = host_mount_paths(mounts)
     if not binds:
         return argv
+    unshare, mount = shutil.which("unshare"), shutil.which("mount")
     if unshare is None or mount is None:
         raise PodError("a volume is mounted over a host folder and this machine has no "
                        "unshare/mount to keep the pod's writes in the pod")
-    pairs = json.dumps([[str(h), m] for m, h in reversed(binds)])
+    plan = json.dumps([[str(h), m, kept_under(m, root)] for m, h in reversed(binds)])
     as_root = [] if os.geteuid() == 0 else ["--map-root-user"]  # a user namespace of one's own
     return [unshare, *as_root, "--mount", "--propagation", "private", sys.executable, "-I", "-c",
-            _BIND_AND_EXEC, pairs, mount, json.dumps(dict(env)), *argv]
+            _BIND_AND_EXEC, plan, mount, json.dumps(dict(env)), *argv]
