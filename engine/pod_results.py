@@ -5,7 +5,8 @@ data and error, as gzipped canonical JSON (``contract.result_path``). Argo saves
 output artifact ``flowspec-result`` and hands it to every step that reads results, at
 ``contract.result_input_path``. What a pod then knows of an ancestor:
 
-- one that ran left its result (the phase it ended in included);
+- one that ran left its result (the phase it ended in included), as an artifact or, with
+  ``argo.store``, in the store;
 - one that did not run (Skipped, Omitted) left none: in the main DAG its phase arrives in the
   ``ancestors`` parameter (``{{tasks.X.status}}``), and a fan-out ancestor's outputs as the
   parameters Argo aggregates;
@@ -71,12 +72,18 @@ def parse_phases(text: str | None) -> dict[str, str]:
 def upstream(spec: Spec, step: Step, root: str, names: list[str], phases: Mapping[str, str],
              fan_out_outputs: Mapping[str, Mapping[str, Any]],
              output_types: Mapping[str, Mapping[str, str]],
-             params: Mapping[str, Any]) -> dict[str, Upstream]:
+             params: Mapping[str, Any],
+             stored: Mapping[str, Upstream] | None = None) -> dict[str, Upstream]:
     """``context.upstream`` of ``step``: each of ``names`` (its visible ancestors, in order)
-    as the executor would hand it over."""
+    as the executor would hand it over. ``stored``: the results the workflow's store holds,
+    read instead of result artifacts (``argo.store``)."""
     found: dict[str, Upstream] = {}
     for name in names:
-        result = read_result(Path(c.result_input_path(root, name)))
+        if stored is None:
+            result = read_result(Path(c.result_input_path(root, name)))
+        else:
+            result = stored.get(name)
+            result = result if result is not None and result.phase in _RAN else None
         if result is not None:
             found[name] = repointed(root, name, result, output_types)
         elif name in phases:

@@ -357,7 +357,7 @@ def ancestors_results(spec: Spec, step: Step, environ: Mapping[str, str], root: 
                       store: PodStore | None, run_id: str, params: Mapping[str, Any],
                       types: Mapping[str, Mapping[str, str]], values: Any) -> dict[str, Any]:
     """``context.upstream``: from the result artifacts Argo handed over, or from the store
-    when the workflow has no artifact repository."""
+    when the workflow has one (``argo.store``)."""
     from engine import pod_results
     from engine.compile.templates import reads_results
     from engine.graph import visible_ancestors
@@ -365,18 +365,18 @@ def ancestors_results(spec: Spec, step: Step, environ: Mapping[str, str], root: 
     if not reads_results(step):
         return {}
     names = visible_ancestors(spec, step)
+    stored = None
     if environ.get(c.ENV_RESULTS_FROM) == "store":
         if store is None:
             raise RunnerError(f"the workflow reads results from its store, and "
                               f"{c.ENV_STORE} is not set in the pod")
-        return {name: pod_results.repointed(root, name, up, types)
-                for name, up in store.upstream(run_id, names).items()}
+        stored = store.upstream(run_id, names)
     fan_out = {name: sv.outputs for name, sv in values.steps.items()
                if spec.step(name).for_each is not None}
     try:
         return pod_results.upstream(spec, step, root, names,
                                     pod_results.parse_phases(environ.get(c.ENV_PHASES)),
-                                    fan_out, types, params)
+                                    fan_out, types, params, stored)
     except ValueError as exc:
         raise RunnerError(str(exc)) from None
 

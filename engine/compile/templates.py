@@ -145,7 +145,8 @@ def reads_results(step: Step) -> bool:
 def step_reads(spec: Spec, step: Step, output_types: Mapping[str, Mapping[str, str]],
                via_store: bool = False) -> Reads:
     """What ``step``'s pod must be handed (see the module docstring); ``via_store``: results
-    come from the workflow's store (``argo.store``), so no result nor phase is handed over."""
+    come from the workflow's store (``argo.store``), so no result artifact is handed over
+    (the phases still are: a Skipped or Omitted step left nothing in the store either)."""
     from engine.executor.files import FILE
     from engine.graph import visible_ancestors
 
@@ -158,11 +159,6 @@ def step_reads(spec: Spec, step: Step, output_types: Mapping[str, Mapping[str, s
     params = [n for n in file_params if n in used_params]
     if not reads_results(step):
         return Reads(files=tuple(files), params=tuple(params), outputs=tuple(outputs))
-    if via_store:
-        files.update({(name, o): None for name in visible_ancestors(spec, step)
-                      if spec.step(name).for_each is None
-                      for o, t in output_types.get(name, {}).items() if t == FILE})
-        return Reads(files=tuple(files), params=tuple(file_params), outputs=tuple(outputs))
     results, phases = [], []
     for name in visible_ancestors(spec, step):
         producer = spec.step(name)
@@ -175,7 +171,8 @@ def step_reads(spec: Spec, step: Step, output_types: Mapping[str, Mapping[str, s
             # output parameters, and has no such thing for artifacts
             outputs.update({(name, o): None for o, t in types.items() if t != FILE})
             continue
-        results.append(name)
+        if not via_store:
+            results.append(name)
         files.update({(name, o): None for o, t in types.items() if t == FILE})
     return Reads(tuple(results), tuple(phases), tuple(files), tuple(file_params),
                  tuple(outputs))

@@ -16,7 +16,7 @@ import io
 import json
 import re
 import tarfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,11 +35,11 @@ _X12_STAMPS = {"ISA": (9, 10, 13), "GS": (4, 5, 6), "GE": (2,), "IEA": (2,)}
 
 
 def normalise(text: str, run_ids: Iterable[str]) -> str:
+    text = _FOLDER.sub("<dir>/", text)  # first: a folder may hold a run id
     for run_id in sorted({r for r in run_ids if r}, key=len, reverse=True):
         text = text.replace(run_id, "<run>")
     text = _ISO.sub("<time>", text)
     text = _SHA.sub("<sha256>", text)
-    text = _FOLDER.sub("<dir>/", text)
     return _x12(text)
 
 
@@ -85,10 +85,13 @@ RECORDED: list[Comparison] = []
 
 
 def compare(case: str, local: RunResult, argo: WorkflowResult, local_files: Mapping[str, bytes],
-            argo_data: Mapping[str, Any], *, result_artifact: str | None) -> Comparison:
+            argo_data: Mapping[str, Any], *, result_artifact: str | None,
+            file_outputs: Mapping[str, Collection[str]] | None = None) -> Comparison:
     """Every step's phase, declared outputs and data, and every output file's bytes.
 
     ``argo_data``: each node's result data as the Argo run left it (see ``results_of``).
+    ``file_outputs``: each step's ``file`` outputs, which are compared as files: on Argo they
+    are artifacts, not parameters, and their values are paths, which differ by design.
     """
     out = Comparison(case)
     run_ids = [local.run_id, argo.name, argo.uid]
@@ -107,7 +110,9 @@ def compare(case: str, local: RunResult, argo: WorkflowResult, local_files: Mapp
             continue  # its outputs and data follow from its phase
         if node.children:
             continue  # a fan-out's outputs are its children's, compared one by one
-        _outputs(out, name, step.outputs, node, run_ids)
+        files = set((file_outputs or {}).get(name, ()))
+        _outputs(out, name, {k: v for k, v in step.outputs.items() if k not in files}, node,
+                 run_ids)
         _data(out, name, step.data, argo_data.get(name, {}), run_ids)
     for name in sorted(set(nodes) - set(local.steps)):
         out.differ(f"{name}: a node on argo ({nodes[name].phase}) but no step locally")

@@ -26,6 +26,8 @@ from engine.compile import contract as c
 from engine.executor.result import from_state
 from engine.expr.to_argo import argo_value_text
 from engine.local import run
+from engine.rules.context import Context
+from engine.rules.processors import step_output_types
 from engine.store import open_store
 from engine.store.errors import UnknownRun
 from engine.validation import load_spec_file
@@ -39,38 +41,17 @@ REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO / "specs" / "samples"
 #: Env vars through which a pod is handed the database URL of the run's store.
 STORE_ENV = ("FLOWSPEC_DB", "DATABASE_URL")
-#: The output artifact holding a step's result (``data``), when the compiler emits one.
-RESULT_ARTIFACT: str | None = getattr(c, "RESULT_ARTIFACT", None)
-
-@dataclass(frozen=True)
-class Divergence:
-    """A known divergence of today's compiler (issue 11), kept as a regression test: the
-    comparison must show ``signs`` (so that nothing else hides behind it), and the case fails
-    the day it agrees, to have this marker removed."""
-
-    why: str
-    signs: tuple[str, ...]
-
-
-NO_DATA = Divergence(
-    "a step's result (data) does not reach downstream pods without a database: merge "
-    "computes total=0 on Argo (127 locally) and publish is Skipped",
-    ("merge: output total: local '127', argo '0'",
-     "publish: phase local Succeeded, argo Skipped"))
-CLAIM_IS_A_LOCAL_PATH = Divergence(
-    "the claim document is a path on this machine, which no pod has, and the chargeback "
-    "steps need a store that no manifest hands the pods",
-    ("extract-identifiers: phase local Succeeded, argo Failed",
-     "does not exist or is not a file",
-     "compliance-trail: phase local Succeeded, argo Failed"))
-
+#: The output artifact holding a step's result.
+RESULT_ARTIFACT = c.RESULT_ARTIFACT
 
 @dataclass(frozen=True)
 class Case:
     spec: str
     params: Mapping[str, Any] = field(default_factory=dict)
     claim: str | None = None  # a sample claim, the chargeback's ``document``
-    diverges: Divergence | None = None  # why today's manifest does not do the same work
+    #: how the claim's place reaches Argo: compiled in (``flowspec submit -p document=s3://``)
+    #: or at submit time as a key in the repository (``argo submit -p document=KEY``)
+    compiled_in: bool = False
 
     @property
     def id(self) -> str:
@@ -85,9 +66,11 @@ CASES = [
     Case("specs/examples/conditions.yaml", {"branch": "feature-x"}),
     Case("specs/examples/fanout.yaml"),
     Case("specs/examples/fanout.yaml", {"dry_run": True}),
-    Case("specs/examples/retries.yaml", diverges=NO_DATA),
-    *(Case("specs/chargeback.yaml", claim=claim, diverges=CLAIM_IS_A_LOCAL_PATH) for claim in (
-        "844_example.edi", "cb_intake_credit_rebill.edi", "cb_intake_freetext_claim.txt")),
+    # issue 11's divergence: merge computed total=0 on Argo (127 locally), publish Skipped
+    Case("specs/examples/retries.yaml"),
+    Case("specs/chargeback.yaml", claim="844_example.edi", compiled_in=True),
+    Case("specs/chargeback.yaml", claim="cb_intake_credit_rebill.edi"),
+    Case("specs/chargeback.yaml", claim="cb_intake_freetext_claim.txt"),
 ]
 
 
@@ -104,13 +87,10 @@ def store_secrets(manifest: Mapping[str, Any], url: str) -> dict[tuple[str, str]
 
 def argo_results(argo: WorkflowResult, store: str | None,
                  steps: Iterable[str]) -> dict[str, Any]:
-    """Each step's data on Argo: from its result artifact where the compiler emits one, else
-    from the store the pods were handed (they record their attempts there), else nothing:
-    the data did not travel."""
-    if RESULT_ARTIFACT is not None:
-        return results_of(argo, RESULT_ARTIFACT)
+    """Each step's data on Argo: from its result artifact where a step read it, else from the
+    store the pods were handed (they record their attempts there)."""
     if store is None:
-        return {}
+        return results_of(argo, RESULT_ARTIFACT)
     opened = open_store(store)
     try:
         state = opened.load_run(argo.uid)
@@ -133,33 +113,31 @@ def test_local_and_argo_runs_agree(case: Case, run_workflow: RunWorkflow, s3: Ob
     spec = load_spec_file(REPO / case.spec)
     local_params = dict(case.params)
     argo_params = {k: argo_value_text(v) for k, v in case.params.items()}
+    compiled_params = {}
     if case.claim is not None:
         claim = SAMPLES / case.claim
         local_params["document"] = str(claim)
-        if spec.params["document"].type == "file":  # travels as an artifact: from S3
-            s3.put(f"claims/{claim.name}", claim.read_bytes())
-            argo_params["document"] = f"s3://{s3.repository.bucket}/claims/{claim.name}"
+        s3.put(f"claims/{claim.name}", claim.read_bytes())  # it travels as an artifact
+        if case.compiled_in:
+            compiled_params["document"] = f"s3://{s3.repository.bucket}/claims/{claim.name}"
         else:
-            argo_params["document"] = str(claim)
+            argo_params["document"] = f"claims/{claim.name}"
 
     work = tmp_path / "local"
     work.mkdir()
     local = run(spec, local_params, store=f"sqlite:///{tmp_path}/local-state.db", workdir=work)
 
-    manifest = build(spec).manifest
+    manifest = build(spec, params=compiled_params).manifest
     store = f"sqlite:///{pod_root}/argo-store.db"
     secrets = store_secrets(manifest, store)
     argo = run_workflow(manifest, secrets=secrets, params=argo_params)
 
+    types = step_output_types(Context(spec.document, spec))
     comparison = compare(case.id, local, argo, files_under(work),
                          argo_results(argo, store if secrets else None, local.steps),
-                         result_artifact=RESULT_ARTIFACT)
+                         result_artifact=RESULT_ARTIFACT, file_outputs={
+                             name: {o for o, t in outputs.items() if t == "file"}
+                             for name, outputs in types.items()})
     RECORDED.append(comparison)
     report = "\n".join(comparison.divergences)
-    if case.diverges is None:
-        assert not comparison.divergences, f"{case.id}: the Argo run differs:\n{report}"
-        return
-    assert comparison.divergences, f"{case.id} agrees now: remove its Divergence marker"
-    missing = [sign for sign in case.diverges.signs if sign not in report]
-    assert not missing, f"{case.id} diverges otherwise than known ({missing}):\n{report}"
-    pytest.xfail(f"{case.diverges.why}:\n{report}")
+    assert not comparison.divergences, f"{case.id}: the Argo run differs:\n{report}"
