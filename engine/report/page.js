@@ -7,7 +7,7 @@
   const ROWS = 300, NW = 168, NH = 26, GX = 12, GY = 46, WRAP = 10, GUTTER = 90, MAX_EDGES = 4000;
   const SVGNS = "http://www.w3.org/2000/svg";
   const view = { q: "", sel: null, open: new Set(), ganttAll: false, listAll: false };
-  let D = box.data, byName = new Map(), regions = {};
+  let D = box.data, byName = new Map(), instances = new Map(), regions = {};
 
   function el(tag, attrs, ...kids) {
     const node = document.createElement(tag);
@@ -36,6 +36,8 @@
 
   function index() {
     byName = new Map(D.steps.map((s) => [s.name, s]));
+    instances = new Map();
+    for (const s of D.steps) if (s.parent) (instances.get(s.parent) || instances.set(s.parent, []).get(s.parent)).push(s.name);
   }
   function matches(step) {
     if (!view.q) return true;
@@ -114,9 +116,11 @@
         const x = GUTTER + (widest - inLine) * (NW + GX) / 2 + col * (NW + GX), ny = y + line * (NH + 10);
         const s = byName.get(name) || { phase: "Pending", name };
         const node = sv("g", { class: "node p-" + s.phase + (found.has(name) ? " hit" : "") + (view.sel === name ? " sel" : ""), "data-step": name });
-        const tip = [name + ": " + s.phase, s.when ? "when: " + s.when : "", s.depends ? "depends: " + s.depends : "", s.message || ""].filter(Boolean).join("\n");
+        const each = instances.get(name) || [];
+        const tip = [name + ": " + s.phase, each.length ? "for_each: " + counts(each) : "", s.when ? "when: " + s.when : "",
+          s.depends ? "depends: " + s.depends : "", s.message || ""].filter(Boolean).join("\n");
         node.append(sv("title", {}, tip), sv("rect", { x, y: ny, width: NW, height: NH, rx: 4 }),
-          sv("text", { x: x + 7, y: ny + 17 }, clip(name, 24)));
+          sv("text", { x: x + 7, y: ny + 17 }, each.length ? clip(name, 16) + " ×" + each.length.toLocaleString("en") : clip(name, 24)));
         node.addEventListener("click", () => select(name));
         g.append(node);
         pos.set(name, { x: x + NW / 2, y: ny });

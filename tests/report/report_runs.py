@@ -34,6 +34,18 @@ WIDE = 60
 WIDE_SPEC = "apiVersion: flowspec/v1\nkind: Workflow\nmetadata: {name: wide}\nsteps:\n" + \
     "  - {name: root, processor: noop}\n" + "".join(
         f"  - {{name: w{i}, processor: noop, dependencies: [root]}}\n" for i in range(WIDE))
+#: one step over 10,000 items (the way a valid spec reaches 10,000 nodes: a DAG holds 200 steps)
+FANOUT_SPEC = """\
+apiVersion: flowspec/v1
+kind: Workflow
+metadata: {name: big}
+params:
+  items: {type: list, default: []}
+steps:
+  - {name: root, processor: noop}
+  - {name: each, processor: noop, for_each: params.items, dependencies: [root]}
+  - {name: join, processor: noop, dependencies: [each]}
+"""
 BROWSER_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--no-first-run", "--disable-sync", "--disable-component-update"]
 

@@ -4,11 +4,12 @@ and found by search. Each test leaves a screenshot under its tmp_path."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from report_runs import HOSTILE, WIDE, Runs
+from report_runs import FANOUT_SPEC, HOSTILE, WIDE, Runs, flowspec
 
 
 def report(runs: Runs, name: str, folder: Path) -> str:
@@ -106,4 +107,29 @@ def test_a_wide_layer_starts_collapsed_and_search_finds_inside_it(runs: Runs, op
     assert page.get_attribute('svg [data-step="w17"]', "class") == "node p-Succeeded hit"
     assert page.locator("svg [data-step]").count() == WIDE + 1
     screenshot(page, tmp_path, "wide")
+    assert opened.problems == []
+
+
+def test_a_10000_instance_run_stays_one_screen_and_searchable(open_page: Any,
+                                                              tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    (tmp_path / "big.yaml").write_text(FANOUT_SPEC)
+    (tmp_path / "items.json").write_text(json.dumps({"items": list(range(10_000))}))
+    db = f"sqlite:///{tmp_path}/state.db"
+    done = flowspec(tmp_path, "run", "big.yaml", "-f", "items.json", "--db", db, "--format", "json")
+    run_id = json.loads(done.stdout)["run_id"]
+    flowspec(tmp_path, "report", run_id, "--db", db, "-o", "big.html")
+    opened = open_page((tmp_path / "big.html").as_uri())
+    page = opened.page
+    assert page.locator("svg [data-step]").count() == 3
+    assert page.locator('svg [data-step="each"] text').text_content() == "each ×10,000"
+    assert "for_each: 10,000 Succeeded" in page.locator('svg [data-step="each"] title').text_content()
+    assert page.locator("[data-row]").count() == 300
+    assert page.locator("[data-gantt]").count() == 300
+    page.fill("input[type=search]", "each(9999:")
+    expect(page.locator("[data-row]")).to_have_count(1)
+    page.click('[data-row="each(9999:9999)"]')
+    assert "9999:9999" in page.inner_text("#panel h2")
+    screenshot(page, tmp_path, "big")
     assert opened.problems == []
