@@ -5,7 +5,7 @@ every request opens the store, reads, and closes it, so the server holds nothing
 requests and never writes. Three routes answer GET (anything else is 405):
 
 * ``/``: the runs, newest first, filtered by ``workflow``, ``phase`` and ``limit`` (query
-  string), refreshed every few seconds;
+  string), refreshed every few seconds while one of them is running;
 * ``/runs/RUN_ID``: the run's page (``engine.report.render``), which polls
 * ``/runs/RUN_ID/data.json``: the page's data, while the run is running.
 
@@ -119,8 +119,10 @@ def run_list(store: Any, query: dict[str, list[str]]) -> str:
     limit = min(MAX_LIMIT, int(limit_text)) if limit_text.isdigit() and int(limit_text) else 50
     now = time.time()
     rows = []
+    running = False
     for run, counts in store.list_runs(SCAN if wanted else limit, workflow=workflow):
         phase = shown_phase(run.phase, run.lease_owner, run.lease_expires, now)
+        running = running or phase == "Running"
         if wanted and phase not in wanted:
             continue
         end = run.finished_at or now
@@ -142,7 +144,9 @@ def run_list(store: Any, query: dict[str, list[str]]) -> str:
     css = asset("page.css")
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-        f"<meta http-equiv=\"refresh\" content=\"{LIST_REFRESH}\"><title>flowspec runs</title>"
+        # refreshed only while something runs: a refresh would wipe a filter being typed
+        + (f"<meta http-equiv=\"refresh\" content=\"{LIST_REFRESH}\">" if running else "")
+        + "<title>flowspec runs</title>"
         f"<style>{css}</style></head><body><header><h1>flowspec runs</h1>"
         f"<span class=\"mute\">{html.escape(store.display_url)}</span></header><main "
         "style=\"display:block\"><section><form method=\"get\" action=\"/\">"

@@ -50,6 +50,7 @@ def get(url: str, method: str = "GET", **headers: str) -> tuple[int, str, str]:
 def test_the_list_shows_the_runs_and_filters_them(runs: Runs, served: str) -> None:
     status, kind, page = get(served + "/")
     assert status == 200 and kind.startswith("text/html")
+    assert 'http-equiv="refresh"' not in page  # nothing runs: nothing to follow
     for run_id in runs.ids.values():
         assert f'href="/runs/{run_id}"' in page
     _, _, page = get(served + "/?workflow=hello")
@@ -106,6 +107,7 @@ def test_the_page_of_a_running_run_follows_the_store(open_page: Any, tmp_path: P
             page = opened.page
             expect(page.locator('svg [data-step="a"]')).to_have_class("node p-Running")
             assert "live: updating" in page.inner_text("header")
+            assert 'http-equiv="refresh"' in get(url + "/")[2]
             store.write(run.run_id, [("end", "a", 1, "Succeeded", time.time(), "{}", None, None,
                                       None, True), ("start", "b", 1, time.time())])
             expect(page.locator('svg [data-step="a"]')).to_have_class("node p-Succeeded",
