@@ -164,6 +164,11 @@ class Processor(Protocol):
     outputs: ClassVar[Mapping[str, str]]
     # Optional: ``uses_database = True`` says the processor keeps state in the run's database
     # (``context.database_url``); compiled for Argo, its spec then needs ``argo.store``.
+    # Optional: a class method ``report_section(result: StepResult) -> Mapping | None`` adds
+    # the processor's own table to the run report (``flowspec report``, ``flowspec ui``) of a
+    # step that succeeded: ``{"title": str, "columns": [str], "rows": [[value]],
+    # "totals": [(label, value)]}``, plain data that the report renders as escaped text (so a
+    # value may hold anything). It reads the stored result only: the run has ended.
 
     def __init__(self, config: Mapping[str, Any]) -> None: ...
 

@@ -25,6 +25,9 @@ COMMANDS: dict[str, str] = {
             "phase, age)",
     "prune": "forget finished runs older than an age or date (never running or resumable ones)",
     "show": "show one run: steps, phases, attempts, durations, errors and outputs",
+    "report": "write one run as a self-contained HTML page: DAG, timeline of attempts, each "
+              "step's outputs, files, errors and logs",
+    "ui": "serve the run list and each run's page on a local web server (read-only)",
     "logs": "print what a run's steps wrote to stdout and stderr, per attempt; -f follows",
     "resume": "continue a stopped or killed run from where its store says it was",
     "retry": "run a finished run's failed steps (or --from STEP) and what follows them again",

@@ -107,10 +107,16 @@ def iso8601(moment: float | None) -> str | None:
 def from_state(state: RunState, step_order: Sequence[str], phase: str) -> RunResult:
     """The result as the store has it, for a finished run or one still in progress."""
     reports: dict[str, StepReport] = {}
+    # instances by their step, found once: a scan per step would grow with the square of a
+    # 10,000-step run
+    instances_of: dict[str, list[str]] = {}
+    for node in set(state.nodes) | set(state.attempts):
+        step, paren, _ = node.partition("(")
+        if paren:
+            instances_of.setdefault(step, []).append(node)
     for name in step_order:
         reports[name] = _stored(state, name, None)
-        instances = sorted((n for n in set(state.nodes) | set(state.attempts)
-                            if n.startswith(f"{name}(")), key=_index)
+        instances = sorted(instances_of.get(name, ()), key=_index)
         for inst in instances:
             reports[inst] = _stored(state, inst, name)
         group = reports[name]

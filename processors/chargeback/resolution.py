@@ -611,6 +611,28 @@ class ChargebackResolution:
         except SQLAlchemyError as exc:
             raise TransientError(f"claim-line ledger store error: {type(exc).__name__}") from None
 
+    @classmethod
+    def report_section(cls, result: StepResult) -> Mapping[str, Any]:
+        """The run report's section (``engine.report``): each line's decision with its
+        reason codes (X12 889 of the 849), and the claim's totals."""
+        summary = result.data.get("summary", {})
+        return {
+            "title": f"Decisions, debit memo {summary.get('debit_memo') or '-'}",
+            "columns": ["line", "decision", "allowed", "contract price", "WAC", "reason codes"],
+            "rows": [
+                [d["line"], d["status"], d["accepted_amount"], d.get("contract_price"),
+                 d.get("wac"), " ".join(d.get("reason_codes") or ()) or "-"]
+                for d in result.data.get("decisions", ())
+            ],
+            "totals": [
+                ("submitted", summary.get("submitted")),
+                ("allowed", summary.get("allowed")),
+                *((name, result.outputs.get(name))
+                  for name in ("accepted", "adjusted", "rejected", "pending")),
+                ("checks skipped", ", ".join(summary.get("checks_skipped", {})) or "none"),
+            ],
+        }
+
 
 def _party_id(claim: Claim) -> str | None:
     party = claim.distributor
