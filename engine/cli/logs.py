@@ -77,7 +77,7 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _logs(store: Store, run_id: str, args: argparse.Namespace) -> int:
-    from engine.cli.show import stored_result, stored_steps
+    from engine.executor.result import stored_result, stored_steps
 
     state = store.load_run(run_id)
     steps = stored_steps(state.run)

@@ -11,7 +11,6 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from engine.cli.run import EXIT_OK, add_run_id_argument, add_store_argument, fail, stored_run
@@ -36,8 +35,11 @@ def main(args: argparse.Namespace) -> int:
     if args.events:
         _print_events(events, args.format)
         return EXIT_OK
+    from engine.executor.files import run_files
+    from engine.executor.result import stored_result
+
     result = stored_result(state)
-    kept = run_files(state.run)
+    kept = run_files(state.run.files_dir)
     if args.format == "json":
         document = result.document()
         document["files"] = [{"path": str(path), "bytes": size} for path, size in kept]
@@ -62,37 +64,6 @@ def main(args: argparse.Namespace) -> int:
     if result.phase == "Interrupted":
         print(f"continue it with: flowspec resume {run.run_id}")
     return EXIT_OK
-
-
-def run_files(run: Any) -> list[tuple[Path, int]]:
-    """The files the run's steps wrote (``engine.executor.files``), with their sizes."""
-    if not run.files_dir or not Path(run.files_dir).is_dir():
-        return []
-    return [(path, path.stat().st_size) for path in sorted(Path(run.files_dir).rglob("*"))
-            if path.is_file()]
-
-
-def stored_steps(run: Any) -> list[Any]:
-    """The steps of the run's stored spec, finally steps last."""
-    from engine.loader import load_text
-    from engine.model import build_spec
-
-    doc, _ = load_text(run.spec_text, run.spec_file)
-    return list(build_spec(doc).all_steps) if doc is not None else []
-
-
-def stored_result(state: Any, steps: list[Any] | None = None) -> Any:
-    """The run as stored, steps in spec order (the stored spec says which steps exist;
-    ``steps`` when the caller has read them already)."""
-    from engine.executor.result import from_state
-    from engine.store.lease import shown_phase
-
-    run = state.run
-    order = [s.name for s in (stored_steps(run) if steps is None else steps)]
-    known = set(order)
-    order += sorted(n for n in state.nodes if n not in known and "(" not in n)
-    phase = shown_phase(run.phase, run.lease_owner, run.lease_expires, time.time())
-    return from_state(state, order, phase)
 
 
 def _print_events(events: list[Any], fmt: str) -> None:

@@ -66,3 +66,11 @@ def collect(folder: Path | None, declared: Mapping[str, str],
                               f"the processor returned {value!r} instead")
         found[name] = str(path)
     return found
+
+
+def run_files(files_dir: str | None) -> list[tuple[Path, int]]:
+    """The files a run's steps wrote, under its folder, with their sizes."""
+    if not files_dir or not Path(files_dir).is_dir():
+        return []
+    return [(path, path.stat().st_size) for path in sorted(Path(files_dir).rglob("*"))
+            if path.is_file()]

@@ -156,3 +156,27 @@ def _stored(state: RunState, name: str, parent: str | None) -> StepReport:
     phase = RUNNING if last.finished_at is None else PENDING
     return StepReport(name, phase, last.attempt, error=last.error,
                       started_at=tries[0].started_at, parent=parent)
+
+
+def stored_steps(run: Any) -> list[Any]:
+    """The steps of the run's stored spec, finally steps last."""
+    from engine.loader import load_text
+    from engine.model import build_spec
+
+    doc, _ = load_text(run.spec_text, run.spec_file)
+    return list(build_spec(doc).all_steps) if doc is not None else []
+
+
+def stored_result(state: Any, steps: list[Any] | None = None) -> RunResult:
+    """The run as stored, steps in spec order (the stored spec says which steps exist;
+    ``steps`` when the caller has read them already)."""
+    import time
+
+    from engine.store.lease import shown_phase
+
+    run = state.run
+    order = [s.name for s in (stored_steps(run) if steps is None else steps)]
+    known = set(order)
+    order += sorted(n for n in state.nodes if n not in known and "(" not in n)
+    phase = shown_phase(run.phase, run.lease_owner, run.lease_expires, time.time())
+    return from_state(state, order, phase)

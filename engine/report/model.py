@@ -41,12 +41,13 @@ LOG_TAIL = 200
 
 def gather(store: Store, run_id: str) -> dict[str, Any]:
     """The page's data for one stored run (``run_id`` already resolved)."""
-    from engine.cli.show import run_files, stored_result, stored_steps
+    from engine.executor.files import run_files
+    from engine.executor.result import stored_result, stored_steps
 
     state = store.load_run(run_id)
     steps = stored_steps(state.run)
     result = stored_result(state, steps)
-    return build(state, steps, result, store.read_logs(run_id), run_files(state.run))
+    return build(state, steps, result, store.read_logs(run_id), run_files(state.run.files_dir))
 
 
 def build(state: RunState, steps: Sequence[Step], result: RunResult, logs: Sequence[LogLine],

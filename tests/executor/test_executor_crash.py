@@ -152,7 +152,7 @@ def _journal(journal: Path) -> Iterator[tuple[str, int]]:
 
 
 def _check(url: str, run_id: str, journal: Path, expected: dict[str, Any]) -> None:
-    from engine.cli.show import stored_result
+    from engine.executor.result import stored_result
 
     store = open_store(url)
     state = store.load_run(run_id)
