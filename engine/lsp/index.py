@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from engine.loader import Document, Path
@@ -43,23 +44,53 @@ class Symbol:
 
 @dataclass
 class Index:
-    """Every occurrence of every name in one loaded document."""
+    """Every occurrence of every name in one loaded document.
+
+    Lookups go through tables made on first use, after ``build_index`` has added every
+    symbol: a diagnostic's related places, hover and completion ask once per diagnostic,
+    step or item, and scanning all symbols each time made a spec with many of them quadratic.
+    """
 
     doc: Document
     symbols: list[Symbol] = field(default_factory=list)
 
+    @cached_property
+    def _by_line(self) -> dict[int, list[Symbol]]:
+        table: dict[int, list[Symbol]] = {}
+        for symbol in self.symbols:
+            for line in range(symbol.span.line, symbol.span.end_line + 1):
+                table.setdefault(line, []).append(symbol)
+        return table
+
+    @cached_property
+    def _by_name(self) -> dict[tuple[Kind, str], list[Symbol]]:
+        table: dict[tuple[Kind, str], list[Symbol]] = {}
+        for symbol in self.symbols:
+            table.setdefault((symbol.kind, symbol.name), []).append(symbol)
+        return table
+
+    @cached_property
+    def _steps_by_name(self) -> dict[str, dict[str, Any]]:
+        table: dict[str, dict[str, Any]] = {}
+        for _, raw in self.steps():
+            name = raw.get("name")
+            if isinstance(name, str):
+                table.setdefault(name, raw)
+        return table
+
+    def covering(self, line: int, column: int) -> list[Symbol]:
+        """The occurrences covering a 1-based position, in document order."""
+        return [s for s in self._by_line.get(line, ()) if contains(s.span, line, column)]
+
     def at(self, line: int, column: int) -> Symbol | None:
         """The occurrence covering a 1-based position, if any."""
-        for symbol in self.symbols:
-            if contains(symbol.span, line, column):
-                return symbol
-        return None
+        return next(iter(self.covering(line, column)), None)
 
     def occurrences(self, kind: Kind, name: str) -> list[Symbol]:
-        return [s for s in self.symbols if s.kind == kind and s.name == name]
+        return list(self._by_name.get((kind, name), ()))
 
     def definition(self, kind: Kind, name: str) -> Symbol | None:
-        return next((s for s in self.occurrences(kind, name) if s.definition), None)
+        return next((s for s in self._by_name.get((kind, name), ()) if s.definition), None)
 
     def steps(self) -> Iterator[tuple[Path, dict[str, Any]]]:
         """Each step's path and raw mapping, main steps first, as written."""
@@ -71,7 +102,8 @@ class Index:
                         yield (section, i), step
 
     def step(self, name: str) -> dict[str, Any] | None:
-        return next((raw for _, raw in self.steps() if raw.get("name") == name), None)
+        """The first step so named, as written."""
+        return self._steps_by_name.get(name)
 
     def params(self) -> dict[str, Any]:
         params = self.doc.data.get("params")
