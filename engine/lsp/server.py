@@ -14,6 +14,7 @@ import asyncio
 import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
@@ -23,6 +24,7 @@ from pygls.lsp.server import LanguageServer
 from engine.lsp import completion, convert, hover, navigation
 from engine.lsp.analysis import Analysis, analyze, structure
 from engine.lsp.index import Index
+from engine.lsp.workspace import WorkspaceProcessors
 
 DEBOUNCE_SECONDS = 0.1
 
@@ -62,7 +64,18 @@ class FlowspecServer(LanguageServer):
         self.analyses: dict[str, Analysis] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowspec-analysis")
+        self._processors: WorkspaceProcessors | None = None
         self._structures: dict[str, tuple[str, Index | None]] = {}
+
+    @property
+    def workspace_processors(self) -> WorkspaceProcessors | None:
+        """The processor classes of the workspace folder's source; None without a folder."""
+        root = self.workspace.root_path
+        if root is None:
+            return None
+        if self._processors is None or self._processors.root != Path(root):
+            self._processors = WorkspaceProcessors(root)
+        return self._processors
 
     def text(self, uri: str) -> str:
         return self.workspace.get_text_document(uri).source
@@ -140,6 +153,13 @@ def build_server() -> FlowspecServer:
         register: Callable[[Callable[..., Any]], Any] = server.feature(name, options)
         return register
 
+    @feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        """Read the workspace's processor classes before the first completion asks."""
+        processors = server.workspace_processors
+        if processors is not None:
+            server.worker.submit(processors.scan)
+
     @feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
         server.schedule(params.text_document.uri, 0)
@@ -162,7 +182,7 @@ def build_server() -> FlowspecServer:
     def complete(params: types.CompletionParams) -> types.CompletionList:
         uri, pos = params.text_document.uri, params.position
         items = completion.complete(server.text(uri), pos.line, pos.character,
-                                    server.last_index(uri))
+                                    server.last_index(uri), server.workspace_processors)
         return types.CompletionList(is_incomplete=False, items=items)
 
     @feature(types.TEXT_DOCUMENT_HOVER)

@@ -129,3 +129,57 @@ def test_rename_updates_every_reference_and_refuses_broken_names() -> None:
         "  region: {type: string, default: eu-west-1, description: Where it runs}") + 1
     edit = navigation.rename(index, "u", param, 4, "zone")
     assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 2
+
+
+PROCESSOR_SOURCE = '''\
+raise SystemExit("imported")
+
+SCHEMA = {"properties": {"table": {"type": "string"}}}
+
+
+class Load:
+    """Loads rows into the warehouse."""
+    config_schema = SCHEMA
+    outputs = {"rows": "integer"}
+
+    def process(self, ctx): ...
+
+
+class Helper:
+    """Has no process method: not offered."""
+    outputs = {}
+
+
+class Partial:
+    """Has no outputs of its own: not offered."""
+    def process(self, ctx): ...
+'''
+
+
+def test_workspace_processors_are_read_from_source_never_imported(tmp_path: Path) -> None:
+    from engine.lsp.workspace import WorkspaceProcessors
+
+    for where in ("pkg/steps.py", "src/other/jobs.py", "pkg/__init__.py", ".venv/lib/x.py",
+                  "node_modules/y.py", "my-tools/z.py"):
+        (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / where).write_text(PROCESSOR_SOURCE)
+    (tmp_path / "pkg" / "broken.py").write_text("class Load(:\n")
+    workspace = WorkspaceProcessors(str(tmp_path))
+    found = {info.ref: info for info in workspace.scan()}
+    assert sorted(found) == ["other.jobs:Load", "pkg.steps:Load", "pkg:Load"]
+    assert found["pkg.steps:Load"].outputs == {"rows": "integer"}
+    assert found["pkg.steps:Load"].config_schema == {"properties": {"table": {"type": "string"}}}
+    assert "pkg" not in sys.modules and "other" not in sys.modules
+
+    (tmp_path / "pkg" / "steps.py").write_text(PROCESSOR_SOURCE.replace("class Load", "class Store"))
+    (tmp_path / "src" / "other" / "jobs.py").unlink()
+    assert [info.ref for info in workspace.scan()] == ["pkg.steps:Store", "pkg:Load"]
+
+    spec = SPEC.replace("local_steps:Load", "")
+    line = spec.split("\n").index("    processor: ")
+    items = {i.label: i for i in completion.complete(spec, line, len("    processor: "),
+                                                     structure(SPEC, "demo.yaml"), workspace)}
+    assert {"noop", "shell", "python", "pkg.steps:Store", "pkg:Load"} <= set(items)
+    documentation = items["pkg.steps:Store"].documentation
+    assert documentation is not None and "Loads rows into the warehouse." in str(documentation)
+    assert items["pkg.steps:Store"].detail == "processor in this workspace"
