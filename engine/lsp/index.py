@@ -139,14 +139,40 @@ def build_index(doc: Document) -> Index:
         if isinstance(depends, str):
             for match in _DEPENDS_NAME.finditer(depends):
                 _add_part(index, "step", match.group(1), (*path, "depends"), match.start(1))
-        when = raw.get("when")
-        if isinstance(when, str):
-            _add_references(index, (*path, "when"), when, 0, len(when))
-    for path, text in _texts(doc.data, ()):
-        if path[-1:] != ("when",) or path[0] not in SECTIONS:
-            for template in _TEMPLATE.finditer(text):
-                _add_references(index, path, text, template.start(1), template.end(1))
+    for path, text, start, end in expressions(doc):
+        _add_references(index, path, text, start, end)
     return index
+
+
+def expressions(doc: Document) -> Iterator[tuple[Path, str, int, int]]:
+    """Every expression of the condition language in a document: (the path of the string
+    holding it, that string, where the expression starts and ends in it). A step's ``when``
+    and ``for_each`` are one each; elsewhere each ``${{ }}``'s inside is one."""
+    whole = set()
+    for section in SECTIONS:
+        listed = doc.data.get(section)
+        for i, raw in enumerate(listed if isinstance(listed, list) else ()):
+            for key in ("when", "for_each"):
+                text = raw.get(key) if isinstance(raw, dict) else None
+                if isinstance(text, str):
+                    whole.add((section, i, key))
+                    yield (section, i, key), text, 0, len(text)
+    for path, text in _texts(doc.data, ()):
+        if path not in whole:
+            for template in _TEMPLATE.finditer(text):
+                yield path, text, template.start(1), template.end(1)
+
+
+def exact_span(doc: Document, path: Path, start: int, end: int) -> Span | None:
+    """The span of characters [start, end) of the string at ``path`` when the source holds
+    exactly those characters there on one line; None where it cannot be sure (escapes, a
+    value folded over lines), so that nothing is ever marked or rewritten in the wrong place."""
+    span = doc.text_span(path, start, end)
+    value = doc.value_at(path)
+    if span.line == span.end_line and isinstance(value, str) and doc.source.line_text(
+            span.line)[span.column - 1: span.end_column - 1] == value[start:end]:
+        return span
+    return None
 
 
 def _texts(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
@@ -178,9 +204,6 @@ def _add_part(index: Index, kind: Kind, name: str, path: Path, start: int,
               length: int | None = None) -> None:
     """A reference to ``name`` at characters [start, start + length) of the string at path,
     kept only when the source really holds those characters there."""
-    length = len(name) if length is None else length
-    span = index.doc.text_span(path, start, start + length)
-    expected = name if kind != "output" else name.split(".", 1)[1]
-    if span.line == span.end_line and index.doc.source.line_text(span.line)[
-            span.column - 1: span.end_column - 1] == expected:
+    span = exact_span(index.doc, path, start, start + (len(name) if length is None else length))
+    if span is not None:
         index.symbols.append(Symbol(kind, name, span, False))

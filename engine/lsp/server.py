@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,7 +22,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from engine.lsp import completion, convert, hover, navigation
+from engine.lsp import completion, convert, hover, navigation, tokens
 from engine.lsp.analysis import Analysis, analyze, structure
 from engine.lsp.index import Index
 from engine.lsp.workspace import WorkspaceProcessors
@@ -155,10 +156,13 @@ def build_server() -> FlowspecServer:
 
     @feature(types.INITIALIZED)
     def initialized(params: types.InitializedParams) -> None:
-        """Read the workspace's processor classes before the first completion asks."""
+        """Read the workspace's processor classes before the first completion asks, in a
+        thread of their own: behind the analysis worker's queue they would delay the first
+        diagnostics by the whole read of a large repository."""
         processors = server.workspace_processors
         if processors is not None:
-            server.worker.submit(processors.scan)
+            threading.Thread(target=processors.scan, name="flowspec-workspace",
+                             daemon=True).start()
 
     @feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
@@ -217,5 +221,16 @@ def build_server() -> FlowspecServer:
     def on_symbols(params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
         index = server.index(params.text_document.uri)
         return navigation.outline(index) if index else []
+
+    @feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, types.SemanticTokensLegend(
+        token_types=list(tokens.TYPES), token_modifiers=[]))
+    def on_semantic_tokens(params: types.SemanticTokensParams) -> types.SemanticTokens:
+        """The current text's tokens; none while it does not load (tokens placed by an older
+        text would colour the wrong characters)."""
+        uri = params.text_document.uri
+        index = server.index(uri)
+        if index is None or index.doc.source.text != server.text(uri):
+            return types.SemanticTokens(data=[])
+        return types.SemanticTokens(data=tokens.semantic_tokens(index.doc))
 
     return server

@@ -130,6 +130,11 @@ def test_rename_updates_every_reference_and_refuses_broken_names() -> None:
     edit = navigation.rename(index, "u", param, 4, "zone")
     assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 2
 
+    fanned = structure(SPEC + "    for_each: params.region\n", "demo.yaml")
+    assert fanned is not None
+    edit = navigation.rename(fanned, "u", param, 4, "zone")  # for_each is a reference too
+    assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 3
+
 
 PROCESSOR_SOURCE = '''\
 raise SystemExit("imported")
@@ -183,3 +188,45 @@ def test_workspace_processors_are_read_from_source_never_imported(tmp_path: Path
     documentation = items["pkg.steps:Store"].documentation
     assert documentation is not None and "Loads rows into the warehouse." in str(documentation)
     assert items["pkg.steps:Store"].detail == "processor in this workspace"
+
+
+def decoded(text: str, data: list[int]) -> list[tuple[int, str, str]]:
+    """Semantic tokens as (0-based line, the characters they cover, type)."""
+    from engine.lsp.tokens import TYPES
+
+    lines, line, column, found = text.split("\n"), 0, 0, []
+    for i in range(0, len(data), 5):
+        delta_line, delta_start, length, kind, modifiers = data[i:i + 5]
+        line, column = line + delta_line, (column if delta_line == 0 else 0) + delta_start
+        assert modifiers == 0
+        found.append((line, lines[line][column:column + length], TYPES[kind]))
+    return found
+
+
+def test_semantic_tokens_colour_conditions_for_each_and_templates() -> None:
+    from engine.lsp.tokens import semantic_tokens
+
+    spec = SPEC + (
+        "    for_each: params.region\n"
+        "    env: {A: 'at ${{ steps.extract.outputs.count }}', B: \"\\t${{ params.region }}\"}\n"
+        "  - name: typing\n"
+        "    processor: noop\n"
+        "    when: params.region == 'eu' &&\n")
+    index = structure(spec, "demo.yaml")
+    assert index is not None
+    when = spec.split("\n").index(
+        "    when: params.region == 'eu' && steps.extract.outputs.count > 1")
+    assert decoded(spec, semantic_tokens(index.doc)) == [
+        (when, "params", "namespace"), (when, "region", "variable"), (when, "==", "operator"),
+        (when, "'eu'", "string"), (when, "&&", "operator"), (when, "steps", "namespace"),
+        (when, "extract", "variable"), (when, "outputs", "property"),
+        (when, "count", "property"), (when, ">", "operator"), (when, "1", "number"),
+        (when + 1, "params", "namespace"), (when + 1, "region", "variable"),
+        (when + 2, "steps", "namespace"), (when + 2, "extract", "variable"),
+        (when + 2, "outputs", "property"), (when + 2, "count", "property"),
+        # the template in an escaped string is left plain (its offsets are not the source's);
+        # a condition still being typed is coloured as far as it goes
+        (when + 5, "params", "namespace"), (when + 5, "region", "variable"),
+        (when + 5, "==", "operator"), (when + 5, "'eu'", "string"),
+        (when + 5, "&&", "operator"),
+    ]
