@@ -67,6 +67,7 @@ class FlowspecServer(LanguageServer):
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowspec-analysis")
         self._processors: WorkspaceProcessors | None = None
         self._structures: dict[str, tuple[str, Index | None]] = {}
+        self._tokens: dict[str, tuple[str, list[int]]] = {}
 
     @property
     def workspace_processors(self) -> WorkspaceProcessors | None:
@@ -116,6 +117,19 @@ class FlowspecServer(LanguageServer):
                 return analysis.index
         return self.index(uri)
 
+    def semantic_tokens(self, uri: str) -> list[int]:
+        """The current text's semantic tokens, kept until the text changes; none while it
+        does not load (tokens placed by an older text would colour the wrong characters)."""
+        text = self.text(uri)
+        cached = self._tokens.get(uri)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        index = self.index(uri)
+        data = tokens.semantic_tokens(index.doc) if index is not None and \
+            index.doc.source.text == text else []
+        self._tokens[uri] = (text, data)
+        return data
+
     def schedule(self, uri: str, delay: float) -> None:
         """Validate the document after ``delay`` seconds unless it changes again first."""
         task = self.pending.pop(uri, None)
@@ -144,6 +158,7 @@ class FlowspecServer(LanguageServer):
             task.cancel()
         self.analyses.pop(uri, None)
         self._structures.pop(uri, None)
+        self._tokens.pop(uri, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
 
 
@@ -224,13 +239,10 @@ def build_server() -> FlowspecServer:
 
     @feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, types.SemanticTokensLegend(
         token_types=list(tokens.TYPES), token_modifiers=[]))
-    def on_semantic_tokens(params: types.SemanticTokensParams) -> types.SemanticTokens:
-        """The current text's tokens; none while it does not load (tokens placed by an older
-        text would colour the wrong characters)."""
-        uri = params.text_document.uri
-        index = server.index(uri)
-        if index is None or index.doc.source.text != server.text(uri):
-            return types.SemanticTokens(data=[])
-        return types.SemanticTokens(data=tokens.semantic_tokens(index.doc))
+    async def on_semantic_tokens(params: types.SemanticTokensParams) -> types.SemanticTokens:
+        """Made in a thread: a large spec's tokens take about as long as its load, and the
+        event loop meanwhile keeps answering completion and hover."""
+        data = await asyncio.to_thread(server.semantic_tokens, params.text_document.uri)
+        return types.SemanticTokens(data=data)
 
     return server

@@ -43,6 +43,9 @@ def _tokens(doc: Document) -> Iterator[tuple[Span, int]]:
             tokens = tokenize(text, start=start, stop=end)
         except ExprSyntaxError:
             continue
+        # an expression the source holds as written on one line (nearly all) places each of
+        # its tokens by an offset; only the others are placed token by token
+        whole = exact_span(doc, path, start, end)
         depth = 0  # names so far in the current dotted reference
         previous: Token | None = None
         for token in tokens:
@@ -52,8 +55,11 @@ def _tokens(doc: Document) -> Iterator[tuple[Span, int]]:
             previous = token
             if kind is None:
                 continue
-            span = exact_span(doc, path, token.start, token.end)
-            if span is not None:
+            if whole is not None:
+                column = whole.column + token.start - start
+                yield Span(whole.line, column, whole.line, column + token.end - token.start), \
+                    TYPES.index(kind)
+            elif (span := exact_span(doc, path, token.start, token.end)) is not None:
                 yield span, TYPES.index(kind)
 
 
