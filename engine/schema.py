@@ -97,7 +97,7 @@ def _validator() -> Validator:
 def _verdict() -> Callable[[Any], bool]:
     """Whether a document fits the schema, by jsonschema-rs (the schema compiled to Rust).
 
-    It answers in about a hundredth of jsonschema's time but says nothing about where or why,
+    It answers far faster than jsonschema but says nothing about where or why,
     so it only decides whether the positioned validator has to run. It never lets through
     what jsonschema rejects (``test_schema`` checks that on arbitrary documents); where it is
     stricter (a pattern's ``$`` before a final newline, which Python's ``re`` accepts) the
@@ -121,7 +121,7 @@ def check_schema(doc: Document) -> list[Diagnostic]:
     """Every way ``doc`` breaks the flowspec schema, sorted by position.
 
     A spec being edited is valid most of the time, so the fast verdict comes first and the
-    positioned validator, which costs a hundred times more, runs only for a document with
+    positioned validator, which costs far more, runs only for a document with
     something to report.
     """
     if fits_schema(doc.data):

@@ -1,6 +1,6 @@
 """The language server: pygls wiring, debounced validation and the per-document state.
 
-Validation of a large spec takes a fifth of a second, so it runs after the user pauses
+Validation of a large spec takes longer than a keystroke, so it runs after the user pauses
 (``DEBOUNCE_SECONDS`` after the last change) and in one worker thread, leaving the event loop
 free to answer completion and hover meanwhile from the last analysis. One thread, not one per
 change: an analysis cannot be interrupted, so a second one started beside it would share the
@@ -240,7 +240,7 @@ def build_server() -> FlowspecServer:
     @feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, types.SemanticTokensLegend(
         token_types=list(tokens.TYPES), token_modifiers=[]))
     async def on_semantic_tokens(params: types.SemanticTokensParams) -> types.SemanticTokens:
-        """Made in a thread: a large spec's tokens take about as long as its load, and the
+        """Made in a thread: a large spec's tokens take as long to make as loading it, and the
         event loop meanwhile keeps answering completion and hover."""
         data = await asyncio.to_thread(server.semantic_tokens, params.text_document.uri)
         return types.SemanticTokens(data=data)

@@ -2,8 +2,8 @@
 the ``${{ }}`` of env values.
 
 The language server validates a spec again after every pause in typing, and nearly every
-expression in it is the same text as the time before; parsing them made up a third of the
-semantic passes on a large spec. The parsed forms are immutable, so one can serve every
+expression in it is the same text as the time before; parsing them was the largest part of
+the semantic passes on a large spec. The parsed forms are immutable, so one can serve every
 caller; a text that does not parse raises each time (errors are not kept). The caches are
 bounded, so a long editing session does not grow them.
 """
