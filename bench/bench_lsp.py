@@ -6,7 +6,7 @@ On the 1,000-step spec of ``bench_validate.generate``, measured in one run:
 - the baseline: the same analysis in this process (load, validate, index; best of a few),
   which is the floor of any publish, and ``jsonschema`` alone on the parsed data beside it;
 - the real server (``flowspec lsp`` over stdio, pygls' client): time from sending a one-line
-  ``didChange`` to receiving that version's ``publishDiagnostics`` (the 100 ms debounce
+  ``didChange`` to receiving that version's ``publishDiagnostics`` (the 50 ms debounce
   included), over ``--edits`` edits, median and worst;
 - completion (a step's outputs in ``when``, a processor, a key) and hover (a step reference,
   a key) round trips once the edit is analysed, and completion and hover sent right after an

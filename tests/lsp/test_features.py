@@ -230,3 +230,18 @@ def test_semantic_tokens_colour_conditions_for_each_and_templates() -> None:
         (when + 5, "==", "operator"), (when + 5, "'eu'", "string"),
         (when + 5, "&&", "operator"),
     ]
+
+
+def test_an_analysis_stops_once_its_text_is_replaced() -> None:
+    from engine.lsp.analysis import analyze
+
+    asked: list[bool] = []
+
+    def replaced_after_loading() -> bool:
+        asked.append(True)
+        return len(asked) > 1  # the text changes while the validator runs
+
+    assert analyze(SPEC, "demo.yaml", lambda: True) is None
+    assert analyze(SPEC, "demo.yaml", replaced_after_loading) is None and len(asked) == 2
+    current = analyze(SPEC, "demo.yaml")
+    assert current is not None and current.index is not None and current.text == SPEC
