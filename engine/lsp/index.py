@@ -12,7 +12,7 @@ value with escapes, say) is left out: a rename must never overwrite the wrong ch
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -134,13 +134,16 @@ def build_index(doc: Document) -> Index:
         if isinstance(dependencies, list):
             for j, parent in enumerate(dependencies):
                 if isinstance(parent, str):
-                    _add_part(index, "step", parent, (*path, "dependencies", j), 0)
+                    span = exact_span(doc, (*path, "dependencies", j), 0, len(parent))
+                    if span is not None:
+                        add(Symbol("step", parent, span, False))
         depends = raw.get("depends")
         if isinstance(depends, str):
+            place = placer(doc, (*path, "depends"), 0, len(depends))
             for match in _DEPENDS_NAME.finditer(depends):
-                _add_part(index, "step", match.group(1), (*path, "depends"), match.start(1))
+                _add_part(index, place, "step", match.group(1), match.start(1))
     for path, text, start, end in expressions(doc):
-        _add_references(index, path, text, start, end)
+        _add_references(index, placer(doc, path, start, end), text, start, end)
     return index
 
 
@@ -188,22 +191,37 @@ def _texts(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
             yield from _texts(item, (*path, i))
 
 
-def _add_references(index: Index, path: Path, text: str, start: int, end: int) -> None:
+def _add_references(index: Index, place: Placer, text: str, start: int, end: int) -> None:
     for match in _REFERENCE.finditer(text, start, end):
         if match.group("param"):
-            _add_part(index, "param", match.group("param"), path, match.start("param"))
+            _add_part(index, place, "param", match.group("param"), match.start("param"))
             continue
         step = match.group("step")
-        _add_part(index, "step", step, path, match.start("step"))
+        _add_part(index, place, "step", step, match.start("step"))
         if match.group("output"):
-            _add_part(index, "output", f"{step}.{match.group('output')}", path,
+            _add_part(index, place, "output", f"{step}.{match.group('output')}",
                       match.start("output"), len(match.group("output")))
 
 
-def _add_part(index: Index, kind: Kind, name: str, path: Path, start: int,
+def _add_part(index: Index, place: Placer, kind: Kind, name: str, start: int,
               length: int | None = None) -> None:
-    """A reference to ``name`` at characters [start, start + length) of the string at path,
-    kept only when the source really holds those characters there."""
-    span = exact_span(index.doc, path, start, start + (len(name) if length is None else length))
+    """A reference to ``name`` at characters [start, start + length) of an expression, kept
+    only when the source really holds those characters there."""
+    span = place(start, start + (len(name) if length is None else length))
     if span is not None:
         index.symbols.append(Symbol(kind, name, span, False))
+
+
+#: places characters [start, end) of one string value in the source, or None (exact_span)
+Placer = Callable[[int, int], Span | None]
+
+
+def placer(doc: Document, path: Path, start: int, end: int) -> Placer:
+    """Places parts of the expression at [start, end) of the string at ``path``: by offset
+    from the expression's own span when the source holds it as written on one line (nearly
+    always; one lookup for all its parts), else part by part with ``exact_span``."""
+    whole = exact_span(doc, path, start, end)
+    if whole is None:
+        return lambda a, b: exact_span(doc, path, a, b)
+    line, column = whole.line, whole.column - start
+    return lambda a, b: Span(line, column + a, line, column + b)

@@ -5,7 +5,7 @@ way it colours code: references (``params``, ``steps`` and ``workflow`` as names
 step, param or output named after them), keywords (``true``, ``in``), operators, strings and
 numbers; the same in ``for_each`` and inside every ``${{ }}``. An expression that does not
 tokenize yet (it is being typed) is left plain, and so is any token whose characters the
-source does not hold exactly where the loader says (``index.exact_span``).
+source does not hold exactly where the loader says (``index.placer``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from engine.expr.errors import ExprSyntaxError
 from engine.expr.lexer import FLOAT, INT, KEYWORDS, NAME, STRING, Token, tokenize
 from engine.loader import Document
-from engine.lsp.index import exact_span, expressions
+from engine.lsp.index import expressions, placer
 from engine.source import Span
 
 #: The legend the server announces; a token's type is its index here.
@@ -43,9 +43,7 @@ def _tokens(doc: Document) -> Iterator[tuple[Span, int]]:
             tokens = tokenize(text, start=start, stop=end)
         except ExprSyntaxError:
             continue
-        # an expression the source holds as written on one line (nearly all) places each of
-        # its tokens by an offset; only the others are placed token by token
-        whole = exact_span(doc, path, start, end)
+        place = placer(doc, path, start, end)
         depth = 0  # names so far in the current dotted reference
         previous: Token | None = None
         for token in tokens:
@@ -55,11 +53,8 @@ def _tokens(doc: Document) -> Iterator[tuple[Span, int]]:
             previous = token
             if kind is None:
                 continue
-            if whole is not None:
-                column = whole.column + token.start - start
-                yield Span(whole.line, column, whole.line, column + token.end - token.start), \
-                    TYPES.index(kind)
-            elif (span := exact_span(doc, path, token.start, token.end)) is not None:
+            span = place(token.start, token.end)
+            if span is not None:
                 yield span, TYPES.index(kind)
 
 
