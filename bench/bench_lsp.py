@@ -6,11 +6,11 @@ On the 1,000-step spec of ``bench_validate.generate``, measured in one run:
 - the baseline: the same analysis in this process (load, validate, index; best of a few),
   which is the floor of any publish, and ``jsonschema`` alone on the parsed data beside it;
 - the real server (``flowspec lsp`` over stdio, pygls' client): time from sending a one-line
-  ``didChange`` to receiving that version's ``publishDiagnostics`` (the 150 ms debounce
+  ``didChange`` to receiving that version's ``publishDiagnostics`` (the 50 ms debounce
   included), over ``--edits`` edits, median and worst;
 - completion (a step's outputs in ``when``, a processor, a key) and hover (a step reference,
   a key) round trips once the edit is analysed, and completion and hover sent right after an
-  edit to another line, before its analysis;
+  edit to another line, before its analysis; the whole document's semantic tokens;
 - the server's resident memory after the first 10 edits and after the last.
 
 The issue's targets are printed next to each figure: diagnostics within 300 ms of an edit;
@@ -135,6 +135,10 @@ async def session(text: str, edits: int, requests: int) -> None:
         for label, call in cases.items():
             median = await round_trips(call, requests)
             print(f"    {label:<26}{median * 1000:9.1f} ms median of {requests}   target <= 50 ms")
+        median = await round_trips(lambda: client.text_document_semantic_tokens_full_async(
+            types.SemanticTokensParams(doc)), requests)
+        print(f"    {'semantic tokens (whole)':<26}{median * 1000:9.1f} ms median of {requests}"
+              "   (no target)")
 
         version = edits + 2
         for label in ("completion steps.X.outputs.", "hover step reference"):

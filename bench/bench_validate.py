@@ -11,8 +11,9 @@ Measured in one run, on the same generated documents:
   --schemafile schemas/flowspec.schema.json`` on the same file, as subprocesses, medians of
   several runs.
 
-The issue's targets are printed next to each figure: 10k/1k <= 12; 1k steps <= 3x jsonschema;
-cold start no slower than check-jsonschema.
+The issues' targets are printed next to each figure: 10k/1k <= 12; 1k steps no slower than
+jsonschema alone (issue 15: validation is on the editor's keystroke path); cold start no slower
+than check-jsonschema.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ sys.path.insert(0, str(REPO))
 
 from engine.cli.main import tune_gc
 from engine.loader import load_text
+from engine.rules import parsed
 from engine.schema import load_schema, schema_path
 from engine.validation import check_document
 
@@ -81,6 +83,10 @@ def generate(steps: int) -> str:
 
 
 def flowspec_validate(text: str) -> list[Any]:
+    """What ``flowspec validate`` does for one file, from a cold start of the rules' parse
+    caches (the language server's re-validations find them warm: bench_lsp measures those)."""
+    for cached in (parsed.condition, parsed.depends, parsed.interpolation):
+        cached.cache_clear()
     doc, diagnostics = load_text(text, "bench.yaml")
     assert doc is not None
     return diagnostics + check_document(doc)[1]
@@ -144,7 +150,7 @@ def main() -> None:
     ratio = results[10_000]["fs"] / results[1_000]["fs"]
     print(f"\n10k/1k time ratio (flowspec): {ratio:.2f}   target <= 12")
     print(f"1k steps, flowspec/jsonschema: {results[1_000]['fs'] / results[1_000]['js']:.2f}"
-          "   target <= 3")
+          "   target <= 1")
 
     spec = "specs/examples/hello.yaml"
     flowspec = shutil.which("flowspec") or "flowspec"

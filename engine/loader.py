@@ -129,11 +129,13 @@ def octal_value(text: str) -> int | None:
 def _yaml11_note(text: str, value: Any, tag11: str) -> str | None:
     """Why a plain scalar is risky: other YAML readers, or the reader's eye, see something else."""
     kind = tag11.rsplit(":", 1)[-1]
+    if text in _YAML11_SHORT_BOOLS:  # in the YAML 1.1 spec and go-yaml v2, not in PyYAML
+        return f"YAML 1.1 readers (Kubernetes, Argo) read '{text}' as a boolean"
+    if kind == "str" and isinstance(value, str):
+        return None  # text to every reader: most scalars, so decided first
     leading_zero = re.match(r"^[-+]?0[0-9]", text) is not None
     if kind == "bool" and not isinstance(value, bool):
         return f"YAML 1.1 readers (Kubernetes, Argo, older PyYAML) read '{text}' as a boolean"
-    if text in _YAML11_SHORT_BOOLS:  # in the YAML 1.1 spec and go-yaml v2, not in PyYAML
-        return f"YAML 1.1 readers (Kubernetes, Argo) read '{text}' as a boolean"
     if kind == "timestamp":
         return f"YAML 1.1 readers read '{text}' as a date"
     octal = octal_value(text)

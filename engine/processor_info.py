@@ -159,6 +159,31 @@ def _read_statically(ref: str) -> ProcessorInfo:
     return _class_info(ref, node, _assignments(tree.body))
 
 
+def processors_in_source(source: Path, module: str) -> list[ProcessorInfo]:
+    """The processor classes a Python file defines at its top level, read and never imported,
+    named ``module:Class``; none when the file cannot be read or parsed.
+
+    A class counts when its own body has a ``process`` method and an ``outputs``
+    attribute: what the language server can offer from a workspace's source without guessing
+    at what a base class it does not read supplies.
+    """
+    try:
+        if source.stat().st_size > MAX_SOURCE_BYTES:
+            return []
+        tree = ast.parse(source.read_bytes(), filename=str(source))
+    except (OSError, SyntaxError, ValueError):
+        return []
+    constants = _assignments(tree.body)
+    found = []
+    for node in tree.body:
+        if not isinstance(node, ast.ClassDef) or "outputs" not in _assignments(node.body):
+            continue
+        if any(isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef) and stmt.name == "process"
+               for stmt in node.body):
+            found.append(_class_info(f"{module}:{node.name}", node, constants))
+    return found
+
+
 def _assignments(body: list[ast.stmt]) -> dict[str, ast.expr]:
     """``NAME = <expr>`` and ``NAME: T = <expr>`` of one block (a module's, a class's): the
     module's, so ``config_schema = SCHEMA`` reads too; the class's, its attributes."""

@@ -13,7 +13,7 @@ from jsonschema import Draft202012Validator
 
 from engine.diagnostics import Diagnostic
 from engine.loader import Document, load_text
-from engine.schema import check_schema, validate_at
+from engine.schema import check_schema, fits_schema, load_schema, validate_at
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -425,3 +425,46 @@ def test_any_value_anywhere_is_diagnosed_not_raised(target: tuple[Any, ...], key
         assert diagnostic.code in {"FS101", "FS102", "FS103", "FS104", "FS105"}
         assert 1 <= diagnostic.line <= lines and diagnostic.column >= 1
         assert diagnostic.message
+
+
+# -- the fast verdict: jsonschema-rs decides only whether the positioned validator runs -----
+
+POSITIONED = Draft202012Validator(load_schema())
+
+
+def value_paths(data: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    children = data.items() if isinstance(data, dict) else \
+        enumerate(data) if isinstance(data, list) else []
+    found = [path] if path else []
+    for key, child in children:
+        found += value_paths(child, (*path, key))
+    return found
+
+
+#: values near the edges of the schema's rules, where two validators could disagree
+EDGES = st.sampled_from([
+    "", "a", "a\n", "A", "a-", "-a", "a_b", "a.b", "x" * 63, "x" * 64, "é", "a b", "1s",
+    "1.5h", "90", "500m", "1Gi", "0.5", "@daily", "* * * * *", "pkg.mod:Cls", "steps.a.outputs.b",
+    1.0, 1.5, 0, -1, 2**63, True, False, None, [], {}, ["a", "a"], [1, 1.0], [True, 1],
+])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(value_paths(BASE)), EDGES | values)
+def test_the_fast_verdict_never_hides_a_diagnostic(target: tuple[Any, ...], value: Any) -> None:
+    """``check_schema`` skips the positioned validator when jsonschema-rs accepts a document,
+    so its answer must be jsonschema's own for any value anywhere."""
+    data = yaml.safe_load(EVERY_KEY)
+    node = data
+    for part in target[:-1]:
+        node = node[part]
+    node[target[-1]] = value
+    doc, problems = load_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), "f.yaml")
+    assert doc is not None, problems
+    assert check_schema(doc) == validate_at(doc, POSITIONED)
+
+
+def test_a_key_json_cannot_hold_goes_to_the_positioned_validator() -> None:
+    doc = load(HEAD + STEP + "    outputs: {1: integer}\n")
+    assert not fits_schema(doc.data)
+    assert [d.code for d in check_schema(doc)] == ["FS104"]

@@ -8,6 +8,7 @@ requests that follow.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.diagnostics import Diagnostic
@@ -25,12 +26,21 @@ class Analysis:
     diagnostics: list[Diagnostic]
 
 
-def analyze(text: str, path: str) -> Analysis:
+def analyze(text: str, path: str, stale: Callable[[], bool] = lambda: False) -> Analysis | None:
     """The same diagnostics ``flowspec validate`` gives for this text (processors are read,
-    never imported, as there), with the index of its names."""
+    never imported, as there), with the index of its names.
+
+    ``stale`` says whether the text has been replaced meanwhile: it is asked between the
+    stages, and a stale analysis stops there (None), so that while the user types the newest
+    text's analysis does not wait for a whole analysis of an older one.
+    """
     doc, loaded = load_text(text, path)
-    index = build_index(doc) if doc is not None else None
+    if stale():
+        return None
     _, diagnostics = check_loaded(doc, loaded)
+    if stale():
+        return None
+    index = build_index(doc) if doc is not None else None
     return Analysis(text, index, diagnostics)
 
 

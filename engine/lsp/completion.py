@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import cache
+from typing import TYPE_CHECKING
 
 from lsprotocol import types
 
@@ -18,6 +19,9 @@ from engine.expr.depends import RESULTS
 from engine.lsp import schema_paths
 from engine.lsp.index import Index
 from engine.lsp.schema_paths import ITEM
+
+if TYPE_CHECKING:
+    from engine.lsp.workspace import WorkspaceProcessors
 
 #: Processors every installation has, offered even when entry points cannot be read.
 BUILTIN_PROCESSORS = ("noop", "shell", "python")
@@ -31,8 +35,10 @@ _EXPRESSION_TAIL = re.compile(
 Path = list[str | int]
 
 
-def complete(text: str, line: int, character: int, index: Index | None) -> list[types.CompletionItem]:
-    """The items for a 0-based position in ``text``."""
+def complete(text: str, line: int, character: int, index: Index | None,
+             workspace: WorkspaceProcessors | None = None) -> list[types.CompletionItem]:
+    """The items for a 0-based position in ``text``; processors include the classes of the
+    ``workspace`` folder's source, when there is one."""
     lines = text.split("\n")
     if line >= len(lines):
         return []
@@ -42,7 +48,7 @@ def complete(text: str, line: int, character: int, index: Index | None) -> list[
     if prefix.rfind("${{") > prefix.rfind("}}") or last == "when":
         return _expression(prefix, index)
     if last == "processor":
-        return _processors()
+        return _processors(workspace)
     if last == "depends":
         if re.search(r"[a-z][-a-z0-9]*\.\w*$", prefix):
             return [_item(r, types.CompletionItemKind.EnumMember, "result",
@@ -121,11 +127,14 @@ def processor_names() -> tuple[str, ...]:
     return tuple(sorted({*registered(), *BUILTIN_PROCESSORS}))
 
 
-def _processors() -> list[types.CompletionItem]:
-    from engine.lsp.hover import processor_text
+def _processors(workspace: WorkspaceProcessors | None) -> list[types.CompletionItem]:
+    from engine.lsp.hover import info_text, processor_text
 
-    return [_item(name, types.CompletionItemKind.Class, "processor", processor_text(name))
-            for name in processor_names()]
+    installed = [_item(name, types.CompletionItemKind.Class, "processor", processor_text(name))
+                 for name in processor_names()]
+    return installed + [_item(info.ref, types.CompletionItemKind.Class,
+                              "processor in this workspace", info_text(info))
+                        for info in (workspace.scan() if workspace else ())]
 
 
 def _steps(index: Index | None) -> list[types.CompletionItem]:

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from lsprotocol import types
 
 from engine.diagnostics import Diagnostic
-from engine.lsp.index import Index, contains
+from engine.lsp.index import Index
 from engine.source import Span
 
 SOURCE = "flowspec"
@@ -56,8 +56,8 @@ def _related(d: Diagnostic, span: Span, uri: str,
     if index is None:
         return []
     found: list[types.DiagnosticRelatedInformation] = []
-    for symbol in index.symbols:
-        if symbol.definition or not contains(symbol.span, span.line, span.column):
+    for symbol in index.covering(span.line, span.column):
+        if symbol.definition:
             continue
         target = index.definition(symbol.kind, symbol.name)
         if target is not None:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.loader import Path
 from engine.lsp import schema_paths
 from engine.lsp.index import Index, contains
+
+if TYPE_CHECKING:
+    from engine.processor_info import ProcessorInfo
 
 _CODE = re.compile(r"\bFS\d{3}\b")
 
@@ -79,7 +82,12 @@ def processor_text(ref: str) -> str:
         info = describe(ref)
     except ProcessorNotFound as exc:
         return f"**{ref}**: {exc}"
-    parts = [f"**processor** `{ref}`"]
+    return info_text(info)
+
+
+def info_text(info: ProcessorInfo) -> str:
+    """What is known of a processor's interface, as Markdown."""
+    parts = [f"**processor** `{info.ref}`"]
     if info.doc:
         parts.append(info.doc)
     props = (info.config_schema or {}).get("properties")

@@ -12,8 +12,9 @@ value with escapes, say) is left out: a rename must never overwrite the wrong ch
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 from engine.loader import Document, Path
@@ -43,23 +44,53 @@ class Symbol:
 
 @dataclass
 class Index:
-    """Every occurrence of every name in one loaded document."""
+    """Every occurrence of every name in one loaded document.
+
+    Lookups go through tables made on first use, after ``build_index`` has added every
+    symbol: a diagnostic's related places, hover and completion ask once per diagnostic,
+    step or item, and scanning all symbols each time made a spec with many of them quadratic.
+    """
 
     doc: Document
     symbols: list[Symbol] = field(default_factory=list)
 
+    @cached_property
+    def _by_line(self) -> dict[int, list[Symbol]]:
+        table: dict[int, list[Symbol]] = {}
+        for symbol in self.symbols:
+            for line in range(symbol.span.line, symbol.span.end_line + 1):
+                table.setdefault(line, []).append(symbol)
+        return table
+
+    @cached_property
+    def _by_name(self) -> dict[tuple[Kind, str], list[Symbol]]:
+        table: dict[tuple[Kind, str], list[Symbol]] = {}
+        for symbol in self.symbols:
+            table.setdefault((symbol.kind, symbol.name), []).append(symbol)
+        return table
+
+    @cached_property
+    def _steps_by_name(self) -> dict[str, dict[str, Any]]:
+        table: dict[str, dict[str, Any]] = {}
+        for _, raw in self.steps():
+            name = raw.get("name")
+            if isinstance(name, str):
+                table.setdefault(name, raw)
+        return table
+
+    def covering(self, line: int, column: int) -> list[Symbol]:
+        """The occurrences covering a 1-based position, in document order."""
+        return [s for s in self._by_line.get(line, ()) if contains(s.span, line, column)]
+
     def at(self, line: int, column: int) -> Symbol | None:
         """The occurrence covering a 1-based position, if any."""
-        for symbol in self.symbols:
-            if contains(symbol.span, line, column):
-                return symbol
-        return None
+        return next(iter(self.covering(line, column)), None)
 
     def occurrences(self, kind: Kind, name: str) -> list[Symbol]:
-        return [s for s in self.symbols if s.kind == kind and s.name == name]
+        return list(self._by_name.get((kind, name), ()))
 
     def definition(self, kind: Kind, name: str) -> Symbol | None:
-        return next((s for s in self.occurrences(kind, name) if s.definition), None)
+        return next((s for s in self._by_name.get((kind, name), ()) if s.definition), None)
 
     def steps(self) -> Iterator[tuple[Path, dict[str, Any]]]:
         """Each step's path and raw mapping, main steps first, as written."""
@@ -71,7 +102,8 @@ class Index:
                         yield (section, i), step
 
     def step(self, name: str) -> dict[str, Any] | None:
-        return next((raw for _, raw in self.steps() if raw.get("name") == name), None)
+        """The first step so named, as written."""
+        return self._steps_by_name.get(name)
 
     def params(self) -> dict[str, Any]:
         params = self.doc.data.get("params")
@@ -102,19 +134,48 @@ def build_index(doc: Document) -> Index:
         if isinstance(dependencies, list):
             for j, parent in enumerate(dependencies):
                 if isinstance(parent, str):
-                    _add_part(index, "step", parent, (*path, "dependencies", j), 0)
+                    span = exact_span(doc, (*path, "dependencies", j), 0, len(parent))
+                    if span is not None:
+                        add(Symbol("step", parent, span, False))
         depends = raw.get("depends")
         if isinstance(depends, str):
+            place = placer(doc, (*path, "depends"), 0, len(depends))
             for match in _DEPENDS_NAME.finditer(depends):
-                _add_part(index, "step", match.group(1), (*path, "depends"), match.start(1))
-        when = raw.get("when")
-        if isinstance(when, str):
-            _add_references(index, (*path, "when"), when, 0, len(when))
-    for path, text in _texts(doc.data, ()):
-        if path[-1:] != ("when",) or path[0] not in SECTIONS:
-            for template in _TEMPLATE.finditer(text):
-                _add_references(index, path, text, template.start(1), template.end(1))
+                _add_part(index, place, "step", match.group(1), match.start(1))
+    for path, text, start, end in expressions(doc):
+        _add_references(index, placer(doc, path, start, end), text, start, end)
     return index
+
+
+def expressions(doc: Document) -> Iterator[tuple[Path, str, int, int]]:
+    """Every expression of the condition language in a document: (the path of the string
+    holding it, that string, where the expression starts and ends in it). A step's ``when``
+    and ``for_each`` are one each; elsewhere each ``${{ }}``'s inside is one."""
+    whole = set()
+    for section in SECTIONS:
+        listed = doc.data.get(section)
+        for i, raw in enumerate(listed if isinstance(listed, list) else ()):
+            for key in ("when", "for_each"):
+                text = raw.get(key) if isinstance(raw, dict) else None
+                if isinstance(text, str):
+                    whole.add((section, i, key))
+                    yield (section, i, key), text, 0, len(text)
+    for path, text in _texts(doc.data, ()):
+        if path not in whole:
+            for template in _TEMPLATE.finditer(text):
+                yield path, text, template.start(1), template.end(1)
+
+
+def exact_span(doc: Document, path: Path, start: int, end: int) -> Span | None:
+    """The span of characters [start, end) of the string at ``path`` when the source holds
+    exactly those characters there on one line; None where it cannot be sure (escapes, a
+    value folded over lines), so that nothing is ever marked or rewritten in the wrong place."""
+    span = doc.text_span(path, start, end)
+    value = doc.value_at(path)
+    if span.line == span.end_line and isinstance(value, str) and doc.source.line_text(
+            span.line)[span.column - 1: span.end_column - 1] == value[start:end]:
+        return span
+    return None
 
 
 def _texts(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
@@ -130,25 +191,37 @@ def _texts(value: Any, path: Path) -> Iterator[tuple[Path, str]]:
             yield from _texts(item, (*path, i))
 
 
-def _add_references(index: Index, path: Path, text: str, start: int, end: int) -> None:
+def _add_references(index: Index, place: Placer, text: str, start: int, end: int) -> None:
     for match in _REFERENCE.finditer(text, start, end):
         if match.group("param"):
-            _add_part(index, "param", match.group("param"), path, match.start("param"))
+            _add_part(index, place, "param", match.group("param"), match.start("param"))
             continue
         step = match.group("step")
-        _add_part(index, "step", step, path, match.start("step"))
+        _add_part(index, place, "step", step, match.start("step"))
         if match.group("output"):
-            _add_part(index, "output", f"{step}.{match.group('output')}", path,
+            _add_part(index, place, "output", f"{step}.{match.group('output')}",
                       match.start("output"), len(match.group("output")))
 
 
-def _add_part(index: Index, kind: Kind, name: str, path: Path, start: int,
+def _add_part(index: Index, place: Placer, kind: Kind, name: str, start: int,
               length: int | None = None) -> None:
-    """A reference to ``name`` at characters [start, start + length) of the string at path,
-    kept only when the source really holds those characters there."""
-    length = len(name) if length is None else length
-    span = index.doc.text_span(path, start, start + length)
-    expected = name if kind != "output" else name.split(".", 1)[1]
-    if span.line == span.end_line and index.doc.source.line_text(span.line)[
-            span.column - 1: span.end_column - 1] == expected:
+    """A reference to ``name`` at characters [start, start + length) of an expression, kept
+    only when the source really holds those characters there."""
+    span = place(start, start + (len(name) if length is None else length))
+    if span is not None:
         index.symbols.append(Symbol(kind, name, span, False))
+
+
+#: places characters [start, end) of one string value in the source, or None (exact_span)
+Placer = Callable[[int, int], Span | None]
+
+
+def placer(doc: Document, path: Path, start: int, end: int) -> Placer:
+    """Places parts of the expression at [start, end) of the string at ``path``: by offset
+    from the expression's own span when the source holds it as written on one line (nearly
+    always; one lookup for all its parts), else part by part with ``exact_span``."""
+    whole = exact_span(doc, path, start, end)
+    if whole is None:
+        return lambda a, b: exact_span(doc, path, a, b)
+    line, column = whole.line, whole.column - start
+    return lambda a, b: Span(line, column + a, line, column + b)

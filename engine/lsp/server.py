@@ -1,26 +1,35 @@
 """The language server: pygls wiring, debounced validation and the per-document state.
 
-Validation of a large spec takes a good part of a second, so it runs after the user pauses
-(``DEBOUNCE_SECONDS`` after the last change) and in a worker thread, leaving the event loop
-free to answer completion and hover meanwhile from the last analysis.
+Validation of a large spec takes longer than a keystroke, so it runs after the user pauses
+(``DEBOUNCE_SECONDS`` after the last change) and in one worker thread, leaving the event loop
+free to answer completion and hover meanwhile from the last analysis. One thread, not one per
+change: a second analysis started beside another would share the interpreter with it and make
+both late. A change queued behind a running analysis is dropped from the queue when a newer
+change replaces it, and a running analysis whose text has been replaced stops at its next
+stage; so the pause before validating only spares the work of a keystroke's text, and is
+short.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from engine.lsp import completion, convert, hover, navigation
+from engine.lsp import completion, convert, hover, navigation, tokens
 from engine.lsp.analysis import Analysis, analyze, structure
 from engine.lsp.index import Index
+from engine.lsp.workspace import WorkspaceProcessors
 
-DEBOUNCE_SECONDS = 0.15
+DEBOUNCE_SECONDS = 0.05
 
 
 def _path(uri: str) -> str:
@@ -57,7 +66,20 @@ class FlowspecServer(LanguageServer):
                          text_document_sync_kind=types.TextDocumentSyncKind.Incremental)
         self.analyses: dict[str, Analysis] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
+        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="flowspec-analysis")
+        self._processors: WorkspaceProcessors | None = None
         self._structures: dict[str, tuple[str, Index | None]] = {}
+        self._tokens: dict[str, tuple[str, list[int]]] = {}
+
+    @property
+    def workspace_processors(self) -> WorkspaceProcessors | None:
+        """The processor classes of the workspace folder's source; None without a folder."""
+        root = self.workspace.root_path
+        if root is None:
+            return None
+        if self._processors is None or self._processors.root != Path(root):
+            self._processors = WorkspaceProcessors(root)
+        return self._processors
 
     def text(self, uri: str) -> str:
         return self.workspace.get_text_document(uri).source
@@ -97,6 +119,19 @@ class FlowspecServer(LanguageServer):
                 return analysis.index
         return self.index(uri)
 
+    def semantic_tokens(self, uri: str) -> list[int]:
+        """The current text's semantic tokens, kept until the text changes; none while it
+        does not load (tokens placed by an older text would colour the wrong characters)."""
+        text = self.text(uri)
+        cached = self._tokens.get(uri)
+        if cached is not None and cached[0] == text:
+            return cached[1]
+        index = self.index(uri)
+        data = tokens.semantic_tokens(index.doc) if index is not None and \
+            index.doc.source.text == text else []
+        self._tokens[uri] = (text, data)
+        return data
+
     def schedule(self, uri: str, delay: float) -> None:
         """Validate the document after ``delay`` seconds unless it changes again first."""
         task = self.pending.pop(uri, None)
@@ -108,8 +143,9 @@ class FlowspecServer(LanguageServer):
         await asyncio.sleep(delay)
         document = self.workspace.get_text_document(uri)
         text, version = document.source, document.version
-        analysis = await asyncio.to_thread(analyze, text, _path(uri))
-        if self.text(uri) != text:
+        analysis = await asyncio.get_running_loop().run_in_executor(
+            self.worker, analyze, text, _path(uri), lambda: self.text(uri) != text)
+        if analysis is None or self.text(uri) != text:
             return  # changed while validating: the task scheduled by that change publishes
         self.analyses[uri] = analysis
         if analysis.index is not None:  # the current text's: any loaded alone is older
@@ -124,6 +160,7 @@ class FlowspecServer(LanguageServer):
             task.cancel()
         self.analyses.pop(uri, None)
         self._structures.pop(uri, None)
+        self._tokens.pop(uri, None)
         self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
 
 
@@ -133,6 +170,16 @@ def build_server() -> FlowspecServer:
     def feature(name: str, options: Any = None) -> Callable[[Callable[..., Any]], Any]:
         register: Callable[[Callable[..., Any]], Any] = server.feature(name, options)
         return register
+
+    @feature(types.INITIALIZED)
+    def initialized(params: types.InitializedParams) -> None:
+        """Read the workspace's processor classes before the first completion asks, in a
+        thread of their own: behind the analysis worker's queue they would delay the first
+        diagnostics by the whole read of a large repository."""
+        processors = server.workspace_processors
+        if processors is not None:
+            threading.Thread(target=processors.scan, name="flowspec-workspace",
+                             daemon=True).start()
 
     @feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(params: types.DidOpenTextDocumentParams) -> None:
@@ -156,7 +203,7 @@ def build_server() -> FlowspecServer:
     def complete(params: types.CompletionParams) -> types.CompletionList:
         uri, pos = params.text_document.uri, params.position
         items = completion.complete(server.text(uri), pos.line, pos.character,
-                                    server.last_index(uri))
+                                    server.last_index(uri), server.workspace_processors)
         return types.CompletionList(is_incomplete=False, items=items)
 
     @feature(types.TEXT_DOCUMENT_HOVER)
@@ -191,5 +238,13 @@ def build_server() -> FlowspecServer:
     def on_symbols(params: types.DocumentSymbolParams) -> list[types.DocumentSymbol]:
         index = server.index(params.text_document.uri)
         return navigation.outline(index) if index else []
+
+    @feature(types.TEXT_DOCUMENT_SEMANTIC_TOKENS_FULL, types.SemanticTokensLegend(
+        token_types=list(tokens.TYPES), token_modifiers=[]))
+    async def on_semantic_tokens(params: types.SemanticTokensParams) -> types.SemanticTokens:
+        """Made in a thread: a large spec's tokens take as long to make as loading it, and the
+        event loop meanwhile keeps answering completion and hover."""
+        data = await asyncio.to_thread(server.semantic_tokens, params.text_document.uri)
+        return types.SemanticTokens(data=data)
 
     return server

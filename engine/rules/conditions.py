@@ -15,11 +15,11 @@ from engine.diagnostics import Code, Diagnostic, code
 from engine.expr.ast import ParamRef, StepOutputRef
 from engine.expr.check import Scope, StepScope, check_condition, check_reference
 from engine.expr.errors import ExprProblem, ExprSyntaxError
-from engine.expr.parser import parse_condition
 from engine.graph import Parents, ancestors, is_ancestor
 from engine.loader import Path
 from engine.model import Step
 from engine.rules.context import Context
+from engine.rules.parsed import condition, interpolation
 from engine.rules.processors import step_output_types
 
 CODES: dict[str, Code] = {c.id: c for c in (
@@ -145,7 +145,7 @@ def _element_type(values: Any) -> str:
 
 def item_type(ctx: Context, step: Step, outputs: dict[str, dict[str, str]]) -> str:
     try:
-        ref = parse_condition(step.for_each or "")
+        ref = condition(step.for_each or "")
     except ExprSyntaxError:
         return "string"
     if isinstance(ref, ParamRef) and ref.name in ctx.spec.params:
@@ -181,7 +181,7 @@ def _check_when(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
                           f"write it without: when: {text[offset:end].strip()}")
         text = text[offset:end]
     try:
-        expr = parse_condition(text)
+        expr = condition(text)
     except ExprSyntaxError as exc:
         yield _syntax(ctx, path, exc, "FS300", offset)
         return
@@ -193,7 +193,7 @@ def _check_for_each(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnost
     path = (*step.path, "for_each")
     bad = CODES["FS311"]
     try:
-        ref = parse_condition(step.for_each or "")
+        ref = condition(step.for_each or "")
     except ExprSyntaxError as exc:
         yield ctx.at_span(ctx.doc.text_span(path, exc.start, exc.end), bad, exc.message, exc.hint)
         return
@@ -212,7 +212,7 @@ def _check_for_each(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnost
 
 
 def _check_env(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
-    from engine.expr.interpolate import check_interpolation, parse_interpolation
+    from engine.expr.interpolate import check_interpolation
 
     for var in step.env.values():
         if not isinstance(var.value, str) or "${{" not in var.value:
@@ -220,7 +220,7 @@ def _check_env(ctx: Context, step: Step, scope: Scope) -> Iterator[Diagnostic]:
         if var.origin != "step" and not _env_checked_here(ctx, step, var.path):
             continue
         try:
-            parts = parse_interpolation(var.value)
+            parts = interpolation(var.value)
         except ExprSyntaxError as exc:
             yield _syntax(ctx, var.path, exc, "FS309")
             continue

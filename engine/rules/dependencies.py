@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from engine.diagnostics import Diagnostic, code, did_you_mean
-from engine.expr.depends import parse_depends, references
+from engine.expr.depends import references
 from engine.expr.errors import ExprSyntaxError
 from engine.graph import cycles, has_cycle, step_parents
 from engine.model import Step
 from engine.rules.context import Context
+from engine.rules.parsed import depends
 from engine.source import Span
 
 UNKNOWN_DEPENDENCY = code("FS203", "unknown dependency", """
@@ -86,7 +87,7 @@ def _check_step(ctx: Context, step: Step, uses_depends: bool, scope: dict[str, S
     if step.depends is not None:
         path = (*step.path, "depends")
         try:
-            expr = parse_depends(step.depends)
+            expr = depends(step.depends)
         except ExprSyntaxError as exc:
             c = _BY_CODE.get(exc.code, DEPENDS_SYNTAX)
             yield ctx.at_span(ctx.doc.text_span(path, exc.start, exc.end), c, exc.message, exc.hint)
@@ -125,7 +126,7 @@ def _edge_span(ctx: Context, step: Step, parent: str) -> Span:
     """Where ``step`` names ``parent``: the list item, or the name inside ``depends``."""
     if step.depends is None:  # the same precedence as step_parents
         return ctx.doc.span((*step.path, "dependencies", (step.dependencies or ()).index(parent)))
-    ref = next(r for r in references(parse_depends(step.depends)) if r.name == parent)
+    ref = next(r for r in references(depends(step.depends)) if r.name == parent)
     return ctx.doc.text_span((*step.path, "depends"), *ref.name_span)
 
 

@@ -129,3 +129,119 @@ def test_rename_updates_every_reference_and_refuses_broken_names() -> None:
         "  region: {type: string, default: eu-west-1, description: Where it runs}") + 1
     edit = navigation.rename(index, "u", param, 4, "zone")
     assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 2
+
+    fanned = structure(SPEC + "    for_each: params.region\n", "demo.yaml")
+    assert fanned is not None
+    edit = navigation.rename(fanned, "u", param, 4, "zone")  # for_each is a reference too
+    assert edit is not None and edit.changes is not None and len(edit.changes["u"]) == 3
+
+
+PROCESSOR_SOURCE = '''\
+raise SystemExit("imported")
+
+SCHEMA = {"properties": {"table": {"type": "string"}}}
+
+
+class Load:
+    """Loads rows into the warehouse."""
+    config_schema = SCHEMA
+    outputs = {"rows": "integer"}
+
+    def process(self, ctx): ...
+
+
+class Helper:
+    """Has no process method: not offered."""
+    outputs = {}
+
+
+class Partial:
+    """Has no outputs of its own: not offered."""
+    def process(self, ctx): ...
+'''
+
+
+def test_workspace_processors_are_read_from_source_never_imported(tmp_path: Path) -> None:
+    from engine.lsp.workspace import WorkspaceProcessors
+
+    for where in ("pkg/steps.py", "src/other/jobs.py", "pkg/__init__.py", ".venv/lib/x.py",
+                  "node_modules/y.py", "my-tools/z.py"):
+        (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / where).write_text(PROCESSOR_SOURCE)
+    (tmp_path / "pkg" / "broken.py").write_text("class Load(:\n")
+    workspace = WorkspaceProcessors(str(tmp_path))
+    found = {info.ref: info for info in workspace.scan()}
+    assert sorted(found) == ["other.jobs:Load", "pkg.steps:Load", "pkg:Load"]
+    assert found["pkg.steps:Load"].outputs == {"rows": "integer"}
+    assert found["pkg.steps:Load"].config_schema == {"properties": {"table": {"type": "string"}}}
+    assert "pkg" not in sys.modules and "other" not in sys.modules
+
+    (tmp_path / "pkg" / "steps.py").write_text(PROCESSOR_SOURCE.replace("class Load", "class Store"))
+    (tmp_path / "src" / "other" / "jobs.py").unlink()
+    assert [info.ref for info in workspace.scan()] == ["pkg.steps:Store", "pkg:Load"]
+
+    spec = SPEC.replace("local_steps:Load", "")
+    line = spec.split("\n").index("    processor: ")
+    items = {i.label: i for i in completion.complete(spec, line, len("    processor: "),
+                                                     structure(SPEC, "demo.yaml"), workspace)}
+    assert {"noop", "shell", "python", "pkg.steps:Store", "pkg:Load"} <= set(items)
+    documentation = items["pkg.steps:Store"].documentation
+    assert documentation is not None and "Loads rows into the warehouse." in str(documentation)
+    assert items["pkg.steps:Store"].detail == "processor in this workspace"
+
+
+def decoded(text: str, data: list[int]) -> list[tuple[int, str, str]]:
+    """Semantic tokens as (0-based line, the characters they cover, type)."""
+    from engine.lsp.tokens import TYPES
+
+    lines, line, column, found = text.split("\n"), 0, 0, []
+    for i in range(0, len(data), 5):
+        delta_line, delta_start, length, kind, modifiers = data[i:i + 5]
+        line, column = line + delta_line, (column if delta_line == 0 else 0) + delta_start
+        assert modifiers == 0
+        found.append((line, lines[line][column:column + length], TYPES[kind]))
+    return found
+
+
+def test_semantic_tokens_colour_conditions_for_each_and_templates() -> None:
+    from engine.lsp.tokens import semantic_tokens
+
+    spec = SPEC + (
+        "    for_each: params.region\n"
+        "    env: {A: 'at ${{ steps.extract.outputs.count }}', B: \"\\t${{ params.region }}\"}\n"
+        "  - name: typing\n"
+        "    processor: noop\n"
+        "    when: params.region == 'eu' &&\n")
+    index = structure(spec, "demo.yaml")
+    assert index is not None
+    when = spec.split("\n").index(
+        "    when: params.region == 'eu' && steps.extract.outputs.count > 1")
+    assert decoded(spec, semantic_tokens(index.doc)) == [
+        (when, "params", "namespace"), (when, "region", "variable"), (when, "==", "operator"),
+        (when, "'eu'", "string"), (when, "&&", "operator"), (when, "steps", "namespace"),
+        (when, "extract", "variable"), (when, "outputs", "property"),
+        (when, "count", "property"), (when, ">", "operator"), (when, "1", "number"),
+        (when + 1, "params", "namespace"), (when + 1, "region", "variable"),
+        (when + 2, "steps", "namespace"), (when + 2, "extract", "variable"),
+        (when + 2, "outputs", "property"), (when + 2, "count", "property"),
+        # the template in an escaped string is left plain (its offsets are not the source's);
+        # a condition still being typed is coloured as far as it goes
+        (when + 5, "params", "namespace"), (when + 5, "region", "variable"),
+        (when + 5, "==", "operator"), (when + 5, "'eu'", "string"),
+        (when + 5, "&&", "operator"),
+    ]
+
+
+def test_an_analysis_stops_once_its_text_is_replaced() -> None:
+    from engine.lsp.analysis import analyze
+
+    asked: list[bool] = []
+
+    def replaced_after_loading() -> bool:
+        asked.append(True)
+        return len(asked) > 1  # the text changes while the validator runs
+
+    assert analyze(SPEC, "demo.yaml", lambda: True) is None
+    assert analyze(SPEC, "demo.yaml", replaced_after_loading) is None and len(asked) == 2
+    current = analyze(SPEC, "demo.yaml")
+    assert current is not None and current.index is not None and current.text == SPEC

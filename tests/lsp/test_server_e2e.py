@@ -65,7 +65,8 @@ EXPECTED = {
 class Session:
     """A client with the diagnostics it has received, per document version."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: Path = ROOT) -> None:
+        self.root = root
         self.client = LanguageClient("flowspec-test", "1")
         self.published: asyncio.Queue[types.PublishDiagnosticsParams] = asyncio.Queue()
         queue = self.published
@@ -74,9 +75,18 @@ class Session:
             queue.put_nowait(params)
 
         self.client.feature(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)(published)
-        self.uri = (ROOT / "demo.flowspec.yaml").as_uri()
+        self.uri = (root / "demo.flowspec.yaml").as_uri()
         self.version = 0
         self.text = ""
+        self.capabilities = types.ServerCapabilities()
+
+    async def start(self) -> None:
+        """Start the server in the workspace folder and initialize it, as an editor does."""
+        await self.client.start_io(sys.executable, "-m", "engine.cli.main", "lsp",
+                                   cwd=str(self.root))
+        self.capabilities = (await self.client.initialize_async(types.InitializeParams(
+            capabilities=types.ClientCapabilities(), root_uri=self.root.as_uri()))).capabilities
+        self.client.initialized(types.InitializedParams())
 
     async def diagnostics(self) -> list[types.Diagnostic]:
         """The diagnostics of the current version (earlier versions' are skipped)."""
@@ -127,12 +137,8 @@ def labels(result: Any) -> dict[str, types.CompletionItem]:
 
 async def _session(log: list[str]) -> None:
     s = Session()
-    await s.client.start_io(sys.executable, "-m", "engine.cli.main", "lsp", cwd=str(ROOT))
     try:
-        await s.client.initialize_async(types.InitializeParams(
-            capabilities=types.ClientCapabilities(), root_uri=ROOT.as_uri()))
-        s.client.initialized(types.InitializedParams())
-
+        await s.start()
         s.open(BAD)
         found = await s.diagnostics()
         got = {(d.code, d.range.start.line, d.range.start.character, d.range.end.character)
@@ -209,4 +215,84 @@ async def _session(log: list[str]) -> None:
 def test_a_session_over_stdio() -> None:
     log: list[str] = []
     asyncio.run(_session(log))
+    print("\n".join(log))
+
+
+WORKSPACE_PROCESSOR = """\
+import pathlib
+pathlib.Path(__file__).with_name("IMPORTED").write_text("imported")
+
+
+class Enrich:
+    \"\"\"Adds the customer's region to each row.\"\"\"
+    config_schema = {"properties": {"table": {"type": "string"}}}
+    outputs = {"rows": "integer"}
+
+    def process(self, context): ...
+"""
+
+WORKSPACE_SPEC = """\
+apiVersion: flowspec/v1
+kind: Workflow
+metadata: {name: demo}
+params:
+  region: {type: string, default: eu}
+steps:
+  - name: extract
+    processor: noop
+    outputs: {count: integer}
+  - name: enrich
+    processor: no
+    dependencies: [extract]
+    when: steps.extract.outputs.count > 0 && params.region in ['eu', 'us']
+"""
+
+
+async def _workspace_session(root: Path, log: list[str]) -> None:
+    s = Session(root)
+    try:
+        await s.start()
+        s.open(WORKSPACE_SPEC)
+        await s.diagnostics()
+        processors = labels(await s.client.text_document_completion_async(
+            types.CompletionParams(s.doc(), s.at("processor: no", len("processor: no")))))
+        assert {"noop", "shell", "python", "pkg.steps:Enrich"} <= set(processors)
+        enrich = processors["pkg.steps:Enrich"]
+        assert enrich.detail == "processor in this workspace"
+        assert isinstance(enrich.documentation, types.MarkupContent)
+        assert "Adds the customer's region" in enrich.documentation.value
+        assert "`rows` (integer)" in enrich.documentation.value
+        assert not (root / "pkg" / "IMPORTED").exists()
+        log.append("completion: pkg.steps:Enrich from the workspace, read and never imported")
+
+        result = await s.client.text_document_semantic_tokens_full_async(
+            types.SemanticTokensParams(s.doc()))
+        legend = s.capabilities.semantic_tokens_provider
+        assert result is not None and isinstance(legend, types.SemanticTokensOptions)
+        when = s.at("steps.extract.outputs.count").line
+        line, column, found = 0, 0, []
+        for i in range(0, len(result.data), 5):
+            delta_line, delta_start, length, kind, _ = result.data[i:i + 5]
+            line, column = line + delta_line, (column if delta_line == 0 else 0) + delta_start
+            found.append((line, s.text.split("\n")[line][column:column + length],
+                          legend.legend.token_types[kind]))
+        assert found == [
+            (when, "steps", "namespace"), (when, "extract", "variable"),
+            (when, "outputs", "property"), (when, "count", "property"), (when, ">", "operator"),
+            (when, "0", "number"), (when, "&&", "operator"), (when, "params", "namespace"),
+            (when, "region", "variable"), (when, "in", "keyword"), (when, "'eu'", "string"),
+            (when, "'us'", "string")]
+        log.append(f"semantic tokens of the when: {len(found)}")
+        await s.client.shutdown_async(None)
+    finally:
+        s.client.exit(None)
+        await s.client.stop()
+
+
+def test_workspace_processors_and_condition_tokens_over_stdio(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "steps.py").write_text(WORKSPACE_PROCESSOR)
+    log: list[str] = []
+    asyncio.run(_workspace_session(tmp_path, log))
     print("\n".join(log))
