@@ -110,7 +110,12 @@ def param_env(name: str) -> str:
 
 
 def upstream_env(input_name: str) -> str:
-    return ENV_UPSTREAM_PREFIX + input_name
+    """The env var carrying the input ``STEP--OUTPUT``: a name a POSIX shell keeps (an
+    image whose entry point is a shell script drops names holding '-'), one per input:
+    ``FLOWSPEC_UPSTREAM_<len(STEP)>_<STEP, '-' as '_'>_<OUTPUT>``. Step names hold no '_' and
+    the length says where the step ends, so no two inputs share a variable."""
+    step, _, output = input_name.rpartition("--")
+    return f"{ENV_UPSTREAM_PREFIX}{len(step)}_{step.replace('-', '_')}_{output}"
 
 
 def output_path(name: str) -> str:

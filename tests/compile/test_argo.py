@@ -166,6 +166,7 @@ def test_outputs_have_no_default_and_upstream_inputs_default_to_null() -> None:
     inputs = {p["name"]: p for p in template["inputs"]["parameters"]}
     assert inputs["a--n"] == {"name": "a--n", "default": NULL_MARKER}
     assert _env(template)[c.upstream_env("a--n")]["value"] == "{{inputs.parameters.a--n}}"
+    assert c.upstream_env("a--n") == "FLOWSPEC_UPSTREAM_1_a_n"
     assert _tasks(compiled)["b"]["arguments"]["parameters"][1] == {
         "name": "a--n", "value": "{{tasks.a.outputs.parameters.n}}"}
     assert "N" not in _env(template)  # literal env is rendered by the runner from the spec
@@ -448,3 +449,15 @@ def test_cli_image_flag(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> No
                     "steps: [{name: a, processor: noop}]\n")
     assert main(["compile", str(spec), "--image", "registry.local/flowspec:abc", "--check"]) == 0
     assert "image: registry.local/flowspec:abc" in capsys.readouterr().out
+
+
+def test_upstream_env_names_are_shell_names_and_never_shared() -> None:
+    """A shell entry point drops env names holding '-'; two inputs must never share one."""
+    import re
+    from itertools import product
+
+    steps = ["a", "a-b", "a--b", "ab", "a-b-c", "b"]
+    outputs = ["c", "b_c", "c_", "x1"]
+    names = {c.upstream_env(c.upstream_input(s, o)) for s, o in product(steps, outputs)}
+    assert len(names) == len(steps) * len(outputs)
+    assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n) for n in names)
