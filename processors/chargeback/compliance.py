@@ -37,8 +37,6 @@ import hashlib
 import json
 import re
 import sys
-import threading
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -50,7 +48,6 @@ from typing import Any, ClassVar, NamedTuple
 from sqlalchemy import (
     Connection,
     Engine,
-    MetaData,
     Select,
     String,
     Text,
@@ -61,26 +58,23 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.exc import ArgumentError, IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.canonical import dumps
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from engine.secrets import Redactor
 from processors.chargeback.claim import ClaimLine
+from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import get_engine
 from processors.chargeback.reference import snapshots
-from processors.chargeback.upstream import claim_from_upstream
+from processors.chargeback.schema import Base
 
 GENESIS_HASH = "0" * 64
 _APPEND_ATTEMPTS = 5
 
 
-class _Base(DeclarativeBase):
-    pass
-
-
-class AuditRecord(_Base):
+class AuditRecord(Base):
     """One row of the trail. ``payload`` is the canonical JSON that was hashed; the other
     columns repeat parts of it for querying and are checked against it on verification."""
 
@@ -95,7 +89,7 @@ class AuditRecord(_Base):
     record_hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
-class AuditCheckpoint(_Base):
+class AuditCheckpoint(Base):
     """A record up to which the trail step found the chain intact (see ``verify_run``)."""
 
     __tablename__ = "cb_audit_checkpoint"
@@ -198,34 +192,6 @@ class Entry:
         return sha256_text(
             canonical_json({"run_id": self.run_id, "step": self.step, **self.content})
         )
-
-
-_schema_lock = threading.Lock()
-_schema_ready: dict[int, weakref.WeakSet[Engine]] = {}
-
-
-def ensure_tables(engine: Engine, metadata: MetaData) -> None:
-    """Create ``metadata``'s tables once per engine, safely under parallel steps.
-
-    Threads of one process serialize on a lock; another process creating the same table
-    between the existence check and the CREATE is an OperationalError that is fine once the
-    tables are there.
-    """
-    with _schema_lock:
-        ready = _schema_ready.setdefault(id(metadata), weakref.WeakSet())
-        if engine in ready:
-            return
-        try:
-            metadata.create_all(engine, checkfirst=True)
-        except OperationalError:
-            names = inspect(engine).get_table_names()
-            if not all(table.name in names for table in metadata.sorted_tables):
-                raise
-        ready.add(engine)
-
-
-def ensure_schema(engine: Engine) -> None:
-    ensure_tables(engine, _Base.metadata)
 
 
 def _head(conn: Connection) -> tuple[int, str]:
@@ -584,7 +550,6 @@ class ComplianceTrail:
         redact = Redactor.for_env(context.env, _url_passwords(context.database_url))
         engine = get_engine(context.database_url)
         try:
-            ensure_schema(engine)
             entries = build_entries(
                 context, self._actor(context), snapshots.current(engine), redact
             )
@@ -700,9 +665,6 @@ def build_entries(
 def _step_version(data: Mapping[str, Any]) -> str | None:
     """The model or processor version a step reports: for the extraction, how the claim was
     read (``x12-844``, ``offline``, ``llm:<model>``), which auditors ask for (brief §7)."""
-    claim = data.get("claim")
-    if isinstance(claim, Mapping) and isinstance(claim.get("extractor"), str):
-        return str(claim["extractor"])
     for key in ("step_version", "model_version", "model", "version"):
         value = data.get(key)
         if isinstance(value, str | int | float) and not isinstance(value, bool):
@@ -895,10 +857,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no database file {file}; check --db", file=sys.stderr)
         return 2
     try:
-        if not inspect(engine).has_table(AuditRecord.__tablename__):
+        if not _has_trail(engine):
             print(
-                f"error: no audit trail (table {AuditRecord.__tablename__}) in this database; "
-                "check --db",
+                f"error: no audit trail (no records in {AuditRecord.__tablename__}) in this "
+                "database; check --db",
                 file=sys.stderr,
             )
             return 2
@@ -915,6 +877,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(f"OK: {result.records} records, head {result.head_hash}")
     return 0
+
+
+def _has_trail(engine: Engine) -> bool:
+    """Whether the database holds audit records: the table alone is made with every other
+    chargeback table (a store that only ever loaded reference data has it, empty)."""
+    if not inspect(engine).has_table(AuditRecord.__tablename__):
+        return False
+    with engine.connect() as conn:
+        return conn.execute(select(AuditRecord.seq).limit(1)).first() is not None
 
 
 if __name__ == "__main__":

@@ -65,13 +65,13 @@ from processors.chargeback.claim import (
     MalformedFinding,
     Status,
     chargeback_amount,
-    shared_findings,
+    decode_findings,
 )
+from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
 from processors.chargeback.reference.history import settle_claim
 from processors.chargeback.reference.lookup import find_dc
-from processors.chargeback.upstream import claim_from_upstream
 
 #: The rule steps of the chargeback workflow (brief, heading): a line is paid only when each of
 #: them ran and gave a verdict on it.
@@ -212,7 +212,7 @@ def gather_findings(
             raise StepFailed(f"step '{name}' published findings that are not a list")
         performed.append(name)
         try:
-            published = shared_findings(raw)
+            published = decode_findings(raw)
         except MalformedFinding as exc:
             raise StepFailed(
                 f"finding {exc.index} of step '{name}' is malformed: {exc.reason}"

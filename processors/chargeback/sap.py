@@ -57,6 +57,7 @@ from processors.chargeback.claim import (
     IdentifierKind,
     Party,
 )
+from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import get_engine, in_chunks
 from processors.chargeback.reference.models import (
     SapCreateRequest,
@@ -72,7 +73,6 @@ from processors.chargeback.sap_odata import (
     quote_literal,
     results,
 )
-from processors.chargeback.upstream import claim_from_upstream
 
 #: Identifier kinds that identify a customer, strongest first (brief §6 "Idempotency").
 ID_TYPES: Mapping[IdentifierKind, str] = {

@@ -26,6 +26,7 @@ from processors.chargeback.compliance import (
 )
 from processors.chargeback.db import get_engine
 from processors.chargeback.reference.models import ReferenceSnapshot
+from processors.chargeback.reference.testing import intake
 
 SECRET = "sk-test-0123456789abcdef"
 CLAIM = Claim(
@@ -53,7 +54,7 @@ def _context(tmp_path: Path, run_id: str = "run-1", **changes: Any) -> StepConte
                 "source": "postgresql://cb:hunter22pw@db/cb",
                 "note": f"key {SECRET}",
             },
-            {"claim": CLAIM.to_json()},
+            dict(intake(CLAIM, f"sqlite:///{tmp_path / 'store.db'}", run_id).data),
         ),
         "duplicate-check": Upstream("Succeeded", {"is_duplicate": False}, {"findings": []}),
         "gpo-roster-validation": Upstream("Skipped", {}, {}),

@@ -26,6 +26,7 @@ from processors.chargeback.reference.testing import (
     claim,
     claim_line,
     context,
+    intake,
     party,
     step_context,
 )
@@ -148,7 +149,7 @@ def test_sap_books_the_pharmacy_s_lines_to_the_entity(url: str, tmp_path: Path) 
     the_claim = claim(claim_line(1, FOR_CENTER, contract_id="C-340B"))
     federal = _run(FederalDbValidation, the_claim, url, tmp_path)
     upstream = {
-        "extract-identifiers": Upstream("Succeeded", {}, {"claim": the_claim.to_json()}),
+        "extract-identifiers": intake(the_claim, url),
         "federal-db-validation": Upstream("Succeeded", {}, dict(federal.data)),
     }
     ctx = context(tmp_path, upstream, url, step="sap-customer-creation")

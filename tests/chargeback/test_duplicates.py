@@ -393,6 +393,5 @@ def test_step_needs_a_claim_and_a_store(tmp_path: Path) -> None:
     with pytest.raises(StepFailed, match="no claim found in any upstream step"):
         DuplicateCheck({}).process(bare)
     with pytest.raises(StepFailed, match="needs the store"):
-        DuplicateCheck({}).process(
-            step_context(claim(claim_line(1, party(**HOSPITAL))), "", tmp_path)
-        )
+        stored = testing.intake(claim(claim_line(1, party(**HOSPITAL))), url)
+        DuplicateCheck({}).process(testing.context(tmp_path, {"intake": stored}, ""))

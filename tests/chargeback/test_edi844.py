@@ -101,8 +101,9 @@ def _readable_samples() -> list[Claim]:
 
 @pytest.mark.parametrize("claim", _readable_samples(), ids=lambda c: c.debit_memo)
 def test_claim_survives_the_store_exactly(claim: Claim) -> None:
-    """The extraction step hands later steps the parsed claim itself (``DecodeOnce.keep``);
-    what a resumed run or a pod decodes from the stored text must be the same value."""
+    """Later steps in the process that stored the claim use the parsed claim itself
+    (``claim_store``); what a pod or a resumed run decodes from the stored text must be the
+    same value."""
     assert Claim.from_json(json.loads(json.dumps(claim.to_json()))) == claim
 
 

@@ -53,12 +53,12 @@ def _claim(*customers: Party) -> Claim:
 
 
 def _context(tmp_path: Path, claim: Claim, findings: list[Finding] | None = None) -> StepContext:
-    upstream = {"extract-identifiers": Upstream("Succeeded", {}, {"claim": claim.to_json()})}
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upstream = {"extract-identifiers": testing.intake(claim, url)}
     if findings is not None:
         upstream["contract-eligibility"] = Upstream(
             "Succeeded", {}, {"findings": [f.to_json() for f in findings]}
         )
-    url = f"sqlite:///{tmp_path / 'store.db'}"
     return testing.context(tmp_path, upstream, url, step="sap-customer-creation")
 
 
