@@ -117,7 +117,7 @@ def test_each_customer_is_one_record_per_claim() -> None:
 def test_delimiters_come_from_the_isa_and_crlf_is_ignored() -> None:
     delims, segments = tokenize(EXAMPLE)
     assert delims == Delimiters("*", ">", "~")
-    assert len(segments) == 72
+    assert len(list(segments)) == 72
     alt = sample("cb_intake_alt_delimiters.edi")
     assert b"|" in (SAMPLES / "cb_intake_alt_delimiters.edi").read_bytes()
     assert b"\r\n" in (SAMPLES / "cb_intake_alt_delimiters.edi").read_bytes()
