@@ -32,7 +32,7 @@ from sqlalchemy import DateTime, Integer, LargeBinary, String, UniqueConstraint,
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.canonical import dumps
+from engine.canonical import dump_bytes
 from engine.processors import StepContext, StepFailed, TransientError
 from processors.chargeback.claim import Claim
 from processors.chargeback.db import get_engine
@@ -89,7 +89,7 @@ _RECENT = _Recent()
 def store_claim(url: str, run_id: str, claim: Claim) -> dict[str, Any]:
     """Store ``claim`` for ``run_id`` (once: a retried intake finds its row) and return the
     reference later steps load it by."""
-    text = dumps(claim.to_json()).encode("utf-8")
+    text = dump_bytes(claim.to_json())
     digest = hashlib.sha256(text).hexdigest()
     row = {
         "run_id": run_id,
