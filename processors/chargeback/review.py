@@ -33,11 +33,11 @@ from engine.processors import StepContext, StepFailed, TransientError, Upstream
 from engine.secrets import Redactor
 from processors.chargeback.claim import Claim
 from processors.chargeback.claim_store import claim_from_upstream
-from processors.chargeback.compliance import canonical_json
 from processors.chargeback.db import get_engine, session_scope
 from processors.chargeback.reference.history import release_undecided
 from processors.chargeback.resolution import Evidence, gather_findings
 from processors.chargeback.schema import Base
+from processors.chargeback.trail.store import canonical_json
 
 FAILED_PHASES = ("Failed", "Error")
 _MAX_REASON = 2000

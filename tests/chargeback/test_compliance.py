@@ -16,17 +16,12 @@ from sqlalchemy.orm import Session
 
 from engine.processors import StepContext, Upstream
 from processors.chargeback.claim import Claim, ClaimLine
-from processors.chargeback.compliance import (
-    GENESIS_HASH,
-    ComplianceTrail,
-    canonical_json,
-    chain_hash,
-    main,
-    verify_chain,
-)
+from processors.chargeback.compliance import ComplianceTrail, main
 from processors.chargeback.db import get_engine
 from processors.chargeback.reference.models import ReferenceSnapshot
 from processors.chargeback.reference.testing import intake
+from processors.chargeback.trail.store import GENESIS_HASH, canonical_json, chain_hash
+from processors.chargeback.trail.verify import verify_chain
 
 SECRET = "sk-test-0123456789abcdef"
 CLAIM = Claim(

@@ -12,16 +12,11 @@ from sqlalchemy import text
 
 from engine.processors import StepContext, Upstream
 from engine.secrets import Redactor
-from processors.chargeback.compliance import (
-    Decoded,
-    _run_rows,
-    append_entries,
-    build_entries,
-    canonical_json,
-    render_report,
-    verify_run,
-)
+from processors.chargeback.compliance import build_entries
 from processors.chargeback.db import get_engine
+from processors.chargeback.trail.report import render_report
+from processors.chargeback.trail.store import Decoded, append_entries, canonical_json, run_rows
+from processors.chargeback.trail.verify import verify_run
 
 SECRET = "sk-test-0123456789abcdef"
 REDACT = Redactor.for_env({"OPENAI_API_KEY": SECRET})
@@ -87,7 +82,7 @@ def test_the_report_shows_the_stored_record_not_a_stale_decoded_one(tmp_path: Pa
     written = append_entries(engine, build_entries(context, "svc", {}, REDACT))
     decoded: Decoded = {}
     verification = verify_run(engine, "run-1", decoded)
-    rows = _run_rows(engine, "run-1")
+    rows = run_rows(engine, "run-1")
     assert sorted(decoded) == [row.seq for row in rows]
     fresh = render_report(context, rows, written, verification, REDACT)
     assert render_report(context, rows, written, verification, REDACT, decoded) == fresh
