@@ -99,9 +99,7 @@ def store_claim(url: str, run_id: str, claim: Claim) -> dict[str, Any]:
         "body": zlib.compress(text, _LEVEL),
         "stored_at": datetime.now(UTC),
     }
-    query = select(StoredClaim.id).where(
-        StoredClaim.run_id == run_id, StoredClaim.sha256 == digest
-    )
+    query = select(StoredClaim.id).where(StoredClaim.run_id == run_id, StoredClaim.sha256 == digest)
     try:
         engine = get_engine(url)
         with Session(engine) as session:
@@ -121,7 +119,12 @@ def store_claim(url: str, run_id: str, claim: Claim) -> dict[str, Any]:
     except SQLAlchemyError as exc:
         raise StepFailed(f"claim store error: {type(exc).__name__}") from None
     _RECENT.put(digest, claim)
-    return {"id": claim_id, "sha256": digest, "debit_memo": claim.debit_memo, "lines": len(claim.lines)}
+    return {
+        "id": claim_id,
+        "sha256": digest,
+        "debit_memo": claim.debit_memo,
+        "lines": len(claim.lines),
+    }
 
 
 def load_claim(url: str, ref: Any) -> Claim:

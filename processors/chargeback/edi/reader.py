@@ -410,9 +410,7 @@ class _TransactionReader:
         """The claim read, once ``read`` reached the SE and the envelope was checked."""
         self._finish_line()
         if not self.lines:
-            raise se.error(
-                "the 844 claims no lines: at least one CON loop with a PAD is required"
-            )
+            raise se.error("the 844 claims no lines: at least one CON loop with a PAD is required")
         if self.ctt is None:
             raise se.error("no CTT segment before SE; CTT carries the CON count and QTY hash")
         self._check_totals()
@@ -736,5 +734,3 @@ class _TransactionReader:
             raise ctt.error(
                 f"CTT02 hash total {hashed} does not match the sum of QTY02 {sum(quantities)}"
             )
-
-

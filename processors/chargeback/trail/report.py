@@ -99,5 +99,3 @@ def render_report(
         )
     out.append("")
     return redact.scrub("\n".join(out))
-
-

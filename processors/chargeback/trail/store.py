@@ -228,7 +228,6 @@ def run_rows(engine: Engine, run_id: str) -> list[Stored]:
         return list(_stored(conn, query))
 
 
-
 def first_line(exc: BaseException) -> str:
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
@@ -239,5 +238,3 @@ def url_passwords(url: str) -> list[str]:
     except ArgumentError:  # an unparsable URL fails later with a clear store error
         return []
     return [password] if password else []
-
-

@@ -119,8 +119,10 @@ def anchored_heads(conn: Connection, run_id: str | None = None) -> dict[str, str
     if not inspect(conn).has_table(events.name):
         return {}
     query = select(events.c.run_id, events.c.outputs).where(
-        events.c.kind == "finished", events.c.phase == "Succeeded",
-        events.c.outputs.like('%"head_hash"%'))
+        events.c.kind == "finished",
+        events.c.phase == "Succeeded",
+        events.c.outputs.like('%"head_hash"%'),
+    )
     if run_id is not None:
         query = query.where(events.c.run_id == run_id)
     heads: dict[str, str] = {}
@@ -234,5 +236,3 @@ def verify_run(engine: Engine, run_id: str, decoded: Decoded | None = None) -> V
         except IntegrityError:
             pass  # a parallel run verified up to the same record and said so first
     return verification
-
-
