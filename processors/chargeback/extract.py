@@ -185,7 +185,7 @@ class ExtractIdentifiers:
                 REF_KEY: ref,
                 # how the claim was read (x12-844, offline, llm:<model>): the trail's step version
                 "step_version": claim.extractor,
-                "findings": [f.to_json() for f in findings],
+                "findings": [f.to_row() for f in findings],
             },
         )
 

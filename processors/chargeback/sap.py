@@ -619,6 +619,10 @@ def customers_of(lines: Sequence[ClaimLine]) -> list[tuple[Party, list[ClaimLine
     return list(groups.values())
 
 
+#: the findings this step reads: a rejected line creates no customer
+REJECTED = frozenset({"reject"})
+
+
 def _covered_entities(context: StepContext) -> dict[int, tuple[str, str]]:
     """line -> (340B ID, name) of the covered entity a contract pharmacy on it buys for, as an
     upstream step (federal-db-validation) published them."""
@@ -739,9 +743,7 @@ class SapCustomerCreation:
 
     def process(self, context: StepContext) -> StepResult:
         _, claim = claim_from_upstream(context, self.config.get("claim_step"))
-        rejected = {
-            f.line for _, f in gather_findings(context, ()).findings if f.outcome == "reject"
-        }
+        rejected = {f.line for _, f in gather_findings(context, (), outcomes=REJECTED).findings}
         gateway = self.gateway(context)
         entities = _covered_entities(context)
         groups = [
@@ -805,5 +807,5 @@ class SapCustomerCreation:
                 "unchanged": counts["unchanged"],
                 "conflicts": counts["conflict"],
             },
-            data={"customers": customers, "findings": [f.to_json() for f in findings]},
+            data={"customers": customers, "findings": [f.to_row() for f in findings]},
         )

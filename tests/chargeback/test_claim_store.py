@@ -12,7 +12,13 @@ import pytest
 from sqlalchemy import text
 
 from engine.processors import StepFailed, Upstream
-from processors.chargeback.claim import Claim, ClaimLine, Finding, decode_findings
+from processors.chargeback.claim import (
+    Claim,
+    ClaimLine,
+    Finding,
+    MalformedFinding,
+    decode_findings,
+)
 from processors.chargeback.claim_store import REF_KEY, claim_from_upstream, load_claim, store_claim
 from processors.chargeback.db import get_engine
 from processors.chargeback.edi import parse_844
@@ -91,14 +97,19 @@ def test_the_claim_is_found_by_its_reference_whatever_intake_is_called(tmp_path:
 
 
 def test_published_findings_decode_to_what_the_step_found(tmp_path: Path) -> None:
-    """A step in another process (a pod, a resumed run) reads the published JSON."""
+    """A step in another process (a pod, a resumed run) reads the published JSON: compact
+    rows, one per finding."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     context = step_context(parse_844(SAMPLE.read_bytes()), url, tmp_path)
     published = ContractEligibility({}).process(context).data["findings"]
     decoded = decode_findings(json.loads(json.dumps(published)))
     assert any(f.outcome != "pass" for f in decoded)
-    assert [f.to_json() for f in decoded] == published
+    assert [f.to_row() for f in decoded] == published
 
+
+def test_a_finding_row_of_the_wrong_length_is_malformed() -> None:
+    with pytest.raises(MalformedFinding, match="a finding row has 3 values"):
+        decode_findings([[1, "R10", "pass", None, "ok"], [1, "R10", "pass"]])
 
 def test_a_finding_of_another_shape_is_still_judged_by_its_fields() -> None:
     finding = Finding(3, "R10", "adjust", "06", "price", Decimal("12.50"))

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.processors import StepResult, Upstream
-from processors.chargeback.claim import Claim, Finding
+from processors.chargeback.claim import Claim, decode_findings
 from processors.chargeback.db import session_scope
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.federal import FederalDbValidation
@@ -97,7 +97,7 @@ def test_a_registered_pharmacy_is_matched_as_the_entity_it_buys_for(url: str) ->
 
 def _findings(result: StepResult) -> list[tuple[int, str, str, str | None]]:
     return [
-        (f.line, f.rule, f.outcome, f.code) for f in map(Finding.from_json, result.data["findings"])
+        (f.line, f.rule, f.outcome, f.code) for f in decode_findings(result.data["findings"])
     ]
 
 

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 
 from engine.processors import StepContext, StepFailed, StepResult, resolve
-from processors.chargeback.claim import Claim, Finding
+from processors.chargeback.claim import Claim, decode_findings
 from processors.chargeback.claim_store import load_claim
 from processors.chargeback.extract import ExtractIdentifiers
 from processors.chargeback.text_extract import extract_text
@@ -88,7 +88,7 @@ def test_example_844(tmp_path: Path) -> None:
 def test_bad_check_digits_become_findings_not_failures(tmp_path: Path) -> None:
     result = run(str(SAMPLES / "cb_intake_bad_check_digits.edi"), tmp_path)
     assert result.outputs["invalid_identifier_count"] == 6
-    findings = [Finding.from_json(f) for f in result.data["findings"]]
+    findings = list(decode_findings(result.data["findings"]))
     verdicts = [(f.line, f.rule, f.outcome, f.code) for f in findings]
     assert verdicts == [
         (1, "R04", "pass", None),  # bad DEA, good HIN: warning only
@@ -102,7 +102,7 @@ def test_bad_check_digits_become_findings_not_failures(tmp_path: Path) -> None:
 
 def test_missing_fields_and_ndc_layouts(tmp_path: Path) -> None:
     missing = run(str(SAMPLES / "cb_intake_missing_fields.edi"), tmp_path)
-    verdicts = [(f["line"], f["rule"], f["outcome"], f["code"]) for f in missing.data["findings"]]
+    verdicts = [(f.line, f.rule, f.outcome, f.code) for f in decode_findings(missing.data["findings"])]
     assert verdicts == [
         (0, "R13", "pass", None),
         (1, "R02", "reject", "15"),
@@ -113,7 +113,7 @@ def test_missing_fields_and_ndc_layouts(tmp_path: Path) -> None:
     ]
     assert missing.outputs["rejected_line_count"] == 4
     ndc = run(str(SAMPLES / "cb_intake_ndc_layouts.edi"), tmp_path)
-    assert [(f["line"], f["rule"], f["code"]) for f in ndc.data["findings"]] == [
+    assert [(f.line, f.rule, f.code) for f in decode_findings(ndc.data["findings"])] == [
         (6, "R03", "14"),
         (7, "R03", "14"),
         (8, "R03", "14"),

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.processors import StepContext
-from processors.chargeback.claim import Claim, Finding
+from processors.chargeback.claim import Claim, decode_findings
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.edi import parse_844
 from processors.chargeback.eligibility import ContractEligibility
@@ -129,7 +129,7 @@ def test_example_claim_resolves_as_its_849_on_the_shipped_data(tmp_path: Path) -
         cls.__name__: cls({}).process(ctx)
         for cls in (DuplicateCheck, ContractEligibility, GpoRosterValidation, FederalDbValidation)
     }
-    findings = [Finding.from_json(f) for r in results.values() for f in r.data["findings"]]
+    findings = [f for r in results.values() for f in decode_findings(r.data["findings"])]
     not_passing = sorted(
         (f.line, f.outcome, f.code, f.amount) for f in findings if f.outcome != "pass"
     )

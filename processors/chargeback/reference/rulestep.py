@@ -114,7 +114,7 @@ class RuleStep:
         except SQLAlchemyError as exc:
             raise StepFailed(f"reference store error: {type(exc).__name__}") from None
         outputs = checked.outputs or count_outputs(claim, checked.findings)
-        published = [f.to_json() for f in checked.findings]
+        published = [f.to_row() for f in checked.findings]
         return StepResult(
             outputs=outputs,
             data={
