@@ -34,7 +34,13 @@ _OPTIONS = (
 def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> str:
     """The canonical text of ``value``; TypeError (orjson's JSONEncodeError) when ``value`` is
     not JSON data and ``default`` (as ``json.dumps``'s) does not make it so."""
-    return orjson.dumps(value, default=default, option=_OPTIONS).decode("utf-8")
+    return dump_bytes(value, default).decode("utf-8")
+
+
+def dump_bytes(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
+    """``dumps`` as UTF-8 bytes, for what is hashed or stored as bytes anyway: a large claim's
+    text is tens of megabytes, and decoding it only to encode it again doubles them."""
+    return orjson.dumps(value, default=default, option=_OPTIONS)
 
 
 def result_digest(outputs_json: str, data_json: str | None) -> str:

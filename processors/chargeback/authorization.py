@@ -23,9 +23,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from processors.chargeback import rules
 from processors.chargeback.claim import Claim, ClaimLine, Finding, Outcome
 from processors.chargeback.reference import lookup
@@ -34,10 +31,6 @@ from processors.chargeback.reference.lookup import find_dc
 
 RULE = rules.R20
 CODE = "08"
-
-
-def dc_table_loaded(session: Session) -> bool:
-    return session.scalar(select(m.WholesalerDc.dc_key).limit(1)) is not None
 
 
 def licensed_states(dc: m.WholesalerDc) -> frozenset[str]:
@@ -93,7 +86,7 @@ def authorization_findings(ref: lookup.Memo, claim: Claim) -> list[Finding]:
     """R20 on every line of the claim (see the module docstring)."""
     if claim.distributor is None:
         return []
-    if not dc_table_loaded(ref.session):
+    if not lookup.dc_table_loaded(ref.session):
         return [
             Finding(
                 0,

@@ -3,11 +3,12 @@
 Convention for passing claims and results between steps (through the store, as
 ``StepResult.data``, so everything here is plain JSON on the wire):
 
-* ``chargeback.extract-identifiers`` returns ``data={"claim": claim.to_json()}``; a later step
-  rebuilds it with ``Claim.from_json(context.outputs_of("extract-identifiers")["claim"])``, or
-  ``shared_claim(...)`` to decode it once for all the steps that ask.
-* every rule processor returns ``data={"findings": [finding.to_json(), ...]}``: one
-  :class:`Finding` per (line, rule) it decided; ``line == 0`` means the whole debit memo.
+* ``chargeback.extract-identifiers`` stores the claim once (``claim.to_json()``, in the
+  chargeback database) and returns a reference to it, ``data={"claim_ref": {...}}``; a later
+  step loads it with ``claim_store.claim_from_upstream(context)``.
+* every rule processor returns ``data={"findings": [finding.to_row(), ...]}``: one
+  :class:`Finding` per (line, rule) it decided, as a compact row (``decode_findings`` reads
+  rows and objects); ``line == 0`` means the whole debit memo.
 * chargeback resolution folds the findings into one :class:`LineDecision` per line, which is
   what the 849 writer (``processors.chargeback.edi.write_849``) consumes.
 
@@ -26,12 +27,11 @@ import dataclasses
 import datetime as dt
 import functools
 import operator
-import threading
 import types
 import typing
 from collections.abc import Callable, Mapping
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any, Generic, Literal, Self, TypeVar, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Self, TypeVar, get_args, get_origin, get_type_hints
 
 IdentifierKind = Literal["dea", "hin", "gln", "npi", "340b", "custom"]
 Outcome = Literal["pass", "adjust", "reject", "review"]
@@ -259,52 +259,6 @@ class Claim(JsonRecord):
         return tuple(seen.values())
 
 
-_V = TypeVar("_V")
-
-
-class DecodeOnce(Generic[_V]):
-    """A decoder for JSON that several steps share and none changes, decoding each object once.
-
-    The engine hands every later step the very objects an earlier step returned as data, and
-    never changes them; a 10,000-line claim (or its 40,000 findings) takes a good part of a
-    second to decode, once per step that reads it. So the values of the last ``kept`` objects
-    are kept, by identity (holding the object, so its id cannot be reused), however many
-    steps ask. The values must be immutable (frozen records, tuples) and the JSON must not be
-    changed after it is published.
-    """
-
-    def __init__(self, decode: Callable[[Any], _V], *, kept: int = 2) -> None:
-        self._decode = decode
-        self._size = kept
-        self._kept: list[tuple[object, _V]] = []  # newest last
-        self._lock = threading.Lock()
-
-    def __call__(self, data: Any) -> _V:
-        with self._lock:  # parallel steps wait for the one decoding rather than each decode
-            for obj, value in self._kept:
-                if obj is data:
-                    return value
-            value = self._decode(data)
-            self._keep(data, value)
-            return value
-
-    def keep(self, data: Any, value: _V) -> None:
-        """Remember that ``data`` is the JSON ``value`` was just encoded to (by the step that
-        publishes it), so no later step in this process decodes it at all. Decoding the JSON
-        gives back an equal value (the round trip is exact), which is what a resumed run or a
-        pod, reading the JSON from the store, gets."""
-        with self._lock:
-            self._keep(data, value)
-
-    def _keep(self, data: Any, value: _V) -> None:
-        self._kept.append((data, value))
-        del self._kept[: -self._size]
-
-
-#: ``Claim.from_json`` for the claim intake publishes (``data["claim"]``)
-shared_claim: DecodeOnce[Claim] = DecodeOnce(Claim.from_json)
-
-
 def summary_issues(claim: Claim) -> tuple[Issue, ...]:
     """Debit-memo level problems, computed the same way whatever the claim was read from."""
     issues: list[Issue] = []
@@ -347,6 +301,16 @@ class Finding(JsonRecord):
     message: str
     amount: Decimal | None = None
 
+    def to_row(self) -> list[Any]:
+        """The finding as steps publish it: ``[line, rule, outcome, code, message]``, and the
+        amount as a decimal string when there is one. A large claim's steps publish hundreds
+        of thousands of findings; as rows they take a third of the memory objects take, and
+        ``decode_findings`` reads both."""
+        row: list[Any] = [self.line, self.rule, self.outcome, self.code, self.message]
+        if self.amount is not None:
+            row.append(str(self.amount))
+        return row
+
 
 class MalformedFinding(ValueError):
     """A published finding that does not decode; ``index`` is its place in the list."""
@@ -356,20 +320,63 @@ class MalformedFinding(ValueError):
         self.index, self.reason = index, reason
 
 
-def decode_findings(raw: list[Any]) -> tuple[Finding, ...]:
+def decode_findings(
+    raw: list[Any], outcomes: frozenset[str] | None = None
+) -> tuple[Finding, ...]:
+    """A step's published findings, decoded. The resolution step reads every rule step's, tens
+    of thousands for a large claim, so a finding of the usual shape is read directly, and only
+    one that is not goes through ``Finding.from_json``, which says what is wrong with it.
+
+    A finding is a row (``Finding.to_row``, what steps publish) or an object (``to_json``).
+    With ``outcomes``, only the findings published with one of them are decoded (a step that
+    asks only about rejections need not hold a large claim's passes)."""
     findings = []
     for i, item in enumerate(raw):
-        try:
-            findings.append(Finding.from_json(item))
-        except ValueError as exc:
-            raise MalformedFinding(i, str(exc)) from None
+        if type(item) is list:
+            if len(item) not in (5, 6):
+                raise MalformedFinding(
+                    i, f"a finding row has {len(item)} values; expected {', '.join(_ROW)}"
+                )
+            item = dict(zip(_ROW, item, strict=False))
+        if outcomes is not None and isinstance(item, dict) and item.get("outcome") not in outcomes:
+            continue
+        finding = _plain_finding(item)
+        if finding is None:
+            try:
+                finding = Finding.from_json(item)
+            except ValueError as exc:
+                raise MalformedFinding(i, str(exc)) from None
+        findings.append(finding)
     return tuple(findings)
 
 
-#: a rule step's published findings (``data["findings"]``), decoded once for every later step
-#: that reads them (SAP, resolution), or never when the rule step ran in this process and kept
-#: what it published (``DecodeOnce.keep``); a workflow has a handful of steps with findings
-shared_findings: DecodeOnce[tuple[Finding, ...]] = DecodeOnce(decode_findings, kept=8)
+_OUTCOMES = frozenset(get_args(Outcome))
+_ROW = ("line", "rule", "outcome", "code", "message", "amount")
+_FINDING_KEYS = frozenset(_ROW)
+
+
+def _plain_finding(item: Any) -> Finding | None:
+    """``item`` as a Finding when it is one exactly as ``to_json`` writes it, else None."""
+    if type(item) is not dict or not item.keys() <= _FINDING_KEYS or len(item) < 5:
+        return None
+    line, rule, outcome = item.get("line"), item.get("rule"), item.get("outcome")
+    code, message, amount = item.get("code"), item.get("message"), item.get("amount")
+    if (
+        type(line) is not int
+        or type(rule) is not str
+        or outcome not in _OUTCOMES
+        or not (code is None or type(code) is str)
+        or type(message) is not str
+        or not (amount is None or type(amount) is str)
+    ):
+        return None
+    verdict = typing.cast(Outcome, outcome)
+    if amount is None:
+        return Finding(line, rule, verdict, code, message)
+    try:
+        return Finding(line, rule, verdict, code, message, Decimal(amount))
+    except InvalidOperation:
+        return None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -467,7 +474,7 @@ def _shared_encoder(cls: type) -> Callable[[Any, _Memo], dict[str, Any]]:
     """Equal records of a text-only type share one JSON object within a claim: an 844 sends
     each customer (name, identifiers, address) again with every contract loop, and building
     the same objects thousands of times was half the encoding. The JSON is never changed
-    after it is made (see ``DecodeOnce``), so sharing it is safe."""
+    after it is made, so sharing it is safe."""
     encode_record = _record_encoder(cls)
 
     def encode_shared(record: Any, memo: _Memo) -> dict[str, Any]:

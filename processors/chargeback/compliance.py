@@ -34,116 +34,43 @@ from __future__ import annotations
 import argparse
 import getpass
 import hashlib
-import json
 import re
 import sys
-import threading
-import weakref
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal
-from functools import cached_property
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 from sqlalchemy import (
-    Connection,
     Engine,
-    MetaData,
-    Select,
-    String,
-    Text,
     create_engine,
-    func,
-    insert,
     inspect,
     select,
 )
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from engine.canonical import dumps
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from engine.secrets import Redactor
 from processors.chargeback.claim import ClaimLine
+from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import get_engine
 from processors.chargeback.outfiles import output_file
 from processors.chargeback.reference import snapshots
-from processors.chargeback.upstream import claim_from_upstream
-
-GENESIS_HASH = "0" * 64
-_APPEND_ATTEMPTS = 5
-
-
-class _Base(DeclarativeBase):
-    pass
-
-
-class AuditRecord(_Base):
-    """One row of the trail. ``payload`` is the canonical JSON that was hashed; the other
-    columns repeat parts of it for querying and are checked against it on verification."""
-
-    __tablename__ = "cb_audit"
-
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    run_id: Mapped[str] = mapped_column(String(200), index=True)
-    step: Mapped[str] = mapped_column(String(200))
-    entry_key: Mapped[str] = mapped_column(String(64), index=True)
-    payload: Mapped[str] = mapped_column(Text)
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    record_hash: Mapped[str] = mapped_column(String(64), unique=True)
-
-
-class AuditCheckpoint(_Base):
-    """A record up to which the trail step found the chain intact (see ``verify_run``)."""
-
-    __tablename__ = "cb_audit_checkpoint"
-
-    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    record_hash: Mapped[str] = mapped_column(String(64))
-
-
-# --------------------------------------------------------------------------- hashing
-
-
-def _jsonable(value: Any) -> Any:
-    """Money stays exact text, dates ISO: the same value must always hash the same way."""
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Path):
-        return str(value)
-    if isinstance(value, set | frozenset):
-        return sorted(value, key=str)
-    if hasattr(value, "to_json"):
-        return value.to_json()
-    raise TypeError(f"cannot put a {type(value).__name__} into an audit record")
-
-
-#: how records were written until the engine's canonical encoder served here too: the same
-#: text but for the exponent of some floats (``1e-07``, now ``1e-7``), so older trails verify
-_LEGACY = json.JSONEncoder(
-    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_jsonable
+from processors.chargeback.trail.report import render_report
+from processors.chargeback.trail.store import (
+    GENESIS_HASH,
+    AuditRecord,
+    Decoded,
+    Entry,
+    append_entries,
+    canonical_json,
+    first_line,
+    run_rows,
+    sha256_text,
+    url_passwords,
 )
-
-
-def canonical_json(value: Any) -> str:
-    """Sorted keys, no whitespace, UTF-8: one text per value, whoever serializes it. The
-    engine's encoder (``engine.canonical``): a claim's trail encodes twenty thousand records."""
-    return dumps(value, _jsonable)
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def chain_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
-    """The link: ``sha256(prev_hash + canonical_json(record))``."""
-    return sha256_text(prev_hash + canonical_json(record))
-
+from processors.chargeback.trail.verify import verify_chain, verify_run
 
 # --------------------------------------------------------------------------- redaction
 
@@ -181,356 +108,6 @@ def _text_keys_only(value: Any) -> bool:
 
 
 _CONTAINERS = (dict, list, tuple)
-
-
-# --------------------------------------------------------------------------- appending
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A record to append, before it gets its position, time and hashes."""
-
-    run_id: str
-    step: str
-    content: Mapping[str, Any]
-
-    @cached_property
-    def key(self) -> str:
-        return sha256_text(
-            canonical_json({"run_id": self.run_id, "step": self.step, **self.content})
-        )
-
-
-_schema_lock = threading.Lock()
-_schema_ready: dict[int, weakref.WeakSet[Engine]] = {}
-
-
-def ensure_tables(engine: Engine, metadata: MetaData) -> None:
-    """Create ``metadata``'s tables once per engine, safely under parallel steps.
-
-    Threads of one process serialize on a lock; another process creating the same table
-    between the existence check and the CREATE is an OperationalError that is fine once the
-    tables are there.
-    """
-    with _schema_lock:
-        ready = _schema_ready.setdefault(id(metadata), weakref.WeakSet())
-        if engine in ready:
-            return
-        try:
-            metadata.create_all(engine, checkfirst=True)
-        except OperationalError:
-            names = inspect(engine).get_table_names()
-            if not all(table.name in names for table in metadata.sorted_tables):
-                raise
-        ready.add(engine)
-
-
-def ensure_schema(engine: Engine) -> None:
-    ensure_tables(engine, _Base.metadata)
-
-
-def _head(conn: Connection) -> tuple[int, str]:
-    row = conn.execute(
-        select(AuditRecord.seq, AuditRecord.record_hash).order_by(AuditRecord.seq.desc()).limit(1)
-    ).first()
-    return (0, GENESIS_HASH) if row is None else (row[0], row[1])
-
-
-def append_entries(
-    engine: Engine,
-    entries: Sequence[Entry],
-    *,
-    now: datetime | None = None,
-    decoded: Decoded | None = None,
-) -> int:
-    """Append the entries not yet in the trail, atomically; returns how many were written.
-    ``decoded`` receives the rows written with their records, so that neither verifying them
-    (``verify_run``) nor the report decodes what this process has just encoded.
-
-    Two writers racing for the same position both read the same head; the primary key on
-    ``seq`` lets one win and the other retry on the new head, so the chain never forks.
-    """
-    for _ in range(_APPEND_ATTEMPTS):
-        written: Decoded = {}
-        try:
-            with engine.begin() as conn:
-                count = _append_once(conn, entries, now or datetime.now(UTC), written)
-        except IntegrityError:
-            continue
-        if decoded is not None:
-            decoded.update(written)
-        return count
-    raise TransientError(f"could not append to the audit trail after {_APPEND_ATTEMPTS} attempts")
-
-
-def _append_once(
-    conn: Connection, entries: Sequence[Entry], now: datetime, written: Decoded
-) -> int:
-    """Chain the new entries in memory and insert them in one statement: a claim's trail is
-    one record per line, thousands of them."""
-    run_ids = {e.run_id for e in entries}
-    present = set(
-        conn.scalars(select(AuditRecord.entry_key).where(AuditRecord.run_id.in_(run_ids)))
-    )
-    seq, prev = _head(conn)
-    ts = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    rows: list[dict[str, Any]] = []
-    for entry in entries:
-        if entry.key in present:
-            continue
-        present.add(entry.key)
-        seq += 1
-        record = {
-            **entry.content,
-            "seq": seq,
-            "ts_utc": ts,
-            "run_id": entry.run_id,
-            "step": entry.step,
-            "prev_hash": prev,
-        }
-        payload = canonical_json(record)
-        digest = sha256_text(prev + payload)  # chain_hash(prev, record), encoding it once
-        stored = Stored(seq, entry.run_id, entry.step, payload, prev, digest)
-        rows.append({"entry_key": entry.key, **stored._asdict()})
-        written[seq] = (stored, record)
-        prev = digest
-    if rows:
-        conn.execute(insert(AuditRecord), rows)
-    return len(rows)
-
-
-# --------------------------------------------------------------------------- verifying
-
-
-@dataclass(frozen=True)
-class Break:
-    """The first record that does not fit the chain, and why."""
-
-    seq: int
-    run_id: str
-    step: str
-    reason: str
-
-    def __str__(self) -> str:
-        if self.seq == 0:
-            return f"run {self.run_id}: {self.reason}"
-        return f"record seq {self.seq} (run {self.run_id}, step {self.step}): {self.reason}"
-
-
-@dataclass(frozen=True)
-class Verification:
-    """``records`` in the chain up to ``head_hash``; ``trusted``: how many of the first of them
-    an earlier run had verified (a checkpoint) and were not checked again (0: all were)."""
-
-    records: int
-    head_hash: str
-    broken: Break | None
-    trusted: int = 0
-
-    @property
-    def ok(self) -> bool:
-        return self.broken is None
-
-
-class Stored(NamedTuple):
-    """A record as the table holds it (read as plain columns: thousands per run)."""
-
-    seq: int
-    run_id: str
-    step: str
-    payload: str
-    prev_hash: str
-    record_hash: str
-
-
-def _stored(conn: Connection, query: Select[Any]) -> Iterator[Stored]:
-    columns = [getattr(AuditRecord, name) for name in Stored._fields]
-    for row in conn.execute(query.with_only_columns(*columns).execution_options(yield_per=500)):
-        yield Stored(*row)
-
-
-def _rows(conn: Connection, after: int, last: int | None) -> Iterator[Stored]:
-    query = select(AuditRecord).where(AuditRecord.seq > after).order_by(AuditRecord.seq)
-    if last is not None:
-        query = query.where(AuditRecord.seq <= last)
-    return _stored(conn, query)
-
-
-#: records by position, with the row each was decoded from (or encoded into)
-Decoded = dict[int, tuple[Stored, dict[str, Any]]]
-
-
-def _check_row(
-    row: Stored, expected_seq: int, prev: str, known: tuple[Stored, dict[str, Any]] | None
-) -> tuple[str | None, dict[str, Any]]:
-    """The reason ``row`` breaks the chain (or None), and its record as far as decoded.
-
-    ``known``: the row as this process wrote or checked it, with its record. A row that is
-    still exactly that needs only its place in the chain checked: its hash was computed from
-    its payload, and its payload from its record, right here.
-    """
-    if row.seq != expected_seq:
-        if row.seq == expected_seq + 1:
-            return f"record {expected_seq} before it is missing (deleted)", {}
-        return f"records {expected_seq}-{row.seq - 1} before it are missing (deleted)", {}
-    if known is not None and known[0] == row:
-        return _link(row, prev), known[1]
-    try:
-        record = json.loads(row.payload)
-    except ValueError:
-        return "payload is not valid JSON (changed)", {}
-    if not isinstance(record, dict):
-        return "payload is not a JSON object (changed)", {}
-    if sha256_text(row.prev_hash + row.payload) != row.record_hash or (
-        canonical_json(record) != row.payload and _LEGACY.encode(record) != row.payload
-    ):
-        return "content does not match its hash (changed)", record
-    for column in ("seq", "run_id", "step", "prev_hash"):
-        if record.get(column) != getattr(row, column):
-            return f"column {column} differs from the hashed record (changed)", record
-    return _link(row, prev), record
-
-
-def _link(row: Stored, prev: str) -> str | None:
-    if row.prev_hash != prev:
-        return (
-            "does not link to the record before it (inserted, reordered or the one before changed)"
-        )
-    return None
-
-
-def _last_of_run(conn: Connection, run_id: str) -> int | None:
-    return conn.scalar(select(func.max(AuditRecord.seq)).where(AuditRecord.run_id == run_id))
-
-
-def _no_records(run_id: str) -> Verification:
-    return Verification(0, GENESIS_HASH, Break(0, run_id, "-", "no audit records for this run"))
-
-
-def anchored_heads(conn: Connection, run_id: str | None = None) -> dict[str, str]:
-    """head hash -> the run that recorded it, for every trail step result the run store holds
-    in this database (the ``head_hash`` output of a Succeeded attempt); only ``run_id``'s when
-    given. Empty when the run store lives elsewhere."""
-    from engine.store.tables import events
-
-    if not inspect(conn).has_table(events.name):
-        return {}
-    query = select(events.c.run_id, events.c.outputs).where(
-        events.c.kind == "finished", events.c.phase == "Succeeded",
-        events.c.outputs.like('%"head_hash"%'))
-    if run_id is not None:
-        query = query.where(events.c.run_id == run_id)
-    heads: dict[str, str] = {}
-    for run, outputs in conn.execute(query):
-        try:
-            head = json.loads(outputs).get("head_hash")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(head, str) and len(head) == len(GENESIS_HASH):
-            heads[head] = f"the head of run {run}, anchored in the run store,"
-    return heads
-
-
-def _walk(
-    conn: Connection,
-    start: tuple[int, str],
-    last: int | None,
-    run_id: str | None,
-    heads: Mapping[str, str],
-    decoded: Decoded | None = None,
-) -> Verification:
-    """Check the records after ``start`` (a position and the hash there) up to ``last``, and
-    that each of ``heads`` (hash -> what it is) is among them; ``decoded`` gives rows this
-    process wrote (see ``_check_row``) and receives those of ``run_id`` found intact."""
-    count, prev = start
-    missing = dict(heads)
-    missing.pop(prev, None)
-    known = decoded or {}
-    for row in _rows(conn, count, last):
-        reason, record = _check_row(row, count + 1, prev, known.get(row.seq))
-        if reason is not None:
-            return Verification(count, prev, Break(row.seq, row.run_id, row.step, reason), start[0])
-        if decoded is not None and row.run_id == run_id:
-            decoded[row.seq] = (row, record)
-        count += 1
-        prev = row.record_hash
-        if missing:
-            missing.pop(prev, None)
-    for head, what in missing.items():
-        return Verification(
-            count,
-            prev,
-            Break(
-                count + 1,
-                run_id or "-",
-                "-",
-                f"{what} {head} is not in the chain (records cut off or replaced)",
-            ),
-        )
-    return Verification(count, prev, None, start[0])
-
-
-def verify_chain(
-    engine: Engine, *, run_id: str | None = None, head: str | None = None
-) -> Verification:
-    """Check the chain from its first record.
-
-    With ``run_id``, the chain is checked up to that run's last record (everything it depends
-    on) and the run must have records. Every head the run store anchored (of ``run_id`` only,
-    when given) must be in the chain, and so must ``head``, a hash handed out earlier: both
-    catch a cut-off tail.
-    """
-    with engine.connect() as conn:
-        last: int | None = None
-        if run_id is not None:
-            last = _last_of_run(conn, run_id)
-            if last is None:
-                return _no_records(run_id)
-        heads = anchored_heads(conn, run_id)
-        if head is not None:
-            heads[head] = "head"
-        return _walk(conn, (0, GENESIS_HASH), last, run_id, heads)
-
-
-def verify_run(engine: Engine, run_id: str, decoded: Decoded | None = None) -> Verification:
-    """What the trail step checks after appending: the chain up to the run's last record, from
-    the newest checkpoint in it; an intact result is the next checkpoint. ``decoded`` holds
-    the rows the step appended (``append_entries``) and receives the run's records it checked,
-    so the report does not decode them again.
-
-    Checking from the first record on every run would cost more with every claim ever
-    decided (a claim adds a record per line). A checkpoint counts only while the record it
-    names still carries the hash it had when verified; changes to records before it are what
-    ``verify`` (the command, which ignores checkpoints) is for.
-    """
-    with engine.connect() as conn:
-        last = _last_of_run(conn, run_id)
-        if last is None:
-            return _no_records(run_id)
-        found = conn.execute(
-            select(AuditCheckpoint.seq, AuditCheckpoint.record_hash)
-            .join(
-                AuditRecord,
-                (AuditRecord.seq == AuditCheckpoint.seq)
-                & (AuditRecord.record_hash == AuditCheckpoint.record_hash),
-            )
-            .where(AuditCheckpoint.seq <= last)
-            .order_by(AuditCheckpoint.seq.desc())
-            .limit(1)
-        ).first()
-        start = (found[0], found[1]) if found is not None else (0, GENESIS_HASH)
-        verification = _walk(conn, start, last, run_id, {}, decoded)
-    if verification.ok and verification.records > start[0]:
-        try:
-            with engine.begin() as conn:
-                conn.execute(
-                    insert(AuditCheckpoint).values(
-                        seq=verification.records, record_hash=verification.head_hash
-                    )
-                )
-        except IntegrityError:
-            pass  # a parallel run verified up to the same record and said so first
-    return verification
 
 
 # --------------------------------------------------------------------------- the processor
@@ -587,20 +164,19 @@ class ComplianceTrail:
             raise StepFailed(
                 "compliance-trail needs the store: no database URL in the step context"
             )
-        redact = Redactor.for_env(context.env, _url_passwords(context.database_url))
+        redact = Redactor.for_env(context.env, url_passwords(context.database_url))
         engine = get_engine(context.database_url)
         try:
-            ensure_schema(engine)
             entries = build_entries(
                 context, self._actor(context), snapshots.current(engine), redact
             )
             decoded: Decoded = {}
             written = append_entries(engine, entries, decoded=decoded)
             verification = verify_run(engine, context.run_id, decoded)
-            rows = _run_rows(engine, context.run_id)
+            rows = run_rows(engine, context.run_id)
         except SQLAlchemyError as exc:
             raise TransientError(
-                f"audit trail store error: {redact.scrub(_first_line(exc))}"
+                f"audit trail store error: {redact.scrub(first_line(exc))}"
             ) from None
         report = output_file(context, "report", self.output_dir,
                              f"compliance-{_safe_name(context.run_id)}.md")
@@ -623,26 +199,8 @@ class ComplianceTrail:
         return self.actor or context.env.get("FLOWSPEC_ACTOR") or getpass.getuser()
 
 
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).splitlines() or [type(exc).__name__])[0]
-
-
-def _url_passwords(url: str) -> list[str]:
-    try:
-        password = make_url(url).password
-    except ArgumentError:  # an unparsable URL fails later with a clear store error
-        return []
-    return [password] if password else []
-
-
 def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)[:120] or "run"
-
-
-def _run_rows(engine: Engine, run_id: str) -> list[Stored]:
-    with engine.connect() as conn:
-        query = select(AuditRecord).where(AuditRecord.run_id == run_id).order_by(AuditRecord.seq)
-        return list(_stored(conn, query))
 
 
 def build_entries(
@@ -703,9 +261,6 @@ def build_entries(
 def _step_version(data: Mapping[str, Any]) -> str | None:
     """The model or processor version a step reports: for the extraction, how the claim was
     read (``x12-844``, ``offline``, ``llm:<model>``), which auditors ask for (brief §7)."""
-    claim = data.get("claim")
-    if isinstance(claim, Mapping) and isinstance(claim.get("extractor"), str):
-        return str(claim["extractor"])
     for key in ("step_version", "model_version", "model", "version"):
         value = data.get(key)
         if isinstance(value, str | int | float) and not isinstance(value, bool):
@@ -778,95 +333,6 @@ def _line_entries(
     return entries
 
 
-# --------------------------------------------------------------------------- the report
-
-
-def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else canonical_json(value)
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def render_report(
-    context: StepContext,
-    rows: Sequence[Stored],
-    appended: int,
-    verification: Verification,
-    redact: Redactor,
-    decoded: Decoded | None = None,
-) -> str:
-    """A Markdown report an auditor can read without the database; built from the stored
-    records (what was hashed), not from the context, so it shows exactly what the trail holds.
-
-    A record the verification already decoded from the same payload (``decoded``) is not
-    decoded again: a claim's run has a record per line.
-    """
-    known = decoded or {}
-    records = [
-        found[1] if (found := known.get(row.seq)) and found[0] == row else json.loads(row.payload)
-        for row in rows
-    ]
-    head = rows[-1].record_hash if rows else GENESIS_HASH
-    state = "intact" if verification.ok else f"BROKEN: {verification.broken}"
-    trusted, total = verification.trusted, verification.records
-    if verification.ok and trusted:
-        now = f"; {trusted + 1}-{total} now" if total > trusted else ""
-        state += f" (records 1-{trusted} as an earlier run verified them{now})"
-    out = [
-        f"# Compliance report: run `{_cell(context.run_id)}`",
-        "",
-        f"- Workflow: `{_cell(context.workflow)}`, status **{context.workflow_status or 'unknown'}**",
-        f"- Records for this run: {len(rows)} ({appended} appended by this step)",
-        f"- Head hash of this run: `{head}`",
-        f"- Chain verification from the first record: {state}",
-        "",
-        (
-            "Keep the head hash outside this database; `python -m processors.chargeback.compliance"
-            f" verify --db URL --run {_cell(context.run_id)} --head {head}` proves that the trail"
-            " is unchanged."
-        ),
-        "",
-    ]
-    workflow = [r for r in records if r.get("kind") == "workflow"]
-    if workflow:
-        last = workflow[-1]
-        out += [
-            f"- Actor: `{_cell(last.get('actor'))}`; recorded at {last.get('ts_utc')}",
-            f"- Document sha256: `{last.get('document_sha256') or 'not a readable file'}`",
-            f"- Environment variables present (names only): {', '.join(last.get('env_names', [])) or 'none'}",
-            "",
-        ]
-    out += [
-        "## Steps",
-        "",
-        "| seq | step | phase | version | outputs | output sha256 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for r in records:
-        if r.get("kind") == "step":
-            out.append(
-                f"| {r['seq']} | {_cell(r['step'])} | {r.get('phase')} | {_cell(r.get('step_version') or '')} "
-                f"| {_cell(r.get('outputs', {}))} | `{str(r.get('output_sha256'))[:16]}…` |"
-            )
-    lines = [r for r in records if r.get("kind") == "line"]
-    if lines:
-        out += ["", "## Claim line decisions", "", "| seq | subject | decision |", "|---|---|---|"]
-        for r in lines:
-            out.append(f"| {r['seq']} | {_cell(r.get('subject'))} | {_cell(r.get('decision'))} |")
-    cited: dict[str, str] = {}
-    for r in records:
-        cited.update(r.get("reference_snapshots") or {})
-    out += ["", "## Reference data snapshots", ""]
-    if cited:
-        out += ["| source | snapshot |", "|---|---|"]
-        out += [f"| {_cell(k)} | `{_cell(v)}` |" for k, v in sorted(cited.items())]
-    else:
-        out.append(
-            "No reference snapshot was recorded (no snapshots table and no step reported one)."
-        )
-    out.append("")
-    return redact.scrub("\n".join(out))
-
-
 # --------------------------------------------------------------------------- command line
 
 
@@ -885,7 +351,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:
         return 0 if exc.code == 0 else 2
-    redact = Redactor(_url_passwords(args.db))
+    redact = Redactor(url_passwords(args.db))
     try:
         url = make_url(args.db)
         engine = create_engine(url)
@@ -898,17 +364,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: no database file {file}; check --db", file=sys.stderr)
         return 2
     try:
-        if not inspect(engine).has_table(AuditRecord.__tablename__):
+        if not _has_trail(engine):
             print(
-                f"error: no audit trail (table {AuditRecord.__tablename__}) in this database; "
-                "check --db",
+                f"error: no audit trail (no records in {AuditRecord.__tablename__}) in this "
+                "database; check --db",
                 file=sys.stderr,
             )
             return 2
         result = verify_chain(engine, run_id=args.run, head=args.head)
     except SQLAlchemyError as exc:
         print(
-            f"error: cannot read the audit trail: {redact.scrub(_first_line(exc))}", file=sys.stderr
+            f"error: cannot read the audit trail: {redact.scrub(first_line(exc))}", file=sys.stderr
         )
         return 2
     finally:
@@ -918,6 +384,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(f"OK: {result.records} records, head {result.head_hash}")
     return 0
+
+
+def _has_trail(engine: Engine) -> bool:
+    """Whether the database holds audit records: the table alone is made with every other
+    chargeback table (a store that only ever loaded reference data has it, empty)."""
+    if not inspect(engine).has_table(AuditRecord.__tablename__):
+        return False
+    with engine.connect() as conn:
+        return conn.execute(select(AuditRecord.seq).limit(1)).first() is not None
 
 
 if __name__ == "__main__":

@@ -1,8 +1,9 @@
-"""One engine per database URL for the chargeback processors, with the reference tables in it.
+"""One engine per database URL for the chargeback processors, with the chargeback tables in it.
 
 Processors run many times in one process (the local executor) and several at once (threads,
-parallel steps). Creating an engine per call would leak connection pools; creating tables per
-call would race. So the engine is cached per URL and ``create_all`` runs once per engine.
+parallel steps). Creating an engine per call would leak connection pools; upgrading the schema
+per call would cost a query each. So the engine is cached per URL, and the chargeback schema's
+Alembic history (``processors.chargeback.schema``) is brought to its head once per engine.
 SQLite files get WAL journaling and a busy timeout so parallel steps wait instead of failing
 with "database is locked".
 """
@@ -14,13 +15,14 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.processors import StepFailed, TransientError
-from processors.chargeback.reference.models import REFERENCE_METADATA
+from engine.store.errors import StoreError
+from processors.chargeback.schema import HISTORY
 
 #: keys per ``IN (...)`` list: far below any driver's bound-parameter limit (SQLite: 32,766)
 KEYS_PER_QUERY = 500
@@ -53,7 +55,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
 
 
 def get_engine(url: str) -> Engine:
-    """The cached engine for ``url``, with every chargeback table created if missing."""
+    """The cached engine for ``url``, with the chargeback schema created or upgraded."""
     with _lock:
         engine = _engines.get(url)
         if engine is not None:
@@ -71,68 +73,37 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(parsed, **kwargs)
         if parsed.get_backend_name() == "sqlite":
             event.listen(engine, "connect", _tune_sqlite)
-        _create_tables(engine, parsed.get_backend_name())
+            event.listen(engine, "begin", _begin_immediate_on_request)
+        _upgrade(engine, parsed.get_backend_name())
         _engines[url] = engine
         return engine
 
 
-def _create_tables(engine: Engine, backend: str) -> None:
-    """``create_all``, safe when several processes start on an empty store at once.
+def _begin_immediate_on_request(conn: Connection) -> None:
+    """Take SQLite's write lock up front for a connection that asks (``sqlite_immediate``):
+    the schema history upgrades under it, so processes opening a new store take turns."""
+    if conn.get_execution_options().get("sqlite_immediate"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
-    Its check-then-create is not atomic. On SQLite the whole of it runs under ``BEGIN
-    IMMEDIATE``, so creators take turns (the busy timeout makes the others wait); PostgreSQL
-    creates in a transaction, so a loser gets a duplicate-table error and checks again.
+
+def _upgrade(engine: Engine, backend: str) -> None:
+    """Bring the chargeback tables to the head of their Alembic history (``schema.HISTORY``).
+
+    The history's upgrade takes a lock; on PostgreSQL a process that still loses a race for a
+    new table (another created it first) sees a database error, and checks again.
     """
     for attempt in range(_CREATE_ATTEMPTS):
         try:
-            with engine.connect() as conn:
-                if backend == "sqlite":
-                    conn.exec_driver_sql("BEGIN IMMEDIATE")
-                REFERENCE_METADATA.create_all(conn)
-                _bring_up_to_date(conn)
-                conn.commit()
+            HISTORY.ensure(engine)
             return
-        except StepFailed:
-            engine.dispose()
-            raise
-        except DBAPIError as exc:
-            if attempt + 1 < _CREATE_ATTEMPTS:
+        except StoreError as exc:
+            if isinstance(exc.__context__, DBAPIError) and attempt + 1 < _CREATE_ATTEMPTS:
                 continue
             engine.dispose()
-            # the URL may carry a password: never echo it, name only the backend
-            raise TransientError(
-                f"cannot open the chargeback tables on the {backend} database: {exc.orig}"
-            ) from None
-
-
-def _bring_up_to_date(conn: Connection) -> None:
-    """Bring tables an older flowspec created up to the models: ``create_all`` skips tables
-    that exist, so a column added since (e.g. ``cb_dea_registration.inactive_from``) would
-    fail every query of a store kept across an upgrade, and an index added since would be
-    missing. Only nullable columns are added, which needs no data; anything else is a change
-    no automatic step should guess, so it is said."""
-    inspector = inspect(conn)
-    preparer = conn.dialect.identifier_preparer
-    for table in REFERENCE_METADATA.sorted_tables:
-        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
-        for index in table.indexes:
-            if index.name not in indexes:
-                index.create(conn)
-        present = {c["name"] for c in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            if not column.nullable:
-                raise StepFailed(
-                    f"the chargeback table {table.name} was created by an older flowspec and "
-                    f"lacks the required column {column.name}; load the reference data into a "
-                    "new database (flowspec-chargeback load-reference DIR --db URL)"
-                )
-            kind = column.type.compile(dialect=conn.dialect)
-            conn.exec_driver_sql(
-                f"ALTER TABLE {preparer.format_table(table)} "
-                f"ADD COLUMN {preparer.format_column(column)} {kind}"
-            )
+            # the message never echoes the URL (engine.store.errors strips passwords)
+            if isinstance(exc.__context__, DBAPIError):
+                raise TransientError(str(exc)) from None
+            raise StepFailed(str(exc)) from None
 
 
 @contextmanager

@@ -2,8 +2,9 @@
 
 The first step of the chargeback workflow. It reads the document named by the ``document``
 param (an X12 844 when it starts with ``ISA``, a PDF when it starts with ``%PDF``, otherwise
-text), checks every identifier and NDC it finds, and hands the claim on as
-``data={"claim": claim.to_json(), "findings": [...]}``.
+text), checks every identifier and NDC it finds, stores the claim once in the chargeback database and
+hands on a reference to it (``processors.chargeback.claim_store``) with its findings:
+``data={"claim_ref": {...}, "step_version": how it was read, "findings": [...]}``.
 
 Bad identifiers, bad NDCs and missing fields do not fail the step: they are recorded on the
 claim and reported as findings of the intake rules, so the lines concerned can be rejected
@@ -29,7 +30,8 @@ from typing import Any, ClassVar
 
 from engine.processors import StepContext, StepFailed, StepResult
 from processors.chargeback import rules
-from processors.chargeback.claim import Claim, ClaimFormat, Finding, Issue, shared_claim
+from processors.chargeback.claim import Claim, ClaimFormat, Finding, Issue
+from processors.chargeback.claim_store import REF_KEY, store_claim
 from processors.chargeback.dea_identity import deferred_deas
 from processors.chargeback.edi import ClaimFormatError, parse_844
 from processors.chargeback.identifiers import (
@@ -163,8 +165,12 @@ class ExtractIdentifiers:
             if party is not None
             for i in party.identifiers
         ]
-        published = claim.to_json()
-        shared_claim.keep(published, claim)
+        if not context.database_url:
+            raise StepFailed(
+                f"step {context.step!r} stores the claim for the steps after it; run with a "
+                "database (flowspec run --db URL, or FLOWSPEC_DB)"
+            )
+        ref = store_claim(context.database_url, context.run_id, claim)
         return StepResult(
             outputs={
                 "format": claim.format,
@@ -175,7 +181,12 @@ class ExtractIdentifiers:
                 "issue_count": len(claim.issues) + sum(len(line.issues) for line in claim.lines),
                 "rejected_line_count": len(claim.lines) if 0 in rejected else len(rejected),
             },
-            data={"claim": published, "findings": [f.to_json() for f in findings]},
+            data={
+                REF_KEY: ref,
+                # how the claim was read (x12-844, offline, llm:<model>): the trail's step version
+                "step_version": claim.extractor,
+                "findings": [f.to_row() for f in findings],
+            },
         )
 
     def read(self, data: bytes, context: StepContext) -> Claim:

@@ -30,13 +30,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
-
 from processors.chargeback import rules
 from processors.chargeback.claim import Claim, ClaimLine, Finding
-from processors.chargeback.db import in_chunks
 from processors.chargeback.reference import lookup
 from processors.chargeback.reference import models as m
+from processors.chargeback.reference.history import paid_quantities
 
 RULE = rules.R10_UOM
 CODE = "25"
@@ -168,19 +166,9 @@ def usual_quantities(
     distinct = set(asked.values())
     ndcs = sorted({ndc for _, ndc in distinct})
     keys = sorted({k for ks, _ in distinct for k in ks})
-    history = m.ClaimLineHistory
     seen: dict[tuple[str, str], dict[int, Decimal]] = defaultdict(dict)
-    for chunk in in_chunks(keys):
-        rows = ref.session.execute(
-            select(history.id, history.customer_key, history.ndc11, history.quantity).where(
-                history.status == "PAID",
-                history.run_id != run_id,
-                history.ndc11.in_(ndcs),
-                history.customer_key.in_(chunk),
-            )
-        )
-        for row_id, customer_key, ndc11, qty in rows:
-            seen[(customer_key, ndc11)][row_id] = qty
+    for row_id, customer_key, ndc11, qty in paid_quantities(ref.session, run_id, ndcs, keys):
+        seen[(customer_key, ndc11)][row_id] = qty
     usual: dict[tuple[tuple[str, ...], str], Norm | None] = {}
     for customer_keys, ndc in distinct:
         quantities: dict[int, Decimal] = {}

@@ -65,14 +65,14 @@ from processors.chargeback.claim import (
     MalformedFinding,
     Status,
     chargeback_amount,
-    shared_findings,
+    decode_findings,
 )
+from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import session_scope
 from processors.chargeback.edi import write_849
 from processors.chargeback.outfiles import output_file
 from processors.chargeback.reference.history import settle_claim
 from processors.chargeback.reference.lookup import find_dc
-from processors.chargeback.upstream import claim_from_upstream
 
 #: The rule steps of the chargeback workflow (brief, heading): a line is paid only when each of
 #: them ran and gave a verdict on it.
@@ -178,13 +178,17 @@ def _contingent(step: str, raw: Any) -> dict[int, tuple[int, ...]]:
 
 
 def gather_findings(
-    context: StepContext, expected: Iterable[str] = DEFAULT_CHECKS, required: Iterable[str] = ()
+    context: StepContext,
+    expected: Iterable[str] = DEFAULT_CHECKS,
+    required: Iterable[str] = (),
+    outcomes: frozenset[str] | None = None,
 ) -> Evidence:
     """Collect ``data["findings"]`` (with ``data["prices"]`` and ``data["contingent_on"]``)
     from every ancestor that succeeded.
 
     Each ``expected`` check must have succeeded and published findings; the lines it gave a
-    verdict on are kept. Each ``required`` step need only have succeeded.
+    verdict on are kept. Each ``required`` step need only have succeeded. With ``outcomes``,
+    only the findings of those outcomes are collected (see ``decode_findings``).
     """
     expected, required = tuple(expected), tuple(required)
     found: list[tuple[str, Finding]] = []
@@ -213,7 +217,7 @@ def gather_findings(
             raise StepFailed(f"step '{name}' published findings that are not a list")
         performed.append(name)
         try:
-            published = shared_findings(raw)
+            published = decode_findings(raw, outcomes)
         except MalformedFinding as exc:
             raise StepFailed(
                 f"finding {exc.index} of step '{name}' is malformed: {exc.reason}"
@@ -239,7 +243,15 @@ class Resolution:
 
     decision: LineDecision
     submitted: Decimal | None
-    reasons: tuple[str, ...]
+    #: the line's findings in rule order, and what resolution itself adds to them
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """Each finding as ``rule: message``, then the notes: made when the summary asks, one
+        line at a time (kept for every line of a large claim, they were its largest part)."""
+        return (*(f"{f.rule}: {f.message}" for f in self.findings), *self.notes)
 
 
 def _by_rule(finding: Finding) -> tuple[int, str]:
@@ -278,12 +290,11 @@ def decide_line(
             wac=on_file.get("wac"),
         )
 
-    ordered = sorted(findings, key=_by_rule)  # once: each subset below keeps this order
-    messages = tuple(f"{f.rule}: {f.message}" for f in ordered)
+    ordered = tuple(sorted(findings, key=_by_rule))  # once: each subset below keeps this order
     submitted = line.claimed_amount
     rejects = [f for f in ordered if f.outcome == "reject"]
     if rejects:
-        return Resolution(decided("reject", ZERO, _codes(rejects)), submitted, messages)
+        return Resolution(decided("reject", ZERO, _codes(rejects)), submitted, ordered)
     if (
         line.wac is None
         or line.contract_price is None
@@ -291,15 +302,15 @@ def decide_line(
         or submitted is None
     ):
         why = "resolution: WAC, contract price, quantity or claimed amount is missing"
-        return Resolution(decided("reject", ZERO, [CODE_MISSING_DATA]), submitted, (*messages, why))
+        return Resolution(decided("reject", ZERO, [CODE_MISSING_DATA]), submitted, ordered, (why,))
     reviews = [f for f in ordered if f.outcome == "review"]
     if unchecked:
         why = "resolution: pending, a line is paid only when every check judged it; missing: "
         why += ", ".join(unchecked)
         codes = [*_codes(reviews, CODE_PENDING), CODE_PENDING]
-        return Resolution(decided("pend", ZERO, codes), submitted, (*messages, why))
+        return Resolution(decided("pend", ZERO, codes), submitted, ordered, (why,))
     if reviews:
-        return Resolution(decided("pend", ZERO, _codes(reviews, CODE_PENDING)), submitted, messages)
+        return Resolution(decided("pend", ZERO, _codes(reviews, CODE_PENDING)), submitted, ordered)
     computed = chargeback_amount(line.wac, line.contract_price, line.quantity)
     adjusts = [f for f in ordered if f.outcome == "adjust"]
     # the given order, not rule order: of equal amounts, min() keeps the first one given
@@ -307,20 +318,19 @@ def decide_line(
     if priced:
         amount = min(f.amount for f in priced if f.amount is not None)
         codes = list(_codes(adjusts))
-        notes = messages
+        notes: tuple[str, ...] = ()
     elif line.wac <= line.contract_price and not line.is_credit:
         amount, codes = ZERO, [*_codes(adjusts), CODE_NO_SPREAD]
-        notes = (*messages, "resolution: contract price is not below WAC, nothing is owed (R14)")
+        notes = ("resolution: contract price is not below WAC, nothing is owed (R14)",)
     elif abs(computed - submitted) > TOLERANCE:
         amount, codes = computed, [*_codes(adjusts), CODE_AMOUNT]
         notes = (
-            *messages,
             f"resolution: claimed {submitted} but (WAC - contract price) x quantity is {computed} (R13)",
         )
     elif adjusts:
-        amount, codes, notes = submitted, list(_codes(adjusts)), messages
+        amount, codes, notes = submitted, list(_codes(adjusts)), ()
     else:
-        return Resolution(decided("accept", submitted), submitted, messages)
+        return Resolution(decided("accept", submitted), submitted, ordered)
     if amount < 0 and not line.is_credit:
         amount = ZERO
         codes.append(CODE_NO_SPREAD)
@@ -331,8 +341,8 @@ def decide_line(
             f"resolution: pending, the adjustment would pay {amount}, more than the {submitted} "
             "claimed; an upward adjustment is paid only after review"
         )
-        return Resolution(decided("pend", ZERO, [*codes, CODE_PENDING]), submitted, (*notes, why))
-    return Resolution(decided("adjust", amount, codes), submitted, notes)
+        return Resolution(decided("pend", ZERO, [*codes, CODE_PENDING]), submitted, ordered, (*notes, why))
+    return Resolution(decided("adjust", amount, codes), submitted, ordered, notes)
 
 
 _PAID = ("accept", "adjust")
@@ -374,7 +384,9 @@ def _unpaid_dependency(
     )
     lines = ", ".join(f"line {n} ({status.get(n, 'absent')})" for n in unpaid)
     why = f"resolution: pending, paid only together with {lines}, which is not paid"
-    return Resolution(decision, resolution.submitted, (*resolution.reasons, why))
+    return Resolution(
+        decision, resolution.submitted, resolution.findings, (*resolution.notes, why)
+    )
 
 
 @dataclass(frozen=True)

@@ -27,26 +27,23 @@ from typing import Any, ClassVar, NoReturn
 
 from sqlalchemy import DateTime, Engine, Integer, String, Text, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from engine.processors import StepContext, StepFailed, TransientError, Upstream
 from engine.secrets import Redactor
 from processors.chargeback.claim import Claim
-from processors.chargeback.compliance import canonical_json, ensure_tables
+from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import get_engine, session_scope
 from processors.chargeback.reference.history import release_undecided
 from processors.chargeback.resolution import Evidence, gather_findings
-from processors.chargeback.upstream import claim_from_upstream
+from processors.chargeback.schema import Base
+from processors.chargeback.trail.store import canonical_json
 
 FAILED_PHASES = ("Failed", "Error")
 _MAX_REASON = 2000
 
 
-class _Base(DeclarativeBase):
-    pass
-
-
-class ReviewItem(_Base):
+class ReviewItem(Base):
     """One claim waiting for a person; ``status`` moves OPEN -> IN_PROGRESS -> CLOSED in the
     analysts' tool, never here."""
 
@@ -83,7 +80,6 @@ def _claim(context: StepContext, step: str | None) -> Claim | None:
 
 def enqueue(engine: Engine, item: ReviewItem) -> tuple[ReviewItem, bool]:
     """Insert the item unless this run and step already queued one; (item, inserted)."""
-    ensure_tables(engine, _Base.metadata)
     query = select(ReviewItem).where(ReviewItem.run_id == item.run_id, ReviewItem.step == item.step)
     try:
         with Session(engine, expire_on_commit=False) as session, session.begin():

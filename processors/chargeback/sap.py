@@ -57,6 +57,7 @@ from processors.chargeback.claim import (
     IdentifierKind,
     Party,
 )
+from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import get_engine, in_chunks
 from processors.chargeback.reference.models import (
     SapCreateRequest,
@@ -72,7 +73,6 @@ from processors.chargeback.sap_odata import (
     quote_literal,
     results,
 )
-from processors.chargeback.upstream import claim_from_upstream
 
 #: Identifier kinds that identify a customer, strongest first (brief §6 "Idempotency").
 ID_TYPES: Mapping[IdentifierKind, str] = {
@@ -619,6 +619,10 @@ def customers_of(lines: Sequence[ClaimLine]) -> list[tuple[Party, list[ClaimLine
     return list(groups.values())
 
 
+#: the findings this step reads: a rejected line creates no customer
+REJECTED = frozenset({"reject"})
+
+
 def _covered_entities(context: StepContext) -> dict[int, tuple[str, str]]:
     """line -> (340B ID, name) of the covered entity a contract pharmacy on it buys for, as an
     upstream step (federal-db-validation) published them."""
@@ -741,9 +745,7 @@ class SapCustomerCreation:
 
     def process(self, context: StepContext) -> StepResult:
         _, claim = claim_from_upstream(context, self.config.get("claim_step"))
-        rejected = {
-            f.line for _, f in gather_findings(context, ()).findings if f.outcome == "reject"
-        }
+        rejected = {f.line for _, f in gather_findings(context, (), outcomes=REJECTED).findings}
         gateway = self.gateway(context)
         entities = _covered_entities(context)
         groups = [
@@ -807,5 +809,5 @@ class SapCustomerCreation:
                 "unchanged": counts["unchanged"],
                 "conflicts": counts["conflict"],
             },
-            data={"customers": customers, "findings": [f.to_json() for f in findings]},
+            data={"customers": customers, "findings": [f.to_row() for f in findings]},
         )

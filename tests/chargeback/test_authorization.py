@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from processors.chargeback.authorization import dc_verdict
-from processors.chargeback.claim import Claim, Finding, Identifier, Party
+from processors.chargeback.claim import Claim, Identifier, Party, decode_findings
 from processors.chargeback.federal import FederalDbValidation
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.generate import dea_with_check, gln_with_check
@@ -110,7 +110,7 @@ def url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def r20(url: str, tmp_path: Path, the_claim: Claim) -> list[tuple[int, str, str | None]]:
     result = FederalDbValidation({}).process(step_context(the_claim, url, tmp_path))
-    findings = [Finding.from_json(f) for f in result.data["findings"]]
+    findings = list(decode_findings(result.data["findings"]))
     return [(f.line, f.outcome, f.code) for f in findings if f.rule == "R20"]
 
 
@@ -162,6 +162,6 @@ def test_without_dc_data_r20_is_not_checked_and_says_so(tmp_path: Path) -> None:
     result = FederalDbValidation({}).process(
         step_context(claim(claim_line(1, HOSPITAL)), url, tmp_path)
     )
-    (finding,) = [f for f in map(Finding.from_json, result.data["findings"]) if f.rule == "R20"]
+    (finding,) = [f for f in decode_findings(result.data["findings"]) if f.rule == "R20"]
     assert (finding.line, finding.outcome) == (0, "pass")
     assert finding.message.startswith("warning: no wholesaler DC data is loaded")

@@ -16,16 +16,12 @@ from sqlalchemy.orm import Session
 
 from engine.processors import StepContext, Upstream
 from processors.chargeback.claim import Claim, ClaimLine
-from processors.chargeback.compliance import (
-    GENESIS_HASH,
-    ComplianceTrail,
-    canonical_json,
-    chain_hash,
-    main,
-    verify_chain,
-)
+from processors.chargeback.compliance import ComplianceTrail, main
 from processors.chargeback.db import get_engine
 from processors.chargeback.reference.models import ReferenceSnapshot
+from processors.chargeback.reference.testing import intake
+from processors.chargeback.trail.store import GENESIS_HASH, canonical_json, chain_hash
+from processors.chargeback.trail.verify import verify_chain
 
 SECRET = "sk-test-0123456789abcdef"
 CLAIM = Claim(
@@ -53,7 +49,7 @@ def _context(tmp_path: Path, run_id: str = "run-1", **changes: Any) -> StepConte
                 "source": "postgresql://cb:hunter22pw@db/cb",
                 "note": f"key {SECRET}",
             },
-            {"claim": CLAIM.to_json()},
+            dict(intake(CLAIM, f"sqlite:///{tmp_path / 'store.db'}", run_id).data),
         ),
         "duplicate-check": Upstream("Succeeded", {"is_duplicate": False}, {"findings": []}),
         "gpo-roster-validation": Upstream("Skipped", {}, {}),

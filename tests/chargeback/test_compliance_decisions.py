@@ -8,20 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 from engine.processors import StepContext, Upstream
 from engine.secrets import Redactor
-from processors.chargeback.compliance import (
-    Decoded,
-    _run_rows,
-    append_entries,
-    build_entries,
-    canonical_json,
-    ensure_schema,
-    render_report,
-    verify_run,
-)
+from processors.chargeback.compliance import build_entries
+from processors.chargeback.db import get_engine
+from processors.chargeback.trail.report import render_report
+from processors.chargeback.trail.store import Decoded, append_entries, canonical_json, run_rows
+from processors.chargeback.trail.verify import verify_run
 
 SECRET = "sk-test-0123456789abcdef"
 REDACT = Redactor.for_env({"OPENAI_API_KEY": SECRET})
@@ -83,12 +78,11 @@ def test_the_report_shows_the_stored_record_not_a_stale_decoded_one(tmp_path: Pa
     """The report reuses what verification decoded only for the payload it decoded."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     context = _trail_context(tmp_path, CLEAN, database_url=url)
-    engine = create_engine(url)
-    ensure_schema(engine)
+    engine = get_engine(url)
     written = append_entries(engine, build_entries(context, "svc", {}, REDACT))
     decoded: Decoded = {}
     verification = verify_run(engine, "run-1", decoded)
-    rows = _run_rows(engine, "run-1")
+    rows = run_rows(engine, "run-1")
     assert sorted(decoded) == [row.seq for row in rows]
     fresh = render_report(context, rows, written, verification, REDACT)
     assert render_report(context, rows, written, verification, REDACT, decoded) == fresh
@@ -107,8 +101,7 @@ def test_rows_this_step_wrote_are_trusted_only_while_they_are_what_it_wrote(
     the database since is still caught, even one whose hash was left as it was."""
     url = f"sqlite:///{tmp_path / 'store.db'}"
     context = _trail_context(tmp_path, CLEAN, database_url=url)
-    engine = create_engine(url)
-    ensure_schema(engine)
+    engine = get_engine(url)
     decoded: Decoded = {}
     written = append_entries(engine, build_entries(context, "svc", {}, REDACT), decoded=decoded)
     assert sorted(decoded) == list(range(1, written + 1))

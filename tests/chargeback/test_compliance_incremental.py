@@ -13,14 +13,9 @@ from sqlalchemy import create_engine, text
 
 from engine.processors import StepContext, Upstream
 from engine.secrets import Redactor
-from processors.chargeback.compliance import (
-    ComplianceTrail,
-    canonical_json,
-    changes_nothing,
-    main,
-    verify_chain,
-    verify_run,
-)
+from processors.chargeback.compliance import ComplianceTrail, changes_nothing, main
+from processors.chargeback.trail.store import canonical_json
+from processors.chargeback.trail.verify import verify_chain, verify_run
 
 SECRET = "sk-test-0123456789abcdef"
 QUOTED_SECRET = 'pa"ss\\word\n42'

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.processors import StepResult, Upstream
-from processors.chargeback.claim import Claim, Finding
+from processors.chargeback.claim import Claim, decode_findings
 from processors.chargeback.db import session_scope
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.federal import FederalDbValidation
@@ -26,6 +26,7 @@ from processors.chargeback.reference.testing import (
     claim,
     claim_line,
     context,
+    intake,
     party,
     step_context,
 )
@@ -96,7 +97,7 @@ def test_a_registered_pharmacy_is_matched_as_the_entity_it_buys_for(url: str) ->
 
 def _findings(result: StepResult) -> list[tuple[int, str, str, str | None]]:
     return [
-        (f.line, f.rule, f.outcome, f.code) for f in map(Finding.from_json, result.data["findings"])
+        (f.line, f.rule, f.outcome, f.code) for f in decode_findings(result.data["findings"])
     ]
 
 
@@ -148,7 +149,7 @@ def test_sap_books_the_pharmacy_s_lines_to_the_entity(url: str, tmp_path: Path) 
     the_claim = claim(claim_line(1, FOR_CENTER, contract_id="C-340B"))
     federal = _run(FederalDbValidation, the_claim, url, tmp_path)
     upstream = {
-        "extract-identifiers": Upstream("Succeeded", {}, {"claim": the_claim.to_json()}),
+        "extract-identifiers": intake(the_claim, url),
         "federal-db-validation": Upstream("Succeeded", {}, dict(federal.data)),
     }
     ctx = context(tmp_path, upstream, url, step="sap-customer-creation")

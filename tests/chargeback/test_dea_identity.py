@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from processors.chargeback.claim import Finding, Identifier, Party
+from processors.chargeback.claim import Identifier, Party, decode_findings
 from processors.chargeback.dea_identity import database_decides, deferred_deas
 from processors.chargeback.edi import parse_844
 from processors.chargeback.extract import intake_findings
@@ -80,7 +80,7 @@ def test_federal_db_validation_asks_the_registrant_data(
 ) -> None:
     line = claim_line(1, _customer(check_dea(dea)))
     result = FederalDbValidation({}).process(step_context(claim(line), url, tmp_path))
-    findings = [Finding.from_json(f) for f in result.data["findings"]]
+    findings = list(decode_findings(result.data["findings"]))
     (r04,) = [f for f in findings if f.rule == "R04"]
     assert (r04.outcome, r04.code) == expected
     assert dea in r04.message
@@ -89,7 +89,7 @@ def test_federal_db_validation_asks_the_registrant_data(
 def test_lines_intake_did_not_defer_get_no_r04_verdict_here(url: str, tmp_path: Path) -> None:
     valid = claim_line(1, _customer(check_dea("BJ1234563")))
     result = FederalDbValidation({}).process(step_context(claim(valid), url, tmp_path))
-    assert not [f for f in result.data["findings"] if f["rule"] == "R04"]
+    assert not [f for f in decode_findings(result.data["findings"]) if f.rule == "R04"]
 
 
 # --------------------------------------------------------------------------- the name letter
@@ -132,6 +132,6 @@ def test_an_active_dea_of_another_name_is_held(
     ref.load(tmp_path / "ref", url)
     line = claim_line(1, _customer(check_dea(OTHERS, last_name="ODD BUT REAL CLINIC")))
     result = FederalDbValidation({}).process(step_context(claim(line), url, tmp_path))
-    (r04,) = [Finding.from_json(f) for f in result.data["findings"] if f["rule"] == "R04"]
+    (r04,) = [f for f in decode_findings(result.data["findings"]) if f.rule == "R04"]
     assert (r04.outcome, r04.code) == expected
     assert registrant in r04.message

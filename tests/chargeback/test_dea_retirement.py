@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from processors.chargeback.claim import Finding
+from processors.chargeback.claim import Finding, decode_findings
 from processors.chargeback.db import session_scope
 from processors.chargeback.federal import FederalDbValidation
 from processors.chargeback.reference import lookup
@@ -66,7 +66,7 @@ def screen(url: str, tmp_path: Path, dea: str, day: str) -> list[Finding]:
         1, party("RIDGEWAY PHARMACY", dea=dea), contract_id="C-GPO", ndc11=C2, invoice_date=day
     )
     result = FederalDbValidation({}).process(step_context(claim(line), url, tmp_path))
-    return [Finding.from_json(f) for f in result.data["findings"]]
+    return list(decode_findings(result.data["findings"]))
 
 
 def test_a_sale_before_the_retirement_passes_one_after_it_is_26(tmp_path: Path) -> None:

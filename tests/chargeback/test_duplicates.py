@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.processors import StepFailed, StepResult
-from processors.chargeback.claim import Claim, Finding, LineDecision
+from processors.chargeback.claim import Claim, LineDecision, decode_findings
 from processors.chargeback.db import session_scope
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.reference import history, testing
@@ -72,7 +72,7 @@ def run(
 def findings(result: StepResult) -> list[tuple[int, str, str | None, Decimal | None]]:
     return [
         (f.line, f.outcome, f.code, f.amount)
-        for f in map(Finding.from_json, result.data["findings"])
+        for f in decode_findings(result.data["findings"])
     ]
 
 
@@ -136,7 +136,7 @@ def test_resubmission_with_a_higher_quantity_pays_only_the_delta(tmp_path: Path)
 def test_a_lower_quantity_than_paid_is_a_duplicate_r07(tmp_path: Path) -> None:
     url = store(tmp_path, history_row())
     result = run(claim(claim_line(1, party(**HOSPITAL), quantity="8")), url, tmp_path)
-    (finding,) = map(Finding.from_json, result.data["findings"])
+    (finding,) = decode_findings(result.data["findings"])
     assert (finding.rule, finding.outcome, finding.code) == ("R07", "reject", "28")
 
 
@@ -151,7 +151,7 @@ def test_a_reversal_is_a_credit_not_a_duplicate_and_allows_the_rebill(tmp_path: 
         claim(claim_line(1, party(**HOSPITAL)), debit_memo="DM0002"), url, tmp_path, "run-2"
     )
     assert findings(rebill) == [(1, "pass", None, None)]
-    assert "rebill after credit" in rebill.data["findings"][0]["message"]
+    assert "rebill after credit" in decode_findings(rebill.data["findings"])[0].message
 
 
 def test_a_credit_and_its_rebill_in_one_debit_memo_pay_the_whole_rebill(tmp_path: Path) -> None:
@@ -165,7 +165,7 @@ def test_a_credit_and_its_rebill_in_one_debit_memo_pay_the_whole_rebill(tmp_path
     )
     result = run(both, url, tmp_path)
     assert findings(result) == [(1, "pass", None, None), (2, "pass", None, None)]
-    rebill = result.data["findings"][1]["message"]
+    rebill = decode_findings(result.data["findings"])[1].message
     assert (
         rebill
         == "rebill after credit (DM DM-OLD line 1 less the credit on line 1 of this debit memo)"
@@ -210,7 +210,7 @@ def test_a_previously_rejected_line_is_a_resubmission_linked_to_it(tmp_path: Pat
     url = store(tmp_path, rejected())
     result = run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path)
     assert findings(result) == [(1, "pass", None, None)]
-    assert result.data["findings"][0]["message"] == (
+    assert decode_findings(result.data["findings"])[0].message == (
         "resubmission of a rejected line (DM DM-OLD line 1), 14 days after its 849"
     )
     (row,) = ledger(url)
@@ -224,7 +224,7 @@ def test_a_rejected_line_resubmitted_past_the_limit_is_rejected_29(tmp_path: Pat
     resent = claim(claim_line(1, party(**HOSPITAL)))
     result = run(resent, url, tmp_path)
     assert findings(result) == [(1, "reject", "29", Decimal("0.00"))]
-    (finding,) = map(Finding.from_json, result.data["findings"])
+    (finding,) = decode_findings(result.data["findings"])
     assert finding.rule == "R06-resubmission"
     assert finding.message == (
         "resubmitted 157 days after the 849 of 2023-10-10 that rejected it (DM DM-OLD line 1); "
@@ -245,7 +245,7 @@ def test_a_rejection_without_its_849_date_holds_the_resubmission(tmp_path: Path)
     url = store(tmp_path, rejected(""))
     result = run(claim(claim_line(1, party(**HOSPITAL))), url, tmp_path)
     assert findings(result) == [(1, "review", "25", None)]
-    assert "849 date is not on file" in result.data["findings"][0]["message"]
+    assert "849 date is not on file" in decode_findings(result.data["findings"])[0].message
 
 
 def test_same_line_pending_in_another_run_goes_to_review(tmp_path: Path) -> None:
@@ -256,8 +256,8 @@ def test_same_line_pending_in_another_run_goes_to_review(tmp_path: Path) -> None
     )
     assert findings(other) == [(1, "review", "25", None)]
     assert (
-        "still pending" in other.data["findings"][0]["message"]
-        and "run-1" in other.data["findings"][0]["message"]
+        "still pending" in decode_findings(other.data["findings"])[0].message
+        and "run-1" in decode_findings(other.data["findings"])[0].message
     )
 
 
@@ -265,7 +265,7 @@ def test_renumbered_invoice_line_is_a_soft_key_match_for_review(tmp_path: Path) 
     url = store(tmp_path, history_row(invoice_line="7"))
     result = run(claim(claim_line(1, party(**HOSPITAL), invoice_line="1")), url, tmp_path)
     assert findings(result) == [(1, "review", "25", None)]
-    assert "another invoice line number" in result.data["findings"][0]["message"]
+    assert "another invoice line number" in decode_findings(result.data["findings"])[0].message
 
 
 def test_debit_memo_resent_as_original_is_rejected_11_but_a_replacement_is_netted(
@@ -288,7 +288,7 @@ def test_the_same_invoice_line_twice_in_one_debit_memo(tmp_path: Path) -> None:
         claim(claim_line(1, party(**HOSPITAL)), claim_line(2, party(**HOSPITAL))), url, tmp_path
     )
     assert findings(result) == [(1, "pass", None, None), (2, "reject", "28", Decimal("0.00"))]
-    assert "line 1 of this debit memo" in result.data["findings"][1]["message"]
+    assert "line 1 of this debit memo" in decode_findings(result.data["findings"])[1].message
     assert result.outputs["duplicate_lines"] == 1 and result.outputs["is_duplicate"] is False
 
 
@@ -359,7 +359,7 @@ def test_identifiers_of_different_customer_records_are_a_duplicate_customer(tmp_
     result = run(claim(claim_line(1, mixed)), url, tmp_path)
     assert (1, "review", "25", None) in findings(result)
     assert result.outputs["duplicate_customers"] == 1
-    message = next(f["message"] for f in result.data["findings"] if f["rule"] == "R06-customer")
+    message = next(f.message for f in decode_findings(result.data["findings"]) if f.rule == "R06-customer")
     assert "DEA:BS4182301 -> 0000000001" in message and "HIN:R7K2M9P00 -> 0000000002" in message
 
 
@@ -393,6 +393,5 @@ def test_step_needs_a_claim_and_a_store(tmp_path: Path) -> None:
     with pytest.raises(StepFailed, match="no claim found in any upstream step"):
         DuplicateCheck({}).process(bare)
     with pytest.raises(StepFailed, match="needs the store"):
-        DuplicateCheck({}).process(
-            step_context(claim(claim_line(1, party(**HOSPITAL))), "", tmp_path)
-        )
+        stored = testing.intake(claim(claim_line(1, party(**HOSPITAL))), url)
+        DuplicateCheck({}).process(testing.context(tmp_path, {"intake": stored}, ""))

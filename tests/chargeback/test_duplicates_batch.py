@@ -9,7 +9,7 @@ from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
-from processors.chargeback.claim import Finding
+from processors.chargeback.claim import decode_findings
 from processors.chargeback.db import KEYS_PER_QUERY
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.reference.testing import (
@@ -73,7 +73,7 @@ def test_every_line_of_a_large_claim_is_decided_as_if_checked_alone(tmp_path: Pa
     ]
     result = DuplicateCheck({}).process(step_context(claim(*lines), url, tmp_path))
 
-    found = [Finding.from_json(f) for f in result.data["findings"]]
+    found = list(decode_findings(result.data["findings"]))
     assert [f.line for f in found] == list(range(1, LINES + 1))
     for f in found:
         outcome, code, message = _expected(f.line)

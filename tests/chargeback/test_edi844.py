@@ -101,8 +101,9 @@ def _readable_samples() -> list[Claim]:
 
 @pytest.mark.parametrize("claim", _readable_samples(), ids=lambda c: c.debit_memo)
 def test_claim_survives_the_store_exactly(claim: Claim) -> None:
-    """The extraction step hands later steps the parsed claim itself (``DecodeOnce.keep``);
-    what a resumed run or a pod decodes from the stored text must be the same value."""
+    """Later steps in the process that stored the claim use the parsed claim itself
+    (``claim_store``); what a pod or a resumed run decodes from the stored text must be the
+    same value."""
     assert Claim.from_json(json.loads(json.dumps(claim.to_json()))) == claim
 
 
@@ -116,7 +117,7 @@ def test_each_customer_is_one_record_per_claim() -> None:
 def test_delimiters_come_from_the_isa_and_crlf_is_ignored() -> None:
     delims, segments = tokenize(EXAMPLE)
     assert delims == Delimiters("*", ">", "~")
-    assert len(segments) == 72
+    assert len(list(segments)) == 72
     alt = sample("cb_intake_alt_delimiters.edi")
     assert b"|" in (SAMPLES / "cb_intake_alt_delimiters.edi").read_bytes()
     assert b"\r\n" in (SAMPLES / "cb_intake_alt_delimiters.edi").read_bytes()

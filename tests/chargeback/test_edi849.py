@@ -28,7 +28,7 @@ WHEN = dt.datetime(2024, 3, 22, 9, 0)
 
 
 def segments(text: str) -> list[Segment]:
-    return tokenize(text)[1]
+    return list(tokenize(text)[1])
 
 
 def check_envelope(text: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from engine.processors import StepResult, Upstream
-from processors.chargeback.claim import Claim, Finding
+from processors.chargeback.claim import Claim, decode_findings
 from processors.chargeback.eligibility import ContractEligibility
 from processors.chargeback.reference.testing import (
     ReferenceSet,
@@ -123,7 +123,7 @@ def check(the_claim: Claim, url: str, tmp_path: Path, **config: Any) -> StepResu
 def verdicts(result: StepResult) -> list[tuple[str, str, str | None, Decimal | None]]:
     return [
         (f.rule, f.outcome, f.code, f.amount)
-        for f in map(Finding.from_json, result.data["findings"])
+        for f in decode_findings(result.data["findings"])
     ]
 
 
@@ -272,7 +272,7 @@ def test_a_customer_without_a_tier_is_held_whatever_tier_price_is_claimed(
         tmp_path,
     )
     assert verdicts(result) == [("R11", "review", "25", None)]
-    (finding,) = map(Finding.from_json, result.data["findings"])
+    (finding,) = decode_findings(result.data["findings"])
     assert finding.message == (
         "the customer has no tier on contract C-1, which prices NDC 12345011110 by tier only "
         "on 2024-03-04 (tier 1 10.00, tier 2 11.00): the tier is a person's call, not the claim's"

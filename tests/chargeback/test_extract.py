@@ -12,8 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from engine.processors import StepContext, StepFailed, resolve
-from processors.chargeback.claim import Claim, Finding
+from engine.processors import StepContext, StepFailed, StepResult, resolve
+from processors.chargeback.claim import Claim, decode_findings
+from processors.chargeback.claim_store import load_claim
 from processors.chargeback.extract import ExtractIdentifiers
 from processors.chargeback.text_extract import extract_text
 
@@ -32,7 +33,17 @@ def context(document: Any, tmp_path: Path, env: dict[str, str] | None = None) ->
         env=env or {},
         upstream={},
         workdir=tmp_path,
+        database_url=_store(tmp_path),
     )
+
+
+def _store(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+def _claim(result: StepResult, tmp_path: Path) -> Claim:
+    """The claim the step stored, by the reference it published."""
+    return load_claim(_store(tmp_path), result.data["claim_ref"])
 
 
 def run(document: Any, tmp_path: Path, config: dict[str, Any] | None = None, **kw: Any):  # type: ignore[no-untyped-def]
@@ -65,7 +76,9 @@ def test_example_844(tmp_path: Path) -> None:
     }
     assert set(result.outputs) == set(ExtractIdentifiers.outputs)
     wire = json.loads(json.dumps(result.data))  # what the store keeps
-    claim = Claim.from_json(wire["claim"])
+    assert set(wire) == {"claim_ref", "step_version", "findings"}
+    assert wire["step_version"] == "x12-844"
+    claim = _claim(result, tmp_path)
     assert (
         claim.lines[2].contract_price is not None and str(claim.lines[2].contract_price) == "80.00"
     )
@@ -75,7 +88,7 @@ def test_example_844(tmp_path: Path) -> None:
 def test_bad_check_digits_become_findings_not_failures(tmp_path: Path) -> None:
     result = run(str(SAMPLES / "cb_intake_bad_check_digits.edi"), tmp_path)
     assert result.outputs["invalid_identifier_count"] == 6
-    findings = [Finding.from_json(f) for f in result.data["findings"]]
+    findings = list(decode_findings(result.data["findings"]))
     verdicts = [(f.line, f.rule, f.outcome, f.code) for f in findings]
     assert verdicts == [
         (1, "R04", "pass", None),  # bad DEA, good HIN: warning only
@@ -89,7 +102,7 @@ def test_bad_check_digits_become_findings_not_failures(tmp_path: Path) -> None:
 
 def test_missing_fields_and_ndc_layouts(tmp_path: Path) -> None:
     missing = run(str(SAMPLES / "cb_intake_missing_fields.edi"), tmp_path)
-    verdicts = [(f["line"], f["rule"], f["outcome"], f["code"]) for f in missing.data["findings"]]
+    verdicts = [(f.line, f.rule, f.outcome, f.code) for f in decode_findings(missing.data["findings"])]
     assert verdicts == [
         (0, "R13", "pass", None),
         (1, "R02", "reject", "15"),
@@ -100,7 +113,7 @@ def test_missing_fields_and_ndc_layouts(tmp_path: Path) -> None:
     ]
     assert missing.outputs["rejected_line_count"] == 4
     ndc = run(str(SAMPLES / "cb_intake_ndc_layouts.edi"), tmp_path)
-    assert [(f["line"], f["rule"], f["code"]) for f in ndc.data["findings"]] == [
+    assert [(f.line, f.rule, f.code) for f in decode_findings(ndc.data["findings"])] == [
         (6, "R03", "14"),
         (7, "R03", "14"),
         (8, "R03", "14"),
@@ -110,7 +123,7 @@ def test_missing_fields_and_ndc_layouts(tmp_path: Path) -> None:
 def test_free_text_offline_and_pdf(tmp_path: Path) -> None:
     text = run(str(SAMPLES / "cb_intake_freetext_claim.txt"), tmp_path)
     assert text.outputs["format"] == "text" and text.outputs["line_count"] == 4
-    assert Claim.from_json(text.data["claim"]).extractor == "offline"
+    assert _claim(text, tmp_path).extractor == "offline"
     pytest.importorskip("pypdf")
     pdf = run(str(SAMPLES / "cb_intake_freetext_claim.pdf"), tmp_path, {"mode": "offline"})
     assert pdf.outputs == {**text.outputs, "format": "pdf"}
@@ -238,7 +251,7 @@ def test_auto_mode_uses_the_llm_when_a_key_is_set(
     document = str(SAMPLES / "cb_intake_freetext_claim.txt")
     result = run(document, tmp_path, {"model": "gpt-4o-mini", "timeout": 5}, env=env)
     assert seen == [{"auth": "Bearer sk-step-secret", "path": "/v1/chat/completions"}]
-    claim = Claim.from_json(result.data["claim"])
+    claim = _claim(result, tmp_path)
     assert claim.extractor == "llm:gpt-4o-mini-2024-07-18"
     offline = run(document, tmp_path, {"mode": "offline"}, env=env)
     assert result.outputs == offline.outputs

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine.processors import StepResult
-from processors.chargeback.claim import Finding, Party
+from processors.chargeback.claim import Finding, Party, decode_findings
 from processors.chargeback.federal import FederalDbValidation
 from processors.chargeback.reference.generate import dea_with_check, npi_with_check
 from processors.chargeback.reference.testing import (
@@ -165,7 +165,7 @@ def screen(
     result: StepResult = FederalDbValidation(config or {}).process(
         step_context(claim(claim_line(1, customer, **line)), url, tmp_path)
     )
-    return [Finding.from_json(f) for f in result.data["findings"]]
+    return list(decode_findings(result.data["findings"]))
 
 
 def worst(findings: list[Finding]) -> tuple[str, str | None]:

@@ -39,7 +39,7 @@ def test_execute_runs_every_step_and_propagates_metadata(tmp_path: Path) -> None
     assert (resolution["accepted"], resolution["adjusted"], resolution["rejected"]) == (2, 1, 1)
     assert resolution["total_paid"] == "897.00"
     assert Path(resolution["response_path"]).read_text().startswith("ISA*")
-    assert result["metadata"]["extract-identifiers"]["claim"]["debit_memo"] == "DM0315240012"
+    assert result["metadata"]["extract-identifiers"]["claim_ref"]["debit_memo"] == "DM0315240012"
     assert "findings" in result["metadata"]["duplicate-check"]
 
 

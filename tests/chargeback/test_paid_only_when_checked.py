@@ -23,6 +23,7 @@ from engine.local import run
 from engine.processors import StepContext, StepResult, Upstream
 from engine.processors import resolve as resolve_processor
 from processors.chargeback import resolution
+from processors.chargeback.claim import decode_findings
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.eligibility import ContractEligibility
 from processors.chargeback.federal import FederalDbValidation
@@ -114,7 +115,7 @@ def _without_line(step: type[RuleStep], line: int) -> Callable[[RuleStep, StepCo
 
     def process(self: RuleStep, context: StepContext) -> StepResult:
         result = RuleStep.process(self, context)
-        kept = [f for f in result.data["findings"] if f["line"] != line]
+        kept = [f.to_row() for f in decode_findings(result.data["findings"]) if f.line != line]
         return dataclasses.replace(result, data={**result.data, "findings": kept})
 
     return process

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from processors.chargeback.claim import Finding
+from processors.chargeback.claim import Finding, decode_findings
 from processors.chargeback.db import session_scope
 from processors.chargeback.eligibility import ContractEligibility
 from processors.chargeback.quantity import (
@@ -190,7 +190,7 @@ def decide(url: str, tmp_path: Path, **line: str) -> list[tuple[str, str, str | 
         **line,
     )
     result = ContractEligibility({}).process(step_context(claim(the_line), url, tmp_path))
-    return [(f.rule, f.outcome, f.code) for f in map(Finding.from_json, result.data["findings"])]
+    return [(f.rule, f.outcome, f.code) for f in decode_findings(result.data["findings"])]
 
 
 def test_contract_eligibility_holds_a_suspect_quantity_and_keeps_the_cap_for_real_breaches(

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.processors import StepContext, Upstream
-from processors.chargeback.claim import Finding
+from engine.processors import StepContext
+from processors.chargeback.claim import Claim, decode_findings
 from processors.chargeback.duplicates import DuplicateCheck
 from processors.chargeback.edi import parse_844
 from processors.chargeback.eligibility import ContractEligibility
@@ -19,6 +19,7 @@ from processors.chargeback.identifiers import check_dea, check_gln, check_npi
 from processors.chargeback.reference.__main__ import main
 from processors.chargeback.reference.generate import PLANTED, generate
 from processors.chargeback.reference.loader import SHIPPED_DATA, load_directory
+from processors.chargeback.reference.testing import intake
 from processors.chargeback.roster import GpoRosterValidation
 
 EXAMPLE_844 = Path(__file__).resolve().parents[2] / "specs" / "samples" / "844_example.edi"
@@ -104,7 +105,8 @@ def test_shipped_data_is_the_seed_844_output_and_small(tmp_path: Path) -> None:
     assert len(rows(SHIPPED_DATA / "contracts.csv")) >= 24
 
 
-def _context(tmp_path: Path, claim_json: dict[str, object], run_id: str) -> StepContext:
+def _context(tmp_path: Path, claim: Claim, run_id: str) -> StepContext:
+    url = f"sqlite:///{tmp_path / 'state.db'}"
     return StepContext(
         run_id=run_id,
         workflow="chargeback",
@@ -112,9 +114,9 @@ def _context(tmp_path: Path, claim_json: dict[str, object], run_id: str) -> Step
         attempt=1,
         params={},
         env={},
-        upstream={"intake": Upstream("Succeeded", {}, {"claim": claim_json})},
+        upstream={"intake": intake(claim, url, run_id)},
         workdir=tmp_path,
-        database_url=f"sqlite:///{tmp_path / 'state.db'}",
+        database_url=url,
     )
 
 
@@ -122,12 +124,12 @@ def test_example_claim_resolves_as_its_849_on_the_shipped_data(tmp_path: Path) -
     """An empty store gets the shipped set on first use; the four checks then find exactly what
     849_example.edi answers: line 3 adjusted to 255.00 (06), line 4 a duplicate (28)."""
     claim = parse_844(EXAMPLE_844.read_bytes())
-    ctx = _context(tmp_path, claim.to_json(), "run-1")
+    ctx = _context(tmp_path, claim, "run-1")
     results = {
         cls.__name__: cls({}).process(ctx)
         for cls in (DuplicateCheck, ContractEligibility, GpoRosterValidation, FederalDbValidation)
     }
-    findings = [Finding.from_json(f) for r in results.values() for f in r.data["findings"]]
+    findings = [f for r in results.values() for f in decode_findings(r.data["findings"])]
     not_passing = sorted(
         (f.line, f.outcome, f.code, f.amount) for f in findings if f.outcome != "pass"
     )

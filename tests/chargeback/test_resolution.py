@@ -19,6 +19,7 @@ from processors.chargeback.edi import parse_844
 from processors.chargeback.reference import testing
 from processors.chargeback.reference.history import LineRecord, record_lines
 from processors.chargeback.reference.models import ClaimLineHistory
+from processors.chargeback.reference.testing import intake
 from processors.chargeback.resolution import ChargebackResolution, Evidence, decide_line, resolve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -43,6 +44,7 @@ def _context(
     tmp_path: Path, upstream: dict[str, Upstream], database_url: str | None = None
 ) -> StepContext:
     claim = parse_844((EXAMPLE_844).read_text("utf-8"))
+    url = database_url or f"sqlite:///{tmp_path / 'store.db'}"
     return StepContext(
         run_id="run-1",
         workflow="chargeback",
@@ -52,12 +54,12 @@ def _context(
         env={},
         upstream={
             "extract-identifiers": Upstream(
-                "Succeeded", {"customer_count": 2}, {"claim": claim.to_json()}
+                "Succeeded", {"customer_count": 2}, dict(intake(claim, url).data)
             ),
             **upstream,
         },
         workdir=tmp_path,
-        database_url=database_url,
+        database_url=url,
     )
 
 

@@ -25,6 +25,7 @@ from processors.chargeback.claim import (
 from processors.chargeback.db import get_engine, session_scope
 from processors.chargeback.reference import history
 from processors.chargeback.reference.models import ClaimLineHistory
+from processors.chargeback.reference.testing import intake
 from processors.chargeback.review import ReviewItem, RouteToReview
 
 TOKEN = "sk-live-abcdef0123456789"
@@ -68,10 +69,10 @@ def _run(
     return str(failed.value)
 
 
-def _failed_eligibility() -> dict[str, Upstream]:
+def _failed_eligibility(tmp_path: Path) -> dict[str, Upstream]:
     review = Finding(1, "R18", "review", "25", "possible LEIE match").to_json()
     return {
-        "extract-identifiers": Upstream("Succeeded", {}, {"claim": CLAIM.to_json()}),
+        "extract-identifiers": intake(CLAIM, f"sqlite:///{tmp_path / 'store.db'}"),
         "federal-db-validation": Upstream("Succeeded", {}, {"findings": [review]}),
         "contract-eligibility": Upstream(
             "Failed", {}, {"error": f"contract table unreadable (key {TOKEN})"}
@@ -80,7 +81,7 @@ def _failed_eligibility() -> dict[str, Upstream]:
 
 
 def test_a_failed_validation_queues_the_claim_with_the_reason(tmp_path: Path) -> None:
-    message = _run(tmp_path, _failed_eligibility(), reason="validation failed")
+    message = _run(tmp_path, _failed_eligibility(tmp_path), reason="validation failed")
     (item,) = _items(tmp_path)
     assert item.reason == (
         "validation failed; contract-eligibility Failed: contract table unreadable "
@@ -98,11 +99,11 @@ def test_a_failed_validation_queues_the_claim_with_the_reason(tmp_path: Path) ->
 
 
 def test_a_retried_or_resumed_run_queues_once(tmp_path: Path) -> None:
-    first = _run(tmp_path, _failed_eligibility())
-    second = _run(tmp_path, _failed_eligibility())
+    first = _run(tmp_path, _failed_eligibility(tmp_path))
+    second = _run(tmp_path, _failed_eligibility(tmp_path))
     assert second == first
     assert len(_items(tmp_path)) == 1
-    _run(tmp_path, _failed_eligibility(), "run-2")
+    _run(tmp_path, _failed_eligibility(tmp_path), "run-2")
     assert [item.run_id for item in _items(tmp_path)] == ["run-1", "run-2"]
 
 
@@ -119,7 +120,7 @@ def test_a_claim_that_could_not_be_read_is_queued_by_its_document(tmp_path: Path
 
 def test_malformed_findings_do_not_stop_the_review(tmp_path: Path) -> None:
     upstream = {
-        **_failed_eligibility(),
+        **_failed_eligibility(tmp_path),
         "duplicate-check": Upstream("Succeeded", {}, {"findings": "?"}),
     }
     message = _run(tmp_path, upstream)
@@ -169,7 +170,7 @@ def test_the_claim_lines_of_the_undecided_run_are_released(tmp_path: Path) -> No
     with session_scope(url) as session:
         seen = history.debit_memo_seen(session, "RA7301194", "DM0315240012", "run-2")
         assert seen is not None and seen.run_id == "run-0"  # decided, if only pended
-    _run(tmp_path, _failed_eligibility())
+    _run(tmp_path, _failed_eligibility(tmp_path))
     with Session(get_engine(url)) as session:
         left = session.execute(select(ClaimLineHistory.run_id, ClaimLineHistory.line_no))
         assert sorted(left) == [("run-0", "1")]

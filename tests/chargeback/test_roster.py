@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from engine.processors import StepResult
-from processors.chargeback.claim import Finding, Party
+from processors.chargeback.claim import Finding, Party, decode_findings
 from processors.chargeback.reference.testing import (
     ReferenceSet,
     claim,
@@ -73,7 +73,7 @@ def verdict(
             tmp_path,
         )
     )
-    (finding,) = map(Finding.from_json, result.data["findings"])
+    (finding,) = decode_findings(result.data["findings"])
     return finding, result.data["roster"]["1"]
 
 

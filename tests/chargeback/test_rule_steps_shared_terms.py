@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from engine.processors import StepResult
-from processors.chargeback.claim import ClaimLine
+from processors.chargeback.claim import ClaimLine, decode_findings
 from processors.chargeback.eligibility import ContractEligibility
 from processors.chargeback.federal import FederalDbValidation
 from processors.chargeback.reference.generate import dea_with_check
@@ -131,9 +131,9 @@ def _claim_lines() -> list[ClaimLine]:
 def _by_line(result: StepResult) -> dict[int, dict[str, Any]]:
     """Each line's findings (without the line number) and its entries of per-line data."""
     decided: dict[int, dict[str, Any]] = {}
-    for finding in result.data["findings"]:
-        entry = decided.setdefault(finding["line"], {"findings": []})
-        entry["findings"].append({k: v for k, v in finding.items() if k != "line"})
+    for finding in decode_findings(result.data["findings"]):
+        entry = decided.setdefault(finding.line, {"findings": []})
+        entry["findings"].append({k: v for k, v in finding.to_json().items() if k != "line"})
     for name in ("prices", "roster"):
         for line, facts in result.data.get(name, {}).items():
             decided.setdefault(int(line), {"findings": []})[name] = facts

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from engine.local import run
+from processors.chargeback.claim import decode_findings
 
 REPO = Path(__file__).resolve().parents[2]
 SPEC = REPO / "specs" / "chargeback.yaml"
@@ -230,12 +231,8 @@ def test_identity_sample_is_decided_by_the_registrant_data(tmp_path: Path) -> No
     """§9.10: the DEA and NPPES data decide, not the check digit. Lines 2 and 3 would be 26 from
     the roster alone too, so the verdicts of the identity rules themselves are asserted."""
     result = _run(SAMPLES / "cb_rules_identity.edi", tmp_path)
-    findings = result.steps["federal-db-validation"].data["findings"]
-    verdicts = {
-        (f["line"], f["rule"]): (f["outcome"], f["code"])
-        for f in findings
-        if f["rule"] in ("R04", "NPI")
-    }
+    findings = decode_findings(result.steps["federal-db-validation"].data["findings"])
+    verdicts = {(f.line, f.rule): (f.outcome, f.code) for f in findings if f.rule in ("R04", "NPI")}
     assert verdicts == {
         (1, "R04"): ("pass", None),  # off-formula DEA, active registration: identifies
         (2, "R04"): ("reject", "26"),  # off-formula DEA nobody holds
@@ -252,10 +249,10 @@ def test_identifier_sample_is_decided_by_the_identifier_rules(tmp_path: Path) ->
     (SAP), and a DEA whose letter is not the claimed party's is held (R04, registrant data)."""
     result = _run(SAMPLES / "cb_rules_identifiers.edi", tmp_path)
     verdicts = {
-        (step, f["line"], f["rule"]): (f["outcome"], f["code"])
+        (step, f.line, f.rule): (f.outcome, f.code)
         for step in ("extract-identifiers", "federal-db-validation", "sap-customer-creation")
-        for f in result.steps[step].data["findings"]
-        if f["rule"] in ("R03", "R04", "SAP")
+        for f in decode_findings(result.steps[step].data["findings"])
+        if f.rule in ("R03", "R04", "SAP")
     }
     assert verdicts == {
         ("extract-identifiers", 1, "R03"): ("reject", "14"),

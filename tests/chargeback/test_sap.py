@@ -13,7 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from engine.processors import StepContext, StepFailed, StepResult, Upstream
-from processors.chargeback.claim import Address, Claim, ClaimLine, Finding, Identifier, Party
+from processors.chargeback.claim import (
+    Address,
+    Claim,
+    ClaimLine,
+    Finding,
+    Identifier,
+    Party,
+    decode_findings,
+)
 from processors.chargeback.db import get_engine
 from processors.chargeback.reference import testing
 from processors.chargeback.reference.models import (
@@ -53,12 +61,12 @@ def _claim(*customers: Party) -> Claim:
 
 
 def _context(tmp_path: Path, claim: Claim, findings: list[Finding] | None = None) -> StepContext:
-    upstream = {"extract-identifiers": Upstream("Succeeded", {}, {"claim": claim.to_json()})}
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    upstream = {"extract-identifiers": testing.intake(claim, url)}
     if findings is not None:
         upstream["contract-eligibility"] = Upstream(
             "Succeeded", {}, {"findings": [f.to_json() for f in findings]}
         )
-    url = f"sqlite:///{tmp_path / 'store.db'}"
     return testing.context(tmp_path, upstream, url, step="sap-customer-creation")
 
 
@@ -148,7 +156,7 @@ def test_identifiers_of_two_customers_are_a_conflict_for_review(tmp_path: Path) 
     _existing(tmp_path, "0000100002", "SPRINGFIELD CLINIC", [("HIN", "A1B2C3D00")])
     result = _run(tmp_path, _claim(HOSPITAL, HOSPITAL))
     assert result.outputs["conflicts"] == 1 and result.outputs["created"] == 0
-    findings = [Finding.from_json(f) for f in result.data["findings"]]
+    findings = list(decode_findings(result.data["findings"]))
     assert [(f.line, f.outcome, f.code) for f in findings] == [
         (1, "review", "25"),
         (2, "review", "25"),
@@ -174,7 +182,7 @@ def test_another_gln_or_npi_of_the_customer_is_a_warning_not_a_conflict(tmp_path
     other_npi = Party("ST", HOSPITAL.name, (*HOSPITAL.identifiers, _id("npi", "2987654326")))
     result = _run(tmp_path, _claim(HOSPITAL, other_npi))
     assert dict(result.outputs) == {"created": 0, "updated": 0, "unchanged": 2, "conflicts": 0}
-    findings = [Finding.from_json(f) for f in result.data["findings"]]
+    findings = list(decode_findings(result.data["findings"]))
     assert [(f.line, f.outcome) for f in findings] == [(1, "pass"), (2, "pass")]
     assert "does not hold GLN 1234567890128;" in findings[0].message
     assert "does not hold GLN 1234567890128, NPI 2987654326;" in findings[1].message

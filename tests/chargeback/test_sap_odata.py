@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from engine.processors import StepContext, StepFailed, TransientError, Upstream
+from engine.processors import StepContext, StepFailed, TransientError
 from processors.chargeback.claim import Address, Claim, ClaimLine, Identifier, Party
+from processors.chargeback.reference.testing import intake
 from processors.chargeback.sap import SapCustomerCreation, request_key
 from processors.chargeback.sap_odata import Credentials, ODataClient, quote_literal
 
@@ -266,6 +267,7 @@ def _context(tmp_path: Path, env: dict[str, str] | None = None) -> StepContext:
         claim_date=None,
         lines=(ClaimLine(line=1, line_id="1", customer=HOSPITAL, quantity=Decimal(1)),),
     )
+    store = f"sqlite:///{tmp_path / 'store.db'}"
     return StepContext(
         run_id="run-1",
         workflow="chargeback",
@@ -273,8 +275,9 @@ def _context(tmp_path: Path, env: dict[str, str] | None = None) -> StepContext:
         attempt=1,
         params={},
         env={"SAP_USER": USER, "SAP_PASSWORD": PASSWORD} if env is None else env,
-        upstream={"extract-identifiers": Upstream("Succeeded", {}, {"claim": claim.to_json()})},
+        upstream={"extract-identifiers": intake(claim, store)},
         workdir=tmp_path,
+        database_url=store,
     )
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine.processors import StepFailed
-from processors.chargeback.claim import Finding
+from processors.chargeback.claim import decode_findings
 from processors.chargeback.eligibility import ContractEligibility
 from processors.chargeback.reference.testing import (
     ReferenceSet,
@@ -112,7 +112,7 @@ def test_contract_eligibility_reports_r15_next_to_its_contract_rules(tmp_path: P
     )
     step = ContractEligibility({"as_of": "2024-03-20"})
     result = step.process(step_context(the_claim, url, tmp_path))
-    found = [Finding.from_json(f) for f in result.data["findings"]]
+    found = list(decode_findings(result.data["findings"]))
     assert [(f.line, f.rule, f.outcome, f.code) for f in found] == [
         (2, "R15", "reject", "29"),
         (1, "R08-R16", "pass", None),
@@ -157,7 +157,7 @@ def test_a_contract_s_own_claim_window_decides_its_lines(tmp_path: Path) -> None
     result = ContractEligibility({"as_of": "2024-03-20"}).process(
         step_context(the_claim, url, tmp_path)
     )
-    late = [Finding.from_json(f) for f in result.data["findings"] if f["rule"] == "R15"]
+    late = [f for f in decode_findings(result.data["findings"]) if f.rule == "R15"]
     assert [(f.line, f.code) for f in late] == [(2, "29")]
     assert late[0].message == (
         "claimed 91 days after the invoice date 2023-12-15 (debit memo 2024-03-15); "

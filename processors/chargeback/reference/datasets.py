@@ -26,9 +26,10 @@ from typing import Any, Literal
 from processors.chargeback.reference import fields as f
 from processors.chargeback.reference import models as m
 from processors.chargeback.reference.history import hard_key, soft_key
+from processors.chargeback.schema import Base
 
 Record = dict[str, Any]
-Row = tuple[type[m.Base], dict[str, Any]]
+Row = tuple[type[Base], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -62,13 +63,13 @@ class Dataset:
     description: str
     mode: Literal["replace", "merge"]
     columns: tuple[Column, ...]
-    tables: tuple[type[m.Base], ...]
+    tables: tuple[type[Base], ...]
     key: tuple[str, ...]
     rows: Callable[[Record, LoadContext], list[Row]]
     checks: tuple[Callable[[Record], str | None], ...] = ()
     extra_columns_allowed: bool = False
     supplements_allowed: bool = False
-    merge_keys: Mapping[type[m.Base], tuple[str, ...]] = field(default_factory=dict)
+    merge_keys: Mapping[type[Base], tuple[str, ...]] = field(default_factory=dict)
 
     def column(self, header: str) -> Column:
         return next(c for c in self.columns if c.header == header)
@@ -96,7 +97,7 @@ def _one_of(*keys: str) -> Callable[[Record], str | None]:
     return check
 
 
-def _plain(model: type[m.Base]) -> Callable[[Record, LoadContext], list[Row]]:
+def _plain(model: type[Base]) -> Callable[[Record, LoadContext], list[Row]]:
     def rows(r: Record, _ctx: LoadContext) -> list[Row]:
         return [(model, dict(r))]
 

@@ -451,3 +451,24 @@ def release_undecided(session: Session, run_id: str) -> int:
     statement = delete(_LEDGER).where(ledger.run_id == run_id, ledger.resolved_at.is_(None))
     result = cast("CursorResult[Any]", session.execute(statement))
     return result.rowcount
+
+
+def paid_quantities(
+    session: Session, run_id: str, ndcs: Iterable[str], customer_keys: Iterable[str]
+) -> list[tuple[int, str, str, Decimal]]:
+    """(ledger row id, customer key, NDC, quantity) of every PAID line of ``ndcs`` filed under
+    one of ``customer_keys`` by a run other than ``run_id``: a customer's usual quantities."""
+    ndc_list = sorted(set(ndcs))
+    ledger = ClaimLineHistory
+    found: list[tuple[int, str, str, Decimal]] = []
+    for chunk in in_chunks(sorted(set(customer_keys))):
+        rows = session.execute(
+            select(ledger.id, ledger.customer_key, ledger.ndc11, ledger.quantity).where(
+                ledger.status == "PAID",
+                ledger.run_id != run_id,
+                ledger.ndc11.in_(ndc_list),
+                ledger.customer_key.in_(chunk),
+            )
+        )
+        found += [(row_id, key, ndc, qty) for row_id, key, ndc, qty in rows]
+    return found

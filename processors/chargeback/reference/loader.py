@@ -35,6 +35,7 @@ from processors.chargeback.reference.datasets import (
     Record,
     Row,
 )
+from processors.chargeback.schema import Base
 
 MANIFEST = "manifest.csv"
 MANIFEST_HEADER = ("file", "dataset", "snapshot_date", "kind")
@@ -264,7 +265,7 @@ def _key(values: dict[str, Any], names: tuple[str, ...]) -> tuple[Any, ...]:
 class _Merger:
     """Upserts rows of ``merge`` datasets against what the store already holds."""
 
-    def __init__(self, session: Session, model: type[m.Base], key: tuple[str, ...]) -> None:
+    def __init__(self, session: Session, model: type[Base], key: tuple[str, ...]) -> None:
         self.session, self.model, self.key = session, model, key
         self.existing: dict[tuple[Any, ...], Any] = {}
 
@@ -316,7 +317,7 @@ def _apply_merge(
     session: Session, parsed: ParsedFile, built: list[tuple[int, Row]], errors: list[str]
 ) -> None:
     dataset = parsed.entry.dataset
-    by_model: dict[type[m.Base], list[tuple[int, dict[str, Any]]]] = {}
+    by_model: dict[type[Base], list[tuple[int, dict[str, Any]]]] = {}
     for line, (model, values) in built:
         by_model.setdefault(model, []).append((line, values))
     for model in sorted(by_model, key=lambda mdl: -dataset.tables.index(mdl)):
@@ -343,7 +344,7 @@ def _apply_merge(
 def _apply_replace(session: Session, built: list[tuple[int, Row]], dataset: Dataset) -> None:
     for model in dataset.tables:  # children first
         session.execute(delete(model))
-    by_model: dict[type[m.Base], list[dict[str, Any]]] = {}
+    by_model: dict[type[Base], list[dict[str, Any]]] = {}
     for _, (model, values) in built:
         by_model.setdefault(model, []).append(values)
     for model in reversed(dataset.tables):  # parents first
@@ -413,7 +414,7 @@ def _write(session: Session, files: list[ParsedFile], errors: list[str]) -> list
 _SAP_ID_TYPES = {"hin": "HIN", "dea": "DEA", "gln": "GLN", "npi": "NPI", "id340b": "340B"}
 
 
-def _with_snapshot(model: type[m.Base], values: dict[str, Any], snapshot_id: int) -> dict[str, Any]:
+def _with_snapshot(model: type[Base], values: dict[str, Any], snapshot_id: int) -> dict[str, Any]:
     if "snapshot_id" in model.__table__.columns:
         return {**values, "snapshot_id": snapshot_id}
     return values

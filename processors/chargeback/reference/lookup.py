@@ -858,6 +858,11 @@ def distributor_ids(party: Party | None) -> tuple[str, ...]:
     )
 
 
+def dc_table_loaded(session: Session) -> bool:
+    """Whether any distribution center is on file: without the table R20 cannot be judged."""
+    return session.scalar(select(m.WholesalerDc.dc_key).limit(1)) is not None
+
+
 def find_dc(session: Session, party: Party | None) -> DcMatch:
     """The ``cb_wholesaler_dc`` row the distributor's DEA or GLN names."""
     ids = distributor_ids(party)

@@ -1,8 +1,7 @@
 """Reference data and claim-line history for the chargeback processors, as SQLAlchemy tables.
 
-Every table lives in its own ``MetaData`` (``REFERENCE_METADATA``) so the chargeback data can
-share a database with the flowspec run store without either side creating the other's tables.
-Names carry the ``cb_`` prefix for the same reason.
+The tables are declared on the chargeback package's one base (``processors.chargeback.schema``),
+whose Alembic history creates and upgrades them beside the run store's tables.
 
 Conventions, chosen so that an auditor can replay any decision:
 
@@ -29,15 +28,14 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     Numeric,
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-REFERENCE_METADATA = MetaData()
+from processors.chargeback.schema import Base
 
 #: The SAP client (MANDT) every customer-master row is written under.
 SAP_CLIENT = "100"
@@ -91,10 +89,6 @@ def Amount() -> ExactDecimal:
 def Quantity() -> ExactDecimal:
     """Quantities may be fractional in X12 (R type) and negative for credits."""
     return ExactDecimal(14, 3)
-
-
-class Base(DeclarativeBase):
-    metadata = REFERENCE_METADATA
 
 
 class ReferenceSnapshot(Base):

@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
-from processors.chargeback.claim import Claim, Finding, shared_findings
+from processors.chargeback.claim import Claim, Finding
+from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import session_scope
 from processors.chargeback.reference.loader import ReferenceLoadError, ensure_loaded
 from processors.chargeback.reference.lookup import Memo, prefetch_customers, prefetch_terms
 from processors.chargeback.reference.snapshots import in_force
-from processors.chargeback.upstream import claim_from_upstream
 
 _SEVERITY = {"pass": 0, "adjust": 1, "review": 2, "reject": 3}
 
@@ -116,8 +116,7 @@ class RuleStep:
         except SQLAlchemyError as exc:
             raise StepFailed(f"reference store error: {type(exc).__name__}") from None
         outputs = checked.outputs or count_outputs(claim, checked.findings)
-        published = [f.to_json() for f in checked.findings]
-        shared_findings.keep(published, tuple(checked.findings))
+        published = [f.to_row() for f in checked.findings]
         return StepResult(
             outputs=outputs,
             data={

@@ -30,6 +30,7 @@ from processors.chargeback.claim import (
     Party,
     chargeback_amount,
 )
+from processors.chargeback.claim_store import REF_KEY, store_claim
 from processors.chargeback.reference.datasets import DATASETS, headers
 from processors.chargeback.reference.loader import FileResult, load_directory
 
@@ -247,6 +248,13 @@ def context(
 def step_context(
     the_claim: Claim, database_url: str, workdir: Path, run_id: str = "run-1"
 ) -> StepContext:
-    """The context a rule step sees after an intake step named ``intake`` published the claim."""
-    upstream = {"intake": Upstream("Succeeded", {}, {"claim": the_claim.to_json()})}
+    """The context a rule step sees after an intake step named ``intake`` stored the claim."""
+    upstream = {"intake": intake(the_claim, database_url, run_id)}
     return context(workdir, upstream, database_url, run_id=run_id)
+
+
+def intake(the_claim: Claim, database_url: str, run_id: str = "run-1") -> Upstream:
+    """What a later step sees of an intake step that read ``the_claim``: the claim stored in
+    the chargeback database, and the reference to it as the step's data."""
+    ref = store_claim(database_url, run_id, the_claim)
+    return Upstream("Succeeded", {}, {REF_KEY: ref, "step_version": the_claim.extractor})

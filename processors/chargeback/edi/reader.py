@@ -1,4 +1,4 @@
-"""X12 004010 chargebacks: read the 844 claim, write the 849 answer (brief §2).
+"""X12 004010 chargebacks: read the 844 claim (brief §2).
 
 The reader is strict about structure and lenient about business content, on purpose:
 
@@ -22,38 +22,37 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
-import hashlib
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 from processors.chargeback.claim import (
-    CENT,
     Address,
     Claim,
     ClaimLine,
     Envelope,
     Identifier,
     Issue,
-    LineDecision,
     Party,
     summary_issues,
+)
+from processors.chargeback.edi.tokens import (
+    ClaimFormatError,
+    Delimiters,
+    Segment,
+    decode_text,
+    tokenize,
 )
 from processors.chargeback.identifiers import (
     DEFAULT_OPTIONS,
     KIND_BY_QUALIFIER,
-    QUALIFIER_BY_KIND,
     CheckOptions,
     check_identifier,
     normalize_ndc,
 )
 
-ISA_LENGTH = 106
-_ISA_WIDTHS = (2, 10, 2, 10, 2, 15, 2, 15, 6, 4, 1, 5, 9, 1, 1, 1)
 _NUMBER = re.compile(r"-?(\d+\.?\d*|\.\d+)")
-_SEGMENT_ID = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 _CCYYMMDD = re.compile(r"[0-9]{8}")
 _CURRENCY = re.compile(r"[A-Z]{3}")
 
@@ -100,122 +99,6 @@ LINE_DTM_QUALIFIERS = {
 HEADER_REF_QUALIFIERS = {"F8": "original debit memo number"}
 
 
-class ClaimFormatError(ValueError):
-    """The document is not a well-formed 844; ``position``/``segment_id`` locate the problem."""
-
-    def __init__(self, reason: str, *, position: int | None = None, segment_id: str | None = None):
-        self.reason = reason
-        self.position = position
-        self.segment_id = segment_id
-        where = f"segment {position} ({segment_id}): " if position is not None else ""
-        super().__init__(where + reason)
-
-
-@dataclasses.dataclass(frozen=True)
-class Delimiters:
-    element: str = "*"
-    component: str = ">"
-    segment: str = "~"
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Segment:
-    """One segment; ``el(1)`` is the first element after the id, "" when absent."""
-
-    position: int
-    id: str
-    elements: tuple[str, ...]
-
-    def el(self, n: int) -> str:
-        return self.elements[n - 1].strip() if n <= len(self.elements) else ""
-
-    def error(self, reason: str) -> ClaimFormatError:
-        return ClaimFormatError(reason, position=self.position, segment_id=self.id)
-
-
-# ---------------------------------------------------------------------------------------------
-# Lexing
-
-
-def _decode_text(data: str | bytes) -> tuple[str, str]:
-    raw = data.encode("utf-8") if isinstance(data, str) else data
-    digest = hashlib.sha256(raw).hexdigest()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = raw.decode("latin-1")  # X12 extended character set is a subset of Latin-1
-    return text.lstrip("\ufeff \t\r\n"), digest
-
-
-def _isa_error(reason: str) -> ClaimFormatError:
-    return ClaimFormatError(reason, position=1, segment_id="ISA")
-
-
-def _read_delimiters(text: str) -> Delimiters:
-    if not text.strip():
-        raise ClaimFormatError("the document is empty")
-    if not text.startswith("ISA"):
-        raise ClaimFormatError(
-            f"the document starts with {text[:3]!r}, not ISA: it is not an X12 interchange"
-        )
-    if len(text) < ISA_LENGTH:
-        raise _isa_error(
-            f"the ISA segment is {ISA_LENGTH} characters but the document has only "
-            f"{len(text)}: the file is truncated"
-        )
-    element = text[3]
-    if element.isalnum() or element.isspace():
-        raise _isa_error(f"element separator {element!r} must be a punctuation character")
-    fields = text.split(element, 16)
-    if len(fields) < 17 or len(fields[16]) < 2:
-        raise _isa_error("the ISA segment has fewer than 16 elements")
-    for n, (value, width) in enumerate(zip(fields[1:16], _ISA_WIDTHS, strict=False), start=1):
-        if len(value) != width:
-            raise _isa_error(
-                f"ISA{n:02d} must be exactly {width} characters (pad with spaces); got {len(value)}"
-            )
-    component, segment = fields[16][0], fields[16][1]
-    if segment.isalnum() or segment in (element, component, " "):
-        raise _isa_error(
-            f"segment terminator {segment!r} (the character after ISA16) is not a usable delimiter"
-        )
-    return Delimiters(element, component, segment)
-
-
-def tokenize(text: str) -> tuple[Delimiters, list[Segment]]:
-    """Split an interchange into segments with delimiters read from its own ISA (brief §2.6)."""
-    delims = _read_delimiters(text)
-    pieces = text.split(delims.segment)
-    tail = pieces.pop()
-    segments: list[Segment] = []
-    for position, piece in enumerate(pieces, start=1):
-        body = piece.strip("\r\n")
-        blank = not body.strip()
-        if blank and delims.segment in "\r\n":
-            continue  # a blank line when the terminator is itself a line break
-        if blank:
-            raise ClaimFormatError(
-                f"empty segment (two terminators {delims.segment!r} in a row)",
-                position=position,
-                segment_id="",
-            )
-        seg_id, *elements = body.split(delims.element)
-        seg_id = seg_id.strip()
-        if not _SEGMENT_ID.fullmatch(seg_id):
-            raise ClaimFormatError(
-                f"{seg_id[:10]!r} is not a segment id", position=position, segment_id=seg_id[:3]
-            )
-        segments.append(Segment(position, seg_id, tuple(elements)))
-    if tail.strip():
-        seg_id = tail.strip().split(delims.element)[0][:3]
-        raise ClaimFormatError(
-            f"the file ends inside this segment (no terminator {delims.segment!r}): it is truncated",
-            position=len(pieces) + 1,
-            segment_id=seg_id,
-        )
-    return delims, segments
-
-
 # ---------------------------------------------------------------------------------------------
 # Envelope (R01)
 
@@ -224,13 +107,12 @@ def parse_844_interchange(
     data: str | bytes, *, options: CheckOptions = DEFAULT_OPTIONS
 ) -> tuple[Claim, ...]:
     """Every 844 transaction set in an interchange, with the envelope checked (R01)."""
-    text, digest = _decode_text(data)
-    delims, segments = tokenize(text)
-    isa = segments[0]
+    text, digest = decode_text(data)
+    delims, cursor = tokenize(text)
+    isa = next(cursor)
     if isa.el(12) != "00401":
         raise isa.error(f"ISA12 version {isa.el(12)!r} is not supported; expected 00401")
     claims: list[Claim] = []
-    cursor = iter(segments[1:])
     groups: list[Segment] = []
     last = isa
     for seg in cursor:
@@ -301,20 +183,9 @@ def _read_group(
             raise st.error(f"expected ST or GE, found {st.id}")
         if st.el(1) != "844":
             raise st.error(f"ST01 is {st.el(1)!r}; only 844 chargeback claims can be read")
-        body: list[Segment] = []
-        for seg in cursor:
-            last = seg
-            if seg.id == "SE":
-                break
-            if seg.id in ("ST", "GE", "GS", "IEA"):
-                raise seg.error(
-                    f"{seg.id} before the SE that closes the ST at segment {st.position}"
-                )
-            body.append(seg)
-        else:
-            raise last.error("the interchange ends here without SE: the file is truncated")
-        se = last
-        count = len(body) + 2
+        reader = _TransactionReader(st, delims, options)
+        se = last = reader.read(cursor)
+        count = reader.count + 2
         if not se.el(1).isdigit() or int(se.el(1)) != count:
             raise se.error(
                 f"segment count {se.el(1) or 'missing'} does not match {count} segments "
@@ -336,8 +207,7 @@ def _read_group(
             usage=isa.el(15),
             version=gs.el(8),
         )
-        reader = _TransactionReader(st, body, se, delims, options)
-        claims.append(reader.claim(envelope, digest))
+        claims.append(reader.claim(se, envelope, digest))
     raise last.error("the interchange ends here without GE: the file is truncated")
 
 
@@ -460,17 +330,14 @@ _LOOP_NAMES = {
 
 
 class _TransactionReader:
-    """Walks ST..SE once, tracking which loop it is in (brief §2.1), and builds the Claim."""
+    """Walks ST..SE once, tracking which loop it is in (brief §2.1), and builds the Claim.
 
-    def __init__(
-        self,
-        st: Segment,
-        body: list[Segment],
-        se: Segment,
-        delims: Delimiters,
-        options: CheckOptions,
-    ) -> None:
-        self.st, self.body, self.se = st, body, se
+    Segments are read as the tokenizer produces them (``read``), never held: the SE count is
+    checked after them, so a malformed segment inside is reported before a wrong count."""
+
+    def __init__(self, st: Segment, delims: Delimiters, options: CheckOptions) -> None:
+        self.st = st
+        self.count = 0  # segments read between ST and SE
         self.delims = delims
         self.options = options
         self.state = "header"
@@ -515,24 +382,37 @@ class _TransactionReader:
 
     # -- driver --------------------------------------------------------------------------------
 
-    def claim(self, envelope: Envelope, digest: str) -> Claim:
-        if not self.body or self.body[0].id != "BAA":
-            seg = self.body[0] if self.body else self.se
-            raise seg.error(f"an 844 must start with BAA after ST; found {seg.id}")
-        for seg in self.body:
+    def read(self, cursor: Iterator[Segment]) -> Segment:
+        """Read every segment up to the SE, which is returned."""
+        last = self.st
+        for seg in cursor:
+            last = seg
+            if seg.id == "SE":
+                if self.count == 0:
+                    raise seg.error("an 844 must start with BAA after ST; found SE")
+                return seg
+            if seg.id in ("ST", "GE", "GS", "IEA"):
+                raise seg.error(
+                    f"{seg.id} before the SE that closes the ST at segment {self.st.position}"
+                )
+            self.count += 1
+            if self.count == 1 and seg.id != "BAA":
+                raise seg.error(f"an 844 must start with BAA after ST; found {seg.id}")
             handler = self.handlers.get(seg.id)
             if handler is None:
                 raise seg.error(
                     f"{seg.id} is not a segment of the 844; expected one of {', '.join(self.handlers)}"
                 )
             handler(seg)
+        raise last.error("the interchange ends here without SE: the file is truncated")
+
+    def claim(self, se: Segment, envelope: Envelope, digest: str) -> Claim:
+        """The claim read, once ``read`` reached the SE and the envelope was checked."""
         self._finish_line()
         if not self.lines:
-            raise self.se.error(
-                "the 844 claims no lines: at least one CON loop with a PAD is required"
-            )
+            raise se.error("the 844 claims no lines: at least one CON loop with a PAD is required")
         if self.ctt is None:
-            raise self.se.error("no CTT segment before SE; CTT carries the CON count and QTY hash")
+            raise se.error("no CTT segment before SE; CTT carries the CON count and QTY hash")
         self._check_totals()
         distributor = self.parties.get("DB") or self.parties.get("DS")
         manufacturer = self.parties.get("MF") or self.parties.get("SU")
@@ -566,7 +446,7 @@ class _TransactionReader:
     # -- header ----------------------------------------------------------------------------------
 
     def _baa(self, seg: Segment) -> None:
-        if seg is not self.body[0]:
+        if self.count != 1:
             raise seg.error("BAA may appear only once, right after ST")
         self.header.purpose = _qualifier(seg, 1, PURPOSES)
         if seg.el(2):
@@ -854,409 +734,3 @@ class _TransactionReader:
             raise ctt.error(
                 f"CTT02 hash total {hashed} does not match the sum of QTY02 {sum(quantities)}"
             )
-
-
-# ---------------------------------------------------------------------------------------------
-# Writing 844 and 849
-
-
-def _money(value: Decimal) -> str:
-    text = str(value)
-    if text[-3:-2] == ".":  # plain notation with two decimals: already cents (most amounts)
-        return text
-    return str(value.quantize(CENT))
-
-
-def _price(value: Decimal) -> str:
-    """At least cents, more only when the price really has them (4-decimal prices on file)."""
-    text = str(value)
-    if text[-3:-2] == ".":  # exactly cents, the usual price: nothing to normalise
-        return text
-    exponent = value.normalize().as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -2:
-        return format(value.normalize(), "f")
-    return str(value.quantize(CENT))
-
-
-def _quantity(value: Decimal) -> str:
-    text = str(value)
-    if text.isdigit():  # a whole count, already as written (str of a Decimal has no lead zeros)
-        return text
-    if value == value.to_integral_value():
-        return str(int(value))
-    return format(value.normalize(), "f")
-
-
-@functools.lru_cache(maxsize=256)
-def _yyyymmdd(value: dt.date) -> str:
-    """Cached: a claim's lines share a few dates, and ``strftime`` was a tenth of an 849."""
-    return value.strftime("%Y%m%d")
-
-
-class _Writer:
-    """Collects segments and builds the envelope around them with correct counts."""
-
-    def __init__(self, delims: Delimiters) -> None:
-        self.delims = delims
-        self.segments: list[str] = []
-        self.transaction_start = 0
-        self._unwritable = re.compile(
-            f"[{re.escape(delims.element + delims.component + delims.segment)}\r\n]"
-        )
-        #: what no written segment may hold at all; the element separator is counted instead
-        foreign = dict.fromkeys(delims.component + delims.segment + "\r\n")
-        foreign.pop(delims.element, None)
-        self._foreign = re.compile(f"[{re.escape(''.join(foreign))}]")
-
-    def add(self, seg_id: str, *elements: str | None) -> None:
-        values: Sequence[str]
-        if None in elements or not elements or not elements[-1]:  # blanks and trailing empties
-            values = [e or "" for e in elements]
-            while values and not values[-1]:
-                values.pop()
-        else:  # the usual segment, taken as it is: an 849 has a hundred thousand
-            values = elements  # type: ignore[assignment]  # no None among them, as checked
-        element = self.delims.element
-        segment = element.join((seg_id, *values))
-        # one search and one count per segment (an 849 has a hundred thousand): a value holds a
-        # delimiter or line break exactly when the segment has more separators than joins
-        if self._foreign.search(segment) or segment.count(element) != len(values):
-            value = next(v for v in values if self._unwritable.search(v))
-            raise ValueError(
-                f"{seg_id} value {value!r} contains an X12 delimiter or line break; "
-                "it cannot be written without corrupting the file"
-            )
-        self.segments.append(segment)
-
-    def open(
-        self,
-        *,
-        sender: tuple[str, str],
-        receiver: tuple[str, str],
-        application: tuple[str, str],
-        control: int,
-        when: dt.datetime,
-        usage: str,
-        set_id: str,
-    ) -> None:
-        if not 0 < control <= 999_999_999:
-            raise ValueError(f"control number {control} must be 1..999999999")
-        for qualifier, ident in (sender, receiver):
-            if len(qualifier) != 2 or not 0 < len(ident) <= 15:
-                raise ValueError(
-                    f"interchange id {qualifier}/{ident!r} must be a 2-char qualifier and 1-15 chars"
-                )
-        e = self.delims.element
-        isa = [
-            "ISA",
-            "00",
-            " " * 10,
-            "00",
-            " " * 10,
-            sender[0],
-            sender[1].ljust(15),
-            receiver[0],
-            receiver[1].ljust(15),
-            when.strftime("%y%m%d"),
-            when.strftime("%H%M"),
-            "U",
-            "00401",
-            f"{control:09d}",
-            "0",
-            usage,
-            self.delims.component,
-        ]
-        self.segments.append(e.join(isa))
-        self.add(
-            "GS",
-            "CF",
-            application[0],
-            application[1],
-            _yyyymmdd(when),
-            when.strftime("%H%M"),
-            str(control),
-            "X",
-            "004010",
-        )
-        self.transaction_start = len(self.segments)
-        self.add("ST", set_id, "0001")
-
-    def close(self, control: int) -> str:
-        count = len(self.segments) - self.transaction_start + 1
-        self.add("SE", str(count), "0001")
-        self.add("GE", "1", str(control))
-        self.add("IEA", "1", f"{control:09d}")
-        newline = "" if self.delims.segment in "\r\n" else "\n"
-        terminator = self.delims.segment + newline
-        return terminator.join(self.segments) + terminator
-
-    def party(self, party: Party | None, *, all_ids: bool = False) -> None:
-        """N1 per identifier (the 844 way) or once with the first identifier (the 849 echo)."""
-        if party is None:
-            return
-        ids = party.identifiers if all_ids else party.identifiers[:1]
-        if not ids:
-            self.add("N1", party.role, party.name)
-        for n, ident in enumerate(ids):
-            qualifier = ident.qualifier or QUALIFIER_BY_KIND[ident.kind]
-            self.add("N1", party.role, party.name, qualifier, ident.value)
-            if all_ids and n == 0:  # by position: equal identifiers are one shared object
-                self.address(party.address)
-        if not ids and all_ids:
-            self.address(party.address)
-
-    def address(self, address: Address | None) -> None:
-        if address is None:
-            return
-        for pair in (address.lines[i : i + 2] for i in range(0, len(address.lines), 2)):
-            self.add("N3", *pair)
-        if address.city or address.state or address.postal_code or address.country:
-            self.add("N4", address.city, address.state, address.postal_code, address.country)
-
-
-def _contract_loops(lines: Sequence[ClaimLine]) -> list[list[ClaimLine]]:
-    """Lines grouped as their CON loops were sent; lines from free text get a loop each."""
-    loops: list[list[ClaimLine]] = []
-    for line in lines:
-        if (
-            loops
-            and line.contract_loop is not None
-            and loops[-1][0].contract_loop == line.contract_loop
-        ):
-            loops[-1].append(line)
-        else:
-            loops.append([line])
-    return loops
-
-
-def _as_datetime(value: dt.date | dt.datetime) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.combine(value, dt.time())
-
-
-def _parties(
-    claim: Claim, sender: tuple[str, str] | None, receiver: tuple[str, str] | None, *, reply: bool
-) -> tuple[tuple[str, str], tuple[str, str], tuple[str, str], str]:
-    env = claim.envelope
-    if env is None and (sender is None or receiver is None):
-        raise ValueError("the claim has no X12 envelope; pass sender and receiver (qualifier, id)")
-    if env is not None:
-        ours = (env.sender_qualifier, env.sender_id)
-        theirs = (env.receiver_qualifier, env.receiver_id)
-        apps = (env.application_sender, env.application_receiver)
-        if reply:
-            ours, theirs, apps = theirs, ours, (apps[1], apps[0])
-        sender, receiver = sender or ours, receiver or theirs
-        application = apps if (sender, receiver) == (ours, theirs) else (sender[1], receiver[1])
-        return sender, receiver, application, env.usage
-    assert sender is not None and receiver is not None
-    return sender, receiver, (sender[1], receiver[1]), "P"
-
-
-def write_844(claim: Claim, *, delimiters: Delimiters = Delimiters()) -> str:
-    """The claim as an 844 interchange, envelope numbers taken from ``claim.envelope``.
-
-    Used to build test and benchmark claims that are right by construction; ``parse_844`` of
-    the result gives the claim back (apart from ``document_sha256``).
-    """
-    env = claim.envelope
-    if env is None:
-        raise ValueError(
-            "write_844 needs claim.envelope for the interchange ids and control numbers"
-        )
-    w = _Writer(delimiters)
-    control = int(env.interchange_control)
-    when = dt.datetime.combine(env.date, dt.datetime.strptime(env.time or "0000", "%H%M").time())
-    w.open(
-        sender=(env.sender_qualifier, env.sender_id),
-        receiver=(env.receiver_qualifier, env.receiver_id),
-        application=(env.application_sender, env.application_receiver),
-        control=control,
-        when=when,
-        usage=env.usage,
-        set_id="844",
-    )
-    w.add(
-        "BAA",
-        claim.purpose,
-        claim.transaction_type,
-        _yyyymmdd(claim.claim_date) if claim.claim_date else None,
-        claim.debit_memo_qualifier,
-        claim.debit_memo,
-    )
-    w.add("CUR", "SE", claim.currency)
-    if claim.original_debit_memo:
-        w.add("REF", "F8", claim.original_debit_memo)
-    w.party(claim.distributor, all_ids=True)
-    w.party(claim.manufacturer, all_ids=True)
-    loops = _contract_loops(claim.lines)
-    for loop in loops:
-        first = loop[0]
-        w.add("CON", "CT", first.contract_id, first.contract_status)
-        w.party(first.customer, all_ids=True)
-        for line in loop:
-            w.add("PAD", line.line_id)
-            if line.ndc_submitted is not None:
-                w.add("LIN", "", line.ndc_qualifier or "N4", line.ndc_submitted)
-            if line.description:
-                w.add("PID", "F", "", "", "", line.description)
-            unit = line.unit or "UN"
-            if line.wac is not None:
-                w.add("UIT", unit, _price(line.wac), "WH")
-            if line.contract_price is not None:
-                w.add("UIT", unit, _price(line.contract_price), "CT")
-            if line.quantity is not None:
-                w.add("QTY", "39", _quantity(line.quantity), line.unit)
-            if line.claimed_amount is not None:
-                w.add("AMT", "CC", _money(line.claimed_amount))
-            if line.invoice_number:
-                w.add("REF", "IV", line.invoice_number)
-            if line.invoice_line:
-                w.add("REF", "FJ", line.invoice_line)
-            if line.invoice_date:
-                w.add("DTM", "003", _yyyymmdd(line.invoice_date))
-            if line.ship_date:
-                w.add("DTM", "011", _yyyymmdd(line.ship_date))
-    quantities = [line.quantity for line in claim.lines if line.quantity is not None]
-    w.add("CTT", str(len(loops)), _quantity(sum(quantities, Decimal(0))))
-    if claim.total_claimed is not None:
-        w.add("AMT", "CC", _money(claim.total_claimed))
-    return w.close(control)
-
-
-def _used(on_file: Decimal | None, submitted: Decimal | None) -> Decimal | None:
-    """The price a decision used: the one on file when it names one (0.00 included)."""
-    return submitted if on_file is None else on_file
-
-
-#: AAA04 (X12 889) of a rejection, by its 901 reason (brief §2.3): what the wholesaler may do
-#: next. C (correct and resubmit) where the line's data is what is wrong (contract, product,
-#: customer, dates, quantity, missing fields), so a corrected line may be paid; N
-#: (resubmission not allowed) where no correction can make this sale payable: already paid
-#: (28), an excluded party (09), past the exercise period (29), a DC not authorized (08), no
-#: funds left (05); D (resubmit the entire claim) for a debit memo number already used
-#: (11, 12), which is corrected as a whole (BAA01 05/CO or a new number).
-FOLLOW_UP_BY_REASON: Mapping[str, str] = {
-    **dict.fromkeys(("01", "02", "03", "04", "14", "15", "16", "18", "19", "23", "26", "27"), "C"),
-    **dict.fromkeys(("05", "08", "09", "28", "29"), "N"),
-    **dict.fromkeys(("11", "12"), "D"),
-}
-
-
-def _follow_up(decision: LineDecision, code: str) -> str:
-    """AAA04 for one reason of a decision: Y (we will respond again) for a pended line, N for
-    an adjusted one (it is settled at the right amount: sending it again would be a
-    duplicate), and for a rejection what its reason allows (C for a reason not listed)."""
-    if decision.follow_up:
-        return decision.follow_up
-    if decision.status == "pend":
-        return "Y"
-    if decision.status == "adjust":
-        return "N"
-    return FOLLOW_UP_BY_REASON.get(code, "C")
-
-
-def write_849(
-    claim: Claim,
-    decisions: Sequence[LineDecision],
-    *,
-    control_number: int,
-    date: dt.date | dt.datetime,
-    exceptions_only: bool = False,
-    sender: tuple[str, str] | None = None,
-    receiver: tuple[str, str] | None = None,
-    delimiters: Delimiters = Delimiters(),
-) -> str:
-    """The 849 answering ``claim``: one PAD per line with AAA result, prices used vs submitted
-    (UIT CT/SC/SW/WH), submitted and allowed amounts (AMT S/A), and the wholesaler's own
-    references echoed so it can match the answer to its lines (brief §2.5).
-
-    ``exceptions_only`` leaves accepted lines out, as some wholesalers ask (brief §2.1); the
-    summary amounts still cover the whole debit memo. Sender/receiver default to the 844's,
-    swapped; a claim that did not come as X12 needs them given.
-    """
-    by_line: dict[int, LineDecision] = {}
-    for decision in decisions:
-        if decision.line in by_line:
-            raise ValueError(f"two decisions for line {decision.line}")
-        by_line[decision.line] = decision
-    numbers = {line.line for line in claim.lines}
-    unknown = sorted(set(by_line) - numbers)
-    missing = sorted(numbers - set(by_line))
-    if unknown or missing:
-        raise ValueError(
-            f"decisions must cover each claim line once: missing {missing or 'none'}, "
-            f"unknown {unknown or 'none'}"
-        )
-    when = _as_datetime(date)
-    me, them, application, usage = _parties(claim, sender, receiver, reply=True)
-    w = _Writer(delimiters)
-    w.open(
-        sender=me,
-        receiver=them,
-        application=application,
-        control=control_number,
-        when=when,
-        usage=usage,
-        set_id="849",
-    )
-    w.add("BRC", "00", _yyyymmdd(when), claim.debit_memo_qualifier or "AM", claim.debit_memo)
-    w.party(claim.distributor)
-    w.party(claim.manufacturer)
-    loops_written = 0
-    quantity_hash = Decimal(0)
-    for loop in _contract_loops(claim.lines):
-        shown = [
-            line for line in loop if not (exceptions_only and by_line[line.line].status == "accept")
-        ]
-        if not shown:
-            continue
-        loops_written += 1
-        w.add("CON", "CT", loop[0].contract_id, loop[0].contract_status or "VA")
-        w.party(loop[0].customer)
-        for line in shown:
-            decision = by_line[line.line]
-            w.add("PAD", line.line_id or str(line.line))
-            if line.ndc_submitted is not None:
-                w.add(
-                    "LIN",
-                    "",
-                    line.ndc_qualifier or ("N4" if line.ndc11 else "ND"),
-                    line.ndc_submitted
-                    if line.ndc_qualifier
-                    else (line.ndc11 or line.ndc_submitted),
-                )
-            if decision.status == "accept":
-                w.add("AAA", "Y")
-            else:
-                for code in decision.reason_codes or ("",):
-                    w.add("AAA", "N", "", code, _follow_up(decision, code))
-            unit = line.unit or "UN"
-            for price, basis in (
-                (_used(decision.contract_price, line.contract_price), "CT"),
-                (line.contract_price, "SC"),
-                (line.wac, "SW"),
-                (_used(decision.wac, line.wac), "WH"),
-            ):
-                if price is not None:
-                    w.add("UIT", unit, _price(price), basis)
-            if line.quantity is not None:
-                quantity_hash += line.quantity
-                w.add("QTY", "39", _quantity(line.quantity), line.unit)
-            if line.claimed_amount is not None:
-                w.add("AMT", "S", _money(line.claimed_amount))
-            w.add("AMT", "A", _money(decision.accepted_amount))
-            if line.invoice_number:
-                w.add("REF", "IV", line.invoice_number)
-            if line.invoice_line:
-                w.add("REF", "FJ", line.invoice_line)
-            if line.invoice_date:
-                w.add("DTM", "003", _yyyymmdd(line.invoice_date))
-    w.add("CTT", str(loops_written), _quantity(quantity_hash))
-    submitted = sum(
-        (line.claimed_amount for line in claim.lines if line.claimed_amount is not None), Decimal(0)
-    )
-    w.add("AMT", "S", _money(submitted))
-    w.add("AMT", "A", _money(sum((d.accepted_amount for d in decisions), Decimal(0))))
-    return w.close(control_number)

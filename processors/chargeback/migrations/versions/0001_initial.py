@@ -1,0 +1,572 @@
+"""The chargeback tables as they were when their Alembic history began; a store made before
+it is taken over.
+
+Until then each part of the package made its own tables: ``create_all`` of the reference
+models on open, with nullable columns and indexes added since by ``ALTER TABLE``/``CREATE
+INDEX`` (``db.py``), and ``create_all`` under a lock for the compliance trail and the review
+queue. So this first revision creates a table only where it is missing, and brings one an
+older flowspec made up to this shape the way that code did: a missing nullable column or
+index is added; a missing required column cannot be filled without guessing, so it is said.
+
+Revision ID: 0001_initial
+Revises:
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from engine.store.errors import StoreError
+from processors.chargeback.reference.models import ExactDecimal
+
+revision = "0001_initial"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+#: The tables of this revision (later revisions must not edit them: they change by revisions).
+BASELINE = sa.MetaData()
+
+sa.Table(
+    "cb_audit",
+    BASELINE,
+    sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column("run_id", sa.String(length=200), nullable=False),
+    sa.Column("step", sa.String(length=200), nullable=False),
+    sa.Column("entry_key", sa.String(length=64), nullable=False),
+    sa.Column("payload", sa.Text(), nullable=False),
+    sa.Column("prev_hash", sa.String(length=64), nullable=False),
+    sa.Column("record_hash", sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint("seq"),
+    sa.UniqueConstraint("record_hash"),
+    sa.Index("ix_cb_audit_entry_key", "entry_key"),
+    sa.Index("ix_cb_audit_run_id", "run_id"),
+)
+sa.Table(
+    "cb_audit_checkpoint",
+    BASELINE,
+    sa.Column("seq", sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column("record_hash", sa.String(length=64), nullable=False),
+    sa.PrimaryKeyConstraint("seq"),
+)
+sa.Table(
+    "cb_claim_line_history",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("run_id", sa.String(length=80), nullable=False),
+    sa.Column("hard_key", sa.String(length=200), nullable=False),
+    sa.Column("soft_key", sa.String(length=200), nullable=False),
+    sa.Column("wholesaler_id", sa.String(length=20), nullable=False),
+    sa.Column("dm_no", sa.String(length=40), nullable=False),
+    sa.Column("dm_date", sa.Date(), nullable=True),
+    sa.Column("dm_purpose", sa.String(length=2), nullable=False),
+    sa.Column("line_no", sa.String(length=20), nullable=False),
+    sa.Column("invoice_no", sa.String(length=40), nullable=False),
+    sa.Column("invoice_line", sa.String(length=20), nullable=False),
+    sa.Column("invoice_date", sa.Date(), nullable=True),
+    sa.Column("ndc11", sa.String(length=12), nullable=False),
+    sa.Column("customer_key", sa.String(length=40), nullable=False),
+    sa.Column("contract_id", sa.String(length=40), nullable=False),
+    sa.Column("quantity", ExactDecimal(precision=14, scale=3), nullable=False),
+    sa.Column("amount", ExactDecimal(precision=14, scale=2), nullable=False),
+    sa.Column("status", sa.String(length=10), nullable=False),
+    sa.Column("net_quantity", ExactDecimal(precision=14, scale=3), nullable=True),
+    sa.Column("paid_quantity", ExactDecimal(precision=14, scale=3), nullable=True),
+    sa.Column("allowed_amount", ExactDecimal(precision=14, scale=2), nullable=True),
+    sa.Column("responded_on", sa.Date(), nullable=True),
+    sa.Column("original_id", sa.Integer(), nullable=True),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(["original_id"], ["cb_claim_line_history.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("run_id", "dm_no", "line_no", name="uq_cb_history_run_line"),
+    sa.Index("ix_cb_claim_line_history_hard_key", "hard_key"),
+    sa.Index("ix_cb_claim_line_history_soft_key", "soft_key"),
+    sa.Index("ix_cb_history_customer_ndc", "customer_key", "ndc11"),
+    sa.Index("ix_cb_history_dm", "wholesaler_id", "dm_no"),
+)
+sa.Table(
+    "cb_reference_snapshot",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("dataset", sa.String(length=32), nullable=False),
+    sa.Column("file_name", sa.String(length=255), nullable=False),
+    sa.Column("kind", sa.String(length=16), nullable=False),
+    sa.Column("snapshot_date", sa.Date(), nullable=False),
+    sa.Column("sha256", sa.String(length=64), nullable=False),
+    sa.Column("row_count", sa.Integer(), nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("dataset", "sha256", name="uq_cb_snapshot_dataset_sha"),
+    sa.Index("ix_cb_reference_snapshot_dataset", "dataset"),
+)
+sa.Table(
+    "cb_review_queue",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("run_id", sa.String(length=200), nullable=False),
+    sa.Column("step", sa.String(length=200), nullable=False),
+    sa.Column("workflow", sa.String(length=200), nullable=False),
+    sa.Column("debit_memo", sa.String(length=40), nullable=True),
+    sa.Column("wholesaler", sa.String(length=40), nullable=True),
+    sa.Column("reason", sa.Text(), nullable=False),
+    sa.Column("failed_steps", sa.Text(), nullable=False),
+    sa.Column("findings", sa.Text(), nullable=False),
+    sa.Column("claim", sa.Text(), nullable=True),
+    sa.Column("status", sa.String(length=12), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("run_id", "step", name="uq_cb_review_run_step"),
+    sa.Index("ix_cb_review_queue_debit_memo", "debit_memo"),
+    sa.Index("ix_cb_review_queue_run_id", "run_id"),
+)
+sa.Table(
+    "cb_sap_create_request",
+    BASELINE,
+    sa.Column("request_key", sa.String(length=64), nullable=False),
+    sa.Column("kunnr", sa.String(length=10), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint("request_key"),
+)
+sa.Table(
+    "cb_contract",
+    BASELINE,
+    sa.Column("contract_id", sa.String(length=40), nullable=False),
+    sa.Column("gpo_id", sa.String(length=20), nullable=True),
+    sa.Column("contract_type", sa.String(length=8), nullable=False),
+    sa.Column("mode", sa.String(length=8), nullable=False),
+    sa.Column("program", sa.String(length=16), nullable=False),
+    sa.Column("start_date", sa.Date(), nullable=False),
+    sa.Column("end_date", sa.Date(), nullable=False),
+    sa.Column("status", sa.String(length=12), nullable=False),
+    sa.Column("allowed_cot", sa.String(length=400), nullable=False),
+    sa.Column("claim_window_days", sa.Integer(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("contract_id"),
+    sa.Index("ix_cb_contract_gpo_id", "gpo_id"),
+    sa.Index("ix_cb_contract_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_contract_eligibility",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("contract_id", sa.String(length=40), nullable=False),
+    sa.Column("kunnr", sa.String(length=10), nullable=False),
+    sa.Column("tier", sa.String(length=12), nullable=True),
+    sa.Column("start_date", sa.Date(), nullable=False),
+    sa.Column("end_date", sa.Date(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("contract_id", "kunnr", "start_date", name="uq_cb_celig"),
+    sa.Index("ix_cb_contract_eligibility_contract_id", "contract_id"),
+    sa.Index("ix_cb_contract_eligibility_kunnr", "kunnr"),
+    sa.Index("ix_cb_contract_eligibility_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_contract_line",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("contract_id", sa.String(length=40), nullable=False),
+    sa.Column("ndc11", sa.String(length=12), nullable=False),
+    sa.Column("tier", sa.String(length=12), nullable=True),
+    sa.Column("contract_price", ExactDecimal(precision=12, scale=4), nullable=False),
+    sa.Column("qty_cap", ExactDecimal(precision=14, scale=3), nullable=True),
+    sa.Column("start_date", sa.Date(), nullable=False),
+    sa.Column("end_date", sa.Date(), nullable=False),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("contract_id", "ndc11", "tier", "start_date", name="uq_cb_cline"),
+    sa.Index("ix_cb_cline_lookup", "contract_id", "ndc11"),
+    sa.Index("ix_cb_contract_line_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_dea_registration",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("dea_no", sa.String(length=9), nullable=False),
+    sa.Column("bac", sa.String(length=1), nullable=False),
+    sa.Column("bac_sub", sa.String(length=1), nullable=False),
+    sa.Column("schedules", sa.String(length=40), nullable=False),
+    sa.Column("effective_from", sa.Date(), nullable=True),
+    sa.Column("expiration_date", sa.Date(), nullable=False),
+    sa.Column("name", sa.String(length=120), nullable=False),
+    sa.Column("addl_info", sa.String(length=120), nullable=False),
+    sa.Column("addr1", sa.String(length=120), nullable=False),
+    sa.Column("addr2", sa.String(length=120), nullable=False),
+    sa.Column("city", sa.String(length=60), nullable=False),
+    sa.Column("state", sa.String(length=2), nullable=False),
+    sa.Column("zip5", sa.String(length=5), nullable=False),
+    sa.Column("active", sa.Boolean(), nullable=False),
+    sa.Column("inactive_from", sa.Date(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("dea_no", "expiration_date", name="uq_cb_dea_period"),
+    sa.Index("ix_cb_dea_registration_dea_no", "dea_no"),
+    sa.Index("ix_cb_dea_registration_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_gpo_roster",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("gpo_id", sa.String(length=20), nullable=False),
+    sa.Column("gpo_member_id", sa.String(length=20), nullable=False),
+    sa.Column("parent_member_id", sa.String(length=20), nullable=True),
+    sa.Column("facility_name", sa.String(length=120), nullable=False),
+    sa.Column("addr1", sa.String(length=120), nullable=False),
+    sa.Column("city", sa.String(length=60), nullable=False),
+    sa.Column("state", sa.String(length=2), nullable=False),
+    sa.Column("zip5", sa.String(length=5), nullable=False),
+    sa.Column("hin", sa.String(length=9), nullable=True),
+    sa.Column("dea", sa.String(length=9), nullable=True),
+    sa.Column("gln", sa.String(length=13), nullable=True),
+    sa.Column("npi", sa.String(length=10), nullable=True),
+    sa.Column("id340b", sa.String(length=12), nullable=True),
+    sa.Column("class_of_trade", sa.String(length=20), nullable=False),
+    sa.Column("primary_gpo_flag", sa.Boolean(), nullable=False),
+    sa.Column("tier", sa.String(length=12), nullable=True),
+    sa.Column("contract_program", sa.String(length=16), nullable=False),
+    sa.Column("membership_start_date", sa.Date(), nullable=False),
+    sa.Column("membership_end_date", sa.Date(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint(
+        "gpo_id", "gpo_member_id", "membership_start_date", name="uq_cb_roster_period"
+    ),
+    sa.Index("ix_cb_gpo_roster_dea", "dea"),
+    sa.Index("ix_cb_gpo_roster_gln", "gln"),
+    sa.Index("ix_cb_gpo_roster_gpo_id", "gpo_id"),
+    sa.Index("ix_cb_gpo_roster_hin", "hin"),
+    sa.Index("ix_cb_gpo_roster_id340b", "id340b"),
+    sa.Index("ix_cb_gpo_roster_npi", "npi"),
+    sa.Index("ix_cb_gpo_roster_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_leie_exclusion",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("record_key", sa.String(length=64), nullable=False),
+    sa.Column("lastname", sa.String(length=80), nullable=False),
+    sa.Column("firstname", sa.String(length=80), nullable=False),
+    sa.Column("midname", sa.String(length=80), nullable=False),
+    sa.Column("busname", sa.String(length=200), nullable=False),
+    sa.Column("general", sa.String(length=80), nullable=False),
+    sa.Column("specialty", sa.String(length=80), nullable=False),
+    sa.Column("upin", sa.String(length=12), nullable=False),
+    sa.Column("npi", sa.String(length=10), nullable=True),
+    sa.Column("dob", sa.Date(), nullable=True),
+    sa.Column("address", sa.String(length=200), nullable=False),
+    sa.Column("city", sa.String(length=80), nullable=False),
+    sa.Column("state", sa.String(length=2), nullable=False),
+    sa.Column("zip5", sa.String(length=5), nullable=False),
+    sa.Column("name_key", sa.String(length=200), nullable=False),
+    sa.Column("excltype", sa.String(length=12), nullable=False),
+    sa.Column("excldate", sa.Date(), nullable=False),
+    sa.Column("reindate", sa.Date(), nullable=True),
+    sa.Column("waiverdate", sa.Date(), nullable=True),
+    sa.Column("wvrstate", sa.String(length=2), nullable=False),
+    sa.Column("first_seen", sa.Date(), nullable=False),
+    sa.Column("last_seen_full", sa.Date(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("record_key", name="uq_cb_leie_key"),
+    sa.Index("ix_cb_leie_exclusion_name_key", "name_key"),
+    sa.Index("ix_cb_leie_exclusion_npi", "npi"),
+    sa.Index("ix_cb_leie_exclusion_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_nppes_provider",
+    BASELINE,
+    sa.Column("npi", sa.String(length=10), nullable=False),
+    sa.Column("entity_type", sa.Integer(), nullable=True),
+    sa.Column("replacement_npi", sa.String(length=10), nullable=True),
+    sa.Column("org_name", sa.String(length=200), nullable=False),
+    sa.Column("last_name", sa.String(length=80), nullable=False),
+    sa.Column("first_name", sa.String(length=80), nullable=False),
+    sa.Column("addr1", sa.String(length=120), nullable=False),
+    sa.Column("city", sa.String(length=60), nullable=False),
+    sa.Column("state", sa.String(length=2), nullable=False),
+    sa.Column("zip5", sa.String(length=5), nullable=False),
+    sa.Column("taxonomy_primary", sa.String(length=10), nullable=False),
+    sa.Column("enumeration_date", sa.Date(), nullable=True),
+    sa.Column("deactivation_reason", sa.String(length=4), nullable=True),
+    sa.Column("deactivation_date", sa.Date(), nullable=True),
+    sa.Column("reactivation_date", sa.Date(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("npi"),
+    sa.Index("ix_cb_nppes_provider_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_opais_contract_pharmacy",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("id340b", sa.String(length=12), nullable=False),
+    sa.Column("pharmacy_id", sa.String(length=20), nullable=False),
+    sa.Column("name", sa.String(length=200), nullable=False),
+    sa.Column("hin", sa.String(length=9), nullable=True),
+    sa.Column("dea", sa.String(length=9), nullable=True),
+    sa.Column("npi", sa.String(length=10), nullable=True),
+    sa.Column("street", sa.String(length=120), nullable=False),
+    sa.Column("city", sa.String(length=60), nullable=False),
+    sa.Column("state", sa.String(length=2), nullable=False),
+    sa.Column("zip5", sa.String(length=5), nullable=False),
+    sa.Column("begin_date", sa.Date(), nullable=False),
+    sa.Column("end_date", sa.Date(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("id340b", "pharmacy_id", "begin_date", name="uq_cb_opais_cp_period"),
+    sa.Index("ix_cb_opais_contract_pharmacy_id340b", "id340b"),
+    sa.Index("ix_cb_opais_contract_pharmacy_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_opais_entity",
+    BASELINE,
+    sa.Column("id340b", sa.String(length=12), nullable=False),
+    sa.Column("ce_id", sa.String(length=12), nullable=False),
+    sa.Column("parent_id340b", sa.String(length=12), nullable=True),
+    sa.Column("entity_type", sa.String(length=8), nullable=False),
+    sa.Column("name", sa.String(length=200), nullable=False),
+    sa.Column("sub_name", sa.String(length=200), nullable=False),
+    sa.Column("participating", sa.Boolean(), nullable=False),
+    sa.Column("participating_start_date", sa.Date(), nullable=False),
+    sa.Column("termination_date", sa.Date(), nullable=True),
+    sa.Column("termination_reason", sa.String(length=120), nullable=False),
+    sa.Column("medicare_provider_no", sa.String(length=12), nullable=False),
+    sa.Column("grant_no", sa.String(length=20), nullable=False),
+    sa.Column("street", sa.String(length=120), nullable=False),
+    sa.Column("city", sa.String(length=60), nullable=False),
+    sa.Column("state", sa.String(length=2), nullable=False),
+    sa.Column("zip5", sa.String(length=5), nullable=False),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id340b"),
+    sa.Index("ix_cb_opais_entity_parent_id340b", "parent_id340b"),
+    sa.Index("ix_cb_opais_entity_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_product",
+    BASELINE,
+    sa.Column("ndc11", sa.String(length=12), nullable=False),
+    sa.Column("ndc10_label", sa.String(length=12), nullable=True),
+    sa.Column("labeler", sa.String(length=80), nullable=False),
+    sa.Column("description", sa.String(length=200), nullable=False),
+    sa.Column("package_size", ExactDecimal(precision=14, scale=3), nullable=False),
+    sa.Column("uom", sa.String(length=8), nullable=False),
+    sa.Column("dea_schedule", sa.String(length=3), nullable=True),
+    sa.Column("active_from", sa.Date(), nullable=False),
+    sa.Column("active_to", sa.Date(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("ndc11"),
+    sa.Index("ix_cb_product_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_sam_exclusion",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("record_key", sa.String(length=64), nullable=False),
+    sa.Column("classification", sa.String(length=40), nullable=False),
+    sa.Column("name", sa.String(length=200), nullable=False),
+    sa.Column("first", sa.String(length=80), nullable=False),
+    sa.Column("middle", sa.String(length=80), nullable=False),
+    sa.Column("last", sa.String(length=80), nullable=False),
+    sa.Column("address1", sa.String(length=200), nullable=False),
+    sa.Column("city", sa.String(length=80), nullable=False),
+    sa.Column("state", sa.String(length=40), nullable=False),
+    sa.Column("country", sa.String(length=40), nullable=False),
+    sa.Column("zip5", sa.String(length=5), nullable=False),
+    sa.Column("name_key", sa.String(length=200), nullable=False),
+    sa.Column("uei", sa.String(length=20), nullable=False),
+    sa.Column("exclusion_program", sa.String(length=40), nullable=False),
+    sa.Column("excluding_agency", sa.String(length=80), nullable=False),
+    sa.Column("exclusion_type", sa.String(length=60), nullable=False),
+    sa.Column("active_date", sa.Date(), nullable=False),
+    sa.Column("termination_date", sa.Date(), nullable=True),
+    sa.Column("record_status", sa.String(length=20), nullable=False),
+    sa.Column("cross_reference", sa.String(length=400), nullable=False),
+    sa.Column("sam_number", sa.String(length=20), nullable=False),
+    sa.Column("cage", sa.String(length=10), nullable=False),
+    sa.Column("npi", sa.String(length=10), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("record_key", name="uq_cb_sam_key"),
+    sa.Index("ix_cb_sam_exclusion_name_key", "name_key"),
+    sa.Index("ix_cb_sam_exclusion_npi", "npi"),
+    sa.Index("ix_cb_sam_exclusion_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_sap_customer_id",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("mandt", sa.String(length=3), nullable=False),
+    sa.Column("kunnr", sa.String(length=10), nullable=False),
+    sa.Column("id_type", sa.String(length=4), nullable=False),
+    sa.Column("id_number", sa.String(length=20), nullable=False),
+    sa.Column("snapshot_id", sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("mandt", "id_type", "id_number", name="uq_cb_sap_customer_id"),
+    sa.Index("ix_cb_sap_customer_id_kunnr", "kunnr"),
+    sa.Index("ix_cb_sap_customer_id_lookup", "id_type", "id_number"),
+)
+sa.Table(
+    "cb_sap_kna1",
+    BASELINE,
+    sa.Column("mandt", sa.String(length=3), nullable=False),
+    sa.Column("kunnr", sa.String(length=10), nullable=False),
+    sa.Column("name1", sa.String(length=35), nullable=False),
+    sa.Column("name2", sa.String(length=35), nullable=False),
+    sa.Column("stras", sa.String(length=60), nullable=False),
+    sa.Column("ort01", sa.String(length=35), nullable=False),
+    sa.Column("pstlz", sa.String(length=10), nullable=False),
+    sa.Column("regio", sa.String(length=3), nullable=False),
+    sa.Column("land1", sa.String(length=3), nullable=False),
+    sa.Column("telf1", sa.String(length=30), nullable=False),
+    sa.Column("ktokd", sa.String(length=4), nullable=False),
+    sa.Column("stcd1", sa.String(length=16), nullable=False),
+    sa.Column("stceg", sa.String(length=20), nullable=False),
+    sa.Column("brsch", sa.String(length=20), nullable=False),
+    sa.Column("aufsd", sa.String(length=2), nullable=False),
+    sa.Column("lifsd", sa.String(length=2), nullable=False),
+    sa.Column("faksd", sa.String(length=2), nullable=False),
+    sa.Column("loevm", sa.String(length=1), nullable=False),
+    sa.Column("bbbnr", sa.String(length=7), nullable=False),
+    sa.Column("bbsnr", sa.String(length=5), nullable=False),
+    sa.Column("bubkz", sa.String(length=1), nullable=False),
+    sa.Column("adrnr", sa.String(length=10), nullable=False),
+    sa.Column("erdat", sa.Date(), nullable=True),
+    sa.Column("ernam", sa.String(length=12), nullable=False),
+    sa.Column("snapshot_id", sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("mandt", "kunnr"),
+    sa.Index("ix_cb_sap_kna1_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_sap_knb1",
+    BASELINE,
+    sa.Column("mandt", sa.String(length=3), nullable=False),
+    sa.Column("kunnr", sa.String(length=10), nullable=False),
+    sa.Column("bukrs", sa.String(length=4), nullable=False),
+    sa.Column("akont", sa.String(length=10), nullable=False),
+    sa.Column("zterm", sa.String(length=4), nullable=False),
+    sa.Column("zuawa", sa.String(length=3), nullable=False),
+    sa.Column("fdgrv", sa.String(length=10), nullable=False),
+    sa.Column("zwels", sa.String(length=10), nullable=False),
+    sa.Column("sperr", sa.String(length=1), nullable=False),
+    sa.Column("loevm", sa.String(length=1), nullable=False),
+    sa.Column("snapshot_id", sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("mandt", "kunnr", "bukrs"),
+)
+sa.Table(
+    "cb_sap_knvv",
+    BASELINE,
+    sa.Column("mandt", sa.String(length=3), nullable=False),
+    sa.Column("kunnr", sa.String(length=10), nullable=False),
+    sa.Column("vkorg", sa.String(length=4), nullable=False),
+    sa.Column("vtweg", sa.String(length=2), nullable=False),
+    sa.Column("spart", sa.String(length=2), nullable=False),
+    sa.Column("kdgrp", sa.String(length=2), nullable=False),
+    sa.Column("bzirk", sa.String(length=6), nullable=False),
+    sa.Column("konda", sa.String(length=2), nullable=False),
+    sa.Column("pltyp", sa.String(length=2), nullable=False),
+    sa.Column("kalks", sa.String(length=1), nullable=False),
+    sa.Column("waers", sa.String(length=5), nullable=False),
+    sa.Column("inco1", sa.String(length=3), nullable=False),
+    sa.Column("inco2", sa.String(length=28), nullable=False),
+    sa.Column("vsbed", sa.String(length=2), nullable=False),
+    sa.Column("lprio", sa.String(length=2), nullable=False),
+    sa.Column("zterm", sa.String(length=4), nullable=False),
+    sa.Column("aufsd", sa.String(length=2), nullable=False),
+    sa.Column("lifsd", sa.String(length=2), nullable=False),
+    sa.Column("faksd", sa.String(length=2), nullable=False),
+    sa.Column("loevm", sa.String(length=1), nullable=False),
+    sa.Column("snapshot_id", sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("mandt", "kunnr", "vkorg", "vtweg", "spart"),
+)
+sa.Table(
+    "cb_wac_history",
+    BASELINE,
+    sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column("ndc11", sa.String(length=12), nullable=False),
+    sa.Column("wac", ExactDecimal(precision=12, scale=4), nullable=False),
+    sa.Column("effective_from", sa.Date(), nullable=False),
+    sa.Column("effective_to", sa.Date(), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("id"),
+    sa.UniqueConstraint("ndc11", "effective_from", name="uq_cb_wac_ndc_from"),
+    sa.Index("ix_cb_wac_history_ndc11", "ndc11"),
+    sa.Index("ix_cb_wac_history_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_wholesaler_dc",
+    BASELINE,
+    sa.Column("dc_key", sa.String(length=20), nullable=False),
+    sa.Column("wholesaler", sa.String(length=120), nullable=False),
+    sa.Column("dea", sa.String(length=9), nullable=True),
+    sa.Column("gln", sa.String(length=13), nullable=True),
+    sa.Column("dsa_start", sa.Date(), nullable=False),
+    sa.Column("dsa_end", sa.Date(), nullable=True),
+    sa.Column("licensed_states", sa.String(length=200), nullable=False),
+    sa.Column("edi_qualifier", sa.String(length=2), nullable=True),
+    sa.Column("edi_id", sa.String(length=15), nullable=True),
+    sa.Column("snapshot_id", sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(["snapshot_id"], ["cb_reference_snapshot.id"]),
+    sa.PrimaryKeyConstraint("dc_key"),
+    sa.Index("ix_cb_wholesaler_dc_dea", "dea"),
+    sa.Index("ix_cb_wholesaler_dc_gln", "gln"),
+    sa.Index("ix_cb_wholesaler_dc_snapshot_id", "snapshot_id"),
+)
+sa.Table(
+    "cb_opais_npi",
+    BASELINE,
+    sa.Column("id340b", sa.String(length=12), nullable=False),
+    sa.Column("npi", sa.String(length=10), nullable=False),
+    sa.ForeignKeyConstraint(["id340b"], ["cb_opais_entity.id340b"], ondelete="CASCADE"),
+    sa.PrimaryKeyConstraint("id340b", "npi"),
+    sa.Index("ix_cb_opais_npi_npi", "npi"),
+)
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    inspector = sa.inspect(bind)
+    for table in BASELINE.sorted_tables:
+        if inspector.has_table(table.name):
+            _take_over(bind, inspector, table)
+        else:
+            table.create(bind)
+
+
+def _take_over(bind: sa.Connection, inspector: sa.Inspector, table: sa.Table) -> None:
+    """Bring a table a pre-Alembic flowspec made up to this revision's shape."""
+    present = {c["name"] for c in inspector.get_columns(table.name)}
+    for column in table.columns:
+        if column.name in present:
+            continue
+        if not column.nullable:
+            raise StoreError(
+                f"the chargeback table {table.name} was created by an older flowspec and "
+                f"lacks the required column {column.name}; load the reference data into a "
+                "new database (flowspec-chargeback load-reference DIR --db URL)"
+            )
+        op.add_column(table.name, sa.Column(column.name, column.type, nullable=True))
+    indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+    for index in table.indexes:
+        if index.name not in indexes:
+            index.create(bind)
+
+
+def downgrade() -> None:
+    BASELINE.drop_all(op.get_bind())
