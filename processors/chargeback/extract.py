@@ -83,6 +83,8 @@ def intake_findings(claim: Claim) -> list[Finding]:
 class ExtractIdentifiers:
     """Reads a chargeback claim (X12 844, text or PDF) and validates its identifiers."""
 
+    #: the parsed claim is stored once in the run's database, and read from there
+    uses_database: ClassVar[bool] = True
     config_schema: ClassVar[Mapping[str, Any]] = {
         "type": "object",
         "additionalProperties": False,
