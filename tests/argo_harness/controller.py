@@ -417,9 +417,11 @@ class Workflow:
                               if k != "name"}}
                      for a in (template.get("inputs") or {}).get("artifacts") or []]
         for artifact in artifacts:
+            # ArtifactLocation.Relocate: an S3 location without an endpoint is not a whole
+            # location, so it takes the repository's (bucket included) and keeps only its key
             location = artifact.get("s3")
-            if location is not None and "key" in location and not location.get("bucket"):
-                artifact["s3"] = {**location, "bucket": self.repository.bucket}
+            if location is not None and "key" in location and not location.get("endpoint"):
+                artifact["s3"] = {"key": location["key"], "bucket": self.repository.bucket}
         metadata = template.get("metadata") or {}
         pod_metadata = self.spec.get("podMetadata") or {}
         request = PodRequest(
