@@ -173,7 +173,7 @@ class ComplianceTrail:
             decoded: Decoded = {}
             written = append_entries(engine, entries, decoded=decoded)
             verification = verify_run(engine, context.run_id, decoded)
-            rows = run_rows(engine, context.run_id)
+            rows = run_rows(engine, context.run_id, decoded)
         except SQLAlchemyError as exc:
             raise TransientError(
                 f"audit trail store error: {redact.scrub(first_line(exc))}"

@@ -222,10 +222,17 @@ def rows_after(conn: Connection, after: int, last: int | None) -> Iterator[Store
 Decoded = dict[int, tuple[Stored, dict[str, Any]]]
 
 
-def run_rows(engine: Engine, run_id: str) -> list[Stored]:
+def run_rows(engine: Engine, run_id: str, decoded: Decoded | None = None) -> list[Stored]:
+    """The run's records in order. A row equal to one in ``decoded`` (written or checked by
+    this process) is that one: a claim's run has a record per line, and keeping the copy just
+    read besides would hold each payload twice."""
+    known = decoded or {}
     with engine.connect() as conn:
         query = select(AuditRecord).where(AuditRecord.run_id == run_id).order_by(AuditRecord.seq)
-        return list(_stored(conn, query))
+        return [
+            found[0] if (found := known.get(row.seq)) and found[0] == row else row
+            for row in _stored(conn, query)
+        ]
 
 
 def first_line(exc: BaseException) -> str:
