@@ -69,7 +69,7 @@ from processors.chargeback.claim import (
 )
 from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import session_scope
-from processors.chargeback.edi import write_849
+from processors.chargeback.edi import write_849_to
 from processors.chargeback.outfiles import output_file
 from processors.chargeback.reference.history import settle_claim
 from processors.chargeback.reference.lookup import find_dc
@@ -522,18 +522,23 @@ class ChargebackResolution:
         response = output_file(context, "response", self.output_dir, f"{stem}.edi")
         sender, receiver = self._addresses(context, claim)
         answered = self.response_time or datetime.now(UTC)
-        response.write_text(
-            write_849(
-                claim,
-                decisions,
-                control_number=self.control_number
-                or default_control_number(context.run_id, claim.debit_memo or ""),
-                date=answered,
-                sender=sender,
-                receiver=receiver,
-            ),
-            encoding="utf-8",
-        )
+        # written as it is made, not built and then written: a large claim's answer is
+        # tens of megabytes of text
+        try:
+            with response.open("w", encoding="utf-8") as out:
+                write_849_to(
+                    out,
+                    claim,
+                    decisions,
+                    control_number=self.control_number
+                    or default_control_number(context.run_id, claim.debit_memo or ""),
+                    date=answered,
+                    sender=sender,
+                    receiver=receiver,
+                )
+        except ValueError:
+            response.unlink(missing_ok=True)  # no half-written answer left to be sent
+            raise
         summary = output_file(context, "summary", self.output_dir, f"{stem}.md")
         summary.write_text(render_summary(claim, resolutions, sums, evidence), encoding="utf-8")
         # last: a line is recorded PAID only once its answer is written, so a step that fails
