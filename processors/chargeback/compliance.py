@@ -326,7 +326,9 @@ def _line_entries(
                             ),
                         }
                     ),
-                    "decision": dict(decision) if clean else redact.scrub_value(dict(decision)),
+                    # a clean list holds plain dicts only (``changes_nothing``), used as they
+                    # are: a copy of each would be one more dict per claim line held to the end
+                    "decision": decision if clean else redact.scrub_value(dict(decision)),
                 },
             )
         )
