@@ -42,7 +42,6 @@ All money is ``Decimal``; floats never touch an amount.
 from __future__ import annotations
 
 import hashlib
-import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -136,20 +135,20 @@ class Evidence:
         by_line = self._by_line
         own = by_line.get(line, []) if line != 0 else []
         claim_wide = by_line.get(0, [])
-        both = sorted(claim_wide + own, key=_position) if own and claim_wide else own or claim_wide
-        return [finding for _, finding in both]
+        both = sorted(claim_wide + own) if own and claim_wide else own or claim_wide
+        findings = self.findings
+        return [findings[i][1] for i in both]
 
     @cached_property
-    def _by_line(self) -> dict[int, list[tuple[int, Finding]]]:
-        """Findings grouped by line once, in order: looking them up per line must not rescan
-        or re-sort them all."""
-        groups: dict[int, list[tuple[int, Finding]]] = {}
+    def _by_line(self) -> dict[int, list[int]]:
+        """The positions of the findings on each line, grouped once, in order: looking them up
+        per line must not rescan or re-sort them all. Positions, not the findings with them:
+        a large claim has hundreds of thousands, and a pair for each was the largest part of
+        the evidence kept while deciding."""
+        groups: dict[int, list[int]] = {}
         for i, (_step, finding) in enumerate(self.findings):
-            groups.setdefault(finding.line, []).append((i, finding))
+            groups.setdefault(finding.line, []).append(i)
         return groups
-
-
-_position = operator.itemgetter(0)
 
 
 def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
