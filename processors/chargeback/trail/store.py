@@ -155,11 +155,16 @@ def append_entries(
     raise TransientError(f"could not append to the audit trail after {_APPEND_ATTEMPTS} attempts")
 
 
+#: rows per insert statement, all in the one transaction: a claim's whole trail as one
+#: statement held a row and its parameters for every line at once
+_INSERT_BATCH = 5000
+
+
 def _append_once(
     conn: Connection, entries: Sequence[Entry], now: datetime, written: Decoded
 ) -> int:
-    """Chain the new entries in memory and insert them in one statement: a claim's trail is
-    one record per line, thousands of them."""
+    """Chain the new entries in memory and insert them in a few large statements: a claim's
+    trail is one record per line, thousands of them."""
     run_ids = {e.run_id for e in entries}
     present = set(
         conn.scalars(select(AuditRecord.entry_key).where(AuditRecord.run_id.in_(run_ids)))
@@ -186,9 +191,13 @@ def _append_once(
         rows.append({"entry_key": entry.key, **stored._asdict()})
         written[seq] = (stored, record)
         prev = digest
+        if len(rows) == _INSERT_BATCH:
+            conn.execute(insert(AuditRecord), rows)
+            rows = []
     if rows:
         conn.execute(insert(AuditRecord), rows)
-    return len(rows)
+    return len(written)
+
 
 
 # --------------------------------------------------------------------------- reading
