@@ -60,7 +60,7 @@ class GcClock:
 
 
 def profile_steps(
-    document: Path, workdir: Path
+    document: Path, workdir: Path, lines: int
 ) -> tuple[Any, dict[str, cProfile.Profile], GcClock]:
     """Run the pipeline once; a profile per step thread, and one for the event loop."""
     url = f"sqlite:///{workdir}/state.db"
@@ -79,7 +79,7 @@ def profile_steps(
     gc.callbacks.append(clock)
     profiles[ENGINE].enable()
     try:
-        result = pipeline(document, url, workdir)
+        result = pipeline(document, url, workdir, lines)
     finally:
         profiles[ENGINE].disable()
         gc.callbacks.remove(clock)
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         document = root / "844_bench.edi"
         document.write_text(generate_844(args.lines))
         start = time.perf_counter()
-        result, profiles, clock = profile_steps(document, root)
+        result, profiles, clock = profile_steps(document, root, args.lines)
         print(f"{args.lines} lines, profiled run {time.perf_counter() - start:.1f}s")
         print(f"  {'step':<24}{'phase':<11}{'seconds':>9}{'gc s':>8}{'gc runs':>9}")
         for name, step in [*result.steps.items(), (ENGINE, None)]:

@@ -173,7 +173,7 @@ class ComplianceTrail:
             decoded: Decoded = {}
             written = append_entries(engine, entries, decoded=decoded)
             verification = verify_run(engine, context.run_id, decoded)
-            rows = run_rows(engine, context.run_id)
+            rows = run_rows(engine, context.run_id, decoded)
         except SQLAlchemyError as exc:
             raise TransientError(
                 f"audit trail store error: {redact.scrub(first_line(exc))}"
@@ -326,7 +326,9 @@ def _line_entries(
                             ),
                         }
                     ),
-                    "decision": dict(decision) if clean else redact.scrub_value(dict(decision)),
+                    # a clean list holds plain dicts only (``changes_nothing``), used as they
+                    # are: a copy of each would be one more dict per claim line held to the end
+                    "decision": decision if clean else redact.scrub_value(dict(decision)),
                 },
             )
         )

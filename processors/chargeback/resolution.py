@@ -42,7 +42,6 @@ All money is ``Decimal``; floats never touch an amount.
 from __future__ import annotations
 
 import hashlib
-import operator
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -69,7 +68,7 @@ from processors.chargeback.claim import (
 )
 from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import session_scope
-from processors.chargeback.edi import write_849
+from processors.chargeback.edi import write_849_to
 from processors.chargeback.outfiles import output_file
 from processors.chargeback.reference.history import settle_claim
 from processors.chargeback.reference.lookup import find_dc
@@ -136,20 +135,20 @@ class Evidence:
         by_line = self._by_line
         own = by_line.get(line, []) if line != 0 else []
         claim_wide = by_line.get(0, [])
-        both = sorted(claim_wide + own, key=_position) if own and claim_wide else own or claim_wide
-        return [finding for _, finding in both]
+        both = sorted(claim_wide + own) if own and claim_wide else own or claim_wide
+        findings = self.findings
+        return [findings[i][1] for i in both]
 
     @cached_property
-    def _by_line(self) -> dict[int, list[tuple[int, Finding]]]:
-        """Findings grouped by line once, in order: looking them up per line must not rescan
-        or re-sort them all."""
-        groups: dict[int, list[tuple[int, Finding]]] = {}
+    def _by_line(self) -> dict[int, list[int]]:
+        """The positions of the findings on each line, grouped once, in order: looking them up
+        per line must not rescan or re-sort them all. Positions, not the findings with them:
+        a large claim has hundreds of thousands, and a pair for each was the largest part of
+        the evidence kept while deciding."""
+        groups: dict[int, list[int]] = {}
         for i, (_step, finding) in enumerate(self.findings):
-            groups.setdefault(finding.line, []).append((i, finding))
+            groups.setdefault(finding.line, []).append(i)
         return groups
-
-
-_position = operator.itemgetter(0)
 
 
 def _prices(step: str, raw: Any) -> dict[int, dict[str, Decimal]]:
@@ -522,18 +521,23 @@ class ChargebackResolution:
         response = output_file(context, "response", self.output_dir, f"{stem}.edi")
         sender, receiver = self._addresses(context, claim)
         answered = self.response_time or datetime.now(UTC)
-        response.write_text(
-            write_849(
-                claim,
-                decisions,
-                control_number=self.control_number
-                or default_control_number(context.run_id, claim.debit_memo or ""),
-                date=answered,
-                sender=sender,
-                receiver=receiver,
-            ),
-            encoding="utf-8",
-        )
+        # written as it is made, not built and then written: a large claim's answer is
+        # tens of megabytes of text
+        try:
+            with response.open("w", encoding="utf-8") as out:
+                write_849_to(
+                    out,
+                    claim,
+                    decisions,
+                    control_number=self.control_number
+                    or default_control_number(context.run_id, claim.debit_memo or ""),
+                    date=answered,
+                    sender=sender,
+                    receiver=receiver,
+                )
+        except ValueError:
+            response.unlink(missing_ok=True)  # no half-written answer left to be sent
+            raise
         summary = output_file(context, "summary", self.output_dir, f"{stem}.md")
         summary.write_text(render_summary(claim, resolutions, sums, evidence), encoding="utf-8")
         # last: a line is recorded PAID only once its answer is written, so a step that fails

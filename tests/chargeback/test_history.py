@@ -135,7 +135,9 @@ def test_keys_sent_as_one_array_or_as_in_lists_find_the_same_rows(
     conditions = history.key_filters(dialect, LEDGER.hard_key, list(KEYS))
     with session_scope(url) as session:
         found = [
-            key for c in conditions for key in session.scalars(select(LEDGER.hard_key).where(c))
+            key
+            for c, params in conditions
+            for key in session.scalars(select(LEDGER.hard_key).where(c), params)
         ]
 
     assert len(conditions) == (1 if dialect == "sqlite" else -(-len(KEYS) // KEYS_PER_QUERY))

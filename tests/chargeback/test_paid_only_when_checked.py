@@ -173,11 +173,11 @@ def test_a_resolution_that_fails_before_answering_records_no_payment(
     review, the run fails, and the claim is not recorded as received, so sending it again is
     answered as the brief says, not rejected as a duplicate debit memo (issue 13)."""
 
-    def no_answer(*args: Any, **kwargs: Any) -> str:
+    def no_answer(*args: Any, **kwargs: Any) -> None:
         raise ValueError("the 849 cannot be written")
 
     with monkeypatch.context() as patched:
-        patched.setattr(resolution, "write_849", no_answer)
+        patched.setattr(resolution, "write_849_to", no_answer)
         result = _run(tmp_path)
     assert result.phase == "Failed"
     assert result.steps["chargeback-resolution"].phase == "Failed"

@@ -7,7 +7,12 @@ samples and tests). What the rest of the package uses is importable from here.
 
 from processors.chargeback.edi.reader import parse_844, parse_844_interchange
 from processors.chargeback.edi.tokens import ClaimFormatError, Delimiters, Segment, tokenize
-from processors.chargeback.edi.writer import FOLLOW_UP_BY_REASON, write_844, write_849
+from processors.chargeback.edi.writer import (
+    FOLLOW_UP_BY_REASON,
+    write_844,
+    write_849,
+    write_849_to,
+)
 
 __all__ = [
     "FOLLOW_UP_BY_REASON",
@@ -19,4 +24,5 @@ __all__ = [
     "tokenize",
     "write_844",
     "write_849",
+    "write_849_to",
 ]

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 import re
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
+from typing import TextIO
 
 from processors.chargeback.claim import (
     CENT,
@@ -64,11 +66,16 @@ def _yyyymmdd(value: dt.date) -> str:
 
 
 class _Writer:
-    """Collects segments and builds the envelope around them with correct counts."""
+    """Writes segments to ``out`` as they come and builds the envelope around them with correct
+    counts. Written, not collected: the answer to a large claim has over a million segments,
+    and holding them all and then their joined text held the answer several times over."""
 
-    def __init__(self, delims: Delimiters) -> None:
+    def __init__(self, delims: Delimiters, out: TextIO) -> None:
         self.delims = delims
-        self.segments: list[str] = []
+        self._write = out.write
+        newline = "" if delims.segment in "\r\n" else "\n"
+        self._terminator = delims.segment + newline
+        self.count = 0
         self.transaction_start = 0
         self._unwritable = re.compile(
             f"[{re.escape(delims.element + delims.component + delims.segment)}\r\n]"
@@ -96,7 +103,12 @@ class _Writer:
                 f"{seg_id} value {value!r} contains an X12 delimiter or line break; "
                 "it cannot be written without corrupting the file"
             )
-        self.segments.append(segment)
+        self._emit(segment)
+
+    def _emit(self, segment: str) -> None:
+        self._write(segment)
+        self._write(self._terminator)
+        self.count += 1
 
     def open(
         self,
@@ -136,7 +148,7 @@ class _Writer:
             usage,
             self.delims.component,
         ]
-        self.segments.append(e.join(isa))
+        self._emit(e.join(isa))
         self.add(
             "GS",
             "CF",
@@ -148,17 +160,14 @@ class _Writer:
             "X",
             "004010",
         )
-        self.transaction_start = len(self.segments)
+        self.transaction_start = self.count
         self.add("ST", set_id, "0001")
 
-    def close(self, control: int) -> str:
-        count = len(self.segments) - self.transaction_start + 1
+    def close(self, control: int) -> None:
+        count = self.count - self.transaction_start + 1
         self.add("SE", str(count), "0001")
         self.add("GE", "1", str(control))
         self.add("IEA", "1", f"{control:09d}")
-        newline = "" if self.delims.segment in "\r\n" else "\n"
-        terminator = self.delims.segment + newline
-        return terminator.join(self.segments) + terminator
 
     def party(self, party: Party | None, *, all_ids: bool = False) -> None:
         """N1 per identifier (the 844 way) or once with the first identifier (the 849 echo)."""
@@ -235,7 +244,8 @@ def write_844(claim: Claim, *, delimiters: Delimiters = STANDARD) -> str:
         raise ValueError(
             "write_844 needs claim.envelope for the interchange ids and control numbers"
         )
-    w = _Writer(delimiters)
+    out = io.StringIO()
+    w = _Writer(delimiters, out)
     control = int(env.interchange_control)
     when = dt.datetime.combine(env.date, dt.datetime.strptime(env.time or "0000", "%H%M").time())
     w.open(
@@ -292,7 +302,8 @@ def write_844(claim: Claim, *, delimiters: Delimiters = STANDARD) -> str:
     w.add("CTT", str(len(loops)), _quantity(sum(quantities, Decimal(0))))
     if claim.total_claimed is not None:
         w.add("AMT", "CC", _money(claim.total_claimed))
-    return w.close(control)
+    w.close(control)
+    return out.getvalue()
 
 
 def _used(on_file: Decimal | None, submitted: Decimal | None) -> Decimal | None:
@@ -338,13 +349,43 @@ def write_849(
     receiver: tuple[str, str] | None = None,
     delimiters: Delimiters = STANDARD,
 ) -> str:
-    """The 849 answering ``claim``: one PAD per line with AAA result, prices used vs submitted
+    """The 849 answering ``claim`` as text (see ``write_849_to``)."""
+    out = io.StringIO()
+    write_849_to(
+        out,
+        claim,
+        decisions,
+        control_number=control_number,
+        date=date,
+        exceptions_only=exceptions_only,
+        sender=sender,
+        receiver=receiver,
+        delimiters=delimiters,
+    )
+    return out.getvalue()
+
+
+def write_849_to(
+    out: TextIO,
+    claim: Claim,
+    decisions: Sequence[LineDecision],
+    *,
+    control_number: int,
+    date: dt.date | dt.datetime,
+    exceptions_only: bool = False,
+    sender: tuple[str, str] | None = None,
+    receiver: tuple[str, str] | None = None,
+    delimiters: Delimiters = STANDARD,
+) -> None:
+    """Write to ``out`` the 849 answering ``claim``: one PAD per line with AAA result, prices used vs submitted
     (UIT CT/SC/SW/WH), submitted and allowed amounts (AMT S/A), and the wholesaler's own
     references echoed so it can match the answer to its lines (brief §2.5).
 
     ``exceptions_only`` leaves accepted lines out, as some wholesalers ask (brief §2.1); the
     summary amounts still cover the whole debit memo. Sender/receiver default to the 844's,
-    swapped; a claim that did not come as X12 needs them given.
+    swapped; a claim that did not come as X12 needs them given. The decisions and parties
+    are checked before anything is written; a value that cannot be written raises
+    ValueError part way, so a caller writing to a file removes it then.
     """
     by_line: dict[int, LineDecision] = {}
     for decision in decisions:
@@ -361,7 +402,7 @@ def write_849(
         )
     when = _as_datetime(date)
     me, them, application, usage = _parties(claim, sender, receiver, reply=True)
-    w = _Writer(delimiters)
+    w = _Writer(delimiters, out)
     w.open(
         sender=me,
         receiver=them,
@@ -429,4 +470,4 @@ def write_849(
     )
     w.add("AMT", "S", _money(submitted))
     w.add("AMT", "A", _money(sum((d.accepted_amount for d in decisions), Decimal(0))))
-    return w.close(control_number)
+    w.close(control_number)

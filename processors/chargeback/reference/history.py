@@ -268,22 +268,27 @@ _EARLIER_COLUMNS = tuple(_LEDGER.c[name] for name in EarlierLine._fields)
 
 def key_filters(
     dialect: str, column: ColumnElement[str], keys: list[str]
-) -> list[ColumnElement[bool]]:
-    """``column`` is one of ``keys``, as one condition per statement to run.
+) -> list[tuple[ColumnElement[bool], dict[str, Any]]]:
+    """``column`` is one of ``keys``, as one condition per statement to run, each with the
+    parameters to run it with.
 
     A claim asks about tens of thousands of keys. Spelled as ``IN (...)`` lists, each key is
     a bound parameter SQLAlchemy expands and the lists must be cut to the driver's limits:
     hundreds of statements, most of the time spent building them. SQLite and PostgreSQL take
     the whole list as one value instead (a JSON array read by ``json_each``, a text array
     compared with ``= ANY``), one statement that finds every key through the column's index;
-    any other database gets the portable chunked lists.
+    any other database gets the portable chunked lists. The whole list is a parameter given
+    at execution, not a value bound into the statement: the compiled-statement cache keeps
+    the statement that first compiled, and with it a value bound there, for the process's
+    life.
     """
     if dialect == "postgresql":
-        return [column == any_(bindparam("keys", keys, type_=ARRAY(String())))]
+        array = bindparam("keys", type_=ARRAY(String()))
+        return [(column == any_(array), {"keys": keys})]
     if dialect == "sqlite":
-        listed = func.json_each(bindparam("keys", json.dumps(keys))).table_valued("value")
-        return [column.in_(select(listed.c.value))]
-    return [column.in_(chunk) for chunk in in_chunks(keys)]
+        listed = func.json_each(bindparam("keys", type_=String())).table_valued("value")
+        return [(column.in_(select(listed.c.value)), {"keys": json.dumps(keys)})]
+    return [(column.in_(chunk), {}) for chunk in in_chunks(keys)]
 
 
 def _by_key(
@@ -295,8 +300,9 @@ def _by_key(
         return {}
     found: dict[str, list[EarlierLine]] = {}
     key_of = attrgetter(column.key)
-    for condition in key_filters(session.get_bind().dialect.name, column, wanted):
-        for values in session.execute(select(*_EARLIER_COLUMNS).where(condition, *where)).all():
+    for condition, params in key_filters(session.get_bind().dialect.name, column, wanted):
+        query = select(*_EARLIER_COLUMNS).where(condition, *where)
+        for values in session.execute(query, params).all():
             row = EarlierLine._make(values)
             found.setdefault(key_of(row), []).append(row)
     for rows in found.values():

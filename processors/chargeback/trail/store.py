@@ -155,11 +155,16 @@ def append_entries(
     raise TransientError(f"could not append to the audit trail after {_APPEND_ATTEMPTS} attempts")
 
 
+#: rows per insert statement, all in the one transaction: a claim's whole trail as one
+#: statement held a row and its parameters for every line at once
+_INSERT_BATCH = 5000
+
+
 def _append_once(
     conn: Connection, entries: Sequence[Entry], now: datetime, written: Decoded
 ) -> int:
-    """Chain the new entries in memory and insert them in one statement: a claim's trail is
-    one record per line, thousands of them."""
+    """Chain the new entries in memory and insert them in a few large statements: a claim's
+    trail is one record per line, thousands of them."""
     run_ids = {e.run_id for e in entries}
     present = set(
         conn.scalars(select(AuditRecord.entry_key).where(AuditRecord.run_id.in_(run_ids)))
@@ -186,9 +191,13 @@ def _append_once(
         rows.append({"entry_key": entry.key, **stored._asdict()})
         written[seq] = (stored, record)
         prev = digest
+        if len(rows) == _INSERT_BATCH:
+            conn.execute(insert(AuditRecord), rows)
+            rows = []
     if rows:
         conn.execute(insert(AuditRecord), rows)
-    return len(rows)
+    return len(written)
+
 
 
 # --------------------------------------------------------------------------- reading
@@ -222,10 +231,17 @@ def rows_after(conn: Connection, after: int, last: int | None) -> Iterator[Store
 Decoded = dict[int, tuple[Stored, dict[str, Any]]]
 
 
-def run_rows(engine: Engine, run_id: str) -> list[Stored]:
+def run_rows(engine: Engine, run_id: str, decoded: Decoded | None = None) -> list[Stored]:
+    """The run's records in order. A row equal to one in ``decoded`` (written or checked by
+    this process) is that one: a claim's run has a record per line, and keeping the copy just
+    read besides would hold each payload twice."""
+    known = decoded or {}
     with engine.connect() as conn:
         query = select(AuditRecord).where(AuditRecord.run_id == run_id).order_by(AuditRecord.seq)
-        return list(_stored(conn, query))
+        return [
+            found[0] if (found := known.get(row.seq)) and found[0] == row else row
+            for row in _stored(conn, query)
+        ]
 
 
 def first_line(exc: BaseException) -> str:

@@ -152,11 +152,14 @@ def _walk(
     missing.pop(prev, None)
     known = decoded or {}
     for row in rows_after(conn, count, last):
-        reason, record = _check_row(row, count + 1, prev, known.get(row.seq))
+        found = known.get(row.seq)
+        reason, record = _check_row(row, count + 1, prev, found)
         if reason is not None:
             return Verification(count, prev, Break(row.seq, row.run_id, row.step, reason), start[0])
         if decoded is not None and row.run_id == run_id:
-            decoded[row.seq] = (row, record)
+            # the row as written when it is unchanged: holding the copy just read as well
+            # would keep every payload of a large claim twice
+            decoded[row.seq] = (found[0] if found and found[0] == row else row, record)
         count += 1
         prev = row.record_hash
         if missing:
