@@ -124,23 +124,23 @@ def _replayed(spec: Spec, missing: list[Step], known: Mapping[str, Upstream],
 
     if not missing:
         return {}
-    phases = {name: up.phase for name, up in known.items()}
+    def state(name: str, phase: str) -> TaskState:
+        step = spec.step(name)
+        return TaskState(phase, step.continue_on.failed, step.continue_on.error)
+
+    states = {name: state(name, up.phase) for name, up in known.items()}
+    # what a `when` reads: the outputs of the steps that left a result, which replay does
+    # not change
+    values = Values(params=params, steps={
+        other: StepValues(up.phase, up.outputs if up.phase == "Succeeded" else {})
+        for other, up in known.items()})
     decided: dict[str, str] = {}
     todo = {s.name for s in missing}
     for name in nx.topological_sort(spec.graph):
         if name not in todo:
             continue
-        step = spec.step(name)
-        states = {other: TaskState(phase, spec.step(other).continue_on.failed,
-                                   spec.step(other).continue_on.error)
-                  for other, phase in phases.items()}
-
-        def values() -> Values:
-            return Values(params=params, steps={
-                other: StepValues(up.phase, up.outputs if up.phase == "Succeeded" else {})
-                for other, up in known.items()})
-
-        action = decide(step, states, values).action
+        action = decide(spec.step(name), states, lambda: values).action
         phase = "Omitted" if action == OMIT else "Skipped" if action == SKIP else "Error"
-        phases[name] = decided[name] = phase
+        decided[name] = phase
+        states[name] = state(name, phase)
     return decided

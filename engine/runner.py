@@ -135,20 +135,18 @@ def decode_item(text: str, source: Any) -> Any:
     return text if isinstance(value, str) else value
 
 
-def upstream_values(spec: Spec, step: Step, environ: Mapping[str, str],
+def upstream_values(spec: Spec, refs: Sequence[tuple[str, str]], environ: Mapping[str, str],
                     output_types: Mapping[str, Mapping[str, str]]) -> dict[str, dict[str, Any]]:
-    """``{producer: {output: value}}`` from ``FLOWSPEC_UPSTREAM_*`` (null: NULL_MARKER), the
-    output parameters the step is handed (``templates.step_reads``).
+    """``{producer: {output: value}}`` from ``FLOWSPEC_UPSTREAM_*`` (null: NULL_MARKER) for
+    ``refs``, the output parameters the step is handed (``templates.step_reads``).
 
     A for_each producer's output is, on Argo as locally, the list of its succeeded
     instances' values: Argo hands it over as a JSON list of their texts, each read by type.
     """
-    from engine.compile.templates import step_reads
     from engine.expr.to_argo import NULL_MARKER, value_from_argo_text
 
     found: dict[str, dict[str, Any]] = {}
-    via_store = environ.get(c.ENV_RESULTS_FROM) == "store"
-    for producer, output in step_reads(spec, step, output_types, via_store).outputs:
+    for producer, output in refs:
         text = environ.get(c.upstream_env(c.upstream_input(producer, output)))
         type_name = output_types.get(producer, {}).get(output, "string")
         fan_out = spec.step(producer).for_each is not None
@@ -322,6 +320,7 @@ def prepare(spec_path: Path, step_name: str, environ: Mapping[str, str], root: s
         Spec, Step, dict[str, Any], dict[str, dict[str, str]], Any]:
     """The spec, the step, its params, every step's output types and the env values; or
     RunnerError when the pod itself is wrong."""
+    from engine.compile.templates import step_reads
     from engine.executor.files import FILE
     from engine.expr.evaluate import StepValues, Values
     from engine.rules.context import Context
@@ -338,11 +337,9 @@ def prepare(spec_path: Path, step_name: str, environ: Mapping[str, str], root: s
         if param.type == FILE and copy.is_file():
             params[name] = str(copy)
     types = step_output_types(Context(spec.document, spec))
-    upstream = upstream_values(spec, step, environ, types)
-    from engine.compile.templates import step_reads
-
-    via_store = environ.get(c.ENV_RESULTS_FROM) == "store"
-    for producer, output in step_reads(spec, step, types, via_store).files:
+    reads = step_reads(spec, step, types, environ.get(c.ENV_RESULTS_FROM) == "store")
+    upstream = upstream_values(spec, reads.outputs, environ, types)
+    for producer, output in reads.files:
         copy = Path(c.file_input_path(root, producer, output))
         upstream.setdefault(producer, {})[output] = str(copy) if copy.is_file() else None
     values = Values(

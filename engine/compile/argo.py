@@ -388,6 +388,7 @@ class _Builder:
     def check_transport(self, plans: list[TemplatePlan]) -> None:
         """Every result and file a step reads has a way to it (FS815, FS816)."""
         no_repository = self.repository == "none"
+        fanned = [s.name for s in self.spec.steps if s.for_each is not None]
         for plan in plans:
             for step in plan.steps:
                 reads = plan.reads[step.name]
@@ -412,18 +413,17 @@ class _Builder:
                                  "NAME, key: KEY}}, a Secret with a database URL every pod "
                                  "reaches")
                 for producer, output in self.fan_out_files(step, reads):
-                        self.problem(step.path, codes.FAN_OUT_FILES,
-                                     f"step '{step.name}' reads file '{output}' of fan-out "
-                                     f"step '{producer}', whose instances each write one; Argo "
-                                     "cannot hand them all on",
-                                     "write the file in one step after the fan-out")
-                fanned = [s.name for s in self.spec.steps if s.for_each is not None]
+                    self.problem(step.path, codes.FAN_OUT_FILES,
+                                 f"step '{step.name}' reads file '{output}' of fan-out "
+                                 f"step '{producer}', whose instances each write one; Argo "
+                                 "cannot hand them all on",
+                                 "write the file in one step after the fan-out")
                 if step.is_finally and fanned and reads_results(step) and not self.store:
                     self.problem(step.path, codes.FINALLY_READS_FAN_OUT,
-                                     f"finally step '{step.name}' reads the main steps' "
-                                     f"results, and '{fanned[0]}' fans out: Argo cannot hand "
-                                     "an exit handler a fan-out step's results",
-                                     "add argo.store: {secret: {name: NAME, key: KEY}}")
+                                 f"finally step '{step.name}' reads the main steps' "
+                                 f"results, and '{fanned[0]}' fans out: Argo cannot hand "
+                                 "an exit handler a fan-out step's results",
+                                 "add argo.store: {secret: {name: NAME, key: KEY}}")
 
     def fan_out_files(self, step: Step, reads: Reads) -> list[tuple[str, str]]:
         """(producer, output) of the fan-out steps' files ``step`` would read: through its

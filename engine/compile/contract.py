@@ -37,7 +37,6 @@ WORK_VOLUME = "flowspec-work"
 WORK_DIR = "/tmp"
 #: Everything the runner reads and writes in a pod, laid out by the functions below.
 ROOT = f"{WORK_DIR}/flowspec"
-OUTPUT_DIR = f"{ROOT}/outputs"
 
 #: The output artifact holding a step's result.
 RESULT_ARTIFACT = "flowspec-result"
@@ -119,7 +118,7 @@ def upstream_env(input_name: str) -> str:
 
 
 def output_path(name: str) -> str:
-    return f"{OUTPUT_DIR}/{name}"
+    return f"{outputs_dir(ROOT)}/{name}"
 
 
 # --- the layout under ROOT (a pod's; the runner takes ROOT as --root) ----------------------
