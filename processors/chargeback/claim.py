@@ -324,29 +324,39 @@ def decode_findings(
     raw: list[Any], outcomes: frozenset[str] | None = None
 ) -> tuple[Finding, ...]:
     """A step's published findings, decoded. The resolution step reads every rule step's, tens
-    of thousands for a large claim, so a finding of the usual shape is read directly, and only
-    one that is not goes through ``Finding.from_json``, which says what is wrong with it.
+    of thousands for a large claim, so a row of the usual shape is read where it stands (no
+    dict made of it), and only an item that is not goes through ``Finding.from_json``, which
+    says what is wrong with it.
 
     A finding is a row (``Finding.to_row``, what steps publish) or an object (``to_json``).
     With ``outcomes``, only the findings published with one of them are decoded (a step that
     asks only about rejections need not hold a large claim's passes)."""
-    findings = []
+    findings: list[Finding] = []
+    append = findings.append
     for i, item in enumerate(raw):
         if type(item) is list:
-            if len(item) not in (5, 6):
+            size = len(item)
+            if size == 5:
+                line, rule, outcome, code, message = item
+                amount = None
+            elif size == 6:
+                line, rule, outcome, code, message, amount = item
+            else:
                 raise MalformedFinding(
-                    i, f"a finding row has {len(item)} values; expected {', '.join(_ROW)}"
+                    i, f"a finding row has {size} values; expected {', '.join(_ROW)}"
                 )
-            item = dict(zip(_ROW, item, strict=False))
-        if outcomes is not None and isinstance(item, dict) and item.get("outcome") not in outcomes:
-            continue
-        finding = _plain_finding(item)
-        if finding is None:
-            try:
-                finding = Finding.from_json(item)
-            except ValueError as exc:
-                raise MalformedFinding(i, str(exc)) from None
-        findings.append(finding)
+            if outcomes is not None and outcome not in outcomes:
+                continue
+            finding = _plain(line, rule, outcome, code, message, amount)
+            if finding is None:
+                finding = _from_json(i, dict(zip(_ROW, item, strict=False)))
+        else:
+            if outcomes is not None and isinstance(item, dict) and item.get("outcome") not in outcomes:
+                continue
+            finding = _plain_finding(item)
+            if finding is None:
+                finding = _from_json(i, item)
+        append(finding)
     return tuple(findings)
 
 
@@ -355,26 +365,47 @@ _ROW = ("line", "rule", "outcome", "code", "message", "amount")
 _FINDING_KEYS = frozenset(_ROW)
 
 
+def _from_json(index: int, item: Any) -> Finding:
+    """``Finding.from_json``, its complaint as a MalformedFinding at ``index``."""
+    try:
+        return Finding.from_json(item)
+    except ValueError as exc:
+        raise MalformedFinding(index, str(exc)) from None
+
+
 def _plain_finding(item: Any) -> Finding | None:
     """``item`` as a Finding when it is one exactly as ``to_json`` writes it, else None."""
     if type(item) is not dict or not item.keys() <= _FINDING_KEYS or len(item) < 5:
         return None
-    line, rule, outcome = item.get("line"), item.get("rule"), item.get("outcome")
-    code, message, amount = item.get("code"), item.get("message"), item.get("amount")
+    return _plain(
+        item.get("line"),
+        item.get("rule"),
+        item.get("outcome"),
+        item.get("code"),
+        item.get("message"),
+        item.get("amount"),
+    )
+
+
+def _plain(
+    line: Any, rule: Any, outcome: Any, code: Any, message: Any, amount: Any
+) -> Finding | None:
+    """The Finding of these published values when each has the type it is written with, else
+    None (``Finding.from_json`` then says what is wrong)."""
     if (
         type(line) is not int
         or type(rule) is not str
         or outcome not in _OUTCOMES
         or not (code is None or type(code) is str)
         or type(message) is not str
-        or not (amount is None or type(amount) is str)
     ):
         return None
-    verdict = typing.cast(Outcome, outcome)
     if amount is None:
-        return Finding(line, rule, verdict, code, message)
+        return Finding(line, rule, outcome, code, message)
+    if type(amount) is not str:
+        return None
     try:
-        return Finding(line, rule, verdict, code, message, Decimal(amount))
+        return Finding(line, rule, outcome, code, message, Decimal(amount))
     except InvalidOperation:
         return None
 

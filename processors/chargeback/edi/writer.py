@@ -105,6 +105,26 @@ class _Writer:
             )
         self._emit(segment)
 
+    def block(self, segments: Sequence[tuple[str, ...]]) -> None:
+        """Several segments written at once: the segments of one 849 line, each given as its
+        id and values with no None and no trailing empty value (``trimmed``).
+
+        An answer has a hundred thousand segments; checked together, a block costs one search
+        and one count, as one segment does. When the check fails, the segments go one by one
+        through ``add``, which names the value that cannot be written."""
+        element = self.delims.element
+        texts = [element.join(segment) for segment in segments]
+        joined = element.join(texts)
+        separators = sum(map(len, segments)) - 1
+        if self._foreign.search(joined) or joined.count(element) != separators:
+            for segment in segments:
+                self.add(*segment)
+            return
+        terminator = self._terminator
+        self._write(terminator.join(texts))
+        self._write(terminator)
+        self.count += len(texts)
+
     def _emit(self, segment: str) -> None:
         self._write(segment)
         self._write(self._terminator)
@@ -306,6 +326,19 @@ def write_844(claim: Claim, *, delimiters: Delimiters = STANDARD) -> str:
     return out.getvalue()
 
 
+#: the AAA of an accepted line
+_ACCEPTED = ("AAA", "Y")
+
+
+def trimmed(seg_id: str, *elements: str | None) -> tuple[str, ...]:
+    """A segment as ``_Writer.block`` takes it: None written as empty, trailing empties left
+    out (X12 drops them, as ``_Writer.add`` does)."""
+    values = [e or "" for e in elements]
+    while values and not values[-1]:
+        values.pop()
+    return (seg_id, *values)
+
+
 def _used(on_file: Decimal | None, submitted: Decimal | None) -> Decimal | None:
     """The price a decision used: the one on file when it names one (0.00 included)."""
     return submitted if on_file is None else on_file
@@ -428,21 +461,16 @@ def write_849_to(
         w.party(loop[0].customer)
         for line in shown:
             decision = by_line[line.line]
-            w.add("PAD", line.line_id or str(line.line))
+            segments: list[tuple[str, ...]] = [("PAD", line.line_id or str(line.line))]
             if line.ndc_submitted is not None:
-                w.add(
-                    "LIN",
-                    "",
-                    line.ndc_qualifier or ("N4" if line.ndc11 else "ND"),
-                    line.ndc_submitted
-                    if line.ndc_qualifier
-                    else (line.ndc11 or line.ndc_submitted),
-                )
+                qualifier = line.ndc_qualifier or ("N4" if line.ndc11 else "ND")
+                ndc = line.ndc_submitted if line.ndc_qualifier else (line.ndc11 or line.ndc_submitted)
+                segments.append(trimmed("LIN", "", qualifier, ndc))
             if decision.status == "accept":
-                w.add("AAA", "Y")
+                segments.append(_ACCEPTED)
             else:
                 for code in decision.reason_codes or ("",):
-                    w.add("AAA", "N", "", code, _follow_up(decision, code))
+                    segments.append(trimmed("AAA", "N", "", code, _follow_up(decision, code)))
             unit = line.unit or "UN"
             for price, basis in (
                 (_used(decision.contract_price, line.contract_price), "CT"),
@@ -451,19 +479,20 @@ def write_849_to(
                 (_used(decision.wac, line.wac), "WH"),
             ):
                 if price is not None:
-                    w.add("UIT", unit, _price(price), basis)
+                    segments.append(("UIT", unit, _price(price), basis))
             if line.quantity is not None:
                 quantity_hash += line.quantity
-                w.add("QTY", "39", _quantity(line.quantity), line.unit)
+                segments.append(trimmed("QTY", "39", _quantity(line.quantity), line.unit))
             if line.claimed_amount is not None:
-                w.add("AMT", "S", _money(line.claimed_amount))
-            w.add("AMT", "A", _money(decision.accepted_amount))
+                segments.append(("AMT", "S", _money(line.claimed_amount)))
+            segments.append(("AMT", "A", _money(decision.accepted_amount)))
             if line.invoice_number:
-                w.add("REF", "IV", line.invoice_number)
+                segments.append(("REF", "IV", line.invoice_number))
             if line.invoice_line:
-                w.add("REF", "FJ", line.invoice_line)
+                segments.append(("REF", "FJ", line.invoice_line))
             if line.invoice_date:
-                w.add("DTM", "003", _yyyymmdd(line.invoice_date))
+                segments.append(("DTM", "003", _yyyymmdd(line.invoice_date)))
+            w.block(segments)
     w.add("CTT", str(loops_written), _quantity(quantity_hash))
     submitted = sum(
         (line.claimed_amount for line in claim.lines if line.claimed_amount is not None), Decimal(0)
