@@ -278,14 +278,18 @@ def _claim_lines(context: StepContext) -> dict[int, ClaimLine]:
 
 
 def _line_subject(line: ClaimLine | None) -> dict[str, Any]:
+    """What the record names of the sale a decision is about, as plain JSON: the amount as the
+    exact text the trail's encoder writes a Decimal as (``_jsonable``), so that the subjects
+    can be checked for secrets in one pass (``changes_nothing``)."""
     if line is None:
         return {}
+    submitted = line.claimed_amount
     return {
         "line_id": line.line_id,
         "invoice": line.invoice_number,
         "invoice_line": line.invoice_line,
         "ndc11": line.ndc11,
-        "submitted": line.claimed_amount,
+        "submitted": None if submitted is None else format(submitted, "f"),
     }
 
 
@@ -297,42 +301,39 @@ def _line_entries(
     claim_lines: Mapping[int, ClaimLine],
     redact: Redactor,
 ) -> list[Entry]:
-    """One record per decision in ``data``. Decisions, thousands of them, are redacted one by
-    one only when redaction would change something in them at all."""
+    """One record per decision in ``data``. Decisions and their subjects, thousands of each,
+    are checked for anything to mask once, all together, and redacted one by one only when
+    redaction would change something in them at all."""
     decisions = data.get("decisions")
     if not isinstance(decisions, list):
         return []
-    clean = changes_nothing(redact, decisions)
     found = data.get("subject")
     subject: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
-    entries = []
+    records = []
     for decision in decisions:
         if not isinstance(decision, Mapping):
             continue
         line = decision.get("line_id", decision.get("line"))
-        entries.append(
-            Entry(
-                run_id,
-                step,
-                {
-                    **common,
-                    "kind": "line",
-                    "subject": redact.scrub_value(
-                        {
-                            **subject,
-                            "line": line,
-                            **_line_subject(
-                                claim_lines.get(line) if isinstance(line, int) else None
-                            ),
-                        }
-                    ),
-                    # a clean list holds plain dicts only (``changes_nothing``), used as they
-                    # are: a copy of each would be one more dict per claim line held to the end
-                    "decision": decision if clean else redact.scrub_value(dict(decision)),
-                },
-            )
+        sale = _line_subject(claim_lines.get(line) if isinstance(line, int) else None)
+        records.append((decision, {**subject, "line": line, **sale}))
+    subjects = [about for _, about in records]
+    clean_decisions = changes_nothing(redact, decisions)
+    clean_subjects = changes_nothing(redact, subjects)
+    return [
+        Entry(
+            run_id,
+            step,
+            {
+                **common,
+                "kind": "line",
+                "subject": about if clean_subjects else redact.scrub_value(about),
+                # a clean list holds plain dicts only (``changes_nothing``), used as they
+                # are: a copy of each would be one more dict per claim line held to the end
+                "decision": decision if clean_decisions else redact.scrub_value(dict(decision)),
+            },
         )
-    return entries
+        for decision, about in records
+    ]
 
 
 # --------------------------------------------------------------------------- command line

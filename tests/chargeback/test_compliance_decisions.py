@@ -112,3 +112,25 @@ def test_rows_this_step_wrote_are_trusted_only_while_they_are_what_it_wrote(
     assert result.broken is not None
     assert (result.broken.seq, result.broken.reason) == (2, "content does not match its hash (changed)")
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        {"wholesaler": "RA7301194", "dm_no": "DM1"},
+        {"wholesaler": "RA7301194", "dm_no": f"DM-{SECRET}"},
+        {"wholesaler": "RA7301194", "source": "postgresql://cb:hunter22pw@db/cb"},
+    ],
+)
+def test_each_subject_is_recorded_as_its_redaction(
+    tmp_path: Path, subject: dict[str, str]
+) -> None:
+    """Subjects are checked for secrets all at once; one that holds a secret or a URL password
+    is masked, and the others are recorded as they are."""
+    context = _trail_context(tmp_path, CLEAN, env={"OPENAI_API_KEY": SECRET})
+    context.upstream["chargeback-resolution"].data["subject"] = subject
+    entries = build_entries(context, "svc", {}, REDACT)
+    recorded = [e.content["subject"] for e in entries if e.content["kind"] == "line"]
+    expected = [REDACT.scrub_value({**subject, "line": d["line"]}) for d in CLEAN]
+    assert [canonical_json(r) for r in recorded] == [canonical_json(e) for e in expected]
+    assert SECRET not in canonical_json(recorded) and "hunter22pw" not in canonical_json(recorded)
