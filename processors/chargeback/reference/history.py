@@ -25,10 +25,8 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     CursorResult,
-    Insert,
     String,
     Table,
-    Update,
     any_,
     bindparam,
     delete,
@@ -40,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Claim, LineDecision
-from processors.chargeback.db import in_chunks
+from processors.chargeback.db import execute_many, in_chunks
 from processors.chargeback.reference.models import ClaimLineHistory
 
 #: the ledger's table, for Core statements that skip the ORM's per-row work
@@ -202,49 +200,14 @@ def record_lines(
             values = line._asdict()
             del values["line_no"]  # the row's own: it was found by it
             updates.append({_ROW_ID: found[0], **claim_wide, **values})
-    _executemany(session, insert(_LEDGER), inserts)
-    _executemany(session, _BY_ID, updates)
+    execute_many(session.connection(), insert(_LEDGER), inserts)
+    execute_many(session.connection(), _BY_ID, updates)
 
 
 #: the bind parameter naming the row in :data:`_BY_ID` (a column's name would clash with SET)
 _ROW_ID = "row_id"
 #: ledger rows changed by primary key, setting the columns each row's values name
 _BY_ID = update(_LEDGER).where(_LEDGER.c.id == bindparam(_ROW_ID))
-
-
-def _executemany(session: Session, statement: Insert | Update, rows: list[dict[str, Any]]) -> None:
-    """``statement`` once per row of ``rows`` (all with the same keys), as one driver
-    executemany in the session's transaction.
-
-    ``session.execute(statement, rows)`` rebuilds and converts every row's whole parameter set
-    in Python: for a claim's 10,000 ledger rows that cost more than the database's own work
-    (the ORM's bulk UPDATE, which also checks each row against the mapper, more again). Here
-    the statement is compiled once for the rows' keys, and only the values whose column type
-    converts them (dates, times, decimals) pass through that type's own bind processor, so
-    the driver receives exactly what SQLAlchemy would send it.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]), for_executemany=True)
-    processors = {
-        name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-        for name, bind in compiled.binds.items()
-    }
-    params: list[Any]
-    if compiled.positional:
-        order = [(name, processors[name]) for name in compiled.positiontup or ()]
-        params = [
-            tuple([row[n] if convert is None else convert(row[n]) for n, convert in order])
-            for row in rows
-        ]
-    else:
-        params = [
-            {n: v if (convert := processors[n]) is None else convert(v) for n, v in row.items()}
-            for row in rows
-        ]
-    connection.exec_driver_sql(compiled.string, params)
 
 
 class EarlierLine(NamedTuple):
@@ -442,7 +405,7 @@ def settle_claim(
                 "resolved_at": now,
                 "responded_on": responded_on,
             }
-    _executemany(session, _BY_ID, list(changes.values()))
+    execute_many(session.connection(), _BY_ID, list(changes.values()))
     return len(changes)
 
 

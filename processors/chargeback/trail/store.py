@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.canonical import dumps
 from engine.processors import TransientError
+from processors.chargeback.db import execute_many
 from processors.chargeback.schema import Base
 
 GENESIS_HASH = "0" * 64
@@ -158,6 +159,7 @@ def append_entries(
 #: rows per insert statement, all in the one transaction: a claim's whole trail as one
 #: statement held a row and its parameters for every line at once
 _INSERT_BATCH = 5000
+_INSERT = insert(AuditRecord)
 
 
 def _append_once(
@@ -192,10 +194,10 @@ def _append_once(
         written[seq] = (stored, record)
         prev = digest
         if len(rows) == _INSERT_BATCH:
-            conn.execute(insert(AuditRecord), rows)
+            execute_many(conn, _INSERT, rows)
             rows = []
     if rows:
-        conn.execute(insert(AuditRecord), rows)
+        execute_many(conn, _INSERT, rows)
     return len(written)
 
 
