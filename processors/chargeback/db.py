@@ -10,16 +10,29 @@ with "database is locked".
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Insert, Update, create_engine, event
+from sqlalchemy import (
+    ARRAY,
+    Connection,
+    Engine,
+    Insert,
+    String,
+    Update,
+    bindparam,
+    create_engine,
+    event,
+    func,
+)
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.selectable import TableValuedAlias
 
 from engine.processors import StepFailed, TransientError
 from engine.store.errors import StoreError
@@ -45,6 +58,28 @@ def in_chunks(values: Iterable[_T], size: int = KEYS_PER_QUERY) -> Iterator[list
             batch = []
     if batch:
         yield batch
+
+
+def listed(dialect: str, values: Sequence[str]) -> tuple[TableValuedAlias, dict[str, Any]] | None:
+    """``values`` as a one-column table (column ``value``) passed as one parameter, with the
+    parameters to run a statement using it; None on a database that cannot take a list so.
+
+    A claim asks about thousands of keys. Spelled as ``IN (...)`` or ``VALUES`` lists, each
+    key is a bound parameter, the statement is compiled again for every list length, and the
+    lists must be cut to the driver's limits. SQLite reads the list as a JSON array
+    (``json_each``) and PostgreSQL as a text array (``unnest``): one statement, compiled once
+    and cached, that finds every key through the column's index. The list is a parameter given
+    at execution, never a value bound into the statement: the compiled-statement cache keeps
+    the statement that first compiled, and with it a value bound there, for the process's life.
+    """
+    if dialect == "sqlite":
+        table = func.json_each(bindparam("listed", type_=String())).table_valued("value")
+        return table, {"listed": json.dumps(list(values))}
+    if dialect == "postgresql":
+        array = bindparam("listed", type_=ARRAY(String()))
+        table = func.unnest(array).table_valued("value").render_derived()
+        return table, {"listed": list(values)}
+    return None
 
 
 def execute_many(
@@ -78,8 +113,17 @@ def execute_many(
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    """WAL, and the run store's durability (``engine.store.sql``): synchronous=NORMAL loses
+    nothing when a process is killed, only the last transactions on power loss.
+
+    The chargeback tables share their file, and so its write-ahead log, with the run's state:
+    a power loss rolls the ledger back together with the step results recorded after it, and
+    resume runs those steps again. Syncing the log on every chargeback commit (FULL) bought
+    nothing the run's own state kept, at a disk flush per commit.
+    """
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute(f"PRAGMA busy_timeout={_SQLITE_BUSY_MS}")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()

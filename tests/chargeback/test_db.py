@@ -114,3 +114,13 @@ def test_the_history_has_one_head_and_knows_every_revision() -> None:
     assert [s.revision for s in reversed(list(scripts.walk_revisions()))] == list(
         HISTORY.revisions
     )
+
+
+def test_a_sqlite_store_keeps_the_run_stores_durability(tmp_path: Path) -> None:
+    """The chargeback tables share the run's file and its write-ahead log, so they are synced
+    as the run store syncs them: WAL with synchronous=NORMAL (1), not a flush per commit."""
+    engine = db.get_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    engine.dispose()

@@ -12,7 +12,6 @@ own rows, so checking the same claim twice in one run gives the same answer.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,16 +20,12 @@ from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
-    ARRAY,
     Column,
     ColumnElement,
     CursorResult,
-    String,
     Table,
-    any_,
     bindparam,
     delete,
-    func,
     insert,
     select,
     update,
@@ -38,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Claim, LineDecision
-from processors.chargeback.db import execute_many, in_chunks
+from processors.chargeback.db import execute_many, in_chunks, listed
 from processors.chargeback.reference.models import ClaimLineHistory
 
 #: the ledger's table, for Core statements that skip the ORM's per-row work
@@ -233,25 +228,13 @@ def key_filters(
     dialect: str, column: ColumnElement[str], keys: list[str]
 ) -> list[tuple[ColumnElement[bool], dict[str, Any]]]:
     """``column`` is one of ``keys``, as one condition per statement to run, each with the
-    parameters to run it with.
-
-    A claim asks about tens of thousands of keys. Spelled as ``IN (...)`` lists, each key is
-    a bound parameter SQLAlchemy expands and the lists must be cut to the driver's limits:
-    hundreds of statements, most of the time spent building them. SQLite and PostgreSQL take
-    the whole list as one value instead (a JSON array read by ``json_each``, a text array
-    compared with ``= ANY``), one statement that finds every key through the column's index;
-    any other database gets the portable chunked lists. The whole list is a parameter given
-    at execution, not a value bound into the statement: the compiled-statement cache keeps
-    the statement that first compiled, and with it a value bound there, for the process's
-    life.
-    """
-    if dialect == "postgresql":
-        array = bindparam("keys", type_=ARRAY(String()))
-        return [(column == any_(array), {"keys": keys})]
-    if dialect == "sqlite":
-        listed = func.json_each(bindparam("keys", type_=String())).table_valued("value")
-        return [(column.in_(select(listed.c.value)), {"keys": json.dumps(keys)})]
-    return [(column.in_(chunk), {}) for chunk in in_chunks(keys)]
+    parameters to run it with: the whole list as one parameter where the database takes one
+    (``db.listed``), else the portable chunked ``IN`` lists."""
+    table = listed(dialect, keys)
+    if table is None:
+        return [(column.in_(chunk), {}) for chunk in in_chunks(keys)]
+    values, params = table
+    return [(column.in_(select(values.c.value)), params)]
 
 
 def _by_key(

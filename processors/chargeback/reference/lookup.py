@@ -15,13 +15,13 @@ from datetime import date
 from functools import cached_property
 from typing import Any, Concatenate, Generic, Literal, ParamSpec, TypeVar
 
-from sqlalchemy import String, and_, or_, select
+from sqlalchemy import Select, String, and_, or_, select
 from sqlalchemy import column as column_
 from sqlalchemy import values as sa_values
 from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Claim, Party
-from processors.chargeback.db import in_chunks
+from processors.chargeback.db import in_chunks, listed
 from processors.chargeback.reference import models as m
 
 #: The two exclusion lists share their matching columns (npi, name_key, zip5).
@@ -534,25 +534,50 @@ def roster_hits(
                 wanted[id_type].add(value[:_HIN_BASE] if id_type == "HIN" else value)
     by_value: dict[tuple[str, str], list[m.GpoRosterMember]] = {}
     for id_type, values in wanted.items():
-        column = _ROSTER_COLUMNS[id_type]
-        for chunk in in_chunks(sorted(values)):
-            if id_type == "HIN":
-                # each base a range, not LIKE 'base%' (SQLite's LIKE ignores case, so cannot use
-                # the index); joined to a VALUES list, as 500 OR'ed ranges cost more to build
-                bases = sa_values(column_("low", String), column_("high", String), name="bases")
-                ranges = bases.data([(v, v + "\uffff") for v in chunk]).cte("bases")
-                stmt = select(_R).join(ranges, and_(column >= ranges.c.low, column < ranges.c.high))
-            else:
-                stmt = select(_R).where(column.in_(chunk))
+        for stmt, params, chunk in _roster_queries(session, id_type, sorted(values)):
             members = set(chunk)
             lengths = sorted({len(v) for v in chunk})
-            for row in session.scalars(stmt):
+            for row in session.scalars(stmt, params):
                 for key in _keys_of(row, id_type, members, lengths):
                     by_value.setdefault((id_type, key), []).append(row)
     for (id_type, _), rows in by_value.items():
         # the order a single indexed lookup gave: by HIN within a family, else by row
         rows.sort(key=(lambda r: (r.hin, r.id)) if id_type == "HIN" else (lambda r: r.id))
     return {idents: _roster_hits(idents, by_value) for idents in customers}
+
+
+def _roster_queries(
+    session: Session, id_type: str, values: list[str]
+) -> Iterator[tuple[Select[m.GpoRosterMember], dict[str, Any], list[str]]]:
+    """The statements finding the roster rows of ``values`` of ``id_type``, each with its
+    parameters and the values it asks about.
+
+    A HIN base is a range of the column (from the base to the base followed by the highest
+    character), not ``LIKE 'base%'``, which SQLite's case-blind LIKE answers without the index.
+    The bases come as one listed parameter (``db.listed``) where the database takes one, else
+    as ``VALUES`` lists of a few hundred."""
+    column = _ROSTER_COLUMNS[id_type]
+    table = listed(session.get_bind().dialect.name, values)
+    if table is not None:
+        keys, params = table
+        if id_type == "HIN":
+            condition = and_(column >= keys.c.value, column < keys.c.value + _HIGHEST)
+            yield select(_R).join(keys, condition), params, values
+        else:
+            yield select(_R).where(column.in_(select(keys.c.value))), params, values
+        return
+    for chunk in in_chunks(values):
+        if id_type == "HIN":
+            bases = sa_values(column_("low", String), column_("high", String), name="bases")
+            ranges = bases.data([(v, v + _HIGHEST) for v in chunk]).cte("bases")
+            condition = and_(column >= ranges.c.low, column < ranges.c.high)
+            yield select(_R).join(ranges, condition), {}, chunk
+        else:
+            yield select(_R).where(column.in_(chunk)), {}, chunk
+
+
+#: after every text that starts with a HIN base, in the collation the index is ordered by
+_HIGHEST = "\uffff"
 
 
 def _keys_of(
