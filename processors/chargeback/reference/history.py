@@ -20,13 +20,17 @@ from operator import attrgetter
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
+    Boolean,
     Column,
     ColumnElement,
     CursorResult,
     Table,
     bindparam,
+    case,
     delete,
+    func,
     insert,
+    null,
     select,
     update,
 )
@@ -342,54 +346,76 @@ def settle_claim(
     >= WAC) too: the sale was adjudicated, so claiming it again is a duplicate. A pended line
     stays PENDING, but is stamped decided like the others: its debit memo was answered.
 
-    The rows are read as plain columns and changed with one Core executemany UPDATE by id: a
-    claim settles thousands of lines at once.
+    A claim settles thousands of lines at once, nearly all of them not settled before: those
+    are changed by one Core executemany UPDATE by id that takes the paid quantity from the row
+    itself, so none of their quantities is read into Python. Only rows an earlier attempt
+    already settled are read whole, to change just those whose outcome differs.
     """
     dm_no = claim.debit_memo or ""
     ledger = _LEDGER.c
+    this_claim = (ledger.run_id == run_id, ledger.dm_no == dm_no)
     rows = {
-        row.line_no: row
+        line_no: (row_id, settled)
+        for row_id, line_no, settled in session.execute(
+            select(ledger.id, ledger.line_no, ledger.resolved_at.is_not(None)).where(*this_claim)
+        )
+    }
+    earlier = {
+        row.id: row
         for row in session.execute(
             select(
                 ledger.id,
-                ledger.line_no,
                 ledger.quantity,
                 ledger.net_quantity,
                 ledger.status,
                 ledger.paid_quantity,
                 ledger.allowed_amount,
-                ledger.resolved_at,
-            ).where(ledger.run_id == run_id, ledger.dm_no == dm_no)
-        ).all()
-    }
-    settled = {
-        line_no: (r.status, r.paid_quantity, r.allowed_amount, r.resolved_at is not None)
-        for line_no, r in rows.items()
-    }
+            ).where(*this_claim, ledger.resolved_at.is_not(None))
+        )
+    } if any(settled for _, settled in rows.values()) else {}
     now = datetime.now(UTC)
-    changes: dict[int, dict[str, Any]] = {}
+    fresh: dict[int, dict[str, Any]] = {}
+    changed: dict[int, dict[str, Any]] = {}
     for decision in decisions:
-        line_no = str(decision.line)
-        row = rows.get(line_no)
-        if row is None:
+        found = rows.get(str(decision.line))
+        if found is None:
             continue
+        row_id, settled = found
         status = _STATUS_BY_DECISION[decision.status]
+        allowed = decision.accepted_amount if status != "PENDING" else None
+        outcome = {"status": status, "allowed_amount": allowed, "resolved_at": now,
+                   "responded_on": responded_on}
+        if not settled:
+            fresh[row_id] = {_ROW_ID: row_id, _PAID: status == "PAID", **outcome}
+            continue
+        row = earlier[row_id]
         paid = None
         if status == "PAID":
             paid = row.net_quantity if row.net_quantity is not None else row.quantity
-        new = (status, paid, decision.accepted_amount if status != "PENDING" else None, True)
-        if settled[line_no] != new:
-            settled[line_no] = new
-            changes[row.id] = {
-                _ROW_ID: row.id,
-                "status": new[0],
-                "paid_quantity": new[1],
-                "allowed_amount": new[2],
-                "resolved_at": now,
-                "responded_on": responded_on,
-            }
-    execute_many(session.connection(), _BY_ID, list(changes.values()))
-    return len(changes)
+        if (row.status, row.paid_quantity, row.allowed_amount) != (status, paid, allowed):
+            changed[row_id] = {_ROW_ID: row_id, "paid_quantity": paid, **outcome}
+    execute_many(session.connection(), _SETTLE, list(fresh.values()))
+    execute_many(session.connection(), _BY_ID, list(changed.values()))
+    return len(fresh) + len(changed)
+
+
+#: names the rows settled PAID in :data:`_SETTLE`
+_PAID = "paid"
+#: a row settled for the first time, by id: a PAID row is paid its net quantity, the delta of a
+#: resubmission (``net_quantity``) or else the quantity claimed
+_SETTLE = (
+    update(_LEDGER)
+    .where(_LEDGER.c.id == bindparam(_ROW_ID))
+    .values(
+        paid_quantity=case(
+            (
+                bindparam(_PAID, type_=Boolean()),
+                func.coalesce(_LEDGER.c.net_quantity, _LEDGER.c.quantity),
+            ),
+            else_=null(),
+        )
+    )
+)
 
 
 def release_undecided(session: Session, run_id: str) -> int:
