@@ -132,15 +132,12 @@ def test_keys_sent_as_one_array_or_as_in_lists_find_the_same_rows(
     url = f"sqlite:///{tmp_path / 'state.db'}"
     _record(url, "run-1", [_line(n, k) for n, k in enumerate(KEYS[::2], start=1)])
 
-    conditions = history.key_filters(dialect, LEDGER.hard_key, list(KEYS))
+    column = LEDGER.hard_key
+    queries = history.key_queries(dialect, select(column), column, list(KEYS))
     with session_scope(url) as session:
-        found = [
-            key
-            for c, params in conditions
-            for key in session.scalars(select(LEDGER.hard_key).where(c), params)
-        ]
+        found = [key for q, params in queries for key in session.scalars(q, params)]
 
-    assert len(conditions) == (1 if dialect == "sqlite" else -(-len(KEYS) // KEYS_PER_QUERY))
+    assert len(queries) == (1 if dialect == "sqlite" else -(-len(KEYS) // KEYS_PER_QUERY))
     assert sorted(found) == sorted(KEYS[::2])
 
 
