@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -105,11 +105,28 @@ def execute_many(
     for name in names or ():
         values = list(map(itemgetter(name), rows))
         convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        columns.append(values if convert is None else list(map(convert, values)))
+        columns.append(values if convert is None else _converted(convert, values))
     params: list[Any] = list(zip(*columns, strict=True))
     if not compiled.positional:
         params = [dict(zip(names or (), values, strict=True)) for values in params]
     connection.exec_driver_sql(compiled.string, params)
+
+
+def _converted(convert: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    """``convert`` of each of ``values``, called once per distinct object: a column of a
+    claim's rows often holds one object throughout (the time recorded, the date answered),
+    and a bind processor (a date or time written as text) costs far more than the lookup.
+    Objects, not values, are matched: equal values may convert differently (``1.0`` and
+    ``1.00``), the same object never does, and each stays alive in ``values`` meanwhile."""
+    done: dict[int, Any] = {}
+    out = []
+    for value in values:
+        key = id(value)
+        try:
+            out.append(done[key])
+        except KeyError:
+            out.append(done.setdefault(key, convert(value)))
+    return out
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
