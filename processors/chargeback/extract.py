@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -210,7 +209,7 @@ class ExtractIdentifiers:
                 text = data.decode("utf-8-sig")
             except UnicodeDecodeError:
                 text = data.decode("latin-1")
-        env = {**os.environ, **context.env}
+        env = context.env  # the step's declared env only, never the whole process's
         api_key = env.get("OPENAI_API_KEY", "")
         use_llm = self.mode == "llm" or (self.mode == "auto" and bool(api_key))
         if not use_llm:

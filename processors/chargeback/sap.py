@@ -36,7 +36,6 @@ shaped tables of the reference data through SQLAlchemy (offline and tests), ``od
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -726,7 +725,7 @@ class SapCustomerCreation:
             c = self.config
             credentials = Credentials.from_env(
                 c.get("auth", "basic"),
-                {**os.environ, **context.env},
+                context.env,  # the step's declared env only, never the whole process's
                 username_env=c.get("username_env", "SAP_USER"),
                 password_env=c.get("password_env", "SAP_PASSWORD"),
                 token_env=c.get("token_env", "SAP_TOKEN"),

@@ -260,3 +260,16 @@ def test_auto_mode_uses_the_llm_when_a_key_is_set(
     # an 844 never goes to the model, whatever the mode
     assert run(str(EXAMPLE), tmp_path, {"mode": "llm"}, env=env).outputs["format"] == "x12-844"
     assert len(seen) == 1
+
+
+def test_a_key_in_the_process_env_but_not_the_steps_is_not_used(
+    tmp_path: Path, llm_server: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step sees only the env it declares: an OpenAI key (and endpoint) in the environment
+    of whoever runs flowspec, which the spec does not hand the step, sends nothing anywhere."""
+    url, seen = llm_server
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-ambient")
+    monkeypatch.setenv("OPENAI_BASE_URL", url)
+    result = run(str(SAMPLES / "cb_intake_freetext_claim.txt"), tmp_path, {"mode": "auto"})
+    assert seen == []
+    assert _claim(result, tmp_path).extractor == "offline"

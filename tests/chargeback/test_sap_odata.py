@@ -389,6 +389,19 @@ def test_refused_credentials_fail_without_showing_them(
     assert PASSWORD not in repr(missing.value)
 
 
+def test_credentials_only_in_the_process_env_are_not_used(
+    sap: tuple[FakeSap, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step sees only the env it declares: SAP credentials in the environment of whoever
+    runs flowspec, which the spec does not hand the step, are never sent."""
+    state, url = sap
+    monkeypatch.setenv("SAP_USER", USER)
+    monkeypatch.setenv("SAP_PASSWORD", PASSWORD)
+    with pytest.raises(StepFailed, match="SAP_USER"):
+        _processor(url).process(_context(tmp_path, {}))
+    assert state.requests == []
+
+
 def test_unavailable_sap_is_transient(sap: tuple[FakeSap, str], tmp_path: Path) -> None:
     state, url = sap
     state.fail_status = 503
