@@ -58,14 +58,15 @@ def _part(value: object) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _distinct_parts(values: tuple[str, ...]) -> tuple[str, ...]:
-    """``values`` normalised, each once, in order.
+def _distinct_parts(values: tuple[str, ...]) -> tuple[tuple[str, ...], bool]:
+    """``values`` normalised, each once, in order, and whether any of them holds ``|``.
 
     Memoised: a claim passes the same wholesaler ids and the same few customer key tuples
     for thousands of lines, so each tuple is normalised once rather than once per line and
     (wholesaler, customer) pair.
     """
-    return tuple(dict.fromkeys(_part(v) for v in values))
+    parts = tuple(dict.fromkeys(_part(v) for v in values))
+    return parts, any("|" in p for p in parts)
 
 
 def hard_keys(
@@ -90,15 +91,15 @@ def _pairs(
 ) -> tuple[str, ...]:
     """``wholesaler|middle|customer`` + ``tail`` for every pair, each once, wholesaler-major.
 
-    Pairing the distinct parts keeps the order the raw pairs first appear in; the keys are
-    still deduplicated as text, as parts holding ``|`` could spell one key two ways.
+    Pairing the distinct parts keeps the order the raw pairs first appear in. Distinct parts
+    with no ``|`` in them make distinct keys (the text before the first ``|`` is the
+    wholesaler, the rest after ``middle`` the customer); only parts holding ``|``, which
+    could spell one key two ways, need the keys deduplicated as text.
     """
-    customers = _distinct_parts(customer_keys)
-    return tuple(
-        dict.fromkeys(
-            f"{w}|{middle}|{c}{tail}" for w in _distinct_parts(wholesaler_ids) for c in customers
-        )
-    )
+    wholesalers, w_bar = _distinct_parts(wholesaler_ids)
+    customers, c_bar = _distinct_parts(customer_keys)
+    keys = [f"{w}|{middle}|{c}{tail}" for w in wholesalers for c in customers]
+    return tuple(dict.fromkeys(keys)) if w_bar or c_bar else tuple(keys)
 
 
 def hard_key(
