@@ -47,10 +47,12 @@ def gather(store: Store, run_id: str) -> dict[str, Any]:
     state = store.load_run(run_id)
     steps = stored_steps(state.run)
     result = stored_result(state, steps)
-    return build(state, steps, result, store.read_logs(run_id), run_files(state.run.files_dir))
+    return build(state, steps, result, store.log_tails(run_id, LOG_TAIL),
+                 run_files(state.run.files_dir))
 
 
-def build(state: RunState, steps: Sequence[Step], result: RunResult, logs: Sequence[LogLine],
+def build(state: RunState, steps: Sequence[Step], result: RunResult,
+          logs: Mapping[tuple[str, int], tuple[list[LogLine], int]],
           files: Sequence[tuple[Path, int]]) -> dict[str, Any]:
     """The page's data from what the store holds (see the module docstring)."""
     run = state.run
@@ -172,16 +174,16 @@ def _files_by_node(files: Sequence[tuple[Path, int]],
     return by_node
 
 
-def _log_tails(logs: Sequence[LogLine]) -> dict[str, dict[int, dict[str, Any]]]:
-    """node -> attempt -> the last ``LOG_TAIL`` lines as ``[stream, text]`` and how many
-    lines were left out."""
-    lines: dict[str, dict[int, list[LogLine]]] = {}
-    for line in logs:
-        lines.setdefault(line.node, {}).setdefault(line.attempt, []).append(line)
-    return {node: {n: {"lines": [[x.stream, x.text] for x in got[-LOG_TAIL:]],
-                       "left_out": max(0, len(got) - LOG_TAIL)}
-                   for n, got in attempts.items()}
-            for node, attempts in lines.items()}
+def _log_tails(logs: Mapping[tuple[str, int], tuple[list[LogLine], int]]
+               ) -> dict[str, dict[int, dict[str, Any]]]:
+    """node -> attempt -> its last ``LOG_TAIL`` lines as ``[stream, text]`` (``Store.log_tails``
+    keeps no more) and how many earlier lines were left out."""
+    tails: dict[str, dict[int, dict[str, Any]]] = {}
+    for (node, attempt), (lines, total) in logs.items():
+        tails.setdefault(node, {})[attempt] = {
+            "lines": [[x.stream, x.text] for x in lines[-LOG_TAIL:]],
+            "left_out": max(0, total - LOG_TAIL)}
+    return tails
 
 
 def _rel(moment: float | None, base: float) -> float | None:

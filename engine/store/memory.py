@@ -76,5 +76,9 @@ class MemoryStore:
                   attempt: int | None = None) -> dict[tuple[str, int], int]:
         return {}
 
+    def log_tails(self, run_id: str, last: int
+                  ) -> dict[tuple[str, int], tuple[list[LogLine], int]]:
+        return {}
+
     def close(self) -> None:
         """Nothing to release."""

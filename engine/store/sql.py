@@ -614,6 +614,33 @@ class SqlStore:
         except SQLAlchemyError as exc:
             fail(exc, f"cannot read the logs of run {run_id} from {self.display_url}")
 
+    def log_tails(self, run_id: str, last: int
+                  ) -> dict[tuple[str, int], tuple[list[LogLine], int]]:
+        """(node, attempt) -> its ``last`` lines in order, and how many it has in all: what a
+        report shows of a run whose attempts may have written millions of lines. The lines
+        are ranked from the key's index alone, and only the kept ones are read."""
+        key = (logs.c.node, logs.c.attempt)
+        ranked = (select(*key, logs.c.seq,
+                         func.row_number().over(partition_by=key, order_by=logs.c.seq.desc())
+                         .label("from_end"),
+                         func.count().over(partition_by=key).label("total"))
+                  .where(logs.c.run_id == run_id).subquery())
+        query = (select(logs.c.node, logs.c.attempt, logs.c.seq, logs.c.stream, logs.c.at,
+                        logs.c.text, ranked.c.total)
+                 .join(ranked, (logs.c.node == ranked.c.node)
+                       & (logs.c.attempt == ranked.c.attempt) & (logs.c.seq == ranked.c.seq))
+                 .where(logs.c.run_id == run_id, ranked.c.from_end <= last)
+                 .order_by(logs.c.node, logs.c.attempt, logs.c.seq))
+        tails: dict[tuple[str, int], tuple[list[LogLine], int]] = {}
+        try:
+            with self.engine.connect() as conn:
+                for *fields, total in conn.execute(query):
+                    line = LogLine(*fields)
+                    tails.setdefault((line.node, line.attempt), ([], total))[0].append(line)
+        except SQLAlchemyError as exc:
+            fail(exc, f"cannot read the logs of run {run_id} from {self.display_url}")
+        return tails
+
     def events(self, run_id: str) -> list[EventRecord]:
         try:
             with self.engine.connect() as conn:

@@ -121,3 +121,25 @@ def test_unknown_runs_and_unwritable_files_are_one_line_errors(runs: Runs,
     done = runs.flowspec("report", runs.ids["hello"], "-o", str(tmp_path / "no" / "x.html"),
                          check=False)
     assert done.returncode == 2 and "cannot write" in done.stderr
+
+
+def test_a_long_log_shows_its_last_lines_and_counts_the_rest(tmp_path: Path) -> None:
+    """The page keeps each attempt's last LOG_TAIL lines, read from the store without the
+    earlier ones, and says how many it left out."""
+    from engine.local import run
+    from engine.report.model import LOG_TAIL, gather
+    from engine.store import open_store
+
+    spec = tmp_path / "long.yaml"
+    spec.write_text("apiVersion: flowspec/v1\nkind: Workflow\nmetadata: {name: long}\nsteps:\n"
+                    f"  - {{name: talk, processor: shell, config: {{command: 'seq 1 {LOG_TAIL + 50}'}}}}\n")
+    db = f"sqlite:///{tmp_path / 'state.db'}"
+    done = run(spec, store=db, workdir=tmp_path)
+    store = open_store(db)
+    try:
+        data = gather(store, done.run_id)
+    finally:
+        store.close()
+    log = next(s for s in data["steps"] if s["name"] == "talk")["attempts"][0]["log"]
+    assert log["left_out"] == 50
+    assert log["lines"] == [["stdout", str(n)] for n in range(51, LOG_TAIL + 51)]

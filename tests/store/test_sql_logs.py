@@ -67,3 +67,24 @@ def test_prune_forgets_the_logs_of_the_runs_it_forgets(store_url: str) -> None:
         assert [x.text for x in store.read_logs("kept-run")] == ["kept-run"]
     finally:
         store.close()
+
+
+def test_log_tails_keep_each_attempts_last_lines_and_count_them_all(store_url: str) -> None:
+    """What a report shows: per attempt its last lines in order and how many it has, read
+    without the earlier lines, on a store holding more than one run."""
+    store = open_store(store_url)
+    try:
+        store.write_logs("r1", [*(_line("a", 1, n, f"a1 {n}") for n in range(1, 8)),
+                                *(_line("a", 2, n, f"a2 {n}") for n in (1, 2)),
+                                _line("b(0:x)", 1, 1, "x")], [])
+        store.write_logs("r2", [_line("a", 1, n, "other run") for n in range(1, 9)], [])
+        tails = store.log_tails("r1", 3)
+        assert {key: ([x.text for x in lines], total) for key, (lines, total) in tails.items()} == {
+            ("a", 1): (["a1 5", "a1 6", "a1 7"], 7),
+            ("a", 2): (["a2 1", "a2 2"], 2),
+            ("b(0:x)", 1): (["x"], 1),
+        }
+        assert tails[("a", 1)][0][-1] == LogLine("a", 1, 7, "stdout", 1007.0, "a1 7")
+        assert store.log_tails("r3", 3) == {}
+    finally:
+        store.close()
