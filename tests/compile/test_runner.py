@@ -278,22 +278,8 @@ def test_pods_running_at_once_all_record_their_attempts(tmp_path: Path, store_ur
         store.close()
 
 
-GATE = """
-    apiVersion: flowspec/v1
-    kind: Workflow
-    metadata: {name: gate}
-    params:
-      title: {type: string}
-    steps:
-      - name: review
-        processor: shell
-        env: {TITLE: '${{ params.title }}'}
-        config:
-          command: |
-            echo "approved=false" >> "$FLOWSPEC_OUTPUT"
-            echo "title=$TITLE" >> "$FLOWSPEC_OUTPUT"
-        outputs: {title: string, approved: boolean}
-"""
+#: the output-smuggling tests' spec, shared with tests/core/test_output_file.py
+GATE = (Path(__file__).parents[1] / "core" / "corpus" / "good" / "output_gate.yaml").read_text()
 
 
 def test_a_pod_reads_the_output_file_as_the_executor_does(tmp_path: Path) -> None:

@@ -12,26 +12,7 @@ from engine.output_file import NAME_PATTERN, OutputFileError, parse
 
 SCHEMA = Path(engine.__file__).with_name("flowspec.schema.json")
 
-GATE = """\
-apiVersion: flowspec/v1
-kind: Workflow
-metadata: {name: gate}
-params:
-  title: {type: string}
-steps:
-  - name: review
-    processor: shell
-    env: {TITLE: '${{ params.title }}'}
-    config:
-      command: |
-        echo "approved=false" >> "$FLOWSPEC_OUTPUT"
-        echo "title=$TITLE" >> "$FLOWSPEC_OUTPUT"
-    outputs: {title: string, approved: boolean}
-  - name: deploy
-    processor: noop
-    dependencies: [review]
-    when: steps.review.outputs.approved == true
-"""
+GATE = (Path(__file__).parent / "corpus" / "good" / "output_gate.yaml").read_text()
 
 
 def test_a_value_holding_a_newline_cannot_replace_another_output(tmp_path: Path) -> None:
