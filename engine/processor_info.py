@@ -81,6 +81,10 @@ def _known() -> tuple[str, ...]:
     return tuple(sorted(registered()))
 
 
+#: how a module written next to a spec becomes one flowspec finds
+IMPORT_HINT = "install its package (pip install -e .) or add its folder to PYTHONPATH"
+
+
 def find_module_source(module: str) -> Path | None:
     """The ``.py`` file ``import module`` would execute, found without executing anything.
 
@@ -138,7 +142,7 @@ def _read_statically(ref: str) -> ProcessorInfo:
     source = find_module_source(module)
     if source is None:
         raise ProcessorNotFound(ref, f"cannot find module '{module}' as Python source on the "
-                                     "import path", _known())
+                                     f"import path; {IMPORT_HINT}", _known())
     try:
         if source.stat().st_size > MAX_SOURCE_BYTES:
             raise ProcessorNotFound(ref, f"module '{module}' ({source}) is too large to read",

@@ -22,6 +22,7 @@ from engine.lsp.schema_paths import ITEM
 
 if TYPE_CHECKING:
     from engine.lsp.workspace import WorkspaceProcessors
+    from engine.processor_info import ProcessorInfo
 
 #: Processors every installation has, offered even when entry points cannot be read.
 BUILTIN_PROCESSORS = ("noop", "shell", "python")
@@ -128,13 +129,28 @@ def processor_names() -> tuple[str, ...]:
 
 
 def _processors(workspace: WorkspaceProcessors | None) -> list[types.CompletionItem]:
-    from engine.lsp.hover import info_text, processor_text
+    from engine.lsp.hover import processor_text
 
     installed = [_item(name, types.CompletionItemKind.Class, "processor", processor_text(name))
                  for name in processor_names()]
-    return installed + [_item(info.ref, types.CompletionItemKind.Class,
-                              "processor in this workspace", info_text(info))
-                        for info in (workspace.scan() if workspace else ())]
+    return installed + [_workspace_item(info) for info in (workspace.scan() if workspace else ())]
+
+
+def _workspace_item(info: ProcessorInfo) -> types.CompletionItem:
+    """A processor class read from the workspace's source. One this Python cannot find (the
+    workspace is not installed, nor on ``PYTHONPATH``) is still offered, saying so: it is what
+    the user wrote, but validating or running the spec will report it not found."""
+    from engine.lsp.hover import info_text
+    from engine.processor_info import IMPORT_HINT, find_module_source
+
+    module = info.ref.partition(":")[0]
+    if find_module_source(module) is not None:
+        return _item(info.ref, types.CompletionItemKind.Class, "processor in this workspace",
+                     info_text(info))
+    note = (f"**Not on this Python's import path**: flowspec will not find `{module}` until "
+            f"you {IMPORT_HINT}.\n\n")
+    return _item(info.ref, types.CompletionItemKind.Class,
+                 "processor in this workspace, not importable here", note + info_text(info))
 
 
 def _steps(index: Index | None) -> list[types.CompletionItem]:

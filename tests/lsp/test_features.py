@@ -11,6 +11,8 @@ import pytest
 from engine.lsp import completion, hover
 from engine.lsp.analysis import structure
 from engine.lsp.schema_paths import ITEM
+from engine.processor_info import describe
+from engine.processors import ProcessorNotFound
 
 SPEC = """\
 apiVersion: flowspec/v1
@@ -161,7 +163,8 @@ class Partial:
 '''
 
 
-def test_workspace_processors_are_read_from_source_never_imported(tmp_path: Path) -> None:
+def test_workspace_processors_are_read_from_source_never_imported(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from engine.lsp.workspace import WorkspaceProcessors
 
     for where in ("pkg/steps.py", "src/other/jobs.py", "pkg/__init__.py", ".venv/lib/x.py",
@@ -187,7 +190,18 @@ def test_workspace_processors_are_read_from_source_never_imported(tmp_path: Path
     assert {"noop", "shell", "python", "pkg.steps:Store", "pkg:Load"} <= set(items)
     documentation = items["pkg.steps:Store"].documentation
     assert documentation is not None and "Loads rows into the warehouse." in str(documentation)
+    # the folder is not on this Python's import path: offered, saying validation will not find it
+    assert items["pkg.steps:Store"].detail == "processor in this workspace, not importable here"
+    assert "pip install -e ." in str(documentation) and "PYTHONPATH" in str(documentation)
+    with pytest.raises(ProcessorNotFound, match="PYTHONPATH"):
+        describe("pkg.steps:Store")
+
+    monkeypatch.syspath_prepend(str(tmp_path))
+    items = {i.label: i for i in completion.complete(spec, line, len("    processor: "),
+                                                     structure(SPEC, "demo.yaml"), workspace)}
     assert items["pkg.steps:Store"].detail == "processor in this workspace"
+    assert "PYTHONPATH" not in str(items["pkg.steps:Store"].documentation)
+    assert "pkg" not in sys.modules
 
 
 def decoded(text: str, data: list[int]) -> list[tuple[int, str, str]]:
