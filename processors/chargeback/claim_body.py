@@ -43,7 +43,8 @@ _FIELDS = tuple(f.name for f in dataclasses.fields(ClaimLine))
 _TYPES = get_type_hints(ClaimLine)
 #: line fields holding a party, written as its index in the body's "parties"
 _PARTY_FIELDS = frozenset(name for name in _FIELDS if _TYPES[name] in (Party, Party | None))
-_read_line = operator.attrgetter(*_FIELDS)
+#: each field's reader: a column read field by field is read faster than lines transposed
+_READERS = tuple((name, operator.attrgetter(name)) for name in _FIELDS)
 
 
 def encode_claim(claim: Claim) -> bytes:
@@ -51,10 +52,10 @@ def encode_claim(claim: Claim) -> bytes:
     it, and a retried intake finds its row by that digest)."""
     head = dataclasses.replace(claim, lines=()).to_json()
     del head["lines"]
-    columns = zip(*map(_read_line, claim.lines), strict=True) if claim.lines else [()] * len(_FIELDS)
     parties: list[dict[str, Any]] = []
     lines: dict[str, Sequence[Any]] = {}
-    for name, column in zip(_FIELDS, columns, strict=True):
+    for name, read in _READERS:
+        column = list(map(read, claim.lines))
         if name in _PARTY_FIELDS:
             lines[name] = _party_indexes(column, parties)
         else:
