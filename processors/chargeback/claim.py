@@ -3,7 +3,7 @@
 Convention for passing claims and results between steps (through the store, as
 ``StepResult.data``, so everything here is plain JSON on the wire):
 
-* ``chargeback.extract-identifiers`` stores the claim once (``claim.to_json()``, in the
+* ``chargeback.extract-identifiers`` stores the claim once (``claim_body``, in the
   chargeback database) and returns a reference to it, ``data={"claim_ref": {...}}``; a later
   step loads it with ``claim_store.claim_from_upstream(context)``.
 * every rule processor returns ``data={"findings": [finding.to_row(), ...]}``: one
@@ -26,10 +26,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import itertools
 import operator
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Literal, Self, TypeVar, get_args, get_origin, get_type_hints
 
@@ -678,3 +679,100 @@ def _decode_scalar(tp: type[_T], data: Any) -> _T:
     if not isinstance(data, tp):
         raise _Invalid(f"expected {tp.__name__}, got {type(data).__name__}")
     return data
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns: many values of one annotated type at once, as the stored claim keeps a claim's lines
+# (``claim_body``). Each value travels as ``to_json`` writes it; a column of JSON's own scalars,
+# decimals or dates is converted and checked by the column, in C loops where it can be, since a
+# large claim has tens of thousands of values per field and a call per value was most of the
+# cost of decoding it. Other types go value by value through the codec above.
+
+_NONE = type(None)
+#: JSON's own scalar types, which a column holds as they are
+_EXACT = (str, int, bool)
+
+
+def encode_column(tp: Any, values: Sequence[Any]) -> Sequence[Any]:
+    """``values`` of annotated type ``tp`` as JSON values; a column that is already JSON (text,
+    numbers, flags, dates, which orjson writes as ISO text) is returned as it is."""
+    inner, _nullable = _optional(tp)
+    if inner is Decimal:
+        return [None if value is None else str(value) for value in values]
+    if inner in _EXACT or inner is dt.date or _exact_tuple(inner) is not None:
+        return values
+    encode = _encoder(inner)
+    if encode is None:
+        return values
+    memo: _Memo = {}
+    if get_origin(inner) is tuple:  # most lines have none: null and () are JSON as they are
+        return [encode(value, memo) if value else value for value in values]
+    return [None if value is None else encode(value, memo) for value in values]
+
+
+def decode_column(tp: Any, data: Any, root: str) -> list[Any]:
+    """A JSON column as values of annotated type ``tp``, as ``from_json`` reads each one;
+    ValueError naming ``root[index]`` of the first value that does not decode."""
+    if type(data) is not list:
+        raise ValueError(f"{root}: expected a list, got {type(data).__name__}")
+    inner, nullable = _optional(tp)
+    allowed = {_NONE} if nullable else set()
+    item = _exact_tuple(inner)
+    try:
+        if inner in _EXACT:
+            _check_types(data, {inner, *allowed})
+            return data
+        if inner is Decimal or inner is dt.date:
+            _check_types(data, {str, *allowed})
+            parse = Decimal if inner is Decimal else dt.date.fromisoformat
+            try:
+                return [None if value is None else parse(value) for value in data]
+            except (InvalidOperation, ValueError):
+                pass  # the value by value decoder below says which one and why
+        elif get_origin(inner) is tuple and not nullable:
+            _check_types(data, {list})
+            if item is not None:
+                _check_types(itertools.chain.from_iterable(data), {item})
+                return [tuple(value) for value in data]
+            decode = _decoder(inner)
+            return [decode(value) if value else () for value in data]
+    except _Invalid:
+        pass
+    return _decode_each(tp, data, root)
+
+
+def _decode_each(tp: Any, data: list[Any], root: str) -> list[Any]:
+    decode = _decoder(tp)
+    values: list[Any] = []
+    append = values.append
+    try:
+        for value in data:
+            append(decode(value))
+    except _Invalid as exc:
+        exc.where.append(f"[{len(values)}]")
+        raise ValueError(exc.message(root)) from None
+    return values
+
+
+def _check_types(data: Iterable[Any], allowed: set[type]) -> None:
+    """Raise _Invalid unless every value in ``data`` is of exactly one of ``allowed``."""
+    if not set(map(type, data)) <= allowed:
+        raise _Invalid("a value of another type")
+
+
+def _optional(tp: Any) -> tuple[Any, bool]:
+    """``tp`` without None, and whether None was allowed."""
+    if get_origin(tp) in (typing.Union, types.UnionType):
+        options = get_args(tp)
+        (inner,) = [o for o in options if o is not _NONE]
+        return inner, _NONE in options
+    return tp, False
+
+
+def _exact_tuple(tp: Any) -> type | None:
+    """The item type of ``tuple[T, ...]`` when T is one of JSON's own scalars, else None."""
+    if get_origin(tp) is tuple:
+        (item, _ellipsis) = get_args(tp)
+        if item in _EXACT:
+            return typing.cast(type, item)
+    return None

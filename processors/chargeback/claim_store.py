@@ -4,9 +4,10 @@ A claim of 100,000 lines is tens of megabytes of JSON. Handed on as step data it
 into the run store, read back, and decoded again by every step after intake, and a step
 limit of 64 MB stopped the largest claims at intake. Now intake (``chargeback.extract-
 identifiers``) stores the parsed claim once, in the chargeback database (``cb_claim``, a row
-per run and claim: compressed canonical JSON), and publishes only a reference as its data:
+per run and claim: its compressed body, ``claim_body``), and publishes only a reference as its
+data:
 
-    data["claim_ref"] = {"id": 7, "sha256": "<digest of the claim's canonical JSON>",
+    data["claim_ref"] = {"id": 7, "sha256": "<digest of the claim's body>",
                          "debit_memo": "DM1", "lines": 10000}
 
 A later step finds the reference in its upstream (:func:`claim_from_upstream`), loads the row
@@ -27,14 +28,13 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import DateTime, Integer, LargeBinary, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from engine.canonical import dump_bytes
 from engine.processors import StepContext, StepFailed, TransientError
 from processors.chargeback.claim import Claim
+from processors.chargeback.claim_body import decode_claim, encode_claim
 from processors.chargeback.db import get_engine
 from processors.chargeback.schema import Base
 
@@ -47,7 +47,7 @@ _KEPT = 2
 
 
 class StoredClaim(Base):
-    """One claim as intake read it; ``body`` is its canonical JSON, zlib-compressed."""
+    """One claim as intake read it; ``body`` is its ``claim_body``, zlib-compressed."""
 
     __tablename__ = "cb_claim"
     __table_args__ = (UniqueConstraint("run_id", "sha256", name="uq_cb_claim_run_sha"),)
@@ -89,7 +89,7 @@ _RECENT = _Recent()
 def store_claim(url: str, run_id: str, claim: Claim) -> dict[str, Any]:
     """Store ``claim`` for ``run_id`` (once: a retried intake finds its row) and return the
     reference later steps load it by."""
-    text = dump_bytes(claim.to_json())
+    text = encode_claim(claim)
     digest = hashlib.sha256(text).hexdigest()
     row = {
         "run_id": run_id,
@@ -158,7 +158,7 @@ def load_claim(url: str, ref: Any) -> Claim:
             "changed after intake stored it"
         )
     try:
-        claim = Claim.from_json(orjson.loads(text))
+        claim = decode_claim(text)
     except ValueError as exc:
         raise StepFailed(f"the stored claim {ref['id']} is malformed: {exc}") from None
     _RECENT.put(digest, claim)
