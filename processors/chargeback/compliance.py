@@ -173,7 +173,9 @@ class ComplianceTrail:
             decoded: Decoded = {}
             written = append_entries(engine, entries, decoded=decoded)
             verification = verify_run(engine, context.run_id, decoded)
-            rows = run_rows(engine, context.run_id, decoded)
+            # an intact verification kept every record of the run after where it started
+            checked = verification.trusted if verification.ok else None
+            rows = run_rows(engine, context.run_id, decoded, checked)
         except SQLAlchemyError as exc:
             raise TransientError(
                 f"audit trail store error: {redact.scrub(first_line(exc))}"

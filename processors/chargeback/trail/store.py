@@ -233,17 +233,37 @@ def rows_after(conn: Connection, after: int, last: int | None) -> Iterator[Store
 Decoded = dict[int, tuple[Stored, dict[str, Any]]]
 
 
-def run_rows(engine: Engine, run_id: str, decoded: Decoded | None = None) -> list[Stored]:
+def run_rows(
+    engine: Engine, run_id: str, decoded: Decoded | None = None, checked_after: int | None = None
+) -> list[Stored]:
     """The run's records in order. A row equal to one in ``decoded`` (written or checked by
     this process) is that one: a claim's run has a record per line, and keeping the copy just
-    read besides would hold each payload twice."""
+    read besides would hold each payload twice.
+
+    ``checked_after``: a position after which ``decoded`` holds every record of the run, as
+    an intact ``verify_run`` leaves it (it walked from there to the run's last record). Only
+    the records up to it are read then: none on a first run, and on a resumed run those it
+    wrote before another run's checkpoint. Reading the whole run again would read back
+    every record verification has just read.
+    """
     known = decoded or {}
-    with engine.connect() as conn:
-        query = select(AuditRecord).where(AuditRecord.run_id == run_id).order_by(AuditRecord.seq)
-        return [
-            found[0] if (found := known.get(row.seq)) and found[0] == row else row
-            for row in _stored(conn, query)
+    rows: list[Stored] = []
+    if checked_after != 0:
+        query = select(AuditRecord).where(AuditRecord.run_id == run_id)
+        if checked_after is not None:
+            query = query.where(AuditRecord.seq <= checked_after)
+        with engine.connect() as conn:
+            rows = [
+                found[0] if (found := known.get(row.seq)) and found[0] == row else row
+                for row in _stored(conn, query.order_by(AuditRecord.seq))
+            ]
+    if checked_after is not None:
+        rows += [
+            stored
+            for seq, (stored, _) in sorted(known.items())
+            if seq > checked_after and stored.run_id == run_id
         ]
+    return rows
 
 
 def first_line(exc: BaseException) -> str:

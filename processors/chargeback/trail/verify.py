@@ -204,7 +204,7 @@ def verify_run(engine: Engine, run_id: str, decoded: Decoded | None = None) -> V
     """What the trail step checks after appending: the chain up to the run's last record, from
     the newest checkpoint in it; an intact result is the next checkpoint. ``decoded`` holds
     the rows the step appended (``append_entries``) and receives the run's records it checked,
-    so the report does not decode them again.
+    so the report neither reads nor decodes them again (``run_rows``).
 
     Checking from the first record on every run would cost more with every claim ever
     decided (a claim adds a record per line). A checkpoint counts only while the record it
