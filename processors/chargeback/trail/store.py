@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -107,16 +105,17 @@ def chain_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- appending
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A record to append, before it gets its position, time and hashes."""
+class Entry(NamedTuple):
+    """A record to append, before it gets its position, time and hashes: a claim's trail
+    makes one per line, so a tuple, and its key computed where it is used, once."""
 
     run_id: str
     step: str
     content: Mapping[str, Any]
 
-    @cached_property
     def key(self) -> str:
+        """What decides whether the entry is new: the hash of its content without time and
+        position (``entry_key``)."""
         return sha256_text(
             canonical_json({"run_id": self.run_id, "step": self.step, **self.content})
         )
@@ -175,23 +174,34 @@ def _append_once(
     ts = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     rows: list[dict[str, Any]] = []
     for entry in entries:
-        if entry.key in present:
+        key = entry.key()
+        if key in present:
             continue
-        present.add(entry.key)
+        present.add(key)
         seq += 1
+        run_id, step = entry.run_id, entry.step
         record = {
             **entry.content,
             "seq": seq,
             "ts_utc": ts,
-            "run_id": entry.run_id,
-            "step": entry.step,
+            "run_id": run_id,
+            "step": step,
             "prev_hash": prev,
         }
         payload = canonical_json(record)
         digest = sha256_text(prev + payload)  # chain_hash(prev, record), encoding it once
-        stored = Stored(seq, entry.run_id, entry.step, payload, prev, digest)
-        rows.append({"entry_key": entry.key, **stored._asdict()})
-        written[seq] = (stored, record)
+        written[seq] = (Stored(seq, run_id, step, payload, prev, digest), record)
+        rows.append(
+            {
+                "entry_key": key,
+                "seq": seq,
+                "run_id": run_id,
+                "step": step,
+                "payload": payload,
+                "prev_hash": prev,
+                "record_hash": digest,
+            }
+        )
         prev = digest
         if len(rows) == _INSERT_BATCH:
             execute_many(conn, _INSERT, rows)
@@ -199,7 +209,6 @@ def _append_once(
     if rows:
         execute_many(conn, _INSERT, rows)
     return len(written)
-
 
 
 # --------------------------------------------------------------------------- reading
