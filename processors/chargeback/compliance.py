@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import (
     Engine,
     create_engine,
@@ -49,7 +50,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from engine.canonical import dumps
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from engine.secrets import Redactor
 from processors.chargeback.claim import ClaimLine
@@ -82,32 +82,20 @@ def changes_nothing(redact: Redactor, value: Any) -> bool:
     costs far more than encoding them. Masking changes nothing when ``value`` is plain JSON
     (what masking would turn tuples and other mappings into) with text keys only (masking
     turns other keys into text before the keys are sorted) and its JSON text mentions no
-    secret and no URL password.
+    secret and no URL password. The encoder checks the first two as it writes the text: it
+    refuses what is not JSON data and, without the option the canonical text is written with
+    (``engine.canonical``), any key that is not text. The members' order does not matter to
+    the check: a secret or URL password is found inside one string, key or number.
     """
     try:
-        text = dumps(value)  # refuses what is not plain JSON (Decimal, date, ...)
+        text = orjson.dumps(value, option=_PLAIN_JSON)
     except (TypeError, ValueError):
         return False
-    return not redact.mentions(text) and _text_keys_only(value)
+    return not redact.mentions(text.decode("utf-8"))
 
 
-def _text_keys_only(value: Any) -> bool:
-    """Every mapping inside ``value`` (plain JSON containers only) has text keys alone."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            for key, inner in item.items():
-                if not isinstance(key, str):
-                    return False
-                if isinstance(inner, _CONTAINERS):
-                    pending.append(inner)
-        elif isinstance(item, list | tuple):
-            pending.extend(inner for inner in item if isinstance(inner, _CONTAINERS))
-    return True
-
-
-_CONTAINERS = (dict, list, tuple)
+#: refuse dataclasses and dates (not JSON data); Decimals and other objects are refused anyway
+_PLAIN_JSON = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 # --------------------------------------------------------------------------- the processor

@@ -64,6 +64,14 @@ def test_changes_nothing_is_said_only_of_values_redaction_leaves_alone(value: An
         assert canonical_json(value) == canonical_json(REDACT.scrub_value(value))
 
 
+def test_a_key_that_is_not_text_is_refused_at_any_depth() -> None:
+    # masking turns keys into text: 1 and "1" become one key, so masking changes the value
+    value = {"decisions": [{"reason": {1: "x", "1": "y"}}]}
+    assert canonical_json(value) != canonical_json(REDACT.scrub_value(value))
+    assert not changes_nothing(REDACT, value)
+    assert changes_nothing(REDACT, {"decisions": [{"reason": {"1": "y"}}]})
+
+
 def test_a_secret_or_url_anywhere_in_a_large_value_is_seen() -> None:
     claim = {"lines": [{"line": n, "invoice": f"INV{n}"} for n in range(2000)]}
     assert changes_nothing(REDACT, claim)
