@@ -267,20 +267,16 @@ def _claim_lines(context: StepContext) -> dict[int, ClaimLine]:
     return {line.line: line for line in claim.lines}
 
 
-def _line_subject(line: ClaimLine | None) -> dict[str, Any]:
-    """What the record names of the sale a decision is about, as plain JSON: the amount as the
-    exact text the trail's encoder writes a Decimal as (``_jsonable``), so that the subjects
-    can be checked for secrets in one pass (``changes_nothing``)."""
-    if line is None:
-        return {}
+def _name_sale(about: dict[str, Any], line: ClaimLine) -> None:
+    """Add to ``about`` what the record names of the sale a decision is about, as plain JSON:
+    the amount as the exact text the trail's encoder writes a Decimal as (``_jsonable``), so
+    that the subjects can be checked for secrets in one pass (``changes_nothing``)."""
     submitted = line.claimed_amount
-    return {
-        "line_id": line.line_id,
-        "invoice": line.invoice_number,
-        "invoice_line": line.invoice_line,
-        "ndc11": line.ndc11,
-        "submitted": None if submitted is None else format(submitted, "f"),
-    }
+    about["line_id"] = line.line_id
+    about["invoice"] = line.invoice_number
+    about["invoice_line"] = line.invoice_line
+    about["ndc11"] = line.ndc11
+    about["submitted"] = None if submitted is None else format(submitted, "f")
 
 
 def _line_entries(
@@ -301,11 +297,15 @@ def _line_entries(
     subject: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     records = []
     for decision in decisions:
-        if not isinstance(decision, Mapping):
+        # dicts nearly always: tested as such before the slower check of the Mapping ABC
+        if not isinstance(decision, dict | Mapping):
             continue
         line = decision.get("line_id", decision.get("line"))
-        sale = _line_subject(claim_lines.get(line) if isinstance(line, int) else None)
-        records.append((decision, {**subject, "line": line, **sale}))
+        about = {**subject, "line": line}
+        sale = claim_lines.get(line) if isinstance(line, int) else None
+        if sale is not None:
+            _name_sale(about, sale)
+        records.append((decision, about))
     subjects = [about for _, about in records]
     clean_decisions = changes_nothing(redact, decisions)
     clean_subjects = changes_nothing(redact, subjects)
