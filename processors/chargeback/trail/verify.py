@@ -156,10 +156,14 @@ def _walk(
         reason, record = _check_row(row, count + 1, prev, found)
         if reason is not None:
             return Verification(count, prev, Break(row.seq, row.run_id, row.step, reason), start[0])
-        if decoded is not None and row.run_id == run_id:
-            # the row as written when it is unchanged: holding the copy just read as well
-            # would keep every payload of a large claim twice
-            decoded[row.seq] = (found[0] if found and found[0] == row else row, record)
+        if (
+            decoded is not None
+            and row.run_id == run_id
+            and (found is None or record is not found[1])
+        ):
+            # not a row this process wrote and found unchanged: that one is there, as written
+            # (holding the copy just read as well would keep every payload of a claim twice)
+            decoded[row.seq] = (row, record)
         count += 1
         prev = row.record_hash
         if missing:
