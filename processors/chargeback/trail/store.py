@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.canonical import dumps
 from engine.processors import TransientError
-from processors.chargeback.db import execute_many
+from processors.chargeback.db import execute_tuples
 from processors.chargeback.schema import Base
 
 GENESIS_HASH = "0" * 64
@@ -159,6 +159,8 @@ def append_entries(
 #: statement held a row and its parameters for every line at once
 _INSERT_BATCH = 5000
 _INSERT = insert(AuditRecord)
+#: what each inserted row holds, in the table's order
+_COLUMNS = ("seq", "run_id", "step", "entry_key", "payload", "prev_hash", "record_hash")
 
 
 def _append_once(
@@ -172,7 +174,7 @@ def _append_once(
     )
     seq, prev = _head(conn)
     ts = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for entry in entries:
         key = entry.key()
         if key in present:
@@ -191,23 +193,13 @@ def _append_once(
         payload = canonical_json(record)
         digest = sha256_text(prev + payload)  # chain_hash(prev, record), encoding it once
         written[seq] = (Stored(seq, run_id, step, payload, prev, digest), record)
-        rows.append(
-            {
-                "entry_key": key,
-                "seq": seq,
-                "run_id": run_id,
-                "step": step,
-                "payload": payload,
-                "prev_hash": prev,
-                "record_hash": digest,
-            }
-        )
+        rows.append((seq, run_id, step, key, payload, prev, digest))
         prev = digest
         if len(rows) == _INSERT_BATCH:
-            execute_many(conn, _INSERT, rows)
+            execute_tuples(conn, _INSERT, _COLUMNS, rows)
             rows = []
     if rows:
-        execute_many(conn, _INSERT, rows)
+        execute_tuples(conn, _INSERT, _COLUMNS, rows)
     return len(written)
 
 
