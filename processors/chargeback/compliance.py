@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
 from sqlalchemy import (
     Engine,
     create_engine,
@@ -49,7 +50,6 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-from engine.canonical import dumps
 from engine.processors import StepContext, StepFailed, StepResult, TransientError
 from engine.secrets import Redactor
 from processors.chargeback.claim import ClaimLine
@@ -82,32 +82,20 @@ def changes_nothing(redact: Redactor, value: Any) -> bool:
     costs far more than encoding them. Masking changes nothing when ``value`` is plain JSON
     (what masking would turn tuples and other mappings into) with text keys only (masking
     turns other keys into text before the keys are sorted) and its JSON text mentions no
-    secret and no URL password.
+    secret and no URL password. The encoder checks the first two as it writes the text: it
+    refuses what is not JSON data and, without the option the canonical text is written with
+    (``engine.canonical``), any key that is not text. The members' order does not matter to
+    the check: a secret or URL password is found inside one string, key or number.
     """
     try:
-        text = dumps(value)  # refuses what is not plain JSON (Decimal, date, ...)
+        text = orjson.dumps(value, option=_PLAIN_JSON)
     except (TypeError, ValueError):
         return False
-    return not redact.mentions(text) and _text_keys_only(value)
+    return not redact.mentions(text.decode("utf-8"))
 
 
-def _text_keys_only(value: Any) -> bool:
-    """Every mapping inside ``value`` (plain JSON containers only) has text keys alone."""
-    pending = [value]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, dict):
-            for key, inner in item.items():
-                if not isinstance(key, str):
-                    return False
-                if isinstance(inner, _CONTAINERS):
-                    pending.append(inner)
-        elif isinstance(item, list | tuple):
-            pending.extend(inner for inner in item if isinstance(inner, _CONTAINERS))
-    return True
-
-
-_CONTAINERS = (dict, list, tuple)
+#: refuse dataclasses and dates (not JSON data); Decimals and other objects are refused anyway
+_PLAIN_JSON = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
 
 
 # --------------------------------------------------------------------------- the processor
@@ -173,7 +161,9 @@ class ComplianceTrail:
             decoded: Decoded = {}
             written = append_entries(engine, entries, decoded=decoded)
             verification = verify_run(engine, context.run_id, decoded)
-            rows = run_rows(engine, context.run_id, decoded)
+            # an intact verification kept every record of the run after where it started
+            checked = verification.trusted if verification.ok else None
+            rows = run_rows(engine, context.run_id, decoded, checked)
         except SQLAlchemyError as exc:
             raise TransientError(
                 f"audit trail store error: {redact.scrub(first_line(exc))}"
@@ -277,20 +267,16 @@ def _claim_lines(context: StepContext) -> dict[int, ClaimLine]:
     return {line.line: line for line in claim.lines}
 
 
-def _line_subject(line: ClaimLine | None) -> dict[str, Any]:
-    """What the record names of the sale a decision is about, as plain JSON: the amount as the
-    exact text the trail's encoder writes a Decimal as (``_jsonable``), so that the subjects
-    can be checked for secrets in one pass (``changes_nothing``)."""
-    if line is None:
-        return {}
+def _name_sale(about: dict[str, Any], line: ClaimLine) -> None:
+    """Add to ``about`` what the record names of the sale a decision is about, as plain JSON:
+    the amount as the exact text the trail's encoder writes a Decimal as (``_jsonable``), so
+    that the subjects can be checked for secrets in one pass (``changes_nothing``)."""
     submitted = line.claimed_amount
-    return {
-        "line_id": line.line_id,
-        "invoice": line.invoice_number,
-        "invoice_line": line.invoice_line,
-        "ndc11": line.ndc11,
-        "submitted": None if submitted is None else format(submitted, "f"),
-    }
+    about["line_id"] = line.line_id
+    about["invoice"] = line.invoice_number
+    about["invoice_line"] = line.invoice_line
+    about["ndc11"] = line.ndc11
+    about["submitted"] = None if submitted is None else format(submitted, "f")
 
 
 def _line_entries(
@@ -311,11 +297,15 @@ def _line_entries(
     subject: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     records = []
     for decision in decisions:
-        if not isinstance(decision, Mapping):
+        # dicts nearly always: tested as such before the slower check of the Mapping ABC
+        if not isinstance(decision, dict | Mapping):
             continue
         line = decision.get("line_id", decision.get("line"))
-        sale = _line_subject(claim_lines.get(line) if isinstance(line, int) else None)
-        records.append((decision, {**subject, "line": line, **sale}))
+        about = {**subject, "line": line}
+        sale = claim_lines.get(line) if isinstance(line, int) else None
+        if sale is not None:
+            _name_sale(about, sale)
+        records.append((decision, about))
     subjects = [about for _, about in records]
     clean_decisions = changes_nothing(redact, decisions)
     clean_subjects = changes_nothing(redact, subjects)

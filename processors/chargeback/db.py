@@ -96,19 +96,51 @@ def execute_many(
     values (dates, times, decimals) pass through that type's own bind processor, so the
     driver receives exactly what SQLAlchemy would send it.
     """
+    if rows:
+        _execute(connection, statement, list(rows[0]), lambda key: list(map(itemgetter(key), rows)))
+
+
+def execute_tuples(
+    connection: Connection,
+    statement: Insert | Update,
+    keys: Sequence[str],
+    rows: Sequence[tuple[Any, ...]],
+) -> None:
+    """``execute_many`` for rows given as tuples of the values of ``keys``, in that order: a
+    table's thousands of rows made without a dict each. A driver that takes positional
+    parameters in that very order, none of them converted, is handed the tuples as they are.
+    """
     if not rows:
         return
+    place = {key: n for n, key in enumerate(keys)}
+    _execute(connection, statement, keys, lambda key: list(map(itemgetter(place[key]), rows)), rows)
+
+
+def _execute(
+    connection: Connection,
+    statement: Insert | Update,
+    keys: Sequence[str],
+    column: Callable[[str], list[Any]],
+    as_given: Sequence[tuple[Any, ...]] | None = None,
+) -> None:
+    """``statement`` compiled once for ``keys``, run for the values ``column`` gives per key
+    (or for ``as_given``, tuples in the order of ``keys``, where the driver takes them so)."""
     dialect = connection.dialect
-    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]), for_executemany=True)
-    columns = []
-    names = compiled.positiontup if compiled.positional else list(rows[0])
-    for name in names or ():
-        values = list(map(itemgetter(name), rows))
-        convert = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-        columns.append(values if convert is None else _converted(convert, values))
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
+    names = list((compiled.positiontup if compiled.positional else keys) or ())
+    converters = [
+        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
+    ]
+    if as_given is not None and compiled.positional and names == list(keys) and not any(converters):
+        connection.exec_driver_sql(compiled.string, list(as_given))
+        return
+    columns = [
+        column(name) if convert is None else _converted(convert, column(name))
+        for name, convert in zip(names, converters, strict=True)
+    ]
     params: list[Any] = list(zip(*columns, strict=True))
     if not compiled.positional:
-        params = [dict(zip(names or (), values, strict=True)) for values in params]
+        params = [dict(zip(names, values, strict=True)) for values in params]
     connection.exec_driver_sql(compiled.string, params)
 
 

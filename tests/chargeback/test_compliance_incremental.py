@@ -64,6 +64,14 @@ def test_changes_nothing_is_said_only_of_values_redaction_leaves_alone(value: An
         assert canonical_json(value) == canonical_json(REDACT.scrub_value(value))
 
 
+def test_a_key_that_is_not_text_is_refused_at_any_depth() -> None:
+    # masking turns keys into text: 1 and "1" become one key, so masking changes the value
+    value = {"decisions": [{"reason": {1: "x", "1": "y"}}]}
+    assert canonical_json(value) != canonical_json(REDACT.scrub_value(value))
+    assert not changes_nothing(REDACT, value)
+    assert changes_nothing(REDACT, {"decisions": [{"reason": {"1": "y"}}]})
+
+
 def test_a_secret_or_url_anywhere_in_a_large_value_is_seen() -> None:
     claim = {"lines": [{"line": n, "invoice": f"INV{n}"} for n in range(2000)]}
     assert changes_nothing(REDACT, claim)
@@ -75,9 +83,9 @@ def test_a_secret_or_url_anywhere_in_a_large_value_is_seen() -> None:
     assert "hunter22pw" not in canonical_json(REDACT.scrub_value(claim))
 
 
-def _run(tmp_path: Path, run_id: str = "run-1") -> dict[str, object]:
+def _run(tmp_path: Path, run_id: str = "run-1", paid: str = "850.00") -> dict[str, object]:
     """The trail step after a run that decided two lines: five records (two steps, two line
-    decisions, the workflow)."""
+    decisions, the workflow); ``paid``, the resolution's total, changes one step's result."""
     decisions: list[dict[str, Any]] = [
         {"line": n, "status": "accept", "accepted_amount": "425.00", "reason_codes": []}
         for n in (1, 2)
@@ -92,7 +100,7 @@ def _run(tmp_path: Path, run_id: str = "run-1") -> dict[str, object]:
         upstream={
             "extract-identifiers": Upstream("Succeeded", {"line_count": 2}, {}),
             "chargeback-resolution": Upstream(
-                "Succeeded", {"accepted": 2, "total_paid": "850.00"}, {"decisions": decisions}
+                "Succeeded", {"accepted": 2, "total_paid": paid}, {"decisions": decisions}
             ),
         },
         workdir=tmp_path,
@@ -158,3 +166,27 @@ def test_a_resumed_trail_step_appends_and_verifies_nothing_new(tmp_path: Path) -
     again = _run(tmp_path)
     assert again["records"] == first["records"]
     assert "intact (records 1-5 as an earlier run verified them)\n" in _report(again)
+
+
+def test_a_resumed_run_reports_its_records_from_before_a_later_checkpoint(tmp_path: Path) -> None:
+    # run-2 verifies after run-1 (checkpoint 10); run-1 resumed with a changed result appends
+    # a record after it. Its verification starts at 10, its report still holds all six.
+    _run(tmp_path, run_id="run-1")
+    _run(tmp_path, run_id="run-2")
+    resumed = _run(tmp_path, run_id="run-1", paid="425.00")
+    report = _report(resumed)
+    assert "intact (records 1-10 as an earlier run verified them; 11-11 now)" in report
+    assert resumed["records"] == 6
+    assert "- Records for this run: 6 (1 appended by this step)" in report
+    with _engine(tmp_path).connect() as conn:
+        rows = conn.execute(
+            text("SELECT seq, record_hash FROM cb_audit WHERE run_id = 'run-1' ORDER BY seq")
+        ).all()
+    assert [seq for seq, _ in rows] == [1, 2, 3, 4, 5, 11]
+    assert resumed["head_hash"] == rows[-1][1]
+    steps = [line for line in report.splitlines() if line.startswith(("| 1 ", "| 2 ", "| 11 "))]
+    assert len(steps) == 3 and '"425.00"' in steps[-1]
+    assert [line.split(" | ")[0] for line in report.splitlines() if '"status"' in line] == [
+        "| 3",
+        "| 4",
+    ]

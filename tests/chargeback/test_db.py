@@ -5,10 +5,23 @@ from __future__ import annotations
 
 import importlib.util
 import sqlite3
+from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import MetaData, create_engine, inspect, text
+from sqlalchemy import (
+    Column,
+    Date,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    insert,
+    inspect,
+    select,
+    text,
+)
 
 from engine.processors import StepFailed
 from processors.chargeback import db
@@ -123,4 +136,44 @@ def test_a_sqlite_store_keeps_the_run_stores_durability(tmp_path: Path) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+    engine.dispose()
+
+
+def test_rows_as_tuples_are_written_as_rows_as_dicts_are(url: str) -> None:
+    # execute_tuples hands a positional driver its tuples as they are only when their order
+    # is the statement's and no column converts; otherwise it gathers and converts as
+    # execute_many does. Both ways, and both drivers, must write the same rows.
+    table = Table(
+        "t_rows",
+        MetaData(),
+        Column("n", Integer, primary_key=True),
+        Column("name", String(20)),
+        Column("day", Date),
+    )
+    plain = Table(
+        "t_plain",
+        table.metadata,
+        Column("n", Integer, primary_key=True),
+        Column("name", String(20)),
+    )
+    engine = create_engine(url)
+    table.metadata.create_all(engine)
+    with engine.begin() as conn:
+        db.execute_tuples(conn, insert(plain), ("n", "name"), [(1, "a"), (2, "b|c")])
+        db.execute_tuples(conn, insert(plain), ("name", "n"), [("d", 3)])
+        db.execute_tuples(conn, insert(table), ("n", "name", "day"), [(1, "a", date(2024, 3, 1))])
+        db.execute_tuples(conn, insert(table), ("day", "n", "name"), [(None, 2, "b")])
+        db.execute_many(conn, insert(table), [{"n": 3, "name": None, "day": date(2024, 1, 2)}])
+        db.execute_tuples(conn, insert(plain), ("n", "name"), [])
+    with engine.connect() as conn:
+        assert conn.execute(select(plain).order_by(plain.c.n)).all() == [
+            (1, "a"),
+            (2, "b|c"),
+            (3, "d"),
+        ]
+        assert conn.execute(select(table).order_by(table.c.n)).all() == [
+            (1, "a", date(2024, 3, 1)),
+            (2, "b", None),
+            (3, None, date(2024, 1, 2)),
+        ]
     engine.dispose()

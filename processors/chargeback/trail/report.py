@@ -16,8 +16,9 @@ from processors.chargeback.trail.verify import Verification
 
 
 def _cell(value: Any) -> str:
-    text = value if isinstance(value, str) else canonical_json(value)
-    return text.replace("|", "\\|").replace("\n", " ")
+    if isinstance(value, str):
+        return value.replace("|", "\\|").replace("\n", " ")
+    return canonical_json(value).replace("|", "\\|")  # JSON text holds no line break
 
 
 def render_report(
@@ -60,13 +61,29 @@ def render_report(
         ),
         "",
     ]
-    workflow = [r for r in records if r.get("kind") == "workflow"]
-    if workflow:
-        last = workflow[-1]
+    # one pass over the records: a claim's run has one per line
+    workflow: dict[str, Any] | None = None
+    steps: list[str] = []
+    lines: list[str] = []
+    cited: dict[str, str] = {}
+    for r in records:
+        kind = r.get("kind")
+        if kind == "line":
+            lines.append(f"| {r['seq']} | {_cell(r.get('subject'))} | {_cell(r.get('decision'))} |")
+        elif kind == "step":
+            steps.append(
+                f"| {r['seq']} | {_cell(r['step'])} | {r.get('phase')} | {_cell(r.get('step_version') or '')} "
+                f"| {_cell(r.get('outputs', {}))} | `{str(r.get('output_sha256'))[:16]}…` |"
+            )
+        elif kind == "workflow":
+            workflow = r
+        if snapshots := r.get("reference_snapshots"):
+            cited.update(snapshots)
+    if workflow is not None:
         out += [
-            f"- Actor: `{_cell(last.get('actor'))}`; recorded at {last.get('ts_utc')}",
-            f"- Document sha256: `{last.get('document_sha256') or 'not a readable file'}`",
-            f"- Environment variables present (names only): {', '.join(last.get('env_names', [])) or 'none'}",
+            f"- Actor: `{_cell(workflow.get('actor'))}`; recorded at {workflow.get('ts_utc')}",
+            f"- Document sha256: `{workflow.get('document_sha256') or 'not a readable file'}`",
+            f"- Environment variables present (names only): {', '.join(workflow.get('env_names', [])) or 'none'}",
             "",
         ]
     out += [
@@ -74,21 +91,11 @@ def render_report(
         "",
         "| seq | step | phase | version | outputs | output sha256 |",
         "|---|---|---|---|---|---|",
+        *steps,
     ]
-    for r in records:
-        if r.get("kind") == "step":
-            out.append(
-                f"| {r['seq']} | {_cell(r['step'])} | {r.get('phase')} | {_cell(r.get('step_version') or '')} "
-                f"| {_cell(r.get('outputs', {}))} | `{str(r.get('output_sha256'))[:16]}…` |"
-            )
-    lines = [r for r in records if r.get("kind") == "line"]
     if lines:
         out += ["", "## Claim line decisions", "", "| seq | subject | decision |", "|---|---|---|"]
-        for r in lines:
-            out.append(f"| {r['seq']} | {_cell(r.get('subject'))} | {_cell(r.get('decision'))} |")
-    cited: dict[str, str] = {}
-    for r in records:
-        cited.update(r.get("reference_snapshots") or {})
+        out += lines
     out += ["", "## Reference data snapshots", ""]
     if cited:
         out += ["| source | snapshot |", "|---|---|"]

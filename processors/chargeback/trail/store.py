@@ -11,10 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -33,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.canonical import dumps
 from engine.processors import TransientError
-from processors.chargeback.db import execute_many
+from processors.chargeback.db import execute_tuples
 from processors.chargeback.schema import Base
 
 GENESIS_HASH = "0" * 64
@@ -107,16 +105,17 @@ def chain_hash(prev_hash: str, record: Mapping[str, Any]) -> str:
 # --------------------------------------------------------------------------- appending
 
 
-@dataclass(frozen=True)
-class Entry:
-    """A record to append, before it gets its position, time and hashes."""
+class Entry(NamedTuple):
+    """A record to append, before it gets its position, time and hashes: a claim's trail
+    makes one per line, so a tuple, and its key computed where it is used, once."""
 
     run_id: str
     step: str
     content: Mapping[str, Any]
 
-    @cached_property
     def key(self) -> str:
+        """What decides whether the entry is new: the hash of its content without time and
+        position (``entry_key``)."""
         return sha256_text(
             canonical_json({"run_id": self.run_id, "step": self.step, **self.content})
         )
@@ -160,6 +159,8 @@ def append_entries(
 #: statement held a row and its parameters for every line at once
 _INSERT_BATCH = 5000
 _INSERT = insert(AuditRecord)
+#: what each inserted row holds, in the table's order
+_COLUMNS = ("seq", "run_id", "step", "entry_key", "payload", "prev_hash", "record_hash")
 
 
 def _append_once(
@@ -173,33 +174,33 @@ def _append_once(
     )
     seq, prev = _head(conn)
     ts = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    rows: list[dict[str, Any]] = []
+    rows: list[tuple[Any, ...]] = []
     for entry in entries:
-        if entry.key in present:
+        key = entry.key()
+        if key in present:
             continue
-        present.add(entry.key)
+        present.add(key)
         seq += 1
+        run_id, step = entry.run_id, entry.step
         record = {
             **entry.content,
             "seq": seq,
             "ts_utc": ts,
-            "run_id": entry.run_id,
-            "step": entry.step,
+            "run_id": run_id,
+            "step": step,
             "prev_hash": prev,
         }
         payload = canonical_json(record)
         digest = sha256_text(prev + payload)  # chain_hash(prev, record), encoding it once
-        stored = Stored(seq, entry.run_id, entry.step, payload, prev, digest)
-        rows.append({"entry_key": entry.key, **stored._asdict()})
-        written[seq] = (stored, record)
+        written[seq] = (Stored(seq, run_id, step, payload, prev, digest), record)
+        rows.append((seq, run_id, step, key, payload, prev, digest))
         prev = digest
         if len(rows) == _INSERT_BATCH:
-            execute_many(conn, _INSERT, rows)
+            execute_tuples(conn, _INSERT, _COLUMNS, rows)
             rows = []
     if rows:
-        execute_many(conn, _INSERT, rows)
+        execute_tuples(conn, _INSERT, _COLUMNS, rows)
     return len(written)
-
 
 
 # --------------------------------------------------------------------------- reading
@@ -218,8 +219,9 @@ class Stored(NamedTuple):
 
 def _stored(conn: Connection, query: Select[Any]) -> Iterator[Stored]:
     columns = [getattr(AuditRecord, name) for name in Stored._fields]
-    for row in conn.execute(query.with_only_columns(*columns).execution_options(yield_per=500)):
-        yield Stored(*row)
+    result = conn.execute(query.with_only_columns(*columns).execution_options(yield_per=500))
+    for rows in result.partitions():  # a claim's run reads thousands: not fetched one by one
+        yield from map(Stored._make, rows)
 
 
 def rows_after(conn: Connection, after: int, last: int | None) -> Iterator[Stored]:
@@ -233,17 +235,37 @@ def rows_after(conn: Connection, after: int, last: int | None) -> Iterator[Store
 Decoded = dict[int, tuple[Stored, dict[str, Any]]]
 
 
-def run_rows(engine: Engine, run_id: str, decoded: Decoded | None = None) -> list[Stored]:
+def run_rows(
+    engine: Engine, run_id: str, decoded: Decoded | None = None, checked_after: int | None = None
+) -> list[Stored]:
     """The run's records in order. A row equal to one in ``decoded`` (written or checked by
     this process) is that one: a claim's run has a record per line, and keeping the copy just
-    read besides would hold each payload twice."""
+    read besides would hold each payload twice.
+
+    ``checked_after``: a position after which ``decoded`` holds every record of the run, as
+    an intact ``verify_run`` leaves it (it walked from there to the run's last record). Only
+    the records up to it are read then: none on a first run, and on a resumed run those it
+    wrote before another run's checkpoint. Reading the whole run again would read back
+    every record verification has just read.
+    """
     known = decoded or {}
-    with engine.connect() as conn:
-        query = select(AuditRecord).where(AuditRecord.run_id == run_id).order_by(AuditRecord.seq)
-        return [
-            found[0] if (found := known.get(row.seq)) and found[0] == row else row
-            for row in _stored(conn, query)
+    rows: list[Stored] = []
+    if checked_after != 0:
+        query = select(AuditRecord).where(AuditRecord.run_id == run_id)
+        if checked_after is not None:
+            query = query.where(AuditRecord.seq <= checked_after)
+        with engine.connect() as conn:
+            rows = [
+                found[0] if (found := known.get(row.seq)) and found[0] == row else row
+                for row in _stored(conn, query.order_by(AuditRecord.seq))
+            ]
+    if checked_after is not None:
+        rows += [
+            stored
+            for seq, (stored, _) in sorted(known.items())
+            if seq > checked_after and stored.run_id == run_id
         ]
+    return rows
 
 
 def first_line(exc: BaseException) -> str:

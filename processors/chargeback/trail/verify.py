@@ -156,10 +156,14 @@ def _walk(
         reason, record = _check_row(row, count + 1, prev, found)
         if reason is not None:
             return Verification(count, prev, Break(row.seq, row.run_id, row.step, reason), start[0])
-        if decoded is not None and row.run_id == run_id:
-            # the row as written when it is unchanged: holding the copy just read as well
-            # would keep every payload of a large claim twice
-            decoded[row.seq] = (found[0] if found and found[0] == row else row, record)
+        if (
+            decoded is not None
+            and row.run_id == run_id
+            and (found is None or record is not found[1])
+        ):
+            # not a row this process wrote and found unchanged: that one is there, as written
+            # (holding the copy just read as well would keep every payload of a claim twice)
+            decoded[row.seq] = (row, record)
         count += 1
         prev = row.record_hash
         if missing:
@@ -204,7 +208,7 @@ def verify_run(engine: Engine, run_id: str, decoded: Decoded | None = None) -> V
     """What the trail step checks after appending: the chain up to the run's last record, from
     the newest checkpoint in it; an intact result is the next checkpoint. ``decoded`` holds
     the rows the step appended (``append_entries``) and receives the run's records it checked,
-    so the report does not decode them again.
+    so the report neither reads nor decodes them again (``run_rows``).
 
     Checking from the first record on every run would cost more with every claim ever
     decided (a claim adds a record per line). A checkpoint counts only while the record it
