@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Claim, LineDecision
-from processors.chargeback.db import execute_many, in_chunks, listed
+from processors.chargeback.db import execute_many, execute_tuples, in_chunks, listed
 from processors.chargeback.reference.models import ClaimLineHistory
 
 #: the ledger's table, for Core statements that skip the ORM's per-row work
@@ -171,7 +171,7 @@ def record_lines(
     """Upsert this run's lines as PENDING; idempotent per (run, DM, line).
 
     A claim has thousands of lines, so rows go in as one Core executemany INSERT of plain
-    dicts (the ORM's bulk insert still sorts every row through the unit of work) and, on a
+    tuples (the ORM's bulk insert still sorts every row through the unit of work) and, on a
     retry, one executemany UPDATE by primary key.
     """
     ledger = _LEDGER.c
@@ -191,18 +191,21 @@ def record_lines(
         "recorded_at": datetime.now(UTC),
         **claim_wide,
     }
-    inserts: list[dict[str, Any]] = []
+    # a new row is the claim's values, then the line's, as one tuple: no dict per claim line
+    common = tuple(new_row.values())
+    inserts: list[tuple[Any, ...]] = []
     updates: list[dict[str, Any]] = []
     for line in lines:
         found = existing.get(line.line_no)
         if found is None:
-            inserts.append({**new_row, **line._asdict()})
+            inserts.append((*common, *line))
         elif found[1] is None:  # a settled line is history: a retry must not reopen it
             values = line._asdict()
             del values["line_no"]  # the row's own: it was found by it
             updates.append({_ROW_ID: found[0], **claim_wide, **values})
-    execute_many(session.connection(), insert(_LEDGER), inserts)
-    execute_many(session.connection(), _BY_ID, updates)
+    connection = session.connection()
+    execute_tuples(connection, insert(_LEDGER), (*new_row, *LineRecord._fields), inserts)
+    execute_many(connection, _BY_ID, updates)
 
 
 #: the bind parameter naming the row in :data:`_BY_ID` (a column's name would clash with SET)
