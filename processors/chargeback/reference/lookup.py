@@ -121,8 +121,9 @@ class Memo:
 
         Each party is compared by value once, against the others new to this memo: a claim
         whose lines share one Party per customer costs a hash per customer, not per line."""
-        parties = list(parties)
-        fresh = {id(p): p for p in parties if id(p) not in self._by_identity}
+        by_object = {id(p): p for p in parties}  # a claim's lines share a few hundred objects
+        parties = list(by_object.values())
+        fresh = {key: p for key, p in by_object.items() if key not in self._by_identity}
         equal: dict[Party | None, list[Party | None]] = {}
         for party in fresh.values():
             equal.setdefault(party, []).append(party)
