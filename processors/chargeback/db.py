@@ -150,15 +150,12 @@ def _converted(convert: Callable[[Any], Any], values: list[Any]) -> list[Any]:
     and a bind processor (a date or time written as text) costs far more than the lookup.
     Objects, not values, are matched: equal values may convert differently (``1.0`` and
     ``1.00``), the same object never does, and each stays alive in ``values`` meanwhile."""
-    done: dict[int, Any] = {}
-    out = []
-    for value in values:
-        key = id(value)
-        try:
-            out.append(done[key])
-        except KeyError:
-            out.append(done.setdefault(key, convert(value)))
-    return out
+    ids = list(map(id, values))
+    distinct = dict(zip(ids, values, strict=True))
+    if len(distinct) == len(values):
+        return list(map(convert, values))
+    done = {key: convert(value) for key, value in distinct.items()}
+    return list(map(done.__getitem__, ids))
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
