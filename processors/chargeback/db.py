@@ -10,13 +10,13 @@ with "database is locked".
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, TypeVar
 
+import orjson
 from sqlalchemy import (
     ARRAY,
     Connection,
@@ -74,7 +74,7 @@ def listed(dialect: str, values: Sequence[str]) -> tuple[TableValuedAlias, dict[
     """
     if dialect == "sqlite":
         table = func.json_each(bindparam("listed", type_=String())).table_valued("value")
-        return table, {"listed": json.dumps(list(values))}
+        return table, {"listed": orjson.dumps(list(values)).decode()}
     if dialect == "postgresql":
         array = bindparam("listed", type_=ARRAY(String()))
         table = func.unnest(array).table_valued("value").render_derived()
