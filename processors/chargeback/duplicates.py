@@ -348,6 +348,8 @@ class DuplicateCheck(RuleStep):
                 None,
                 [],
             )
+        if not prior and not similar:  # most lines of a claim: nothing like them before
+            return Finding(n, RULE_LINE, "pass", None, "not claimed before"), line.quantity, None, []
         paid = [r for r in prior if r.status == "PAID"]
         net_paid = history.net_paid_quantity(paid)
         rebills = [c.line for c in credited] if paid and net_paid > 0 else []

@@ -50,6 +50,13 @@ def _part(value: object) -> str:
         return value.strip().upper()
     if value is None:
         return ""
+    return _other_part(value)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _other_part(value: object) -> str:
+    """A part that is not text: a claim's lines repeat a few dates and quantities, each
+    written once. By type and value: equal values of one type are written alike."""
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, date):
