@@ -9,6 +9,7 @@ the program and customer-master checks the brief describes outside §8's list.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 
@@ -60,7 +61,10 @@ NPI = _rule("NPI", "NPI registry (NPPES): active at the invoice date")
 SAP = _rule("SAP", "SAP customer master")
 
 
+@functools.cache
 def rank(rule: str) -> tuple[int, str]:
-    """Where a rule's reasons go among a line's: the registry's order, unknown ids last."""
+    """Where a rule's reasons go among a line's: the registry's order, unknown ids last.
+    Kept per id (the registry is complete once this module is imported): every finding of a
+    large claim is ordered by it."""
     known = RULES.get(rule)
     return (known.rank if known is not None else len(RULES), rule)
