@@ -102,6 +102,12 @@ class DuplicateCheck(RuleStep):
         "duplicate_customers": "integer",
     }
 
+    def prefetch(self, ref: lookup.Memo, claim: Claim) -> None:
+        """The claim's customers resolved, and nothing else: the duplicate rules file lines by
+        customer key and ask nothing of the customer master's records, the contracts or the
+        products that the other rule steps read."""
+        ref.match_all(line.customer for line in claim.lines)
+
     def check(self, ref: lookup.Memo, claim: Claim, context: StepContext) -> Checked:
         session, run_id = ref.session, context.run_id
         dc_keys = lookup.wholesaler_keys(session, claim.distributor) or ("UNKNOWN",)

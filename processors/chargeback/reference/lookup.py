@@ -127,7 +127,9 @@ class Memo:
         equal: dict[Party | None, list[Party | None]] = {}
         for party in fresh.values():
             equal.setdefault(party, []).append(party)
-        answers = self.prefetch(resolve_customer, equal)
+        # asked directly, not through ``prefetch``: a party is hashed by value (its identifiers
+        # and address walked) each time it is a key, and the objects are known by id from here
+        answers = resolve_customer.bulk(self.session, list(equal)) if equal else {}
         for value, same in equal.items():
             for party in same:
                 self._by_identity[id(party)] = (party, answers[value])
@@ -262,15 +264,14 @@ _ID = m.SapCustomerIdentifier
 def resolve_customer(
     session: Session, parties: Sequence[Party | None]
 ) -> dict[Party | None, CustomerMatch]:
-    sent = {party: party_identifiers(party) for party in parties}
+    # by position, the party hashed once: hashing one walks its identifiers and address
+    sent = [party_identifiers(party) for party in parties]
     pharmacies = _contract_pharmacies(session, sent)
-    idents = {
-        party: tuple(
-            i for i in ids if party not in pharmacies or i not in pharmacies[party].identifiers
-        )
-        for party, ids in sent.items()
-    }
-    numbers = sorted({i.partition(":")[2] for ids in idents.values() for i in ids})
+    idents = [
+        ids if pharmacy is None else tuple(i for i in ids if i not in pharmacy.identifiers)
+        for ids, pharmacy in zip(sent, pharmacies, strict=True)
+    ]
+    numbers = sorted({i.partition(":")[2] for ids in idents for i in ids})
     known: dict[str, str] = {}
     for chunk in in_chunks(numbers):
         rows = session.execute(
@@ -278,7 +279,8 @@ def resolve_customer(
         )
         known.update({f"{id_type}:{number}": kunnr for id_type, number, kunnr in rows})
     return {
-        party: _match(party, ids, known, pharmacies.get(party)) for party, ids in idents.items()
+        party: _match(party, ids, known, pharmacy)
+        for party, ids, pharmacy in zip(parties, idents, pharmacies, strict=True)
     }
 
 
@@ -288,21 +290,17 @@ _CP_COLUMNS = {"HIN": "hin", "DEA": "dea", "NPI": "npi"}
 
 
 def _contract_pharmacies(
-    session: Session, sent: Mapping[Party | None, tuple[str, ...]]
-) -> dict[Party | None, ContractPharmacy]:
-    """The parties that are contract pharmacies of the covered entity whose 340B ID they were
-    sent with, the registrations of every such entity read in a few queries."""
-    entities = sorted({i.partition(":")[2] for ids in sent.values() for i in ids if _is_340b(i)})
+    session: Session, sent: Sequence[tuple[str, ...]]
+) -> list[ContractPharmacy | None]:
+    """For each party (by the identifiers it was sent with), the contract pharmacy it is of
+    the covered entity whose 340B ID it was sent with, if it is one; the registrations of
+    every such entity read in a few queries."""
+    entities = sorted({i.partition(":")[2] for ids in sent for i in ids if _is_340b(i)})
     registered: dict[str, list[m.OpaisContractPharmacy]] = {}
     for chunk in in_chunks(entities):
         for row in session.scalars(select(_CP).where(_CP.id340b.in_(chunk)).order_by(_CP.id)):
             registered.setdefault(row.id340b, []).append(row)
-    found = {party: _registered_pharmacy(ids, registered) for party, ids in sent.items()}
-    return {party: pharmacy for party, pharmacy in found.items() if pharmacy is not None}
-
-
-def _own(pharmacy: ContractPharmacy | None) -> tuple[str, ...]:
-    return pharmacy.identifiers if pharmacy is not None else ()
+    return [_registered_pharmacy(ids, registered) for ids in sent]
 
 
 def _is_340b(ident: str) -> bool:
