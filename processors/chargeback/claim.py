@@ -64,6 +64,38 @@ REQUIRED_LINE_FIELDS = (
 )
 
 
+_Record = TypeVar("_Record")
+
+
+def quick_init(cls: type[_Record]) -> type[_Record]:
+    """A frozen slots dataclass whose ``__init__`` sets each field through its slot's own
+    descriptor, still frozen to everything else (``setattr`` raises as before).
+
+    The ``__init__`` dataclasses writes for a frozen class sets every field through
+    ``object.__setattr__``, which costs several times a plain assignment; findings and
+    decisions are made by the hundred thousand for a large claim. Only plain fields with or
+    without a default, and no ``__post_init__``, as these value types have.
+    """
+    fields = dataclasses.fields(cls)  # type: ignore[arg-type]
+    if "__post_init__" in vars(cls) or any(
+        f.default_factory is not dataclasses.MISSING or not f.init for f in fields
+    ):
+        raise TypeError(f"quick_init cannot build {cls.__name__}.__init__")
+    names = [f.name for f in fields]
+    params = [f.name if f.default is dataclasses.MISSING else f"{f.name}=_d_{f.name}" for f in fields]
+    scope: dict[str, Any] = {f"_s_{n}": vars(cls)[n].__set__ for n in names}
+    scope.update({f"_d_{f.name}": f.default for f in fields if f.default is not dataclasses.MISSING})
+    source = f"def __init__(self, {', '.join(params)}):\n" + "".join(
+        f"    _s_{n}(self, {n})\n" for n in names
+    )
+    exec(source, scope)  # noqa: S102 - built from the class's own field names only
+    init = scope["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__doc__ = cls.__init__.__doc__
+    setattr(cls, "__init__", init)  # noqa: B010 - replacing the method dataclasses wrote
+    return cls
+
+
 class JsonRecord:
     """Mixin: typed JSON round trip driven by the dataclass field annotations."""
 
@@ -287,6 +319,7 @@ def summary_issues(claim: Claim) -> tuple[Issue, ...]:
     return tuple(issues)
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True)
 class Finding(JsonRecord):
     """One rule's verdict on one line (``line == 0``: the whole debit memo).
@@ -411,6 +444,7 @@ def _plain(
         return None
 
 
+@quick_init
 @dataclasses.dataclass(frozen=True, slots=True)
 class LineDecision(JsonRecord):
     """The final answer for one claim line, as the 849 reports it.

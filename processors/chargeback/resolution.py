@@ -65,6 +65,7 @@ from processors.chargeback.claim import (
     Status,
     chargeback_amount,
     decode_findings,
+    quick_init,
 )
 from processors.chargeback.claim_store import claim_from_upstream
 from processors.chargeback.db import session_scope
@@ -235,6 +236,7 @@ def gather_findings(
 # --------------------------------------------------------------------------- deciding
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Resolution:
     """A decision and the reasons behind it, for the summary and the audit trail (slots: one

@@ -184,3 +184,30 @@ def test_chargeback_amount_is_half_up_cents(wac: Decimal, cp: Decimal, qty: int)
 def test_chargeback_amount_example_lines() -> None:
     assert chargeback_amount(Decimal("125.00"), Decimal("82.50"), Decimal(10)) == Decimal("425.00")
     assert chargeback_amount(Decimal("1.005"), Decimal(0), Decimal(1)) == Decimal("1.01")
+
+
+def test_quick_init_records_are_the_dataclasses_they_were() -> None:
+    """Findings and decisions get a faster __init__ and stay frozen value types: keyword and
+    positional arguments, defaults, equality, hashing, replace and the frozen check."""
+    import dataclasses
+
+    from processors.chargeback.claim import LineDecision, quick_init
+
+    made = Finding(3, "R06", "reject", "28", "duplicate", Decimal("0.00"))
+    assert made == Finding(line=3, rule="R06", outcome="reject", code="28", message="duplicate",
+                           amount=Decimal("0.00"))
+    assert hash(made) == hash(dataclasses.replace(made))
+    assert Finding(1, "R06", "pass", None, "new").amount is None
+    assert dataclasses.replace(made, line=4).line == 4 and made.line == 3
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.line = 5  # type: ignore[misc]
+    assert LineDecision(1, "accept", Decimal("1.00")).reason_codes == ()
+    with pytest.raises(TypeError, match="missing"):
+        Finding(1, "R06")  # type: ignore[call-arg]
+
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Listed:
+        items: list[int] = dataclasses.field(default_factory=list)
+
+    with pytest.raises(TypeError, match="quick_init cannot build Listed"):
+        quick_init(Listed)
