@@ -11,7 +11,7 @@ with "database is locked".
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
 from typing import Any, TypeVar
@@ -83,61 +83,39 @@ def listed(dialect: str, values: Sequence[str]) -> tuple[TableValuedAlias, dict[
 
 
 def execute_many(
-    connection: Connection, statement: Insert | Update, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """``statement`` once per row of ``rows`` (all with the same keys), as one driver
-    executemany in the connection's transaction.
-
-    ``connection.execute(statement, rows)`` builds and converts every row's parameters in
-    Python, one value at a time: for a claim's 10,000 ledger or trail rows that cost more than
-    the database's own work (the ORM's bulk UPDATE, which also checks each row against the
-    mapper, more again). Here the statement is compiled once for the rows' keys, the
-    parameters are gathered a column at a time, and only the columns whose type converts
-    values (dates, times, decimals) pass through that type's own bind processor, so the
-    driver receives exactly what SQLAlchemy would send it.
-    """
-    if rows:
-        _execute(connection, statement, list(rows[0]), lambda key: list(map(itemgetter(key), rows)))
-
-
-def execute_tuples(
     connection: Connection,
     statement: Insert | Update,
     keys: Sequence[str],
     rows: Sequence[tuple[Any, ...]],
 ) -> None:
-    """``execute_many`` for rows given as tuples of the values of ``keys``, in that order: a
-    table's thousands of rows made without a dict each. A driver that takes positional
-    parameters in that very order, none of them converted, is handed the tuples as they are.
+    """``statement`` once per row of ``rows``, each the values of ``keys`` in that order, as
+    one driver executemany in the connection's transaction.
+
+    ``connection.execute(statement, rows)`` builds and converts every row's parameters in
+    Python, one value at a time: for a claim's 10,000 ledger or trail rows that cost more than
+    the database's own work (the ORM's bulk UPDATE, which also checks each row against the
+    mapper, more again). Here the statement is compiled once for ``keys``; a driver that takes
+    positional parameters in that very order, none of them converted, is handed the tuples as
+    they are; otherwise the parameters are gathered a column at a time, and only the columns
+    whose type converts values (dates, times, decimals) pass through that type's own bind
+    processor, so the driver receives exactly what SQLAlchemy would send it.
     """
     if not rows:
         return
-    place = {key: n for n, key in enumerate(keys)}
-    _execute(connection, statement, keys, lambda key: list(map(itemgetter(place[key]), rows)), rows)
-
-
-def _execute(
-    connection: Connection,
-    statement: Insert | Update,
-    keys: Sequence[str],
-    column: Callable[[str], list[Any]],
-    as_given: Sequence[tuple[Any, ...]] | None = None,
-) -> None:
-    """``statement`` compiled once for ``keys``, run for the values ``column`` gives per key
-    (or for ``as_given``, tuples in the order of ``keys``, where the driver takes them so)."""
     dialect = connection.dialect
     compiled = statement.compile(dialect=dialect, column_keys=list(keys), for_executemany=True)
     names = list((compiled.positiontup if compiled.positional else keys) or ())
     converters = [
         compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
     ]
-    if as_given is not None and compiled.positional and names == list(keys) and not any(converters):
-        connection.exec_driver_sql(compiled.string, list(as_given))
+    if compiled.positional and names == list(keys) and not any(converters):
+        connection.exec_driver_sql(compiled.string, list(rows))
         return
-    columns = [
-        column(name) if convert is None else _converted(convert, column(name))
-        for name, convert in zip(names, converters, strict=True)
-    ]
+    place = {key: n for n, key in enumerate(keys)}
+    columns = []
+    for name, convert in zip(names, converters, strict=True):
+        values = list(map(itemgetter(place[name]), rows))
+        columns.append(values if convert is None else _converted(convert, values))
     params: list[Any] = list(zip(*columns, strict=True))
     if not compiled.positional:
         params = [dict(zip(names, values, strict=True)) for values in params]

@@ -139,10 +139,10 @@ def test_a_sqlite_store_keeps_the_run_stores_durability(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_rows_as_tuples_are_written_as_rows_as_dicts_are(url: str) -> None:
-    # execute_tuples hands a positional driver its tuples as they are only when their order
-    # is the statement's and no column converts; otherwise it gathers and converts as
-    # execute_many does. Both ways, and both drivers, must write the same rows.
+def test_rows_are_written_alike_passed_through_or_converted(url: str) -> None:
+    # execute_many hands a positional driver its tuples as they are only when their order
+    # is the statement's and no column converts; otherwise it gathers the columns and
+    # converts them. Both ways, and both drivers, must write the same rows.
     table = Table(
         "t_rows",
         MetaData(),
@@ -159,12 +159,12 @@ def test_rows_as_tuples_are_written_as_rows_as_dicts_are(url: str) -> None:
     engine = create_engine(url)
     table.metadata.create_all(engine)
     with engine.begin() as conn:
-        db.execute_tuples(conn, insert(plain), ("n", "name"), [(1, "a"), (2, "b|c")])
-        db.execute_tuples(conn, insert(plain), ("name", "n"), [("d", 3)])
-        db.execute_tuples(conn, insert(table), ("n", "name", "day"), [(1, "a", date(2024, 3, 1))])
-        db.execute_tuples(conn, insert(table), ("day", "n", "name"), [(None, 2, "b")])
-        db.execute_many(conn, insert(table), [{"n": 3, "name": None, "day": date(2024, 1, 2)}])
-        db.execute_tuples(conn, insert(plain), ("n", "name"), [])
+        db.execute_many(conn, insert(plain), ("n", "name"), [(1, "a"), (2, "b|c")])
+        db.execute_many(conn, insert(plain), ("name", "n"), [("d", 3)])
+        db.execute_many(conn, insert(table), ("n", "name", "day"), [(1, "a", date(2024, 3, 1))])
+        db.execute_many(conn, insert(table), ("day", "n", "name"), [(None, 2, "b")])
+        db.execute_many(conn, insert(table), ("n", "name", "day"), [(3, None, date(2024, 1, 2))])
+        db.execute_many(conn, insert(plain), ("n", "name"), [])
     with engine.connect() as conn:
         assert conn.execute(select(plain).order_by(plain.c.n)).all() == [
             (1, "a"),

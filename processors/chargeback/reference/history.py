@@ -38,7 +38,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from processors.chargeback.claim import Claim, LineDecision
-from processors.chargeback.db import execute_many, execute_tuples, in_chunks, listed
+from processors.chargeback.db import execute_many, in_chunks, listed
 from processors.chargeback.reference.models import ClaimLineHistory
 
 #: the ledger's table, for Core statements that skip the ORM's per-row work
@@ -201,18 +201,17 @@ def record_lines(
     # a new row is the claim's values, then the line's, as one tuple: no dict per claim line
     common = tuple(new_row.values())
     inserts: list[tuple[Any, ...]] = []
-    updates: list[dict[str, Any]] = []
+    updates: list[tuple[Any, ...]] = []
     for line in lines:
         found = existing.get(line.line_no)
         if found is None:
             inserts.append((*common, *line))
         elif found[1] is None:  # a settled line is history: a retry must not reopen it
-            values = line._asdict()
-            del values["line_no"]  # the row's own: it was found by it
-            updates.append({_ROW_ID: found[0], **claim_wide, **values})
+            # the row's own line number is left out: it was found by it
+            updates.append((found[0], *claim_wide.values(), *line[1:]))
     connection = session.connection()
-    execute_tuples(connection, insert(_LEDGER), (*new_row, *LineRecord._fields), inserts)
-    execute_many(connection, _BY_ID, updates)
+    execute_many(connection, insert(_LEDGER), (*new_row, *LineRecord._fields), inserts)
+    execute_many(connection, _BY_ID, (_ROW_ID, *claim_wide, *LineRecord._fields[1:]), updates)
 
 
 #: the bind parameter naming the row in :data:`_BY_ID` (a column's name would clash with SET)
@@ -393,8 +392,8 @@ def settle_claim(
         )
     } if any(settled for _, settled in rows.values()) else {}
     now = datetime.now(UTC)
-    fresh: dict[int, dict[str, Any]] = {}
-    changed: dict[int, dict[str, Any]] = {}
+    fresh: dict[int, tuple[Any, ...]] = {}
+    changed: dict[int, tuple[Any, ...]] = {}
     for decision in decisions:
         found = rows.get(str(decision.line))
         if found is None:
@@ -402,20 +401,23 @@ def settle_claim(
         row_id, settled = found
         status = _STATUS_BY_DECISION[decision.status]
         allowed = decision.accepted_amount if status != "PENDING" else None
-        outcome = {"status": status, "allowed_amount": allowed, "resolved_at": now,
-                   "responded_on": responded_on}
         if not settled:
-            fresh[row_id] = {_ROW_ID: row_id, _PAID: status == "PAID", **outcome}
+            fresh[row_id] = (row_id, status == "PAID", status, allowed, now, responded_on)
             continue
         row = earlier[row_id]
         paid = None
         if status == "PAID":
             paid = row.net_quantity if row.net_quantity is not None else row.quantity
         if (row.status, row.paid_quantity, row.allowed_amount) != (status, paid, allowed):
-            changed[row_id] = {_ROW_ID: row_id, "paid_quantity": paid, **outcome}
-    execute_many(session.connection(), _SETTLE, list(fresh.values()))
-    execute_many(session.connection(), _BY_ID, list(changed.values()))
+            changed[row_id] = (row_id, paid, status, allowed, now, responded_on)
+    connection = session.connection()
+    execute_many(connection, _SETTLE, (_ROW_ID, _PAID, *_OUTCOME), list(fresh.values()))
+    execute_many(connection, _BY_ID, (_ROW_ID, "paid_quantity", *_OUTCOME), list(changed.values()))
     return len(fresh) + len(changed)
+
+
+#: what settling sets on a row besides its paid quantity
+_OUTCOME = ("status", "allowed_amount", "resolved_at", "responded_on")
 
 
 #: names the rows settled PAID in :data:`_SETTLE`

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.canonical import dumps
 from engine.processors import TransientError
-from processors.chargeback.db import execute_tuples
+from processors.chargeback.db import execute_many
 from processors.chargeback.schema import Base
 
 GENESIS_HASH = "0" * 64
@@ -196,10 +196,10 @@ def _append_once(
         rows.append((seq, run_id, step, key, payload, prev, digest))
         prev = digest
         if len(rows) == _INSERT_BATCH:
-            execute_tuples(conn, _INSERT, _COLUMNS, rows)
+            execute_many(conn, _INSERT, _COLUMNS, rows)
             rows = []
     if rows:
-        execute_tuples(conn, _INSERT, _COLUMNS, rows)
+        execute_many(conn, _INSERT, _COLUMNS, rows)
     return len(written)
 
 
